@@ -1,0 +1,32 @@
+/**
+ * Real services for tests and demos. Every server binds 127.0.0.1 on a free port, keeps its files in a
+ * private temporary directory and is stopped by PID; nothing here is a mock.
+ *
+ * @packageDocumentation
+ */
+export { TestkitError, type TestkitErrorCode } from './errors.js';
+export { findOnPath, requireBinary, SYSTEM_BINARIES, type SystemBinary } from './binaries.js';
+export { freePort } from './ports.js';
+export { runningServicePids } from './process.js';
+export { startRedis, redisPing, type RedisOptions, type RunningRedis } from './redis.js';
+export { startRegistry, type RegistryOptions, type RunningRegistry } from './registry.js';
+export {
+  createCertificateAuthority,
+  type CertificateAuthority,
+  type CertificateAndKey,
+  type LeafCertificateOptions,
+} from './pki.js';
+export { htpasswdFile } from './htpasswd.js';
+export {
+  buildOciImage,
+  type BuildOciImageOptions,
+  type BuiltImage,
+  type BuiltLayer,
+  type BuiltManifest,
+  type Descriptor,
+  type ImageFormat,
+  type Platform,
+} from './oci-image.js';
+export { runSkopeo, type SkopeoOptions, type SkopeoResult } from './skopeo.js';
+export { makeWorkDir, removeWorkDir } from './workdir.js';
+export { httpRequest, probeStatus, type HttpRequestOptions, type HttpResponse } from './http.js';

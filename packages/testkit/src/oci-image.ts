@@ -1,0 +1,368 @@
+import { createCipheriv, createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import tar from 'tar-stream';
+
+/** An image platform, as in an OCI index descriptor. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** Output forms of {@link buildOciImage}. */
+export type ImageFormat = 'oci' | 'oci-archive' | 'docker-archive';
+
+/** What image to build. Everything has a default; the same options always give the same digests. */
+export interface BuildOciImageOptions {
+  /** Directory to write into (created). The layout goes to `<outDir>/layout`. */
+  outDir: string;
+  /** Number of layers per platform. Default 2. */
+  layers?: number;
+  /** Payload bytes per layer (random, incompressible). Default 64 KiB. */
+  layerSize?: number;
+  /** Payload bytes of each layer; overrides `layers` and `layerSize`. */
+  layerSizes?: readonly number[];
+  /** Seed of the content; change it to get different digests. Default `registry-push`. */
+  seed?: string;
+  /** Tag recorded as the layout's ref name (and in the docker archive's RepoTags). Default `latest`. */
+  tag?: string;
+  /** Platforms; more than one builds a multi-arch index. Default linux/amd64. */
+  platforms?: readonly Platform[];
+  /** Wrap even a single platform in an index. */
+  index?: boolean;
+  /** Layer compression. Default gzip. */
+  compression?: 'gzip' | 'none';
+  /**
+   * OCI media types, or Docker v2 schema 2 ones. Default oci. (skopeo 1.9 reads only OCI media types from
+   * a layout's index.json; Docker ones are for pushing the blobs yourself and for docker archives.)
+   */
+  mediaTypes?: 'oci' | 'docker';
+  /** What to write besides the layout directory. Default `['oci']`. */
+  formats?: readonly ImageFormat[];
+  /** Repository:tag recorded in a docker archive. Default `testkit/image:<tag>`. */
+  repoTag?: string;
+}
+
+/** A content descriptor. */
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+/** One layer: its blob descriptor plus the digest of its uncompressed tar (the config's diff_id). */
+export interface BuiltLayer extends Descriptor {
+  diffId: string;
+}
+
+/** One single-platform image manifest. */
+export interface BuiltManifest extends Descriptor {
+  platform: Platform;
+  config: Descriptor;
+  layers: BuiltLayer[];
+}
+
+/** What {@link buildOciImage} wrote. */
+export interface BuiltImage {
+  tag: string;
+  /** Digest of what the tag points at: the index for multi-arch, else the manifest. */
+  digest: string;
+  mediaType: string;
+  layoutDir: string;
+  ociArchive?: string;
+  dockerArchive?: string;
+  manifests: BuiltManifest[];
+  /** The index, when one was built. */
+  index?: Descriptor;
+  /** Sum of the sizes of every distinct blob in the layout (layers, configs, manifests, index). */
+  blobBytes: number;
+}
+
+const MEDIA = {
+  oci: {
+    manifest: 'application/vnd.oci.image.manifest.v1+json',
+    index: 'application/vnd.oci.image.index.v1+json',
+    config: 'application/vnd.oci.image.config.v1+json',
+    layerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    layerTar: 'application/vnd.oci.image.layer.v1.tar',
+  },
+  docker: {
+    manifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    index: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    config: 'application/vnd.docker.container.image.v1+json',
+    layerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    layerTar: 'application/vnd.docker.image.rootfs.diff.tar',
+  },
+} as const;
+
+const OCI_INDEX = MEDIA.oci.index;
+const REF_NAME = 'org.opencontainers.image.ref.name';
+const EPOCH = new Date(0);
+
+/** Counts and hashes what passes through. */
+class Digester extends Transform {
+  private readonly hash = createHash('sha256');
+  size = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    callback(null, chunk);
+  }
+
+  digest(): string {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+}
+
+/** AES-CTR keystream: fast, incompressible and fully determined by the seed. */
+function seededBytes(seed: string, size: number): Readable {
+  const key = createHash('sha256').update(seed).digest();
+  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
+  const zeros = Buffer.alloc(1 << 20);
+  let remaining = size;
+  return new Readable({
+    read(): void {
+      if (remaining === 0) {
+        this.push(null);
+        return;
+      }
+      const n = Math.min(remaining, zeros.length);
+      remaining -= n;
+      this.push(cipher.update(zeros.subarray(0, n)));
+    },
+  });
+}
+
+function blobPath(layoutDir: string, digest: string): string {
+  return join(layoutDir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+}
+
+async function writeJsonBlob(layoutDir: string, mediaType: string, value: unknown): Promise<Descriptor> {
+  const bytes = Buffer.from(JSON.stringify(value));
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  await writeFile(blobPath(layoutDir, digest), bytes);
+  return { mediaType, digest, size: bytes.length };
+}
+
+const entryDefaults = { mtime: EPOCH, uid: 0, gid: 0, uname: '', gname: '' } as const;
+
+/** Writes one layer tar (a directory and one payload file) and returns its digest and path. */
+async function writeLayerTar(file: string, payloadName: string, seed: string, size: number): Promise<string> {
+  const pack = tar.pack();
+  const digester = new Digester();
+  const written = pipeline(pack, digester, createWriteStream(file));
+  pack.entry({ ...entryDefaults, name: 'payload/', type: 'directory', mode: 0o755 });
+  const entry = pack.entry({ ...entryDefaults, name: `payload/${payloadName}`, size, mode: 0o644 });
+  await pipeline(seededBytes(seed, size), entry);
+  pack.finalize();
+  await written;
+  return digester.digest();
+}
+
+async function gzipFile(source: string, target: string): Promise<{ digest: string; size: number }> {
+  const digester = new Digester();
+  await pipeline(createReadStream(source), createGzip({ level: 1 }), digester, createWriteStream(target));
+  return { digest: digester.digest(), size: digester.size };
+}
+
+interface LayerFiles {
+  layer: BuiltLayer;
+  /** Uncompressed tar kept for a docker archive. */
+  tarFile?: string;
+}
+
+async function buildLayer(
+  layoutDir: string,
+  scratchDir: string,
+  seed: string,
+  size: number,
+  options: { gzip: boolean; keepTar: boolean; media: (typeof MEDIA)[keyof typeof MEDIA] },
+): Promise<LayerFiles> {
+  const seedHash = createHash('sha256').update(seed).digest('hex').slice(0, 16);
+  const tarFile = join(scratchDir, `${seedHash}.tar`);
+  const diffId = await writeLayerTar(tarFile, `${seedHash}.bin`, seed, size);
+  if (!options.gzip) {
+    // An uncompressed layer is its own blob, and a docker archive can read it from the layout.
+    const { size: tarSize } = await stat(tarFile);
+    await rename(tarFile, blobPath(layoutDir, diffId));
+    return { layer: { mediaType: options.media.layerTar, digest: diffId, size: tarSize, diffId } };
+  }
+  const gzTemp = join(scratchDir, `${seedHash}.tar.gz`);
+  const { digest, size: gzSize } = await gzipFile(tarFile, gzTemp);
+  await rename(gzTemp, blobPath(layoutDir, digest));
+  const layer = { mediaType: options.media.layerGzip, digest, size: gzSize, diffId };
+  if (options.keepTar) return { layer, tarFile };
+  await rm(tarFile);
+  return { layer };
+}
+
+function platformName(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter((part) => part !== undefined).join('/');
+}
+
+interface TarSource {
+  name: string;
+  file?: string;
+  content?: Buffer;
+  directory?: boolean;
+}
+
+/** Writes a tar archive from files and in-memory entries, streaming file contents. */
+async function writeTarArchive(outFile: string, sources: readonly TarSource[]): Promise<void> {
+  const pack = tar.pack();
+  const written = pipeline(pack, createWriteStream(outFile));
+  for (const source of sources) {
+    if (source.directory === true) {
+      pack.entry({ ...entryDefaults, name: source.name, type: 'directory', mode: 0o755 });
+    } else if (source.content !== undefined) {
+      pack.entry({ ...entryDefaults, name: source.name, mode: 0o644 }, source.content);
+    } else if (source.file !== undefined) {
+      const { size } = await stat(source.file);
+      const entry = pack.entry({ ...entryDefaults, name: source.name, size, mode: 0o644 });
+      await pipeline(createReadStream(source.file), entry);
+    }
+  }
+  pack.finalize();
+  await written;
+}
+
+/**
+ * Writes a deterministic image: an OCI layout directory and, on request, an `oci-archive` tarball and a
+ * `docker-archive` (docker save) tarball. Layers are seeded random bytes, so they are incompressible and
+ * the same options always give the same digests. More than one platform builds a multi-arch index.
+ * Layers stream to disk, so sizes are bounded by the disk, not memory.
+ */
+export async function buildOciImage(options: BuildOciImageOptions): Promise<BuiltImage> {
+  const tag = options.tag ?? 'latest';
+  const seed = options.seed ?? 'registry-push';
+  const platforms = options.platforms ?? [{ os: 'linux', architecture: 'amd64' }];
+  const sizes = options.layerSizes ?? Array.from({ length: options.layers ?? 2 }, () => options.layerSize ?? 64 * 1024);
+  const formats = options.formats ?? ['oci'];
+  const media = MEDIA[options.mediaTypes ?? 'oci'];
+  const useIndex = platforms.length > 1 || options.index === true;
+  const wantDockerArchive = formats.includes('docker-archive');
+  if (platforms.length === 0) throw new RangeError('buildOciImage needs at least one platform');
+  if (wantDockerArchive && useIndex) {
+    throw new RangeError('a docker archive holds a single-platform image: build it with one platform and no index');
+  }
+
+  const layoutDir = join(options.outDir, 'layout');
+  const scratchDir = join(options.outDir, '.scratch');
+  await mkdir(join(layoutDir, 'blobs', 'sha256'), { recursive: true });
+  await mkdir(scratchDir, { recursive: true });
+  await writeFile(join(layoutDir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+
+  const manifests: BuiltManifest[] = [];
+  const dockerLayers: LayerFiles[] = [];
+  for (const platform of platforms) {
+    const built: LayerFiles[] = [];
+    for (const [i, size] of sizes.entries()) {
+      built.push(
+        await buildLayer(layoutDir, scratchDir, `${seed}/${platformName(platform)}/${i}`, size, {
+          gzip: options.compression !== 'none',
+          keepTar: wantDockerArchive,
+          media,
+        }),
+      );
+    }
+    const layers = built.map((b) => b.layer);
+    dockerLayers.push(...built);
+    const config = await writeJsonBlob(layoutDir, media.config, {
+      created: EPOCH.toISOString(),
+      architecture: platform.architecture,
+      os: platform.os,
+      ...(platform.variant !== undefined ? { variant: platform.variant } : {}),
+      config: {
+        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        Labels: { 'io.registry-push.testkit.seed': seed },
+      },
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history: layers.map((_, i) => ({ created: EPOCH.toISOString(), created_by: `testkit layer ${i}` })),
+    });
+    const manifest = await writeJsonBlob(layoutDir, media.manifest, {
+      schemaVersion: 2,
+      mediaType: media.manifest,
+      config,
+      layers: layers.map(({ mediaType, digest, size }) => ({ mediaType, digest, size })),
+    });
+    manifests.push({ ...manifest, platform, config, layers });
+  }
+
+  let top: Descriptor;
+  let index: Descriptor | undefined;
+  if (useIndex) {
+    index = await writeJsonBlob(layoutDir, media.index, {
+      schemaVersion: 2,
+      mediaType: media.index,
+      manifests: manifests.map(({ mediaType, digest, size, platform }) => ({ mediaType, digest, size, platform })),
+    });
+    top = index;
+  } else {
+    const first = manifests[0];
+    if (first === undefined) throw new RangeError('no manifest was built');
+    top = { mediaType: first.mediaType, digest: first.digest, size: first.size };
+  }
+  await writeFile(
+    join(layoutDir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{ ...top, annotations: { [REF_NAME]: tag } }],
+    }),
+  );
+
+  const blobDigests = new Set<string>();
+  let blobBytes = 0;
+  const count = (d: Descriptor): void => {
+    if (blobDigests.has(d.digest)) return;
+    blobDigests.add(d.digest);
+    blobBytes += d.size;
+  };
+  for (const m of manifests) [m, m.config, ...m.layers].forEach(count);
+  if (index) count(index);
+
+  const result: BuiltImage = { tag, digest: top.digest, mediaType: top.mediaType, layoutDir, manifests, blobBytes };
+  if (index) result.index = index;
+
+  if (formats.includes('oci-archive')) {
+    result.ociArchive = join(options.outDir, 'image.oci.tar');
+    await writeTarArchive(result.ociArchive, [
+      { name: 'oci-layout', file: join(layoutDir, 'oci-layout') },
+      { name: 'index.json', file: join(layoutDir, 'index.json') },
+      { name: 'blobs/', directory: true },
+      { name: 'blobs/sha256/', directory: true },
+      ...[...blobDigests].map((d) => ({ name: `blobs/sha256/${d.slice(7)}`, file: blobPath(layoutDir, d) })),
+    ]);
+  }
+
+  if (wantDockerArchive) {
+    const only = manifests[0];
+    if (only === undefined) throw new RangeError('no manifest was built');
+    result.dockerArchive = join(options.outDir, 'image.docker.tar');
+    const configName = `${only.config.digest.slice(7)}.json`;
+    const layerNames = dockerLayers.map((l) => `${l.layer.diffId.slice(7)}/layer.tar`);
+    await writeTarArchive(result.dockerArchive, [
+      {
+        name: 'manifest.json',
+        content: Buffer.from(
+          JSON.stringify([
+            { Config: configName, RepoTags: [options.repoTag ?? `testkit/image:${tag}`], Layers: layerNames },
+          ]),
+        ),
+      },
+      { name: configName, file: blobPath(layoutDir, only.config.digest) },
+      ...dockerLayers.flatMap((l, i) => [
+        { name: `${l.layer.diffId.slice(7)}/`, directory: true },
+        { name: layerNames[i] ?? '', file: l.tarFile ?? blobPath(layoutDir, l.layer.digest) },
+      ]),
+    ]);
+  }
+  await rm(scratchDir, { recursive: true, force: true });
+  return result;
+}
