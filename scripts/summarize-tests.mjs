@@ -10,7 +10,9 @@ const dirs = workspaces.flatMap((pattern) => {
   if (!pattern.endsWith('/*')) return [join(root, pattern)];
   const parent = join(root, pattern.slice(0, -2));
   return existsSync(parent)
-    ? readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(parent, e.name))
+    ? readdirSync(parent, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => join(parent, e.name))
     : [];
 });
 

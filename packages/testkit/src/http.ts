@@ -38,7 +38,9 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
       },
     );
     req.on('timeout', () => req.destroy(new Error(`request to ${target.origin} timed out`)));
@@ -48,7 +50,11 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
 }
 
 /** Resolves the status code of a GET, or undefined when nothing answers. For readiness probes. */
-export async function probeStatus(url: string, caPem?: string, timeoutMs = 1_000): Promise<number | undefined> {
+export async function probeStatus(
+  url: string,
+  caPem?: string,
+  timeoutMs = 1_000,
+): Promise<number | undefined> {
   try {
     const { status } = await httpRequest(url, { timeoutMs, ...(caPem !== undefined ? { caPem } : {}) });
     return status;

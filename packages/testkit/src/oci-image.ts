@@ -100,6 +100,8 @@ const MEDIA = {
   },
 } as const;
 
+type MediaSet = (typeof MEDIA)[keyof typeof MEDIA];
+
 const OCI_INDEX = MEDIA.oci.index;
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const EPOCH = new Date(0);
@@ -182,7 +184,7 @@ async function buildLayer(
   scratchDir: string,
   seed: string,
   size: number,
-  options: { gzip: boolean; keepTar: boolean; media: (typeof MEDIA)[keyof typeof MEDIA] },
+  options: { gzip: boolean; keepTar: boolean; media: MediaSet },
 ): Promise<LayerFiles> {
   const seedHash = createHash('sha256').update(seed).digest('hex').slice(0, 16);
   const tarFile = join(scratchDir, `${seedHash}.tar`);
@@ -232,75 +234,100 @@ async function writeTarArchive(outFile: string, sources: readonly TarSource[]): 
   await written;
 }
 
-/**
- * Writes a deterministic image: an OCI layout directory and, on request, an `oci-archive` tarball and a
- * `docker-archive` (docker save) tarball. Layers are seeded random bytes, so they are incompressible and
- * the same options always give the same digests. More than one platform builds a multi-arch index.
- * Layers stream to disk, so sizes are bounded by the disk, not memory.
- */
-export async function buildOciImage(options: BuildOciImageOptions): Promise<BuiltImage> {
-  const tag = options.tag ?? 'latest';
-  const seed = options.seed ?? 'registry-push';
+interface Plan {
+  tag: string;
+  seed: string;
+  platforms: readonly Platform[];
+  sizes: readonly number[];
+  gzip: boolean;
+  media: MediaSet;
+  useIndex: boolean;
+  formats: readonly ImageFormat[];
+  layoutDir: string;
+  scratchDir: string;
+}
+
+function planBuild(options: BuildOciImageOptions): Plan {
   const platforms = options.platforms ?? [{ os: 'linux', architecture: 'amd64' }];
-  const sizes = options.layerSizes ?? Array.from({ length: options.layers ?? 2 }, () => options.layerSize ?? 64 * 1024);
   const formats = options.formats ?? ['oci'];
-  const media = MEDIA[options.mediaTypes ?? 'oci'];
   const useIndex = platforms.length > 1 || options.index === true;
-  const wantDockerArchive = formats.includes('docker-archive');
   if (platforms.length === 0) throw new RangeError('buildOciImage needs at least one platform');
-  if (wantDockerArchive && useIndex) {
-    throw new RangeError('a docker archive holds a single-platform image: build it with one platform and no index');
+  if (formats.includes('docker-archive') && useIndex) {
+    throw new RangeError(
+      'a docker archive holds a single-platform image: build it with one platform and no index',
+    );
   }
+  const layerCount = options.layers ?? 2;
+  const layerSize = options.layerSize ?? 64 * 1024;
+  return {
+    tag: options.tag ?? 'latest',
+    seed: options.seed ?? 'registry-push',
+    platforms,
+    sizes: options.layerSizes ?? Array.from({ length: layerCount }, () => layerSize),
+    gzip: options.compression !== 'none',
+    media: MEDIA[options.mediaTypes ?? 'oci'],
+    useIndex,
+    formats,
+    layoutDir: join(options.outDir, 'layout'),
+    scratchDir: join(options.outDir, '.scratch'),
+  };
+}
 
-  const layoutDir = join(options.outDir, 'layout');
-  const scratchDir = join(options.outDir, '.scratch');
-  await mkdir(join(layoutDir, 'blobs', 'sha256'), { recursive: true });
-  await mkdir(scratchDir, { recursive: true });
-  await writeFile(join(layoutDir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-
-  const manifests: BuiltManifest[] = [];
-  const dockerLayers: LayerFiles[] = [];
-  for (const platform of platforms) {
-    const built: LayerFiles[] = [];
-    for (const [i, size] of sizes.entries()) {
-      built.push(
-        await buildLayer(layoutDir, scratchDir, `${seed}/${platformName(platform)}/${i}`, size, {
-          gzip: options.compression !== 'none',
-          keepTar: wantDockerArchive,
-          media,
-        }),
-      );
-    }
-    const layers = built.map((b) => b.layer);
-    dockerLayers.push(...built);
-    const config = await writeJsonBlob(layoutDir, media.config, {
-      created: EPOCH.toISOString(),
-      architecture: platform.architecture,
-      os: platform.os,
-      ...(platform.variant !== undefined ? { variant: platform.variant } : {}),
-      config: {
-        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-        Labels: { 'io.registry-push.testkit.seed': seed },
-      },
-      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-      history: layers.map((_, i) => ({ created: EPOCH.toISOString(), created_by: `testkit layer ${i}` })),
-    });
-    const manifest = await writeJsonBlob(layoutDir, media.manifest, {
-      schemaVersion: 2,
-      mediaType: media.manifest,
-      config,
-      layers: layers.map(({ mediaType, digest, size }) => ({ mediaType, digest, size })),
-    });
-    manifests.push({ ...manifest, platform, config, layers });
+async function buildPlatform(
+  plan: Plan,
+  platform: Platform,
+): Promise<{ manifest: BuiltManifest; files: LayerFiles[] }> {
+  const files: LayerFiles[] = [];
+  for (const [i, size] of plan.sizes.entries()) {
+    const layerSeed = `${plan.seed}/${platformName(platform)}/${i}`;
+    files.push(
+      await buildLayer(plan.layoutDir, plan.scratchDir, layerSeed, size, {
+        gzip: plan.gzip,
+        keepTar: plan.formats.includes('docker-archive'),
+        media: plan.media,
+      }),
+    );
   }
+  const layers = files.map((f) => f.layer);
+  const created = EPOCH.toISOString();
+  const config = await writeJsonBlob(plan.layoutDir, plan.media.config, {
+    created,
+    architecture: platform.architecture,
+    os: platform.os,
+    ...(platform.variant !== undefined ? { variant: platform.variant } : {}),
+    config: {
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      Labels: { 'io.registry-push.testkit.seed': plan.seed },
+    },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+    history: layers.map((_, i) => ({ created, created_by: `testkit layer ${i}` })),
+  });
+  const manifest = await writeJsonBlob(plan.layoutDir, plan.media.manifest, {
+    schemaVersion: 2,
+    mediaType: plan.media.manifest,
+    config,
+    layers: layers.map(({ mediaType, digest, size }) => ({ mediaType, digest, size })),
+  });
+  return { manifest: { ...manifest, platform, config, layers }, files };
+}
 
+/** Writes the index blob (multi-arch) and the layout's index.json; returns what the tag points at. */
+async function writeTopLevel(
+  plan: Plan,
+  manifests: readonly BuiltManifest[],
+): Promise<{ top: Descriptor; index?: Descriptor }> {
   let top: Descriptor;
   let index: Descriptor | undefined;
-  if (useIndex) {
-    index = await writeJsonBlob(layoutDir, media.index, {
+  if (plan.useIndex) {
+    index = await writeJsonBlob(plan.layoutDir, plan.media.index, {
       schemaVersion: 2,
-      mediaType: media.index,
-      manifests: manifests.map(({ mediaType, digest, size, platform }) => ({ mediaType, digest, size, platform })),
+      mediaType: plan.media.index,
+      manifests: manifests.map(({ mediaType, digest, size, platform }) => ({
+        mediaType,
+        digest,
+        size,
+        platform,
+      })),
     });
     top = index;
   } else {
@@ -308,61 +335,95 @@ export async function buildOciImage(options: BuildOciImageOptions): Promise<Buil
     if (first === undefined) throw new RangeError('no manifest was built');
     top = { mediaType: first.mediaType, digest: first.digest, size: first.size };
   }
+  const ref = { ...top, annotations: { [REF_NAME]: plan.tag } };
   await writeFile(
-    join(layoutDir, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_INDEX,
-      manifests: [{ ...top, annotations: { [REF_NAME]: tag } }],
-    }),
+    join(plan.layoutDir, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [ref] }),
   );
+  return index ? { top, index } : { top };
+}
 
-  const blobDigests = new Set<string>();
-  let blobBytes = 0;
-  const count = (d: Descriptor): void => {
-    if (blobDigests.has(d.digest)) return;
-    blobDigests.add(d.digest);
-    blobBytes += d.size;
+/** Every distinct blob in the layout. */
+function distinctBlobs(manifests: readonly BuiltManifest[], index?: Descriptor): Map<string, number> {
+  const blobs = new Map<string, number>();
+  for (const m of manifests) {
+    for (const d of [m, m.config, ...m.layers]) blobs.set(d.digest, d.size);
+  }
+  if (index) blobs.set(index.digest, index.size);
+  return blobs;
+}
+
+async function writeOciArchive(file: string, layoutDir: string, digests: Iterable<string>): Promise<void> {
+  await writeTarArchive(file, [
+    { name: 'oci-layout', file: join(layoutDir, 'oci-layout') },
+    { name: 'index.json', file: join(layoutDir, 'index.json') },
+    { name: 'blobs/', directory: true },
+    { name: 'blobs/sha256/', directory: true },
+    ...[...digests].map((d) => ({ name: `blobs/sha256/${d.slice(7)}`, file: blobPath(layoutDir, d) })),
+  ]);
+}
+
+/** The docker save format: manifest.json, the config as `<hex>.json`, uncompressed `<diffid>/layer.tar`. */
+async function writeDockerArchive(
+  file: string,
+  layoutDir: string,
+  manifest: BuiltManifest,
+  layers: readonly LayerFiles[],
+  repoTag: string,
+): Promise<void> {
+  const configName = `${manifest.config.digest.slice(7)}.json`;
+  const layerNames = layers.map((l) => `${l.layer.diffId.slice(7)}/layer.tar`);
+  const manifestJson = [{ Config: configName, RepoTags: [repoTag], Layers: layerNames }];
+  await writeTarArchive(file, [
+    { name: 'manifest.json', content: Buffer.from(JSON.stringify(manifestJson)) },
+    { name: configName, file: blobPath(layoutDir, manifest.config.digest) },
+    ...layers.flatMap((l, i) => [
+      { name: `${l.layer.diffId.slice(7)}/`, directory: true },
+      { name: layerNames[i] ?? '', file: l.tarFile ?? blobPath(layoutDir, l.layer.digest) },
+    ]),
+  ]);
+}
+
+/**
+ * Writes a deterministic image: an OCI layout directory and, on request, an `oci-archive` tarball and a
+ * `docker-archive` (docker save) tarball. Layers are seeded random bytes, so they are incompressible and
+ * the same options always give the same digests. More than one platform builds a multi-arch index.
+ * Layers stream to disk, so sizes are bounded by the disk, not memory.
+ */
+export async function buildOciImage(options: BuildOciImageOptions): Promise<BuiltImage> {
+  const plan = planBuild(options);
+  await mkdir(join(plan.layoutDir, 'blobs', 'sha256'), { recursive: true });
+  await mkdir(plan.scratchDir, { recursive: true });
+  await writeFile(join(plan.layoutDir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+
+  const manifests: BuiltManifest[] = [];
+  const layerFiles: LayerFiles[] = [];
+  for (const platform of plan.platforms) {
+    const built = await buildPlatform(plan, platform);
+    manifests.push(built.manifest);
+    layerFiles.push(...built.files);
+  }
+  const { top, index } = await writeTopLevel(plan, manifests);
+  const blobs = distinctBlobs(manifests, index);
+  const result: BuiltImage = {
+    tag: plan.tag,
+    digest: top.digest,
+    mediaType: top.mediaType,
+    layoutDir: plan.layoutDir,
+    manifests,
+    blobBytes: [...blobs.values()].reduce((a, b) => a + b, 0),
+    ...(index ? { index } : {}),
   };
-  for (const m of manifests) [m, m.config, ...m.layers].forEach(count);
-  if (index) count(index);
-
-  const result: BuiltImage = { tag, digest: top.digest, mediaType: top.mediaType, layoutDir, manifests, blobBytes };
-  if (index) result.index = index;
-
-  if (formats.includes('oci-archive')) {
+  if (plan.formats.includes('oci-archive')) {
     result.ociArchive = join(options.outDir, 'image.oci.tar');
-    await writeTarArchive(result.ociArchive, [
-      { name: 'oci-layout', file: join(layoutDir, 'oci-layout') },
-      { name: 'index.json', file: join(layoutDir, 'index.json') },
-      { name: 'blobs/', directory: true },
-      { name: 'blobs/sha256/', directory: true },
-      ...[...blobDigests].map((d) => ({ name: `blobs/sha256/${d.slice(7)}`, file: blobPath(layoutDir, d) })),
-    ]);
+    await writeOciArchive(result.ociArchive, plan.layoutDir, blobs.keys());
   }
-
-  if (wantDockerArchive) {
-    const only = manifests[0];
-    if (only === undefined) throw new RangeError('no manifest was built');
+  const single = manifests[0];
+  if (plan.formats.includes('docker-archive') && single) {
     result.dockerArchive = join(options.outDir, 'image.docker.tar');
-    const configName = `${only.config.digest.slice(7)}.json`;
-    const layerNames = dockerLayers.map((l) => `${l.layer.diffId.slice(7)}/layer.tar`);
-    await writeTarArchive(result.dockerArchive, [
-      {
-        name: 'manifest.json',
-        content: Buffer.from(
-          JSON.stringify([
-            { Config: configName, RepoTags: [options.repoTag ?? `testkit/image:${tag}`], Layers: layerNames },
-          ]),
-        ),
-      },
-      { name: configName, file: blobPath(layoutDir, only.config.digest) },
-      ...dockerLayers.flatMap((l, i) => [
-        { name: `${l.layer.diffId.slice(7)}/`, directory: true },
-        { name: layerNames[i] ?? '', file: l.tarFile ?? blobPath(layoutDir, l.layer.digest) },
-      ]),
-    ]);
+    const repoTag = options.repoTag ?? `testkit/image:${plan.tag}`;
+    await writeDockerArchive(result.dockerArchive, plan.layoutDir, single, layerFiles, repoTag);
   }
-  await rm(scratchDir, { recursive: true, force: true });
+  await rm(plan.scratchDir, { recursive: true, force: true });
   return result;
 }

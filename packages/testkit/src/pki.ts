@@ -6,7 +6,11 @@ import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-const KEY_ALGORITHM: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+const KEY_ALGORITHM: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = {
+  name: 'ECDSA',
+  namedCurve: 'P-256',
+  hash: 'SHA-256',
+};
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A certificate and its private key, both PEM (the key is PKCS#8). */
@@ -41,7 +45,10 @@ function randomSerial(): string {
 
 async function keyToPem(key: webcrypto.CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  const body = der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  const body = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trimEnd();
   return `-----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY-----\n`;
 }
 
@@ -85,7 +92,10 @@ export async function createCertificateAuthority(
       const keys = await generateKeys();
       const notBefore = options.notBefore ?? new Date(Date.now() - 60 * 60 * 1000);
       const notAfter = new Date(Date.now() + (options.validDays ?? 30) * DAY_MS);
-      const usages = [x509.ExtendedKeyUsage.serverAuth, ...(options.clientAuth ? [x509.ExtendedKeyUsage.clientAuth] : [])];
+      const usages = [
+        x509.ExtendedKeyUsage.serverAuth,
+        ...(options.clientAuth ? [x509.ExtendedKeyUsage.clientAuth] : []),
+      ];
       const cert = await x509.X509CertificateGenerator.create({
         serialNumber: randomSerial(),
         subject: `CN=${options.commonName}`,
@@ -99,7 +109,10 @@ export async function createCertificateAuthority(
           new x509.BasicConstraintsExtension(false, undefined, true),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
           new x509.ExtendedKeyUsageExtension(usages, false),
-          new x509.SubjectAlternativeNameExtension((options.altNames ?? [options.commonName]).map(altName), false),
+          new x509.SubjectAlternativeNameExtension(
+            (options.altNames ?? [options.commonName]).map(altName),
+            false,
+          ),
           await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
           await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
         ],

@@ -99,7 +99,10 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   const pid = child.pid;
   if (pid === undefined) {
     await exitPromise;
-    throw new TestkitError('service-start-failed', `${options.name} could not be started: ${exitDescription}`);
+    throw new TestkitError(
+      'service-start-failed',
+      `${options.name} could not be started: ${exitDescription}`,
+    );
   }
   livePids.add(pid);
 

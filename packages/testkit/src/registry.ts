@@ -65,9 +65,13 @@ function registryConfig(port: number, storageDir: string, files: RegistryFiles, 
       addr: `127.0.0.1:${port}`,
       secret: randomBytes(16).toString('hex'),
       headers: { 'X-Content-Type-Options': ['nosniff'] },
-      ...(files.certFile && files.keyFile ? { tls: { certificate: files.certFile, key: files.keyFile } } : {}),
+      ...(files.certFile && files.keyFile
+        ? { tls: { certificate: files.certFile, key: files.keyFile } }
+        : {}),
     },
-    ...(files.htpasswdPath ? { auth: { htpasswd: { realm: 'registry-push-testkit', path: files.htpasswdPath } } } : {}),
+    ...(files.htpasswdPath
+      ? { auth: { htpasswd: { realm: 'registry-push-testkit', path: files.htpasswdPath } } }
+      : {}),
     health: { storagedriver: { enabled: false } },
   };
   return JSON.stringify(config, null, 2);
@@ -118,7 +122,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
     const scheme = options.tls ? 'https' : 'http';
     return await startOnFreePort(async (port) => {
       const configFile = join(workDir, 'config.yml');
-      await writeFile(configFile, registryConfig(port, storageDir, files, options.readOnly === true), { mode: 0o600 });
+      await writeFile(configFile, registryConfig(port, storageDir, files, options.readOnly === true), {
+        mode: 0o600,
+      });
       const url = `${scheme}://127.0.0.1:${port}`;
       const proc = await startServiceProcess({
         name: 'docker-registry',

@@ -90,7 +90,12 @@ describe('buildOciImage', () => {
     expect(info.Architecture).toBe('amd64');
     // docker save stores uncompressed layers: their digests are the config's diff_ids
     expect(info.Layers).toEqual(image.manifests[0]?.layers.map((l) => l.diffId));
-    const config = await runSkopeo(['inspect', '--config', '--raw', `docker-archive:${image.dockerArchive ?? ''}`]);
+    const config = await runSkopeo([
+      'inspect',
+      '--config',
+      '--raw',
+      `docker-archive:${image.dockerArchive ?? ''}`,
+    ]);
     expect(sha256(config.stdout)).toBe(image.manifests[0]?.config.digest);
   });
 

@@ -12,7 +12,7 @@ describe('startServiceProcess', () => {
         command: process.execPath,
         args: ['-e', 'console.error("bind: address already in use"); process.exit(3)'],
         workDir,
-        ready: async () => false,
+        ready: () => Promise.resolve(false),
       });
       await expect(failure).rejects.toMatchObject({ code: 'service-start-failed' });
       await expect(failure).rejects.toThrow(/exited with code 3[\s\S]*address already in use/);
@@ -23,19 +23,18 @@ describe('startServiceProcess', () => {
 
   it('kills a process that never becomes ready', async () => {
     const workDir = await makeWorkDir('process-test');
-    let pid = 0;
     try {
       const failure = startServiceProcess({
         name: 'never-ready',
         command: process.execPath,
         args: ['-e', 'console.log(process.pid); setInterval(() => {}, 1000)'],
         workDir,
-        ready: async () => false,
+        ready: () => Promise.resolve(false),
         startTimeoutMs: 500,
       });
       await expect(failure).rejects.toMatchObject({ code: 'service-timeout' });
       const { readFile } = await import('node:fs/promises');
-      pid = Number((await readFile(`${workDir}/never-ready.log`, 'utf8')).trim());
+      const pid = Number((await readFile(`${workDir}/never-ready.log`, 'utf8')).trim());
       expect(pid).toBeGreaterThan(0);
       expect(isAlive(pid)).toBe(false);
     } finally {
@@ -51,7 +50,7 @@ describe('startServiceProcess', () => {
         command: process.execPath,
         args: ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000)'],
         workDir,
-        ready: async () => true,
+        ready: () => Promise.resolve(true),
       });
       await new Promise((resolve) => setTimeout(resolve, 200)); // let it install the handler
       await proc.stop(300);

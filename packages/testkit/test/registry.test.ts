@@ -49,16 +49,19 @@ describe('startRegistry', () => {
       const layer = image.manifests[0]?.layers[0];
       expect(layer).toBeDefined();
       const hex = layer?.digest.slice(7) ?? '';
-      expect(existsSync(`${registry.storageDir}/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`)).toBe(
-        true,
-      );
+      expect(
+        existsSync(`${registry.storageDir}/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`),
+      ).toBe(true);
     } finally {
       await registry.stop();
     }
   });
 
   it('serves TLS from its own CA and enforces htpasswd credentials', async () => {
-    const registry = await startRegistry({ tls: true, auth: { username: 'pusher', password: 's3cret-pass' } });
+    const registry = await startRegistry({
+      tls: true,
+      auth: { username: 'pusher', password: 's3cret-pass' },
+    });
     try {
       expect(registry.url.startsWith('https://')).toBe(true);
       expect(registry.caPem).toContain('BEGIN CERTIFICATE');
@@ -111,7 +114,9 @@ describe('startRegistry', () => {
         `oci:${image.layoutDir}:${image.tag}`,
         `docker://${registry.host}/demo/app:gone`,
       ]);
-      const deleted = await httpRequest(`${registry.url}/v2/demo/app/manifests/${image.digest}`, { method: 'DELETE' });
+      const deleted = await httpRequest(`${registry.url}/v2/demo/app/manifests/${image.digest}`, {
+        method: 'DELETE',
+      });
       expect(deleted.status).toBe(202);
       const after = await httpRequest(`${registry.url}/v2/demo/app/manifests/${image.digest}`, {
         headers: { Accept: image.mediaType },
