@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     const { stdout } = await runSkopeo([
       'inspect',
       '--raw',
-      '--src-cert-dir',
+      '--cert-dir',
       registry.certDir ?? '',
       '--creds',
       `demo:${password}`,
