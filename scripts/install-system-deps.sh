@@ -3,6 +3,8 @@
 #   redis-server     Redis, for the pruner's queue
 #   docker-registry  the CNCF distribution registry (Debian's build), the registry every test pushes to
 #   skopeo           the reference client the tests verify with and the benchmarks compare against
+#   kubectl          a real kube client the simulator's contract tests drive (Debian: kubernetes-client;
+#                    a kubectl from another package, e.g. google-cloud-cli's, is used as it is)
 # Works as root or through sudo on Debian and Ubuntu. Anything else gets the list to install by hand.
 set -euo pipefail
 
@@ -10,6 +12,7 @@ declare -A PACKAGE_OF=(
   [redis-server]=redis-server
   [docker-registry]=docker-registry
   [skopeo]=skopeo
+  [kubectl]=kubernetes-client
 )
 
 missing=()

@@ -7,6 +7,7 @@ export const SYSTEM_BINARIES = {
   'redis-server': 'redis-server',
   'docker-registry': 'docker-registry',
   skopeo: 'skopeo',
+  kubectl: 'kubernetes-client',
 } as const;
 
 export type SystemBinary = keyof typeof SYSTEM_BINARIES;
