@@ -33,7 +33,9 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
         // An explicit length: Node frames DELETE bodies only when told their size.
         headers: {
           ...options.headers,
-          ...(options.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(options.body)) } : {}),
+          ...(options.body !== undefined
+            ? { 'Content-Length': String(Buffer.byteLength(options.body)) }
+            : {}),
         },
         timeout: options.timeoutMs ?? 10_000,
         ...(options.caPem !== undefined ? { ca: options.caPem } : {}),

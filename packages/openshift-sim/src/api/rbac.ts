@@ -1,0 +1,221 @@
+// Authorization as OpenShift's default cluster roles grant it, reduced to the resources the simulator
+// serves. Role contents follow the shape of the real roles (view < edit < admin; registry-* and
+// system:image-* for registry access; system:image-pruner cluster-wide), not their every rule.
+
+/** What a request asks to do. */
+export interface Attributes {
+  verb: string;
+  group: string;
+  /** Resource, with the subresource after a slash: `imagestreams/status`. */
+  resource: string;
+  /** Undefined or empty for cluster-scoped requests. */
+  namespace?: string;
+  name?: string;
+}
+
+/** One RBAC rule. `*` matches anything. */
+export interface PolicyRule {
+  apiGroups: readonly string[];
+  resources: readonly string[];
+  verbs: readonly string[];
+}
+
+/** The roles the simulator knows. */
+export type RoleName =
+  | 'cluster-admin'
+  | 'admin'
+  | 'edit'
+  | 'view'
+  | 'registry-viewer'
+  | 'registry-editor'
+  | 'system:image-builder'
+  | 'system:image-puller'
+  | 'system:image-pruner'
+  | 'basic-user';
+
+/** A role bound to a user or group, in one namespace or cluster-wide (no namespace). */
+export interface RoleBinding {
+  role: RoleName;
+  user?: string;
+  group?: string;
+  namespace?: string;
+}
+
+const READ = ['get', 'list', 'watch'] as const;
+const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'] as const;
+const ALL = [...READ, ...WRITE] as const;
+
+const WORKLOADS: PolicyRule[] = [
+  { apiGroups: [''], resources: ['pods', 'replicationcontrollers', 'configmaps', 'limitranges'], verbs: ALL },
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'],
+    verbs: ALL,
+  },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ALL },
+  { apiGroups: ['apps.openshift.io'], resources: ['deploymentconfigs'], verbs: ALL },
+  { apiGroups: ['build.openshift.io'], resources: ['builds', 'buildconfigs'], verbs: ALL },
+  { apiGroups: ['route.openshift.io'], resources: ['routes', 'routes/custom-host'], verbs: ALL },
+];
+const IMAGE_RESOURCES = [
+  'imagestreams',
+  'imagestreamtags',
+  'imagestreamimages',
+  'imagestreammappings',
+  'imagetags',
+];
+
+function readOnly(rules: readonly PolicyRule[]): PolicyRule[] {
+  return rules.map((r) => ({ ...r, verbs: READ }));
+}
+
+const VIEW: PolicyRule[] = [
+  ...readOnly(
+    WORKLOADS.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== 'routes/custom-host') })),
+  ),
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
+  { apiGroups: ['image.openshift.io'], resources: [...IMAGE_RESOURCES, 'imagestreams/status'], verbs: READ },
+  { apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'], verbs: ['get'] },
+  { apiGroups: ['route.openshift.io'], resources: ['routes/status'], verbs: READ },
+];
+const EDIT: PolicyRule[] = [
+  ...VIEW,
+  ...WORKLOADS,
+  { apiGroups: [''], resources: ['secrets'], verbs: ALL },
+  { apiGroups: ['image.openshift.io'], resources: IMAGE_RESOURCES, verbs: ALL },
+  { apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'], verbs: ['get', 'update'] },
+];
+const ADMIN: PolicyRule[] = [
+  ...EDIT,
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings', 'roles'], verbs: ALL },
+];
+const REGISTRY_VIEWER: PolicyRule[] = [
+  { apiGroups: ['image.openshift.io'], resources: [...IMAGE_RESOURCES, 'imagestreams/layers'], verbs: READ },
+];
+const REGISTRY_EDITOR: PolicyRule[] = [
+  { apiGroups: ['image.openshift.io'], resources: IMAGE_RESOURCES, verbs: ALL },
+  { apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'], verbs: ['get', 'update'] },
+];
+const IMAGE_BUILDER: PolicyRule[] = [
+  { apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'], verbs: ['get', 'update'] },
+  { apiGroups: ['image.openshift.io'], resources: ['imagestreams'], verbs: ['create'] },
+];
+const IMAGE_PULLER: PolicyRule[] = [
+  { apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'], verbs: ['get'] },
+];
+const IMAGE_PRUNER: PolicyRule[] = [
+  ...readOnly(
+    WORKLOADS.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== 'routes/custom-host') })),
+  ),
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list'] },
+  { apiGroups: ['image.openshift.io'], resources: ['images'], verbs: ['get', 'list', 'watch', 'delete'] },
+  { apiGroups: ['image.openshift.io'], resources: ['imagestreams'], verbs: READ },
+  {
+    apiGroups: ['image.openshift.io'],
+    resources: ['imagestreams/status'],
+    verbs: ['get', 'update', 'patch'],
+  },
+  {
+    apiGroups: ['imageregistry.operator.openshift.io'],
+    resources: ['configs', 'imagepruners'],
+    verbs: ['get', 'list', 'watch'],
+  },
+];
+const BASIC_USER: PolicyRule[] = [
+  { apiGroups: ['user.openshift.io'], resources: ['users'], verbs: ['get'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
+];
+
+const ROLES: Record<RoleName, readonly PolicyRule[]> = {
+  'cluster-admin': [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+  admin: ADMIN,
+  edit: EDIT,
+  view: VIEW,
+  'registry-viewer': REGISTRY_VIEWER,
+  'registry-editor': REGISTRY_EDITOR,
+  'system:image-builder': IMAGE_BUILDER,
+  'system:image-puller': IMAGE_PULLER,
+  'system:image-pruner': IMAGE_PRUNER,
+  'basic-user': BASIC_USER,
+};
+
+/** Every role name, for validating CLI input. */
+export const ROLE_NAMES = Object.keys(ROLES) as RoleName[];
+
+function matches(list: readonly string[], value: string): boolean {
+  return list.includes('*') || list.includes(value);
+}
+
+function ruleAllows(rule: PolicyRule, attrs: Attributes): boolean {
+  return (
+    matches(rule.apiGroups, attrs.group) &&
+    matches(rule.resources, attrs.resource) &&
+    matches(rule.verbs, attrs.verb)
+  );
+}
+
+/** A subject: a user name and its groups. */
+export interface Subject {
+  name: string;
+  groups: readonly string[];
+}
+
+/** Decides requests from role bindings. Every authenticated user also has `basic-user`. */
+export class Authorizer {
+  private readonly bindings: RoleBinding[] = [];
+
+  /** Adds a binding (idempotent). */
+  bind(binding: RoleBinding): void {
+    const same = this.bindings.some(
+      (b) =>
+        b.role === binding.role &&
+        b.user === binding.user &&
+        b.group === binding.group &&
+        b.namespace === binding.namespace,
+    );
+    if (!same) this.bindings.push({ ...binding });
+  }
+
+  /** Removes every binding equal to this one. */
+  unbind(binding: RoleBinding): void {
+    for (let i = this.bindings.length - 1; i >= 0; i--) {
+      const b = this.bindings[i];
+      if (
+        b &&
+        b.role === binding.role &&
+        b.user === binding.user &&
+        b.group === binding.group &&
+        b.namespace === binding.namespace
+      ) {
+        this.bindings.splice(i, 1);
+      }
+    }
+  }
+
+  /** True when some binding of the subject allows the request. */
+  allows(subject: Subject, attrs: Attributes): boolean {
+    if (ROLES['basic-user'].some((rule) => ruleAllows(rule, attrs))) return true;
+    return this.bindings.some((binding) => {
+      const bound =
+        binding.user === subject.name ||
+        (binding.group !== undefined && subject.groups.includes(binding.group));
+      if (!bound) return false;
+      // A namespaced binding grants nothing at the cluster scope and nothing in other namespaces.
+      if (binding.namespace !== undefined && binding.namespace !== attrs.namespace) return false;
+      return ROLES[binding.role].some((rule) => ruleAllows(rule, attrs));
+    });
+  }
+}
+
+/** kube's forbidden message, word for word. */
+export function forbiddenMessage(subject: Subject, attrs: Attributes): string {
+  const [resource = '', subresource] = attrs.resource.split('/');
+  const qualified = attrs.group === '' ? resource : `${resource}.${attrs.group}`;
+  const what = attrs.name !== undefined && attrs.name !== '' ? `${qualified} "${attrs.name}"` : qualified;
+  const resourceText = subresource === undefined ? resource : `${resource}/${subresource}`;
+  const scope =
+    attrs.namespace !== undefined && attrs.namespace !== ''
+      ? `in the namespace "${attrs.namespace}"`
+      : 'at the cluster scope';
+  return `${what} is forbidden: User "${subject.name}" cannot ${attrs.verb} resource "${resourceText}" in API group "${attrs.group}" ${scope}`;
+}

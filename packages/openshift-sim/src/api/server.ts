@@ -1,0 +1,569 @@
+// The HTTPS front of the API: authentication by bearer token, URL parsing into (group, version, resource,
+// namespace, name, subresource), RBAC, then dispatch to the generic registry or a virtual resource.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
+import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
+import { openApiGroupVersion, openApiRoot } from './openapi.js';
+import { PatchError, patchTypeForContentType } from './patch.js';
+import { forbiddenMessage, type Attributes, type Authorizer, type Subject } from './rbac.js';
+import type { ResourceCatalog } from './resources.js';
+import { storeKey } from './resources.js';
+import type { FieldValidation, ListOptions, ResourceService, WriteOptions } from './service.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { ApiError, errors } from './status.js';
+import type { ObjectStore, WatchEvent } from './store.js';
+import type { ClusterFacts, RequestContext, ResourceType } from './types.js';
+import type { VirtualResources } from './virtual.js';
+
+/** What the API server is built from. */
+export interface ApiServerParts {
+  catalog: ResourceCatalog;
+  store: ObjectStore;
+  service: ResourceService;
+  virtual: VirtualResources;
+  authorizer: Authorizer;
+  /** Looks a bearer token up; undefined means unknown (401). */
+  authenticate: (token: string) => Subject | undefined;
+  facts: ClusterFacts;
+  tls: { certPem: string; keyPem: string };
+}
+
+interface ParsedPath {
+  group: string;
+  version: string;
+  plural: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+const MAX_BODY = 3 * 1024 * 1024;
+const ANONYMOUS: Subject = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+
+function segmentsOf(pathname: string): string[] {
+  return pathname
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        throw errors.badRequest(`invalid path segment "${s}"`);
+      }
+    });
+}
+
+/** Splits a resource path; undefined when it is not one (a discovery path or unknown). */
+export function parseResourcePath(pathname: string): ParsedPath | undefined {
+  const segs = segmentsOf(pathname);
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (segs[0] === 'api' && segs.length >= 3) {
+    group = '';
+    version = segs[1] ?? '';
+    rest = segs.slice(2);
+  } else if (segs[0] === 'apis' && segs.length >= 4) {
+    group = segs[1] ?? '';
+    version = segs[2] ?? '';
+    rest = segs.slice(3);
+  } else {
+    return undefined;
+  }
+  const base = { group, version };
+  const isNamespaceItself =
+    group === '' &&
+    rest[0] === 'namespaces' &&
+    (rest.length <= 2 || (rest.length === 3 && ['status', 'finalize'].includes(rest[2] ?? '')));
+  if (rest[0] === 'namespaces' && rest.length >= 3 && !isNamespaceItself) {
+    const [, namespace = '', plural = '', name, subresource] = rest;
+    if (rest.length > 5) return undefined;
+    return {
+      ...base,
+      namespace,
+      plural,
+      ...(name !== undefined ? { name } : {}),
+      ...(subresource !== undefined ? { subresource } : {}),
+    };
+  }
+  const [plural = '', name, subresource] = rest;
+  if (rest.length > 3) return undefined;
+  return {
+    ...base,
+    plural,
+    ...(name !== undefined ? { name } : {}),
+    ...(subresource !== undefined ? { subresource } : {}),
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY)
+      throw new ApiError(413, 'RequestEntityTooLarge', 'request entity too large, limit is 3145728');
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseJsonBody(body: Buffer): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw errors.badRequest(
+      `the object provided is unrecognized (must be of type JSON): ${(err as Error).message}`,
+    );
+  }
+  if (!isJsonObject(value)) throw errors.badRequest('the body of the request must be a JSON object');
+  return value;
+}
+
+function send(res: ServerResponse, code: number, body: JsonObject, warnings: readonly string[] = []): void {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string | string[]> = {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Content-Length': String(Buffer.byteLength(text)),
+  };
+  if (warnings.length > 0) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  res.writeHead(code, headers);
+  res.end(text);
+}
+
+function verbFor(method: string, path: ParsedPath, watch: boolean): string {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      if (watch) return 'watch';
+      return path.name === undefined ? 'list' : 'get';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return path.name === undefined ? 'deletecollection' : 'delete';
+    default:
+      throw errors.methodNotAllowed();
+  }
+}
+
+function patchErrorToApi(err: PatchError): ApiError {
+  const codes = { BadRequest: 400, Invalid: 422, Conflict: 409, UnsupportedMediaType: 415 } as const;
+  const causes =
+    err.detail !== undefined ? [{ reason: 'UnexpectedServerResponse', message: err.detail }] : undefined;
+  return new ApiError(codes[err.reason], err.reason, err.message, causes ? { causes } : undefined);
+}
+
+function writeOptions(query: URLSearchParams): WriteOptions {
+  const dryRun = query.getAll('dryRun');
+  if (dryRun.some((d) => d !== 'All'))
+    throw errors.badRequest(`dryRun: Unsupported value: "${dryRun.join(',')}": supported values: "All"`);
+  const validation = query.get('fieldValidation');
+  if (validation !== null && !['Strict', 'Warn', 'Ignore'].includes(validation)) {
+    throw errors.badRequest(
+      `fieldValidation: Unsupported value: "${validation}": supported values: "Ignore", "Strict", "Warn"`,
+    );
+  }
+  return {
+    dryRun: dryRun.length > 0,
+    ...(validation !== null ? { fieldValidation: validation as FieldValidation } : {}),
+  };
+}
+
+function listOptions(query: URLSearchParams): ListOptions {
+  const limitText = query.get('limit');
+  const limit = limitText === null ? 0 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 0) throw errors.badRequest(`invalid limit "${limitText ?? ''}"`);
+  return {
+    labelSelector: query.get('labelSelector'),
+    fieldSelector: query.get('fieldSelector'),
+    limit,
+    continueToken: query.get('continue'),
+  };
+}
+
+function deletePreconditions(body: Buffer): { uid?: string; resourceVersion?: string } {
+  if (body.length === 0) return {};
+  const options = parseJsonBody(body);
+  const preconditions = objectAt(options, 'preconditions') ?? {};
+  const uid = stringAt(preconditions, 'uid');
+  const resourceVersion = stringAt(preconditions, 'resourceVersion');
+  return {
+    ...(uid !== undefined ? { uid } : {}),
+    ...(resourceVersion !== undefined ? { resourceVersion } : {}),
+  };
+}
+
+/** The simulated kube-apiserver (plus the openshift-apiserver groups), over HTTPS. */
+export class ApiServer {
+  private server: Server | undefined;
+  private address = '';
+  private readonly openWatches = new Set<ServerResponse>();
+
+  constructor(private readonly parts: ApiServerParts) {}
+
+  /** Listens on 127.0.0.1 (port 0 picks a free one); returns the base URL. */
+  async listen(port = 0): Promise<string> {
+    const server = createServer({ cert: this.parts.tls.certPem, key: this.parts.tls.keyPem }, (req, res) => {
+      void this.handle(req, res);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    const { port: bound } = server.address() as AddressInfo;
+    this.address = `127.0.0.1:${bound}`;
+    return `https://${this.address}`;
+  }
+
+  /** Ends open watches and closes the listener. */
+  async close(): Promise<void> {
+    for (const res of this.openWatches) res.end();
+    this.openWatches.clear();
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private subjectOf(req: IncomingMessage): Subject {
+    const header = req.headers.authorization;
+    if (header === undefined) return ANONYMOUS;
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const subject = match ? this.parts.authenticate(match[1] ?? '') : undefined;
+    if (!subject) throw errors.unauthorized();
+    return subject;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      await this.route(req, res);
+    } catch (err) {
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      const apiError =
+        err instanceof ApiError
+          ? err
+          : err instanceof PatchError
+            ? patchErrorToApi(err)
+            : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
+      send(res, apiError.code, apiError.toStatus());
+    }
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://sim.invalid');
+    const method = req.method ?? 'GET';
+    if (['/healthz', '/readyz', '/livez'].includes(url.pathname)) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      return;
+    }
+    if (url.pathname === '/version') {
+      send(res, 200, versionInfo());
+      return;
+    }
+    const subject = this.subjectOf(req);
+    const discovery = this.discovery(url.pathname);
+    if (discovery !== undefined) {
+      if (subject === ANONYMOUS) {
+        throw errors.forbidden(`forbidden: User "system:anonymous" cannot get path "${url.pathname}"`);
+      }
+      send(
+        res,
+        discovery === null ? 404 : 200,
+        discovery ?? errors.notFound({ group: '', resource: '' }).toStatus(),
+      );
+      return;
+    }
+    const path = parseResourcePath(url.pathname);
+    if (!path) {
+      send(
+        res,
+        404,
+        new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus(),
+      );
+      return;
+    }
+    const type = this.parts.catalog.find(path.group, path.plural);
+    if (!type || type.version !== path.version || (path.namespace !== undefined && !type.namespaced)) {
+      send(
+        res,
+        404,
+        new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus(),
+      );
+      return;
+    }
+    const watch = ['true', '1'].includes(url.searchParams.get('watch') ?? '');
+    const verb = verbFor(method, path, watch);
+    this.authorize(subject, type, path, verb);
+    const ctx: RequestContext = {
+      store: this.parts.store,
+      authorizer: this.parts.authorizer,
+      user: subject,
+      facts: this.parts.facts,
+      namespace: path.namespace ?? '',
+    };
+    await this.dispatch(req, res, { type, path, verb, query: url.searchParams, ctx });
+  }
+
+  /** A discovery document, null for an unknown discovery path, undefined when not a discovery path. */
+  private discovery(pathname: string): JsonObject | null | undefined {
+    const segs = segmentsOf(pathname);
+    const { catalog } = this.parts;
+    if (segs.length === 1 && segs[0] === 'api') return coreVersions(this.address);
+    if (segs.length === 1 && segs[0] === 'apis') return groupList(catalog);
+    if (segs.length === 2 && segs[0] === 'api') return resourceList(catalog, '', segs[1] ?? '') ?? null;
+    if (segs.length === 2 && segs[0] === 'apis') return groupInfo(catalog, segs[1] ?? '') ?? null;
+    if (segs.length === 3 && segs[0] === 'apis')
+      return resourceList(catalog, segs[1] ?? '', segs[2] ?? '') ?? null;
+    if (segs[0] === 'openapi' && segs[1] === 'v3') {
+      if (segs.length === 2) return openApiRoot(catalog);
+      if (segs[2] === 'api' && segs.length === 4)
+        return openApiGroupVersion(catalog, '', segs[3] ?? '') ?? null;
+      if (segs[2] === 'apis' && segs.length === 5)
+        return openApiGroupVersion(catalog, segs[3] ?? '', segs[4] ?? '') ?? null;
+      return null;
+    }
+    if (segs[0] === 'openapi') return null;
+    return undefined;
+  }
+
+  private authorize(subject: Subject, type: ResourceType, path: ParsedPath, verb: string): void {
+    if (type.group === 'user.openshift.io' && path.name === '~' && verb === 'get') return;
+    const attrs: Attributes = {
+      verb,
+      group: type.group,
+      resource: path.subresource !== undefined ? `${type.plural}/${path.subresource}` : type.plural,
+      ...(path.namespace !== undefined ? { namespace: path.namespace } : {}),
+      ...(path.name !== undefined ? { name: path.name } : {}),
+    };
+    // A namespace is its own scope for authorization, as in kube.
+    if (type.group === '' && type.plural === 'namespaces' && path.name !== undefined)
+      attrs.namespace = path.name;
+    if (!this.parts.authorizer.allows(subject, attrs)) {
+      const target = {
+        group: type.group,
+        resource: type.plural,
+        ...(path.name !== undefined ? { name: path.name } : {}),
+      };
+      throw errors.forbidden(forbiddenMessage(subject, attrs), target);
+    }
+  }
+
+  private async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: { type: ResourceType; path: ParsedPath; verb: string; query: URLSearchParams; ctx: RequestContext },
+  ): Promise<void> {
+    const { type, path, verb } = call;
+    if (!type.verbs.includes(verb)) throw errors.methodNotAllowed();
+    if (path.subresource !== undefined && !(path.subresource === 'status' && type.statusSubresource)) {
+      send(
+        res,
+        404,
+        new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus(),
+      );
+      return;
+    }
+    const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? '')
+      ? await readBody(req)
+      : Buffer.alloc(0);
+    if (
+      type.group === 'image.openshift.io' &&
+      ['imagestreamtags', 'imagestreammappings'].includes(type.plural)
+    ) {
+      this.dispatchImageVirtual(res, call, body);
+      return;
+    }
+    if (type.group === 'authorization.k8s.io') {
+      send(res, 201, this.parts.virtual.selfSubjectAccessReview(this.jsonBody(req, body), call.ctx));
+      return;
+    }
+    if (type.group === 'user.openshift.io') {
+      if (path.name !== '~')
+        throw errors.notFound({ group: type.group, resource: 'users', name: path.name ?? '' });
+      send(res, 200, this.parts.virtual.currentUser(call.ctx));
+      return;
+    }
+    if (verb === 'watch') {
+      this.watch(req, res, call);
+      return;
+    }
+    await Promise.resolve();
+    this.dispatchGeneric(req, res, call, body);
+  }
+
+  private jsonBody(req: IncomingMessage, body: Buffer): JsonObject {
+    const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
+    if (contentType !== 'application/json' && contentType !== '*/*') {
+      throw errors.unsupportedMediaType(
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
+      );
+    }
+    return parseJsonBody(body);
+  }
+
+  private dispatchImageVirtual(
+    res: ServerResponse,
+    call: { type: ResourceType; path: ParsedPath; verb: string; ctx: RequestContext },
+    body: Buffer,
+  ): void {
+    const { virtual } = this.parts;
+    const namespace = call.path.namespace ?? '';
+    if (call.type.plural === 'imagestreammappings') {
+      send(res, 201, virtual.createImageStreamMapping(namespace, parseJsonBody(body), call.ctx));
+      return;
+    }
+    if (call.verb === 'get')
+      send(res, 200, virtual.getImageStreamTag(namespace, call.path.name ?? '', call.ctx));
+    else if (call.verb === 'list') send(res, 200, virtual.listImageStreamTags(call.path.namespace, call.ctx));
+    else if (call.verb === 'delete') {
+      const { uid } = deletePreconditions(body);
+      send(res, 200, virtual.deleteImageStreamTag(namespace, call.path.name ?? '', uid, call.ctx));
+    } else throw errors.methodNotAllowed();
+  }
+
+  private dispatchGeneric(
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: { type: ResourceType; path: ParsedPath; verb: string; query: URLSearchParams; ctx: RequestContext },
+    body: Buffer,
+  ): void {
+    const { service } = this.parts;
+    const { type, path, query, ctx } = call;
+    const namespace = path.namespace ?? '';
+    const name = path.name ?? '';
+    const sub = path.subresource === 'status' ? 'status' : undefined;
+    switch (call.verb) {
+      case 'get':
+        send(res, 200, service.get(type, namespace, name, ctx));
+        return;
+      case 'list':
+        send(res, 200, service.list(type, path.namespace, listOptions(query), ctx));
+        return;
+      case 'create': {
+        const result = service.create(type, namespace, this.jsonBody(req, body), writeOptions(query), ctx);
+        send(res, 201, result.object, result.warnings);
+        return;
+      }
+      case 'update': {
+        const result = service.update(
+          type,
+          namespace,
+          name,
+          this.jsonBody(req, body),
+          sub,
+          writeOptions(query),
+          ctx,
+        );
+        send(res, 200, result.object, result.warnings);
+        return;
+      }
+      case 'patch': {
+        const patchType = patchTypeForContentType(req.headers['content-type'], type.builtin);
+        const result = service.patch(type, namespace, name, patchType, body, sub, writeOptions(query), ctx);
+        send(res, 200, result.object, result.warnings);
+        return;
+      }
+      case 'delete':
+        send(
+          res,
+          200,
+          service.delete(type, namespace, name, deletePreconditions(body), writeOptions(query), ctx),
+        );
+        return;
+      case 'deletecollection':
+        send(res, 200, service.deleteCollection(type, path.namespace, listOptions(query), ctx));
+        return;
+      default:
+        throw errors.methodNotAllowed();
+    }
+  }
+
+  /** `?watch=true`: newline-delimited events, from a resourceVersion or with the current state first. */
+  private watch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: { type: ResourceType; path: ParsedPath; query: URLSearchParams; ctx: RequestContext },
+  ): void {
+    const { store } = this.parts;
+    const { type, path, query, ctx } = call;
+    const labelMatch = parseLabelSelector(query.get('labelSelector'));
+    const fieldNames = [
+      'metadata.name',
+      ...(type.namespaced ? ['metadata.namespace'] : []),
+      ...type.selectableFields,
+    ];
+    const fieldMatch = parseFieldSelector(query.get('fieldSelector'), fieldNames);
+    const namespace = type.namespaced ? path.namespace : undefined;
+    const matches = (object: JsonObject): boolean => {
+      const meta = objectAt(object, 'metadata') ?? {};
+      const labels = Object.fromEntries(
+        Object.entries(objectAt(meta, 'labels') ?? {}).filter(
+          (e): e is [string, string] => typeof e[1] === 'string',
+        ),
+      );
+      const fields = {
+        'metadata.name': stringAt(meta, 'name') ?? '',
+        'metadata.namespace': stringAt(meta, 'namespace') ?? '',
+        ...(type.strategy?.fields?.(object) ?? {}),
+      };
+      return labelMatch(labels) && fieldMatch(fields);
+    };
+    const rvText = query.get('resourceVersion') ?? '';
+    let backlog: WatchEvent[] | undefined;
+    if (rvText === '' || rvText === '0') {
+      backlog = store.list(storeKey(type), namespace).map((object) => ({ type: 'ADDED' as const, object }));
+    } else {
+      backlog = store.eventsSince(storeKey(type), namespace, Number(rvText));
+    }
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache, private',
+    });
+    const write = (event: { type: string; object: JsonObject }): void => {
+      res.write(`${JSON.stringify(event)}\n`);
+    };
+    if (backlog === undefined) {
+      write({
+        type: 'ERROR',
+        object: new ApiError(
+          410,
+          'Expired',
+          `too old resource version: ${rvText} (${store.compactedAt})`,
+        ).toStatus(),
+      });
+      res.end();
+      return;
+    }
+    const emit = (event: WatchEvent): void => {
+      if (!matches(event.object)) return;
+      type.strategy?.decorate?.(event.object, ctx);
+      write(event);
+    };
+    backlog.forEach(emit);
+    const unsubscribe = store.subscribe(storeKey(type), namespace, emit);
+    this.openWatches.add(res);
+    const timeoutSeconds = Number(query.get('timeoutSeconds') ?? '0');
+    const timer = timeoutSeconds > 0 ? setTimeout(() => res.end(), timeoutSeconds * 1000) : undefined;
+    const finish = (): void => {
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+      this.openWatches.delete(res);
+    };
+    res.on('close', finish);
+    req.on('close', finish);
+  }
+}

@@ -1,0 +1,495 @@
+// The generic registry: create, read, list, update, patch and delete with kube-apiserver's rules for
+// resourceVersion, generation, status subresources, finalizers, validation and paging. RBAC is checked
+// by the HTTP layer before it calls in; operators call in directly as a privileged component.
+import { randomBytes } from 'node:crypto';
+import { cloneJson, isJsonObject, jsonEqual, objectAt, stringAt, textOf, type JsonObject } from '../json.js';
+import { nameProblem } from './names.js';
+import { applyPatch, type PatchType } from './patch.js';
+import { storeKey } from './resources.js';
+import { prepareObject } from './schema.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { ApiError, errors, successStatus, type StatusCause } from './status.js';
+import type { ObjectStore } from './store.js';
+import { apiVersionOf, type RequestContext, type ResourceType } from './types.js';
+
+/** How unknown fields in a request body are treated (the `fieldValidation` query parameter). */
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+/** Options of a write request. */
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldValidation?: FieldValidation;
+}
+
+/** A write's result plus the `Warning` headers kube would send. */
+export interface WriteResult {
+  object: JsonObject;
+  warnings: string[];
+  created?: boolean;
+}
+
+/** Query of a list request. */
+export interface ListOptions {
+  labelSelector?: string | null;
+  fieldSelector?: string | null;
+  limit?: number;
+  continueToken?: string | null;
+}
+
+interface ContinueToken {
+  rv: number;
+  start: string;
+}
+
+function metadataOf(object: JsonObject): JsonObject {
+  const metadata = objectAt(object, 'metadata');
+  if (metadata) return metadata;
+  const fresh: JsonObject = {};
+  object['metadata'] = fresh;
+  return fresh;
+}
+
+function labelsOf(object: JsonObject): Record<string, string> {
+  const labels = objectAt(metadataOf(object), 'labels') ?? {};
+  return Object.fromEntries(
+    Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+}
+
+/** Everything but metadata and status: what `metadata.generation` tracks. */
+function specPart(object: JsonObject): JsonObject {
+  const { metadata: _metadata, status: _status, ...rest } = object;
+  return rest;
+}
+
+function encodeContinue(token: ContinueToken): string {
+  return Buffer.from(JSON.stringify(token)).toString('base64url');
+}
+
+function decodeContinue(text: string): ContinueToken {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (isJsonObject(value) && typeof value['rv'] === 'number' && typeof value['start'] === 'string') {
+      return { rv: value['rv'], start: value['start'] };
+    }
+  } catch {
+    // fall through
+  }
+  throw errors.badRequest(
+    'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+  );
+}
+
+/** The generic registry over one {@link ObjectStore}. */
+export class ResourceService {
+  constructor(private readonly store: ObjectStore) {}
+
+  private target(
+    type: ResourceType,
+    name?: string,
+  ): { group: string; resource: string; name?: string; kind: string } {
+    return {
+      group: type.group,
+      resource: type.plural,
+      kind: type.kind,
+      ...(name !== undefined ? { name } : {}),
+    };
+  }
+
+  private requireNamespace(type: ResourceType, namespace: string): void {
+    if (!type.namespaced) return;
+    if (!this.store.get('namespaces', '', namespace)) {
+      throw errors.notFound({ group: '', resource: 'namespaces', name: namespace });
+    }
+  }
+
+  /** Reads one object (decorated as on a real read) or throws 404. */
+  get(type: ResourceType, namespace: string, name: string, ctx: RequestContext): JsonObject {
+    const object = this.store.get(storeKey(type), type.namespaced ? namespace : '', name);
+    if (!object) throw errors.notFound(this.target(type, name));
+    type.strategy?.decorate?.(object, ctx);
+    return object;
+  }
+
+  /** Reads one object or returns undefined. */
+  find(type: ResourceType, namespace: string, name: string, ctx: RequestContext): JsonObject | undefined {
+    const object = this.store.get(storeKey(type), type.namespaced ? namespace : '', name);
+    if (object) type.strategy?.decorate?.(object, ctx);
+    return object;
+  }
+
+  /** A `<Kind>List` honouring selectors and `limit`/`continue` paging. */
+  list(
+    type: ResourceType,
+    namespace: string | undefined,
+    options: ListOptions,
+    ctx: RequestContext,
+  ): JsonObject {
+    const labelMatch = parseLabelSelector(options.labelSelector ?? null);
+    const fieldNames = [
+      'metadata.name',
+      ...(type.namespaced ? ['metadata.namespace'] : []),
+      ...type.selectableFields,
+    ];
+    const fieldMatch = parseFieldSelector(options.fieldSelector ?? null, fieldNames);
+    let revision = this.store.currentRevision;
+    let start = '';
+    if (options.continueToken) {
+      const token = decodeContinue(options.continueToken);
+      if (token.rv < this.store.compactedAt) {
+        throw errors.gone(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        );
+      }
+      revision = token.rv;
+      start = token.start;
+    }
+    const keyOf = (o: JsonObject): string =>
+      `${stringAt(metadataOf(o), 'namespace') ?? ''}/${stringAt(metadataOf(o), 'name') ?? ''}`;
+    const matching = this.store
+      .list(storeKey(type), type.namespaced ? namespace : undefined)
+      .filter((o) => keyOf(o) > start)
+      .filter((o) => labelMatch(labelsOf(o)))
+      .filter((o) => {
+        const meta = metadataOf(o);
+        const fields = {
+          'metadata.name': stringAt(meta, 'name') ?? '',
+          'metadata.namespace': stringAt(meta, 'namespace') ?? '',
+          ...(type.strategy?.fields?.(o) ?? {}),
+        };
+        return fieldMatch(fields);
+      });
+    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : matching.length;
+    const page = matching.slice(0, limit);
+    const listMeta: JsonObject = { resourceVersion: String(revision) };
+    const last = page.at(-1);
+    if (matching.length > page.length && last) {
+      listMeta['continue'] = encodeContinue({ rv: revision, start: keyOf(last) });
+      listMeta['remainingItemCount'] = matching.length - page.length;
+    }
+    for (const item of page) type.strategy?.decorate?.(item, ctx);
+    return { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: listMeta, items: page };
+  }
+
+  private checkBodyIdentity(type: ResourceType, object: JsonObject): void {
+    const apiVersion = object['apiVersion'];
+    const kind = object['kind'];
+    if (apiVersion !== undefined && apiVersion !== apiVersionOf(type)) {
+      throw errors.badRequest(
+        `the API version in the data (${textOf(apiVersion)}) does not match the expected API version (${apiVersionOf(type)})`,
+      );
+    }
+    if (kind !== undefined && kind !== type.kind) {
+      throw errors.badRequest(
+        `the kind in the data (${textOf(kind)}) does not match the expected kind (${type.kind})`,
+      );
+    }
+    object['apiVersion'] = apiVersionOf(type);
+    object['kind'] = type.kind;
+  }
+
+  private checkNamespace(type: ResourceType, object: JsonObject, namespace: string): void {
+    const metadata = metadataOf(object);
+    if (!type.namespaced) {
+      delete metadata['namespace'];
+      return;
+    }
+    const given = stringAt(metadata, 'namespace');
+    if (given !== undefined && given !== '' && given !== namespace) {
+      throw errors.badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
+    }
+    metadata['namespace'] = namespace;
+  }
+
+  /** Schema pruning/defaulting/validation and the strategy's own checks; throws 422 with every cause. */
+  private admit(
+    type: ResourceType,
+    object: JsonObject,
+    old: JsonObject | undefined,
+    options: WriteOptions,
+    ctx: RequestContext,
+  ): { object: JsonObject; warnings: string[] } {
+    const causes: StatusCause[] = [];
+    const warnings: string[] = [];
+    const name = stringAt(metadataOf(object), 'name') ?? '';
+    const problem = nameProblem(name, type.nameRule);
+    if (old === undefined && problem !== undefined) {
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${name}": ${problem}`,
+        field: 'metadata.name',
+      });
+    }
+    let admitted = object;
+    if (type.schema) {
+      const prepared = prepareObject(type.schema, object, old);
+      admitted = prepared.object;
+      causes.push(...prepared.result.causes);
+      const unknown = prepared.result.unknownFields;
+      if (unknown.length > 0) {
+        const mode = options.fieldValidation ?? 'Warn';
+        if (mode === 'Strict') {
+          throw errors.badRequest(
+            `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`,
+          );
+        }
+        if (mode === 'Warn') warnings.push(...unknown.map((f) => `unknown field "${f}"`));
+      }
+    }
+    causes.push(...(type.strategy?.validate?.(admitted, old, ctx) ?? []));
+    if (causes.length > 0) throw errors.invalid(this.target(type, name), causes);
+    return { object: admitted, warnings };
+  }
+
+  /** POST: create a new object. */
+  create(
+    type: ResourceType,
+    namespace: string,
+    body: JsonObject,
+    options: WriteOptions,
+    ctx: RequestContext,
+  ): WriteResult {
+    const object = cloneJson(body);
+    this.checkBodyIdentity(type, object);
+    this.checkNamespace(type, object, namespace);
+    const metadata = metadataOf(object);
+    const generateName = stringAt(metadata, 'generateName');
+    if ((stringAt(metadata, 'name') ?? '') === '' && generateName !== undefined && generateName !== '') {
+      metadata['name'] = `${generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
+    }
+    const name = stringAt(metadata, 'name') ?? '';
+    if (name === '') {
+      throw errors.invalid(this.target(type, ''), [
+        { reason: 'FieldValueRequired', message: 'name or generateName is required', field: 'metadata.name' },
+      ]);
+    }
+    this.requireNamespace(type, namespace);
+    for (const field of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'selfLink']) {
+      delete metadata[field];
+    }
+    metadata['generation'] = 1;
+    // Status is the controllers' to write: a create never takes it from the client.
+    if (type.statusSubresource) delete object['status'];
+    type.strategy?.prepareCreate?.(object, { ...ctx, namespace });
+    const { object: admitted, warnings } = this.admit(type, object, undefined, options, {
+      ...ctx,
+      namespace,
+    });
+    const ns = type.namespaced ? namespace : '';
+    if (this.store.get(storeKey(type), ns, name)) throw errors.alreadyExists(this.target(type, name));
+    if (options.dryRun) return { object: admitted, warnings, created: true };
+    const stored = this.store.create(storeKey(type), ns, name, admitted);
+    type.strategy?.decorate?.(stored, ctx);
+    return { object: stored, warnings, created: true };
+  }
+
+  /** PUT on the main resource or on `/status`. */
+  update(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    body: JsonObject,
+    subresource: 'status' | undefined,
+    options: WriteOptions,
+    ctx: RequestContext,
+  ): WriteResult {
+    const ns = type.namespaced ? namespace : '';
+    const old = this.store.get(storeKey(type), ns, name);
+    if (!old) throw errors.notFound(this.target(type, name));
+    const object = cloneJson(body);
+    this.checkBodyIdentity(type, object);
+    this.checkNamespace(type, object, namespace);
+    const metadata = metadataOf(object);
+    const bodyName = stringAt(metadata, 'name');
+    if (bodyName !== undefined && bodyName !== name) {
+      throw errors.badRequest(
+        `the name of the object (${bodyName}) does not match the name on the URL (${name})`,
+      );
+    }
+    metadata['name'] = name;
+    const oldMeta = metadataOf(old);
+    const rv = stringAt(metadata, 'resourceVersion');
+    if (rv === undefined || rv === '') {
+      if (type.requireResourceVersion) {
+        throw errors.invalid(this.target(type, name), [
+          {
+            reason: 'FieldValueInvalid',
+            message: 'must be specified for an update',
+            field: 'metadata.resourceVersion',
+          },
+        ]);
+      }
+    } else if (rv !== oldMeta['resourceVersion']) {
+      throw errors.conflict(this.target(type, name));
+    }
+    return this.writeUpdate(type, ns, name, old, object, subresource, options, ctx);
+  }
+
+  private writeUpdate(
+    type: ResourceType,
+    ns: string,
+    name: string,
+    old: JsonObject,
+    object: JsonObject,
+    subresource: 'status' | undefined,
+    options: WriteOptions,
+    ctx: RequestContext,
+  ): WriteResult {
+    const oldMeta = metadataOf(old);
+    const metadata = metadataOf(object);
+    for (const field of ['uid', 'creationTimestamp', 'deletionTimestamp', 'generation', 'namespace']) {
+      if (oldMeta[field] === undefined) delete metadata[field];
+      else metadata[field] = oldMeta[field] ?? null;
+    }
+    const rctx = { ...ctx, namespace: ns };
+    let next: JsonObject;
+    if (subresource === 'status') {
+      next = { ...cloneJson(old), status: object['status'] ?? {} };
+      type.strategy?.prepareStatusUpdate?.(next, old, rctx);
+    } else {
+      next = object;
+      if (type.statusSubresource) {
+        if (old['status'] === undefined) delete next['status'];
+        else next['status'] = cloneJson(old['status']);
+      }
+      if (!jsonEqual(specPart(next), specPart(old))) {
+        metadataOf(next)['generation'] = Number(oldMeta['generation'] ?? 1) + 1;
+      }
+      type.strategy?.prepareUpdate?.(next, old, rctx);
+    }
+    const { object: admitted, warnings } = this.admit(type, next, old, options, rctx);
+    const admittedMeta = metadataOf(admitted);
+    admittedMeta['resourceVersion'] = oldMeta['resourceVersion'] ?? null;
+    if (jsonEqual(admitted, old)) {
+      type.strategy?.decorate?.(old, ctx);
+      return { object: old, warnings };
+    }
+    if (options.dryRun) return { object: admitted, warnings };
+    const finalizers = admittedMeta['finalizers'];
+    const finished =
+      admittedMeta['deletionTimestamp'] !== undefined &&
+      (!Array.isArray(finalizers) || finalizers.length === 0);
+    if (finished) {
+      const removed = this.store.remove(storeKey(type), ns, name) ?? admitted;
+      return { object: removed, warnings };
+    }
+    const stored = this.store.replace(storeKey(type), ns, name, admitted);
+    type.strategy?.decorate?.(stored, ctx);
+    return { object: stored, warnings };
+  }
+
+  /** PATCH: apply the patch to the current object, then update as a PUT would. */
+  patch(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    patchType: PatchType,
+    body: Buffer,
+    subresource: 'status' | undefined,
+    options: WriteOptions,
+    ctx: RequestContext,
+  ): WriteResult {
+    const ns = type.namespaced ? namespace : '';
+    const old = this.store.get(storeKey(type), ns, name);
+    if (!old) throw errors.notFound(this.target(type, name));
+    const patched = applyPatch(patchType, cloneJson(old), body, type.kind);
+    const rv = stringAt(metadataOf(patched), 'resourceVersion');
+    // A resourceVersion inside the patch is a precondition, as in kube.
+    if (rv !== undefined && rv !== '' && rv !== metadataOf(old)['resourceVersion']) {
+      throw errors.conflict(this.target(type, name));
+    }
+    this.checkBodyIdentity(type, patched);
+    const patchedName = stringAt(metadataOf(patched), 'name');
+    if (patchedName !== name) {
+      throw errors.badRequest(
+        `the name of the object (${String(patchedName)}) does not match the name on the URL (${name})`,
+      );
+    }
+    return this.writeUpdate(type, ns, name, old, patched, subresource, options, ctx);
+  }
+
+  /** DELETE: honours preconditions and finalizers; namespaces take their contents with them. */
+  delete(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    preconditions: { uid?: string; resourceVersion?: string },
+    options: WriteOptions,
+    ctx: RequestContext,
+  ): JsonObject {
+    const ns = type.namespaced ? namespace : '';
+    const existing = this.store.get(storeKey(type), ns, name);
+    if (!existing) throw errors.notFound(this.target(type, name));
+    const meta = metadataOf(existing);
+    if (preconditions.uid !== undefined && preconditions.uid !== meta['uid']) {
+      throw errors.conflict(
+        this.target(type, name),
+        `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${textOf(meta['uid'])}`,
+      );
+    }
+    if (
+      preconditions.resourceVersion !== undefined &&
+      preconditions.resourceVersion !== meta['resourceVersion']
+    ) {
+      throw errors.conflict(
+        this.target(type, name),
+        `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${textOf(meta['resourceVersion'])}`,
+      );
+    }
+    const status = successStatus({
+      name,
+      group: type.group,
+      kind: type.plural,
+      uid: textOf(meta['uid']),
+    });
+    if (options.dryRun) return type.deleteReturnsStatus ? status : existing;
+    const finalizers = meta['finalizers'];
+    if (Array.isArray(finalizers) && finalizers.length > 0) {
+      if (meta['deletionTimestamp'] === undefined) {
+        meta['deletionTimestamp'] = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+        return this.store.replace(storeKey(type), ns, name, existing);
+      }
+      return existing;
+    }
+    if (type.plural === 'namespaces' && type.group === '') this.deleteNamespaceContents(name);
+    const removed = this.store.remove(storeKey(type), ns, name);
+    if (type.deleteReturnsStatus || !removed) return status;
+    type.strategy?.decorate?.(removed, ctx);
+    return removed;
+  }
+
+  /** Everything in a namespace goes with it (kube does this asynchronously; here it is immediate). */
+  private deleteNamespaceContents(namespace: string): void {
+    for (const key of this.store.resourceKeys()) {
+      for (const object of this.store.list(key, namespace)) {
+        const name = stringAt(metadataOf(object), 'name');
+        if (name !== undefined) this.store.remove(key, namespace, name);
+      }
+    }
+  }
+
+  /** DELETE on a collection, with selectors. */
+  deleteCollection(
+    type: ResourceType,
+    namespace: string | undefined,
+    options: ListOptions,
+    ctx: RequestContext,
+  ): JsonObject {
+    const list = this.list(type, namespace, { ...options, limit: 0, continueToken: null }, ctx);
+    const items = Array.isArray(list['items']) ? list['items'].filter(isJsonObject) : [];
+    const deleted: JsonObject[] = [];
+    for (const item of items) {
+      const meta = metadataOf(item);
+      try {
+        deleted.push(
+          this.delete(type, stringAt(meta, 'namespace') ?? '', stringAt(meta, 'name') ?? '', {}, {}, ctx),
+        );
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 404)) throw err;
+      }
+    }
+    return { ...list, items: deleted };
+  }
+}

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { cloneJson, type JsonObject } from '../json.js';
+
+/** A watch event as kube streams it. */
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: JsonObject;
+}
+
+interface RecordedEvent extends WatchEvent {
+  rv: number;
+  resource: string;
+  namespace: string;
+}
+
+/** Receives events for one resource (and namespace, when set). */
+export type WatchListener = (event: WatchEvent) => void;
+
+interface Subscription {
+  resource: string;
+  namespace?: string;
+  listener: WatchListener;
+}
+
+/** How many past events a watch can resume from; older resourceVersions get 410 Gone. */
+const HISTORY_LIMIT = 20_000;
+
+function keyOf(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+function metadataOf(object: JsonObject): JsonObject {
+  const metadata = object['metadata'];
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new TypeError('stored objects need metadata');
+  }
+  return metadata;
+}
+
+/**
+ * The cluster's object storage: one global resourceVersion counter (as etcd's revision), objects per
+ * resource keyed by namespace and name, and an event history for watches. Values are copied in and out, so
+ * callers can never change stored state by mutating what they hold.
+ */
+export class ObjectStore {
+  private revision = 1000;
+  private compactedRevision = 0;
+  private readonly objects = new Map<string, Map<string, JsonObject>>();
+  private readonly history: RecordedEvent[] = [];
+  private readonly subscriptions = new Set<Subscription>();
+
+  /** The current revision (the resourceVersion of the newest write). */
+  get currentRevision(): number {
+    return this.revision;
+  }
+
+  /** Revisions at or below this are gone: lists continued from them and watches starting there get 410. */
+  get compactedAt(): number {
+    return this.compactedRevision;
+  }
+
+  /** Forgets history up to now, as etcd compaction does; outstanding continue tokens expire. */
+  compact(): void {
+    // Compaction takes a revision of its own, so lists made after it are newer than the compaction point.
+    this.compactedRevision = ++this.revision;
+    this.history.length = 0;
+  }
+
+  private bucket(resource: string): Map<string, JsonObject> {
+    let bucket = this.objects.get(resource);
+    if (!bucket) {
+      bucket = new Map();
+      this.objects.set(resource, bucket);
+    }
+    return bucket;
+  }
+
+  /** The resources that have ever held an object. */
+  resourceKeys(): string[] {
+    return [...this.objects.keys()];
+  }
+
+  get(resource: string, namespace: string, name: string): JsonObject | undefined {
+    const found = this.objects.get(resource)?.get(keyOf(namespace, name));
+    return found ? cloneJson(found) : undefined;
+  }
+
+  /** Objects of a resource (in one namespace, or all when undefined), sorted by namespace then name. */
+  list(resource: string, namespace?: string): JsonObject[] {
+    const bucket = this.objects.get(resource);
+    if (!bucket) return [];
+    return [...bucket.entries()]
+      .filter(([key]) => namespace === undefined || key.startsWith(`${namespace}/`))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, object]) => cloneJson(object));
+  }
+
+  /** Stores a new object, assigning uid, creationTimestamp and resourceVersion. */
+  create(resource: string, namespace: string, name: string, object: JsonObject): JsonObject {
+    const stored = cloneJson(object);
+    const metadata = metadataOf(stored);
+    metadata['uid'] ??= randomUUID();
+    metadata['creationTimestamp'] ??= new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    metadata['resourceVersion'] = String(++this.revision);
+    this.bucket(resource).set(keyOf(namespace, name), stored);
+    this.record(resource, namespace, 'ADDED', stored);
+    return cloneJson(stored);
+  }
+
+  /** Replaces an object and gives it a new resourceVersion. */
+  replace(resource: string, namespace: string, name: string, object: JsonObject): JsonObject {
+    const stored = cloneJson(object);
+    metadataOf(stored)['resourceVersion'] = String(++this.revision);
+    this.bucket(resource).set(keyOf(namespace, name), stored);
+    this.record(resource, namespace, 'MODIFIED', stored);
+    return cloneJson(stored);
+  }
+
+  /** Removes an object; the DELETED event carries a new resourceVersion, as kube's does. */
+  remove(resource: string, namespace: string, name: string): JsonObject | undefined {
+    const bucket = this.objects.get(resource);
+    const existing = bucket?.get(keyOf(namespace, name));
+    if (!bucket || !existing) return undefined;
+    bucket.delete(keyOf(namespace, name));
+    const tombstone = cloneJson(existing);
+    metadataOf(tombstone)['resourceVersion'] = String(++this.revision);
+    this.record(resource, namespace, 'DELETED', tombstone);
+    return cloneJson(tombstone);
+  }
+
+  private record(resource: string, namespace: string, type: WatchEvent['type'], object: JsonObject): void {
+    this.history.push({ rv: this.revision, resource, namespace, type, object: cloneJson(object) });
+    if (this.history.length > HISTORY_LIMIT) {
+      const dropped = this.history.splice(0, this.history.length - HISTORY_LIMIT);
+      this.compactedRevision = Math.max(this.compactedRevision, dropped.at(-1)?.rv ?? 0);
+    }
+    for (const sub of this.subscriptions) {
+      if (sub.resource !== resource) continue;
+      if (sub.namespace !== undefined && sub.namespace !== namespace) continue;
+      sub.listener({ type, object: cloneJson(object) });
+    }
+  }
+
+  /**
+   * Events after `sinceRevision` for a resource, or undefined when that revision has been compacted away
+   * (the caller answers 410 Gone).
+   */
+  eventsSince(
+    resource: string,
+    namespace: string | undefined,
+    sinceRevision: number,
+  ): WatchEvent[] | undefined {
+    if (sinceRevision < this.compactedRevision) return undefined;
+    return this.history
+      .filter(
+        (e) =>
+          e.rv > sinceRevision &&
+          e.resource === resource &&
+          (namespace === undefined || e.namespace === namespace),
+      )
+      .map(({ type, object }) => ({ type, object: cloneJson(object) }));
+  }
+
+  /** Calls `listener` for every later write to the resource; returns the unsubscribe function. */
+  subscribe(resource: string, namespace: string | undefined, listener: WatchListener): () => void {
+    const sub: Subscription = { resource, listener, ...(namespace !== undefined ? { namespace } : {}) };
+    this.subscriptions.add(sub);
+    return () => {
+      this.subscriptions.delete(sub);
+    };
+  }
+}

@@ -1,0 +1,305 @@
+// Resources that are not stored but computed from others, as openshift-apiserver serves them:
+// imagestreamtags (from an ImageStream and its Image), imagestreammappings (what the registry posts on
+// push), selfsubjectaccessreviews and users/~.
+import { isJsonObject, objectAt, stringAt, textOf, type JsonObject, type JsonValue } from '../json.js';
+import type { RequestContext, ResourceType } from './types.js';
+import type { ResourceCatalog } from './resources.js';
+import type { ResourceService } from './service.js';
+import { ApiError, errors, successStatus } from './status.js';
+
+const IMAGE_GROUP = 'image.openshift.io';
+
+function splitTagName(name: string): { stream: string; tag: string } {
+  const parts = name.split(':');
+  if (parts.length !== 2 || name.includes('@') || parts[0] === '' || parts[1] === '') {
+    throw errors.badRequest('ImageStreamTags must be retrieved with <name>:<tag>');
+  }
+  return { stream: parts[0] ?? '', tag: parts[1] ?? '' };
+}
+
+function statusTags(stream: JsonObject): JsonObject[] {
+  const tags = objectAt(stream, 'status')?.['tags'];
+  return Array.isArray(tags) ? tags.filter(isJsonObject) : [];
+}
+
+function specTags(stream: JsonObject): JsonObject[] {
+  const tags = objectAt(stream, 'spec')?.['tags'];
+  return Array.isArray(tags) ? tags.filter(isJsonObject) : [];
+}
+
+function newestItem(entry: JsonObject | undefined): JsonObject | undefined {
+  const items = entry?.['items'];
+  const first = Array.isArray(items) ? items[0] : undefined;
+  return isJsonObject(first) && typeof first['image'] === 'string' && first['image'] !== ''
+    ? first
+    : undefined;
+}
+
+/** Serves the virtual image.openshift.io resources and the authorization/user endpoints. */
+export class VirtualResources {
+  constructor(
+    private readonly catalog: ResourceCatalog,
+    private readonly service: ResourceService,
+  ) {}
+
+  private streamType(): ResourceType {
+    return this.catalog.require(IMAGE_GROUP, 'imagestreams');
+  }
+
+  private imageType(): ResourceType {
+    return this.catalog.require(IMAGE_GROUP, 'images');
+  }
+
+  private istagNotFound(name: string): ApiError {
+    return errors.notFound({ group: IMAGE_GROUP, resource: 'imagestreamtags', name });
+  }
+
+  private buildTag(
+    stream: JsonObject,
+    tag: string,
+    ctx: RequestContext,
+    full: boolean,
+  ): JsonObject | undefined {
+    const entry = statusTags(stream).find((t) => t['tag'] === tag);
+    const item = newestItem(entry);
+    if (!item) return undefined;
+    const digest = textOf(item['image']);
+    const image = this.service.find(this.imageType(), '', digest, ctx);
+    if (full && !image) return undefined;
+    const meta = objectAt(stream, 'metadata') ?? {};
+    const spec = specTags(stream).find((t) => t['name'] === tag);
+    const reference = textOf(item['dockerImageReference']);
+    let imageView: JsonObject;
+    if (full && image) {
+      const { dockerImageManifest: _m, dockerImageConfig: _c, ...rest } = image;
+      imageView = { ...rest, dockerImageReference: reference };
+    } else {
+      imageView = {
+        metadata: { name: digest },
+        dockerImageReference: reference,
+        dockerImageMetadata: {
+          kind: 'DockerImage',
+          apiVersion: 'image.openshift.io/1.0',
+          Id: '',
+          ContainerConfig: {},
+        },
+      };
+    }
+    const annotations = spec ? objectAt(spec, 'annotations') : undefined;
+    return {
+      kind: 'ImageStreamTag',
+      apiVersion: 'image.openshift.io/v1',
+      metadata: {
+        name: `${textOf(meta['name'])}:${tag}`,
+        namespace: meta['namespace'] ?? null,
+        uid: meta['uid'] ?? null,
+        resourceVersion: meta['resourceVersion'] ?? null,
+        creationTimestamp: item['created'] ?? null,
+        ...(objectAt(meta, 'labels') ? { labels: objectAt(meta, 'labels') ?? {} } : {}),
+        ...(annotations ? { annotations } : {}),
+      },
+      tag: spec ?? null,
+      generation: item['generation'] ?? 0,
+      lookupPolicy: objectAt(objectAt(stream, 'spec'), 'lookupPolicy') ?? { local: false },
+      ...(Array.isArray(entry?.['conditions']) ? { conditions: entry['conditions'] } : {}),
+      image: imageView,
+    };
+  }
+
+  /** GET imagestreamtags/<stream>:<tag> */
+  getImageStreamTag(namespace: string, name: string, ctx: RequestContext): JsonObject {
+    const { stream, tag } = splitTagName(name);
+    const found = this.service.find(this.streamType(), namespace, stream, ctx);
+    const result = found ? this.buildTag(found, tag, ctx, true) : undefined;
+    if (!result) throw this.istagNotFound(name);
+    return result;
+  }
+
+  /** LIST imagestreamtags: one per status tag with an image, with stub images. */
+  listImageStreamTags(namespace: string | undefined, ctx: RequestContext): JsonObject {
+    const list = this.service.list(this.streamType(), namespace, {}, ctx);
+    const streams = Array.isArray(list['items']) ? list['items'].filter(isJsonObject) : [];
+    const items: JsonValue[] = [];
+    for (const stream of streams) {
+      for (const entry of statusTags(stream)) {
+        const built = this.buildTag(stream, textOf(entry['tag']), ctx, false);
+        if (built) items.push(built);
+      }
+    }
+    return {
+      kind: 'ImageStreamTagList',
+      apiVersion: 'image.openshift.io/v1',
+      metadata: { resourceVersion: textOf(objectAt(list, 'metadata')?.['resourceVersion']) },
+      items,
+    };
+  }
+
+  /** DELETE imagestreamtags/<stream>:<tag>: removes the spec tag and the whole status history. */
+  deleteImageStreamTag(
+    namespace: string,
+    name: string,
+    uid: string | undefined,
+    ctx: RequestContext,
+  ): JsonObject {
+    const { stream, tag } = splitTagName(name);
+    const type = this.streamType();
+    const found = this.service.find(type, namespace, stream, ctx);
+    if (!found) throw this.istagNotFound(name);
+    const meta = objectAt(found, 'metadata') ?? {};
+    if (uid !== undefined && uid !== meta['uid']) {
+      throw errors.conflict(
+        { group: IMAGE_GROUP, resource: 'imagestreamtags', name },
+        `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${textOf(meta['uid'])}`,
+      );
+    }
+    const spec = specTags(found);
+    const status = statusTags(found);
+    const keptSpec = spec.filter((t) => t['name'] !== tag);
+    const keptStatus = status.filter((t) => t['tag'] !== tag);
+    if (keptSpec.length === spec.length && keptStatus.length === status.length)
+      throw this.istagNotFound(name);
+    // One internal write of spec and status together, as the real registry strategy does.
+    if (keptSpec.length !== spec.length) {
+      const specObject: JsonObject = { ...(objectAt(found, 'spec') ?? {}), tags: keptSpec };
+      this.service.update(type, namespace, stream, { ...found, spec: specObject }, undefined, {}, ctx);
+    }
+    if (keptStatus.length !== status.length) {
+      const current = this.service.get(type, namespace, stream, ctx);
+      const statusObject: JsonObject = { ...(objectAt(current, 'status') ?? {}), tags: keptStatus };
+      this.service.update(type, namespace, stream, { ...current, status: statusObject }, 'status', {}, ctx);
+    }
+    return successStatus();
+  }
+
+  /**
+   * POST imagestreammappings: creates the Image (an existing one is fine) and puts a tag event at the head
+   * of `status.tags[tag].items`, as the registry's push does. 404 when the stream does not exist.
+   */
+  createImageStreamMapping(namespace: string, body: JsonObject, ctx: RequestContext): JsonObject {
+    const meta = objectAt(body, 'metadata') ?? {};
+    const streamName = stringAt(meta, 'name') ?? '';
+    const tag = stringAt(body, 'tag') ?? '';
+    const image = objectAt(body, 'image');
+    const digest = stringAt(objectAt(image, 'metadata'), 'name') ?? '';
+    const causes = [
+      ...(streamName === ''
+        ? [{ reason: 'FieldValueRequired', message: 'Required value', field: 'metadata.name' }]
+        : []),
+      ...(tag === '' ? [{ reason: 'FieldValueRequired', message: 'Required value', field: 'tag' }] : []),
+      ...(digest === ''
+        ? [{ reason: 'FieldValueRequired', message: 'Required value', field: 'image.metadata.name' }]
+        : []),
+    ];
+    if (causes.length > 0 || !image) {
+      throw errors.invalid(
+        { group: IMAGE_GROUP, resource: 'imagestreammappings', kind: 'ImageStreamMapping', name: streamName },
+        causes,
+      );
+    }
+    const streamType = this.streamType();
+    const stream = this.service.find(streamType, namespace, streamName, ctx);
+    if (!stream)
+      throw errors.notFound({ group: IMAGE_GROUP, resource: 'imagestreammappings', name: streamName });
+    try {
+      this.service.create(
+        this.imageType(),
+        '',
+        { ...image, apiVersion: 'image.openshift.io/v1', kind: 'Image' },
+        {},
+        ctx,
+      );
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 409 && err.reason === 'AlreadyExists')) throw err;
+    }
+    const reference = textOf(image['dockerImageReference']);
+    const event: JsonObject = {
+      created: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      dockerImageReference: reference,
+      image: digest,
+      generation: Number(objectAt(stream, 'metadata')?.['generation'] ?? 1),
+    };
+    const tags = statusTags(stream);
+    const entry = tags.find((t) => t['tag'] === tag);
+    if (!entry) {
+      tags.push({ tag, items: [event] });
+    } else {
+      const items = Array.isArray(entry['items']) ? entry['items'].filter(isJsonObject) : [];
+      const head = items[0];
+      if (head && (head['dockerImageReference'] === reference || head['image'] === digest)) {
+        items[0] = {
+          ...head,
+          dockerImageReference: reference,
+          image: digest,
+          generation: event['generation'] ?? 1,
+        };
+      } else {
+        items.unshift(event);
+      }
+      entry['items'] = items;
+      delete entry['conditions'];
+    }
+    const statusObject: JsonObject = { ...(objectAt(stream, 'status') ?? {}), tags };
+    this.service.update(
+      streamType,
+      namespace,
+      streamName,
+      { ...stream, status: statusObject },
+      'status',
+      {},
+      ctx,
+    );
+    return { ...successStatus(), code: 201 };
+  }
+
+  /** POST selfsubjectaccessreviews: answers for the caller. */
+  selfSubjectAccessReview(body: JsonObject, ctx: RequestContext): JsonObject {
+    const spec = objectAt(body, 'spec') ?? {};
+    const attrs = objectAt(spec, 'resourceAttributes');
+    if (!attrs) {
+      throw errors.invalid(
+        {
+          group: 'authorization.k8s.io',
+          resource: 'selfsubjectaccessreviews',
+          kind: 'SelfSubjectAccessReview',
+          name: '',
+        },
+        [
+          {
+            reason: 'FieldValueRequired',
+            message: 'exactly one of nonResourceAttributes or resourceAttributes must be specified',
+            field: 'spec.resourceAttributes',
+          },
+        ],
+      );
+    }
+    const resource = stringAt(attrs, 'resource') ?? '';
+    const subresource = stringAt(attrs, 'subresource') ?? '';
+    const namespace = stringAt(attrs, 'namespace') ?? '';
+    const name = stringAt(attrs, 'name');
+    const allowed = ctx.authorizer.allows(ctx.user, {
+      verb: stringAt(attrs, 'verb') ?? '',
+      group: stringAt(attrs, 'group') ?? '',
+      resource: subresource === '' ? resource : `${resource}/${subresource}`,
+      ...(namespace !== '' ? { namespace } : {}),
+      ...(name !== undefined ? { name } : {}),
+    });
+    return {
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: { creationTimestamp: null },
+      spec,
+      status: allowed ? { allowed: true, reason: 'RBAC: allowed by a role binding' } : { allowed: false },
+    };
+  }
+
+  /** GET users/~: who the token belongs to. */
+  currentUser(ctx: RequestContext): JsonObject {
+    return {
+      kind: 'User',
+      apiVersion: 'user.openshift.io/v1',
+      metadata: { name: ctx.user.name },
+      identities: null,
+      groups: [...ctx.user.groups],
+    };
+  }
+}

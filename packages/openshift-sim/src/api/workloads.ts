@@ -1,0 +1,153 @@
+// Validation of the built-in workload kinds the pruner reads image references from. Only the rules a
+// client is likely to trip over are enforced (required containers, selector matching the template); the
+// real apiserver checks far more, which the package README says.
+import { isJsonObject, objectAt, textOf, type JsonObject, type JsonValue } from '../json.js';
+import type { StatusCause } from './status.js';
+import type { Strategy } from './types.js';
+
+function required(field: string): StatusCause {
+  return { reason: 'FieldValueRequired', message: 'Required value', field };
+}
+
+function podSpecCauses(spec: JsonObject | undefined, path: string): StatusCause[] {
+  if (!spec) return [required(path)];
+  const containers = spec['containers'];
+  if (!Array.isArray(containers) || containers.length === 0) return [required(`${path}.containers`)];
+  const causes: StatusCause[] = [];
+  const lists: Array<[string, JsonValue | undefined]> = [
+    ['containers', containers],
+    ['initContainers', spec['initContainers']],
+    ['ephemeralContainers', spec['ephemeralContainers']],
+  ];
+  for (const [list, value] of lists) {
+    if (!Array.isArray(value)) continue;
+    value.forEach((container, i) => {
+      const at = `${path}.${list}[${i}]`;
+      if (!isJsonObject(container)) {
+        causes.push({ reason: 'FieldValueInvalid', message: 'must be an object', field: at });
+        return;
+      }
+      if (typeof container['name'] !== 'string' || container['name'] === '')
+        causes.push(required(`${at}.name`));
+      if (
+        list !== 'ephemeralContainers' &&
+        (typeof container['image'] !== 'string' || container['image'] === '')
+      ) {
+        causes.push(required(`${at}.image`));
+      }
+    });
+  }
+  return causes;
+}
+
+function labelsOf(value: JsonObject | undefined): Record<string, string> {
+  const labels = objectAt(value, 'labels') ?? {};
+  return Object.fromEntries(
+    Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+}
+
+/** Checks `selector.matchLabels` (or a plain map for RCs) against the template's labels. */
+function selectorCauses(spec: JsonObject, plainSelector: boolean): StatusCause[] {
+  const selector = objectAt(spec, 'selector');
+  const template = objectAt(spec, 'template');
+  if (!selector && !plainSelector) return [required('spec.selector')];
+  const matchLabels = plainSelector ? (selector ?? {}) : (objectAt(selector, 'matchLabels') ?? {});
+  const templateLabels = labelsOf(objectAt(template, 'metadata'));
+  const mismatch = Object.entries(matchLabels).some(([k, v]) => templateLabels[k] !== v);
+  if (mismatch) {
+    return [
+      {
+        reason: 'FieldValueInvalid',
+        message: 'Invalid value: map[string]string{}: `selector` does not match template `labels`',
+        field: 'spec.template.metadata.labels',
+      },
+    ];
+  }
+  return [];
+}
+
+const pod: Strategy = {
+  validate: (object) => podSpecCauses(objectAt(object, 'spec'), 'spec'),
+  fields: (object) => ({
+    'spec.nodeName': textOf(objectAt(object, 'spec')?.['nodeName']),
+    'status.phase': textOf(objectAt(object, 'status')?.['phase']),
+  }),
+  prepareCreate: (object) => {
+    object['status'] = { phase: 'Pending', qosClass: 'BestEffort' };
+  },
+};
+
+function templated(plainSelector: boolean, selectorRequired = true): Strategy {
+  return {
+    validate: (object) => {
+      const spec = objectAt(object, 'spec');
+      if (!spec) return [required('spec')];
+      const template = objectAt(spec, 'template');
+      const causes = podSpecCauses(objectAt(template, 'spec'), 'spec.template.spec');
+      return selectorRequired ? [...selectorCauses(spec, plainSelector), ...causes] : causes;
+    },
+  };
+}
+
+const cronJob: Strategy = {
+  validate: (object) => {
+    const spec = objectAt(object, 'spec');
+    if (!spec) return [required('spec')];
+    const causes: StatusCause[] = [];
+    if (typeof spec['schedule'] !== 'string' || spec['schedule'] === '')
+      causes.push(required('spec.schedule'));
+    const template = objectAt(objectAt(objectAt(spec, 'jobTemplate'), 'spec'), 'template');
+    return [...causes, ...podSpecCauses(objectAt(template, 'spec'), 'spec.jobTemplate.spec.template.spec')];
+  },
+};
+
+const build: Strategy = {
+  validate: (object) => (objectAt(objectAt(object, 'spec'), 'strategy') ? [] : [required('spec.strategy')]),
+};
+
+const secret: Strategy = {
+  validate: (object) => {
+    const data = objectAt(object, 'data') ?? {};
+    const causes: StatusCause[] = [];
+    for (const [key, value] of Object.entries(data)) {
+      if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
+        causes.push({ reason: 'FieldValueInvalid', message: 'illegal base64 data', field: `data[${key}]` });
+      }
+    }
+    if (object['type'] === 'kubernetes.io/tls') {
+      for (const key of ['tls.crt', 'tls.key']) if (!(key in data)) causes.push(required(`data[${key}]`));
+    }
+    return causes;
+  },
+  fields: (object) => ({ type: textOf(object['type']) }),
+  prepareCreate: (object) => {
+    object['type'] ??= 'Opaque';
+  },
+};
+
+const namespace: Strategy = {
+  prepareCreate: (object) => {
+    object['status'] = { phase: 'Active' };
+    const spec = objectAt(object, 'spec') ?? {};
+    spec['finalizers'] ??= ['kubernetes'];
+    object['spec'] = spec;
+  },
+};
+
+/** Strategies of the built-in kinds, by plural resource name. */
+export const WORKLOAD_STRATEGIES: Record<string, Strategy> = {
+  namespaces: namespace,
+  pods: pod,
+  replicationcontrollers: templated(true),
+  deployments: templated(false),
+  replicasets: templated(false),
+  statefulsets: templated(false),
+  daemonsets: templated(false),
+  jobs: templated(false, false),
+  cronjobs: cronJob,
+  deploymentconfigs: templated(true, false),
+  builds: build,
+  buildconfigs: build,
+  secrets: secret,
+};

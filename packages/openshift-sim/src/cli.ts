@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// openshift-sim start --dir DIR: runs a simulated cluster in the foreground, prints one JSON line when
+// ready, and stops it (and every child) on SIGTERM or SIGINT.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startCluster, type ClusterOptions, type UserSpec } from './cluster.js';
+import { ROLE_NAMES, type RoleName } from './api/rbac.js';
+
+const USAGE = `usage: openshift-sim start --dir DIR [options]
+
+Runs a simulated OpenShift on 127.0.0.1 until SIGTERM or SIGINT. When ready it prints one JSON line
+(apiServer, kubeconfig, users, appsDomain, routerAddress, internalRegistry, ingressCA) and writes the
+kubeconfigs and CA files under DIR.
+
+options:
+  --dir DIR                        where to write kubeconfig, users/*.kubeconfig, ingress-ca.crt (required)
+  --apps-domain DOMAIN             apps domain (default apps.openshift-sim.test)
+  --management-state STATE         Managed (default), Removed or Unmanaged
+  --storage KIND                   emptyDir (default), pvc or none (none bootstraps Removed)
+  --read-only                      start the registry read-only
+  --default-route                  start with spec.defaultRoute: true
+  --custom-default-certificate     serve an admin-provided default certificate (no router-certs-default)
+  --route-admission-delay MS       delay before the router admits a route (default 0)
+  --user NAME=ROLE[@NS][,ROLE[@NS]] an extra user, e.g. pruner=system:image-pruner or ci=edit@demo (repeatable)
+  --namespace NS                   an extra namespace (repeatable)
+  --api-port PORT                  API server port (default: a free one)
+`;
+
+class UsageError extends Error {}
+
+function parseUser(text: string): UserSpec {
+  const [name, roles] = text.split('=', 2);
+  if (!name || !roles) throw new UsageError(`--user ${text}: expected NAME=ROLE[@NAMESPACE][,...]`);
+  return {
+    name,
+    roles: roles.split(',').map((entry) => {
+      const [role, namespace] = entry.split('@', 2);
+      if (!ROLE_NAMES.includes(role as RoleName)) {
+        throw new UsageError(
+          `--user ${text}: unknown role "${role ?? ''}"; known roles: ${ROLE_NAMES.join(', ')}`,
+        );
+      }
+      return { role: role as RoleName, ...(namespace ? { namespace } : {}) };
+    }),
+  };
+}
+
+function oneOf<T extends string>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T))
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not "${value}"`);
+  return value as T;
+}
+
+function optionsFrom(argv: string[]): ClusterOptions & { dir: string } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      dir: { type: 'string' },
+      'apps-domain': { type: 'string' },
+      'management-state': { type: 'string' },
+      storage: { type: 'string' },
+      'read-only': { type: 'boolean' },
+      'default-route': { type: 'boolean' },
+      'custom-default-certificate': { type: 'boolean' },
+      'route-admission-delay': { type: 'string' },
+      user: { type: 'string', multiple: true },
+      namespace: { type: 'string', multiple: true },
+      'api-port': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  if (positionals[0] !== 'start' || positionals.length !== 1)
+    throw new UsageError('the only command is "start"');
+  if (values.dir === undefined) throw new UsageError('--dir is required');
+  const delay = values['route-admission-delay'];
+  const port = values['api-port'];
+  const managementState = oneOf('--management-state', values['management-state'], [
+    'Managed',
+    'Removed',
+    'Unmanaged',
+  ] as const);
+  const storage = oneOf('--storage', values.storage, ['emptyDir', 'pvc', 'none'] as const);
+  if (delay !== undefined && !/^\d+$/.test(delay))
+    throw new UsageError('--route-admission-delay takes milliseconds');
+  if (port !== undefined && !/^\d+$/.test(port)) throw new UsageError('--api-port takes a port number');
+  return {
+    dir: resolve(values.dir),
+    ...(values['apps-domain'] !== undefined ? { appsDomain: values['apps-domain'] } : {}),
+    ...(managementState !== undefined ? { managementState } : {}),
+    ...(storage !== undefined ? { storage } : {}),
+    readOnly: values['read-only'] === true,
+    defaultRoute: values['default-route'] === true,
+    customDefaultCertificate: values['custom-default-certificate'] === true,
+    ...(delay !== undefined ? { routeAdmissionDelayMs: Number(delay) } : {}),
+    ...(port !== undefined ? { apiPort: Number(port) } : {}),
+    users: (values.user ?? []).map(parseUser),
+    namespaces: values.namespace ?? [],
+  };
+}
+
+async function main(): Promise<void> {
+  let options: ClusterOptions & { dir: string };
+  try {
+    options = optionsFrom(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`openshift-sim: ${(err as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const cluster = await startCluster(options);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`openshift-sim: ${signal}, stopping\n`);
+    cluster.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`openshift-sim: stop failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.stdout.write(`${JSON.stringify(cluster.describe())}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `openshift-sim: could not start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exitCode = 1;
+});

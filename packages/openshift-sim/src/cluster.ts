@@ -1,0 +1,301 @@
+// startCluster: the API server, its controllers and the files a client needs, wired together.
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createCertificateAuthority, makeWorkDir, removeWorkDir } from '@registry-push/testkit';
+import { Authorizer, ROLE_NAMES, type RoleName, type Subject } from './api/rbac.js';
+import { ResourceCatalog } from './api/resources.js';
+import { ApiServer } from './api/server.js';
+import { ResourceService } from './api/service.js';
+import { ObjectStore } from './api/store.js';
+import type { ClusterFacts } from './api/types.js';
+import { VirtualResources } from './api/virtual.js';
+import { kubeconfigFor } from './kubeconfig.js';
+import { bootstrapIngress } from './operator/ingress.js';
+import { NamespaceBundles } from './operator/namespaces.js';
+import { RegistryOperator, type RegistryBootstrap } from './operator/registry-operator.js';
+import { RouterAdmission } from './operator/router-admission.js';
+import { systemContext, type ControllerParts } from './operator/system.js';
+
+/** A role for a user, cluster-wide or in one namespace. */
+export interface UserRole {
+  role: RoleName;
+  namespace?: string;
+}
+
+/** An extra user of the simulated cluster. */
+export interface UserSpec {
+  name: string;
+  roles: readonly UserRole[];
+  groups?: readonly string[];
+}
+
+/** Options of {@link startCluster}. */
+export interface ClusterOptions {
+  /** Where to write kubeconfigs and CA files; a private temporary directory (removed on stop) by default. */
+  dir?: string;
+  /** The apps (ingress) domain. Default `apps.openshift-sim.test`. */
+  appsDomain?: string;
+  /** The registry's initial managementState. Default Managed. */
+  managementState?: RegistryBootstrap['managementState'];
+  /** Initial storage. Default emptyDir; `none` bootstraps Removed like a platform without default storage. */
+  storage?: RegistryBootstrap['storage'];
+  /** Start the registry read-only. */
+  readOnly?: boolean;
+  /** Start with `spec.defaultRoute: true`. */
+  defaultRoute?: boolean;
+  /** Serve an admin-provided default certificate instead of the generated one. */
+  customDefaultCertificate?: boolean;
+  /** How long the router takes to admit a route. Default 0 (as soon as it is seen). */
+  routeAdmissionDelayMs?: number;
+  /** Users besides kubeadmin, developer and viewer. */
+  users?: readonly UserSpec[];
+  /** Namespaces to create besides the system ones and `demo`. */
+  namespaces?: readonly string[];
+  /** API server port; 0 (default) picks a free one. */
+  apiPort?: number;
+}
+
+/** Credentials of one user. */
+export interface ClusterUser {
+  token: string;
+  /** Path of a kubeconfig that logs in as this user. */
+  kubeconfig: string;
+}
+
+/** A running simulated cluster. */
+export interface RunningCluster {
+  /** `https://127.0.0.1:<port>` */
+  apiServer: string;
+  /** kubeadmin's kubeconfig path. */
+  kubeconfig: string;
+  users: Record<string, ClusterUser>;
+  appsDomain: string;
+  /** Where the router listens (`127.0.0.1:<port>`); undefined until the data path is added. */
+  routerAddress: string | undefined;
+  /** The registry's in-cluster host, `image-registry.openshift-image-registry.svc:5000`. */
+  internalRegistry: string;
+  /** Path of the PEM bundle that makes the router's default certificate trusted. */
+  ingressCA: string;
+  /** PEM of the API server's CA. */
+  apiCaPem: string;
+  /** PEM of the ingress trust bundle. */
+  ingressCaPem: string;
+  /** The directory holding the files above. */
+  dir: string;
+  /** Adds a user (or more roles for an existing one) and returns its credentials. */
+  addUser(spec: UserSpec): Promise<ClusterUser>;
+  /** Compacts history: outstanding list continue tokens and old watch resourceVersions get 410 Gone. */
+  compact(): void;
+  /** The ready line the CLI prints. */
+  describe(): ClusterDescription;
+  stop(): Promise<void>;
+}
+
+/** The JSON the CLI prints when ready. */
+export interface ClusterDescription {
+  apiServer: string;
+  kubeconfig: string;
+  users: Record<string, ClusterUser>;
+  appsDomain: string;
+  routerAddress: string | null;
+  internalRegistry: string;
+  ingressCA: string;
+}
+
+const SYSTEM_NAMESPACES = [
+  'default',
+  'kube-system',
+  'openshift',
+  'openshift-config',
+  'openshift-config-managed',
+  'openshift-image-registry',
+  'openshift-ingress',
+  'openshift-ingress-operator',
+];
+
+const SEED_USERS: UserSpec[] = [
+  { name: 'kubeadmin', roles: [{ role: 'cluster-admin' }], groups: ['system:cluster-admins'] },
+  { name: 'developer', roles: [{ role: 'admin', namespace: 'demo' }] },
+  { name: 'viewer', roles: [{ role: 'view', namespace: 'demo' }] },
+];
+
+/** An OpenShift-style API token: `sha256~` and 43 base64url characters. */
+function newToken(): string {
+  return `sha256~${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Starts a simulated OpenShift: an HTTPS API server on 127.0.0.1 with its own CA and bearer tokens,
+ * the registry and ingress operators' behaviour, and kubeconfig files for the seed users (kubeadmin,
+ * developer, viewer) and any extra ones.
+ */
+export async function startCluster(options: ClusterOptions = {}): Promise<RunningCluster> {
+  const ownsDir = options.dir === undefined;
+  const dir = options.dir ?? (await makeWorkDir('openshift-sim'));
+  await mkdir(join(dir, 'users'), { recursive: true, mode: 0o700 });
+  const appsDomain = options.appsDomain ?? 'apps.openshift-sim.test';
+  const facts: ClusterFacts = {
+    appsDomain,
+    internalRegistryHostname: 'image-registry.openshift-image-registry.svc:5000',
+  };
+  const errors: unknown[] = [];
+  const onError = (err: unknown): void => {
+    errors.push(err);
+    process.stderr.write(
+      `openshift-sim: controller error: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+  };
+
+  const apiCa = await createCertificateAuthority('openshift-sim kube-apiserver CA');
+  const serviceCa = await createCertificateAuthority(
+    `openshift-service-serving-signer@${Math.floor(Date.now() / 1000)}`,
+  );
+  const apiCert = await apiCa.issue({
+    commonName: '127.0.0.1',
+    altNames: ['127.0.0.1', 'localhost', 'api.openshift-sim.test'],
+  });
+
+  const store = new ObjectStore();
+  const catalog = new ResourceCatalog();
+  const service = new ResourceService(store);
+  const authorizer = new Authorizer();
+  const virtual = new VirtualResources(catalog, service);
+  const parts: ControllerParts = { catalog, service, store, authorizer, facts };
+  // Controllers authenticate as members of system:masters, which kube binds to cluster-admin.
+  authorizer.bind({ role: 'cluster-admin', group: 'system:masters' });
+  authorizer.bind({ role: 'cluster-admin', group: 'system:cluster-admins' });
+  const tokens = new Map<string, Subject>();
+  const server = new ApiServer({
+    catalog,
+    store,
+    service,
+    virtual,
+    authorizer,
+    facts,
+    authenticate: (token) => tokens.get(token),
+    tls: apiCert,
+  });
+  const apiServer = await server.listen(options.apiPort ?? 0);
+
+  const bootstrapCtx = systemContext(parts, 'kube-system:bootstrap');
+  const namespaces = catalog.require('', 'namespaces');
+  for (const name of [...SYSTEM_NAMESPACES, 'demo', ...(options.namespaces ?? [])]) {
+    if (!store.get('namespaces', '', name))
+      service.create(namespaces, '', { metadata: { name } }, {}, bootstrapCtx);
+  }
+  const namespaceBundles = new NamespaceBundles(
+    parts,
+    { apiCa: apiCa.certPem, serviceCa: serviceCa.certPem },
+    onError,
+  );
+  namespaceBundles.start();
+  const ingress = await bootstrapIngress(parts, {
+    appsDomain,
+    ...(options.customDefaultCertificate !== undefined
+      ? { customDefaultCertificate: options.customDefaultCertificate }
+      : {}),
+  });
+  const admission = new RouterAdmission(parts, options.routeAdmissionDelayMs ?? 0, onError);
+  admission.start();
+  const operator = new RegistryOperator(
+    parts,
+    {
+      managementState: options.managementState ?? 'Managed',
+      storage: options.storage ?? 'emptyDir',
+      readOnly: options.readOnly ?? false,
+      replicas: 1,
+      defaultRoute: options.defaultRoute ?? false,
+    },
+    onError,
+  );
+  operator.start();
+
+  const ingressCA = join(dir, 'ingress-ca.crt');
+  await writeFile(ingressCA, ingress.trustBundle, { mode: 0o644 });
+  await writeFile(join(dir, 'api-ca.crt'), apiCa.certPem, { mode: 0o644 });
+
+  const users: Record<string, ClusterUser> = {};
+  const addUser = async (spec: UserSpec): Promise<ClusterUser> => {
+    for (const role of spec.roles) {
+      if (!ROLE_NAMES.includes(role.role)) throw new Error(`unknown role "${role.role}"`);
+      authorizer.bind({
+        role: role.role,
+        user: spec.name,
+        ...(role.namespace !== undefined ? { namespace: role.namespace } : {}),
+      });
+    }
+    const existing = users[spec.name];
+    if (existing) return existing;
+    const token = newToken();
+    tokens.set(token, {
+      name: spec.name,
+      groups: ['system:authenticated', 'system:authenticated:oauth', ...(spec.groups ?? [])],
+    });
+    const kubeconfig = join(dir, 'users', `${spec.name}.kubeconfig`);
+    const namespace = spec.roles.find((r) => r.namespace !== undefined)?.namespace;
+    await writeFile(
+      kubeconfig,
+      kubeconfigFor({
+        server: apiServer,
+        caPem: apiCa.certPem,
+        user: spec.name,
+        token,
+        ...(namespace !== undefined ? { namespace } : {}),
+      }),
+      { mode: 0o600 },
+    );
+    const created: ClusterUser = { token, kubeconfig };
+    users[spec.name] = created;
+    return created;
+  };
+  for (const spec of [...SEED_USERS, ...(options.users ?? [])]) await addUser(spec);
+  const adminKubeconfig = join(dir, 'kubeconfig');
+  await writeFile(
+    adminKubeconfig,
+    kubeconfigFor({
+      server: apiServer,
+      caPem: apiCa.certPem,
+      user: 'kubeadmin',
+      token: users['kubeadmin']?.token ?? '',
+    }),
+    { mode: 0o600 },
+  );
+
+  const describe = (): ClusterDescription => ({
+    apiServer,
+    kubeconfig: adminKubeconfig,
+    users: { ...users },
+    appsDomain,
+    routerAddress: null,
+    internalRegistry: facts.internalRegistryHostname,
+    ingressCA,
+  });
+  await writeFile(join(dir, 'cluster.json'), JSON.stringify(describe(), null, 2), { mode: 0o600 });
+
+  let stopped = false;
+  return {
+    apiServer,
+    kubeconfig: adminKubeconfig,
+    users,
+    appsDomain,
+    routerAddress: undefined,
+    internalRegistry: facts.internalRegistryHostname,
+    ingressCA,
+    apiCaPem: apiCa.certPem,
+    ingressCaPem: ingress.trustBundle,
+    dir,
+    addUser,
+    compact: () => store.compact(),
+    describe,
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      operator.stop();
+      admission.stop();
+      namespaceBundles.stop();
+      await server.close();
+      if (ownsDir) await removeWorkDir(dir);
+    },
+  };
+}

@@ -1,0 +1,467 @@
+// The Image Registry Operator's visible behaviour: it bootstraps `configs/cluster` and `imagepruners/cluster`,
+// and reconciles routes, the registry Deployment and Service, conditions and the image config's registry
+// hostnames from `spec.managementState`, `defaultRoute` and `routes[]`.
+import { randomBytes } from 'node:crypto';
+import { isJsonObject, jsonEqual, objectAt, stringAt, type JsonObject } from '../json.js';
+import { ApiError } from '../api/status.js';
+import type { ResourceType } from '../api/types.js';
+import { mergeConditions, type Condition } from './conditions.js';
+import { coalesced, systemContext, type ControllerParts } from './system.js';
+
+/** The namespace the registry lives in. */
+export const REGISTRY_NAMESPACE = 'openshift-image-registry';
+const OWNER_ANNOTATION = 'imageregistry.openshift.io';
+const FINALIZER = 'imageregistry.operator.openshift.io/finalizer';
+const IMAGEREGISTRY = 'imageregistry.operator.openshift.io';
+
+/** How the simulated cluster's registry starts out. */
+export interface RegistryBootstrap {
+  managementState: 'Managed' | 'Removed' | 'Unmanaged';
+  /** `emptyDir`, a PVC, or none (a platform without default storage). */
+  storage: 'emptyDir' | 'pvc' | 'none';
+  readOnly: boolean;
+  replicas: number;
+  defaultRoute: boolean;
+}
+
+function storageStanza(storage: RegistryBootstrap['storage']): JsonObject {
+  if (storage === 'emptyDir') return { managementState: 'Managed', emptyDir: {} };
+  if (storage === 'pvc') return { managementState: 'Managed', pvc: { claim: 'image-registry-storage' } };
+  return {};
+}
+
+const BACKENDS = ['emptyDir', 's3', 'gcs', 'swift', 'pvc', 'azure', 'ibmcos', 'oss'];
+
+function configuredBackend(spec: JsonObject | undefined): string | undefined {
+  const storage = objectAt(spec, 'storage') ?? {};
+  return BACKENDS.find((b) => isJsonObject(storage[b]));
+}
+
+/** The host a route is admitted with by the default router, if it is admitted. */
+export function admittedHost(route: JsonObject): string | undefined {
+  const ingress = objectAt(route, 'status')?.['ingress'];
+  if (!Array.isArray(ingress)) return undefined;
+  const admitted = ingress.filter(isJsonObject).find((i) => {
+    const conditions = Array.isArray(i['conditions']) ? i['conditions'].filter(isJsonObject) : [];
+    return conditions.some((c) => c['type'] === 'Admitted' && c['status'] === 'True');
+  });
+  return stringAt(admitted, 'host');
+}
+
+interface DesiredRoute {
+  name: string;
+  host: string;
+  secretName?: string;
+}
+
+/** The registry operator controller. */
+export class RegistryOperator {
+  private readonly trigger: () => void;
+  private readonly unsubscribers: Array<() => void> = [];
+  private readonly ctx;
+
+  constructor(
+    private readonly parts: ControllerParts,
+    private readonly bootstrap: RegistryBootstrap,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.ctx = systemContext(
+      parts,
+      'openshift-image-registry:cluster-image-registry-operator',
+      REGISTRY_NAMESPACE,
+    );
+    this.trigger = coalesced(() => this.reconcile(), onError);
+  }
+
+  private type(group: string, plural: string): ResourceType {
+    return this.parts.catalog.require(group, plural);
+  }
+
+  /** Creates the singletons and starts watching. */
+  start(): void {
+    this.createBootstrapObjects();
+    const watched = [`configs.${IMAGEREGISTRY}`, 'routes.route.openshift.io', 'secrets'];
+    for (const key of watched)
+      this.unsubscribers.push(this.parts.store.subscribe(key, undefined, this.trigger));
+    this.reconcile();
+  }
+
+  stop(): void {
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
+  }
+
+  private createBootstrapObjects(): void {
+    const { service } = this.parts;
+    const configType = this.type(IMAGEREGISTRY, 'configs');
+    if (!service.find(configType, '', 'cluster', this.ctx)) this.createConfig();
+    const prunerType = this.type(IMAGEREGISTRY, 'imagepruners');
+    if (!service.find(prunerType, '', 'cluster', this.ctx)) {
+      service.create(
+        prunerType,
+        '',
+        {
+          metadata: { name: 'cluster' },
+          spec: {
+            schedule: '',
+            suspend: false,
+            keepTagRevisions: 3,
+            successfulJobsHistoryLimit: 3,
+            failedJobsHistoryLimit: 3,
+            ignoreInvalidImageReferences: true,
+          },
+        },
+        {},
+        this.ctx,
+      );
+    }
+    const imageConfig = this.type('config.openshift.io', 'images');
+    if (!service.find(imageConfig, '', 'cluster', this.ctx)) {
+      service.create(
+        imageConfig,
+        '',
+        { metadata: { name: 'cluster' }, spec: { additionalTrustedCA: { name: '' }, registrySources: {} } },
+        {},
+        this.ctx,
+      );
+    }
+  }
+
+  private createConfig(): void {
+    const b = this.bootstrap;
+    const hasStorage = b.storage !== 'none';
+    this.parts.service.create(
+      this.type(IMAGEREGISTRY, 'configs'),
+      '',
+      {
+        metadata: { name: 'cluster', finalizers: [FINALIZER] },
+        spec: {
+          // A platform without default storage bootstraps Removed, as the real operator does.
+          managementState: hasStorage ? b.managementState : 'Removed',
+          httpSecret: randomBytes(64).toString('hex'),
+          proxy: {},
+          storage: storageStanza(b.storage),
+          requests: { read: { maxWaitInQueue: '0s' }, write: { maxWaitInQueue: '0s' } },
+          replicas: b.replicas,
+          rolloutStrategy: b.storage === 'pvc' ? 'Recreate' : 'RollingUpdate',
+          unsupportedConfigOverrides: null,
+          observedConfig: null,
+          ...(b.readOnly ? { readOnly: true } : {}),
+          ...(b.defaultRoute ? { defaultRoute: true } : {}),
+        },
+      },
+      {},
+      this.ctx,
+    );
+  }
+
+  /** One pass: bring routes, workloads, conditions and the image config in line with `configs/cluster`. */
+  reconcile(): void {
+    const { service } = this.parts;
+    const configType = this.type(IMAGEREGISTRY, 'configs');
+    const config = service.find(configType, '', 'cluster', this.ctx);
+    if (!config) {
+      this.createConfig();
+      return;
+    }
+    const meta = objectAt(config, 'metadata') ?? {};
+    if (meta['deletionTimestamp'] !== undefined) {
+      this.tearDown();
+      const finalizers = Array.isArray(meta['finalizers'])
+        ? meta['finalizers'].filter((f) => f !== FINALIZER)
+        : [];
+      service.update(
+        configType,
+        '',
+        'cluster',
+        { ...config, metadata: { ...meta, finalizers } },
+        undefined,
+        {},
+        this.ctx,
+      );
+      return;
+    }
+    const spec = objectAt(config, 'spec') ?? {};
+    const state = stringAt(spec, 'managementState') ?? 'Managed';
+    if (state === 'Unmanaged') {
+      this.writeStatus(config, this.unmanagedConditions(), undefined);
+      return;
+    }
+    if (state === 'Removed') {
+      this.tearDown();
+      this.writeStatus(config, this.removedConditions(), 0);
+      this.publishHostnames();
+      return;
+    }
+    const backend = configuredBackend(spec);
+    if (backend === undefined) {
+      this.tearDown();
+      this.writeStatus(config, this.noStorageConditions(), 0);
+      this.publishHostnames();
+      return;
+    }
+    const replicas = Number(spec['replicas'] ?? 1);
+    this.ensureWorkload(replicas);
+    const routeProblems = this.ensureRoutes(spec);
+    this.writeStatus(config, this.managedConditions(routeProblems), replicas);
+    this.publishHostnames();
+  }
+
+  private desiredRoutes(spec: JsonObject): { routes: DesiredRoute[]; problems: string[] } {
+    const routes: DesiredRoute[] = [];
+    const problems: string[] = [];
+    if (spec['defaultRoute'] === true) {
+      routes.push({ name: 'default-route', host: '' });
+    }
+    const extra = Array.isArray(spec['routes']) ? spec['routes'].filter(isJsonObject) : [];
+    for (const entry of extra) {
+      const name = stringAt(entry, 'name') ?? '';
+      if (name === 'default-route' || routes.some((r) => r.name === name)) {
+        problems.push(`route name "${name}" is reserved or duplicated`);
+        continue;
+      }
+      const secretName = stringAt(entry, 'secretName');
+      routes.push({ name, host: stringAt(entry, 'hostname') ?? '', ...(secretName ? { secretName } : {}) });
+    }
+    return { routes, problems };
+  }
+
+  private routeTls(route: DesiredRoute): { tls: JsonObject; problem?: string } {
+    const tls: JsonObject = { termination: 'reencrypt' };
+    if (route.secretName === undefined) return { tls };
+    const secret = this.parts.store.get('secrets', REGISTRY_NAMESPACE, route.secretName);
+    const data = objectAt(secret, 'data');
+    if (!data) return { tls, problem: `secret ${REGISTRY_NAMESPACE}/${route.secretName} not found` };
+    const decode = (key: string): string | undefined => {
+      const value = stringAt(data, key);
+      return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+    };
+    const certificate = decode('tls.crt');
+    const key = decode('tls.key');
+    const ca = decode('tls.cacrt');
+    if (certificate !== undefined) tls['certificate'] = certificate;
+    if (key !== undefined) tls['key'] = key;
+    if (ca !== undefined) tls['caCertificate'] = ca;
+    return { tls };
+  }
+
+  private ensureRoutes(spec: JsonObject): string[] {
+    const { service } = this.parts;
+    const routeType = this.type('route.openshift.io', 'routes');
+    const { routes, problems } = this.desiredRoutes(spec);
+    for (const route of routes) {
+      const { tls, problem } = this.routeTls(route);
+      if (problem !== undefined) problems.push(problem);
+      const existing = service.find(routeType, REGISTRY_NAMESPACE, route.name, this.ctx);
+      const desiredSpec: JsonObject = {
+        ...(route.host !== '' ? { host: route.host } : {}),
+        to: { kind: 'Service', name: 'image-registry', weight: 100 },
+        tls,
+        wildcardPolicy: 'None',
+      };
+      if (!existing) {
+        service.create(
+          routeType,
+          REGISTRY_NAMESPACE,
+          { metadata: { name: route.name, annotations: { [OWNER_ANNOTATION]: 'true' } }, spec: desiredSpec },
+          {},
+          this.ctx,
+        );
+        continue;
+      }
+      const currentSpec = objectAt(existing, 'spec') ?? {};
+      const merged: JsonObject = { ...currentSpec, ...desiredSpec };
+      if (route.host === '') merged['host'] = currentSpec['host'] ?? '';
+      if (!jsonEqual(merged, currentSpec)) {
+        service.update(
+          routeType,
+          REGISTRY_NAMESPACE,
+          route.name,
+          { ...existing, spec: merged },
+          undefined,
+          {},
+          this.ctx,
+        );
+      }
+    }
+    for (const owned of this.ownedRoutes()) {
+      const name = stringAt(objectAt(owned, 'metadata'), 'name') ?? '';
+      if (!routes.some((r) => r.name === name)) this.deleteQuietly(routeType, REGISTRY_NAMESPACE, name);
+    }
+    return problems;
+  }
+
+  private ownedRoutes(): JsonObject[] {
+    return this.parts.store
+      .list('routes.route.openshift.io', REGISTRY_NAMESPACE)
+      .filter((r) => stringAt(objectAt(objectAt(r, 'metadata'), 'annotations'), OWNER_ANNOTATION) === 'true');
+  }
+
+  private deleteQuietly(type: ResourceType, namespace: string, name: string): void {
+    try {
+      this.parts.service.delete(type, namespace, name, {}, {}, this.ctx);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 404)) throw err;
+    }
+  }
+
+  private ensureWorkload(replicas: number): void {
+    const { service } = this.parts;
+    const deployments = this.type('apps', 'deployments');
+    const labels = { 'docker-registry': 'default' };
+    const desired: JsonObject = {
+      metadata: { name: 'image-registry', labels },
+      spec: {
+        replicas,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [{ name: 'registry', image: 'quay.io/openshift/origin-docker-registry:latest' }],
+          },
+        },
+      },
+    };
+    const existing = service.find(deployments, REGISTRY_NAMESPACE, 'image-registry', this.ctx);
+    if (!existing) {
+      service.create(deployments, REGISTRY_NAMESPACE, desired, {}, this.ctx);
+    } else if (objectAt(existing, 'spec')?.['replicas'] !== replicas) {
+      const spec = { ...(objectAt(existing, 'spec') ?? {}), replicas };
+      service.update(
+        deployments,
+        REGISTRY_NAMESPACE,
+        'image-registry',
+        { ...existing, spec },
+        undefined,
+        {},
+        this.ctx,
+      );
+    }
+    const current = service.get(deployments, REGISTRY_NAMESPACE, 'image-registry', this.ctx);
+    const status = {
+      replicas,
+      readyReplicas: replicas,
+      availableReplicas: replicas,
+      updatedReplicas: replicas,
+    };
+    if (!jsonEqual(objectAt(current, 'status'), status)) {
+      service.update(
+        deployments,
+        REGISTRY_NAMESPACE,
+        'image-registry',
+        { ...current, status },
+        'status',
+        {},
+        this.ctx,
+      );
+    }
+  }
+
+  private tearDown(): void {
+    const routeType = this.type('route.openshift.io', 'routes');
+    for (const owned of this.ownedRoutes()) {
+      this.deleteQuietly(routeType, REGISTRY_NAMESPACE, stringAt(objectAt(owned, 'metadata'), 'name') ?? '');
+    }
+    this.deleteQuietly(this.type('apps', 'deployments'), REGISTRY_NAMESPACE, 'image-registry');
+  }
+
+  private managedConditions(problems: string[]): Condition[] {
+    const degraded = problems.length > 0;
+    return [
+      { type: 'Available', status: 'True', reason: 'Ready', message: 'The registry is ready' },
+      { type: 'Progressing', status: 'False', reason: 'Ready', message: 'The registry is ready' },
+      degraded
+        ? { type: 'Degraded', status: 'True', reason: 'RouteDegraded', message: problems.join('; ') }
+        : { type: 'Degraded', status: 'False' },
+      { type: 'Removed', status: 'False' },
+      { type: 'StorageExists', status: 'True', reason: 'Storage Exists' },
+    ];
+  }
+
+  private removedConditions(): Condition[] {
+    return [
+      { type: 'Available', status: 'True', reason: 'Removed', message: 'The registry is removed' },
+      {
+        type: 'Progressing',
+        status: 'False',
+        reason: 'Removed',
+        message: 'All registry resources are removed',
+      },
+      { type: 'Degraded', status: 'False', reason: 'Removed' },
+      { type: 'Removed', status: 'True', reason: 'Removed', message: 'The registry is removed' },
+    ];
+  }
+
+  private unmanagedConditions(): Condition[] {
+    return [
+      { type: 'Available', status: 'True', reason: 'Unmanaged' },
+      { type: 'Progressing', status: 'False', reason: 'Unmanaged' },
+      { type: 'Degraded', status: 'False', reason: 'Unmanaged' },
+      { type: 'Removed', status: 'False' },
+    ];
+  }
+
+  private noStorageConditions(): Condition[] {
+    const message = 'storage backend not configured';
+    return [
+      { type: 'Available', status: 'False', reason: 'StorageNotConfigured', message },
+      {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'Error',
+        message: `Unable to apply resources: ${message}`,
+      },
+      { type: 'Degraded', status: 'True', reason: 'StorageNotConfigured', message },
+      { type: 'Removed', status: 'False' },
+    ];
+  }
+
+  private writeStatus(config: JsonObject, conditions: Condition[], readyReplicas: number | undefined): void {
+    const spec = objectAt(config, 'spec') ?? {};
+    const old = objectAt(config, 'status') ?? {};
+    const storage = objectAt(spec, 'storage') ?? {};
+    const status: JsonObject = {
+      ...old,
+      observedGeneration: objectAt(config, 'metadata')?.['generation'] ?? 1,
+      conditions: mergeConditions(old['conditions'], conditions),
+      readyReplicas: readyReplicas ?? old['readyReplicas'] ?? 0,
+      storageManaged: storage['managementState'] === 'Managed',
+      storage,
+    };
+    if (jsonEqual(status, old)) return;
+    this.parts.service.update(
+      this.type(IMAGEREGISTRY, 'configs'),
+      '',
+      'cluster',
+      { ...config, status },
+      'status',
+      {},
+      this.ctx,
+    );
+  }
+
+  /** `images.config.openshift.io/cluster` status: internal host and the admitted operator routes' hosts. */
+  private publishHostnames(): void {
+    const { service } = this.parts;
+    const type = this.type('config.openshift.io', 'images');
+    const config = service.find(type, '', 'cluster', this.ctx);
+    if (!config) return;
+    let defaultHost: string | undefined;
+    const others = new Set<string>();
+    for (const route of this.ownedRoutes()) {
+      const host = admittedHost(route);
+      if (host === undefined) continue;
+      if (stringAt(objectAt(route, 'metadata'), 'name') === 'default-route') defaultHost = host;
+      else others.add(host);
+    }
+    // The default route's host comes first; the rest sorted, as the operator publishes them.
+    const ordered = [...(defaultHost !== undefined ? [defaultHost] : []), ...[...others].sort()];
+    const status: JsonObject = {
+      ...(objectAt(config, 'status') ?? {}),
+      internalRegistryHostname: this.parts.facts.internalRegistryHostname,
+    };
+    if (ordered.length > 0) status['externalRegistryHostnames'] = ordered;
+    else delete status['externalRegistryHostnames'];
+    if (jsonEqual(status, objectAt(config, 'status'))) return;
+    service.update(type, '', 'cluster', { ...config, status }, 'status', {}, this.ctx);
+  }
+}

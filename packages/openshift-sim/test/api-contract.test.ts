@@ -1,0 +1,358 @@
+// What @kubernetes/client-node sees: every served kind through the generic object API, and every error
+// status the API server answers, with kube's Status bodies.
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type RunningCluster } from '../src/index.js';
+import { isBuiltin, sampleObjects } from './fixtures.js';
+import { failure, kubeConfigFor, raw } from './helpers.js';
+
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+let cluster: RunningCluster;
+beforeAll(async () => {
+  cluster = await startCluster({ namespaces: ['contract'] });
+});
+afterAll(async () => {
+  await cluster.stop();
+});
+
+describe('every resource through client-node', () => {
+  it.each(sampleObjects('contract').map((o) => [`${o.apiVersion}/${o.kind}`, o] as const))(
+    '%s: create, read, list, merge/json(/strategic) patch, delete',
+    async (_label, sample) => {
+      const api = KubernetesObjectApi.makeApiClient(kubeConfigFor(cluster));
+      const created = await api.create(sample);
+      expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
+      expect(Number(created.metadata?.resourceVersion)).toBeGreaterThan(0);
+      const ref = {
+        apiVersion: sample.apiVersion,
+        kind: sample.kind,
+        metadata: {
+          name: sample.metadata?.name ?? '',
+          ...(sample.metadata?.namespace ? { namespace: sample.metadata.namespace } : {}),
+        },
+      };
+      const read = await api.read(ref);
+      expect(read.metadata?.uid).toBe(created.metadata?.uid);
+
+      const list = await api.list(sample.apiVersion ?? '', sample.kind ?? '', sample.metadata?.namespace);
+      expect(list.items.map((i: KubernetesObject) => i.metadata?.name)).toContain(sample.metadata?.name);
+
+      const merged: KubernetesObject = await api.patch(
+        { ...ref, metadata: { ...ref.metadata, labels: { patched: 'merge' } } },
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+      expect(merged.metadata?.labels).toEqual({ patched: 'merge' });
+      expect(Number(merged.metadata?.resourceVersion)).toBeGreaterThan(
+        Number(created.metadata?.resourceVersion),
+      );
+
+      const patchedJson = await raw(cluster, 'PATCH', selfPath(sample), {
+        body: [{ op: 'add', path: '/metadata/annotations', value: { via: 'json-patch' } }],
+        contentType: 'application/json-patch+json',
+      });
+      expect(patchedJson.status).toBe(200);
+      expect((patchedJson.json['metadata'] as { annotations: unknown }).annotations).toEqual({
+        via: 'json-patch',
+      });
+
+      const strategic = await raw(cluster, 'PATCH', selfPath(sample), {
+        body: { metadata: { labels: { patched: 'strategic' } } },
+        contentType: 'application/strategic-merge-patch+json',
+      });
+      expect(strategic.status).toBe(isBuiltin(sample.apiVersion ?? '') ? 200 : 415);
+
+      await api.delete(ref);
+      expect((await failure(api.read(ref))).code).toBe(404);
+    },
+  );
+});
+
+/** The object's URL path, built the way kube lays paths out. */
+function selfPath(o: KubernetesObject): string {
+  const apiVersion = o.apiVersion ?? '';
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const plural = pluralOf(o.kind ?? '', apiVersion);
+  const ns = o.metadata?.namespace ? `/namespaces/${o.metadata.namespace}` : '';
+  return `${base}${ns}/${plural}/${encodeURIComponent(o.metadata?.name ?? '')}`;
+}
+
+function pluralOf(kind: string, apiVersion: string): string {
+  const special: Record<string, string> = {
+    'config.openshift.io/v1/Image': 'images',
+    'config.openshift.io/v1/Ingress': 'ingresses',
+    'v1/LimitRange': 'limitranges',
+    'imageregistry.operator.openshift.io/v1/Config': 'configs',
+  };
+  return special[`${apiVersion}/${kind}`] ?? `${kind.toLowerCase()}s`;
+}
+
+describe('kube semantics', () => {
+  it('answers 409 AlreadyExists and 409 Conflict on a stale resourceVersion', async () => {
+    const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
+    const body = { metadata: { name: 'dup' }, data: { a: '1' } };
+    const first = await core.createNamespacedConfigMap({ namespace: 'contract', body });
+    const again = await failure(core.createNamespacedConfigMap({ namespace: 'contract', body }));
+    expect(again.code).toBe(409);
+    expect(again.status).toMatchObject({
+      kind: 'Status',
+      reason: 'AlreadyExists',
+      message: 'configmaps "dup" already exists',
+    });
+    await core.replaceNamespacedConfigMap({
+      namespace: 'contract',
+      name: 'dup',
+      body: { ...first, data: { a: '2' } },
+    });
+    const stale = await failure(
+      core.replaceNamespacedConfigMap({
+        namespace: 'contract',
+        name: 'dup',
+        body: { ...first, data: { a: '3' } },
+      }),
+    );
+    expect(stale.code).toBe(409);
+    expect(stale.status['reason']).toBe('Conflict');
+    expect(stale.status['message']).toContain('the object has been modified');
+  });
+
+  it('answers 404 with details for a missing object and for a missing namespace', async () => {
+    const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
+    const missing = await failure(core.readNamespacedSecret({ namespace: 'contract', name: 'nope' }));
+    expect(missing).toMatchObject({
+      code: 404,
+      status: { reason: 'NotFound', details: { name: 'nope', kind: 'secrets' } },
+    });
+    const noNamespace = await failure(
+      core.createNamespacedConfigMap({ namespace: 'ghost', body: { metadata: { name: 'x' } } }),
+    );
+    expect(noNamespace.status['message']).toBe('namespaces "ghost" not found');
+  });
+
+  it('pages lists with limit/continue and expires a continue token after compaction (410)', async () => {
+    const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
+    for (let i = 0; i < 5; i++) {
+      await core.createNamespacedConfigMap({
+        namespace: 'contract',
+        body: { metadata: { name: `page-${i}`, labels: { paging: 'yes' } } },
+      });
+    }
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await core.listNamespacedConfigMap({
+        namespace: 'contract',
+        labelSelector: 'paging=yes',
+        limit: 2,
+        ...(token ? { _continue: token } : {}),
+      });
+      names.push(...page.items.map((i) => i.metadata?.name ?? ''));
+      token = page.metadata?._continue;
+      if (token) expect(page.items).toHaveLength(2);
+    } while (token);
+    expect(names).toEqual(['page-0', 'page-1', 'page-2', 'page-3', 'page-4']);
+
+    const first = await core.listNamespacedConfigMap({
+      namespace: 'contract',
+      labelSelector: 'paging=yes',
+      limit: 2,
+    });
+    cluster.compact();
+    const expired = await failure(
+      core.listNamespacedConfigMap({
+        namespace: 'contract',
+        limit: 2,
+        _continue: first.metadata?._continue ?? '',
+      }),
+    );
+    expect(expired).toMatchObject({ code: 410, status: { reason: 'Expired' } });
+  });
+
+  it('filters by label and field selectors and rejects unsupported field labels', async () => {
+    const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
+    const byLabel = await core.listNamespacedConfigMap({
+      namespace: 'contract',
+      labelSelector: 'paging in (yes),!absent',
+    });
+    expect(byLabel.items.length).toBeGreaterThanOrEqual(5);
+    const byName = await core.listNamespacedConfigMap({
+      namespace: 'contract',
+      fieldSelector: 'metadata.name=page-3',
+    });
+    expect(byName.items.map((i) => i.metadata?.name)).toEqual(['page-3']);
+    const bad = await failure(
+      core.listNamespacedConfigMap({ namespace: 'contract', fieldSelector: 'spec.bogus=1' }),
+    );
+    expect(bad.code).toBe(400);
+  });
+
+  it('streams watch events from a resourceVersion and reports 410 for a compacted one', async () => {
+    const kc = kubeConfigFor(cluster);
+    const core = kc.makeApiClient(CoreV1Api);
+    const start = await core.listNamespacedConfigMap({ namespace: 'contract' });
+    const events: string[] = [];
+    const watch = new Watch(kc);
+    const done = new Promise<void>((resolve) => {
+      void watch
+        .watch(
+          '/api/v1/namespaces/contract/configmaps',
+          { resourceVersion: start.metadata?.resourceVersion ?? '' },
+          (type: string, obj: KubernetesObject) => {
+            events.push(`${type} ${obj.metadata?.name ?? ''}`);
+            if (events.length === 2) resolve();
+          },
+          () => resolve(),
+        )
+        .then((request) => done.finally(() => request.abort()));
+    });
+    await core.createNamespacedConfigMap({ namespace: 'contract', body: { metadata: { name: 'watched' } } });
+    await core.deleteNamespacedConfigMap({ namespace: 'contract', name: 'watched' });
+    await done;
+    expect(events).toEqual(['ADDED watched', 'DELETED watched']);
+
+    cluster.compact();
+    const stale = await raw(
+      cluster,
+      'GET',
+      `/api/v1/namespaces/contract/configmaps?watch=true&resourceVersion=${start.metadata?.resourceVersion ?? ''}`,
+    );
+    const event = JSON.parse(stale.body.toString().trim()) as { type: string; object: { code: number } };
+    expect(event.type).toBe('ERROR');
+    expect(event.object.code).toBe(410);
+  });
+
+  it('patches custom resources only with merge or JSON patch (415 for strategic, 400 for a merge body as JSON patch)', async () => {
+    const custom = kubeConfigFor(cluster).makeApiClient(CustomObjectsApi);
+    const target = {
+      group: 'imageregistry.operator.openshift.io',
+      version: 'v1',
+      plural: 'imagepruners',
+      name: 'cluster',
+    };
+    const patched = (await custom.patchClusterCustomObject(
+      { ...target, body: { spec: { keepTagRevisions: 5 } } },
+      merge,
+    )) as { spec: { keepTagRevisions: number } };
+    expect(patched.spec.keepTagRevisions).toBe(5);
+    const strategic = await failure(
+      custom.patchClusterCustomObject(
+        { ...target, body: { spec: { keepTagRevisions: 6 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      ),
+    );
+    expect(strategic.code).toBe(415);
+    const wrongShape = await failure(
+      custom.patchClusterCustomObject({ ...target, body: { spec: { keepTagRevisions: 6 } } }, jsonPatch),
+    );
+    expect(wrongShape.code).toBe(400);
+    const ops: unknown = await custom.patchClusterCustomObject(
+      { ...target, body: [{ op: 'replace', path: '/spec/keepTagRevisions', value: 4 }] },
+      jsonPatch,
+    );
+    expect((ops as { spec: { keepTagRevisions: number } }).spec.keepTagRevisions).toBe(4);
+    const apply = await raw(
+      cluster,
+      'PATCH',
+      '/apis/imageregistry.operator.openshift.io/v1/imagepruners/cluster',
+      {
+        body: 'spec: {}',
+        contentType: 'application/apply-patch+yaml',
+      },
+    );
+    expect(apply.status).toBe(415);
+  });
+
+  it('validates custom resources against the CRD schema: 422 with field causes', async () => {
+    const custom = kubeConfigFor(cluster).makeApiClient(CustomObjectsApi);
+    const result = await failure(
+      custom.patchClusterCustomObject(
+        {
+          group: 'imageregistry.operator.openshift.io',
+          version: 'v1',
+          plural: 'configs',
+          name: 'cluster',
+          body: { spec: { managementState: 'Sometimes' } },
+        },
+        merge,
+      ),
+    );
+    expect(result.code).toBe(422);
+    expect(result.status['reason']).toBe('Invalid');
+    const causes = (result.status['details'] as { causes: Array<{ field: string }> }).causes;
+    expect(causes.map((c) => c.field)).toContain('spec.managementState');
+  });
+
+  it('keeps status and spec apart on a resource with a status subresource', async () => {
+    const apps = kubeConfigFor(cluster).makeApiClient(AppsV1Api);
+    const deployment = await apps.createNamespacedDeployment({
+      namespace: 'contract',
+      body: {
+        metadata: { name: 'split' },
+        spec: {
+          selector: { matchLabels: { app: 'x' } },
+          template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'a', image: 'a' }] } },
+        },
+        status: { replicas: 9 },
+      },
+    });
+    expect(deployment.metadata?.generation).toBe(1);
+    const withStatus = await apps.replaceNamespacedDeploymentStatus({
+      namespace: 'contract',
+      name: 'split',
+      body: { ...deployment, status: { replicas: 2 }, spec: { ...deployment.spec!, replicas: 5 } },
+    });
+    expect(withStatus.status?.replicas).toBe(2);
+    expect(withStatus.spec?.replicas).toBeUndefined();
+    expect(withStatus.metadata?.generation).toBe(1);
+    const withSpec = await apps.replaceNamespacedDeployment({
+      namespace: 'contract',
+      name: 'split',
+      body: { ...withStatus, spec: { ...withStatus.spec!, replicas: 3 }, status: { replicas: 7 } },
+    });
+    expect(withSpec.status?.replicas).toBe(2);
+    expect(withSpec.metadata?.generation).toBe(2);
+  });
+
+  it('rejects invalid names and built-in objects missing required fields with 422', async () => {
+    const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
+    const badName = await failure(
+      core.createNamespacedConfigMap({ namespace: 'contract', body: { metadata: { name: 'Bad_Name' } } }),
+    );
+    expect(badName.code).toBe(422);
+    const noContainers = await failure(
+      core.createNamespacedPod({
+        namespace: 'contract',
+        body: { metadata: { name: 'empty' }, spec: { containers: [] } },
+      }),
+    );
+    expect(noContainers.code).toBe(422);
+    expect(JSON.stringify(noContainers.status)).toContain('spec.containers');
+  });
+
+  it('answers 405 for a verb a resource does not have, 401 for an unknown token', async () => {
+    const put = await raw(
+      cluster,
+      'PUT',
+      '/apis/image.openshift.io/v1/namespaces/contract/imagestreamtags/a:b',
+      { body: {} },
+    );
+    expect(put.status).toBe(405);
+    const unknown = await raw(cluster, 'GET', '/api/v1/namespaces', { token: 'sha256~not-a-token' });
+    expect(unknown.status).toBe(401);
+    expect(unknown.json).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
+  });
+});

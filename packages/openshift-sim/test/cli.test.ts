@@ -1,0 +1,87 @@
+// The CLI: one JSON line when ready, the files it names, a clean stop on SIGTERM.
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { makeWorkDir, probeStatus, removeWorkDir } from '@registry-push/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
+
+describe('openshift-sim start', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await makeWorkDir('sim-cli-test');
+  });
+  afterAll(async () => {
+    await removeWorkDir(dir);
+  });
+
+  it('prints one ready line, writes the files, serves the API and stops on SIGTERM', async () => {
+    const child = spawn(
+      process.execPath,
+      [cli, 'start', '--dir', dir, '--user', 'ci=edit@demo,registry-viewer@demo'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      const lines = createInterface({ input: child.stdout });
+      const [first] = (await once(lines, 'line')) as [string];
+      const ready = JSON.parse(first) as {
+        apiServer: string;
+        kubeconfig: string;
+        users: Record<string, { token: string; kubeconfig: string }>;
+        appsDomain: string;
+        internalRegistry: string;
+        ingressCA: string;
+      };
+      expect(Object.keys(ready).sort()).toEqual(
+        [
+          'apiServer',
+          'appsDomain',
+          'ingressCA',
+          'internalRegistry',
+          'kubeconfig',
+          'routerAddress',
+          'users',
+        ].sort(),
+      );
+      expect(Object.keys(ready.users).sort()).toEqual(['ci', 'developer', 'kubeadmin', 'viewer']);
+      expect(ready.users['developer']?.token).toMatch(/^sha256~[A-Za-z0-9_-]{43}$/);
+      for (const file of [
+        ready.kubeconfig,
+        ready.ingressCA,
+        ...Object.values(ready.users).map((u) => u.kubeconfig),
+      ]) {
+        expect(existsSync(file)).toBe(true);
+      }
+      expect(statSync(ready.kubeconfig).mode & 0o077).toBe(0);
+      const kc = new KubeConfig();
+      kc.loadFromFile(ready.users['ci']?.kubeconfig ?? '');
+      const list = await kc.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: 'demo' });
+      expect(list.items.map((c) => c.metadata?.name)).toContain('openshift-service-ca.crt');
+
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+      expect(await probeStatus(`${ready.apiServer}/healthz`)).toBeUndefined();
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses bad arguments with usage and exit code 2', async () => {
+    const child = spawn(process.execPath, [cli, 'start', '--dir', dir, '--management-state', 'Sometimes'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(2);
+    expect(stderr).toContain('--management-state must be one of Managed, Removed, Unmanaged');
+  });
+});

@@ -1,0 +1,228 @@
+// kubectl against the simulator: every served kind through get, create, apply, patch (merge and json)
+// and delete, and kube's error output for the statuses users meet.
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeWorkDir, removeWorkDir, requireBinary } from '@registry-push/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type RunningCluster } from '../src/index.js';
+import { sampleObjects } from './fixtures.js';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let cluster: RunningCluster;
+let workDir: string;
+let kubectlPath: string;
+
+beforeAll(async () => {
+  kubectlPath = requireBinary('kubectl');
+  cluster = await startCluster({ namespaces: ['kubectl'] });
+  workDir = await makeWorkDir('kubectl-test');
+});
+afterAll(async () => {
+  await cluster.stop();
+  await removeWorkDir(workDir);
+});
+
+async function kubectl(args: string[], user = 'kubeadmin'): Promise<Result> {
+  const kubeconfig = cluster.users[user]?.kubeconfig ?? '';
+  return new Promise((resolve) => {
+    execFile(
+      kubectlPath,
+      ['--kubeconfig', kubeconfig, ...args],
+      // A private cache directory: discovery results of one run never leak into another.
+      { env: { ...process.env, KUBECACHEDIR: join(workDir, 'cache'), HOME: workDir }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function ok(args: string[], user?: string): Promise<string> {
+  const result = await kubectl(args, user);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+function resourceArg(o: { apiVersion?: string; kind?: string }): string {
+  const plural: Record<string, string> = {
+    'v1/Secret': 'secrets',
+    'v1/ConfigMap': 'configmaps',
+    'v1/Pod': 'pods',
+    'v1/ReplicationController': 'replicationcontrollers',
+    'v1/LimitRange': 'limitranges',
+    'apps/v1/Deployment': 'deployments.apps',
+    'apps/v1/ReplicaSet': 'replicasets.apps',
+    'apps/v1/StatefulSet': 'statefulsets.apps',
+    'apps/v1/DaemonSet': 'daemonsets.apps',
+    'batch/v1/Job': 'jobs.batch',
+    'batch/v1/CronJob': 'cronjobs.batch',
+    'apps.openshift.io/v1/DeploymentConfig': 'deploymentconfigs.apps.openshift.io',
+    'build.openshift.io/v1/Build': 'builds.build.openshift.io',
+    'build.openshift.io/v1/BuildConfig': 'buildconfigs.build.openshift.io',
+    'image.openshift.io/v1/Image': 'images.image.openshift.io',
+    'image.openshift.io/v1/ImageStream': 'imagestreams.image.openshift.io',
+    'route.openshift.io/v1/Route': 'routes.route.openshift.io',
+    'imageregistry.operator.openshift.io/v1/Config': 'configs.imageregistry.operator.openshift.io',
+    'imageregistry.operator.openshift.io/v1/ImagePruner': 'imagepruners.imageregistry.operator.openshift.io',
+    'config.openshift.io/v1/Image': 'images.config.openshift.io',
+    'config.openshift.io/v1/Ingress': 'ingresses.config.openshift.io',
+    'operator.openshift.io/v1/IngressController': 'ingresscontrollers.operator.openshift.io',
+  };
+  const key = `${o.apiVersion ?? ''}/${o.kind ?? ''}`;
+  const found = plural[key];
+  if (!found) throw new Error(`no plural for ${key}`);
+  return found;
+}
+
+describe('kubectl', () => {
+  it('discovers every served resource', async () => {
+    const out = await ok(['api-resources', '-o', 'name']);
+    for (const name of [
+      'imagestreams.image.openshift.io',
+      'routes.route.openshift.io',
+      'configs.imageregistry.operator.openshift.io',
+      'deploymentconfigs.apps.openshift.io',
+      'pods',
+    ]) {
+      expect(out.split('\n')).toContain(name);
+    }
+  });
+
+  it.each(sampleObjects('kubectl').map((o) => [`${o.apiVersion}/${o.kind}`, o] as const))(
+    '%s: create, get, apply, patch --type merge|json, delete',
+    async (label, sample) => {
+      const file = join(workDir, `${label.replaceAll('/', '_')}.json`);
+      await writeFile(file, JSON.stringify(sample));
+      const resource = resourceArg(sample);
+      const name = sample.metadata?.name ?? '';
+      const ns = sample.metadata?.namespace ? ['-n', sample.metadata.namespace] : [];
+      await ok(['create', '-f', file]);
+      const got = JSON.parse(await ok(['get', resource, name, ...ns, '-o', 'json'])) as {
+        metadata: { uid: string };
+      };
+      expect(got.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await ok(['get', resource, ...ns])).toContain(name);
+
+      await writeFile(
+        file,
+        JSON.stringify({ ...sample, metadata: { ...sample.metadata, labels: { applied: 'yes' } } }),
+      );
+      await ok(['apply', '-f', file]);
+      await ok([
+        'patch',
+        resource,
+        name,
+        ...ns,
+        '--type',
+        'merge',
+        '-p',
+        '{"metadata":{"annotations":{"merge":"yes"}}}',
+      ]);
+      await ok([
+        'patch',
+        resource,
+        name,
+        ...ns,
+        '--type',
+        'json',
+        '-p',
+        '[{"op":"add","path":"/metadata/labels/json","value":"yes"}]',
+      ]);
+      const patched = JSON.parse(await ok(['get', resource, name, ...ns, '-o', 'json'])) as {
+        metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+      };
+      expect(patched.metadata.labels).toMatchObject({ applied: 'yes', json: 'yes' });
+      expect(patched.metadata.annotations['merge']).toBe('yes');
+      expect(patched.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']).toBeDefined();
+
+      await ok(['delete', resource, name, ...ns]);
+      const gone = await kubectl(['get', resource, name, ...ns]);
+      expect(gone.code).not.toBe(0);
+      expect(gone.stderr).toContain('(NotFound)');
+    },
+  );
+
+  it("prints the server's refusals: Forbidden, AlreadyExists, Invalid, NotFound, Unauthorized", async () => {
+    const forbidden = await kubectl(['get', 'secrets', '-n', 'kube-system'], 'developer');
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toContain(
+      'Error from server (Forbidden): secrets is forbidden: User "developer" cannot list resource "secrets" in API group "" in the namespace "kube-system"',
+    );
+    // From a file: kubectl's generator commands (`kubectl create configmap`) send protobuf, which the
+    // simulator does not decode (see the README).
+    const twice = join(workDir, 'twice.json');
+    await writeFile(
+      twice,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'twice', namespace: 'kubectl' },
+      }),
+    );
+    await ok(['create', '-f', twice]);
+    const exists = await kubectl(['create', '-f', twice]);
+    expect(exists.stderr).toMatch(/Error from server \(AlreadyExists\):.* configmaps "twice" already exists/);
+    const invalid = await kubectl([
+      'patch',
+      'configs.imageregistry.operator.openshift.io',
+      'cluster',
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"managementState":"Sometimes"}}',
+    ]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/is invalid: spec\.managementState/);
+    const missing = await kubectl(['get', 'imagestreams', 'nope', '-n', 'kubectl']);
+    expect(missing.stderr).toContain(
+      'Error from server (NotFound): imagestreams.image.openshift.io "nope" not found',
+    );
+
+    const badKubeconfig = join(workDir, 'bad.kubeconfig');
+    const original = await import('node:fs/promises').then((fs) =>
+      fs.readFile(cluster.users['viewer']?.kubeconfig ?? '', 'utf8'),
+    );
+    await writeFile(badKubeconfig, original.replace(cluster.users['viewer']?.token ?? '', 'sha256~revoked'));
+    const unauthorized = await new Promise<Result>((resolve) => {
+      execFile(
+        kubectlPath,
+        ['--kubeconfig', badKubeconfig, 'get', 'pods', '-n', 'demo'],
+        { env: { ...process.env, HOME: workDir } },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }),
+      );
+    });
+    expect(unauthorized.code).toBe(1);
+    expect(unauthorized.stderr).toMatch(/Unauthorized|must be logged in/);
+  });
+
+  it('patches the registry config the way the docs tell admins to', async () => {
+    await ok([
+      'patch',
+      'configs.imageregistry.operator.openshift.io/cluster',
+      '--patch',
+      '{"spec":{"defaultRoute":true}}',
+      '--type=merge',
+    ]);
+    const host = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const r = await kubectl([
+          'get',
+          'route',
+          'default-route',
+          '-n',
+          'openshift-image-registry',
+          '-o',
+          'jsonpath={.spec.host}',
+        ]);
+        if (r.code === 0 && r.stdout !== '') return r.stdout;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return '';
+    })();
+    expect(host).toBe(`default-route-openshift-image-registry.${cluster.appsDomain}`);
+  });
+});
