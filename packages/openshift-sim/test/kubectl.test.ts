@@ -199,6 +199,38 @@ describe('kubectl', () => {
     expect(unauthorized.stderr).toMatch(/Unauthorized|must be logged in/);
   });
 
+  it('prints Conflict for a stale replace and UnsupportedMediaType for a strategic patch of a custom resource', async () => {
+    const file = join(workDir, 'stale.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'stale', namespace: 'kubectl' },
+      }),
+    );
+    await ok(['create', '-f', file]);
+    const current = JSON.parse(
+      await ok(['get', 'configmap', 'stale', '-n', 'kubectl', '-o', 'json']),
+    ) as Record<string, unknown>;
+    await ok(['label', 'configmap', 'stale', '-n', 'kubectl', 'bump=1']);
+    await writeFile(file, JSON.stringify(current));
+    const conflict = await kubectl(['replace', '-f', file]);
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr).toMatch(/Error from server \(Conflict\):.*the object has been modified/);
+    const strategic = await kubectl([
+      'patch',
+      'imagepruners.imageregistry.operator.openshift.io',
+      'cluster',
+      '--type',
+      'strategic',
+      '-p',
+      '{"spec":{"suspend":true}}',
+    ]);
+    expect(strategic.code).toBe(1);
+    expect(strategic.stderr).toMatch(/UnsupportedMediaType|unknown format/);
+  });
+
   it('patches the registry config the way the docs tell admins to', async () => {
     await ok([
       'patch',

@@ -46,6 +46,8 @@ export class ObjectStore {
   private revision = 1000;
   private compactedRevision = 0;
   private readonly objects = new Map<string, Map<string, JsonObject>>();
+  /** The revision each live object was created at: creation order finer than creationTimestamp's seconds. */
+  private readonly createdAt = new Map<string, number>();
   private readonly history: RecordedEvent[] = [];
   private readonly subscriptions = new Set<Subscription>();
 
@@ -73,6 +75,11 @@ export class ObjectStore {
       this.objects.set(resource, bucket);
     }
     return bucket;
+  }
+
+  /** The revision a live object was created at (0 when it does not exist). */
+  creationRevision(resource: string, namespace: string, name: string): number {
+    return this.createdAt.get(`${resource}/${keyOf(namespace, name)}`) ?? 0;
   }
 
   /** The resources that have ever held an object. */
@@ -103,6 +110,7 @@ export class ObjectStore {
     metadata['creationTimestamp'] ??= new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     metadata['resourceVersion'] = String(++this.revision);
     this.bucket(resource).set(keyOf(namespace, name), stored);
+    this.createdAt.set(`${resource}/${keyOf(namespace, name)}`, this.revision);
     this.record(resource, namespace, 'ADDED', stored);
     return cloneJson(stored);
   }
@@ -122,6 +130,7 @@ export class ObjectStore {
     const existing = bucket?.get(keyOf(namespace, name));
     if (!bucket || !existing) return undefined;
     bucket.delete(keyOf(namespace, name));
+    this.createdAt.delete(`${resource}/${keyOf(namespace, name)}`);
     const tombstone = cloneJson(existing);
     metadataOf(tombstone)['resourceVersion'] = String(++this.revision);
     this.record(resource, namespace, 'DELETED', tombstone);

@@ -65,6 +65,16 @@ export class RouterAdmission {
     this.timers.add(timer);
   }
 
+  /** Creation order: the older route keeps a contested host. */
+  private age(route: JsonObject): number {
+    const meta = objectAt(route, 'metadata');
+    return this.parts.store.creationRevision(
+      'routes.route.openshift.io',
+      stringAt(meta, 'namespace') ?? '',
+      stringAt(meta, 'name') ?? '',
+    );
+  }
+
   private admitAll(): void {
     const routes = this.parts.store.list('routes.route.openshift.io');
     const appsDomain = this.parts.facts.appsDomain;
@@ -78,7 +88,7 @@ export class RouterAdmission {
           uid(other) !== uid(route) &&
           hostOf(other, appsDomain) === host &&
           (stringAt(objectAt(other, 'spec'), 'path') ?? '') === path &&
-          (created(other) < created(route) || (created(other) === created(route) && uid(other) < uid(route))),
+          this.age(other) < this.age(route),
       );
       const condition = claimedBy
         ? {
