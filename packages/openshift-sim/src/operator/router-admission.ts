@@ -22,8 +22,6 @@ function hostOf(route: JsonObject, appsDomain: string): string {
   return subdomain !== '' ? `${subdomain}.${appsDomain}` : '';
 }
 
-const created = (route: JsonObject): string =>
-  stringAt(objectAt(route, 'metadata'), 'creationTimestamp') ?? '';
 const uid = (route: JsonObject): string => stringAt(objectAt(route, 'metadata'), 'uid') ?? '';
 
 /** Admits routes for the router named `default`. */
