@@ -14,7 +14,7 @@ kubeconfigs and CA files under DIR.
 
 options:
   --dir DIR                        where to write kubeconfig, users/*.kubeconfig, ingress-ca.crt (required)
-  --apps-domain DOMAIN             apps domain (default apps.openshift-sim.test)
+  --apps-domain DOMAIN             apps domain (default apps.sim-<random>.test, unique per simulator)
   --management-state STATE         Managed (default), Removed or Unmanaged
   --storage KIND                   emptyDir (default), pvc or none (none bootstraps Removed)
   --read-only                      start the registry read-only
@@ -24,6 +24,8 @@ options:
   --user NAME=ROLE[@NS][,ROLE[@NS]] an extra user, e.g. pruner=system:image-pruner or ci=edit@demo (repeatable)
   --namespace NS                   an extra namespace (repeatable)
   --api-port PORT                  API server port (default: a free one)
+  --router-mode MODE               hosts (route hosts in /etc/hosts, router on :443; needs root), port
+                                   (router on 127.0.0.1:<free port>) or auto (default: hosts when root)
 `;
 
 class UsageError extends Error {}
@@ -72,6 +74,7 @@ function optionsFrom(argv: string[]): ClusterOptions & { dir: string } {
       user: { type: 'string', multiple: true },
       namespace: { type: 'string', multiple: true },
       'api-port': { type: 'string' },
+      'router-mode': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -90,6 +93,7 @@ function optionsFrom(argv: string[]): ClusterOptions & { dir: string } {
     'Unmanaged',
   ] as const);
   const storage = oneOf('--storage', values.storage, ['emptyDir', 'pvc', 'none'] as const);
+  const routerMode = oneOf('--router-mode', values['router-mode'], ['hosts', 'port', 'auto'] as const);
   if (delay !== undefined && !/^\d+$/.test(delay))
     throw new UsageError('--route-admission-delay takes milliseconds');
   if (port !== undefined && !/^\d+$/.test(port)) throw new UsageError('--api-port takes a port number');
@@ -103,6 +107,7 @@ function optionsFrom(argv: string[]): ClusterOptions & { dir: string } {
     customDefaultCertificate: values['custom-default-certificate'] === true,
     ...(delay !== undefined ? { routeAdmissionDelayMs: Number(delay) } : {}),
     ...(port !== undefined ? { apiPort: Number(port) } : {}),
+    ...(routerMode !== undefined ? { routerMode } : {}),
     users: (values.user ?? []).map(parseUser),
     namespaces: values.namespace ?? [],
   };

@@ -2,7 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCertificateAuthority, makeWorkDir, removeWorkDir } from '@registry-push/testkit';
+import {
+  createCertificateAuthority,
+  makeWorkDir,
+  removeWorkDir,
+  startRegistry,
+} from '@registry-push/testkit';
 import { Authorizer, ROLE_NAMES, type RoleName, type Subject } from './api/rbac.js';
 import { ResourceCatalog } from './api/resources.js';
 import { ApiServer } from './api/server.js';
@@ -16,6 +21,10 @@ import { NamespaceBundles } from './operator/namespaces.js';
 import { RegistryOperator, type RegistryBootstrap } from './operator/registry-operator.js';
 import { RouterAdmission } from './operator/router-admission.js';
 import { systemContext, type ControllerParts } from './operator/system.js';
+import { PushNotifier } from './registry/push-notifications.js';
+import { RegistryFront } from './registry/registry-front.js';
+import { RegistryTokens } from './registry/tokens.js';
+import { startRouter, type RouterMode } from './router/start-router.js';
 
 /** A role for a user, cluster-wide or in one namespace. */
 export interface UserRole {
@@ -54,6 +63,15 @@ export interface ClusterOptions {
   namespaces?: readonly string[];
   /** API server port; 0 (default) picks a free one. */
   apiPort?: number;
+  /**
+   * How route hosts reach the router. `hosts`: /etc/hosts entries to a loopback address of its own, router on
+   * :443, so hosts look exactly like OpenShift's (needs root). `port`: router on 127.0.0.1 and a free port;
+   * clients connect to `routerAddress` and send the route host as TLS SNI and Host. `auto` (default): `hosts`
+   * when possible, else `port`.
+   */
+  routerMode?: RouterMode | 'auto';
+  /** Lifetime of registry tokens from `/openshift/token`. Default 300 s. */
+  registryTokenLifetimeSeconds?: number;
 }
 
 /** Credentials of one user. */
@@ -71,8 +89,16 @@ export interface RunningCluster {
   kubeconfig: string;
   users: Record<string, ClusterUser>;
   appsDomain: string;
-  /** Where the router listens (`127.0.0.1:<port>`); undefined until the data path is added. */
-  routerAddress: string | undefined;
+  /** Where the router listens: `<loopback ip>:443` in `hosts` mode, `127.0.0.1:<port>` in `port` mode. */
+  routerAddress: string;
+  /** How route hosts reach the router. */
+  routerMode: RouterMode;
+  /** The registry behind the routes (TLS with the service CA), for in-cluster style access. */
+  registryServiceAddress: string;
+  /** PEM of the service CA that signed the registry's certificate. */
+  serviceCaPem: string;
+  /** The distribution registry's storage root (`docker/registry/v2/...`). */
+  registryStorageDir: string;
   /** The registry's in-cluster host, `image-registry.openshift-image-registry.svc:5000`. */
   internalRegistry: string;
   /** Path of the PEM bundle that makes the router's default certificate trusted. */
@@ -98,7 +124,8 @@ export interface ClusterDescription {
   kubeconfig: string;
   users: Record<string, ClusterUser>;
   appsDomain: string;
-  routerAddress: string | null;
+  routerAddress: string;
+  routerMode: RouterMode;
   internalRegistry: string;
   ingressCA: string;
 }
@@ -134,7 +161,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? (await makeWorkDir('openshift-sim'));
   await mkdir(join(dir, 'users'), { recursive: true, mode: 0o700 });
-  const appsDomain = options.appsDomain ?? 'apps.openshift-sim.test';
+  // A domain of its own per simulator, so several can map their hosts on one machine.
+  const appsDomain = options.appsDomain ?? `apps.sim-${randomBytes(3).toString('hex')}.test`;
   const facts: ClusterFacts = {
     appsDomain,
     internalRegistryHostname: 'image-registry.openshift-image-registry.svc:5000',
@@ -211,6 +239,39 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   );
   operator.start();
 
+  const storage = await startRegistry();
+  const registryCert = await serviceCa.issue({
+    commonName: 'image-registry.openshift-image-registry.svc',
+    altNames: [
+      'image-registry.openshift-image-registry.svc',
+      'image-registry.openshift-image-registry.svc.cluster.local',
+      '127.0.0.1',
+    ],
+  });
+  const front = new RegistryFront({
+    authenticate: (token) => tokens.get(token),
+    authorizer,
+    store,
+    tokens: new RegistryTokens(options.registryTokenLifetimeSeconds ?? 300),
+    notifier: new PushNotifier(catalog, service, virtual, facts.internalRegistryHostname),
+    systemContext: () => systemContext(parts, 'openshift-image-registry:registry'),
+    upstream: { url: storage.url, storageDir: storage.storageDir },
+    tls: registryCert,
+  });
+  const registryServiceAddress = await front.listen();
+  const router = await startRouter({
+    mode: options.routerMode ?? 'auto',
+    store,
+    id: appsDomain,
+    defaultCertificate: ingress.serving,
+    registry: {
+      address: registryServiceAddress,
+      caPem: serviceCa.certPem,
+      serverName: 'image-registry.openshift-image-registry.svc',
+    },
+    onError,
+  });
+
   const ingressCA = join(dir, 'ingress-ca.crt');
   await writeFile(ingressCA, ingress.trustBundle, { mode: 0o644 });
   await writeFile(join(dir, 'api-ca.crt'), apiCa.certPem, { mode: 0o644 });
@@ -267,7 +328,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     kubeconfig: adminKubeconfig,
     users: { ...users },
     appsDomain,
-    routerAddress: null,
+    routerAddress: router.address,
+    routerMode: router.mode,
     internalRegistry: facts.internalRegistryHostname,
     ingressCA,
   });
@@ -279,7 +341,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     kubeconfig: adminKubeconfig,
     users,
     appsDomain,
-    routerAddress: undefined,
+    routerAddress: router.address,
+    routerMode: router.mode,
+    registryServiceAddress,
+    serviceCaPem: serviceCa.certPem,
+    registryStorageDir: storage.storageDir,
     internalRegistry: facts.internalRegistryHostname,
     ingressCA,
     apiCaPem: apiCa.certPem,
@@ -294,6 +360,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       operator.stop();
       admission.stop();
       namespaceBundles.stop();
+      await router.stop();
+      await front.close();
+      await storage.stop();
       await server.close();
       if (ownsDir) await removeWorkDir(dir);
     },

@@ -1,6 +1,6 @@
 // The CLI: one JSON line when ready, the files it names, a clean stop on SIGTERM.
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
@@ -8,6 +8,30 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { makeWorkDir, probeStatus, removeWorkDir } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** PIDs whose parent is `parent` (Linux /proc). */
+function childPids(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
 
@@ -38,6 +62,7 @@ describe('openshift-sim start', () => {
         appsDomain: string;
         internalRegistry: string;
         ingressCA: string;
+        routerAddress: string;
       };
       expect(Object.keys(ready).sort()).toEqual(
         [
@@ -47,6 +72,7 @@ describe('openshift-sim start', () => {
           'internalRegistry',
           'kubeconfig',
           'routerAddress',
+          'routerMode',
           'users',
         ].sort(),
       );
@@ -65,10 +91,16 @@ describe('openshift-sim start', () => {
       const list = await kc.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: 'demo' });
       expect(list.items.map((c) => c.metadata?.name)).toContain('openshift-service-ca.crt');
 
+      expect(ready.routerAddress).toMatch(/^127\.\d+\.\d+\.\d+:\d+$/);
+      const registryPids = childPids(child.pid ?? 0);
+      expect(registryPids.length).toBeGreaterThan(0);
+
       child.kill('SIGTERM');
       const [code] = (await once(child, 'exit')) as [number | null];
       expect(code).toBe(0);
       expect(await probeStatus(`${ready.apiServer}/healthz`)).toBeUndefined();
+      for (const pid of registryPids) expect(isAlive(pid)).toBe(false);
+      expect(readFileSync('/etc/hosts', 'utf8')).not.toContain(ready.appsDomain);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

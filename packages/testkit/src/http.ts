@@ -8,6 +8,8 @@ export interface HttpRequestOptions {
   body?: string | Buffer;
   /** Trust this CA (PEM) instead of the system store, for HTTPS. */
   caPem?: string;
+  /** TLS server name (SNI, and the name the certificate must match) when it differs from the URL's host. */
+  servername?: string;
   timeoutMs?: number;
 }
 
@@ -39,6 +41,7 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
         },
         timeout: options.timeoutMs ?? 10_000,
         ...(options.caPem !== undefined ? { ca: options.caPem } : {}),
+        ...(options.servername !== undefined ? { servername: options.servername } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

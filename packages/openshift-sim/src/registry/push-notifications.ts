@@ -1,0 +1,87 @@
+// What the integrated registry tells the API after a manifest is stored: the Image object (managed, with
+// its layers and config metadata) and, for a tagged push, a tag event through an ImageStreamMapping,
+// creating the ImageStream first when it does not exist.
+import { isJsonObject, stringAt, type JsonObject } from '../json.js';
+import { ApiError } from '../api/status.js';
+import type { ResourceCatalog } from '../api/resources.js';
+import type { ResourceService } from '../api/service.js';
+import type { RequestContext } from '../api/types.js';
+import type { VirtualResources } from '../api/virtual.js';
+
+/** One stored manifest, as the registry front saw it. */
+export interface PushedManifest {
+  namespace: string;
+  name: string;
+  /** The tag pushed to, or undefined for a push by digest. */
+  tag: string | undefined;
+  digest: string;
+  mediaType: string;
+  manifest: string;
+  /** The raw config blob of a single-platform manifest, when it could be read. */
+  config: string | undefined;
+}
+
+/** Records pushes in the API the way the registry's ImageStreamMapping does. */
+export class PushNotifier {
+  constructor(
+    private readonly catalog: ResourceCatalog,
+    private readonly service: ResourceService,
+    private readonly virtual: VirtualResources,
+    private readonly internalRegistry: string,
+  ) {}
+
+  /** Creates the Image and the tag event; `ctx` is the registry's own (privileged) identity. */
+  record(push: PushedManifest, ctx: RequestContext): void {
+    const image: JsonObject = {
+      metadata: {
+        name: push.digest,
+        annotations: {
+          'openshift.io/image.managed': 'true',
+          'image.openshift.io/manifestBlobStored': 'true',
+        },
+      },
+      dockerImageReference: `${this.internalRegistry}/${push.namespace}/${push.name}@${push.digest}`,
+      dockerImageManifestMediaType: push.mediaType,
+      dockerImageManifest: push.manifest,
+      ...(push.config !== undefined ? { dockerImageConfig: push.config } : {}),
+    };
+    const nsCtx = { ...ctx, namespace: push.namespace };
+    if (push.tag === undefined) {
+      this.createImage(image, nsCtx);
+      return;
+    }
+    const streams = this.catalog.require('image.openshift.io', 'imagestreams');
+    if (!this.service.find(streams, push.namespace, push.name, nsCtx)) {
+      try {
+        this.service.create(streams, push.namespace, { metadata: { name: push.name } }, {}, nsCtx);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 409)) throw err;
+      }
+    }
+    this.virtual.createImageStreamMapping(
+      push.namespace,
+      { metadata: { name: push.name, namespace: push.namespace }, tag: push.tag, image },
+      nsCtx,
+    );
+  }
+
+  private createImage(image: JsonObject, ctx: RequestContext): void {
+    try {
+      this.service.create(this.catalog.require('image.openshift.io', 'images'), '', image, {}, ctx);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 409)) throw err;
+    }
+  }
+}
+
+/** The config digest of a single-platform manifest, or undefined (an index has none). */
+export function configDigestOf(manifest: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(manifest);
+    if (!isJsonObject(parsed)) return undefined;
+    const config = parsed['config'];
+    return isJsonObject(config) ? stringAt(config, 'digest') : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,52 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeWorkDir, removeWorkDir } from '@registry-push/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HostsFile } from '../src/router/hosts-file.js';
+
+describe('HostsFile', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await makeWorkDir('hosts-file-test');
+  });
+  afterAll(async () => {
+    await removeWorkDir(dir);
+  });
+
+  it("adds and removes only its own tagged lines, leaving the system's and other simulators' alone", async () => {
+    const path = join(dir, 'hosts');
+    const system = '127.0.0.1 localhost\n::1 localhost ip6-localhost\n';
+    await writeFile(path, system);
+    const a = new HostsFile('sim-a', '127.10.0.1', path);
+    const b = new HostsFile('sim-b', '127.20.0.1', path);
+    await Promise.all([a.set(['x.apps.a.test', 'y.apps.a.test']), b.set(['x.apps.b.test'])]);
+    let text = await readFile(path, 'utf8');
+    expect(text.startsWith(system)).toBe(true);
+    expect(text).toContain('127.10.0.1 x.apps.a.test # openshift-sim sim-a');
+    expect(text).toContain('127.20.0.1 x.apps.b.test # openshift-sim sim-b');
+    expect([...HostsFile.addressesInUse(path)].sort()).toEqual(['127.10.0.1', '127.20.0.1']);
+
+    await a.set(['y.apps.a.test']);
+    text = await readFile(path, 'utf8');
+    expect(text).not.toContain('x.apps.a.test');
+    expect(text).toContain('y.apps.a.test');
+
+    await a.clear();
+    text = await readFile(path, 'utf8');
+    expect(text).not.toContain('sim-a');
+    expect(text).toContain('x.apps.b.test');
+    b.clearNow();
+    expect(await readFile(path, 'utf8')).toBe(system);
+  });
+
+  it('waits for a lock another writer holds and gives up on a stale one', async () => {
+    const path = join(dir, 'hosts-locked');
+    await writeFile(path, '127.0.0.1 localhost\n');
+    await writeFile(`${path}.openshift-sim.lock`, '');
+    const { utimes } = await import('node:fs/promises');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(`${path}.openshift-sim.lock`, old, old);
+    await new HostsFile('sim-c', '127.30.0.1', path).set(['z.apps.c.test']);
+    expect(await readFile(path, 'utf8')).toContain('z.apps.c.test');
+  });
+});
