@@ -8,9 +8,13 @@ import { describe, expect, it } from 'vitest';
 const demo = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'demo.js');
 
 describe('demo', () => {
-  it('pushes a multi-arch image to a TLS registry and reads it back by digest', async () => {
+  it('exposes the simulated registry, pushes a multi-arch image and finds it recorded in the cluster', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [demo], { timeout: 120_000 });
-    expect(stdout).toMatch(/==> ok: 127\.0\.0\.1:\d+\/demo\/app@sha256:[0-9a-f]{64} matches what was built/);
-    expect(stdout).toContain('stopped the registry and removed its files');
+    expect(stdout).toMatch(
+      /==> route admitted: https:\/\/default-route-openshift-image-registry\.apps\.sim-[0-9a-f]{6}\.test/,
+    );
+    expect(stdout).toMatch(/==> ImageStream demo\/app: tag v1 -> sha256:[0-9a-f]{64}/);
+    expect(stdout).toContain('==> ok: the push is in the registry and recorded in the cluster');
+    expect(stdout).toContain('stopped the cluster and removed its files');
   });
 });
