@@ -1,5 +1,6 @@
 // The data path: skopeo against the exposed route of the simulated cluster, through the router, the
 // OpenShift registry auth and a real distribution registry; what a push records in the API.
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import {
   httpRequest,
   makeWorkDir,
   removeWorkDir,
+  requireBinary,
   runSkopeo,
   type BuiltImage,
 } from '@registry-push/testkit';
@@ -158,6 +160,27 @@ describe('the exposed registry', () => {
     );
     expect(stored.dockerImageManifestMediaType).toBe('application/vnd.oci.image.manifest.v1+json');
     expect(stored.dockerImageMetadata.Architecture).toBe('amd64');
+
+    // kubectl sees the same through the API
+    const istag = await new Promise<string>((resolve, reject) => {
+      execFile(
+        requireBinary('kubectl'),
+        [
+          '--kubeconfig',
+          cluster.users['viewer']?.kubeconfig ?? '',
+          'get',
+          'imagestreamtag',
+          'app:v1',
+          '-n',
+          'demo',
+          '-o',
+          'jsonpath={.image.dockerImageReference}',
+        ],
+        { env: { ...process.env, HOME: workDir } },
+        (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
+      );
+    });
+    expect(istag).toBe(`${cluster.internalRegistry}/demo/app@${image.digest}`);
 
     const { stdout } = await runSkopeo([
       'inspect',
