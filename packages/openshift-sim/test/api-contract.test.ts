@@ -356,3 +356,119 @@ describe('kube semantics', () => {
     expect(unknown.json).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
   });
 });
+
+describe('review fixes', () => {
+  it('treats a write that only restates defaults or sends pruned fields as a no-op', async () => {
+    const custom = kubeConfigFor(cluster).makeApiClient(CustomObjectsApi);
+    const target = {
+      group: 'imageregistry.operator.openshift.io',
+      version: 'v1',
+      plural: 'imagepruners',
+      name: 'cluster',
+    };
+    const before = (await custom.getClusterCustomObject(target)) as {
+      metadata: { generation: number; resourceVersion: string };
+    };
+    const after = (await custom.patchClusterCustomObject(
+      { ...target, body: { spec: { bogusField: 1, logLevel: 'Normal' } } },
+      merge,
+    )) as {
+      metadata: { generation: number; resourceVersion: string };
+    };
+    expect(after.metadata.generation).toBe(before.metadata.generation);
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+
+  it('keeps metadata.generation to the kinds that have one', async () => {
+    const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
+    const cm = await core.createNamespacedConfigMap({
+      namespace: 'contract',
+      body: { metadata: { name: 'no-generation' } },
+    });
+    expect(cm.metadata?.generation).toBeUndefined();
+  });
+
+  it('answers 405 to writes on the all-namespaces path and honours dryRun in deletecollection', async () => {
+    const wipe = await raw(cluster, 'DELETE', '/api/v1/configmaps');
+    expect(wipe.status).toBe(405);
+    const dry = await raw(cluster, 'DELETE', '/api/v1/namespaces/contract/configmaps?dryRun=All');
+    expect(dry.status).toBe(200);
+    const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
+    expect((await core.listNamespacedConfigMap({ namespace: 'contract' })).items.length).toBeGreaterThan(0);
+  });
+
+  it('refuses dot segments instead of resolving them to another resource', async () => {
+    // Sent as is: URL parsing on the client side would already resolve the dots.
+    const { request } = await import('node:https');
+    const api = new URL(cluster.apiServer);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: api.hostname,
+          port: api.port,
+          path: '/api/v1/namespaces/contract/configmaps/%2e%2e',
+          ca: cluster.apiCaPem,
+          headers: { Authorization: `Bearer ${cluster.users['kubeadmin']?.token ?? ''}` },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(400);
+  });
+
+  it('does not answer anonymous users/~ or access reviews', async () => {
+    expect((await raw(cluster, 'GET', '/apis/user.openshift.io/v1/users/~', { user: null })).status).toBe(
+      403,
+    );
+    expect(
+      (await raw(cluster, 'GET', '/apis/user.openshift.io/v1/users/kubeadmin', { user: 'developer' })).status,
+    ).toBe(403);
+  });
+
+  it('limits a named watch to its object and reports objects leaving a label selector as DELETED', async () => {
+    const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
+    await core.createNamespacedConfigMap({
+      namespace: 'contract',
+      body: { metadata: { name: 'w-a', labels: { watched: 'yes' } } },
+    });
+    await core.createNamespacedConfigMap({
+      namespace: 'contract',
+      body: { metadata: { name: 'w-b', labels: { watched: 'yes' } } },
+    });
+    const start =
+      (await core.listNamespacedConfigMap({ namespace: 'contract' })).metadata?.resourceVersion ?? '';
+    await core.patchNamespacedConfigMap(
+      { namespace: 'contract', name: 'w-a', body: { metadata: { labels: { watched: 'no' } } } },
+      merge,
+    );
+    const named = await raw(
+      cluster,
+      'GET',
+      `/api/v1/namespaces/contract/configmaps/w-b?watch=true&timeoutSeconds=1&resourceVersion=0`,
+    );
+    const namedEvents = named.body
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { object: { metadata: { name: string } } });
+    expect(namedEvents.map((e) => e.object.metadata.name)).toEqual(['w-b']);
+    const selected = await raw(
+      cluster,
+      'GET',
+      `/api/v1/namespaces/contract/configmaps?watch=true&timeoutSeconds=1&labelSelector=watched%3Dyes&resourceVersion=0`,
+    );
+    expect(
+      selected.body
+        .toString()
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { object: { metadata: { name: string } } }).object.metadata.name),
+    ).toEqual(['w-b']);
+    void start;
+  });
+});

@@ -61,15 +61,38 @@ describe('RBAC', () => {
     ).toBe(403);
   });
 
-  it('gives the image pruner cluster-wide reads and image deletes, nothing else', async () => {
+  it('gives the image pruner exactly the operator role: reads of image users, image deletes, PUT of stream status', async () => {
     const custom = kubeConfigFor(cluster, 'pruner').makeApiClient(CustomObjectsApi);
     await custom.listClusterCustomObject({ group: 'image.openshift.io', version: 'v1', plural: 'images' });
-    await custom.getClusterCustomObject({
-      group: 'imageregistry.operator.openshift.io',
-      version: 'v1',
-      plural: 'configs',
-      name: 'cluster',
-    });
+    const registryConfig = await failure(
+      custom.getClusterCustomObject({
+        group: 'imageregistry.operator.openshift.io',
+        version: 'v1',
+        plural: 'configs',
+        name: 'cluster',
+      }),
+    );
+    expect(registryConfig.code).toBe(403);
+    const authz = kubeConfigFor(cluster, 'pruner').makeApiClient(AuthorizationV1Api);
+    const can = async (verb: string, resource: string, subresource?: string): Promise<boolean | undefined> =>
+      (
+        await authz.createSelfSubjectAccessReview({
+          body: {
+            spec: {
+              resourceAttributes: {
+                group: 'image.openshift.io',
+                verb,
+                resource,
+                namespace: 'demo',
+                ...(subresource ? { subresource } : {}),
+              },
+            },
+          },
+        })
+      ).status?.allowed;
+    expect(await can('update', 'imagestreams', 'status')).toBe(true);
+    expect(await can('patch', 'imagestreams', 'status')).toBe(false);
+    expect(await can('delete', 'imagestreams')).toBe(false);
     const core = kubeConfigFor(cluster, 'pruner').makeApiClient(CoreV1Api);
     await core.listPodForAllNamespaces();
     expect(

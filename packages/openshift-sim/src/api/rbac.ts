@@ -18,6 +18,8 @@ export interface PolicyRule {
   apiGroups: readonly string[];
   resources: readonly string[];
   verbs: readonly string[];
+  /** When set, the rule applies only to requests naming one of these objects. */
+  resourceNames?: readonly string[];
 }
 
 /** The roles the simulator knows. */
@@ -74,14 +76,15 @@ const VIEW: PolicyRule[] = [
     WORKLOADS.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== 'routes/custom-host') })),
   ),
   { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
+  // No imagestreams/layers: OpenShift's view role cannot pull from the integrated registry.
   { apiGroups: ['image.openshift.io'], resources: [...IMAGE_RESOURCES, 'imagestreams/status'], verbs: READ },
-  { apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'], verbs: ['get'] },
   { apiGroups: ['route.openshift.io'], resources: ['routes/status'], verbs: READ },
 ];
 const EDIT: PolicyRule[] = [
   ...VIEW,
-  ...WORKLOADS,
-  { apiGroups: [''], resources: ['secrets'], verbs: ALL },
+  ...WORKLOADS.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== 'routes/custom-host') })),
+  { apiGroups: ['route.openshift.io'], resources: ['routes/custom-host'], verbs: ['create'] },
+  { apiGroups: [''], resources: ['secrets', 'serviceaccounts', 'services'], verbs: ALL },
   { apiGroups: ['image.openshift.io'], resources: IMAGE_RESOURCES, verbs: ALL },
   { apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'], verbs: ['get', 'update'] },
 ];
@@ -90,9 +93,12 @@ const ADMIN: PolicyRule[] = [
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings', 'roles'], verbs: ALL },
 ];
 const REGISTRY_VIEWER: PolicyRule[] = [
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
   { apiGroups: ['image.openshift.io'], resources: [...IMAGE_RESOURCES, 'imagestreams/layers'], verbs: READ },
 ];
 const REGISTRY_EDITOR: PolicyRule[] = [
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
+  { apiGroups: [''], resources: ['secrets', 'serviceaccounts'], verbs: ALL },
   { apiGroups: ['image.openshift.io'], resources: IMAGE_RESOURCES, verbs: ALL },
   { apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'], verbs: ['get', 'update'] },
 ];
@@ -103,26 +109,29 @@ const IMAGE_BUILDER: PolicyRule[] = [
 const IMAGE_PULLER: PolicyRule[] = [
   { apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'], verbs: ['get'] },
 ];
+// The operator's system:image-pruner ClusterRole, rule for rule: reads of what uses images, image deletes
+// and PUT (not PATCH) of imagestreams/status.
 const IMAGE_PRUNER: PolicyRule[] = [
-  ...readOnly(
-    WORKLOADS.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== 'routes/custom-host') })),
-  ),
-  { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list'] },
+  {
+    apiGroups: [''],
+    resources: ['pods', 'replicationcontrollers'],
+    verbs: ['get', 'list'],
+  },
+  { apiGroups: [''], resources: ['limitranges'], verbs: ['list'] },
+  { apiGroups: ['build.openshift.io'], resources: ['buildconfigs', 'builds'], verbs: ['get', 'list'] },
+  { apiGroups: ['apps.openshift.io'], resources: ['deploymentconfigs'], verbs: ['get', 'list'] },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['get', 'list'] },
+  {
+    apiGroups: ['apps'],
+    resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'],
+    verbs: ['get', 'list'],
+  },
   { apiGroups: ['image.openshift.io'], resources: ['images'], verbs: ['get', 'list', 'watch', 'delete'] },
-  { apiGroups: ['image.openshift.io'], resources: ['imagestreams'], verbs: READ },
-  {
-    apiGroups: ['image.openshift.io'],
-    resources: ['imagestreams/status'],
-    verbs: ['get', 'update', 'patch'],
-  },
-  {
-    apiGroups: ['imageregistry.operator.openshift.io'],
-    resources: ['configs', 'imagepruners'],
-    verbs: ['get', 'list', 'watch'],
-  },
+  { apiGroups: ['image.openshift.io'], resources: ['imagestreams'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['image.openshift.io'], resources: ['imagestreams/status'], verbs: ['update'] },
 ];
 const BASIC_USER: PolicyRule[] = [
-  { apiGroups: ['user.openshift.io'], resources: ['users'], verbs: ['get'] },
+  { apiGroups: ['user.openshift.io'], resources: ['users'], verbs: ['get'], resourceNames: ['~'] },
   { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
 ];
 
@@ -147,6 +156,7 @@ function matches(list: readonly string[], value: string): boolean {
 }
 
 function ruleAllows(rule: PolicyRule, attrs: Attributes): boolean {
+  if (rule.resourceNames !== undefined && !rule.resourceNames.includes(attrs.name ?? '')) return false;
   return (
     matches(rule.apiGroups, attrs.group) &&
     matches(rule.resources, attrs.resource) &&
@@ -192,9 +202,10 @@ export class Authorizer {
     }
   }
 
-  /** True when some binding of the subject allows the request. */
+  /** True when some binding of the subject allows the request. Authenticated users also have basic-user. */
   allows(subject: Subject, attrs: Attributes): boolean {
-    if (ROLES['basic-user'].some((rule) => ruleAllows(rule, attrs))) return true;
+    const authenticated = subject.groups.includes('system:authenticated');
+    if (authenticated && ROLES['basic-user'].some((rule) => ruleAllows(rule, attrs))) return true;
     return this.bindings.some((binding) => {
       const bound =
         binding.user === subject.name ||

@@ -29,6 +29,7 @@ interface BuiltinSpec {
   nameRule?: NameRule;
   requireResourceVersion?: boolean;
   deleteReturnsStatus?: boolean;
+  hasGeneration?: boolean;
   strategy?: Strategy;
   selectableFields?: string[];
 }
@@ -49,6 +50,7 @@ function builtin(spec: BuiltinSpec): ResourceType {
     nameRule: spec.nameRule ?? 'dns-subdomain',
     requireResourceVersion: spec.requireResourceVersion ?? false,
     deleteReturnsStatus: spec.deleteReturnsStatus ?? false,
+    hasGeneration: spec.hasGeneration ?? false,
     selectableFields: spec.selectableFields ?? [],
     ...(spec.strategy ? { strategy: spec.strategy } : {}),
   };
@@ -104,6 +106,7 @@ const BUILTINS: ResourceType[] = [
     version: 'v1',
     plural: 'replicationcontrollers',
     kind: 'ReplicationController',
+    hasGeneration: true,
     namespaced: true,
     shortNames: ['rc'],
     categories: ALL,
@@ -123,6 +126,7 @@ const BUILTINS: ResourceType[] = [
     version: 'v1',
     plural: 'deployments',
     kind: 'Deployment',
+    hasGeneration: true,
     namespaced: true,
     shortNames: ['deploy'],
     categories: ALL,
@@ -134,6 +138,7 @@ const BUILTINS: ResourceType[] = [
     version: 'v1',
     plural: 'replicasets',
     kind: 'ReplicaSet',
+    hasGeneration: true,
     namespaced: true,
     shortNames: ['rs'],
     categories: ALL,
@@ -145,6 +150,7 @@ const BUILTINS: ResourceType[] = [
     version: 'v1',
     plural: 'statefulsets',
     kind: 'StatefulSet',
+    hasGeneration: true,
     namespaced: true,
     shortNames: ['sts'],
     categories: ALL,
@@ -156,6 +162,7 @@ const BUILTINS: ResourceType[] = [
     version: 'v1',
     plural: 'daemonsets',
     kind: 'DaemonSet',
+    hasGeneration: true,
     namespaced: true,
     shortNames: ['ds'],
     categories: ALL,
@@ -167,6 +174,7 @@ const BUILTINS: ResourceType[] = [
     version: 'v1',
     plural: 'jobs',
     kind: 'Job',
+    hasGeneration: true,
     namespaced: true,
     categories: ALL,
     statusSubresource: true,
@@ -177,6 +185,7 @@ const BUILTINS: ResourceType[] = [
     version: 'v1',
     plural: 'cronjobs',
     kind: 'CronJob',
+    hasGeneration: true,
     namespaced: true,
     shortNames: ['cj'],
     categories: ALL,
@@ -188,6 +197,7 @@ const BUILTINS: ResourceType[] = [
     version: 'v1',
     plural: 'deploymentconfigs',
     kind: 'DeploymentConfig',
+    hasGeneration: true,
     namespaced: true,
     shortNames: ['dc'],
     categories: ALL,
@@ -208,6 +218,7 @@ const BUILTINS: ResourceType[] = [
     version: 'v1',
     plural: 'buildconfigs',
     kind: 'BuildConfig',
+    hasGeneration: true,
     namespaced: true,
     shortNames: ['bc'],
     categories: ALL,
@@ -229,6 +240,7 @@ const BUILTINS: ResourceType[] = [
     version: 'v1',
     plural: 'imagestreams',
     kind: 'ImageStream',
+    hasGeneration: true,
     namespaced: true,
     shortNames: ['is'],
     categories: ALL,
@@ -307,7 +319,9 @@ function fromCrd(file: string, strategy?: Strategy): ResourceType {
     builtin: crd.group === 'route.openshift.io',
     nameRule: 'dns-subdomain',
     requireResourceVersion: false,
-    deleteReturnsStatus: false,
+    // openshift-apiserver answers a route DELETE with a Status, like the image kinds.
+    deleteReturnsStatus: crd.group === 'route.openshift.io',
+    hasGeneration: true,
     schema: version.schema,
     selectableFields: [],
     ...(strategy ? { strategy } : {}),

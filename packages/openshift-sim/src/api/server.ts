@@ -73,6 +73,11 @@ export function parseResourcePath(pathname: string): ParsedPath | undefined {
     return undefined;
   }
   const base = { group, version };
+  for (const segment of rest) {
+    if (segment === '.' || segment === '..') {
+      throw errors.badRequest(`Name parameter invalid: "${segment}": may not be '${segment}'`);
+    }
+  }
   const isNamespaceItself =
     group === '' &&
     rest[0] === 'namespaces' &&
@@ -264,6 +269,8 @@ export class ApiServer {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://sim.invalid');
+    // The path as sent: URL parsing would resolve `%2e%2e` segments into another resource's path.
+    const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
     if (['/healthz', '/readyz', '/livez'].includes(url.pathname)) {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
@@ -286,7 +293,7 @@ export class ApiServer {
       );
       return;
     }
-    const path = parseResourcePath(url.pathname);
+    const path = parseResourcePath(rawPath);
     if (!path) {
       send(
         res,
@@ -340,7 +347,6 @@ export class ApiServer {
   }
 
   private authorize(subject: Subject, type: ResourceType, path: ParsedPath, verb: string): void {
-    if (type.group === 'user.openshift.io' && path.name === '~' && verb === 'get') return;
     const attrs: Attributes = {
       verb,
       group: type.group,
@@ -368,6 +374,10 @@ export class ApiServer {
   ): Promise<void> {
     const { type, path, verb } = call;
     if (!type.verbs.includes(verb)) throw errors.methodNotAllowed();
+    // The all-namespaces path of a namespaced kind serves list and watch only, as in kube.
+    if (type.namespaced && path.namespace === undefined && verb !== 'list' && verb !== 'watch') {
+      throw errors.methodNotAllowed();
+    }
     if (path.subresource !== undefined && !(path.subresource === 'status' && type.statusSubresource)) {
       send(
         res,
@@ -484,7 +494,11 @@ export class ApiServer {
         );
         return;
       case 'deletecollection':
-        send(res, 200, service.deleteCollection(type, path.namespace, listOptions(query), ctx));
+        send(
+          res,
+          200,
+          service.deleteCollection(type, path.namespace, listOptions(query), writeOptions(query), ctx),
+        );
         return;
       default:
         throw errors.methodNotAllowed();
@@ -519,11 +533,17 @@ export class ApiServer {
         'metadata.namespace': stringAt(meta, 'namespace') ?? '',
         ...(type.strategy?.fields?.(object) ?? {}),
       };
+      // A watch on a named object (`…/configmaps/a?watch=true`) sees only that object.
+      if (path.name !== undefined && fields['metadata.name'] !== path.name) return false;
       return labelMatch(labels) && fieldMatch(fields);
     };
     const rvText = query.get('resourceVersion') ?? '';
+    if (rvText !== '' && !/^\d+$/.test(rvText)) {
+      throw errors.badRequest(`resourceVersion: Invalid value: "${rvText}": must be a non-negative integer`);
+    }
     let backlog: WatchEvent[] | undefined;
-    if (rvText === '' || rvText === '0') {
+    const fromCurrentState = rvText === '' || rvText === '0';
+    if (fromCurrentState) {
       backlog = store.list(storeKey(type), namespace).map((object) => ({ type: 'ADDED' as const, object }));
     } else {
       backlog = store.eventsSince(storeKey(type), namespace, Number(rvText));
@@ -548,10 +568,29 @@ export class ApiServer {
       res.end();
       return;
     }
+    // Objects this watcher currently sees: one that stops matching the selectors is DELETED for it, one that
+    // starts matching is ADDED, as kube's watch cache reports them.
+    const visible = new Set<string>();
     const emit = (event: WatchEvent): void => {
-      if (!matches(event.object)) return;
       type.strategy?.decorate?.(event.object, ctx);
-      write(event);
+      const uid = stringAt(objectAt(event.object, 'metadata'), 'uid') ?? '';
+      const nowMatches = event.type !== 'DELETED' && matches(event.object);
+      const wasVisible = visible.has(uid);
+      if (event.type === 'DELETED') {
+        if (wasVisible || matches(event.object)) write(event);
+        visible.delete(uid);
+        return;
+      }
+      if (nowMatches) {
+        visible.add(uid);
+        // Unseen but matching: new to this watcher, unless it resumed from a resourceVersion and the object
+        // may have matched before that point (the prior state is unknown, so kube's MODIFIED is kept).
+        const newlyVisible = !wasVisible && (event.type === 'ADDED' || fromCurrentState);
+        write({ type: newlyVisible ? 'ADDED' : event.type, object: event.object });
+      } else if (wasVisible) {
+        visible.delete(uid);
+        write({ type: 'DELETED', object: event.object });
+      }
     };
     backlog.forEach(emit);
     const unsubscribe = store.subscribe(storeKey(type), namespace, emit);

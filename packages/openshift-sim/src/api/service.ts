@@ -8,7 +8,7 @@ import { applyPatch, type PatchType } from './patch.js';
 import { storeKey } from './resources.js';
 import { prepareObject } from './schema.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { ApiError, errors, successStatus, type StatusCause } from './status.js';
+import { ApiError, errors, qualifiedResource, successStatus, type StatusCause } from './status.js';
 import type { ObjectStore } from './store.js';
 import { apiVersionOf, type RequestContext, type ResourceType } from './types.js';
 
@@ -91,7 +91,8 @@ export class ResourceService {
     return {
       group: type.group,
       resource: type.plural,
-      kind: type.kind,
+      // kube's Invalid message names the group-qualified kind (`Config.imageregistry.operator.openshift.io`).
+      kind: type.group === '' ? type.kind : `${type.kind}.${type.group}`,
       ...(name !== undefined ? { name } : {}),
     };
   }
@@ -150,6 +151,11 @@ export class ResourceService {
       .list(storeKey(type), type.namespaced ? namespace : undefined)
       .filter((o) => keyOf(o) > start)
       .filter((o) => labelMatch(labelsOf(o)))
+      .map((o) => {
+        // Fields computed on read are selectable too.
+        type.strategy?.decorate?.(o, ctx);
+        return o;
+      })
       .filter((o) => {
         const meta = metadataOf(o);
         const fields = {
@@ -165,9 +171,11 @@ export class ResourceService {
     const last = page.at(-1);
     if (matching.length > page.length && last) {
       listMeta['continue'] = encodeContinue({ rv: revision, start: keyOf(last) });
-      listMeta['remainingItemCount'] = matching.length - page.length;
+      // kube counts the rest only when no selector filtered the list.
+      if (!options.labelSelector && !options.fieldSelector) {
+        listMeta['remainingItemCount'] = matching.length - page.length;
+      }
     }
-    for (const item of page) type.strategy?.decorate?.(item, ctx);
     return { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: listMeta, items: page };
   }
 
@@ -269,7 +277,8 @@ export class ResourceService {
     for (const field of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'selfLink']) {
       delete metadata[field];
     }
-    metadata['generation'] = 1;
+    if (type.hasGeneration) metadata['generation'] = 1;
+    else delete metadata['generation'];
     // Status is the controllers' to write: a create never takes it from the client.
     if (type.statusSubresource) delete object['status'];
     type.strategy?.prepareCreate?.(object, { ...ctx, namespace });
@@ -313,13 +322,17 @@ export class ResourceService {
     const rv = stringAt(metadata, 'resourceVersion');
     if (rv === undefined || rv === '') {
       if (type.requireResourceVersion) {
-        throw errors.invalid(this.target(type, name), [
-          {
-            reason: 'FieldValueInvalid',
-            message: 'must be specified for an update',
-            field: 'metadata.resourceVersion',
-          },
-        ]);
+        // The generic store's wording, which names the resource rather than the kind.
+        throw errors.invalid(
+          { ...this.target(type, name), kind: qualifiedResource(this.target(type, name)) },
+          [
+            {
+              reason: 'FieldValueInvalid',
+              message: 'Invalid value: 0x0: must be specified for an update',
+              field: 'metadata.resourceVersion',
+            },
+          ],
+        );
       }
     } else if (rv !== oldMeta['resourceVersion']) {
       throw errors.conflict(this.target(type, name));
@@ -344,22 +357,33 @@ export class ResourceService {
       else metadata[field] = oldMeta[field] ?? null;
     }
     const rctx = { ...ctx, namespace: ns };
-    let next: JsonObject;
+    let prepared: { object: JsonObject; warnings: string[] };
     if (subresource === 'status') {
-      next = { ...cloneJson(old), status: object['status'] ?? {} };
+      const next = { ...cloneJson(old), status: object['status'] ?? {} };
       type.strategy?.prepareStatusUpdate?.(next, old, rctx);
+      prepared = this.admit(type, next, old, options, rctx);
     } else {
-      next = object;
       if (type.statusSubresource) {
-        if (old['status'] === undefined) delete next['status'];
-        else next['status'] = cloneJson(old['status']);
+        if (old['status'] === undefined) delete object['status'];
+        else object['status'] = cloneJson(old['status']);
       }
-      if (!jsonEqual(specPart(next), specPart(old))) {
-        metadataOf(next)['generation'] = Number(oldMeta['generation'] ?? 1) + 1;
+      this.checkFinalizers(type, object, old);
+      const attempt = (generation: number | undefined): { object: JsonObject; warnings: string[] } => {
+        const next = cloneJson(object);
+        if (generation === undefined) delete metadataOf(next)['generation'];
+        else metadataOf(next)['generation'] = generation;
+        type.strategy?.prepareUpdate?.(next, old, rctx);
+        return this.admit(type, next, old, options, rctx);
+      };
+      // Compared after pruning, defaulting and normalising, as kube decodes before it compares: a write that
+      // only restates defaults or sends pruned fields is a no-op and keeps the generation.
+      const oldGeneration = typeof oldMeta['generation'] === 'number' ? oldMeta['generation'] : undefined;
+      prepared = attempt(oldGeneration);
+      if (type.hasGeneration && !jsonEqual(specPart(prepared.object), specPart(old))) {
+        prepared = attempt((oldGeneration ?? 1) + 1);
       }
-      type.strategy?.prepareUpdate?.(next, old, rctx);
     }
-    const { object: admitted, warnings } = this.admit(type, next, old, options, rctx);
+    const { object: admitted, warnings } = prepared;
     const admittedMeta = metadataOf(admitted);
     admittedMeta['resourceVersion'] = oldMeta['resourceVersion'] ?? null;
     if (jsonEqual(admitted, old)) {
@@ -378,6 +402,23 @@ export class ResourceService {
     const stored = this.store.replace(storeKey(type), ns, name, admitted);
     type.strategy?.decorate?.(stored, ctx);
     return { object: stored, warnings };
+  }
+
+  /** Once deletion has started, finalizers can only be removed. */
+  private checkFinalizers(type: ResourceType, object: JsonObject, old: JsonObject): void {
+    const oldMeta = metadataOf(old);
+    if (oldMeta['deletionTimestamp'] === undefined) return;
+    const before = Array.isArray(oldMeta['finalizers']) ? oldMeta['finalizers'] : [];
+    const after = metadataOf(object)['finalizers'];
+    if (Array.isArray(after) && after.some((f) => !before.includes(f))) {
+      throw errors.invalid(this.target(type, stringAt(oldMeta, 'name') ?? ''), [
+        {
+          reason: 'FieldValueForbidden',
+          message: 'Forbidden: no new finalizers can be added if the object is being deleted',
+          field: 'metadata.finalizers',
+        },
+      ]);
+    }
   }
 
   /** PATCH: apply the patch to the current object, then update as a PUT would. */
@@ -475,6 +516,7 @@ export class ResourceService {
     type: ResourceType,
     namespace: string | undefined,
     options: ListOptions,
+    writeOptions: WriteOptions,
     ctx: RequestContext,
   ): JsonObject {
     const list = this.list(type, namespace, { ...options, limit: 0, continueToken: null }, ctx);
@@ -483,9 +525,15 @@ export class ResourceService {
     for (const item of items) {
       const meta = metadataOf(item);
       try {
-        deleted.push(
-          this.delete(type, stringAt(meta, 'namespace') ?? '', stringAt(meta, 'name') ?? '', {}, {}, ctx),
+        this.delete(
+          type,
+          stringAt(meta, 'namespace') ?? '',
+          stringAt(meta, 'name') ?? '',
+          {},
+          writeOptions,
+          ctx,
         );
+        deleted.push(item);
       } catch (err) {
         if (!(err instanceof ApiError && err.code === 404)) throw err;
       }

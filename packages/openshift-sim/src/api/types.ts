@@ -59,6 +59,8 @@ export interface ResourceType {
   requireResourceVersion: boolean;
   /** DELETE answers with a Status instead of the deleted object. */
   deleteReturnsStatus: boolean;
+  /** The kind's strategy maintains `metadata.generation` (workloads, image streams, custom resources). */
+  hasGeneration: boolean;
   /** Structural schema of a CRD-backed resource. */
   schema?: Schema;
   strategy?: Strategy;
