@@ -205,6 +205,17 @@ describe('image streams', () => {
     })) as Stream;
     expect(stream.status.tags?.[0]?.items.map((i) => i.image)).toEqual([second.digest, first.digest]);
 
+    const badTag = mapping('app', 'bad tag!!', 'three');
+    const refused = await raw(
+      cluster,
+      'POST',
+      '/apis/image.openshift.io/v1/namespaces/demo/imagestreammappings',
+      {
+        body: badTag.body,
+        user: 'developer',
+      },
+    );
+    expect(refused.status).toBe(422);
     const admin = kubeConfigFor(cluster).makeApiClient(CustomObjectsApi);
     const image = (await admin.getClusterCustomObject({
       ...IMAGE,

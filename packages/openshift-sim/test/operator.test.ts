@@ -193,6 +193,23 @@ describe('registry operator', () => {
       reason: 'Removed',
     });
     expect(removed.status.readyReplicas).toBe(0);
+    const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
+    expect(
+      (
+        await failure(
+          core.readNamespacedService({ namespace: 'openshift-image-registry', name: 'image-registry' }),
+        )
+      ).code,
+    ).toBe(404);
+    const imageConfig = (await custom.getClusterCustomObject({
+      group: 'config.openshift.io',
+      version: 'v1',
+      plural: 'images',
+      name: 'cluster',
+    })) as {
+      status?: { internalRegistryHostname?: string };
+    };
+    expect(imageConfig.status?.internalRegistryHostname).toBeUndefined();
     expect(await route('public')).toBeUndefined();
     expect(await route('default-route')).toBeUndefined();
 
@@ -229,6 +246,23 @@ describe('registry operator', () => {
       type: 'Admitted',
       status: 'False',
       reason: 'HostAlreadyClaimed',
+    });
+    // Once the older route is gone, the displaced one gets the host.
+    await custom.patchClusterCustomObject(
+      { ...REGISTRY, plural: 'configs', name: 'cluster', body: { spec: { defaultRoute: false } } },
+      merge,
+    );
+    await eventually(async () => {
+      const r = (await custom.getNamespacedCustomObject({
+        group: 'route.openshift.io',
+        version: 'v1',
+        namespace: 'demo',
+        plural: 'routes',
+        name: 'thief',
+      })) as RouteObject;
+      return r.status?.ingress?.[0]?.conditions.some((c) => c.type === 'Admitted' && c.status === 'True')
+        ? true
+        : undefined;
     });
   });
 });

@@ -160,7 +160,12 @@ export const imageStreamStrategy: Strategy = {
     const metadata = objectAt(object, 'metadata');
     const status: JsonObject = objectAt(object, 'status') ?? {};
     const path = `${stringAt(metadata, 'namespace') ?? ''}/${stringAt(metadata, 'name') ?? ''}`;
-    status['dockerImageRepository'] = `${ctx.facts.internalRegistryHostname}/${path}`;
+    // From the image config, as openshift-apiserver reads it: empty while the registry is removed.
+    const internal = stringAt(
+      objectAt(ctx.store.get('images.config.openshift.io', '', 'cluster'), 'status'),
+      'internalRegistryHostname',
+    );
+    status['dockerImageRepository'] = internal !== undefined && internal !== '' ? `${internal}/${path}` : '';
     const external = publicRegistryHostname(ctx);
     if (external !== undefined) status['publicDockerImageRepository'] = `${external}/${path}`;
     else delete status['publicDockerImageRepository'];

@@ -84,6 +84,16 @@ const BUILTINS: ResourceType[] = [
   builtin({
     group: '',
     version: 'v1',
+    plural: 'services',
+    kind: 'Service',
+    namespaced: true,
+    shortNames: ['svc'],
+    categories: ALL,
+    statusSubresource: true,
+  }),
+  builtin({
+    group: '',
+    version: 'v1',
     plural: 'configmaps',
     kind: 'ConfigMap',
     namespaced: true,

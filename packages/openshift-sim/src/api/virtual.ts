@@ -3,6 +3,7 @@
 // push), selfsubjectaccessreviews and users/~.
 import { isJsonObject, objectAt, stringAt, textOf, type JsonObject, type JsonValue } from '../json.js';
 import type { RequestContext, ResourceType } from './types.js';
+import { TAG_PATTERN } from './names.js';
 import type { ResourceCatalog } from './resources.js';
 import type { ResourceService } from './service.js';
 import { ApiError, errors, successStatus } from './status.js';
@@ -190,6 +191,13 @@ export class VirtualResources {
         ? [{ reason: 'FieldValueRequired', message: 'Required value', field: 'image.metadata.name' }]
         : []),
     ];
+    if (tag !== '' && !TAG_PATTERN.test(tag)) {
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${tag}": must match "${TAG_PATTERN.source}"`,
+        field: 'tag',
+      });
+    }
     if (causes.length > 0 || !image) {
       throw errors.invalid(
         { group: IMAGE_GROUP, resource: 'imagestreammappings', kind: 'ImageStreamMapping', name: streamName },

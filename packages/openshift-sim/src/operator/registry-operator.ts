@@ -336,6 +336,27 @@ export class RegistryOperator {
         this.ctx,
       );
     }
+    const services = this.type('', 'services');
+    if (!service.find(services, REGISTRY_NAMESPACE, 'image-registry', this.ctx)) {
+      service.create(
+        services,
+        REGISTRY_NAMESPACE,
+        {
+          metadata: {
+            name: 'image-registry',
+            labels,
+            annotations: { 'service.alpha.openshift.io/serving-cert-secret-name': 'image-registry-tls' },
+          },
+          spec: {
+            type: 'ClusterIP',
+            selector: labels,
+            ports: [{ name: '5000-tcp', port: 5000, targetPort: 5000, protocol: 'TCP' }],
+          },
+        },
+        {},
+        this.ctx,
+      );
+    }
     const current = service.get(deployments, REGISTRY_NAMESPACE, 'image-registry', this.ctx);
     const status = {
       replicas,
@@ -362,6 +383,7 @@ export class RegistryOperator {
       this.deleteQuietly(routeType, REGISTRY_NAMESPACE, stringAt(objectAt(owned, 'metadata'), 'name') ?? '');
     }
     this.deleteQuietly(this.type('apps', 'deployments'), REGISTRY_NAMESPACE, 'image-registry');
+    this.deleteQuietly(this.type('', 'services'), REGISTRY_NAMESPACE, 'image-registry');
   }
 
   private managedConditions(problems: string[]): Condition[] {
@@ -373,7 +395,7 @@ export class RegistryOperator {
         ? { type: 'Degraded', status: 'True', reason: 'RouteDegraded', message: problems.join('; ') }
         : { type: 'Degraded', status: 'False' },
       { type: 'Removed', status: 'False' },
-      { type: 'StorageExists', status: 'True', reason: 'Storage Exists' },
+      { type: 'StorageExists', status: 'True', reason: 'Creation Successful' },
     ];
   }
 
@@ -455,10 +477,12 @@ export class RegistryOperator {
     }
     // The default route's host comes first; the rest sorted, as the operator publishes them.
     const ordered = [...(defaultHost !== undefined ? [defaultHost] : []), ...[...others].sort()];
-    const status: JsonObject = {
-      ...(objectAt(config, 'status') ?? {}),
-      internalRegistryHostname: this.parts.facts.internalRegistryHostname,
-    };
+    // The internal host is published only while the registry Service exists (Removed deletes it).
+    const serviceExists =
+      this.parts.store.get('services', REGISTRY_NAMESPACE, 'image-registry') !== undefined;
+    const status: JsonObject = { ...(objectAt(config, 'status') ?? {}) };
+    if (serviceExists) status['internalRegistryHostname'] = this.parts.facts.internalRegistryHostname;
+    else delete status['internalRegistryHostname'];
     if (ordered.length > 0) status['externalRegistryHostnames'] = ordered;
     else delete status['externalRegistryHostnames'];
     if (jsonEqual(status, objectAt(config, 'status'))) return;

@@ -3,6 +3,7 @@
 import { isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
 import { ApiError } from '../api/status.js';
 import { mergeConditions } from './conditions.js';
+import { admittedHost } from './registry-operator.js';
 import { coalesced, systemContext, type ControllerParts } from './system.js';
 
 const ROUTER = 'default';
@@ -34,7 +35,7 @@ export class RouterAdmission {
   constructor(
     private readonly parts: ControllerParts,
     private readonly delayMs: number,
-    onError: (err: unknown) => void,
+    private readonly onError: (err: unknown) => void,
   ) {
     this.ctx = systemContext(parts, 'openshift-ingress:router');
     this.trigger = coalesced(() => this.schedule(), onError);
@@ -58,7 +59,11 @@ export class RouterAdmission {
     }
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.admitAll();
+      try {
+        this.admitAll();
+      } catch (err) {
+        this.onError(err);
+      }
     }, this.delayMs);
     this.timers.add(timer);
   }
@@ -79,7 +84,9 @@ export class RouterAdmission {
     for (const route of routes) {
       const host = hostOf(route, appsDomain);
       const entry = routerEntry(route);
-      if (entry && entry['host'] === host) continue;
+      // Admitted routes keep their claim; rejected ones are looked at again, since the older route that
+      // held the host may be gone (the router then admits the displaced one).
+      if (entry && entry['host'] === host && admittedHost(route) === host) continue;
       const path = stringAt(objectAt(route, 'spec'), 'path') ?? '';
       const claimedBy = routes.find(
         (other) =>
