@@ -1,5 +1,11 @@
 // Who may do what, and how a refusal reads.
-import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import {
+  AuthorizationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type RunningCluster } from '../src/index.js';
 import { failure, kubeConfigFor, raw } from './helpers.js';
@@ -160,5 +166,21 @@ describe('RBAC', () => {
     const explicit = await route('explicit', { host: 'registry.example.test' });
     expect(explicit.spec.host).toBe('registry.example.test');
     expect(explicit.metadata.annotations?.['openshift.io/host.generated']).toBeUndefined();
+    // Changing a host later needs update on routes/custom-host, which project admins do not have.
+    const moved = await failure(
+      custom.patchNamespacedCustomObject(
+        {
+          group: 'route.openshift.io',
+          version: 'v1',
+          namespace: 'demo',
+          plural: 'routes',
+          name: 'explicit',
+          body: { spec: { host: 'elsewhere.example.test' } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+    expect(moved.code).toBe(422);
+    expect(JSON.stringify(moved.status)).toContain('field is immutable');
   });
 });

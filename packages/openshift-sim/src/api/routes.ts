@@ -15,9 +15,9 @@ function spec(object: JsonObject): JsonObject {
   return value;
 }
 
-function mayUseCustomHost(ctx: RequestContext): boolean {
+function mayUseCustomHost(ctx: RequestContext, verb: 'create' | 'update'): boolean {
   return ctx.authorizer.allows(ctx.user, {
-    verb: 'create',
+    verb,
     group: 'route.openshift.io',
     resource: 'routes/custom-host',
     namespace: ctx.namespace,
@@ -39,6 +39,9 @@ export const routeStrategy: Strategy = {
     const routeSpec = spec(object);
     const metadata: JsonObject = objectAt(object, 'metadata') ?? {};
     const host = stringAt(routeSpec, 'host') ?? '';
+    // Only the server marks a host as generated; a client cannot claim it to skip the custom-host check.
+    const clientAnnotations = objectAt(metadata, 'annotations');
+    if (clientAnnotations) delete clientAnnotations['openshift.io/host.generated'];
     const tls = objectAt(routeSpec, 'tls');
     if (tls && typeof tls['termination'] === 'string') tls['termination'] = tls['termination'].toLowerCase();
     if (host === '' && (stringAt(routeSpec, 'subdomain') ?? '') === '') {
@@ -66,9 +69,20 @@ export const routeStrategy: Strategy = {
       objectAt(objectAt(object, 'metadata'), 'annotations'),
       'openshift.io/host.generated',
     );
-    const explicit = host !== '' && generated !== 'true';
-    const changed = old === undefined ? explicit : host !== oldHost;
-    if (changed && explicit && !mayUseCustomHost(ctx)) return [hostForbidden()];
+    if (old === undefined) {
+      const explicit = host !== '' && generated !== 'true';
+      return explicit && !mayUseCustomHost(ctx, 'create') ? [hostForbidden()] : [];
+    }
+    // Changing an existing host needs update on routes/custom-host (library-go's ValidateHostUpdate).
+    if (oldHost !== undefined && oldHost !== '' && host !== oldHost && !mayUseCustomHost(ctx, 'update')) {
+      return [
+        {
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: "${host}": field is immutable`,
+          field: 'spec.host',
+        },
+      ];
+    }
     return [];
   },
 };

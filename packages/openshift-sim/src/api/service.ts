@@ -28,6 +28,12 @@ export interface WriteResult {
   created?: boolean;
 }
 
+/**
+ * Which part of an object a write may change: the main resource (status kept), `status` (spec kept), or
+ * `spec+status`, one internal write of both that only server components make (an ImageStreamTag delete).
+ */
+export type Subresource = 'status' | 'spec+status' | undefined;
+
 /** Query of a list request. */
 export interface ListOptions {
   labelSelector?: string | null;
@@ -300,7 +306,7 @@ export class ResourceService {
     namespace: string,
     name: string,
     body: JsonObject,
-    subresource: 'status' | undefined,
+    subresource: Subresource,
     options: WriteOptions,
     ctx: RequestContext,
   ): WriteResult {
@@ -346,7 +352,7 @@ export class ResourceService {
     name: string,
     old: JsonObject,
     object: JsonObject,
-    subresource: 'status' | undefined,
+    subresource: Subresource,
     options: WriteOptions,
     ctx: RequestContext,
   ): WriteResult {
@@ -363,7 +369,7 @@ export class ResourceService {
       type.strategy?.prepareStatusUpdate?.(next, old, rctx);
       prepared = this.admit(type, next, old, options, rctx);
     } else {
-      if (type.statusSubresource) {
+      if (type.statusSubresource && subresource !== 'spec+status') {
         if (old['status'] === undefined) delete object['status'];
         else object['status'] = cloneJson(old['status']);
       }
@@ -373,6 +379,7 @@ export class ResourceService {
         if (generation === undefined) delete metadataOf(next)['generation'];
         else metadataOf(next)['generation'] = generation;
         type.strategy?.prepareUpdate?.(next, old, rctx);
+        if (subresource === 'spec+status') type.strategy?.prepareStatusUpdate?.(next, old, rctx);
         return this.admit(type, next, old, options, rctx);
       };
       // Compared after pruning, defaulting and normalising, as kube decodes before it compares: a write that
@@ -428,7 +435,7 @@ export class ResourceService {
     name: string,
     patchType: PatchType,
     body: Buffer,
-    subresource: 'status' | undefined,
+    subresource: Subresource,
     options: WriteOptions,
     ctx: RequestContext,
   ): WriteResult {

@@ -160,15 +160,17 @@ export class VirtualResources {
     if (keptSpec.length === spec.length && keptStatus.length === status.length)
       throw this.istagNotFound(name);
     // One internal write of spec and status together, as the real registry strategy does.
-    if (keptSpec.length !== spec.length) {
-      const specObject: JsonObject = { ...(objectAt(found, 'spec') ?? {}), tags: keptSpec };
-      this.service.update(type, namespace, stream, { ...found, spec: specObject }, undefined, {}, ctx);
-    }
-    if (keptStatus.length !== status.length) {
-      const current = this.service.get(type, namespace, stream, ctx);
-      const statusObject: JsonObject = { ...(objectAt(current, 'status') ?? {}), tags: keptStatus };
-      this.service.update(type, namespace, stream, { ...current, status: statusObject }, 'status', {}, ctx);
-    }
+    const specObject: JsonObject = { ...(objectAt(found, 'spec') ?? {}), tags: keptSpec };
+    const statusObject: JsonObject = { ...(objectAt(found, 'status') ?? {}), tags: keptStatus };
+    this.service.update(
+      type,
+      namespace,
+      stream,
+      { ...found, spec: specObject, status: statusObject },
+      'spec+status',
+      {},
+      ctx,
+    );
     return successStatus();
   }
 
