@@ -196,6 +196,21 @@ describe('the exposed registry', () => {
       `docker://${host}/demo/app:v1`,
     ]);
     expect(`sha256:${createHash('sha256').update(stdout).digest('hex')}`).toBe(image.digest);
+
+    // A full pull: every blob comes back through the route and verifies against its digest.
+    const pulled = join(workDir, 'pulled');
+    await runSkopeo([
+      'copy',
+      '--retry-times=0',
+      '--src-cert-dir',
+      certDir,
+      '--src-creds',
+      creds('puller'),
+      `docker://${host}/demo/app:v1`,
+      `oci:${pulled}:v1`,
+    ]);
+    const { stdout: local } = await runSkopeo(['inspect', '--raw', `oci:${pulled}:v1`]);
+    expect(`sha256:${createHash('sha256').update(local).digest('hex')}`).toBe(image.digest);
   });
 
   it.runIf(hostsMode)(
