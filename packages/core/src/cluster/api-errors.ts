@@ -1,0 +1,205 @@
+import { ApiException } from '@kubernetes/client-node';
+import { RegistryPushError, type ErrorCode } from '../errors.js';
+
+/** What we were doing when the API refused: enough to name it in a message. */
+export interface ApiRequest {
+  verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+  /** `configs.imageregistry.operator.openshift.io`, `secrets`, `imagestreams/status`, ... */
+  resource: string;
+  name?: string;
+  namespace?: string;
+  /** The API server, for connection errors. */
+  server?: string;
+}
+
+/** The few fields of a Kubernetes `Status` body we read; everything else in it is ignored. */
+interface StatusBody {
+  message?: string;
+  reason?: string;
+  details?: { causes?: { field?: string; message?: string }[]; retryAfterSeconds?: number };
+}
+
+const TLS_ERROR_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_HEADERS_TIMEOUT',
+]);
+
+function parseStatus(body: unknown): StatusBody {
+  let value: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return {};
+    }
+  }
+  if (typeof value !== 'object' || value === null) return {};
+  return value as StatusBody;
+}
+
+/** The first `code` found along an error's `cause` chain (undici wraps socket errors in `fetch failed`). */
+export function systemErrorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function causeMessage(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof Error ? cause.message : 'connection failed';
+}
+
+function describeTarget(request: ApiRequest): string {
+  const name = request.name === undefined ? request.resource : `${request.resource} "${request.name}"`;
+  return request.namespace === undefined ? name : `${name} in namespace "${request.namespace}"`;
+}
+
+function describeScope(request: ApiRequest): string {
+  return request.namespace === undefined ? 'at the cluster scope' : `in namespace "${request.namespace}"`;
+}
+
+/** `User "x"` from kube's forbidden message, so our own message can name who was refused. */
+function deniedUser(message: string | undefined): string | undefined {
+  return /User "([^"]+)"/.exec(message ?? '')?.[1];
+}
+
+function fromStatusCode(code: number, status: StatusBody, request: ApiRequest): RegistryPushError {
+  const details = {
+    status: code,
+    resource: request.resource,
+    namespace: request.namespace,
+    name: request.name,
+  };
+  const make = (errorCode: ErrorCode, message: string, hint: string, retryable = false): RegistryPushError =>
+    new RegistryPushError(errorCode, message, { hint, details, retryable });
+  switch (code) {
+    case 401:
+      return make(
+        'TOKEN_INVALID',
+        'The cluster rejected the credentials (401 Unauthorized): the token is wrong or has expired.',
+        'Get a fresh token (`oc whoami -t`, or `oc create token <serviceaccount> --duration=2h`) and try again.',
+      );
+    case 403: {
+      const user = deniedUser(status.message);
+      const who = user === undefined ? 'The current user' : `User "${user}"`;
+      return make(
+        'FORBIDDEN',
+        `${who} may not ${request.verb} ${request.resource}${request.name === undefined ? '' : ` "${request.name}"`} ${describeScope(request)}.`,
+        'Ask a cluster administrator for a role that grants it.',
+      );
+    }
+    case 404:
+      return make('NOT_FOUND', `${describeTarget(request)} was not found.`, '');
+    case 409:
+      return make(
+        'CONFLICT',
+        `${describeTarget(request)} was changed by someone else while we were updating it (409 Conflict).`,
+        'Run the command again; it reads the current state first.',
+        true,
+      );
+    case 410:
+      return make(
+        'GONE',
+        `The list of ${request.resource} expired while it was being read (410 Gone).`,
+        'Run the command again.',
+        true,
+      );
+    case 422: {
+      const causes = (status.details?.causes ?? [])
+        .map((cause) => `${cause.field ?? ''}: ${cause.message ?? ''}`.trim())
+        .filter((text) => text !== ':')
+        .join('; ');
+      return make(
+        'INVALID',
+        `The cluster refused the ${request.verb} of ${describeTarget(request)} as invalid${causes === '' ? '' : ` (${causes})`}.`,
+        'Check the values given for it.',
+      );
+    }
+    case 429:
+    case 500:
+    case 502:
+    case 503:
+    case 504:
+      return make(
+        'API_ERROR',
+        `The API server could not ${request.verb} ${describeTarget(request)} right now (HTTP ${code}).`,
+        'Try again in a moment; if it persists, check the cluster health.',
+        true,
+      );
+    default:
+      return make(
+        'API_ERROR',
+        `The API server answered HTTP ${code} to the ${request.verb} of ${describeTarget(request)}${
+          status.reason === undefined ? '' : ` (${status.reason})`
+        }.`,
+        '',
+      );
+  }
+}
+
+/**
+ * Translate anything the Kubernetes client throws into a {@link RegistryPushError}. The raw exception
+ * message of client-node holds the whole response body and headers, so it is never passed on.
+ */
+export function toClusterError(error: unknown, request: ApiRequest): RegistryPushError {
+  if (error instanceof RegistryPushError) return error;
+  if (error instanceof ApiException) {
+    return fromStatusCode(error.code, parseStatus(error.body), request);
+  }
+  const code = systemErrorCode(error);
+  const server = request.server ?? 'the API server';
+  if (code !== undefined && TLS_ERROR_CODES.has(code)) {
+    return new RegistryPushError(
+      'CLUSTER_TLS_UNTRUSTED',
+      `The certificate of ${server} is not trusted (${code}).`,
+      {
+        hint: 'Give the cluster CA (kubeconfig certificate-authority-data, or the CA option), or for a throwaway cluster only, skip TLS verification.',
+        cause: error,
+        details: { server: request.server, reason: code },
+      },
+    );
+  }
+  // undici reports refused ports and DNS trouble as `TypeError: fetch failed`, sometimes without a code.
+  const fetchFailed = error instanceof TypeError && error.message === 'fetch failed';
+  if ((code !== undefined && NETWORK_ERROR_CODES.has(code)) || fetchFailed) {
+    return new RegistryPushError(
+      'CLUSTER_UNREACHABLE',
+      `Could not reach ${server} (${code ?? causeMessage(error)}).`,
+      {
+        hint: 'Check the server URL and that this machine can reach it.',
+        cause: error,
+        details: { server: request.server, reason: code },
+        retryable: true,
+      },
+    );
+  }
+  return new RegistryPushError(
+    'API_ERROR',
+    `The ${request.verb} of ${describeTarget(request)} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+    { cause: error, details: { server: request.server } },
+  );
+}

@@ -1,0 +1,370 @@
+import {
+  AuthorizationV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { RequestOptions } from 'node:https';
+import { RegistryPushError } from '../errors.js';
+import { toClusterError, type ApiRequest } from './api-errors.js';
+import { loadClusterAccess, type ClusterAccessOptions, type ClusterAccessSource } from './kubeconfig.js';
+import { groupOf, qualifiedName, versionOf, type ResourceType } from './resources.js';
+
+/** The metadata fields the tools read. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** Any Kubernetes object: its metadata typed, the rest open. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+}
+
+/** Options of {@link ClusterClient.list}. */
+export interface ListOptions {
+  /** Limit to one namespace; all namespaces otherwise (for namespaced kinds). */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Items per page (default 500, as kubectl). */
+  pageSize?: number;
+  /** Called after each page with the number of items read so far (for progress displays). */
+  onPage?: (itemsSoFar: number) => void;
+}
+
+/** One SelfSubjectAccessReview question. */
+export interface AccessCheck {
+  verb: string;
+  /** Plural resource name, e.g. `imagestreams`. */
+  resource: string;
+  group?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** The identity behind the credentials. */
+export interface Identity {
+  username: string;
+  groups: string[];
+}
+
+/** How long one API call may take before it counts as a timeout. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** How often a paged list restarts after its continue token expired (410) before giving up. */
+const LIST_RESTARTS = 3;
+
+function withTimeout<T>(promise: Promise<T>, request: ApiRequest): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new RegistryPushError(
+          'TIMEOUT',
+          `The API server did not answer the ${request.verb} of ${request.resource} within ${REQUEST_TIMEOUT_MS / 1000} s.`,
+          {
+            hint: 'Check the connection to the cluster and try again.',
+            retryable: true,
+          },
+        ),
+      );
+    }, REQUEST_TIMEOUT_MS);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function header(
+  type: ResourceType,
+  name: string,
+  namespace: string | undefined,
+): KubernetesObject & { metadata: { name: string; namespace?: string } } {
+  return {
+    apiVersion: type.apiVersion,
+    kind: type.kind,
+    metadata: { name, ...(type.namespaced && namespace !== undefined ? { namespace } : {}) },
+  };
+}
+
+/**
+ * Typed access to the API server for the kinds in {@link Resources}: reads, paged lists, writes with the
+ * right patch content type, status updates, identity and access reviews. Every failure is a
+ * {@link RegistryPushError}; client-node's raw exceptions (which carry response bodies and headers) never
+ * leave this class.
+ */
+export class ClusterClient {
+  /** The API server URL. */
+  readonly server: string;
+  /** Where the access came from. */
+  readonly source: ClusterAccessSource;
+  private readonly objects: KubernetesObjectApi;
+  private readonly custom: CustomObjectsApi;
+  private readonly authorization: AuthorizationV1Api;
+
+  private constructor(
+    private readonly kubeConfig: KubeConfig,
+    server: string,
+    source: ClusterAccessSource,
+  ) {
+    this.server = server;
+    this.source = source;
+    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
+  }
+
+  /** Build a client from the options (no network traffic yet). */
+  static fromOptions(options: ClusterAccessOptions = {}): ClusterClient {
+    const loaded = loadClusterAccess(options);
+    return new ClusterClient(loaded.kubeConfig, loaded.server, loaded.source);
+  }
+
+  private async call<T>(request: Omit<ApiRequest, 'server'>, action: () => Promise<T>): Promise<T> {
+    const full = { ...request, server: this.server };
+    try {
+      return await withTimeout(action(), full);
+    } catch (error) {
+      throw toClusterError(error, full);
+    }
+  }
+
+  /** Read one object; NOT_FOUND when it does not exist. */
+  async get<T extends KubeObject>(type: ResourceType, name: string, namespace?: string): Promise<T> {
+    return this.call({ verb: 'get', resource: qualifiedName(type), name, namespace }, async () => {
+      const object = await this.objects.read(header(type, name, namespace));
+      return object as unknown as T;
+    });
+  }
+
+  /** Read one object, or undefined when it does not exist. */
+  async find<T extends KubeObject>(
+    type: ResourceType,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.get<T>(type, name, namespace);
+    } catch (error) {
+      if (error instanceof RegistryPushError && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Every object of a kind, read in pages. When the continue token expires mid-way (410) the whole list
+   * starts again, so the result is always one consistent listing, never a splice of two.
+   */
+  async list<T extends KubeObject>(type: ResourceType, options: ListOptions = {}): Promise<T[]> {
+    const request = { verb: 'list', resource: qualifiedName(type), namespace: options.namespace } as const;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.listOnce<T>(type, options, request);
+      } catch (error) {
+        if (error instanceof RegistryPushError && error.code === 'GONE' && attempt < LIST_RESTARTS) continue;
+        throw error;
+      }
+    }
+  }
+
+  private async listOnce<T extends KubeObject>(
+    type: ResourceType,
+    options: ListOptions,
+    request: Omit<ApiRequest, 'server'>,
+  ): Promise<T[]> {
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    do {
+      const page = await this.call(request, () =>
+        this.objects.list(
+          type.apiVersion,
+          type.kind,
+          type.namespaced ? options.namespace : undefined,
+          undefined,
+          undefined,
+          undefined,
+          options.fieldSelector,
+          options.labelSelector,
+          options.pageSize ?? 500,
+          continueToken,
+        ),
+      );
+      items.push(...(page.items as unknown as T[]));
+      options.onPage?.(items.length);
+      const next = page.metadata?._continue;
+      continueToken = next === undefined || next === '' ? undefined : next;
+    } while (continueToken !== undefined);
+    return items;
+  }
+
+  /** Create an object; CONFLICT-free callers check `code === 'CONFLICT'` for AlreadyExists. */
+  async create<T extends KubeObject>(type: ResourceType, body: T): Promise<T> {
+    const { name, namespace } = body.metadata;
+    return this.call({ verb: 'create', resource: qualifiedName(type), name, namespace }, async () => {
+      const created = await this.objects.create({
+        ...body,
+        apiVersion: type.apiVersion,
+        kind: type.kind,
+      } as KubernetesObject);
+      return created as unknown as T;
+    });
+  }
+
+  /** Replace an object (PUT); the body's `resourceVersion` guards against lost updates (409). */
+  async replace<T extends KubeObject>(type: ResourceType, body: T): Promise<T> {
+    const { name, namespace } = body.metadata;
+    return this.call({ verb: 'update', resource: qualifiedName(type), name, namespace }, async () => {
+      const replaced = await this.objects.replace({
+        ...body,
+        apiVersion: type.apiVersion,
+        kind: type.kind,
+      } as KubernetesObject);
+      return replaced as unknown as T;
+    });
+  }
+
+  /** Replace an object's `status` through the status subresource (for kinds outside the core group). */
+  async replaceStatus<T extends KubeObject>(type: ResourceType, body: T): Promise<T> {
+    const { name, namespace } = body.metadata;
+    const group = groupOf(type);
+    const version = versionOf(type);
+    const fullBody = { ...body, apiVersion: type.apiVersion, kind: type.kind };
+    return this.call(
+      { verb: 'update', resource: `${qualifiedName(type)}/status`, name, namespace },
+      async () => {
+        const result: unknown =
+          type.namespaced && namespace !== undefined
+            ? await this.custom.replaceNamespacedCustomObjectStatus({
+                group,
+                version,
+                namespace,
+                plural: type.plural,
+                name,
+                body: fullBody,
+              })
+            : await this.custom.replaceClusterCustomObjectStatus({
+                group,
+                version,
+                plural: type.plural,
+                name,
+                body: fullBody,
+              });
+        return result as T;
+      },
+    );
+  }
+
+  /**
+   * Apply a JSON merge patch. client-node defaults to json-patch, which a real API server answers with 400
+   * for a merge body, and strategic merge is 415 on custom resources; merge patch works on every kind.
+   */
+  async mergePatch<T extends KubeObject>(
+    type: ResourceType,
+    name: string,
+    patch: object,
+    namespace?: string,
+  ): Promise<T> {
+    return this.call({ verb: 'patch', resource: qualifiedName(type), name, namespace }, async () => {
+      const body = { ...patch, ...header(type, name, namespace) };
+      const metadata = (patch as { metadata?: object }).metadata;
+      if (metadata !== undefined) body.metadata = { ...metadata, ...body.metadata };
+      const patched = await this.objects.patch(
+        body,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+      return patched as unknown as T;
+    });
+  }
+
+  /**
+   * Delete an object. With `resourceVersion` the delete only happens if nobody changed the object since
+   * it was read (409 otherwise). Returns false when it was already gone.
+   */
+  async delete(
+    type: ResourceType,
+    name: string,
+    namespace?: string,
+    preconditions?: { resourceVersion?: string; uid?: string },
+  ): Promise<boolean> {
+    try {
+      await this.call({ verb: 'delete', resource: qualifiedName(type), name, namespace }, () =>
+        this.objects.delete(
+          header(type, name, namespace),
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          preconditions === undefined ? undefined : { preconditions },
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof RegistryPushError && error.code === 'NOT_FOUND') return false;
+      throw error;
+    }
+  }
+
+  /** Who the credentials belong to (OpenShift's `users/~`, as `oc whoami`). */
+  async whoami(): Promise<Identity> {
+    const user = await this.get<KubeObject & { groups?: string[] | null }>(
+      { apiVersion: 'user.openshift.io/v1', kind: 'User', plural: 'users', namespaced: false },
+      '~',
+    );
+    return { username: user.metadata.name, groups: user.groups ?? [] };
+  }
+
+  /** Whether the current user may do something, asked with a SelfSubjectAccessReview. */
+  async canI(check: AccessCheck): Promise<boolean> {
+    return this.call(
+      { verb: 'create', resource: 'selfsubjectaccessreviews.authorization.k8s.io' },
+      async () => {
+        const review = await this.authorization.createSelfSubjectAccessReview({
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: {
+              resourceAttributes: {
+                verb: check.verb,
+                resource: check.resource,
+                group: check.group ?? '',
+                ...(check.subresource === undefined ? {} : { subresource: check.subresource }),
+                ...(check.namespace === undefined ? {} : { namespace: check.namespace }),
+                ...(check.name === undefined ? {} : { name: check.name }),
+              },
+            },
+          },
+        });
+        return review.status?.allowed === true;
+      },
+    );
+  }
+
+  /** The bearer token the client sends, if it uses one (also for exec and in-cluster credentials). */
+  async bearerToken(): Promise<string | undefined> {
+    const options: RequestOptions = {};
+    try {
+      await this.kubeConfig.applyToHTTPSOptions(options);
+    } catch (error) {
+      throw toClusterError(error, { verb: 'get', resource: 'credentials', server: this.server });
+    }
+    const authorization = (options.headers as Record<string, unknown> | undefined)?.Authorization;
+    if (typeof authorization !== 'string') return undefined;
+    const match = /^Bearer\s+(.+)$/i.exec(authorization);
+    return match?.[1];
+  }
+}
