@@ -54,7 +54,7 @@ function parseStatus(body: unknown): StatusBody {
     }
   }
   if (typeof value !== 'object' || value === null) return {};
-  return value as StatusBody;
+  return value;
 }
 
 /** The first `code` found along an error's `cause` chain (undici wraps socket errors in `fetch failed`). */
@@ -87,78 +87,83 @@ function deniedUser(message: string | undefined): string | undefined {
   return /User "([^"]+)"/.exec(message ?? '')?.[1];
 }
 
+type ErrorParts = [code: ErrorCode, message: string, hint: string, retryable?: boolean];
+
+function forbidden(status: StatusBody, request: ApiRequest): ErrorParts {
+  const user = deniedUser(status.message);
+  const who = user === undefined ? 'The current user' : `User "${user}"`;
+  const name = request.name === undefined ? '' : ` "${request.name}"`;
+  return [
+    'FORBIDDEN',
+    `${who} may not ${request.verb} ${request.resource}${name} ${describeScope(request)}.`,
+    'Ask a cluster administrator for a role that grants it.',
+  ];
+}
+
+function invalid(status: StatusBody, request: ApiRequest): ErrorParts {
+  const causes = (status.details?.causes ?? [])
+    .map((cause) => `${cause.field ?? ''}: ${cause.message ?? ''}`.trim())
+    .filter((text) => text !== ':')
+    .join('; ');
+  const because = causes === '' ? '' : ` (${causes})`;
+  return [
+    'INVALID',
+    `The cluster refused the ${request.verb} of ${describeTarget(request)} as invalid${because}.`,
+    'Check the values given for it.',
+  ];
+}
+
+function unavailable(code: number, request: ApiRequest): ErrorParts {
+  return [
+    'API_ERROR',
+    `The API server could not ${request.verb} ${describeTarget(request)} right now (HTTP ${code}).`,
+    'Try again in a moment; if it persists, check the cluster health.',
+    true,
+  ];
+}
+
+const STATUS_ERRORS: Record<number, (status: StatusBody, request: ApiRequest) => ErrorParts> = {
+  401: () => [
+    'TOKEN_INVALID',
+    'The cluster rejected the credentials (401 Unauthorized): the token is wrong or has expired.',
+    'Get a fresh token (`oc whoami -t`, or `oc create token <serviceaccount> --duration=2h`) and try again.',
+  ],
+  403: forbidden,
+  404: (_, request) => ['NOT_FOUND', `${describeTarget(request)} was not found.`, ''],
+  409: (_, request) => [
+    'CONFLICT',
+    `${describeTarget(request)} was changed by someone else while we were updating it (409 Conflict).`,
+    'Run the command again; it reads the current state first.',
+    true,
+  ],
+  410: (_, request) => [
+    'GONE',
+    `The list of ${request.resource} expired while it was being read (410 Gone).`,
+    'Run the command again.',
+    true,
+  ],
+  422: invalid,
+  429: (_, request) => unavailable(429, request),
+};
+
 function fromStatusCode(code: number, status: StatusBody, request: ApiRequest): RegistryPushError {
-  const details = {
-    status: code,
-    resource: request.resource,
-    namespace: request.namespace,
-    name: request.name,
-  };
-  const make = (errorCode: ErrorCode, message: string, hint: string, retryable = false): RegistryPushError =>
-    new RegistryPushError(errorCode, message, { hint, details, retryable });
-  switch (code) {
-    case 401:
-      return make(
-        'TOKEN_INVALID',
-        'The cluster rejected the credentials (401 Unauthorized): the token is wrong or has expired.',
-        'Get a fresh token (`oc whoami -t`, or `oc create token <serviceaccount> --duration=2h`) and try again.',
-      );
-    case 403: {
-      const user = deniedUser(status.message);
-      const who = user === undefined ? 'The current user' : `User "${user}"`;
-      return make(
-        'FORBIDDEN',
-        `${who} may not ${request.verb} ${request.resource}${request.name === undefined ? '' : ` "${request.name}"`} ${describeScope(request)}.`,
-        'Ask a cluster administrator for a role that grants it.',
-      );
-    }
-    case 404:
-      return make('NOT_FOUND', `${describeTarget(request)} was not found.`, '');
-    case 409:
-      return make(
-        'CONFLICT',
-        `${describeTarget(request)} was changed by someone else while we were updating it (409 Conflict).`,
-        'Run the command again; it reads the current state first.',
-        true,
-      );
-    case 410:
-      return make(
-        'GONE',
-        `The list of ${request.resource} expired while it was being read (410 Gone).`,
-        'Run the command again.',
-        true,
-      );
-    case 422: {
-      const causes = (status.details?.causes ?? [])
-        .map((cause) => `${cause.field ?? ''}: ${cause.message ?? ''}`.trim())
-        .filter((text) => text !== ':')
-        .join('; ');
-      return make(
-        'INVALID',
-        `The cluster refused the ${request.verb} of ${describeTarget(request)} as invalid${causes === '' ? '' : ` (${causes})`}.`,
-        'Check the values given for it.',
-      );
-    }
-    case 429:
-    case 500:
-    case 502:
-    case 503:
-    case 504:
-      return make(
-        'API_ERROR',
-        `The API server could not ${request.verb} ${describeTarget(request)} right now (HTTP ${code}).`,
-        'Try again in a moment; if it persists, check the cluster health.',
-        true,
-      );
-    default:
-      return make(
-        'API_ERROR',
-        `The API server answered HTTP ${code} to the ${request.verb} of ${describeTarget(request)}${
-          status.reason === undefined ? '' : ` (${status.reason})`
-        }.`,
-        '',
-      );
-  }
+  const build = STATUS_ERRORS[code];
+  const reason = status.reason === undefined ? '' : ` (${status.reason})`;
+  const [errorCode, message, hint, retryable] =
+    build !== undefined
+      ? build(status, request)
+      : code >= 500
+        ? unavailable(code, request)
+        : ([
+            'API_ERROR',
+            `The API server answered HTTP ${code} to the ${request.verb} of ${describeTarget(request)}${reason}.`,
+            '',
+          ] satisfies ErrorParts);
+  return new RegistryPushError(errorCode, message, {
+    hint,
+    retryable: retryable ?? false,
+    details: { status: code, resource: request.resource, namespace: request.namespace, name: request.name },
+  });
 }
 
 /**

@@ -118,61 +118,59 @@ function inClusterAvailable(env: NodeJS.ProcessEnv): boolean {
   );
 }
 
+function inClusterConfig(): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromCluster();
+  return kubeConfig;
+}
+
+type Loaded = { kubeConfig: KubeConfig; path?: string; source: ClusterAccessSource };
+
+function loadFromServerToken(options: ClusterAccessOptions & { server: string }): Loaded {
+  if (options.token === undefined || options.token === '') {
+    throw new RegistryPushError('TOKEN_MISSING', `A token is needed with the API server ${options.server}.`, {
+      hint: 'Pass the token (for example from `oc whoami -t` or `oc create token <serviceaccount>`).',
+    });
+  }
+  return { kubeConfig: fromServerToken({ ...options, token: options.token }), source: 'server-token' };
+}
+
+function loadInCluster(env: NodeJS.ProcessEnv): Loaded {
+  if (!inClusterAvailable(env)) {
+    throw new RegistryPushError(
+      'KUBECONFIG_MISSING',
+      'In-cluster access was asked for, but this is not a pod with a service account token.',
+      { hint: `Run inside a pod with ${SERVICE_ACCOUNT_DIR}/token mounted, or give a kubeconfig.` },
+    );
+  }
+  return { kubeConfig: inClusterConfig(), source: 'in-cluster' };
+}
+
+function loadDefault(options: ClusterAccessOptions, env: NodeJS.ProcessEnv): Loaded {
+  const given =
+    options.kubeconfig !== undefined && options.kubeconfig !== '' ? options.kubeconfig : undefined;
+  const path = given ?? defaultKubeconfigPath(env);
+  if (path !== undefined) return { ...readKubeconfig(path, options.context), source: 'kubeconfig' };
+  if (inClusterAvailable(env)) return { kubeConfig: inClusterConfig(), source: 'in-cluster' };
+  throw new RegistryPushError(
+    'KUBECONFIG_MISSING',
+    'No cluster access was given: no server and token, no kubeconfig ($KUBECONFIG or ~/.kube/config), and not running in a pod.',
+    { hint: 'Give the API server and a token, or a kubeconfig.' },
+  );
+}
+
 /**
  * Load cluster access from the options, never falling back to an unauthenticated `localhost:8080` the
  * way client-node's `loadFromDefault` does: no source at all is an error that lists what was tried.
  */
 export function loadClusterAccess(options: ClusterAccessOptions = {}): LoadedAccess {
   const env = options.env ?? process.env;
-  let loaded: { kubeConfig: KubeConfig; path?: string; source: ClusterAccessSource };
-  if (options.server !== undefined && options.server !== '') {
-    if (options.token === undefined || options.token === '') {
-      throw new RegistryPushError(
-        'TOKEN_MISSING',
-        `A token is needed with the API server ${options.server}.`,
-        {
-          hint: 'Pass the token (for example from `oc whoami -t` or `oc create token <serviceaccount>`).',
-        },
-      );
-    }
-    loaded = {
-      kubeConfig: fromServerToken({ ...options, server: options.server, token: options.token }),
-      source: 'server-token',
-    };
-  } else if (options.inCluster === true) {
-    if (!inClusterAvailable(env)) {
-      throw new RegistryPushError(
-        'KUBECONFIG_MISSING',
-        'In-cluster access was asked for, but this is not a pod with a service account token.',
-        {
-          hint: `Run inside a pod with ${SERVICE_ACCOUNT_DIR}/token mounted, or give a kubeconfig.`,
-        },
-      );
-    }
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromCluster();
-    loaded = { kubeConfig, source: 'in-cluster' };
-  } else {
-    const path =
-      options.kubeconfig !== undefined && options.kubeconfig !== ''
-        ? options.kubeconfig
-        : defaultKubeconfigPath(env);
-    if (path !== undefined) {
-      loaded = { ...readKubeconfig(path, options.context), source: 'kubeconfig' };
-    } else if (inClusterAvailable(env)) {
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromCluster();
-      loaded = { kubeConfig, source: 'in-cluster' };
-    } else {
-      throw new RegistryPushError(
-        'KUBECONFIG_MISSING',
-        'No cluster access was given: no server and token, no kubeconfig ($KUBECONFIG or ~/.kube/config), and not running in a pod.',
-        {
-          hint: 'Give the API server and a token, or a kubeconfig.',
-        },
-      );
-    }
-  }
+  const loaded =
+    options.server !== undefined && options.server !== ''
+      ? loadFromServerToken({ ...options, server: options.server })
+      : options.inCluster === true
+        ? loadInCluster(env)
+        : loadDefault(options, env);
   const cluster = loaded.kubeConfig.getCurrentCluster();
   if (cluster === null || cluster.server === '') {
     throw new RegistryPushError(

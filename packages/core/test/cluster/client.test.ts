@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import { freePort } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterClient } from '../../src/cluster/client.js';
+import { ClusterClient, type KubeObject } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
 import { RegistryPushError } from '../../src/errors.js';
 
@@ -208,7 +208,7 @@ describe('reads and writes', () => {
 
   it('deletes with preconditions and reports an absent object as already gone', async () => {
     const client = developer();
-    const created = await client.create(Resources.configMap, {
+    const created = await client.create<KubeObject>(Resources.configMap, {
       metadata: { name: 'to-delete', namespace: 'demo' },
     });
     await client.mergePatch(Resources.configMap, 'to-delete', { data: { changed: 'yes' } }, 'demo');
