@@ -127,6 +127,25 @@ describe('image streams', () => {
     expect(retagged.metadata.generation).toBe(2);
   });
 
+  it('decorates a dry-run create like a real one and stores nothing', async () => {
+    const probe = (await custom.createNamespacedCustomObject({
+      ...IMAGE,
+      namespace: 'demo',
+      plural: 'imagestreams',
+      dryRun: 'All',
+      body: { metadata: { name: 'dry-probe' } },
+    })) as Stream;
+    expect(probe.status.dockerImageRepository).toBe(`${cluster.internalRegistry}/demo/dry-probe`);
+    const listed = (await custom.listNamespacedCustomObject({
+      ...IMAGE,
+      namespace: 'demo',
+      plural: 'imagestreams',
+    })) as {
+      items: Array<{ metadata: { name: string } }>;
+    };
+    expect(listed.items.map((item) => item.metadata.name)).not.toContain('dry-probe');
+  });
+
   it('refuses an unconditional PUT (422) and a stale one (409)', async () => {
     const current = (await custom.getNamespacedCustomObject({
       ...IMAGE,

@@ -207,15 +207,23 @@ export class ClusterClient {
     return items;
   }
 
-  /** Create an object; CONFLICT-free callers check `code === 'CONFLICT'` for AlreadyExists. */
-  async create<T extends KubeObject>(type: ResourceType, body: T): Promise<T> {
+  /** Create an object (`dryRun` validates and returns it without storing); AlreadyExists is CONFLICT. */
+  async create<T extends KubeObject>(
+    type: ResourceType,
+    body: T,
+    options: { dryRun?: boolean } = {},
+  ): Promise<T> {
     const { name, namespace } = body.metadata;
     return this.call({ verb: 'create', resource: qualifiedName(type), name, namespace }, async () => {
-      const created = await this.objects.create({
-        ...body,
-        apiVersion: type.apiVersion,
-        kind: type.kind,
-      } as KubernetesObject);
+      const created = await this.objects.create(
+        {
+          ...body,
+          apiVersion: type.apiVersion,
+          kind: type.kind,
+        } as KubernetesObject,
+        undefined,
+        options.dryRun === true ? 'All' : undefined,
+      );
       return created as unknown as T;
     });
   }

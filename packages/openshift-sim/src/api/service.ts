@@ -294,7 +294,11 @@ export class ResourceService {
     });
     const ns = type.namespaced ? namespace : '';
     if (this.store.get(storeKey(type), ns, name)) throw errors.alreadyExists(this.target(type, name));
-    if (options.dryRun) return { object: admitted, warnings, created: true };
+    // A dry run goes through the same decorator as a real write (kube's generic store decorates both).
+    if (options.dryRun) {
+      type.strategy?.decorate?.(admitted, ctx);
+      return { object: admitted, warnings, created: true };
+    }
     const stored = this.store.create(storeKey(type), ns, name, admitted);
     type.strategy?.decorate?.(stored, ctx);
     return { object: stored, warnings, created: true };
@@ -397,7 +401,10 @@ export class ResourceService {
       type.strategy?.decorate?.(old, ctx);
       return { object: old, warnings };
     }
-    if (options.dryRun) return { object: admitted, warnings };
+    if (options.dryRun) {
+      type.strategy?.decorate?.(admitted, ctx);
+      return { object: admitted, warnings };
+    }
     const finalizers = admittedMeta['finalizers'];
     const finished =
       admittedMeta['deletionTimestamp'] !== undefined &&
