@@ -1,0 +1,183 @@
+import { execFile } from 'node:child_process';
+import { access, constants, mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { RegistryPushError } from '../errors.js';
+
+const run = promisify(execFile);
+
+/** Where to install a registry CA. The private cert dir is always written; the others only when asked. */
+export interface InstallTrustOptions {
+  /** The registry `host[:port]` (the directory name tools look up). */
+  host: string;
+  caPem: string;
+  /**
+   * Root of a private `certs.d` tree (`<root>/<host>/ca.crt`) for skopeo/podman/buildah `--cert-dir`.
+   * Default: a new private temporary directory.
+   */
+  certDir?: string;
+  /** Also write `/etc/docker/certs.d/<host>/ca.crt` (needs write access there; never uses sudo). */
+  docker?: boolean;
+  /** Also add the CA to the system store and run its update command (needs root; never uses sudo). */
+  system?: boolean;
+  /** Override the docker certs.d root (default `/etc/docker/certs.d`). */
+  dockerCertsRoot?: string;
+  /** Override the system anchor directory and update command (default: detected Debian or RHEL layout). */
+  systemStore?: SystemStore;
+}
+
+/** A system trust store layout. */
+export interface SystemStore {
+  anchorsDir: string;
+  updateCommand: readonly string[];
+}
+
+/** What was written, so {@link uninstallTrust} removes exactly that. */
+export interface TrustInstallation {
+  host: string;
+  /** The `certs.d` root to pass as `--cert-dir` (the directory holding `<host>/`). */
+  certDir: string;
+  /** Whether {@link installTrust} created `certDir` itself (then it is removed whole). */
+  ownsCertDir: boolean;
+  /** Every file written, in order. */
+  files: string[];
+  /** Directories created (removed when empty). */
+  directories: string[];
+  /** The system update command to re-run after removing the system anchor. */
+  systemUpdate?: readonly string[];
+}
+
+const SYSTEM_STORES: readonly SystemStore[] = [
+  { anchorsDir: '/usr/local/share/ca-certificates', updateCommand: ['update-ca-certificates'] },
+  { anchorsDir: '/etc/pki/ca-trust/source/anchors', updateCommand: ['update-ca-trust', 'extract'] },
+];
+
+/** Docker and containers/image name the directory `host:port`; a file name cannot hold `:` everywhere. */
+function safeFileStem(host: string): string {
+  return host.replace(/[^A-Za-z0-9.-]/g, '_');
+}
+
+async function writable(dir: string): Promise<boolean> {
+  try {
+    await access(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function detectSystemStore(): Promise<SystemStore | undefined> {
+  for (const store of SYSTEM_STORES) {
+    try {
+      await access(store.anchorsDir);
+      return store;
+    } catch {
+      // not this distribution's layout
+    }
+  }
+  return undefined;
+}
+
+async function mkdirTracked(dir: string, installation: TrustInstallation, mode?: number): Promise<void> {
+  const created = await mkdir(dir, { recursive: true, ...(mode === undefined ? {} : { mode }) });
+  if (created !== undefined) installation.directories.push(dir);
+}
+
+async function installDocker(options: InstallTrustOptions, installation: TrustInstallation): Promise<void> {
+  const root = options.dockerCertsRoot ?? '/etc/docker/certs.d';
+  const parent = join(root, '..');
+  if (!(await writable(root)) && !(await writable(parent))) {
+    throw new RegistryPushError(
+      'TRUST_STORE_UNWRITABLE',
+      `${root} is not writable by this user, so Docker cannot be told to trust ${options.host}.`,
+      {
+        hint: 'Run as root, or push with the native or skopeo tool, which use a private certificate directory instead.',
+      },
+    );
+  }
+  const dir = join(root, options.host);
+  await mkdirTracked(dir, installation);
+  const file = join(dir, 'ca.crt');
+  await writeFile(file, options.caPem, { mode: 0o644 });
+  installation.files.push(file);
+}
+
+async function installSystem(options: InstallTrustOptions, installation: TrustInstallation): Promise<void> {
+  const store = options.systemStore ?? (await detectSystemStore());
+  if (store === undefined) {
+    throw new RegistryPushError(
+      'TRUST_STORE_UNWRITABLE',
+      'No known system trust store (Debian or RHEL layout) was found.',
+      {
+        hint: 'Use the private certificate directory (the default) instead of the system store.',
+      },
+    );
+  }
+  if (!(await writable(store.anchorsDir))) {
+    throw new RegistryPushError(
+      'TRUST_STORE_UNWRITABLE',
+      `${store.anchorsDir} is not writable by this user.`,
+      {
+        hint: 'Run as root, or leave the system store alone: the private certificate directory is enough for pushing.',
+      },
+    );
+  }
+  const file = join(store.anchorsDir, `registry-push-${safeFileStem(options.host)}.crt`);
+  await writeFile(file, options.caPem, { mode: 0o644 });
+  installation.files.push(file);
+  installation.systemUpdate = store.updateCommand;
+  await runUpdate(store.updateCommand);
+}
+
+async function runUpdate(command: readonly string[]): Promise<void> {
+  const [program, ...args] = command;
+  if (program === undefined) return;
+  try {
+    await run(program, args, { timeout: 120_000 });
+  } catch (error) {
+    throw new RegistryPushError('TRUST_STORE_UNWRITABLE', `${command.join(' ')} failed.`, {
+      hint: 'Check the system trust store tools; the private certificate directory works without them.',
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Install a registry CA scoped to its host, without sudo: always into a private `certs.d` tree for
+ * `--cert-dir`, and into Docker's or the system store only when asked and allowed.
+ */
+export async function installTrust(options: InstallTrustOptions): Promise<TrustInstallation> {
+  const ownsCertDir = options.certDir === undefined;
+  const certDir = options.certDir ?? (await mkdtemp(join(tmpdir(), 'registry-push-certs-')));
+  const installation: TrustInstallation = {
+    host: options.host,
+    certDir,
+    ownsCertDir,
+    files: [],
+    directories: [],
+  };
+  try {
+    await mkdirTracked(certDir, installation, 0o700);
+    await mkdirTracked(join(certDir, options.host), installation, 0o700);
+    const file = join(certDir, options.host, 'ca.crt');
+    await writeFile(file, options.caPem, { mode: 0o644 });
+    installation.files.push(file);
+    if (options.docker === true) await installDocker(options, installation);
+    if (options.system === true) await installSystem(options, installation);
+    return installation;
+  } catch (error) {
+    await uninstallTrust(installation).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Remove exactly what {@link installTrust} wrote (files, then the directories it created if empty). */
+export async function uninstallTrust(installation: TrustInstallation): Promise<void> {
+  for (const file of [...installation.files].reverse()) await rm(file, { force: true });
+  for (const dir of [...installation.directories].reverse()) {
+    await rmdir(dir).catch(() => undefined);
+  }
+  if (installation.ownsCertDir) await rm(installation.certDir, { recursive: true, force: true });
+  if (installation.systemUpdate !== undefined) await runUpdate(installation.systemUpdate);
+}
