@@ -113,6 +113,11 @@ export interface RunningCluster {
   addUser(spec: UserSpec): Promise<ClusterUser>;
   /** Compacts history: outstanding list continue tokens and old watch resourceVersions get 410 Gone. */
   compact(): void;
+  /**
+   * Expires a user's API token, as an OAuth token reaching its end of life: the API and the registry
+   * answer 401 to it from now on (registry tokens already issued run out at their own expiry).
+   */
+  expireToken(user: string): void;
   /** The ready line the CLI prints. */
   describe(): ClusterDescription;
   stop(): Promise<void>;
@@ -353,6 +358,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     dir,
     addUser,
     compact: () => store.compact(),
+    expireToken: (user: string): void => {
+      const token = users[user]?.token;
+      if (token === undefined) throw new Error(`unknown user "${user}"`);
+      tokens.delete(token);
+    },
     describe,
     async stop(): Promise<void> {
       if (stopped) return;

@@ -183,4 +183,19 @@ describe('RBAC', () => {
     expect(moved.code).toBe(422);
     expect(JSON.stringify(moved.status)).toContain('field is immutable');
   });
+
+  it('answers 401 to a token once it expired', async () => {
+    const expiring = await cluster.addUser({
+      name: 'expiring',
+      roles: [{ role: 'edit', namespace: 'demo' }],
+    });
+    expect(
+      (await raw(cluster, 'GET', '/apis/user.openshift.io/v1/users/~', { user: 'expiring' })).status,
+    ).toBe(200);
+    cluster.expireToken('expiring');
+    expect(
+      (await raw(cluster, 'GET', '/apis/user.openshift.io/v1/users/~', { token: expiring.token })).status,
+    ).toBe(401);
+    expect(() => cluster.expireToken('nobody')).toThrow(/unknown user/);
+  });
 });
