@@ -1,0 +1,102 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { RegistryPushError } from '../errors.js';
+
+/**
+ * The auth file shared by Docker (`$DOCKER_CONFIG/config.json`) and containers/image tools
+ * (`REGISTRY_AUTH_FILE`, `--authfile`): `{"auths": {"<host>": {"auth": base64("user:token")}}}`.
+ */
+interface AuthFileContent {
+  auths?: Record<string, { auth?: string } & Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
+/** A written credential entry, described without the secret. */
+export interface AuthEntry {
+  /** The auth file path (named `config.json`, so its directory also works as `DOCKER_CONFIG`). */
+  path: string;
+  host: string;
+  /** Whether the directory was created for this login (then logout removes it whole). */
+  ownsDirectory: boolean;
+  /** sha256 of the entry, so logout removes it only if nobody replaced it since. */
+  entryDigest: string;
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+async function readAuthFile(path: string): Promise<AuthFileContent> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw error;
+  }
+  if (text.trim() === '') return {};
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object');
+    return parsed as AuthFileContent;
+  } catch {
+    throw new RegistryPushError(
+      'OPTION_INVALID',
+      `The auth file ${path} is not valid JSON, so it was left as it is.`,
+      {
+        hint: 'Point to a docker/containers auth file, or to a path that does not exist yet.',
+      },
+    );
+  }
+}
+
+/** Write the file so that it is never readable by others, not even for a moment (temp file + rename). */
+async function writePrivately(path: string, content: AuthFileContent): Promise<void> {
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temporary, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  await chmod(temporary, 0o600);
+  await rename(temporary, path);
+}
+
+/**
+ * Store `username:token` for `host`. Without a path, a new private directory (0700) holds `config.json`
+ * (0600). With a path, other hosts' entries in it are kept.
+ */
+export async function writeAuthEntry(options: {
+  host: string;
+  username: string;
+  token: string;
+  path?: string;
+}): Promise<AuthEntry> {
+  const ownsDirectory = options.path === undefined;
+  const path = options.path ?? join(await mkdtemp(join(tmpdir(), 'registry-push-auth-')), 'config.json');
+  if (!ownsDirectory) await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const content = await readAuthFile(path);
+  const auth = Buffer.from(`${options.username}:${options.token}`).toString('base64');
+  content.auths = { ...(content.auths ?? {}), [options.host]: { auth } };
+  await writePrivately(path, content);
+  return { path, host: options.host, ownsDirectory, entryDigest: digest(auth) };
+}
+
+/**
+ * Remove what {@link writeAuthEntry} wrote: the whole private directory, or only our entry of a shared
+ * file (and only if it still holds our credential). Returns what was done.
+ */
+export async function removeAuthEntry(
+  entry: AuthEntry,
+): Promise<'removed-directory' | 'removed-entry' | 'not-ours' | 'absent'> {
+  if (entry.ownsDirectory) {
+    await rm(dirname(entry.path), { recursive: true, force: true });
+    return 'removed-directory';
+  }
+  const content = await readAuthFile(entry.path);
+  const current = content.auths?.[entry.host];
+  if (current === undefined) return 'absent';
+  if (current.auth === undefined || digest(current.auth) !== entry.entryDigest) return 'not-ours';
+  delete content.auths?.[entry.host];
+  await writePrivately(entry.path, content);
+  return 'removed-entry';
+}

@@ -1,0 +1,170 @@
+import type { ClusterClient } from '../cluster/client.js';
+import { RegistryPushError, isRegistryPushError } from '../errors.js';
+import { redact } from '../secrets.js';
+import { removeAuthEntry, writeAuthEntry, type AuthEntry } from './auth-file.js';
+import { resolveToken, validateUsername, type TokenSource } from './token.js';
+import { runToolCommand, toolLoginCommand, type LoginTool } from './tool-login.js';
+
+/** The username used when none is given; the OpenShift registry accepts any name without `:`. */
+export const DEFAULT_USERNAME = 'registry-push';
+
+/** What a credential check needs: where, who, and how to trust the host. */
+export interface CredentialCheck {
+  host: string;
+  username: string;
+  token: string;
+  caPem?: string;
+  tlsVerify: boolean;
+  connectTo?: string;
+}
+
+/** Verifies credentials against the registry's `/v2/` (the registry client's login check plugs in here). */
+export type CredentialChecker = (check: CredentialCheck) => Promise<void>;
+
+/** Options of {@link registryLogin}. */
+export interface LoginOptions {
+  /** Registry `host[:port]`. */
+  host: string;
+  /** The token; default: the cluster client's bearer token (kubeconfig or service account). */
+  token?: string;
+  client?: ClusterClient;
+  /** Default {@link DEFAULT_USERNAME}; must not contain `:`. */
+  username?: string;
+  /** CA to trust for the host (from `registryTrust`). */
+  caPem?: string;
+  /** `certs.d` root for tool logins (from `installTrust`). */
+  certDir?: string;
+  /** Default true. */
+  tlsVerify?: boolean;
+  /** Dial this `ip:port` instead of resolving the host. */
+  connectTo?: string;
+  /** Write to this auth file (other entries kept); default a new private `config.json`. */
+  authFile?: string;
+  /** Also run `<tool> login --password-stdin` (writing to the same auth file). */
+  tool?: LoginTool;
+  /** Check the credentials against `/v2/` before writing them (default true). */
+  verify?: boolean;
+  /** The check to use (default: the built-in registry client). */
+  checkCredentials?: CredentialChecker;
+}
+
+/** A completed login; contains no secret, so it can be kept in CI state for the logout. */
+export interface RegistryLogin {
+  host: string;
+  username: string;
+  /** The auth file to pass as `--authfile` / `REGISTRY_AUTH_FILE` (its directory as `DOCKER_CONFIG`). */
+  authFile: string;
+  entry: AuthEntry;
+  tokenSource: TokenSource;
+  /** Token expiry when known (service-account JWTs). */
+  tokenExpiresAt?: string;
+  verified: boolean;
+  tool?: LoginTool;
+  warnings: string[];
+}
+
+const EXPIRY_WARNING_MS = 15 * 60 * 1000;
+
+/**
+ * Log in to the registry with an OpenShift token: resolve and sanity-check the token, verify it against
+ * `/v2/` (so a wrong token fails here, not halfway through a push), and write a private auth file for the
+ * tools. The token never goes to argv, logs or error messages.
+ */
+export async function registryLogin(options: LoginOptions): Promise<RegistryLogin> {
+  const username = validateUsername(options.username ?? DEFAULT_USERNAME);
+  const resolved = await resolveToken(options);
+  const warnings: string[] = [];
+  if (resolved.expiresAt !== undefined && resolved.expiresAt.getTime() - Date.now() < EXPIRY_WARNING_MS) {
+    warnings.push(
+      `The token expires at ${resolved.expiresAt.toISOString()}, soon; a long push may fail half-way.`,
+    );
+  }
+  const tlsVerify = options.tlsVerify ?? true;
+  const verify = options.verify ?? true;
+  if (verify) {
+    const checker = options.checkCredentials;
+    if (checker === undefined) {
+      throw new RegistryPushError('OPTION_INVALID', 'No credential check is available.', {
+        hint: 'Pass checkCredentials, or verify: false.',
+      });
+    }
+    try {
+      await checker({
+        host: options.host,
+        username,
+        token: resolved.token,
+        tlsVerify,
+        ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
+        ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
+      });
+    } catch (error) {
+      throw sanitize(error, resolved.token);
+    }
+  }
+  const entry = await writeAuthEntry({
+    host: options.host,
+    username,
+    token: resolved.token,
+    ...(options.authFile === undefined ? {} : { path: options.authFile }),
+  });
+  if (options.tool !== undefined) {
+    try {
+      const command = toolLoginCommand(options.tool, {
+        host: options.host,
+        username,
+        token: resolved.token,
+        authFile: entry.path,
+        tlsVerify,
+        ...(options.certDir === undefined ? {} : { certDir: options.certDir }),
+      });
+      await runToolCommand(command, [resolved.token]);
+    } catch (error) {
+      await removeAuthEntry(entry).catch(() => undefined);
+      throw sanitize(error, resolved.token);
+    }
+  }
+  return {
+    host: options.host,
+    username,
+    authFile: entry.path,
+    entry,
+    tokenSource: resolved.source,
+    ...(resolved.expiresAt === undefined ? {} : { tokenExpiresAt: resolved.expiresAt.toISOString() }),
+    verified: verify,
+    ...(options.tool === undefined ? {} : { tool: options.tool }),
+    warnings,
+  };
+}
+
+/** Remove exactly what the login wrote. */
+export async function registryLogout(login: Pick<RegistryLogin, 'entry'>): Promise<string> {
+  const outcome = await removeAuthEntry(login.entry);
+  switch (outcome) {
+    case 'removed-directory':
+      return `removed the private auth directory of ${login.entry.host}`;
+    case 'removed-entry':
+      return `removed the ${login.entry.host} entry from ${login.entry.path}`;
+    case 'not-ours':
+      return `left the ${login.entry.host} entry in ${login.entry.path}: it was replaced by another login since`;
+    case 'absent':
+      return `no ${login.entry.host} entry left in ${login.entry.path}`;
+  }
+}
+
+/** Make sure nothing of the token survives in an error that is passed on. */
+function sanitize(error: unknown, token: string): unknown {
+  if (isRegistryPushError(error)) {
+    const message = redact(error.message, [token]);
+    const hint = redact(error.hint, [token]);
+    if (message === error.message && hint === error.hint) return error;
+    return new RegistryPushError(error.code, message, {
+      hint,
+      details: error.details,
+      retryable: error.retryable,
+    });
+  }
+  return new RegistryPushError(
+    'API_ERROR',
+    redact(error instanceof Error ? error.message : String(error), [token]),
+  );
+}

@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
+import { RegistryPushError } from '../errors.js';
+import { redact } from '../secrets.js';
+
+/** Container tools that can log in with `--password-stdin`. */
+export type LoginTool = 'skopeo' | 'podman' | 'buildah' | 'docker';
+
+/** A tool invocation: the secret travels only on stdin. */
+export interface ToolCommand {
+  program: LoginTool;
+  args: string[];
+  /** Extra environment (paths only, never secrets). */
+  env: Record<string, string>;
+  /** What to write to the tool's stdin. */
+  stdin: string;
+}
+
+/** Options of {@link toolLoginCommand}. */
+export interface ToolLoginOptions {
+  host: string;
+  username: string;
+  token: string;
+  /** The auth file (named `config.json`, so that its directory is a valid `DOCKER_CONFIG`). */
+  authFile: string;
+  /** `certs.d` root with `<host>/ca.crt` (containers tools; Docker reads `/etc/docker/certs.d`). */
+  certDir?: string;
+  /** false adds `--tls-verify=false` where the tool has it. */
+  tlsVerify?: boolean;
+}
+
+/**
+ * The login command for a tool, with the token on stdin and never on argv or in the environment (argv is
+ * visible to every user of the machine in `ps`, and CI logs echo commands).
+ */
+export function toolLoginCommand(tool: LoginTool, options: ToolLoginOptions): ToolCommand {
+  const stdin = options.token;
+  if (tool === 'docker') {
+    // Docker has no --authfile: DOCKER_CONFIG points it at our private directory instead of ~/.docker.
+    return {
+      program: 'docker',
+      args: ['login', '--username', options.username, '--password-stdin', options.host],
+      env: { DOCKER_CONFIG: dirname(options.authFile) },
+      stdin,
+    };
+  }
+  const args = ['login', '--authfile', options.authFile, '--username', options.username, '--password-stdin'];
+  if (options.certDir !== undefined) args.push('--cert-dir', options.certDir);
+  if (options.tlsVerify === false) args.push('--tls-verify=false');
+  args.push(options.host);
+  return { program: tool, args, env: { REGISTRY_AUTH_FILE: options.authFile }, stdin };
+}
+
+/** Run a tool command, feeding stdin; a failure becomes LOGIN_TOOL_FAILED with its output redacted. */
+export async function runToolCommand(
+  command: ToolCommand,
+  secrets: readonly string[],
+  timeoutMs = 120_000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command.program, command.args, {
+      env: { ...process.env, ...command.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'ENOENT'
+          ? new RegistryPushError('TOOL_MISSING', `${command.program} is not installed.`, {
+              hint: `Install ${command.program}, or use the native push (no external tool needed).`,
+            })
+          : new RegistryPushError(
+              'LOGIN_TOOL_FAILED',
+              `${command.program} could not be started (${error.code ?? error.message}).`,
+              {},
+            ),
+      );
+    });
+    child.on('close', (code, signal) => {
+      const clean = redact(output, secrets).trim();
+      if (code === 0) {
+        resolve(clean);
+        return;
+      }
+      const last =
+        clean
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .pop() ?? '';
+      reject(
+        new RegistryPushError(
+          'LOGIN_TOOL_FAILED',
+          `${command.program} ${command.args[0] ?? ''} failed (${signal ?? `exit ${String(code)}`}): ${last}`,
+          {
+            hint: 'See the message above; the same credentials work for the native client if they are valid.',
+          },
+        ),
+      );
+    });
+    child.stdin.end(command.stdin);
+  });
+}
