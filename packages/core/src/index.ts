@@ -14,3 +14,80 @@ export {
   type ErrorDetails,
   type RegistryPushErrorOptions,
 } from './errors.js';
+
+// Cluster access
+export {
+  ClusterClient,
+  type AccessCheck,
+  type Identity,
+  type KubeObject,
+  type ListOptions,
+  type ObjectMeta,
+} from './cluster/client.js';
+export type { ClusterAccessOptions, ClusterAccessSource } from './cluster/kubeconfig.js';
+export { Resources, RegistryNames, type ResourceType } from './cluster/resources.js';
+export type {
+  Condition,
+  RegistryConfig,
+  RegistryRouteSpec,
+  Route,
+  ImageConfig,
+  IngressController,
+} from './cluster/shapes.js';
+
+// Exposing the registry
+export {
+  exposeRegistry,
+  revertExpose,
+  type ExposeChange,
+  type ExposeMode,
+  type ExposeOptions,
+  type ExposeResult,
+} from './expose/expose.js';
+export { discoverRegistryHost, type DiscoveredHost, type RegistryHostSource } from './expose/discover.js';
+export { DEFAULT_ROUTE_SECRET, type CustomRouteOptions } from './expose/custom-route.js';
+export { routeAdmission, type ExposeProgress, type RouteAdmission } from './expose/route-admission.js';
+export {
+  IMAGE_REGISTRY_REMOVED_ADVICE,
+  STORAGE_KINDS,
+  registryState,
+  type RegistryState,
+} from './expose/registry-state.js';
+
+// Trusting its certificate
+export {
+  registryTrust,
+  type RegistryTrust,
+  type TrustOptions,
+  type TrustSource,
+} from './trust/registry-trust.js';
+export {
+  installTrust,
+  uninstallTrust,
+  type InstallTrustOptions,
+  type SystemStore,
+  type TrustInstallation,
+} from './trust/install.js';
+export {
+  addAdditionalTrustedCA,
+  additionalTrustedCaKey,
+  type AdditionalTrustedCaOptions,
+  type AdditionalTrustedCaResult,
+} from './trust/additional-trusted-ca.js';
+export { parseCertificateBundle, type CertificateInfo } from './trust/pem.js';
+
+// Logging in
+export {
+  DEFAULT_USERNAME,
+  registryLogin,
+  registryLogout,
+  type CredentialCheck,
+  type CredentialChecker,
+  type LoginOptions,
+  type RegistryLogin,
+} from './login/login.js';
+export type { AuthEntry } from './login/auth-file.js';
+export { jwtExpiry, type TokenSource } from './login/token.js';
+export { toolLoginCommand, type LoginTool, type ToolCommand } from './login/tool-login.js';
+export { preflightPush, type PushPreflight } from './login/preflight.js';
+export { redact } from './secrets.js';

@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import {
+  RegistryPushError,
+  exposeRegistry,
+  revertExpose,
+  type ExposeChange,
+  type ExposeMode,
+} from '@registry-push/core';
+import { clusterClient, progress, type CommandResult, type Io } from '../context.js';
+import { readOptionFile, stringOption, timeoutMs, type OptionName, type Options } from '../options.js';
+
+export const EXPOSE_OPTIONS: readonly OptionName[] = [
+  'expose',
+  'namespace',
+  'route-name',
+  'route-hostname',
+  'route-cert',
+  'route-key',
+  'route-ca',
+  'timeout',
+  'revert',
+];
+
+function readChanges(path: string): ExposeChange[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new RegistryPushError(
+      'OPTION_INVALID',
+      `--revert ${path} is not a readable JSON result of \`registry-push expose --output json\`.`,
+      {
+        hint: 'Save the JSON output of the expose command and pass that file.',
+      },
+    );
+  }
+  const changes = (parsed as { changes?: unknown }).changes;
+  if (!Array.isArray(changes)) {
+    throw new RegistryPushError('OPTION_INVALID', `--revert ${path} has no "changes" list.`, {
+      hint: 'Pass the JSON output of `registry-push expose --output json`.',
+    });
+  }
+  return changes as ExposeChange[];
+}
+
+/** `registry-push expose`: make the registry reachable (or find how it is), or undo a previous expose. */
+export async function exposeCommand(options: Options, io: Io): Promise<CommandResult> {
+  const client = clusterClient(options, io);
+  const revertFile = stringOption(options, 'revert');
+  if (revertFile !== undefined) {
+    const outcome = await revertExpose(client, readChanges(revertFile), progress(io));
+    if (outcome.failed.length > 0) throw outcome.failed[0];
+    return {
+      json: { reverted: outcome.done },
+      text: outcome.done.length === 0 ? ['nothing to revert'] : outcome.done,
+    };
+  }
+  const mode = (stringOption(options, 'expose') ?? 'auto') as ExposeMode;
+  const name = stringOption(options, 'route-name');
+  const hostname = stringOption(options, 'route-hostname');
+  const namespace = stringOption(options, 'namespace');
+  const timeout = timeoutMs(options);
+  const certPem = readOptionFile(options, 'route-cert');
+  const keyPem = readOptionFile(options, 'route-key');
+  const caPem = readOptionFile(options, 'route-ca');
+  const result = await exposeRegistry(client, {
+    mode,
+    ...(namespace === undefined ? {} : { namespace }),
+    ...(timeout === undefined ? {} : { timeoutMs: timeout }),
+    ...(mode !== 'custom-route' && name !== undefined ? { routeName: name } : {}),
+    ...(mode === 'custom-route'
+      ? {
+          route: {
+            name: name ?? '',
+            hostname: hostname ?? '',
+            ...(certPem === undefined ? {} : { certPem }),
+            ...(keyPem === undefined ? {} : { keyPem }),
+            ...(caPem === undefined ? {} : { caPem }),
+          },
+        }
+      : {}),
+    onProgress: progress(io),
+  });
+  return {
+    json: result,
+    text: [
+      `registry: ${result.host}`,
+      `source: ${result.source} (${result.detail})`,
+      ...(result.changes.length === 0
+        ? ['changes: none']
+        : result.changes.map((change) => `changed: ${change.kind}`)),
+    ],
+    warnings: result.warnings,
+  };
+}

@@ -1,0 +1,71 @@
+import { ClusterClient, RegistryPushError, type ExposeProgress } from '@registry-push/core';
+import { readOptionFile, stringOption, type Options } from './options.js';
+
+/** Where a command writes: results to stdout, progress and warnings to stderr. */
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** What a command returns: a JSON-able result and the lines that say it in text. */
+export interface CommandResult {
+  json: object;
+  text: string[];
+  warnings?: string[];
+}
+
+/** The token from --token, --token-file or REGISTRY_PUSH_TOKEN (undefined: use the kubeconfig's). */
+export function tokenOption(options: Options, io: Io): string | undefined {
+  const fromFile = readOptionFile(options, 'token-file')?.trim();
+  if (fromFile !== undefined && fromFile !== '') return fromFile;
+  const token = stringOption(options, 'token');
+  if (token !== undefined && io.env.REGISTRY_PUSH_TOKEN !== token) {
+    io.stderr(
+      'warning: --token puts the token on the command line, where other users of this machine can see it; prefer REGISTRY_PUSH_TOKEN or --token-file',
+    );
+  }
+  return token;
+}
+
+/** The cluster client the options describe (server + token, kubeconfig, or in-cluster). */
+export function clusterClient(options: Options, io: Io): ClusterClient {
+  const server = stringOption(options, 'server');
+  const token = tokenOption(options, io);
+  const kubeconfig = stringOption(options, 'kubeconfig');
+  const context = stringOption(options, 'context');
+  return ClusterClient.fromOptions({
+    env: io.env,
+    ...(server === undefined ? {} : { server }),
+    ...(server !== undefined && token !== undefined ? { token } : {}),
+    ...(kubeconfig === undefined ? {} : { kubeconfig }),
+    ...(context === undefined ? {} : { context }),
+    ...(options['insecure-skip-tls-verify'] === true ? { insecureSkipTlsVerify: true } : {}),
+  });
+}
+
+/** Progress lines on stderr, tagged by step. */
+export function progress(io: Io): (event: ExposeProgress) => void {
+  return (event) => io.stderr(`[${event.step}] ${event.message}`);
+}
+
+/** The registry CA from --ca-file or --ca-data. */
+export function caOption(options: Options): string | undefined {
+  return readOptionFile(options, 'ca-file') ?? stringOption(options, 'ca-data');
+}
+
+/** `--tls-verify` (default true). */
+export function tlsVerify(options: Options): boolean {
+  return stringOption(options, 'tls-verify') !== 'false';
+}
+
+/** A required option, with a message that says how to give it. */
+export function required(options: Options, name: 'namespace' | 'registry' | 'image' | 'authfile'): string {
+  const value = stringOption(options, name);
+  if (value === undefined || value === '') {
+    throw new RegistryPushError('OPTION_INVALID', `--${name} is required here.`, {
+      hint: `Pass --${name} or set REGISTRY_PUSH_${name.toUpperCase()}.`,
+    });
+  }
+  return value;
+}

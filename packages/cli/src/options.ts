@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { RegistryPushError } from '@registry-push/core';
+
+/** One command-line option; every one can also come from `REGISTRY_PUSH_<NAME>` in the environment. */
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  short?: string;
+  /** One line for `--help`. */
+  help: string;
+  /** Placeholder shown in `--help`. */
+  value?: string;
+  /** Allowed values. */
+  choices?: readonly string[];
+}
+
+/** Every option of every subcommand, with the same names as the GitHub Action's inputs. */
+export const OPTIONS = {
+  // cluster
+  server: { type: 'string', value: 'URL', help: 'API server URL (with a token)' },
+  token: {
+    type: 'string',
+    value: 'TOKEN',
+    help: 'API token; prefer REGISTRY_PUSH_TOKEN or --token-file (argv is visible to other users)',
+  },
+  'token-file': { type: 'string', value: 'FILE', help: 'read the token from FILE' },
+  kubeconfig: { type: 'string', value: 'PATH', help: 'kubeconfig path or content (default $KUBECONFIG)' },
+  context: { type: 'string', value: 'NAME', help: 'kubeconfig context' },
+  'insecure-skip-tls-verify': { type: 'boolean', help: 'do not verify the API server certificate' },
+  // target
+  namespace: { type: 'string', short: 'n', value: 'PROJECT', help: 'the project to push to' },
+  image: { type: 'string', value: 'NAME', help: 'image name inside the project' },
+  registry: { type: 'string', value: 'HOST', help: 'registry host (skips discovery)' },
+  // exposure
+  expose: {
+    type: 'string',
+    value: 'MODE',
+    choices: ['auto', 'default-route', 'custom-route', 'none'],
+    help: 'auto (default), default-route, custom-route or none',
+  },
+  'route-name': { type: 'string', value: 'NAME', help: 'custom route name' },
+  'route-hostname': { type: 'string', value: 'HOST', help: 'custom route host' },
+  'route-cert': { type: 'string', value: 'FILE', help: 'custom route certificate (PEM)' },
+  'route-key': { type: 'string', value: 'FILE', help: 'custom route private key (PEM)' },
+  'route-ca': { type: 'string', value: 'FILE', help: 'CA of the custom route certificate (PEM)' },
+  revert: {
+    type: 'string',
+    value: 'FILE',
+    help: 'expose: undo the changes recorded in FILE (an --output json result)',
+  },
+  // trust
+  'ca-file': { type: 'string', value: 'FILE', help: 'CA bundle (PEM) to trust for the registry' },
+  'ca-data': { type: 'string', value: 'PEM', help: 'CA bundle (PEM text) to trust for the registry' },
+  trust: {
+    type: 'string',
+    value: 'WHERE',
+    choices: ['registry', 'docker', 'system', 'none'],
+    help: 'registry (private cert dir, default), docker (/etc/docker/certs.d), system, or none',
+  },
+  'cert-dir': { type: 'string', value: 'DIR', help: 'certs.d directory to install the CA into' },
+  'tls-verify': {
+    type: 'string',
+    value: 'BOOL',
+    choices: ['true', 'false'],
+    help: 'verify the registry certificate (default true)',
+  },
+  // login
+  username: { type: 'string', value: 'NAME', help: 'registry username (default registry-push; no ":")' },
+  authfile: {
+    type: 'string',
+    value: 'FILE',
+    help: 'auth file to write or read (default: a new private one)',
+  },
+  'login-tool': {
+    type: 'string',
+    value: 'TOOL',
+    choices: ['skopeo', 'podman', 'buildah', 'docker'],
+    help: 'also log in with this tool (token on stdin)',
+  },
+  timeout: {
+    type: 'string',
+    value: 'SECONDS',
+    help: 'how long to wait for the operator and router (default 180)',
+  },
+  // output
+  output: {
+    type: 'string',
+    short: 'o',
+    value: 'FORMAT',
+    choices: ['text', 'json'],
+    help: 'text (default) or json',
+  },
+  help: { type: 'boolean', short: 'h', help: 'show help' },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+/** Parsed option values. */
+export type Options = Partial<Record<OptionName, string | boolean>>;
+
+/** `route-cert` → `REGISTRY_PUSH_ROUTE_CERT`. */
+export function envName(option: string): string {
+  return `REGISTRY_PUSH_${option.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** A mistake in how the command was called (exit code 2). */
+export class UsageError extends Error {}
+
+/** Parse argv, then fill unset options from the environment, then check choices. */
+export function parseOptions(
+  argv: readonly string[],
+  allowed: readonly OptionName[],
+  env: NodeJS.ProcessEnv,
+): { options: Options; positionals: string[] } {
+  const specs = Object.fromEntries(
+    allowed.map((name) => {
+      const spec: OptionSpec = OPTIONS[name];
+      return [name, { type: spec.type, ...(spec.short === undefined ? {} : { short: spec.short }) }];
+    }),
+  );
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: specs, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const options: Options = {};
+  for (const name of allowed) {
+    const spec: OptionSpec = OPTIONS[name];
+    const fromArgv = parsed.values[name];
+    const fromEnv = env[envName(name)];
+    let value: string | boolean | undefined =
+      typeof fromArgv === 'string' || typeof fromArgv === 'boolean' ? fromArgv : undefined;
+    if (value === undefined && fromEnv !== undefined && fromEnv !== '') {
+      value = spec.type === 'boolean' ? /^(1|true|yes)$/i.test(fromEnv) : fromEnv;
+    }
+    if (value === undefined) continue;
+    if (typeof value === 'string' && spec.choices !== undefined && !spec.choices.includes(value)) {
+      throw new UsageError(`--${name} must be one of ${spec.choices.join(', ')}, not "${value}"`);
+    }
+    options[name] = value;
+  }
+  return { options, positionals: parsed.positionals };
+}
+
+/** The string value of an option, if set. */
+export function stringOption(options: Options, name: OptionName): string | undefined {
+  const value = options[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Read a file an option names, with an error that names the option. */
+export function readOptionFile(options: Options, name: OptionName): string | undefined {
+  const path = stringOption(options, name);
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new RegistryPushError(
+      'OPTION_INVALID',
+      `--${name} ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+      {
+        hint: `Check the path given to --${name}.`,
+      },
+    );
+  }
+}
+
+/** `--timeout` in milliseconds. */
+export function timeoutMs(options: Options): number | undefined {
+  const text = stringOption(options, 'timeout');
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new UsageError(`--timeout must be a positive number of seconds, not "${text}"`);
+  return seconds * 1000;
+}
+
+/** The help lines of some options. */
+export function describeOptions(names: readonly OptionName[]): string {
+  return names
+    .map((name) => {
+      const spec: OptionSpec = OPTIONS[name];
+      const flag = `${spec.short === undefined ? '    ' : `-${spec.short}, `}--${name}${spec.value === undefined ? '' : ` ${spec.value}`}`;
+      return `  ${flag.padEnd(34)} ${spec.help}`;
+    })
+    .join('\n');
+}
