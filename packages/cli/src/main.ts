@@ -75,34 +75,21 @@ function commandUsage(name: string, command: Command): string {
   return sections.join('\n\n');
 }
 
-/** Run the CLI; returns the exit code (0 success, 1 failure, 2 usage error). */
-export async function main(argv: readonly string[], io: Io): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(usage());
-    return name === undefined ? 2 : 0;
-  }
-  const command = COMMANDS[name];
-  if (command === undefined) {
-    io.stderr(`registry-push: unknown command "${name}"\n\n${usage()}`);
-    return 2;
-  }
+function parseFor(name: string, command: Command, argv: readonly string[], io: Io): Options | number {
   const allowed = [...command.options, ...(command.usesCluster ? CLUSTER_OPTIONS : []), ...COMMON_OPTIONS];
-  let options: Options;
   try {
-    const parsed = parseOptions(rest, allowed, io.env);
-    options = parsed.options;
+    const parsed = parseOptions(argv, allowed, io.env);
     if (parsed.positionals.length > 0)
       throw new UsageError(`unexpected argument "${parsed.positionals[0] ?? ''}"`);
+    return parsed.options;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr(`registry-push ${name}: ${error.message}\n\n${commandUsage(name, command)}`);
     return 2;
   }
-  if (options.help === true) {
-    io.stdout(commandUsage(name, command));
-    return 0;
-  }
+}
+
+async function execute(name: string, command: Command, options: Options, io: Io): Promise<number> {
   const json = options.output === 'json';
   try {
     const result = await command.run(options, io);
@@ -123,4 +110,25 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     return 1;
   }
+}
+
+/** Run the CLI; returns the exit code (0 success, 1 failure, 2 usage error). */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.stderr(`registry-push: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const options = parseFor(name, command, rest, io);
+  if (typeof options === 'number') return options;
+  if (options.help === true) {
+    io.stdout(commandUsage(name, command));
+    return 0;
+  }
+  return execute(name, command, options, io);
 }

@@ -3,6 +3,7 @@ import {
   RegistryPushError,
   exposeRegistry,
   revertExpose,
+  type CustomRouteOptions,
   type ExposeChange,
   type ExposeMode,
 } from '@registry-push/core';
@@ -43,13 +44,27 @@ function readChanges(path: string): ExposeChange[] {
   return changes as ExposeChange[];
 }
 
+function customRoute(options: Options): CustomRouteOptions {
+  const certPem = readOptionFile(options, 'route-cert');
+  const keyPem = readOptionFile(options, 'route-key');
+  const caPem = readOptionFile(options, 'route-ca');
+  return {
+    name: stringOption(options, 'route-name') ?? '',
+    hostname: stringOption(options, 'route-hostname') ?? '',
+    ...(certPem === undefined ? {} : { certPem }),
+    ...(keyPem === undefined ? {} : { keyPem }),
+    ...(caPem === undefined ? {} : { caPem }),
+  };
+}
+
 /** `registry-push expose`: make the registry reachable (or find how it is), or undo a previous expose. */
 export async function exposeCommand(options: Options, io: Io): Promise<CommandResult> {
   const client = clusterClient(options, io);
   const revertFile = stringOption(options, 'revert');
   if (revertFile !== undefined) {
     const outcome = await revertExpose(client, readChanges(revertFile), progress(io));
-    if (outcome.failed.length > 0) throw outcome.failed[0];
+    const [firstFailure] = outcome.failed;
+    if (firstFailure !== undefined) throw firstFailure;
     return {
       json: { reverted: outcome.done },
       text: outcome.done.length === 0 ? ['nothing to revert'] : outcome.done,
@@ -57,28 +72,14 @@ export async function exposeCommand(options: Options, io: Io): Promise<CommandRe
   }
   const mode = (stringOption(options, 'expose') ?? 'auto') as ExposeMode;
   const name = stringOption(options, 'route-name');
-  const hostname = stringOption(options, 'route-hostname');
   const namespace = stringOption(options, 'namespace');
   const timeout = timeoutMs(options);
-  const certPem = readOptionFile(options, 'route-cert');
-  const keyPem = readOptionFile(options, 'route-key');
-  const caPem = readOptionFile(options, 'route-ca');
   const result = await exposeRegistry(client, {
     mode,
     ...(namespace === undefined ? {} : { namespace }),
     ...(timeout === undefined ? {} : { timeoutMs: timeout }),
     ...(mode !== 'custom-route' && name !== undefined ? { routeName: name } : {}),
-    ...(mode === 'custom-route'
-      ? {
-          route: {
-            name: name ?? '',
-            hostname: hostname ?? '',
-            ...(certPem === undefined ? {} : { certPem }),
-            ...(keyPem === undefined ? {} : { keyPem }),
-            ...(caPem === undefined ? {} : { caPem }),
-          },
-        }
-      : {}),
+    ...(mode === 'custom-route' ? { route: customRoute(options) } : {}),
     onProgress: progress(io),
   });
   return {
