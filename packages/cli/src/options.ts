@@ -58,7 +58,11 @@ export const OPTIONS = {
     choices: ['registry', 'docker', 'system', 'none'],
     help: 'registry (private cert dir, default), docker (/etc/docker/certs.d), system, or none',
   },
-  'cert-dir': { type: 'string', value: 'DIR', help: 'certs.d directory to install the CA into' },
+  'cert-dir': {
+    type: 'string',
+    value: 'DIR',
+    help: 'certs.d root to install the CA into (<DIR>/<host>/ca.crt)',
+  },
   'tls-verify': {
     type: 'string',
     value: 'BOOL',

@@ -40,7 +40,9 @@ export async function logIn(
   const authFile = stringOption(options, 'authfile');
   const tool = stringOption(options, 'login-tool') as LoginTool | undefined;
   const caPem = caOption(options);
-  const cert = certDir ?? stringOption(options, 'cert-dir');
+  // `--cert-dir` names the certs.d root (as for `trust`); the tools want the host's own directory.
+  const certsRoot = stringOption(options, 'cert-dir');
+  const cert = certDir ?? (certsRoot === undefined ? undefined : join(certsRoot, host));
   const login = await registryLogin({
     host,
     ...(token === undefined ? { client: clusterClient(options, io) } : { token }),

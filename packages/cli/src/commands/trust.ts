@@ -52,11 +52,11 @@ export async function establishTrust(
     verify: tlsVerify(options),
   });
   if (where === 'none' || trust.caPem === undefined) return { trust };
-  const certDir = stringOption(options, 'cert-dir');
+  const certsRoot = stringOption(options, 'cert-dir');
   const installation = await installTrust({
     host,
     caPem: trust.caPem,
-    ...(certDir === undefined ? {} : { certDir }),
+    ...(certsRoot === undefined ? {} : { certsRoot }),
     docker: where === 'docker',
     system: where === 'system',
   });

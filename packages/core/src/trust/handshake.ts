@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { connect, rootCertificates, type PeerCertificate } from 'node:tls';
 import { splitHostPort } from './pem.js';
 
@@ -38,7 +39,8 @@ export function checkServedCertificate(options: HandshakeOptions): Promise<Hands
     const socket = connect({
       host: target.hostname,
       port: target.port,
-      servername: hostname,
+      // SNI carries names only (RFC 6066); an IP literal host is verified against the IP SANs instead.
+      ...(isIP(hostname) === 0 ? { servername: hostname } : {}),
       ca: options.caPem === undefined ? undefined : [...rootCertificates, options.caPem],
       rejectUnauthorized: false,
       timeout: options.timeoutMs ?? 10_000,

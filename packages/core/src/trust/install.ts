@@ -13,10 +13,10 @@ export interface InstallTrustOptions {
   host: string;
   caPem: string;
   /**
-   * Root of a private `certs.d` tree (`<root>/<host>/ca.crt`) for skopeo/podman/buildah `--cert-dir`.
-   * Default: a new private temporary directory.
+   * Root of a private `certs.d` tree: the CA goes to `<root>/<host>/ca.crt`, the layout of
+   * `/etc/containers/certs.d` and `/etc/docker/certs.d`. Default: a new private temporary directory.
    */
-  certDir?: string;
+  certsRoot?: string;
   /** Also write `/etc/docker/certs.d/<host>/ca.crt` (needs write access there; never uses sudo). */
   docker?: boolean;
   /** Also add the CA to the system store and run its update command (needs root; never uses sudo). */
@@ -36,10 +36,12 @@ export interface SystemStore {
 /** What was written, so {@link uninstallTrust} removes exactly that. */
 export interface TrustInstallation {
   host: string;
-  /** The `certs.d` root to pass as `--cert-dir` (the directory holding `<host>/`). */
+  /** The directory to pass as `--cert-dir` to skopeo, podman and buildah: `<certsRoot>/<host>`. */
   certDir: string;
-  /** Whether {@link installTrust} created `certDir` itself (then it is removed whole). */
-  ownsCertDir: boolean;
+  /** The `certs.d` root holding `<host>/ca.crt`. */
+  certsRoot: string;
+  /** Whether {@link installTrust} created `certsRoot` itself (then it is removed whole). */
+  ownsCertsRoot: boolean;
   /** Every file written, in order. */
   files: string[];
   /** Directories created (removed when empty). */
@@ -148,19 +150,21 @@ async function runUpdate(command: readonly string[]): Promise<void> {
  * `--cert-dir`, and into Docker's or the system store only when asked and allowed.
  */
 export async function installTrust(options: InstallTrustOptions): Promise<TrustInstallation> {
-  const ownsCertDir = options.certDir === undefined;
-  const certDir = options.certDir ?? (await mkdtemp(join(tmpdir(), 'registry-push-certs-')));
+  const ownsCertsRoot = options.certsRoot === undefined;
+  const certsRoot = options.certsRoot ?? (await mkdtemp(join(tmpdir(), 'registry-push-certs-')));
+  const certDir = join(certsRoot, options.host);
   const installation: TrustInstallation = {
     host: options.host,
     certDir,
-    ownsCertDir,
+    certsRoot,
+    ownsCertsRoot,
     files: [],
     directories: [],
   };
   try {
+    await mkdirTracked(certsRoot, installation, 0o700);
     await mkdirTracked(certDir, installation, 0o700);
-    await mkdirTracked(join(certDir, options.host), installation, 0o700);
-    const file = join(certDir, options.host, 'ca.crt');
+    const file = join(certDir, 'ca.crt');
     await writeFile(file, options.caPem, { mode: 0o644 });
     installation.files.push(file);
     if (options.docker === true) await installDocker(options, installation);
@@ -178,6 +182,6 @@ export async function uninstallTrust(installation: TrustInstallation): Promise<v
   for (const dir of [...installation.directories].reverse()) {
     await rmdir(dir).catch(() => undefined);
   }
-  if (installation.ownsCertDir) await rm(installation.certDir, { recursive: true, force: true });
+  if (installation.ownsCertsRoot) await rm(installation.certsRoot, { recursive: true, force: true });
   if (installation.systemUpdate !== undefined) await runUpdate(installation.systemUpdate);
 }

@@ -152,11 +152,12 @@ describe('installing the CA', () => {
       host: 'registry.example.com:5000',
       caPem: cluster.ingressCaPem,
     });
-    const file = join(installation.certDir, 'registry.example.com:5000', 'ca.crt');
+    const file = join(installation.certDir, 'ca.crt');
+    expect(installation.certDir).toBe(join(installation.certsRoot, 'registry.example.com:5000'));
     expect(await readFile(file, 'utf8')).toBe(cluster.ingressCaPem);
-    expect((await stat(installation.certDir)).mode & 0o077).toBe(0);
+    expect((await stat(installation.certsRoot)).mode & 0o077).toBe(0);
     await uninstallTrust(installation);
-    expect(existsSync(installation.certDir)).toBe(false);
+    expect(existsSync(installation.certsRoot)).toBe(false);
   });
 
   it('adds Docker and system anchors only when asked, and cleans them up', async () => {
@@ -168,7 +169,7 @@ describe('installing the CA', () => {
     const installation = await installTrust({
       host: 'r.example.com',
       caPem: cluster.ingressCaPem,
-      certDir,
+      certsRoot: certDir,
       docker: true,
       dockerCertsRoot: dockerRoot,
       system: true,
