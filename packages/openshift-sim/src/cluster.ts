@@ -16,6 +16,7 @@ import { ObjectStore } from './api/store.js';
 import type { ClusterFacts } from './api/types.js';
 import { VirtualResources } from './api/virtual.js';
 import { kubeconfigFor } from './kubeconfig.js';
+import { ImagePrunerController } from './operator/image-pruner.js';
 import { bootstrapIngress } from './operator/ingress.js';
 import { NamespaceBundles } from './operator/namespaces.js';
 import { RegistryOperator, type RegistryBootstrap } from './operator/registry-operator.js';
@@ -55,6 +56,11 @@ export interface ClusterOptions {
   defaultRoute?: boolean;
   /** Serve an admin-provided default certificate instead of the generated one. */
   customDefaultCertificate?: boolean;
+  /**
+   * How long new registry pods take to become ready, so clients see the operator progress (Available
+   * False, then MinimumAvailability, then Ready). Default 0.
+   */
+  registryRolloutDelayMs?: number;
   /** How long the router takes to admit a route. Default 0 (as soon as it is seen). */
   routeAdmissionDelayMs?: number;
   /** Users besides kubeadmin, developer and viewer. */
@@ -239,10 +245,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       readOnly: options.readOnly ?? false,
       replicas: 1,
       defaultRoute: options.defaultRoute ?? false,
+      rolloutDelayMs: options.registryRolloutDelayMs ?? 0,
     },
     onError,
   );
   operator.start();
+  const pruner = new ImagePrunerController(parts, onError);
+  pruner.start();
 
   const storage = await startRegistry();
   const registryCert = await serviceCa.issue({
@@ -368,6 +377,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       if (stopped) return;
       stopped = true;
       operator.stop();
+      pruner.stop();
       admission.stop();
       namespaceBundles.stop();
       await router.stop();

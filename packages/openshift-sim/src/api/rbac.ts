@@ -48,7 +48,11 @@ const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'] as con
 const ALL = [...READ, ...WRITE] as const;
 
 const WORKLOADS: PolicyRule[] = [
-  { apiGroups: [''], resources: ['pods', 'replicationcontrollers', 'configmaps', 'limitranges'], verbs: ALL },
+  {
+    apiGroups: [''],
+    resources: ['pods', 'replicationcontrollers', 'configmaps', 'limitranges', 'persistentvolumeclaims'],
+    verbs: ALL,
+  },
   {
     apiGroups: ['apps'],
     resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'],

@@ -132,6 +132,17 @@ const BUILTINS: ResourceType[] = [
     shortNames: ['limits'],
   }),
   builtin({
+    group: '',
+    version: 'v1',
+    plural: 'persistentvolumeclaims',
+    kind: 'PersistentVolumeClaim',
+    namespaced: true,
+    shortNames: ['pvc'],
+    statusSubresource: true,
+    strategy: w['persistentvolumeclaims'],
+    selectableFields: ['status.phase'],
+  }),
+  builtin({
     group: 'apps',
     version: 'v1',
     plural: 'deployments',

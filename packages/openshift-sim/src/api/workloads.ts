@@ -1,7 +1,7 @@
 // Validation of the built-in workload kinds the pruner reads image references from. Only the rules a
 // client is likely to trip over are enforced (required containers, selector matching the template); the
 // real apiserver checks far more, which the package README says.
-import { isJsonObject, objectAt, textOf, type JsonObject, type JsonValue } from '../json.js';
+import { isJsonObject, jsonEqual, objectAt, textOf, type JsonObject, type JsonValue } from '../json.js';
 import type { StatusCause } from './status.js';
 import type { Strategy } from './types.js';
 
@@ -126,6 +126,74 @@ const secret: Strategy = {
   },
 };
 
+const ACCESS_MODES = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'];
+
+/** kube's PersistentVolumeClaim rules a client meets: access modes, a storage request, a fixed spec. */
+function claimCauses(object: JsonObject, old: JsonObject | undefined): StatusCause[] {
+  const spec = objectAt(object, 'spec');
+  if (!spec) return [required('spec')];
+  const causes: StatusCause[] = [];
+  const modes = spec['accessModes'];
+  if (!Array.isArray(modes) || modes.length === 0) {
+    causes.push({
+      reason: 'FieldValueRequired',
+      message: 'Required value: at least 1 access mode is required',
+      field: 'spec.accessModes',
+    });
+  } else {
+    for (const mode of modes) {
+      if (typeof mode !== 'string' || !ACCESS_MODES.includes(mode)) {
+        causes.push({
+          reason: 'FieldValueNotSupported',
+          message: `Unsupported value: ${JSON.stringify(mode)}: supported values: ${ACCESS_MODES.map((m) => `"${m}"`).join(', ')}`,
+          field: 'spec.accessModes',
+        });
+      }
+    }
+  }
+  const volumeMode = spec['volumeMode'];
+  if (volumeMode !== undefined && volumeMode !== 'Block' && volumeMode !== 'Filesystem') {
+    causes.push({
+      reason: 'FieldValueNotSupported',
+      message: `Unsupported value: ${JSON.stringify(volumeMode)}: supported values: "Block", "Filesystem"`,
+      field: 'spec.volumeMode',
+    });
+  }
+  const storage = objectAt(objectAt(spec, 'resources'), 'requests')?.['storage'];
+  if (typeof storage !== 'string' || storage === '') causes.push(required('spec.resources[storage]'));
+  if (old !== undefined) {
+    // Only the storage request may change after creation (volume expansion).
+    const fixed = (value: JsonObject | undefined): JsonObject => {
+      const { resources: _resources, volumeName: _volumeName, ...rest } = value ?? {};
+      return rest;
+    };
+    if (!jsonEqual(fixed(spec), fixed(objectAt(old, 'spec')))) {
+      causes.push({
+        reason: 'FieldValueForbidden',
+        message:
+          'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+        field: 'spec',
+      });
+    }
+  }
+  return causes;
+}
+
+function defaultVolumeMode(object: JsonObject): void {
+  const spec = objectAt(object, 'spec');
+  if (spec) spec['volumeMode'] ??= 'Filesystem';
+}
+
+const persistentVolumeClaim: Strategy = {
+  validate: (object, old) => claimCauses(object, old),
+  fields: (object) => ({ 'status.phase': textOf(objectAt(object, 'status')?.['phase']) }),
+  prepareCreate: (object) => {
+    defaultVolumeMode(object);
+    object['status'] = { phase: 'Pending' };
+  },
+  prepareUpdate: (object) => defaultVolumeMode(object),
+};
+
 const namespace: Strategy = {
   prepareCreate: (object) => {
     object['status'] = { phase: 'Active' };
@@ -150,4 +218,5 @@ export const WORKLOAD_STRATEGIES: Record<string, Strategy> = {
   builds: build,
   buildconfigs: build,
   secrets: secret,
+  persistentvolumeclaims: persistentVolumeClaim,
 };

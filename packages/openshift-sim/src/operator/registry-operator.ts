@@ -1,11 +1,18 @@
 // The Image Registry Operator's visible behaviour: it bootstraps `configs/cluster` and `imagepruners/cluster`,
 // and reconciles routes, the registry Deployment and Service, conditions and the image config's registry
 // hostnames from `spec.managementState`, `defaultRoute` and `routes[]`.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isJsonObject, jsonEqual, objectAt, stringAt, type JsonObject } from '../json.js';
 import { ApiError } from '../api/status.js';
 import type { ResourceType } from '../api/types.js';
 import { mergeConditions, type Condition } from './conditions.js';
+import { RegistryPods, type PodCounts } from './registry-pods.js';
+import {
+  OWNER_ANNOTATION as CLAIM_OWNER_ANNOTATION,
+  USER_CREDENTIALS_SECRET,
+  checkStorage,
+  type StorageOutcome,
+} from './registry-storage.js';
 import { coalesced, systemContext, type ControllerParts } from './system.js';
 
 /** The namespace the registry lives in. */
@@ -22,19 +29,21 @@ export interface RegistryBootstrap {
   readOnly: boolean;
   replicas: number;
   defaultRoute: boolean;
+  /** How long new registry pods take to become ready. */
+  rolloutDelayMs: number;
 }
 
 function storageStanza(storage: RegistryBootstrap['storage']): JsonObject {
   if (storage === 'emptyDir') return { managementState: 'Managed', emptyDir: {} };
-  if (storage === 'pvc') return { managementState: 'Managed', pvc: { claim: 'image-registry-storage' } };
+  // An empty claim: the operator creates image-registry-storage and writes its name back.
+  if (storage === 'pvc') return { managementState: 'Managed', pvc: {} };
   return {};
 }
 
-const BACKENDS = ['emptyDir', 's3', 'gcs', 'swift', 'pvc', 'azure', 'ibmcos', 'oss'];
-
-function configuredBackend(spec: JsonObject | undefined): string | undefined {
-  const storage = objectAt(spec, 'storage') ?? {};
-  return BACKENDS.find((b) => isJsonObject(storage[b]));
+/** A short hash of the storage stanza: a storage change rolls out new pods. */
+function templateHash(storage: JsonObject): string {
+  const { managementState: _managementState, ...backend } = storage;
+  return createHash('sha256').update(JSON.stringify(backend)).digest('hex').slice(0, 9);
 }
 
 /** The host a route is admitted with by the default router, if it is admitted. */
@@ -59,6 +68,7 @@ export class RegistryOperator {
   private readonly trigger: () => void;
   private readonly unsubscribers: Array<() => void> = [];
   private readonly ctx;
+  private readonly pods: RegistryPods;
 
   constructor(
     private readonly parts: ControllerParts,
@@ -71,6 +81,7 @@ export class RegistryOperator {
       REGISTRY_NAMESPACE,
     );
     this.trigger = coalesced(() => this.reconcile(), onError);
+    this.pods = new RegistryPods(parts, this.ctx, bootstrap.rolloutDelayMs, this.trigger);
   }
 
   private type(group: string, plural: string): ResourceType {
@@ -80,7 +91,13 @@ export class RegistryOperator {
   /** Creates the singletons and starts watching. */
   start(): void {
     this.createBootstrapObjects();
-    const watched = [`configs.${IMAGEREGISTRY}`, 'routes.route.openshift.io', 'secrets'];
+    const watched = [
+      `configs.${IMAGEREGISTRY}`,
+      'routes.route.openshift.io',
+      'secrets',
+      'persistentvolumeclaims',
+      'pods',
+    ];
     for (const key of watched)
       this.unsubscribers.push(this.parts.store.subscribe(key, undefined, this.trigger));
     this.reconcile();
@@ -88,6 +105,7 @@ export class RegistryOperator {
 
   stop(): void {
     for (const unsubscribe of this.unsubscribers) unsubscribe();
+    this.pods.stop();
   }
 
   private createBootstrapObjects(): void {
@@ -192,18 +210,57 @@ export class RegistryOperator {
       this.publishHostnames();
       return;
     }
-    const backend = configuredBackend(spec);
-    if (backend === undefined) {
+    const outcome = checkStorage(spec, {
+      claim: (name) => this.parts.store.get('persistentvolumeclaims', REGISTRY_NAMESPACE, name),
+      credentials: () => this.parts.store.get('secrets', REGISTRY_NAMESPACE, USER_CREDENTIALS_SECRET),
+    });
+    if (outcome === undefined || !outcome.ok) {
       this.tearDown();
-      this.writeStatus(config, this.noStorageConditions(), 0);
+      const conditions =
+        outcome === undefined ? this.noStorageConditions() : this.storageErrorConditions(outcome);
+      this.writeStatus(config, conditions, 0);
       this.publishHostnames();
       return;
     }
+    if (outcome.createClaim !== undefined) this.createClaim(outcome.createClaim);
+    if (!jsonEqual(outcome.storage, objectAt(spec, 'storage'))) {
+      // The operator records what it filled in (claim name, storage managementState); the write triggers
+      // the next pass.
+      service.update(
+        configType,
+        '',
+        'cluster',
+        { ...config, spec: { ...spec, storage: outcome.storage } },
+        undefined,
+        {},
+        this.ctx,
+      );
+      return;
+    }
     const replicas = Number(spec['replicas'] ?? 1);
-    this.ensureWorkload(replicas);
+    this.ensureService();
+    const counts = this.pods.reconcile(replicas, templateHash(outcome.storage));
     const routeProblems = this.ensureRoutes(spec);
-    this.writeStatus(config, this.managedConditions(routeProblems), replicas);
+    this.writeStatus(
+      config,
+      this.managedConditions(routeProblems, counts, replicas, outcome.storageExists),
+      counts.ready,
+    );
     this.publishHostnames();
+  }
+
+  /** The default claim: ReadWriteMany, 100Gi, annotated as the operator's own. */
+  private createClaim(name: string): void {
+    this.parts.service.create(
+      this.type('', 'persistentvolumeclaims'),
+      REGISTRY_NAMESPACE,
+      {
+        metadata: { name, annotations: { [CLAIM_OWNER_ANNOTATION]: 'true' } },
+        spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '100Gi' } } },
+      },
+      {},
+      this.ctx,
+    );
   }
 
   private desiredRoutes(spec: JsonObject): { routes: DesiredRoute[]; problems: string[] } {
@@ -304,77 +361,29 @@ export class RegistryOperator {
     }
   }
 
-  private ensureWorkload(replicas: number): void {
+  private ensureService(): void {
     const { service } = this.parts;
-    const deployments = this.type('apps', 'deployments');
     const labels = { 'docker-registry': 'default' };
-    const desired: JsonObject = {
-      metadata: { name: 'image-registry', labels },
-      spec: {
-        replicas,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            containers: [{ name: 'registry', image: 'quay.io/openshift/origin-docker-registry:latest' }],
-          },
+    const services = this.type('', 'services');
+    if (service.find(services, REGISTRY_NAMESPACE, 'image-registry', this.ctx)) return;
+    service.create(
+      services,
+      REGISTRY_NAMESPACE,
+      {
+        metadata: {
+          name: 'image-registry',
+          labels,
+          annotations: { 'service.alpha.openshift.io/serving-cert-secret-name': 'image-registry-tls' },
+        },
+        spec: {
+          type: 'ClusterIP',
+          selector: labels,
+          ports: [{ name: '5000-tcp', port: 5000, targetPort: 5000, protocol: 'TCP' }],
         },
       },
-    };
-    const existing = service.find(deployments, REGISTRY_NAMESPACE, 'image-registry', this.ctx);
-    if (!existing) {
-      service.create(deployments, REGISTRY_NAMESPACE, desired, {}, this.ctx);
-    } else if (objectAt(existing, 'spec')?.['replicas'] !== replicas) {
-      const spec = { ...(objectAt(existing, 'spec') ?? {}), replicas };
-      service.update(
-        deployments,
-        REGISTRY_NAMESPACE,
-        'image-registry',
-        { ...existing, spec },
-        undefined,
-        {},
-        this.ctx,
-      );
-    }
-    const services = this.type('', 'services');
-    if (!service.find(services, REGISTRY_NAMESPACE, 'image-registry', this.ctx)) {
-      service.create(
-        services,
-        REGISTRY_NAMESPACE,
-        {
-          metadata: {
-            name: 'image-registry',
-            labels,
-            annotations: { 'service.alpha.openshift.io/serving-cert-secret-name': 'image-registry-tls' },
-          },
-          spec: {
-            type: 'ClusterIP',
-            selector: labels,
-            ports: [{ name: '5000-tcp', port: 5000, targetPort: 5000, protocol: 'TCP' }],
-          },
-        },
-        {},
-        this.ctx,
-      );
-    }
-    const current = service.get(deployments, REGISTRY_NAMESPACE, 'image-registry', this.ctx);
-    const status = {
-      replicas,
-      readyReplicas: replicas,
-      availableReplicas: replicas,
-      updatedReplicas: replicas,
-    };
-    if (!jsonEqual(objectAt(current, 'status'), status)) {
-      service.update(
-        deployments,
-        REGISTRY_NAMESPACE,
-        'image-registry',
-        { ...current, status },
-        'status',
-        {},
-        this.ctx,
-      );
-    }
+      {},
+      this.ctx,
+    );
   }
 
   private tearDown(): void {
@@ -382,20 +391,69 @@ export class RegistryOperator {
     for (const owned of this.ownedRoutes()) {
       this.deleteQuietly(routeType, REGISTRY_NAMESPACE, stringAt(objectAt(owned, 'metadata'), 'name') ?? '');
     }
-    this.deleteQuietly(this.type('apps', 'deployments'), REGISTRY_NAMESPACE, 'image-registry');
+    this.pods.removeAll();
     this.deleteQuietly(this.type('', 'services'), REGISTRY_NAMESPACE, 'image-registry');
   }
 
-  private managedConditions(problems: string[]): Condition[] {
+  private managedConditions(
+    problems: string[],
+    counts: PodCounts,
+    replicas: number,
+    storageExists: Condition,
+  ): Condition[] {
     const degraded = problems.length > 0;
+    const complete = counts.ready >= replicas && counts.total === replicas;
+    const available: Condition =
+      counts.ready === 0
+        ? {
+            type: 'Available',
+            status: 'False',
+            reason: 'NoReplicasAvailable',
+            message: 'The deployment does not have available replicas',
+          }
+        : complete
+          ? { type: 'Available', status: 'True', reason: 'Ready', message: 'The registry is ready' }
+          : {
+              type: 'Available',
+              status: 'True',
+              reason: 'MinimumAvailability',
+              message: 'The registry has minimum availability',
+            };
     return [
-      { type: 'Available', status: 'True', reason: 'Ready', message: 'The registry is ready' },
-      { type: 'Progressing', status: 'False', reason: 'Ready', message: 'The registry is ready' },
+      available,
+      complete
+        ? { type: 'Progressing', status: 'False', reason: 'Ready', message: 'The registry is ready' }
+        : {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'DeploymentNotCompleted',
+            message: 'The deployment has not completed',
+          },
       degraded
         ? { type: 'Degraded', status: 'True', reason: 'RouteDegraded', message: problems.join('; ') }
         : { type: 'Degraded', status: 'False' },
       { type: 'Removed', status: 'False' },
-      { type: 'StorageExists', status: 'True', reason: 'Creation Successful' },
+      storageExists,
+    ];
+  }
+
+  /**
+   * Storage the operator cannot use: nothing is deployed. The real operator reports Degraded only after
+   * five minutes without a deployment; the simulator says so at once.
+   */
+  private storageErrorConditions(outcome: StorageOutcome & { ok: false }): Condition[] {
+    const notFound = 'The deployment does not exist';
+    return [
+      { type: 'Available', status: 'False', reason: 'DeploymentNotFound', message: notFound },
+      {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'Error',
+        message: `Unable to apply resources: unable to sync storage configuration: ${outcome.error}`,
+      },
+      { type: 'Degraded', status: 'True', reason: 'Unavailable', message: notFound },
+      { type: 'Removed', status: 'False' },
+      ...(outcome.storageExists !== undefined ? [outcome.storageExists] : []),
     ];
   }
 

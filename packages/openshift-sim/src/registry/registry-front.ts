@@ -35,6 +35,16 @@ export interface RegistryFrontParts {
 
 type Action = 'pull' | 'push' | 'delete';
 
+/** The storage driver call a request method stands for, as the storage metrics name it. */
+const STORAGE_OPERATION: Readonly<Record<string, string>> = {
+  GET: 'Reader',
+  HEAD: 'Stat',
+  PUT: 'Writer',
+  PATCH: 'Writer',
+  POST: 'Writer',
+  DELETE: 'Delete',
+};
+
 const ANONYMOUS: Subject = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
 const MAX_MANIFEST = 4 * 1024 * 1024;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -120,6 +130,14 @@ export class RegistryFront {
   private server: Server | undefined;
   private readonly requests = new Map<string, number>();
   private inFlight = 0;
+  /** Blob lookups by result (`Hit`, `Miss`), standing in for the registry's digest cache. */
+  private readonly digestCache = new Map<string, number>();
+  /** Failed storage operations by `<operation> <code>`. */
+  private readonly storageErrors = new Map<string, number>();
+
+  private count(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
 
   constructor(private readonly parts: RegistryFrontParts) {}
 
@@ -284,7 +302,35 @@ export class RegistryFront {
       sendErrors(res, 401, [{ code: 'UNAUTHORIZED', message: 'authentication required' }]);
       return;
     }
+    const family = (
+      name: string,
+      help: string,
+      samples: Map<string, number>,
+      labels: (key: string) => string,
+    ): string[] =>
+      samples.size === 0
+        ? []
+        : [
+            `# HELP ${name} ${help}`,
+            `# TYPE ${name} counter`,
+            ...[...samples.entries()].sort().map(([key, count]) => `${name}{${labels(key)}} ${count}`),
+          ];
     const lines = [
+      ...family(
+        'imageregistry_digest_cache_requests_total',
+        'Total number of requests without scope to the digest cache.',
+        this.digestCache,
+        (key) => `type="${key}"`,
+      ),
+      ...family(
+        'imageregistry_storage_errors_total',
+        'Cumulative number of failed operations with the storage.',
+        this.storageErrors,
+        (key) => {
+          const [operation = '', code = ''] = key.split(' ');
+          return `code="${code}",operation="${operation}"`;
+        },
+      ),
       '# HELP imageregistry_http_in_flight_requests Requests being served.',
       '# TYPE imageregistry_http_in_flight_requests gauge',
       `imageregistry_http_in_flight_requests ${this.inFlight}`,
@@ -467,6 +513,12 @@ export class RegistryFront {
       return;
     }
     await this.forward(req, res, `${url.pathname}${url.search}`);
+    this.countBlobLookup(parsed, action, res.statusCode);
+  }
+
+  private countBlobLookup(parsed: { kind: string; rest: string }, action: Action, status: number): void {
+    if (parsed.kind !== 'blobs' || action !== 'pull' || !DIGEST.test(parsed.rest)) return;
+    this.count(this.digestCache, status === 404 ? 'Miss' : 'Hit');
   }
 
   private upstreamHeaders(req: IncomingMessage): Record<string, string | string[]> {
@@ -495,6 +547,7 @@ export class RegistryFront {
         },
       );
       outgoing.on('error', (err) => {
+        this.count(this.storageErrors, `${STORAGE_OPERATION[req.method ?? 'GET'] ?? 'Unknown'} UNKNOWN`);
         if (!res.headersSent) {
           sendErrors(res, 502, [
             { code: 'UNAVAILABLE', message: `registry storage unavailable: ${err.message}` },
