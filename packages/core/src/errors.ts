@@ -73,8 +73,21 @@ export const REGISTRY_ERROR_CODES = [
   'PUSH_TOOL_FAILED',
 ] as const;
 
+/** The codes of registry administration: status, doctor, enable and metrics. */
+export const ADMIN_ERROR_CODES = [
+  'STORAGE_REFUSED',
+  'STORAGE_FAILED',
+  'ENABLE_FORBIDDEN',
+  'REGISTRY_NOT_AVAILABLE',
+  'METRICS_FORBIDDEN',
+  'METRICS_UNAVAILABLE',
+] as const;
+
 /** A stable identifier of a failure class; documented in the README's troubleshooting table. */
-export type ErrorCode = (typeof CORE_ERROR_CODES)[number] | (typeof REGISTRY_ERROR_CODES)[number];
+export type ErrorCode =
+  | (typeof CORE_ERROR_CODES)[number]
+  | (typeof REGISTRY_ERROR_CODES)[number]
+  | (typeof ADMIN_ERROR_CODES)[number];
 
 /** Extra, non-secret facts about a failure, for `--output json` and logs. */
 export type ErrorDetails = Readonly<Record<string, string | number | boolean | undefined>>;
