@@ -91,3 +91,47 @@ export { jwtExpiry, type TokenSource } from './login/token.js';
 export { toolLoginCommand, type LoginTool, type ToolCommand } from './login/tool-login.js';
 export { preflightPush, type PushPreflight } from './login/preflight.js';
 export { redact } from './secrets.js';
+
+// registry admin
+export { ADMIN_ERROR_CODES } from './errors.js';
+export {
+  registryStatus,
+  type MetricsReachability,
+  type PrunerStatus,
+  type RegistryRouteStatus,
+  type RegistryStatus,
+  type ReplicaStatus,
+  type StatusOptions,
+} from './admin/status.js';
+export {
+  registryDoctor,
+  type CheckStatus,
+  type DoctorCheck,
+  type DoctorOptions,
+  type DoctorReport,
+} from './admin/doctor.js';
+export {
+  enableRegistry,
+  type CredentialsChange,
+  type EnableOptions,
+  type EnableResult,
+} from './admin/enable.js';
+export {
+  CREDENTIAL_KEYS,
+  claimProblem,
+  type StorageCredentials,
+  type StorageProblem,
+  type StorageRequest,
+} from './admin/storage.js';
+export {
+  METRICS_OF_INTEREST,
+  METRICS_PATH,
+  parsePrometheusText,
+  registryMetrics,
+  summarizeMetrics,
+  type MetricSample,
+  type MetricsOptions,
+  type MetricsSummary,
+  type RegistryMetrics,
+} from './admin/metrics.js';
+export { AdminNames, type AdminProgress } from './admin/shapes.js';
