@@ -13,6 +13,8 @@ export interface CommandResult {
   json: object;
   text: string[];
   warnings?: string[];
+  /** Exit code for a result that is printed but is not a success (doctor with a failed check); default 0. */
+  exitCode?: number;
 }
 
 /** The token from --token, --token-file or REGISTRY_PUSH_TOKEN (undefined: use the kubeconfig's). */

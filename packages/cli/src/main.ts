@@ -2,6 +2,10 @@ import { formatError, isRegistryPushError } from '@registry-push/core';
 import { EXPOSE_OPTIONS, exposeCommand } from './commands/expose.js';
 import { LOGIN_OPTIONS, loginCommand, logoutCommand } from './commands/login.js';
 import { TRUST_OPTIONS, trustCommand } from './commands/trust.js';
+import { DOCTOR_OPTIONS, doctorCommand } from './commands/doctor.js';
+import { ENABLE_OPTIONS, enableCommand } from './commands/enable.js';
+import { METRICS_OPTIONS, metricsCommand } from './commands/metrics.js';
+import { STATUS_OPTIONS, statusCommand } from './commands/status.js';
 import type { CommandResult, Io } from './context.js';
 import { UsageError, describeOptions, parseOptions, type OptionName, type Options } from './options.js';
 
@@ -49,6 +53,32 @@ const COMMANDS: Record<string, Command> = {
     usesCluster: false,
     run: (options) => logoutCommand(options),
   },
+  status: {
+    summary:
+      'the registry as an admin sees it: state, storage, replicas, routes, conditions, pruner, metrics',
+    options: STATUS_OPTIONS,
+    usesCluster: true,
+    run: statusCommand,
+  },
+  doctor: {
+    summary: 'check everything a push or prune needs, from your point of view, with the fix for each failure',
+    options: DOCTOR_OPTIONS,
+    usesCluster: true,
+    run: doctorCommand,
+  },
+  enable: {
+    summary:
+      'configure registry storage, set it Managed and wait until it is Available (--dry-run: print the patch)',
+    options: ENABLE_OPTIONS,
+    usesCluster: true,
+    run: enableCommand,
+  },
+  metrics: {
+    summary: "read the registry's imageregistry_* metrics with your token",
+    options: METRICS_OPTIONS,
+    usesCluster: true,
+    run: metricsCommand,
+  },
 };
 
 function usage(): string {
@@ -95,7 +125,7 @@ async function execute(name: string, command: Command, options: Options, io: Io)
     const result = await command.run(options, io);
     for (const warning of result.warnings ?? []) io.stderr(`warning: ${warning}`);
     io.stdout(json ? JSON.stringify(result.json, null, 2) : result.text.join('\n'));
-    return 0;
+    return result.exitCode ?? 0;
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`registry-push ${name}: ${error.message}`);

@@ -87,6 +87,47 @@ export const OPTIONS = {
     value: 'SECONDS',
     help: 'how long to wait for the operator and router (default 180)',
   },
+  // registry admin (status, doctor, enable, metrics)
+  storage: {
+    type: 'string',
+    value: 'KIND',
+    help: 'enable: emptydir (non-production), pvc, pvc=CLAIM, s3, gcs or azure',
+  },
+  replicas: {
+    type: 'string',
+    value: 'N',
+    help: 'enable: registry replicas (more than one needs shared storage)',
+  },
+  'rollout-strategy': {
+    type: 'string',
+    value: 'STRATEGY',
+    choices: ['RollingUpdate', 'Recreate'],
+    help: 'enable: RollingUpdate or Recreate (ReadWriteOnce claims need Recreate)',
+  },
+  bucket: { type: 'string', value: 'NAME', help: 'enable: s3 or gcs bucket' },
+  region: { type: 'string', value: 'REGION', help: 'enable: s3 or gcs region' },
+  'region-endpoint': { type: 'string', value: 'URL', help: 'enable: s3-compatible endpoint' },
+  'project-id': { type: 'string', value: 'ID', help: 'enable: gcs project' },
+  'account-name': { type: 'string', value: 'NAME', help: 'enable: azure storage account' },
+  container: { type: 'string', value: 'NAME', help: 'enable: azure blob container' },
+  's3-access-key-file': {
+    type: 'string',
+    value: 'FILE',
+    help: 'enable: S3 access key from FILE (or REGISTRY_PUSH_S3_ACCESS_KEY)',
+  },
+  's3-secret-key-file': {
+    type: 'string',
+    value: 'FILE',
+    help: 'enable: S3 secret key from FILE (or REGISTRY_PUSH_S3_SECRET_KEY)',
+  },
+  'gcs-keyfile': { type: 'string', value: 'FILE', help: 'enable: GCS service account key (JSON) file' },
+  'azure-account-key-file': {
+    type: 'string',
+    value: 'FILE',
+    help: 'enable: Azure account key from FILE (or REGISTRY_PUSH_AZURE_ACCOUNT_KEY)',
+  },
+  'dry-run': { type: 'boolean', help: 'enable: check and print the patch, change nothing' },
+  prune: { type: 'boolean', help: 'doctor: also check what pruning needs' },
   // output
   output: {
     type: 'string',

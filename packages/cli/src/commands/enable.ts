@@ -1,0 +1,180 @@
+import {
+  enableRegistry,
+  type EnableResult,
+  type StorageCredentials,
+  type StorageRequest,
+} from '@registry-push/core';
+import { clusterClient, type CommandResult, type Io } from '../context.js';
+import {
+  UsageError,
+  readOptionFile,
+  stringOption,
+  timeoutMs,
+  type OptionName,
+  type Options,
+} from '../options.js';
+
+export const ENABLE_OPTIONS: readonly OptionName[] = [
+  'storage',
+  'replicas',
+  'rollout-strategy',
+  'bucket',
+  'region',
+  'region-endpoint',
+  'project-id',
+  'account-name',
+  'container',
+  's3-access-key-file',
+  's3-secret-key-file',
+  'gcs-keyfile',
+  'azure-account-key-file',
+  'dry-run',
+  'timeout',
+];
+
+/** The stanza options each storage kind takes. */
+const KIND_OPTIONS: Record<StorageRequest['kind'], readonly OptionName[]> = {
+  emptyDir: [],
+  pvc: [],
+  s3: ['bucket', 'region', 'region-endpoint', 's3-access-key-file', 's3-secret-key-file'],
+  gcs: ['bucket', 'region', 'project-id', 'gcs-keyfile'],
+  azure: ['account-name', 'container', 'azure-account-key-file'],
+};
+
+function storageRequest(options: Options): StorageRequest {
+  const text = stringOption(options, 'storage');
+  if (text === undefined)
+    throw new UsageError('--storage is required: emptydir, pvc, pvc=CLAIM, s3, gcs or azure');
+  const [kindText = '', claim] = text.split('=', 2);
+  const kinds: Record<string, StorageRequest['kind']> = {
+    emptydir: 'emptyDir',
+    pvc: 'pvc',
+    s3: 's3',
+    gcs: 'gcs',
+    azure: 'azure',
+  };
+  const kind = kinds[kindText.toLowerCase()];
+  if (kind === undefined || (claim !== undefined && kind !== 'pvc')) {
+    throw new UsageError(`--storage must be emptydir, pvc, pvc=CLAIM, s3, gcs or azure, not "${text}"`);
+  }
+  const misplaced = ENABLE_OPTIONS.filter(
+    (name) =>
+      Object.values(KIND_OPTIONS).some((list) => list.includes(name)) &&
+      !KIND_OPTIONS[kind].includes(name) &&
+      options[name] !== undefined,
+  );
+  if (misplaced.length > 0) throw new UsageError(`--${misplaced[0] ?? ''} does not apply to ${kind} storage`);
+  const field = (name: OptionName): string | undefined => stringOption(options, name);
+  const defined = <T extends object>(value: T): T =>
+    Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  switch (kind) {
+    case 'emptyDir':
+      return { kind };
+    case 'pvc':
+      if (claim === '') throw new UsageError('--storage pvc=CLAIM needs a claim name after "="');
+      return claim === undefined ? { kind } : { kind, claim };
+    case 's3':
+      return defined({
+        kind,
+        bucket: field('bucket'),
+        region: field('region'),
+        regionEndpoint: field('region-endpoint'),
+      });
+    case 'gcs':
+      return defined({
+        kind,
+        bucket: field('bucket'),
+        region: field('region'),
+        projectID: field('project-id'),
+      });
+    case 'azure':
+      return defined({ kind, accountName: field('account-name'), container: field('container') });
+  }
+}
+
+/** A secret from a file option or an environment variable; never from argv. */
+function secretValue(options: Options, io: Io, file: OptionName, env: string): string | undefined {
+  const value = readOptionFile(options, file)?.trim() ?? io.env[env]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function storageCredentials(
+  options: Options,
+  io: Io,
+  kind: StorageRequest['kind'],
+): StorageCredentials | undefined {
+  if (kind === 's3') {
+    const accessKey = secretValue(options, io, 's3-access-key-file', 'REGISTRY_PUSH_S3_ACCESS_KEY');
+    const secretKey = secretValue(options, io, 's3-secret-key-file', 'REGISTRY_PUSH_S3_SECRET_KEY');
+    if (accessKey === undefined && secretKey === undefined) return undefined;
+    if (accessKey === undefined || secretKey === undefined) {
+      throw new UsageError(
+        'S3 credentials need both keys: --s3-access-key-file and --s3-secret-key-file (or REGISTRY_PUSH_S3_ACCESS_KEY and REGISTRY_PUSH_S3_SECRET_KEY)',
+      );
+    }
+    return { kind, accessKey, secretKey };
+  }
+  if (kind === 'gcs') {
+    const keyfile = readOptionFile(options, 'gcs-keyfile');
+    return keyfile === undefined ? undefined : { kind, keyfile };
+  }
+  if (kind === 'azure') {
+    const accountKey = secretValue(options, io, 'azure-account-key-file', 'REGISTRY_PUSH_AZURE_ACCOUNT_KEY');
+    return accountKey === undefined ? undefined : { kind, accountKey };
+  }
+  return undefined;
+}
+
+function replicasOption(options: Options): number | undefined {
+  const text = stringOption(options, 'replicas');
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new UsageError(`--replicas must be a whole number of 1 or more, not "${text}"`);
+  }
+  return Number(text);
+}
+
+function resultText(result: EnableResult): string[] {
+  const secret = result.credentials;
+  const secretLine =
+    secret === undefined
+      ? []
+      : [
+          `${result.dryRun ? 'would ' : ''}${secret.action === 'unchanged' ? 'leave' : secret.action} secret ${secret.namespace}/${secret.name} (keys ${secret.keys.join(', ')}${secret.action === 'unchanged' ? ', already set' : ''})`,
+        ];
+  if (result.dryRun) {
+    return [
+      ...secretLine,
+      Object.keys(result.patch.spec).length === 0
+        ? 'nothing to patch: configs.imageregistry.operator.openshift.io/cluster already has this'
+        : 'would patch configs.imageregistry.operator.openshift.io/cluster (--type merge):',
+      JSON.stringify(result.patch, null, 2),
+    ];
+  }
+  return [
+    ...secretLine,
+    result.applied ? `patched: ${JSON.stringify(result.patch)}` : 'nothing to patch',
+    result.available === true
+      ? `registry Available: ${result.readyReplicas ?? 0} replica(s) ready`
+      : 'not waited for the registry',
+  ];
+}
+
+/** `registry-push enable --storage KIND`: configure storage, set Managed, wait for Available. */
+export async function enableCommand(options: Options, io: Io): Promise<CommandResult> {
+  const storage = storageRequest(options);
+  const credentials = storageCredentials(options, io, storage.kind);
+  const replicas = replicasOption(options);
+  const strategy = stringOption(options, 'rollout-strategy') as 'RollingUpdate' | 'Recreate' | undefined;
+  const timeout = timeoutMs(options);
+  const result = await enableRegistry(clusterClient(options, io), {
+    storage,
+    ...(credentials === undefined ? {} : { credentials }),
+    ...(replicas === undefined ? {} : { replicas }),
+    ...(strategy === undefined ? {} : { rolloutStrategy: strategy }),
+    ...(options['dry-run'] === true ? { dryRun: true } : {}),
+    timeoutMs: timeout ?? 300_000,
+    onProgress: (event) => io.stderr(`[${event.step}] ${event.message}`),
+  });
+  return { json: result, text: resultText(result), warnings: result.warnings };
+}

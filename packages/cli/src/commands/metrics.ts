@@ -1,0 +1,59 @@
+import { registryMetrics, registryTrust, type RegistryMetrics } from '@registry-push/core';
+import { caOption, clusterClient, tlsVerify, type CommandResult, type Io } from '../context.js';
+import type { OptionName, Options } from '../options.js';
+import { registryHost } from './trust.js';
+import { table } from './status.js';
+
+export const METRICS_OPTIONS: readonly OptionName[] = [
+  'registry',
+  'namespace',
+  'ca-file',
+  'ca-data',
+  'tls-verify',
+];
+
+function breakdown(record: Record<string, number>): string {
+  const parts = Object.entries(record).map(([key, value]) => `${key}: ${value}`);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
+
+function metricsText(metrics: RegistryMetrics): string[] {
+  const { summary } = metrics;
+  const labels = (values: Record<string, string>): string => {
+    const text = Object.entries(values)
+      .map(([key, value]) => `${key}="${value}"`)
+      .join(',');
+    return text === '' ? '' : `{${text}}`;
+  };
+  return [
+    ...table([
+      ['registry', metrics.host],
+      ['requests', `${summary.requests.total}${breakdown(summary.requests.byCode)}`],
+      ['in flight', summary.inFlight === undefined ? 'not reported' : String(summary.inFlight)],
+      ['digest cache', `${summary.digestCache.hit} hits, ${summary.digestCache.miss} misses`],
+      [
+        'storage errors',
+        summary.storageErrors.total === 0
+          ? 'none'
+          : `${summary.storageErrors.total}${breakdown(summary.storageErrors.byOperation)}`,
+      ],
+    ]),
+    '',
+    ...metrics.samples.map((sample) => `${sample.name}${labels(sample.labels)} ${sample.value}`),
+  ];
+}
+
+/** `registry-push metrics`: the registry's `imageregistry_*` series of interest, read with the caller's token. */
+export async function metricsCommand(options: Options, io: Io): Promise<CommandResult> {
+  const client = clusterClient(options, io);
+  const host = await registryHost(options, io);
+  const verify = tlsVerify(options);
+  const caPem = caOption(options) ?? (verify ? (await registryTrust({ host, client })).caPem : undefined);
+  const metrics = await registryMetrics({
+    host,
+    client,
+    tlsVerify: verify,
+    ...(caPem === undefined ? {} : { caPem }),
+  });
+  return { json: metrics, text: metricsText(metrics) };
+}
