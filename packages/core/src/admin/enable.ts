@@ -20,7 +20,7 @@ export interface EnableOptions {
   wait?: boolean;
   /** How long to wait (default 300 s). */
   timeoutMs?: number;
-  /** Polling interval while waiting (default 2 s). */
+  /** Polling interval while waiting (default 1 s). */
   intervalMs?: number;
   onProgress?: (progress: AdminProgress) => void;
   signal?: AbortSignal;
@@ -214,7 +214,7 @@ async function waitForAvailable(
   progress: (step: AdminProgress['step'], message: string) => void,
 ): Promise<RegistryConfig> {
   const timeoutMs = options.timeoutMs ?? 300_000;
-  const intervalMs = options.intervalMs ?? 2_000;
+  const intervalMs = options.intervalMs ?? 1_000;
   const deadline = Date.now() + timeoutMs;
   let last: RegistryConfig | undefined;
   let lastLine = '';
