@@ -1,0 +1,262 @@
+import { RegistryPushError } from '../errors.js';
+import { RegistryClient, type BlobOutcome, type RegistryClientOptions } from '../registry/client.js';
+import { formatReference, parseOpenShiftTarget, parseReference, validateTag } from '../registry/reference.js';
+import { loadImage, parseSource, TOOL_ONLY_TRANSPORTS, type LoadedImage } from './sources.js';
+import { pushWithTool, type PushTool, type ToolPushOptions } from './tool-push.js';
+
+/** The in-cluster address of the integrated registry, for pull specs that pods use. */
+export const INTERNAL_REGISTRY = 'image-registry.openshift-image-registry.svc:5000';
+
+/** What a push reports while it runs. */
+export type PushEvent =
+  | { kind: 'loaded'; description: string; blobs: number; bytes: number; manifests: number }
+  | { kind: 'blob-start'; digest: string; size: number }
+  | { kind: 'blob-progress'; digest: string; sent: number; total: number }
+  | { kind: 'blob-done'; digest: string; size: number; outcome: BlobOutcome }
+  | { kind: 'manifest'; reference: string; digest: string }
+  | { kind: 'retry'; action: string; attempt: number; delayMs: number; reason: string };
+
+/** Options of {@link pushImage}. */
+export interface PushOptions {
+  /** `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, `docker-archive:FILE[:REF]`, `containers-storage:IMG`, `docker-daemon:IMG`. */
+  source: string;
+  /** `host/project/name[:tag]` for OpenShift (`openshift: true`, the default), or any `host/path[:tag]`. */
+  target: string;
+  /** Tags to write (one upload, one manifest PUT each); default the target's tag, else `latest`. */
+  tags?: readonly string[];
+  /** Whether the target is the OpenShift integrated registry (path must be PROJECT/NAME). Default true. */
+  openshift?: boolean;
+  /** How to reach and authenticate to the registry (`host` is taken from the target). */
+  connection?: Omit<RegistryClientOptions, 'host'>;
+  /** Uploads in flight at once (default 4). */
+  concurrency?: number;
+  /** Repositories on the same registry to mount blobs from before uploading them. */
+  mountFrom?: readonly string[];
+  /** `native` (default) or a tool for sources only tools read; `containers-storage:`/`docker-daemon:` need one. */
+  tool?: 'native' | PushTool;
+  /** For the tool path: the auth file and cert dir from login and trust. */
+  toolOptions?: Pick<ToolPushOptions, 'authFile' | 'certDir' | 'retries'>;
+  onEvent?: (event: PushEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** One tag written. */
+export interface PushedRef {
+  tag: string;
+  /** `host/project/name:tag` */
+  reference: string;
+  /** The digest the registry confirmed for this tag. */
+  digest: string;
+}
+
+/** The outcome of {@link pushImage}. */
+export interface PushResult {
+  /** `host/project/name` */
+  image: string;
+  digest: string;
+  mediaType: string;
+  refs: PushedRef[];
+  /** `image-registry.openshift-image-registry.svc:5000/<project>/<name>@<digest>` (OpenShift targets). */
+  internalRef?: string;
+  blobs: { uploaded: number; mounted: number; existing: number; bytesUploaded: number };
+  via: 'native' | PushTool;
+  durationMs: number;
+}
+
+function targetOf(options: PushOptions): { host: string; repository: string; tags: string[] } {
+  const openshift = options.openshift ?? true;
+  const parsed = openshift ? parseOpenShiftTarget(options.target) : parseReference(options.target);
+  if (parsed.digest !== undefined) {
+    throw new RegistryPushError(
+      'REFERENCE_INVALID',
+      `The target ${options.target} names a digest; push to tags.`,
+    );
+  }
+  const tags = [...(options.tags ?? []), ...(parsed.tag === undefined ? [] : [parsed.tag])];
+  const unique = [...new Set(tags.length === 0 ? ['latest'] : tags)].map(validateTag);
+  return { host: parsed.host, repository: parsed.repository, tags: unique };
+}
+
+/** Run `work` over `items` with at most `limit` at once; the first failure stops new work and is thrown. */
+async function boundedAll<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  });
+  const results = await Promise.allSettled(runners);
+  const rejected = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (rejected !== undefined) throw rejected.reason;
+}
+
+async function uploadBlobs(
+  client: RegistryClient,
+  repository: string,
+  image: LoadedImage,
+  options: PushOptions,
+  counts: PushResult['blobs'],
+): Promise<void> {
+  const emit = options.onEvent;
+  // Largest first: the long uploads start at once and the small ones fill the gaps.
+  const blobs = [...image.blobs.entries()].sort(([, a], [, b]) => b.size - a.size);
+  await boundedAll(blobs, options.concurrency ?? 4, async ([digest, blob]) => {
+    emit?.({ kind: 'blob-start', digest, size: blob.size });
+    const outcome = await client.pushBlob(repository, { digest, size: blob.size }, blob.source, {
+      ...(options.mountFrom === undefined ? {} : { mountFrom: options.mountFrom }),
+      ...(emit === undefined
+        ? {}
+        : { onProgress: (progress) => emit({ kind: 'blob-progress', ...progress }) }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    if (outcome === 'uploaded') {
+      counts.uploaded++;
+      counts.bytesUploaded += blob.size;
+    } else if (outcome === 'mounted') counts.mounted++;
+    else counts.existing++;
+    emit?.({ kind: 'blob-done', digest, size: blob.size, outcome });
+  });
+}
+
+/**
+ * Push build output to a registry. Natively (the default) it streams each blob from disk once, verifying
+ * its digest on the way, skips blobs the registry has, mounts what another repository has, uploads the
+ * rest in parallel, and writes manifests last (children of an index first), so a failed push never leaves
+ * a tag pointing at something incomplete. Several tags cost one upload and one manifest PUT each.
+ */
+export async function pushImage(options: PushOptions): Promise<PushResult> {
+  const started = Date.now();
+  const { host, repository, tags } = targetOf(options);
+  const source = parseSource(options.source);
+  const tool = options.tool ?? 'native';
+  const openshift = options.openshift ?? true;
+  const connection = options.connection ?? {};
+  const emit = options.onEvent;
+  const client = new RegistryClient({
+    ...connection,
+    host,
+    onRetry: (event) => {
+      connection.onRetry?.(event);
+      emit?.({
+        kind: 'retry',
+        action: event.action,
+        attempt: event.attempt,
+        delayMs: event.delayMs,
+        reason: event.error instanceof Error ? event.error.message : String(event.error),
+      });
+    },
+  });
+  const counts = { uploaded: 0, mounted: 0, existing: 0, bytesUploaded: 0 };
+  try {
+    let digest: string;
+    let mediaType: string;
+    const refs: PushedRef[] = [];
+    if (tool !== 'native') {
+      const [first, ...others] = tags as [string, ...string[]];
+      const pushed = await pushWithTool(tool, {
+        source,
+        destination: `${host}/${repository}:${first}`,
+        tlsVerify: connection.tlsVerify ?? true,
+        ...options.toolOptions,
+      });
+      const found = await client.headManifest(repository, first, options.signal);
+      if (found === undefined) {
+        throw new RegistryPushError(
+          'PUSH_TOOL_FAILED',
+          `${tool} reported success but ${host}/${repository}:${first} is not in the registry.`,
+        );
+      }
+      if (pushed.digest !== undefined && pushed.digest !== found.digest) {
+        throw new RegistryPushError(
+          'PUSH_TOOL_FAILED',
+          `${tool} pushed ${pushed.digest} but the tag now points at ${found.digest}: another push raced this one.`,
+          {
+            hint: 'Push again; avoid two pipelines writing the same tag at once.',
+          },
+        );
+      }
+      digest = found.digest;
+      mediaType = found.mediaType;
+      refs.push({ tag: first, reference: `${host}/${repository}:${first}`, digest });
+      emit?.({ kind: 'manifest', reference: `${host}/${repository}:${first}`, digest });
+      if (others.length > 0) {
+        const manifest = await client.getManifest(repository, digest, options.signal);
+        if (manifest === undefined)
+          throw new RegistryPushError(
+            'REGISTRY_MANIFEST_UNKNOWN',
+            `${host}/${repository}@${digest} vanished right after the push.`,
+          );
+        for (const tag of others) {
+          const confirmed = await client.putManifest(
+            repository,
+            tag,
+            manifest.mediaType,
+            manifest.bytes,
+            options.signal,
+          );
+          refs.push({ tag, reference: `${host}/${repository}:${tag}`, digest: confirmed });
+          emit?.({ kind: 'manifest', reference: `${host}/${repository}:${tag}`, digest: confirmed });
+        }
+      }
+    } else {
+      if (TOOL_ONLY_TRANSPORTS.includes(source.transport)) {
+        throw new RegistryPushError(
+          'OPTION_INVALID',
+          `The native push cannot read ${source.transport}: sources.`,
+          {
+            hint: 'Choose push-tool skopeo (or podman, buildah, docker) for images in a local container store, or export the image with podman save / docker save.',
+          },
+        );
+      }
+      const image = await loadImage(source);
+      const bytes = [...image.blobs.values()].reduce((sum, blob) => sum + blob.size, 0);
+      emit?.({
+        kind: 'loaded',
+        description: image.description,
+        blobs: image.blobs.size,
+        bytes,
+        manifests: image.children.length + 1,
+      });
+      await uploadBlobs(client, repository, image, options, counts);
+      for (const child of image.children) {
+        await client.putManifest(repository, child.digest, child.mediaType, child.bytes, options.signal);
+      }
+      for (const tag of tags) {
+        const confirmed = await client.putManifest(
+          repository,
+          tag,
+          image.root.mediaType,
+          image.root.bytes,
+          options.signal,
+        );
+        refs.push({ tag, reference: formatReference({ host, repository, tag }), digest: confirmed });
+        emit?.({ kind: 'manifest', reference: `${host}/${repository}:${tag}`, digest: confirmed });
+      }
+      digest = image.root.digest;
+      mediaType = image.root.mediaType;
+    }
+    return {
+      image: `${host}/${repository}`,
+      digest,
+      mediaType,
+      refs,
+      ...(openshift ? { internalRef: `${INTERNAL_REGISTRY}/${repository}@${digest}` } : {}),
+      blobs: counts,
+      via: tool,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await client.close();
+  }
+}
