@@ -1,7 +1,13 @@
 import { RegistryPushError } from '../errors.js';
 import { RegistryClient, type BlobOutcome, type RegistryClientOptions } from '../registry/client.js';
 import { formatReference, parseOpenShiftTarget, parseReference, validateTag } from '../registry/reference.js';
-import { loadImage, parseSource, TOOL_ONLY_TRANSPORTS, type LoadedImage } from './sources.js';
+import {
+  loadImage,
+  parseSource,
+  TOOL_ONLY_TRANSPORTS,
+  type LoadedImage,
+  type SourceReference,
+} from './sources.js';
 import { pushWithTool, type PushTool, type ToolPushOptions } from './tool-push.js';
 
 /** The in-cluster address of the integrated registry, for pull specs that pods use. */
@@ -129,6 +135,131 @@ async function uploadBlobs(
   });
 }
 
+interface PushContext {
+  options: PushOptions;
+  client: RegistryClient;
+  host: string;
+  repository: string;
+  tags: readonly string[];
+  counts: PushResult['blobs'];
+}
+
+interface Pushed {
+  digest: string;
+  mediaType: string;
+  refs: PushedRef[];
+}
+
+function pushedRef(context: PushContext, tag: string, digest: string): PushedRef {
+  const reference = formatReference({ host: context.host, repository: context.repository, tag });
+  context.options.onEvent?.({ kind: 'manifest', reference, digest });
+  return { tag, reference, digest };
+}
+
+async function nativePush(context: PushContext, source: SourceReference): Promise<Pushed> {
+  const { client, repository, options } = context;
+  if (TOOL_ONLY_TRANSPORTS.includes(source.transport)) {
+    throw new RegistryPushError(
+      'OPTION_INVALID',
+      `The native push cannot read ${source.transport}: sources.`,
+      {
+        hint: 'Choose push-tool skopeo (or podman, buildah, docker) for images in a local container store, or export the image with podman save / docker save.',
+      },
+    );
+  }
+  const image = await loadImage(source);
+  const bytes = [...image.blobs.values()].reduce((sum, blob) => sum + blob.size, 0);
+  options.onEvent?.({
+    kind: 'loaded',
+    description: image.description,
+    blobs: image.blobs.size,
+    bytes,
+    manifests: image.children.length + 1,
+  });
+  await uploadBlobs(client, repository, image, options, context.counts);
+  for (const child of image.children) {
+    await client.putManifest(repository, child.digest, child.mediaType, child.bytes, options.signal);
+  }
+  const refs: PushedRef[] = [];
+  for (const tag of context.tags) {
+    const confirmed = await client.putManifest(
+      repository,
+      tag,
+      image.root.mediaType,
+      image.root.bytes,
+      options.signal,
+    );
+    refs.push(pushedRef(context, tag, confirmed));
+  }
+  return { digest: image.root.digest, mediaType: image.root.mediaType, refs };
+}
+
+async function toolPush(context: PushContext, source: SourceReference, tool: PushTool): Promise<Pushed> {
+  const { client, host, repository, options } = context;
+  const [first, ...others] = context.tags as [string, ...string[]];
+  const pushed = await pushWithTool(tool, {
+    source,
+    destination: `${host}/${repository}:${first}`,
+    tlsVerify: options.connection?.tlsVerify ?? true,
+    ...options.toolOptions,
+  });
+  // Trust the registry, not the tool: the tag must exist and hold what the tool says it pushed.
+  const found = await client.headManifest(repository, first, options.signal);
+  if (found === undefined) {
+    throw new RegistryPushError(
+      'PUSH_TOOL_FAILED',
+      `${tool} reported success but ${host}/${repository}:${first} is not in the registry.`,
+    );
+  }
+  if (pushed.digest !== undefined && pushed.digest !== found.digest) {
+    throw new RegistryPushError(
+      'PUSH_TOOL_FAILED',
+      `${tool} pushed ${pushed.digest} but the tag now points at ${found.digest}: another push raced this one.`,
+      { hint: 'Push again; avoid two pipelines writing the same tag at once.' },
+    );
+  }
+  const refs = [pushedRef(context, first, found.digest)];
+  if (others.length > 0) {
+    // Further tags are manifest PUTs of the same bytes: no second upload through the tool.
+    const manifest = await client.getManifest(repository, found.digest, options.signal);
+    if (manifest === undefined) {
+      throw new RegistryPushError(
+        'REGISTRY_MANIFEST_UNKNOWN',
+        `${host}/${repository}@${found.digest} vanished right after the push.`,
+      );
+    }
+    for (const tag of others) {
+      const confirmed = await client.putManifest(
+        repository,
+        tag,
+        manifest.mediaType,
+        manifest.bytes,
+        options.signal,
+      );
+      refs.push(pushedRef(context, tag, confirmed));
+    }
+  }
+  return { digest: found.digest, mediaType: found.mediaType, refs };
+}
+
+function clientFor(options: PushOptions, host: string): RegistryClient {
+  const connection = options.connection ?? {};
+  return new RegistryClient({
+    ...connection,
+    host,
+    onRetry: (event) => {
+      connection.onRetry?.(event);
+      options.onEvent?.({
+        kind: 'retry',
+        action: event.action,
+        attempt: event.attempt,
+        delayMs: event.delayMs,
+        reason: event.error instanceof Error ? event.error.message : String(event.error),
+      });
+    },
+  });
+}
+
 /**
  * Push build output to a registry. Natively (the default) it streams each blob from disk once, verifying
  * its digest on the way, skips blobs the registry has, mounts what another repository has, uploads the
@@ -140,119 +271,25 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   const { host, repository, tags } = targetOf(options);
   const source = parseSource(options.source);
   const tool = options.tool ?? 'native';
-  const openshift = options.openshift ?? true;
-  const connection = options.connection ?? {};
-  const emit = options.onEvent;
-  const client = new RegistryClient({
-    ...connection,
+  const client = clientFor(options, host);
+  const context: PushContext = {
+    options,
+    client,
     host,
-    onRetry: (event) => {
-      connection.onRetry?.(event);
-      emit?.({
-        kind: 'retry',
-        action: event.action,
-        attempt: event.attempt,
-        delayMs: event.delayMs,
-        reason: event.error instanceof Error ? event.error.message : String(event.error),
-      });
-    },
-  });
-  const counts = { uploaded: 0, mounted: 0, existing: 0, bytesUploaded: 0 };
+    repository,
+    tags,
+    counts: { uploaded: 0, mounted: 0, existing: 0, bytesUploaded: 0 },
+  };
   try {
-    let digest: string;
-    let mediaType: string;
-    const refs: PushedRef[] = [];
-    if (tool !== 'native') {
-      const [first, ...others] = tags as [string, ...string[]];
-      const pushed = await pushWithTool(tool, {
-        source,
-        destination: `${host}/${repository}:${first}`,
-        tlsVerify: connection.tlsVerify ?? true,
-        ...options.toolOptions,
-      });
-      const found = await client.headManifest(repository, first, options.signal);
-      if (found === undefined) {
-        throw new RegistryPushError(
-          'PUSH_TOOL_FAILED',
-          `${tool} reported success but ${host}/${repository}:${first} is not in the registry.`,
-        );
-      }
-      if (pushed.digest !== undefined && pushed.digest !== found.digest) {
-        throw new RegistryPushError(
-          'PUSH_TOOL_FAILED',
-          `${tool} pushed ${pushed.digest} but the tag now points at ${found.digest}: another push raced this one.`,
-          {
-            hint: 'Push again; avoid two pipelines writing the same tag at once.',
-          },
-        );
-      }
-      digest = found.digest;
-      mediaType = found.mediaType;
-      refs.push({ tag: first, reference: `${host}/${repository}:${first}`, digest });
-      emit?.({ kind: 'manifest', reference: `${host}/${repository}:${first}`, digest });
-      if (others.length > 0) {
-        const manifest = await client.getManifest(repository, digest, options.signal);
-        if (manifest === undefined)
-          throw new RegistryPushError(
-            'REGISTRY_MANIFEST_UNKNOWN',
-            `${host}/${repository}@${digest} vanished right after the push.`,
-          );
-        for (const tag of others) {
-          const confirmed = await client.putManifest(
-            repository,
-            tag,
-            manifest.mediaType,
-            manifest.bytes,
-            options.signal,
-          );
-          refs.push({ tag, reference: `${host}/${repository}:${tag}`, digest: confirmed });
-          emit?.({ kind: 'manifest', reference: `${host}/${repository}:${tag}`, digest: confirmed });
-        }
-      }
-    } else {
-      if (TOOL_ONLY_TRANSPORTS.includes(source.transport)) {
-        throw new RegistryPushError(
-          'OPTION_INVALID',
-          `The native push cannot read ${source.transport}: sources.`,
-          {
-            hint: 'Choose push-tool skopeo (or podman, buildah, docker) for images in a local container store, or export the image with podman save / docker save.',
-          },
-        );
-      }
-      const image = await loadImage(source);
-      const bytes = [...image.blobs.values()].reduce((sum, blob) => sum + blob.size, 0);
-      emit?.({
-        kind: 'loaded',
-        description: image.description,
-        blobs: image.blobs.size,
-        bytes,
-        manifests: image.children.length + 1,
-      });
-      await uploadBlobs(client, repository, image, options, counts);
-      for (const child of image.children) {
-        await client.putManifest(repository, child.digest, child.mediaType, child.bytes, options.signal);
-      }
-      for (const tag of tags) {
-        const confirmed = await client.putManifest(
-          repository,
-          tag,
-          image.root.mediaType,
-          image.root.bytes,
-          options.signal,
-        );
-        refs.push({ tag, reference: formatReference({ host, repository, tag }), digest: confirmed });
-        emit?.({ kind: 'manifest', reference: `${host}/${repository}:${tag}`, digest: confirmed });
-      }
-      digest = image.root.digest;
-      mediaType = image.root.mediaType;
-    }
+    const pushed =
+      tool === 'native' ? await nativePush(context, source) : await toolPush(context, source, tool);
     return {
       image: `${host}/${repository}`,
-      digest,
-      mediaType,
-      refs,
-      ...(openshift ? { internalRef: `${INTERNAL_REGISTRY}/${repository}@${digest}` } : {}),
-      blobs: counts,
+      ...pushed,
+      ...((options.openshift ?? true)
+        ? { internalRef: `${INTERNAL_REGISTRY}/${repository}@${pushed.digest}` }
+        : {}),
+      blobs: context.counts,
       via: tool,
       durationMs: Date.now() - started,
     };

@@ -130,13 +130,19 @@ export class RegistryClient {
   }
 
   /** Size of a blob in the repository, or undefined when it is not there. */
-  async blobSize(repository: string, digest: string, signal?: AbortSignal): Promise<number | undefined> {
-    const operation = { action: 'look up a blob in', host: this.host, repository };
+  async blobSize(
+    repository: string,
+    digest: string,
+    signal?: AbortSignal,
+    forPush = false,
+  ): Promise<number | undefined> {
+    // During a push the lookup asks for push access at once, so a refusal names the role pushing needs.
+    const operation = { action: 'look up a blob in', host: this.host, repository, write: forPush };
     return this.retrying(operation, async () => {
       const response = await this.exchange(operation, {
         method: 'HEAD',
         target: `/v2/${repository}/blobs/${digest}`,
-        scopes: [pullScope(repository)],
+        scopes: [forPush ? pushScope(repository) : pullScope(repository)],
         expect: [200, 404],
         ...(signal ? { signal } : {}),
       });
@@ -176,7 +182,8 @@ export class RegistryClient {
     } = {},
   ): Promise<BlobOutcome> {
     parseDigest(descriptor.digest);
-    if ((await this.blobSize(repository, descriptor.digest, options.signal)) !== undefined) return 'exists';
+    if ((await this.blobSize(repository, descriptor.digest, options.signal, true)) !== undefined)
+      return 'exists';
     for (const from of options.mountFrom ?? []) {
       if (from === repository) continue;
       if (await this.mountBlob(repository, descriptor.digest, from, options.signal)) return 'mounted';
@@ -587,7 +594,7 @@ export class RegistryClient {
         hint:
           operation.write === true
             ? `Pushing needs the system:image-builder role (or edit/admin) in the project, and the project must exist: oc policy add-role-to-user system:image-builder <user> -n ${project}`
-            : `Pulling needs the system:image-puller role (or view) in the project: oc policy add-role-to-user system:image-puller <user> -n ${project}`,
+            : `Pulling needs the system:image-puller role (or registry-viewer) in the project: oc policy add-role-to-user system:image-puller <user> -n ${project}`,
         details: { ...error.details },
       },
     );
