@@ -6,6 +6,8 @@ export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Rewrite one status line in place (a terminal); absent when stderr is a log. */
+  statusLine?: (text: string) => void;
 }
 
 /** What a command returns: a JSON-able result and the lines that say it in text. */
@@ -60,7 +62,10 @@ export function tlsVerify(options: Options): boolean {
 }
 
 /** A required option, with a message that says how to give it. */
-export function required(options: Options, name: 'namespace' | 'registry' | 'image' | 'authfile'): string {
+export function required(
+  options: Options,
+  name: 'namespace' | 'registry' | 'image' | 'authfile' | 'source',
+): string {
   const value = stringOption(options, name);
   if (value === undefined || value === '') {
     throw new RegistryPushError('OPTION_INVALID', `--${name} is required here.`, {

@@ -1,5 +1,7 @@
 import { formatError, isRegistryPushError } from '@registry-push/core';
+import { ALL_OPTIONS, allCommand } from './commands/all.js';
 import { EXPOSE_OPTIONS, exposeCommand } from './commands/expose.js';
+import { PUSH_OPTIONS, pushCommand } from './commands/push.js';
 import { LOGIN_OPTIONS, loginCommand, logoutCommand } from './commands/login.js';
 import { TRUST_OPTIONS, trustCommand } from './commands/trust.js';
 import type { CommandResult, Io } from './context.js';
@@ -19,7 +21,9 @@ interface Command {
   summary: string;
   options: readonly OptionName[];
   usesCluster: boolean;
-  run: (options: Options, io: Io) => Promise<CommandResult>;
+  /** Names of the positional arguments it takes (all optional), for usage and checking. */
+  positionals?: readonly string[];
+  run: (options: Options, io: Io, positionals: readonly string[]) => Promise<CommandResult>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -49,6 +53,19 @@ const COMMANDS: Record<string, Command> = {
     usesCluster: false,
     run: (options) => logoutCommand(options),
   },
+  push: {
+    summary: 'push build output (OCI layout or archive, docker archive, or a local store through a tool)',
+    options: PUSH_OPTIONS,
+    usesCluster: true,
+    positionals: ['SOURCE', 'HOST/PROJECT/NAME'],
+    run: pushCommand,
+  },
+  all: {
+    summary: 'expose, trust, log in and push in one go, then clean up (like the GitHub Action)',
+    options: ALL_OPTIONS,
+    usesCluster: true,
+    run: allCommand,
+  },
 };
 
 function usage(): string {
@@ -68,20 +85,25 @@ Run \`registry-push <command> --help\` for its options.`;
 
 function commandUsage(name: string, command: Command): string {
   const sections = [
-    `usage: registry-push ${name} [options]\n\n${command.summary}\n\noptions:\n${describeOptions(command.options)}`,
+    `usage: registry-push ${name} [options]${(command.positionals ?? []).map((p) => ` [${p}]`).join('')}\n\n${command.summary}\n\noptions:\n${describeOptions(command.options)}`,
   ];
   if (command.usesCluster) sections.push(`cluster access:\n${describeOptions(CLUSTER_OPTIONS)}`);
   sections.push(`output:\n${describeOptions(COMMON_OPTIONS)}`);
   return sections.join('\n\n');
 }
 
-function parseFor(name: string, command: Command, argv: readonly string[], io: Io): Options | number {
+interface Parsed {
+  options: Options;
+  positionals: string[];
+}
+
+function parseFor(name: string, command: Command, argv: readonly string[], io: Io): Parsed | number {
   const allowed = [...command.options, ...(command.usesCluster ? CLUSTER_OPTIONS : []), ...COMMON_OPTIONS];
   try {
     const parsed = parseOptions(argv, allowed, io.env);
-    if (parsed.positionals.length > 0)
-      throw new UsageError(`unexpected argument "${parsed.positionals[0] ?? ''}"`);
-    return parsed.options;
+    const extra = parsed.positionals[command.positionals?.length ?? 0];
+    if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+    return parsed;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr(`registry-push ${name}: ${error.message}\n\n${commandUsage(name, command)}`);
@@ -89,10 +111,11 @@ function parseFor(name: string, command: Command, argv: readonly string[], io: I
   }
 }
 
-async function execute(name: string, command: Command, options: Options, io: Io): Promise<number> {
+async function execute(name: string, command: Command, parsed: Parsed, io: Io): Promise<number> {
+  const options = parsed.options;
   const json = options.output === 'json';
   try {
-    const result = await command.run(options, io);
+    const result = await command.run(options, io, parsed.positionals);
     for (const warning of result.warnings ?? []) io.stderr(`warning: ${warning}`);
     io.stdout(json ? JSON.stringify(result.json, null, 2) : result.text.join('\n'));
     return 0;
@@ -124,11 +147,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     io.stderr(`registry-push: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  const options = parseFor(name, command, rest, io);
-  if (typeof options === 'number') return options;
-  if (options.help === true) {
+  const parsed = parseFor(name, command, rest, io);
+  if (typeof parsed === 'number') return parsed;
+  if (parsed.options.help === true) {
     io.stdout(commandUsage(name, command));
     return 0;
   }
-  return execute(name, command, options, io);
+  return execute(name, command, parsed, io);
 }

@@ -86,8 +86,8 @@ export {
   type LoginOptions,
   type RegistryLogin,
 } from './login/login.js';
-export type { AuthEntry } from './login/auth-file.js';
-export { jwtExpiry, type TokenSource } from './login/token.js';
+export { readAuthCredentials, type AuthEntry } from './login/auth-file.js';
+export { jwtExpiry, resolveToken, type ResolvedToken, type TokenSource } from './login/token.js';
 export { toolLoginCommand, type LoginTool, type ToolCommand } from './login/tool-login.js';
 export { preflightPush, type PushPreflight } from './login/preflight.js';
 export { redact } from './secrets.js';
