@@ -1,4 +1,4 @@
-import { ClusterClient, RegistryPushError, type ExposeProgress } from '@registry-push/core';
+import { RegistryPushError } from '@registry-push/core/push';
 import { readOptionFile, stringOption, type Options } from './options.js';
 
 /** Where a command writes: results to stdout, progress and warnings to stderr. */
@@ -28,27 +28,6 @@ export function tokenOption(options: Options, io: Io): string | undefined {
     );
   }
   return token;
-}
-
-/** The cluster client the options describe (server + token, kubeconfig, or in-cluster). */
-export function clusterClient(options: Options, io: Io): ClusterClient {
-  const server = stringOption(options, 'server');
-  const token = tokenOption(options, io);
-  const kubeconfig = stringOption(options, 'kubeconfig');
-  const context = stringOption(options, 'context');
-  return ClusterClient.fromOptions({
-    env: io.env,
-    ...(server === undefined ? {} : { server }),
-    ...(server !== undefined && token !== undefined ? { token } : {}),
-    ...(kubeconfig === undefined ? {} : { kubeconfig }),
-    ...(context === undefined ? {} : { context }),
-    ...(options['insecure-skip-tls-verify'] === true ? { insecureSkipTlsVerify: true } : {}),
-  });
-}
-
-/** Progress lines on stderr, tagged by step. */
-export function progress(io: Io): (event: ExposeProgress) => void {
-  return (event) => io.stderr(`[${event.step}] ${event.message}`);
 }
 
 /** The registry CA from --ca-file or --ca-data. */

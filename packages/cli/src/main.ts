@@ -1,9 +1,11 @@
-import { formatError, isRegistryPushError } from '@registry-push/core';
-import { ALL_OPTIONS, allCommand } from './commands/all.js';
-import { EXPOSE_OPTIONS, exposeCommand } from './commands/expose.js';
-import { PUSH_OPTIONS, pushCommand } from './commands/push.js';
-import { LOGIN_OPTIONS, loginCommand, logoutCommand } from './commands/login.js';
-import { TRUST_OPTIONS, trustCommand } from './commands/trust.js';
+import { formatError, isRegistryPushError } from '@registry-push/core/push';
+import {
+  ALL_OPTIONS,
+  EXPOSE_OPTIONS,
+  LOGIN_OPTIONS,
+  PUSH_OPTIONS,
+  TRUST_OPTIONS,
+} from './command-options.js';
 import type { CommandResult, Io } from './context.js';
 import { UsageError, describeOptions, parseOptions, type OptionName, type Options } from './options.js';
 
@@ -26,45 +28,46 @@ interface Command {
   run: (options: Options, io: Io, positionals: readonly string[]) => Promise<CommandResult>;
 }
 
+// Commands load their code when run, so `push` with a token never loads the Kubernetes client.
 const COMMANDS: Record<string, Command> = {
   expose: {
     summary:
       'make the integrated registry reachable from outside (or find how it is), or --revert a previous expose',
     options: EXPOSE_OPTIONS,
     usesCluster: true,
-    run: exposeCommand,
+    run: async (...args) => (await import('./commands/expose.js')).exposeCommand(args[0], args[1]),
   },
   trust: {
     summary:
       "find the registry route's CA, prove it with a TLS handshake, and install it in a private cert dir",
     options: TRUST_OPTIONS,
     usesCluster: true,
-    run: trustCommand,
+    run: async (...args) => (await import('./commands/trust.js')).trustCommand(args[0], args[1]),
   },
   login: {
     summary: 'check the token against the registry and write a private auth file (token never on argv)',
     options: LOGIN_OPTIONS,
     usesCluster: true,
-    run: loginCommand,
+    run: async (...args) => (await import('./commands/login.js')).loginCommand(args[0], args[1]),
   },
   logout: {
     summary: 'remove exactly what login wrote',
     options: ['authfile'],
     usesCluster: false,
-    run: (options) => logoutCommand(options),
+    run: async (options) => (await import('./commands/login.js')).logoutCommand(options),
   },
   push: {
     summary: 'push build output (OCI layout or archive, docker archive, or a local store through a tool)',
     options: PUSH_OPTIONS,
     usesCluster: true,
     positionals: ['SOURCE', 'HOST/PROJECT/NAME'],
-    run: pushCommand,
+    run: async (...args) => (await import('./commands/push.js')).pushCommand(...args),
   },
   all: {
     summary: 'expose, trust, log in and push in one go, then clean up (like the GitHub Action)',
     options: ALL_OPTIONS,
     usesCluster: true,
-    run: allCommand,
+    run: async (...args) => (await import('./commands/all.js')).allCommand(args[0], args[1]),
   },
 };
 

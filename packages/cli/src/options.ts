@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { RegistryPushError } from '@registry-push/core';
+import { RegistryPushError } from '@registry-push/core/push';
 
 /** One command-line option; every one can also come from `REGISTRY_PUSH_<NAME>` in the environment. */
 interface OptionSpec {

@@ -7,22 +7,13 @@ import {
   type RegistryLogin,
   type TrustInstallation,
 } from '@registry-push/core';
-import { clusterClient, required, type CommandResult, type Io } from '../context.js';
-import { stringOption, type OptionName, type Options } from '../options.js';
-import { EXPOSE_OPTIONS, exposeFromOptions } from './expose.js';
-import { LOGIN_OPTIONS, logIn, loginStatePath } from './login.js';
-import { PUSH_OPTIONS, pushLines, runPush } from './push.js';
-import { TRUST_OPTIONS, establishTrust } from './trust.js';
-
-export const ALL_OPTIONS: readonly OptionName[] = [
-  ...new Set<OptionName>([
-    ...EXPOSE_OPTIONS.filter((name) => name !== 'revert'),
-    ...TRUST_OPTIONS,
-    ...LOGIN_OPTIONS,
-    ...PUSH_OPTIONS,
-    'logout',
-  ]),
-];
+import { clusterClient } from '../cluster.js';
+import { required, type CommandResult, type Io } from '../context.js';
+import { stringOption, type Options } from '../options.js';
+import { exposeFromOptions } from './expose.js';
+import { logIn, loginStatePath } from './login.js';
+import { pushLines, runPush } from './push.js';
+import { establishTrust } from './trust.js';
 
 /**
  * `registry-push all`: the action's flow for any CI system — expose (or discover) the registry, trust its

@@ -9,20 +9,9 @@ import {
   type ExposeMode,
   type ExposeResult,
 } from '@registry-push/core';
-import { clusterClient, progress, type CommandResult, type Io } from '../context.js';
-import { readOptionFile, stringOption, timeoutMs, type OptionName, type Options } from '../options.js';
-
-export const EXPOSE_OPTIONS: readonly OptionName[] = [
-  'expose',
-  'namespace',
-  'route-name',
-  'route-hostname',
-  'route-cert',
-  'route-key',
-  'route-ca',
-  'timeout',
-  'revert',
-];
+import { clusterClient, progress } from '../cluster.js';
+import { type CommandResult, type Io } from '../context.js';
+import { readOptionFile, stringOption, timeoutMs, type Options } from '../options.js';
 
 function readChanges(path: string): ExposeChange[] {
   let parsed: unknown;

@@ -15,29 +15,10 @@ import {
   type PushResult,
   type PushTool,
   type RegistryCredentials,
-} from '@registry-push/core';
-import { caOption, clusterClient, tlsVerify, tokenOption, type CommandResult, type Io } from '../context.js';
+} from '@registry-push/core/push';
+import { caOption, tlsVerify, tokenOption, type CommandResult, type Io } from '../context.js';
 import { pushProgress } from '../progress.js';
-import { countOption, listOption, stringOption, type OptionName, type Options } from '../options.js';
-
-export const PUSH_OPTIONS: readonly OptionName[] = [
-  'source',
-  'registry',
-  'namespace',
-  'image',
-  'tag',
-  'tags',
-  'push-tool',
-  'ca-file',
-  'ca-data',
-  'cert-dir',
-  'tls-verify',
-  'plain-http',
-  'authfile',
-  'username',
-  'retries',
-  'concurrency',
-];
+import { countOption, listOption, stringOption, type Options } from '../options.js';
 
 /** What the push needs besides the options: where, as whom, trusting what. */
 export interface PushSetup {
@@ -110,6 +91,8 @@ async function credentialsOption(options: Options, io: Io, host: string): Promis
   const token = tokenOption(options, io);
   if (token !== undefined) return { kind: 'basic', username, password: token };
   try {
+    // Only now load cluster access (and the Kubernetes client with it): a push with a token never does.
+    const { clusterClient } = await import('../cluster.js');
     const resolved = await resolveToken({ client: clusterClient(options, io) });
     return { kind: 'basic', username, password: resolved.token };
   } catch (error) {
