@@ -6,5 +6,8 @@ const code = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text + '\n'),
   stderr: (text) => process.stderr.write(text + '\n'),
   env: process.env,
+  ...(process.stderr.isTTY
+    ? { statusLine: (text: string) => process.stderr.write(`\r\u001b[2K${text}`) }
+    : {}),
 });
 process.exitCode = code;

@@ -1,4 +1,4 @@
-import { ClusterClient, RegistryPushError, type ExposeProgress } from '@registry-push/core';
+import { RegistryPushError } from '@registry-push/core/push';
 import { readOptionFile, stringOption, type Options } from './options.js';
 
 /** Where a command writes: results to stdout, progress and warnings to stderr. */
@@ -6,6 +6,8 @@ export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Rewrite one status line in place (a terminal); absent when stderr is a log. */
+  statusLine?: (text: string) => void;
 }
 
 /** What a command returns: a JSON-able result and the lines that say it in text. */
@@ -30,27 +32,6 @@ export function tokenOption(options: Options, io: Io): string | undefined {
   return token;
 }
 
-/** The cluster client the options describe (server + token, kubeconfig, or in-cluster). */
-export function clusterClient(options: Options, io: Io): ClusterClient {
-  const server = stringOption(options, 'server');
-  const token = tokenOption(options, io);
-  const kubeconfig = stringOption(options, 'kubeconfig');
-  const context = stringOption(options, 'context');
-  return ClusterClient.fromOptions({
-    env: io.env,
-    ...(server === undefined ? {} : { server }),
-    ...(server !== undefined && token !== undefined ? { token } : {}),
-    ...(kubeconfig === undefined ? {} : { kubeconfig }),
-    ...(context === undefined ? {} : { context }),
-    ...(options['insecure-skip-tls-verify'] === true ? { insecureSkipTlsVerify: true } : {}),
-  });
-}
-
-/** Progress lines on stderr, tagged by step. */
-export function progress(io: Io): (event: ExposeProgress) => void {
-  return (event) => io.stderr(`[${event.step}] ${event.message}`);
-}
-
 /** The registry CA from --ca-file or --ca-data. */
 export function caOption(options: Options): string | undefined {
   return readOptionFile(options, 'ca-file') ?? stringOption(options, 'ca-data');
@@ -62,7 +43,10 @@ export function tlsVerify(options: Options): boolean {
 }
 
 /** A required option, with a message that says how to give it. */
-export function required(options: Options, name: 'namespace' | 'registry' | 'image' | 'authfile'): string {
+export function required(
+  options: Options,
+  name: 'namespace' | 'registry' | 'image' | 'authfile' | 'source',
+): string {
   const value = stringOption(options, name);
   if (value === undefined || value === '') {
     throw new RegistryPushError('OPTION_INVALID', `--${name} is required here.`, {

@@ -1,11 +1,15 @@
-import { formatError, isRegistryPushError } from '@registry-push/core';
-import { EXPOSE_OPTIONS, exposeCommand } from './commands/expose.js';
-import { LOGIN_OPTIONS, loginCommand, logoutCommand } from './commands/login.js';
-import { TRUST_OPTIONS, trustCommand } from './commands/trust.js';
-import { DOCTOR_OPTIONS, doctorCommand } from './commands/doctor.js';
-import { ENABLE_OPTIONS, enableCommand } from './commands/enable.js';
-import { METRICS_OPTIONS, metricsCommand } from './commands/metrics.js';
-import { STATUS_OPTIONS, statusCommand } from './commands/status.js';
+import { formatError, isRegistryPushError } from '@registry-push/core/push';
+import {
+  ALL_OPTIONS,
+  DOCTOR_OPTIONS,
+  ENABLE_OPTIONS,
+  EXPOSE_OPTIONS,
+  LOGIN_OPTIONS,
+  METRICS_OPTIONS,
+  PUSH_OPTIONS,
+  STATUS_OPTIONS,
+  TRUST_OPTIONS,
+} from './command-options.js';
 import type { CommandResult, Io } from './context.js';
 import { UsageError, describeOptions, parseOptions, type OptionName, type Options } from './options.js';
 
@@ -23,61 +27,77 @@ interface Command {
   summary: string;
   options: readonly OptionName[];
   usesCluster: boolean;
-  run: (options: Options, io: Io) => Promise<CommandResult>;
+  /** Names of the positional arguments it takes (all optional), for usage and checking. */
+  positionals?: readonly string[];
+  run: (options: Options, io: Io, positionals: readonly string[]) => Promise<CommandResult>;
 }
 
+// Commands load their code when run, so `push` with a token never loads the Kubernetes client.
 const COMMANDS: Record<string, Command> = {
   expose: {
     summary:
       'make the integrated registry reachable from outside (or find how it is), or --revert a previous expose',
     options: EXPOSE_OPTIONS,
     usesCluster: true,
-    run: exposeCommand,
+    run: async (...args) => (await import('./commands/expose.js')).exposeCommand(args[0], args[1]),
   },
   trust: {
     summary:
       "find the registry route's CA, prove it with a TLS handshake, and install it in a private cert dir",
     options: TRUST_OPTIONS,
     usesCluster: true,
-    run: trustCommand,
+    run: async (...args) => (await import('./commands/trust.js')).trustCommand(args[0], args[1]),
   },
   login: {
     summary: 'check the token against the registry and write a private auth file (token never on argv)',
     options: LOGIN_OPTIONS,
     usesCluster: true,
-    run: loginCommand,
+    run: async (...args) => (await import('./commands/login.js')).loginCommand(args[0], args[1]),
   },
   logout: {
     summary: 'remove exactly what login wrote',
     options: ['authfile'],
     usesCluster: false,
-    run: (options) => logoutCommand(options),
+    run: async (options) => (await import('./commands/login.js')).logoutCommand(options),
+  },
+  push: {
+    summary: 'push build output (OCI layout or archive, docker archive, or a local store through a tool)',
+    options: PUSH_OPTIONS,
+    usesCluster: true,
+    positionals: ['SOURCE', 'HOST/PROJECT/NAME'],
+    run: async (...args) => (await import('./commands/push.js')).pushCommand(...args),
+  },
+  all: {
+    summary: 'expose, trust, log in and push in one go, then clean up (like the GitHub Action)',
+    options: ALL_OPTIONS,
+    usesCluster: true,
+    run: async (...args) => (await import('./commands/all.js')).allCommand(args[0], args[1]),
   },
   status: {
     summary:
       'the registry as an admin sees it: state, storage, replicas, routes, conditions, pruner, metrics',
     options: STATUS_OPTIONS,
     usesCluster: true,
-    run: statusCommand,
+    run: async (...args) => (await import('./commands/status.js')).statusCommand(args[0], args[1]),
   },
   doctor: {
     summary: 'check everything a push or prune needs, from your point of view, with the fix for each failure',
     options: DOCTOR_OPTIONS,
     usesCluster: true,
-    run: doctorCommand,
+    run: async (...args) => (await import('./commands/doctor.js')).doctorCommand(args[0], args[1]),
   },
   enable: {
     summary:
       'configure registry storage, set it Managed and wait until it is Available (--dry-run: print the patch)',
     options: ENABLE_OPTIONS,
     usesCluster: true,
-    run: enableCommand,
+    run: async (...args) => (await import('./commands/enable.js')).enableCommand(args[0], args[1]),
   },
   metrics: {
     summary: "read the registry's imageregistry_* metrics with your token",
     options: METRICS_OPTIONS,
     usesCluster: true,
-    run: metricsCommand,
+    run: async (...args) => (await import('./commands/metrics.js')).metricsCommand(args[0], args[1]),
   },
 };
 
@@ -98,20 +118,25 @@ Run \`registry-push <command> --help\` for its options.`;
 
 function commandUsage(name: string, command: Command): string {
   const sections = [
-    `usage: registry-push ${name} [options]\n\n${command.summary}\n\noptions:\n${describeOptions(command.options)}`,
+    `usage: registry-push ${name} [options]${(command.positionals ?? []).map((p) => ` [${p}]`).join('')}\n\n${command.summary}\n\noptions:\n${describeOptions(command.options)}`,
   ];
   if (command.usesCluster) sections.push(`cluster access:\n${describeOptions(CLUSTER_OPTIONS)}`);
   sections.push(`output:\n${describeOptions(COMMON_OPTIONS)}`);
   return sections.join('\n\n');
 }
 
-function parseFor(name: string, command: Command, argv: readonly string[], io: Io): Options | number {
+interface Parsed {
+  options: Options;
+  positionals: string[];
+}
+
+function parseFor(name: string, command: Command, argv: readonly string[], io: Io): Parsed | number {
   const allowed = [...command.options, ...(command.usesCluster ? CLUSTER_OPTIONS : []), ...COMMON_OPTIONS];
   try {
     const parsed = parseOptions(argv, allowed, io.env);
-    if (parsed.positionals.length > 0)
-      throw new UsageError(`unexpected argument "${parsed.positionals[0] ?? ''}"`);
-    return parsed.options;
+    const extra = parsed.positionals[command.positionals?.length ?? 0];
+    if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+    return parsed;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr(`registry-push ${name}: ${error.message}\n\n${commandUsage(name, command)}`);
@@ -119,10 +144,11 @@ function parseFor(name: string, command: Command, argv: readonly string[], io: I
   }
 }
 
-async function execute(name: string, command: Command, options: Options, io: Io): Promise<number> {
+async function execute(name: string, command: Command, parsed: Parsed, io: Io): Promise<number> {
+  const options = parsed.options;
   const json = options.output === 'json';
   try {
-    const result = await command.run(options, io);
+    const result = await command.run(options, io, parsed.positionals);
     for (const warning of result.warnings ?? []) io.stderr(`warning: ${warning}`);
     io.stdout(json ? JSON.stringify(result.json, null, 2) : result.text.join('\n'));
     return result.exitCode ?? 0;
@@ -154,11 +180,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     io.stderr(`registry-push: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  const options = parseFor(name, command, rest, io);
-  if (typeof options === 'number') return options;
-  if (options.help === true) {
+  const parsed = parseFor(name, command, rest, io);
+  if (typeof parsed === 'number') return parsed;
+  if (parsed.options.help === true) {
     io.stdout(commandUsage(name, command));
     return 0;
   }
-  return execute(name, command, options, io);
+  return execute(name, command, parsed, io);
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { RegistryPushError } from '@registry-push/core';
+import { RegistryPushError } from '@registry-push/core/push';
 
 /** One command-line option; every one can also come from `REGISTRY_PUSH_<NAME>` in the environment. */
 interface OptionSpec {
@@ -87,6 +87,35 @@ export const OPTIONS = {
     value: 'SECONDS',
     help: 'how long to wait for the operator and router (default 180)',
   },
+  // push
+  source: {
+    type: 'string',
+    value: 'SOURCE',
+    help: 'oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, containers-storage:IMG, docker-daemon:IMG',
+  },
+  tag: {
+    type: 'string',
+    multiple: true,
+    short: 't',
+    value: 'TAG',
+    help: 'tag to push (repeatable; default latest)',
+  },
+  tags: { type: 'string', value: 'LIST', help: 'tags as a comma or newline separated list' },
+  'push-tool': {
+    type: 'string',
+    value: 'TOOL',
+    choices: ['native', 'skopeo', 'podman', 'buildah', 'docker'],
+    help: 'native (default) or a tool for sources only it reads',
+  },
+  retries: { type: 'string', value: 'N', help: 'retries of transient registry failures (default 4)' },
+  concurrency: { type: 'string', value: 'N', help: 'blob uploads in parallel (default 4)' },
+  'plain-http': { type: 'boolean', help: 'talk plain HTTP to the registry (local registries only)' },
+  logout: {
+    type: 'string',
+    value: 'BOOL',
+    choices: ['true', 'false'],
+    help: 'all: remove the auth file and cert dir afterwards (default true)',
+  },
   // registry admin (status, doctor, enable, metrics)
   storage: {
     type: 'string',
@@ -160,7 +189,14 @@ export function parseOptions(
   const specs = Object.fromEntries(
     allowed.map((name) => {
       const spec: OptionSpec = OPTIONS[name];
-      return [name, { type: spec.type, ...(spec.short === undefined ? {} : { short: spec.short }) }];
+      return [
+        name,
+        {
+          type: spec.type,
+          ...(spec.short === undefined ? {} : { short: spec.short }),
+          ...(spec.multiple === true ? { multiple: true } : {}),
+        },
+      ];
     }),
   );
   let parsed: ReturnType<typeof parseArgs>;
@@ -174,8 +210,12 @@ export function parseOptions(
     const spec: OptionSpec = OPTIONS[name];
     const fromArgv = parsed.values[name];
     const fromEnv = env[envName(name)];
+    // Repeated options are kept as one newline-separated string (see listOption).
+    const repeated = Array.isArray(fromArgv)
+      ? fromArgv.filter((v) => typeof v === 'string').join('\n')
+      : undefined;
     let value: string | boolean | undefined =
-      typeof fromArgv === 'string' || typeof fromArgv === 'boolean' ? fromArgv : undefined;
+      repeated ?? (typeof fromArgv === 'string' || typeof fromArgv === 'boolean' ? fromArgv : undefined);
     if (value === undefined && fromEnv !== undefined && fromEnv !== '') {
       value = spec.type === 'boolean' ? /^(1|true|yes)$/i.test(fromEnv) : fromEnv;
     }
@@ -192,6 +232,26 @@ export function parseOptions(
 export function stringOption(options: Options, name: OptionName): string | undefined {
   const value = options[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** The items of a list option: split on commas and newlines, trimmed, empty ones dropped. */
+export function listOption(options: Options, name: OptionName): string[] {
+  const value = stringOption(options, name);
+  if (value === undefined) return [];
+  return value
+    .split(/[,\n]/)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** A positive integer option. */
+export function countOption(options: Options, name: OptionName): number | undefined {
+  const text = stringOption(options, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0)
+    throw new UsageError(`--${name} must be a whole number, not "${text}"`);
+  return value;
 }
 
 /** Read a file an option names, with an error that names the option. */

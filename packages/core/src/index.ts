@@ -86,11 +86,46 @@ export {
   type LoginOptions,
   type RegistryLogin,
 } from './login/login.js';
-export type { AuthEntry } from './login/auth-file.js';
-export { jwtExpiry, type TokenSource } from './login/token.js';
+export { readAuthCredentials, type AuthEntry } from './login/auth-file.js';
+export { jwtExpiry, resolveToken, type ResolvedToken, type TokenSource } from './login/token.js';
 export { toolLoginCommand, type LoginTool, type ToolCommand } from './login/tool-login.js';
 export { preflightPush, type PushPreflight } from './login/preflight.js';
 export { redact } from './secrets.js';
+
+// The OCI registry client
+export {
+  RegistryClient,
+  type BlobOutcome,
+  type BlobProgress,
+  type BlobSource,
+  type DeleteOutcome,
+  type FetchedManifest,
+  type RegistryClientOptions,
+} from './registry/client.js';
+export type { RegistryCredentials } from './registry/auth.js';
+export type { ConnectionOptions } from './registry/transport.js';
+export { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './registry/retry.js';
+export {
+  formatReference,
+  isValidTag,
+  parseOpenShiftTarget,
+  parseReference,
+  type ImageReference,
+} from './registry/reference.js';
+export { MediaTypes, type Descriptor, type ManifestDocument } from './registry/media-types.js';
+export { checkRegistryLogin } from './registry/login-check.js';
+
+// Pushing build output
+export {
+  INTERNAL_REGISTRY,
+  pushImage,
+  type PushEvent,
+  type PushOptions,
+  type PushResult,
+  type PushedRef,
+} from './push/push.js';
+export { parseSource, type SourceReference, type SourceTransport } from './push/sources.js';
+export type { PushTool } from './push/tool-push.js';
 
 // registry admin
 export { ADMIN_ERROR_CODES } from './errors.js';

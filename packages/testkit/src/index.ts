@@ -30,3 +30,10 @@ export {
 export { runSkopeo, type SkopeoOptions, type SkopeoResult } from './skopeo.js';
 export { makeWorkDir, removeWorkDir } from './workdir.js';
 export { httpRequest, probeStatus, type HttpRequestOptions, type HttpResponse } from './http.js';
+export {
+  startFaultProxy,
+  type Fault,
+  type FaultProxyOptions,
+  type ProxiedRequest,
+  type RunningFaultProxy,
+} from './fault-proxy.js';

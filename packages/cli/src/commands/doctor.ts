@@ -1,16 +1,7 @@
 import { registryDoctor, type DoctorCheck } from '@registry-push/core';
-import { caOption, clusterClient, tlsVerify, type CommandResult, type Io } from '../context.js';
-import { stringOption, type OptionName, type Options } from '../options.js';
-
-export const DOCTOR_OPTIONS: readonly OptionName[] = [
-  'namespace',
-  'registry',
-  'username',
-  'ca-file',
-  'ca-data',
-  'tls-verify',
-  'prune',
-];
+import { clusterClient } from '../cluster.js';
+import { caOption, tlsVerify, type CommandResult, type Io } from '../context.js';
+import { stringOption, type Options } from '../options.js';
 
 const MARK: Record<DoctorCheck['status'], string> = {
   pass: 'ok  ',

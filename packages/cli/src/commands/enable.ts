@@ -4,7 +4,8 @@ import {
   type StorageCredentials,
   type StorageRequest,
 } from '@registry-push/core';
-import { clusterClient, type CommandResult, type Io } from '../context.js';
+import { clusterClient } from '../cluster.js';
+import type { CommandResult, Io } from '../context.js';
 import {
   UsageError,
   readOptionFile,
@@ -13,24 +14,6 @@ import {
   type OptionName,
   type Options,
 } from '../options.js';
-
-export const ENABLE_OPTIONS: readonly OptionName[] = [
-  'storage',
-  'replicas',
-  'rollout-strategy',
-  'bucket',
-  'region',
-  'region-endpoint',
-  'project-id',
-  'account-name',
-  'container',
-  's3-access-key-file',
-  's3-secret-key-file',
-  'gcs-keyfile',
-  'azure-account-key-file',
-  'dry-run',
-  'timeout',
-];
 
 /** The stanza options each storage kind takes. */
 const KIND_OPTIONS: Record<StorageRequest['kind'], readonly OptionName[]> = {
@@ -57,11 +40,8 @@ function storageRequest(options: Options): StorageRequest {
   if (kind === undefined || (claim !== undefined && kind !== 'pvc')) {
     throw new UsageError(`--storage must be emptydir, pvc, pvc=CLAIM, s3, gcs or azure, not "${text}"`);
   }
-  const misplaced = ENABLE_OPTIONS.filter(
-    (name) =>
-      Object.values(KIND_OPTIONS).some((list) => list.includes(name)) &&
-      !KIND_OPTIONS[kind].includes(name) &&
-      options[name] !== undefined,
+  const misplaced = [...new Set(Object.values(KIND_OPTIONS).flat())].filter(
+    (name) => !KIND_OPTIONS[kind].includes(name) && options[name] !== undefined,
   );
   if (misplaced.length > 0) throw new UsageError(`--${misplaced[0] ?? ''} does not apply to ${kind} storage`);
   const field = (name: OptionName): string | undefined => stringOption(options, name);

@@ -5,22 +5,13 @@ import {
   revertExpose,
   type CustomRouteOptions,
   type ExposeChange,
+  type ClusterClient,
   type ExposeMode,
+  type ExposeResult,
 } from '@registry-push/core';
-import { clusterClient, progress, type CommandResult, type Io } from '../context.js';
-import { readOptionFile, stringOption, timeoutMs, type OptionName, type Options } from '../options.js';
-
-export const EXPOSE_OPTIONS: readonly OptionName[] = [
-  'expose',
-  'namespace',
-  'route-name',
-  'route-hostname',
-  'route-cert',
-  'route-key',
-  'route-ca',
-  'timeout',
-  'revert',
-];
+import { clusterClient, progress } from '../cluster.js';
+import { type CommandResult, type Io } from '../context.js';
+import { readOptionFile, stringOption, timeoutMs, type Options } from '../options.js';
 
 function readChanges(path: string): ExposeChange[] {
   let parsed: unknown;
@@ -57,6 +48,26 @@ function customRoute(options: Options): CustomRouteOptions {
   };
 }
 
+/** Expose (or discover) as the options say; shared by `expose` and `all`. */
+export async function exposeFromOptions(
+  client: ClusterClient,
+  options: Options,
+  io: Io,
+): Promise<ExposeResult> {
+  const mode = (stringOption(options, 'expose') ?? 'auto') as ExposeMode;
+  const name = stringOption(options, 'route-name');
+  const namespace = stringOption(options, 'namespace');
+  const timeout = timeoutMs(options);
+  return exposeRegistry(client, {
+    mode,
+    ...(namespace === undefined ? {} : { namespace }),
+    ...(timeout === undefined ? {} : { timeoutMs: timeout }),
+    ...(mode !== 'custom-route' && name !== undefined ? { routeName: name } : {}),
+    ...(mode === 'custom-route' ? { route: customRoute(options) } : {}),
+    onProgress: progress(io),
+  });
+}
+
 /** `registry-push expose`: make the registry reachable (or find how it is), or undo a previous expose. */
 export async function exposeCommand(options: Options, io: Io): Promise<CommandResult> {
   const client = clusterClient(options, io);
@@ -70,18 +81,7 @@ export async function exposeCommand(options: Options, io: Io): Promise<CommandRe
       text: outcome.done.length === 0 ? ['nothing to revert'] : outcome.done,
     };
   }
-  const mode = (stringOption(options, 'expose') ?? 'auto') as ExposeMode;
-  const name = stringOption(options, 'route-name');
-  const namespace = stringOption(options, 'namespace');
-  const timeout = timeoutMs(options);
-  const result = await exposeRegistry(client, {
-    mode,
-    ...(namespace === undefined ? {} : { namespace }),
-    ...(timeout === undefined ? {} : { timeoutMs: timeout }),
-    ...(mode !== 'custom-route' && name !== undefined ? { routeName: name } : {}),
-    ...(mode === 'custom-route' ? { route: customRoute(options) } : {}),
-    onProgress: progress(io),
-  });
+  const result = await exposeFromOptions(client, options, io);
   return {
     json: result,
     text: [

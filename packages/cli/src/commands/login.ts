@@ -7,21 +7,10 @@ import {
   type LoginTool,
   type RegistryLogin,
 } from '@registry-push/core';
-import { caOption, clusterClient, tlsVerify, tokenOption, type CommandResult, type Io } from '../context.js';
-import { stringOption, type OptionName, type Options } from '../options.js';
+import { clusterClient } from '../cluster.js';
+import { caOption, tlsVerify, tokenOption, type CommandResult, type Io } from '../context.js';
+import { stringOption, type Options } from '../options.js';
 import { registryHost } from './trust.js';
-
-export const LOGIN_OPTIONS: readonly OptionName[] = [
-  'registry',
-  'namespace',
-  'username',
-  'authfile',
-  'ca-file',
-  'ca-data',
-  'cert-dir',
-  'login-tool',
-  'tls-verify',
-];
 
 /** The file next to the auth file that lets `logout` remove exactly what `login` wrote (no secrets in it). */
 export function loginStatePath(authFile: string): string {

@@ -1,16 +1,9 @@
 import { registryMetrics, registryTrust, type RegistryMetrics } from '@registry-push/core';
-import { caOption, clusterClient, tlsVerify, type CommandResult, type Io } from '../context.js';
-import type { OptionName, Options } from '../options.js';
+import { clusterClient } from '../cluster.js';
+import { caOption, tlsVerify, type CommandResult, type Io } from '../context.js';
+import type { Options } from '../options.js';
 import { registryHost } from './trust.js';
 import { table } from './status.js';
-
-export const METRICS_OPTIONS: readonly OptionName[] = [
-  'registry',
-  'namespace',
-  'ca-file',
-  'ca-data',
-  'tls-verify',
-];
 
 function breakdown(record: Record<string, number>): string {
   const parts = Object.entries(record).map(([key, value]) => `${key}: ${value}`);

@@ -1,8 +1,7 @@
 import { registryStatus, type RegistryStatus } from '@registry-push/core';
-import { caOption, clusterClient, type CommandResult, type Io } from '../context.js';
-import { stringOption, type OptionName, type Options } from '../options.js';
-
-export const STATUS_OPTIONS: readonly OptionName[] = ['registry', 'ca-file', 'ca-data'];
+import { clusterClient } from '../cluster.js';
+import { caOption, type CommandResult, type Io } from '../context.js';
+import { stringOption, type Options } from '../options.js';
 
 /** `label  value` rows, with continuation lines indented under the value. */
 export function table(rows: [string, string | string[]][]): string[] {

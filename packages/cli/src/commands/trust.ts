@@ -5,19 +5,9 @@ import {
   type RegistryTrust,
   type TrustInstallation,
 } from '@registry-push/core';
-import { caOption, clusterClient, progress, tlsVerify, type CommandResult, type Io } from '../context.js';
-import { stringOption, type OptionName, type Options } from '../options.js';
-
-export const TRUST_OPTIONS: readonly OptionName[] = [
-  'registry',
-  'namespace',
-  'ca-file',
-  'ca-data',
-  'trust',
-  'cert-dir',
-  'route-name',
-  'tls-verify',
-];
+import { clusterClient, progress } from '../cluster.js';
+import { caOption, tlsVerify, type CommandResult, type Io } from '../context.js';
+import { stringOption, type Options } from '../options.js';
 
 /** Find the registry host (given or discovered without changes). */
 export async function registryHost(options: Options, io: Io): Promise<string> {

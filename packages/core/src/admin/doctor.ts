@@ -6,6 +6,7 @@ import { discoverRegistryHost } from '../expose/discover.js';
 import { IMAGE_REGISTRY_REMOVED_ADVICE, registryState } from '../expose/registry-state.js';
 import { DEFAULT_USERNAME, type CredentialChecker } from '../login/login.js';
 import { preflightPush } from '../login/preflight.js';
+import { checkRegistryLogin } from '../registry/login-check.js';
 import { resolveToken, type ResolvedToken } from '../login/token.js';
 import { registryTrust, type RegistryTrust } from '../trust/registry-trust.js';
 import { AdminResources, type PersistentVolumeClaim } from './shapes.js';
@@ -53,7 +54,7 @@ export interface DoctorOptions {
   tlsVerify?: boolean;
   /** Dial this `ip:port` instead of resolving the host. */
   connectTo?: string;
-  /** The `/v2/` login check (the registry client's); without it that check is skipped. */
+  /** The `/v2/` login check; default the registry client's, as `registryLogin` uses. */
   checkCredentials?: CredentialChecker;
 }
 
@@ -360,19 +361,16 @@ async function loginCheck(
   caPem: string | undefined,
   options: DoctorOptions,
 ): Promise<void> {
-  const checker = options.checkCredentials;
-  if (checker === undefined || token === undefined) {
+  if (token === undefined) {
     checks.add({
       id: 'registry-login',
       title: '/v2/ login',
       status: 'skip',
-      detail:
-        token === undefined
-          ? 'no token to log in with'
-          : 'no /v2/ credential check is available in this build',
+      detail: 'no token to log in with',
     });
     return;
   }
+  const checker = options.checkCredentials ?? checkRegistryLogin;
   await checks.run('registry-login', '/v2/ login', async () => {
     await checker({
       host,

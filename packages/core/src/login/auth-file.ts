@@ -100,3 +100,24 @@ export async function removeAuthEntry(
   await writePrivately(entry.path, content);
   return 'removed-entry';
 }
+
+/**
+ * The `username` and token stored for `host` in an auth file (as written by login, podman, skopeo or
+ * docker with a plain `auth` entry); undefined when the file has none. Credential helpers are not run.
+ */
+export async function readAuthCredentials(
+  path: string,
+  host: string,
+): Promise<{ username: string; password: string } | undefined> {
+  const content = await readAuthFile(path);
+  const encoded = content.auths?.[host]?.auth;
+  if (typeof encoded !== 'string' || encoded === '') return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) {
+    throw new RegistryPushError('OPTION_INVALID', `The ${host} entry of ${path} is not user:token.`, {
+      hint: 'Log in again (registry-push login) to rewrite it.',
+    });
+  }
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}

@@ -1,5 +1,6 @@
 import type { ClusterClient } from '../cluster/client.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
+import { checkRegistryLogin } from '../registry/login-check.js';
 import { redact } from '../secrets.js';
 import { removeAuthEntry, writeAuthEntry, type AuthEntry } from './auth-file.js';
 import { resolveToken, validateUsername, type TokenSource } from './token.js';
@@ -16,6 +17,8 @@ export interface CredentialCheck {
   caPem?: string;
   tlsVerify: boolean;
   connectTo?: string;
+  /** Plain HTTP (a local registry without TLS). */
+  plainHttp?: boolean;
 }
 
 /** Verifies credentials against the registry's `/v2/` (the registry client's login check plugs in here). */
@@ -44,7 +47,9 @@ export interface LoginOptions {
   tool?: LoginTool;
   /** Check the credentials against `/v2/` before writing them (default true). */
   verify?: boolean;
-  /** The check to use (default: the built-in registry client). */
+  /** Plain HTTP (a local registry without TLS); passed to the check. */
+  plainHttp?: boolean;
+  /** The check to use (default: `GET /v2/` with the built-in registry client). */
   checkCredentials?: CredentialChecker;
 }
 
@@ -82,12 +87,7 @@ export async function registryLogin(options: LoginOptions): Promise<RegistryLogi
   const tlsVerify = options.tlsVerify ?? true;
   const verify = options.verify ?? true;
   if (verify) {
-    const checker = options.checkCredentials;
-    if (checker === undefined) {
-      throw new RegistryPushError('OPTION_INVALID', 'No credential check is available.', {
-        hint: 'Pass checkCredentials, or verify: false.',
-      });
-    }
+    const checker = options.checkCredentials ?? checkRegistryLogin;
     try {
       await checker({
         host: options.host,
@@ -96,6 +96,7 @@ export async function registryLogin(options: LoginOptions): Promise<RegistryLogi
         tlsVerify,
         ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
         ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
+        ...(options.plainHttp === true ? { plainHttp: true } : {}),
       });
     } catch (error) {
       throw sanitize(error, resolved.token);

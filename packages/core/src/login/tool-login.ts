@@ -51,12 +51,22 @@ export function toolLoginCommand(tool: LoginTool, options: ToolLoginOptions): To
   return { program: tool, args, env: { REGISTRY_AUTH_FILE: options.authFile }, stdin };
 }
 
-/** Run a tool command, feeding stdin; a failure becomes LOGIN_TOOL_FAILED with its output redacted. */
+/** How {@link runToolCommand} reports a failure. */
+export interface ToolRunOptions {
+  timeoutMs?: number;
+  /** Default LOGIN_TOOL_FAILED. */
+  failureCode?: 'LOGIN_TOOL_FAILED' | 'PUSH_TOOL_FAILED';
+  hint?: string;
+}
+
+/** Run a tool command, feeding stdin; a failure becomes one typed error with the tool's output redacted. */
 export async function runToolCommand(
   command: ToolCommand,
   secrets: readonly string[],
-  timeoutMs = 120_000,
+  options: ToolRunOptions = {},
 ): Promise<string> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const failureCode = options.failureCode ?? 'LOGIN_TOOL_FAILED';
   return new Promise((resolve, reject) => {
     const child = spawn(command.program, command.args, {
       env: { ...process.env, ...command.env },
@@ -73,7 +83,7 @@ export async function runToolCommand(
               hint: `Install ${command.program}, or use the native push (no external tool needed).`,
             })
           : new RegistryPushError(
-              'LOGIN_TOOL_FAILED',
+              failureCode,
               `${command.program} could not be started (${error.code ?? error.message}).`,
               {},
             ),
@@ -92,10 +102,12 @@ export async function runToolCommand(
           .pop() ?? '';
       reject(
         new RegistryPushError(
-          'LOGIN_TOOL_FAILED',
+          failureCode,
           `${command.program} ${command.args[0] ?? ''} failed (${signal ?? `exit ${String(code)}`}): ${last}`,
           {
-            hint: 'See the message above; the same credentials work for the native client if they are valid.',
+            hint:
+              options.hint ??
+              'See the message above; the same credentials work for the native client if they are valid.',
           },
         ),
       );

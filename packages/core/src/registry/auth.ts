@@ -1,0 +1,220 @@
+import { RegistryPushError } from '../errors.js';
+import { redact } from '../secrets.js';
+import { registryNetworkError } from './registry-errors.js';
+import { header, type HttpResponse, type RegistryTransport } from './transport.js';
+
+/**
+ * Credentials for a registry. The OpenShift registry takes any username without `:` and the API token as
+ * password, through Basic or through its token realm (`/openshift/token`); `bearer` sends a token as is.
+ */
+export type RegistryCredentials =
+  | { kind: 'anonymous' }
+  | { kind: 'basic'; username: string; password: string }
+  | { kind: 'bearer'; token: string };
+
+/** One `WWW-Authenticate` challenge. */
+export interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/** Parse `WWW-Authenticate` (several challenges, quoted or token parameter values). */
+export function parseChallenges(value: string | undefined): Challenge[] {
+  if (value === undefined) return [];
+  const challenges: Challenge[] = [];
+  const pattern = /\s*([A-Za-z][\w-]*)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*)))?\s*(,)?/gy;
+  let current: Challenge | undefined;
+  let match: RegExpExecArray | null;
+  while (pattern.lastIndex < value.length && (match = pattern.exec(value)) !== null) {
+    const [, name = '', quoted, bare] = match;
+    if (quoted === undefined && bare === undefined) {
+      current = { scheme: name.toLowerCase(), params: {} };
+      challenges.push(current);
+      // A scheme may be followed directly by its first parameter (no comma between).
+      continue;
+    }
+    if (current !== undefined) {
+      current.params[name.toLowerCase()] =
+        quoted === undefined ? (bare ?? '') : quoted.replace(/\\(.)/g, '$1');
+    }
+  }
+  return challenges;
+}
+
+interface CachedToken {
+  header: string;
+  expiresAt: number;
+}
+
+/** Tokens are treated as expired this long before they are, so a request never races the expiry. */
+const EXPIRY_MARGIN_MS = 10_000;
+/** What the token spec says to assume when the realm gives no `expires_in`. */
+const DEFAULT_TOKEN_SECONDS = 60;
+
+/**
+ * Answers registry challenges: Basic directly, Bearer through the realm's token endpoint (the Docker token
+ * flow, which is also the OpenShift one), caching one token per scope. It remembers that the credentials
+ * once worked, so a later refusal is reported as an expired token, not a wrong one.
+ */
+export class RegistryAuthenticator {
+  private scheme: 'none' | 'basic' | 'bearer' = 'none';
+  private challenge: Challenge | undefined;
+  private readonly tokens = new Map<string, CachedToken>();
+  private everAccepted = false;
+
+  constructor(
+    private readonly transport: RegistryTransport,
+    private readonly credentials: RegistryCredentials,
+    private readonly host: string,
+  ) {}
+
+  /** The secrets to scrub from anything printed. */
+  secrets(): string[] {
+    if (this.credentials.kind === 'basic') return [this.credentials.password];
+    if (this.credentials.kind === 'bearer') return [this.credentials.token];
+    return [];
+  }
+
+  /** Record that an authenticated request went through. */
+  accepted(): void {
+    if (this.scheme !== 'none' || this.credentials.kind === 'bearer') this.everAccepted = true;
+  }
+
+  /** The `Authorization` header for a request needing `scopes`, when one is known already. */
+  authorization(scopes: readonly string[]): string | undefined {
+    if (this.credentials.kind === 'bearer') return `Bearer ${this.credentials.token}`;
+    if (this.scheme === 'basic' && this.credentials.kind === 'basic') return basicHeader(this.credentials);
+    if (this.scheme === 'bearer') {
+      const cached = this.tokens.get(scopeKey(scopes));
+      if (cached !== undefined && cached.expiresAt > Date.now()) return cached.header;
+    }
+    return undefined;
+  }
+
+  /** Forget the token for `scopes` (after the registry refused it). */
+  invalidate(scopes: readonly string[]): void {
+    this.tokens.delete(scopeKey(scopes));
+  }
+
+  /**
+   * Learn from a 401 how to authenticate and get what is needed for `scopes`. Returns false when there is
+   * nothing new to try (then the 401 stands).
+   */
+  async answer(response: HttpResponse, scopes: readonly string[], signal?: AbortSignal): Promise<boolean> {
+    const challenges = parseChallenges(header(response.headers, 'www-authenticate'));
+    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params['realm'] !== undefined);
+    const basic = challenges.find((c) => c.scheme === 'basic');
+    if (this.credentials.kind === 'bearer') return false;
+    if (bearer !== undefined) {
+      this.scheme = 'bearer';
+      this.challenge = bearer;
+      await this.fetchToken(scopes, signal);
+      return true;
+    }
+    if (basic !== undefined && this.credentials.kind === 'basic' && this.scheme !== 'basic') {
+      this.scheme = 'basic';
+      return true;
+    }
+    return false;
+  }
+
+  private async fetchToken(scopes: readonly string[], signal?: AbortSignal): Promise<void> {
+    const challenge = this.challenge;
+    const realm = challenge?.params['realm'];
+    if (challenge === undefined || realm === undefined) return;
+    const url = new URL(realm, this.transport.origin);
+    if (
+      url.protocol !== 'https:' &&
+      !(url.protocol === 'http:' && this.transport.options.plainHttp === true)
+    ) {
+      throw new RegistryPushError(
+        'REGISTRY_PROTOCOL',
+        `The registry ${this.host} sends clients to log in at ${url.origin} over plain HTTP; refusing to send credentials there.`,
+        { hint: 'Fix the registry token realm to use https.' },
+      );
+    }
+    const service = challenge.params['service'];
+    if (service !== undefined) url.searchParams.set('service', service);
+    for (const scope of scopes) url.searchParams.append('scope', scope);
+    if (this.credentials.kind === 'basic') url.searchParams.set('account', this.credentials.username);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.credentials.kind === 'basic') headers['authorization'] = basicHeader(this.credentials);
+    const operation = { action: 'get a token for', host: url.host };
+    let response: HttpResponse;
+    try {
+      response = await this.transport.send({ method: 'GET', url, headers, ...(signal ? { signal } : {}) });
+    } catch (error) {
+      throw registryNetworkError(error, operation);
+    }
+    const text = await response.body.text();
+    if (response.status === 401 || response.status === 403) throw this.rejected();
+    if (response.status !== 200) {
+      throw new RegistryPushError(
+        response.status >= 500 ? 'REGISTRY_SERVER_ERROR' : 'REGISTRY_PROTOCOL',
+        `The token endpoint of ${this.host} answered HTTP ${response.status}.`,
+        {
+          retryable: response.status >= 500 || response.status === 429,
+          details: { status: response.status },
+        },
+      );
+    }
+    let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      throw new RegistryPushError(
+        'REGISTRY_PROTOCOL',
+        `The token endpoint of ${this.host} did not answer JSON.`,
+      );
+    }
+    const token = typeof parsed.token === 'string' ? parsed.token : parsed.access_token;
+    if (typeof token !== 'string' || token === '') {
+      throw new RegistryPushError('REGISTRY_PROTOCOL', `The token endpoint of ${this.host} gave no token.`);
+    }
+    const seconds =
+      typeof parsed.expires_in === 'number' && parsed.expires_in > 0
+        ? parsed.expires_in
+        : DEFAULT_TOKEN_SECONDS;
+    this.tokens.set(scopeKey(scopes), {
+      header: `Bearer ${token}`,
+      expiresAt: Date.now() + Math.max(seconds * 1000 - EXPIRY_MARGIN_MS, 1000),
+    });
+  }
+
+  /** The error for credentials the registry will not take. */
+  rejected(): RegistryPushError {
+    if (this.credentials.kind === 'anonymous') {
+      return new RegistryPushError('REGISTRY_UNAUTHORIZED', `The registry ${this.host} needs credentials.`, {
+        hint: 'Log in first (registry-push login, or pass a token).',
+        details: { host: this.host },
+      });
+    }
+    if (this.everAccepted) {
+      return new RegistryPushError(
+        'TOKEN_EXPIRED',
+        `The registry ${this.host} accepted the token earlier and refuses it now: it has expired or was revoked.`,
+        {
+          hint: 'Use a token that lives longer than the push (a service-account token, or oc whoami -t right before), and run again.',
+          details: { host: this.host },
+        },
+      );
+    }
+    return new RegistryPushError('TOKEN_REJECTED', `The registry ${this.host} refused the token.`, {
+      hint: 'The token is wrong, expired or revoked: get a fresh one (oc whoami -t, or the service account token) and log in again.',
+      details: { host: this.host },
+    });
+  }
+
+  /** Scrub the credentials from a message. */
+  scrub(text: string): string {
+    return redact(text, this.secrets());
+  }
+}
+
+function basicHeader(credentials: { username: string; password: string }): string {
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+}
+
+function scopeKey(scopes: readonly string[]): string {
+  return [...scopes].sort().join(' ');
+}

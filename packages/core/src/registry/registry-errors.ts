@@ -1,0 +1,282 @@
+import { RegistryPushError, type ErrorCode } from '../errors.js';
+
+/** What the client was doing when the registry answered, to say so in the message. */
+export interface RegistryOperation {
+  /** e.g. `push the manifest of`, `upload a blob to`, `read tags of`. */
+  action: string;
+  host: string;
+  repository?: string;
+  /** Whether the operation writes (a 405 then means a read-only registry). */
+  write?: boolean;
+  /** Whether the operation deletes (a 405 has more possible causes then). */
+  delete?: boolean;
+}
+
+/** One entry of the registry's `{"errors":[...]}` body. */
+interface RegistryErrorEntry {
+  code: string;
+  message: string;
+}
+
+const MAX_MESSAGE = 300;
+
+/** Read the distribution error body; anything else (HTML from a proxy, empty) yields nothing. */
+export function parseErrorBody(text: string): RegistryErrorEntry[] {
+  try {
+    const parsed = JSON.parse(text) as { errors?: unknown };
+    if (!Array.isArray(parsed.errors)) return [];
+    return parsed.errors.flatMap((entry: unknown) => {
+      if (typeof entry !== 'object' || entry === null) return [];
+      const { code, message } = entry as { code?: unknown; message?: unknown };
+      return typeof code === 'string'
+        ? [{ code, message: typeof message === 'string' ? message.slice(0, MAX_MESSAGE) : '' }]
+        : [];
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** Seconds or an HTTP date, as `Retry-After` allows; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function target(operation: RegistryOperation): string {
+  return operation.repository === undefined ? operation.host : `${operation.host}/${operation.repository}`;
+}
+
+interface Classified {
+  code: ErrorCode;
+  hint: string;
+  retryable: boolean;
+}
+
+function byRegistryCode(code: string, operation: RegistryOperation): Classified | undefined {
+  const repo = operation.repository ?? 'the repository';
+  switch (code) {
+    case 'UNAUTHORIZED':
+      return {
+        code: 'REGISTRY_UNAUTHORIZED',
+        hint: 'Log in with a valid token (registry-push login), and check that you may push to or pull from this project.',
+        retryable: false,
+      };
+    case 'DENIED':
+      return {
+        code: 'REGISTRY_DENIED',
+        hint: `Ask for access to ${repo}; pushing to the OpenShift registry needs the system:image-builder role in the project.`,
+        retryable: false,
+      };
+    case 'NAME_UNKNOWN':
+      return {
+        code: 'REGISTRY_NAME_UNKNOWN',
+        hint: 'Check the project and image name; on OpenShift the project must exist.',
+        retryable: false,
+      };
+    case 'NAME_INVALID':
+      return {
+        code: 'REGISTRY_NAME_INVALID',
+        hint: 'Use HOST/PROJECT/NAME with lowercase letters, digits, ".", "_" and "-".',
+        retryable: false,
+      };
+    case 'MANIFEST_UNKNOWN':
+      return { code: 'REGISTRY_MANIFEST_UNKNOWN', hint: 'Check the tag or digest.', retryable: false };
+    case 'MANIFEST_INVALID':
+    case 'MANIFEST_UNVERIFIED':
+    case 'TAG_INVALID':
+      return {
+        code: 'REGISTRY_MANIFEST_INVALID',
+        hint: 'The registry does not accept this manifest; check the image was built for an OCI or Docker v2 registry.',
+        retryable: false,
+      };
+    case 'MANIFEST_BLOB_UNKNOWN':
+    case 'BLOB_UNKNOWN':
+      return {
+        code: 'REGISTRY_BLOB_UNKNOWN',
+        hint: 'A blob the manifest needs is missing in the registry; push the image again.',
+        retryable: false,
+      };
+    case 'BLOB_UPLOAD_UNKNOWN':
+    case 'BLOB_UPLOAD_INVALID':
+      return {
+        code: 'REGISTRY_BLOB_UPLOAD_INVALID',
+        hint: 'The upload session was lost (registry restart or timeout); push again.',
+        retryable: true,
+      };
+    case 'DIGEST_INVALID':
+      return {
+        code: 'REGISTRY_DIGEST_INVALID',
+        hint: 'The content did not match its digest on the way; the source may be corrupt — rebuild it and push again.',
+        retryable: false,
+      };
+    case 'SIZE_INVALID':
+      return {
+        code: 'REGISTRY_SIZE_INVALID',
+        hint: 'The blob size did not match; push again.',
+        retryable: false,
+      };
+    case 'UNSUPPORTED':
+      if (operation.delete === true) {
+        return {
+          code: 'REGISTRY_UNSUPPORTED',
+          hint: 'The registry refused the delete: it is read-only, deletes are disabled in its storage configuration, or (OpenShift) an ImageStream still references the manifest.',
+          retryable: false,
+        };
+      }
+      return operation.write === true
+        ? {
+            code: 'REGISTRY_READ_ONLY',
+            hint: 'The registry refuses writes: it is read-only (spec.readOnly in configs.imageregistry.operator.openshift.io/cluster) or does not support this operation.',
+            retryable: false,
+          }
+        : {
+            code: 'REGISTRY_UNSUPPORTED',
+            hint: 'The registry does not support this operation.',
+            retryable: false,
+          };
+    case 'TOOMANYREQUESTS':
+      return {
+        code: 'REGISTRY_RATE_LIMITED',
+        hint: 'Wait and try again, or push less in parallel.',
+        retryable: true,
+      };
+    case 'UNAVAILABLE':
+      return {
+        code: 'REGISTRY_UNAVAILABLE',
+        hint: 'The registry is unavailable; try again later.',
+        retryable: true,
+      };
+    default:
+      return undefined;
+  }
+}
+
+function byStatus(status: number, operation: RegistryOperation): Classified {
+  if (status === 401) return byRegistryCode('UNAUTHORIZED', operation) as Classified;
+  if (status === 403) return byRegistryCode('DENIED', operation) as Classified;
+  if (status === 404) return byRegistryCode('NAME_UNKNOWN', operation) as Classified;
+  if (status === 405) return byRegistryCode('UNSUPPORTED', operation) as Classified;
+  if (status === 429) return byRegistryCode('TOOMANYREQUESTS', operation) as Classified;
+  if (status === 503 || status === 502 || status === 504) {
+    return {
+      code: 'REGISTRY_UNAVAILABLE',
+      hint: 'The registry or the router in front of it is not serving (is the registry Removed, scaled down or restarting?); try again later.',
+      retryable: true,
+    };
+  }
+  if (status >= 500) {
+    return {
+      code: 'REGISTRY_SERVER_ERROR',
+      hint: 'The registry failed; try again, and check its logs if it persists.',
+      retryable: true,
+    };
+  }
+  return {
+    code: 'REGISTRY_PROTOCOL',
+    hint: 'The registry answered in a way the client does not expect.',
+    retryable: false,
+  };
+}
+
+/**
+ * Turn a registry's error answer into one typed error: the code from its JSON body when it has one, else
+ * from the status; the registry's own message (trimmed) is quoted, the body is never dumped.
+ */
+export function registryResponseError(
+  status: number,
+  bodyText: string,
+  operation: RegistryOperation,
+  retryAfter?: string,
+): RegistryPushError {
+  const entries = parseErrorBody(bodyText);
+  const first = entries[0];
+  const classified =
+    (first === undefined ? undefined : byRegistryCode(first.code, operation)) ?? byStatus(status, operation);
+  const said =
+    first === undefined
+      ? `HTTP ${status}`
+      : `${first.code}${first.message === '' ? '' : `: ${first.message}`}`;
+  const retryAfterMs = parseRetryAfter(retryAfter);
+  return new RegistryPushError(
+    classified.code,
+    `The registry refused to ${operation.action} ${target(operation)} (${said}).`,
+    {
+      hint: classified.hint,
+      retryable: classified.retryable,
+      details: {
+        status,
+        host: operation.host,
+        ...(operation.repository === undefined ? {} : { repository: operation.repository }),
+        ...(first === undefined ? {} : { registryCode: first.code }),
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      },
+    },
+  );
+}
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_UNTRUSTED',
+]);
+const RETRYABLE_NETWORK = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+function errorCodeOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Turn a failure to talk to the registry at all (DNS, TCP, TLS, timeouts) into one typed error. */
+export function registryNetworkError(error: unknown, operation: RegistryOperation): RegistryPushError {
+  const code = errorCodeOf(error) ?? 'unknown';
+  if (TLS_CODES.has(code)) {
+    return new RegistryPushError(
+      'REGISTRY_TLS_UNTRUSTED',
+      `The certificate of ${operation.host} is not trusted (${code}).`,
+      {
+        hint: 'Give the registry CA (ca-file / ca-data), or let registry-push find the ingress CA with cluster access (registry-push trust).',
+        cause: error,
+        details: { host: operation.host, tlsError: code },
+      },
+    );
+  }
+  const retryable = RETRYABLE_NETWORK.has(code);
+  return new RegistryPushError(
+    'REGISTRY_UNREACHABLE',
+    `Could not ${operation.action} ${target(operation)}: the connection failed (${code}).`,
+    {
+      hint: retryable
+        ? 'The connection dropped; it was retried. Check the network path to the registry (proxy, router, load balancer).'
+        : `Check that ${operation.host} resolves and is reachable from here (route exposed? DNS? firewall?).`,
+      cause: error,
+      retryable,
+      details: { host: operation.host, networkError: code },
+    },
+  );
+}
