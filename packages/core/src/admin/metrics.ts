@@ -1,7 +1,6 @@
 import type { ClusterClient } from '../cluster/client.js';
 import { RegistryPushError } from '../errors.js';
 import { resolveToken } from '../login/token.js';
-import { redact } from '../secrets.js';
 import { httpsGet } from './https-get.js';
 
 /** Where the registry serves its Prometheus metrics. */
@@ -182,27 +181,17 @@ export function metricsError(host: string, status: number): RegistryPushError {
  */
 export async function registryMetrics(options: MetricsOptions): Promise<RegistryMetrics> {
   const { token } = await resolveToken(options);
-  let answer;
-  try {
-    answer = await httpsGet({
-      host: options.host,
-      path: METRICS_PATH,
-      headers: { Authorization: `Bearer ${token}`, Accept: 'text/plain' },
-      ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
-      ...(options.tlsVerify === undefined ? {} : { tlsVerify: options.tlsVerify }),
-      ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    });
-  } catch (error) {
-    if (error instanceof RegistryPushError) {
-      throw new RegistryPushError(error.code, redact(error.message, [token]), {
-        hint: error.hint,
-        details: error.details,
-        retryable: error.retryable,
-      });
-    }
-    throw error;
-  }
+  // Failures name the host and the network or TLS reason only; the token is in no message.
+  const answer = await httpsGet({
+    host: options.host,
+    path: METRICS_PATH,
+    action: 'read the metrics of',
+    headers: { Authorization: `Bearer ${token}`, Accept: 'text/plain' },
+    ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
+    ...(options.tlsVerify === undefined ? {} : { tlsVerify: options.tlsVerify }),
+    ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
   if (answer.status !== 200) throw metricsError(options.host, answer.status);
   const interesting = new Set<string>(METRICS_OF_INTEREST);
   const samples = parsePrometheusText(answer.body).filter((sample) => interesting.has(sample.name));

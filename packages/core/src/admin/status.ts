@@ -219,6 +219,7 @@ async function metricsReachability(
     const answer = await httpsGet({
       host,
       path: METRICS_PATH,
+      action: 'read the metrics of',
       ...(token === undefined ? {} : { headers: { Authorization: `Bearer ${token}` } }),
       ...(caPem === undefined ? {} : { caPem }),
       ...connect,
