@@ -66,29 +66,33 @@ function withholdInputs(env: NodeJS.ProcessEnv): void {
   for (const name of Object.keys(env)) if (name.startsWith('INPUT_')) delete env[name];
 }
 
-/** Cluster access, checked with a whoami; without any, only an explicit registry plus a token can go on. */
-async function connect(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<ClusterClient | undefined> {
+/**
+ * Cluster access; its token is masked before anything is printed. Without any, only an explicit registry
+ * plus a token can go on.
+ */
+async function clusterClient(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<ClusterClient | undefined> {
   let client: ClusterClient;
   try {
     client = ClusterClient.fromOptions(clusterAccess(inputs.cluster, env));
   } catch (error) {
-    if (
-      isRegistryPushError(error, 'KUBECONFIG_MISSING') &&
-      inputs.registry !== undefined &&
-      inputs.cluster.token !== undefined
-    ) {
-      annotate(
-        'No cluster access (no server, kubeconfig or $KUBECONFIG): discovery and the push-rights preflight are skipped.',
-      );
-      return undefined;
-    }
+    const canGoOn = inputs.registry !== undefined && inputs.cluster.token !== undefined;
+    if (isRegistryPushError(error, 'KUBECONFIG_MISSING') && canGoOn) return undefined;
     throw error;
   }
-  const token = await client.bearerToken();
-  registerSecret(token);
+  registerSecret(await client.bearerToken());
+  return client;
+}
+
+/** Say who we are on which cluster (a wrong token fails here, before anything is changed). */
+async function connect(client: ClusterClient | undefined): Promise<void> {
+  if (client === undefined) {
+    annotate(
+      'No cluster access (no server, kubeconfig or $KUBECONFIG): discovery and the push-rights preflight are skipped.',
+    );
+    return;
+  }
   const identity = await client.whoami();
   info(`cluster ${client.server} (${client.source}) as ${identity.username}`);
-  return client;
 }
 
 function needClient(run: Run): ClusterClient {
@@ -252,11 +256,12 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const inputs = readInputs(read);
   for (const secret of secretInputs(inputs)) registerSecret(secret);
   withholdInputs(env);
+  const client = await clusterClient(inputs, env);
 
   const state: PostState = { stateDir: await createStateDir(env), logout: inputs.logout };
   recordState(state);
-  const client = await group('Connect to the cluster', () => connect(inputs, env));
   const run: Run = { inputs, state, client, token: inputs.cluster.token ?? (await client?.bearerToken()) };
+  await group('Connect to the cluster', () => connect(client));
 
   const exposed = await group('Find the registry', () => findRegistry(run));
   const { trust, installation } = await group('Trust its certificate', () =>
