@@ -180,7 +180,8 @@ async function logIn(run: Run, host: string, trust: RegistryTrust | undefined): 
     username,
     tlsVerify: inputs.tlsVerify,
     authFile: join(run.state.stateDir, 'auth', 'config.json'),
-    ...(run.token === undefined ? { client: needClient(run) } : { token: run.token }),
+    // The token input is passed as such; otherwise core takes the cluster credentials' own (and says so).
+    ...(inputs.cluster.token === undefined ? { client: needClient(run) } : { token: inputs.cluster.token }),
     ...(trust?.caPem === undefined ? {} : { caPem: trust.caPem }),
   });
   run.state.login = login.entry;
