@@ -167,7 +167,8 @@ function integer(read: InputReader, name: InputName, min: number, max: number): 
 function pem(read: InputReader, name: InputName): string | undefined {
   const value = optional(read, name);
   if (value === undefined) return undefined;
-  if (value.includes('-----BEGIN')) return value.endsWith('\n') ? value : `${value}\n`;
+  // The runner trims inputs; PEM files end with a newline.
+  if (value.includes('-----BEGIN')) return `${value}\n`;
   return readInputFile(name, value);
 }
 
@@ -301,14 +302,16 @@ function caInput(read: InputReader): string | undefined {
     );
   }
   if (file !== undefined) return readInputFile('ca-file', file);
-  if (data !== undefined && !data.includes('-----BEGIN')) {
+  if (data === undefined) return undefined;
+  if (!data.includes('-----BEGIN')) {
     throw invalid(
       'ca-data',
       'is not PEM text',
       'Give the PEM text ("-----BEGIN CERTIFICATE-----…"), or use ca-file for a path.',
     );
   }
-  return data;
+  // The runner trims inputs; PEM files end with a newline.
+  return `${data}\n`;
 }
 
 function usernameInput(read: InputReader): string | undefined {

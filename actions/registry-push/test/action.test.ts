@@ -15,7 +15,7 @@ import {
 } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatBytes } from '../src/report.js';
-import { FakeRunner, type StepResult } from './runner.js';
+import { actionOutputs, FakeRunner, type StepResult } from './runner.js';
 
 let cluster: RunningCluster;
 let work: string;
@@ -184,6 +184,7 @@ describe.runIf(process.getuid?.() === 0)('against openshift-sim, through the rou
     };
     const main = await runner.step('main', inputs);
     expect(main.code, main.stdout).toBe(0);
+    expect(Object.keys(main.outputs).sort()).toEqual((await actionOutputs()).sort());
     expect(main.outputs).toMatchObject({
       registry: defaultHost(),
       'registry-source': 'default-route',
