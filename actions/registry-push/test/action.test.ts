@@ -230,8 +230,10 @@ describe.runIf(process.getuid?.() === 0)('against openshift-sim, through the rou
         tags: 'v2\nv2.0\nstable',
         source: `oci-archive:${image.ociArchive ?? ''}`,
       };
-      const refused = await (await newRunner('no-ca')).job(inputs);
+      const refusedRunner = await newRunner('no-ca');
+      const refused = await refusedRunner.job(inputs);
       expect(refused.main.code).toBe(1);
+      expect(await refusedRunner.leftInTemp()).toEqual([]);
       expect(errorLine(refused.main)).toMatch(/No CA that verifies .* could be found/);
       expect(errorLine(refused.main)).toMatch(/ca-file/);
 
@@ -279,6 +281,25 @@ describe.runIf(process.getuid?.() === 0)('against openshift-sim, through the rou
       expect(await inspectDigest(`${defaultHost()}/demo/tool:from-skopeo`, cluster.ingressCaPem)).toBe(
         digest,
       );
+      expect(post.code).toBe(0);
+      expect(await runner.leftInTemp()).toEqual([]);
+      await expectNoLeak(runner, [main, post], ciBotToken);
+    });
+
+    it('with only a registry host and a token (no cluster access) it pushes, and says what it could not check', async () => {
+      const runner = await newRunner('no-cluster');
+      const { main, post } = await runner.job({
+        token: ciBotToken,
+        registry: defaultHost(),
+        namespace: 'demo',
+        image: 'bare',
+        source: `oci:${image.layoutDir}`,
+        'ca-data': cluster.ingressCaPem,
+      });
+      expect(main.code, main.stdout).toBe(0);
+      expect(warnings(main).join('\n')).toMatch(/No cluster access .* preflight are skipped/);
+      expect(main.stdout).toMatch(/skipped: no cluster access to check push rights with/);
+      expect(main.outputs.digest).toBe(image.digest);
       expect(post.code).toBe(0);
       expect(await runner.leftInTemp()).toEqual([]);
       await expectNoLeak(runner, [main, post], ciBotToken);
