@@ -103,6 +103,14 @@ export function inputVariable(name: InputName): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
+/**
+ * The runner hands inputs over as `INPUT_*` variables, which every child process would inherit (a push tool's
+ * environment is readable in /proc). Once read, they are dropped from this process's environment.
+ */
+export function withholdInputs(env: NodeJS.ProcessEnv): void {
+  for (const name of Object.keys(env)) if (name.startsWith('INPUT_')) delete env[name];
+}
+
 /** Reads inputs from the environment the runner sets up; the runner has already applied action.yml defaults. */
 export function environmentReader(env: NodeJS.ProcessEnv = process.env): InputReader {
   return (name) => (env[inputVariable(name)] ?? '').trim();

@@ -25,6 +25,7 @@ import {
   secretInputs,
   type InputReader,
   type Inputs,
+  withholdInputs,
 } from './inputs.js';
 import {
   annotate,
@@ -56,14 +57,6 @@ function maskRawInputs(read: InputReader): void {
   if (kubeconfig.includes('\n') || kubeconfig.trimStart().startsWith('{')) {
     for (const secret of kubeconfigSecrets(kubeconfig)) registerSecret(secret);
   }
-}
-
-/**
- * The runner hands inputs over as `INPUT_*` variables, which every child process would inherit (a push tool's
- * environment is readable in /proc). Once read, they are dropped from this process's environment.
- */
-function withholdInputs(env: NodeJS.ProcessEnv): void {
-  for (const name of Object.keys(env)) if (name.startsWith('INPUT_')) delete env[name];
 }
 
 /**
@@ -158,9 +151,20 @@ async function trustRegistry(
   info(`CA: ${trust.detail}${trust.verified ? ', verified by a TLS handshake' : ''}`);
   for (const message of trust.warnings) annotate(message);
   if (trust.caPem === undefined || inputs.trust === 'none') return { trust };
+  return { trust, installation: await installCa(run, host, trust.caPem) };
+}
+
+/** Install the CA where the tools look (always a private cert dir; Docker's or the system store if asked). */
+async function installCa(run: Run, host: string, caPem: string): Promise<TrustInstallation> {
+  const { inputs } = run;
+  if (inputs.pushTool === 'docker' && inputs.trust !== 'docker') {
+    annotate(
+      `docker push trusts only /etc/docker/certs.d: set trust: docker so that the CA of ${host} is installed there.`,
+    );
+  }
   const installation = await installTrust({
     host,
-    caPem: trust.caPem,
+    caPem,
     certsRoot: join(run.state.stateDir, 'certs.d'),
     docker: inputs.trust === 'docker',
     system: inputs.trust === 'system',
@@ -168,7 +172,7 @@ async function trustRegistry(
   run.state.trust = installation;
   recordState(run.state);
   for (const file of installation.files) info(`wrote ${file}`);
-  return { trust, installation };
+  return installation;
 }
 
 async function logIn(run: Run, host: string, trust: RegistryTrust | undefined): Promise<RegistryLogin> {

@@ -8,7 +8,7 @@ import {
   uninstallTrust,
   type ExposeChange,
 } from '@registry-push/core';
-import { clusterAccess, environmentReader, readClusterInputs } from './inputs.js';
+import { clusterAccess, environmentReader, readClusterInputs, withholdInputs } from './inputs.js';
 import { annotate, logExposeProgress } from './report.js';
 import { kubeconfigSecrets, registerSecret, scrub } from './secrets.js';
 import { loadState, type PostState } from './state.js';
@@ -27,7 +27,9 @@ async function revert(changes: readonly ExposeChange[], env: NodeJS.ProcessEnv):
   const read = environmentReader(env);
   registerSecret(read('token') || undefined);
   for (const secret of kubeconfigSecrets(read('kubeconfig'))) registerSecret(secret);
-  const client = ClusterClient.fromOptions(clusterAccess(readClusterInputs(read), env));
+  const cluster = readClusterInputs(read);
+  withholdInputs(env);
+  const client = ClusterClient.fromOptions(clusterAccess(cluster, env));
   const outcome = await revertExpose(client, changes, logExposeProgress);
   for (const failure of outcome.failed) annotate(`Cleanup: ${scrub(formatError(failure))}`);
   return outcome.failed.length === 0 ? 'the registry exposure is back as it was' : undefined;
