@@ -20,7 +20,7 @@ export async function floorPush(source: string, target: string, caPem: string): 
   const host = target.slice(0, slash);
   const repository = target.slice(slash + 1, colon);
   const tag = target.slice(colon + 1);
-  const agent = new Agent({ connections: 64, connect: { ca: [...rootCertificates, caPem] } });
+  const agent = new Agent({ connections: 64, allowH2: false, connect: { ca: [...rootCertificates, caPem] } });
   const origin = `https://${host}`;
   const blobPath = (digest: string): string => join(layout, 'blobs', 'sha256', digest.slice(7));
   const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] };

@@ -248,6 +248,71 @@ interface DockerSaveEntry {
   Layers?: unknown;
 }
 
+function repoTags(entry: DockerSaveEntry): string[] {
+  return Array.isArray(entry.RepoTags)
+    ? entry.RepoTags.filter((t): t is string => typeof t === 'string')
+    : [];
+}
+
+/** The manifest.json entry for `ref` (matched against its RepoTags), or the only one. */
+function pickDockerEntry(
+  entries: DockerSaveEntry[],
+  ref: string | undefined,
+  file: string,
+): DockerSaveEntry & { Config: string; Layers: unknown[] } {
+  const matches = (tag: string): boolean => tag === ref || tag.endsWith(`:${ref}`) || tag.endsWith(`/${ref}`);
+  const entry =
+    ref === undefined
+      ? entries.length === 1
+        ? entries[0]
+        : undefined
+      : entries.find((candidate) => repoTags(candidate).some(matches));
+  if (entry === undefined || typeof entry.Config !== 'string' || !Array.isArray(entry.Layers)) {
+    throw new RegistryPushError(
+      'SOURCE_NOT_FOUND',
+      `${file} has ${ref === undefined ? `${entries.length} images` : `no image "${ref}"`}.`,
+      {
+        hint: `Say which one with :REF (it has ${entries.flatMap(repoTags).join(', ') || 'untagged images'}).`,
+      },
+    );
+  }
+  return entry as DockerSaveEntry & { Config: string; Layers: unknown[] };
+}
+
+/**
+ * The layers of a docker archive. They are stored uncompressed, so each layer's digest is its diff_id; the
+ * streaming check during upload proves it.
+ */
+async function dockerLayers(
+  file: string,
+  members: Map<string, TarMember>,
+  names: unknown[],
+  diffIds: unknown[],
+  blobs: LoadedImage['blobs'],
+): Promise<Descriptor[]> {
+  const layers: Descriptor[] = [];
+  for (const [i, name] of names.entries()) {
+    const member = typeof name === 'string' ? members.get(name) : undefined;
+    const diffId = diffIds[i];
+    if (member === undefined || typeof diffId !== 'string')
+      throw invalid(file, `layer ${String(name)} is missing`);
+    const head = await readTarHead(file, member, 2);
+    if (head[0] === 0x1f && head[1] === 0x8b) {
+      throw invalid(file, `layer ${member.name} is compressed, which docker save and podman save never do`);
+    }
+    parseDigest(diffId);
+    layers.push({ mediaType: MediaTypes.ociLayer, digest: diffId, size: member.size });
+    if (!blobs.has(diffId)) {
+      blobs.set(diffId, {
+        size: member.size,
+        mediaType: MediaTypes.ociLayer,
+        source: memberSource(file, member),
+      });
+    }
+  }
+  return layers;
+}
+
 async function loadDockerArchive(file: string, ref: string | undefined): Promise<LoadedImage> {
   const { members, files } = await archiveFiles(file);
   const manifestBytes = await files.read('manifest.json');
@@ -260,26 +325,7 @@ async function loadDockerArchive(file: string, ref: string | undefined): Promise
       },
     );
   }
-  const entries = parseJson<DockerSaveEntry[]>(manifestBytes, file);
-  const tagged = (entry: DockerSaveEntry): string[] =>
-    Array.isArray(entry.RepoTags) ? entry.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-  const entry =
-    ref === undefined
-      ? entries.length === 1
-        ? entries[0]
-        : undefined
-      : entries.find((candidate) =>
-          tagged(candidate).some((tag) => tag === ref || tag.endsWith(`:${ref}`) || tag.endsWith(`/${ref}`)),
-        );
-  if (entry === undefined || typeof entry.Config !== 'string' || !Array.isArray(entry.Layers)) {
-    throw new RegistryPushError(
-      'SOURCE_NOT_FOUND',
-      `${file} has ${ref === undefined ? `${entries.length} images` : `no image "${ref}"`}.`,
-      {
-        hint: `Say which one with :REF (it has ${entries.flatMap(tagged).join(', ') || 'untagged images'}).`,
-      },
-    );
-  }
+  const entry = pickDockerEntry(parseJson<DockerSaveEntry[]>(manifestBytes, file), ref, file);
   const configMember = members.get(entry.Config);
   const configBytes = await files.read(entry.Config);
   if (configMember === undefined || configBytes === undefined)
@@ -295,27 +341,7 @@ async function loadDockerArchive(file: string, ref: string | undefined): Promise
     mediaType: MediaTypes.ociConfig,
     source: memberSource(file, configMember),
   });
-  const layers: Descriptor[] = [];
-  for (const [i, name] of entry.Layers.entries()) {
-    const member = typeof name === 'string' ? members.get(name) : undefined;
-    const diffId = diffIds[i];
-    if (member === undefined || typeof diffId !== 'string')
-      throw invalid(file, `layer ${String(name)} is missing`);
-    const head = await readTarHead(file, member, 2);
-    if (head?.[0] === 0x1f && head[1] === 0x8b) {
-      throw invalid(file, `layer ${member.name} is compressed, which docker save and podman save never do`);
-    }
-    // A docker archive stores layers uncompressed, so each layer's digest is its diff_id; the streaming
-    // check during upload proves it.
-    parseDigest(diffId);
-    layers.push({ mediaType: MediaTypes.ociLayer, digest: diffId, size: member.size });
-    if (!blobs.has(diffId))
-      blobs.set(diffId, {
-        size: member.size,
-        mediaType: MediaTypes.ociLayer,
-        source: memberSource(file, member),
-      });
-  }
+  const layers = await dockerLayers(file, members, entry.Layers, diffIds, blobs);
   const manifest = {
     schemaVersion: 2,
     mediaType: MediaTypes.ociManifest,

@@ -118,15 +118,11 @@ export class RegistryAuthenticator {
     return false;
   }
 
-  private async fetchToken(scopes: readonly string[], signal?: AbortSignal): Promise<void> {
-    const challenge = this.challenge;
-    const realm = challenge?.params['realm'];
-    if (challenge === undefined || realm === undefined) return;
+  /** The token endpoint URL for `scopes`; credentials go only to https (or to plain HTTP when asked for). */
+  private realmUrl(challenge: Challenge, realm: string, scopes: readonly string[]): URL {
     const url = new URL(realm, this.transport.origin);
-    if (
-      url.protocol !== 'https:' &&
-      !(url.protocol === 'http:' && this.transport.options.plainHttp === true)
-    ) {
+    const plainAllowed = url.protocol === 'http:' && this.transport.options.plainHttp === true;
+    if (url.protocol !== 'https:' && !plainAllowed) {
       throw new RegistryPushError(
         'REGISTRY_PROTOCOL',
         `The registry ${this.host} sends clients to log in at ${url.origin} over plain HTTP; refusing to send credentials there.`,
@@ -137,14 +133,21 @@ export class RegistryAuthenticator {
     if (service !== undefined) url.searchParams.set('service', service);
     for (const scope of scopes) url.searchParams.append('scope', scope);
     if (this.credentials.kind === 'basic') url.searchParams.set('account', this.credentials.username);
+    return url;
+  }
+
+  private async fetchToken(scopes: readonly string[], signal?: AbortSignal): Promise<void> {
+    const challenge = this.challenge;
+    const realm = challenge?.params['realm'];
+    if (challenge === undefined || realm === undefined) return;
+    const url = this.realmUrl(challenge, realm, scopes);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.credentials.kind === 'basic') headers['authorization'] = basicHeader(this.credentials);
-    const operation = { action: 'get a token for', host: url.host };
     let response: HttpResponse;
     try {
       response = await this.transport.send({ method: 'GET', url, headers, ...(signal ? { signal } : {}) });
     } catch (error) {
-      throw registryNetworkError(error, operation);
+      throw registryNetworkError(error, { action: 'get a token for', host: url.host });
     }
     const text = await response.body.text();
     if (response.status === 401 || response.status === 403) throw this.rejected();
@@ -158,23 +161,7 @@ export class RegistryAuthenticator {
         },
       );
     }
-    let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    try {
-      parsed = JSON.parse(text) as typeof parsed;
-    } catch {
-      throw new RegistryPushError(
-        'REGISTRY_PROTOCOL',
-        `The token endpoint of ${this.host} did not answer JSON.`,
-      );
-    }
-    const token = typeof parsed.token === 'string' ? parsed.token : parsed.access_token;
-    if (typeof token !== 'string' || token === '') {
-      throw new RegistryPushError('REGISTRY_PROTOCOL', `The token endpoint of ${this.host} gave no token.`);
-    }
-    const seconds =
-      typeof parsed.expires_in === 'number' && parsed.expires_in > 0
-        ? parsed.expires_in
-        : DEFAULT_TOKEN_SECONDS;
+    const { token, seconds } = parseTokenResponse(text, this.host);
     this.tokens.set(scopeKey(scopes), {
       header: `Bearer ${token}`,
       expiresAt: Date.now() + Math.max(seconds * 1000 - EXPIRY_MARGIN_MS, 1000),
@@ -209,6 +196,25 @@ export class RegistryAuthenticator {
   scrub(text: string): string {
     return redact(text, this.secrets());
   }
+}
+
+/** The token and its lifetime from a token endpoint's JSON (`token` or `access_token`, `expires_in`). */
+function parseTokenResponse(text: string, host: string): { token: string; seconds: number } {
+  let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    throw new RegistryPushError('REGISTRY_PROTOCOL', `The token endpoint of ${host} did not answer JSON.`);
+  }
+  const token = typeof parsed.token === 'string' ? parsed.token : parsed.access_token;
+  if (typeof token !== 'string' || token === '') {
+    throw new RegistryPushError('REGISTRY_PROTOCOL', `The token endpoint of ${host} gave no token.`);
+  }
+  const expiresIn = parsed.expires_in;
+  return {
+    token,
+    seconds: typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : DEFAULT_TOKEN_SECONDS,
+  };
 }
 
 function basicHeader(credentials: { username: string; password: string }): string {

@@ -56,103 +56,109 @@ interface Classified {
   retryable: boolean;
 }
 
+/** Registry error codes whose advice does not depend on the operation. */
+const BY_CODE: Readonly<Record<string, Classified>> = {
+  UNAUTHORIZED: {
+    code: 'REGISTRY_UNAUTHORIZED',
+    hint: 'Log in with a valid token (registry-push login), and check that you may push to or pull from this project.',
+    retryable: false,
+  },
+  NAME_UNKNOWN: {
+    code: 'REGISTRY_NAME_UNKNOWN',
+    hint: 'Check the project and image name; on OpenShift the project must exist.',
+    retryable: false,
+  },
+  NAME_INVALID: {
+    code: 'REGISTRY_NAME_INVALID',
+    hint: 'Use HOST/PROJECT/NAME with lowercase letters, digits, ".", "_" and "-".',
+    retryable: false,
+  },
+  MANIFEST_UNKNOWN: { code: 'REGISTRY_MANIFEST_UNKNOWN', hint: 'Check the tag or digest.', retryable: false },
+  MANIFEST_INVALID: {
+    code: 'REGISTRY_MANIFEST_INVALID',
+    hint: 'The registry does not accept this manifest; check the image was built for an OCI or Docker v2 registry.',
+    retryable: false,
+  },
+  MANIFEST_UNVERIFIED: {
+    code: 'REGISTRY_MANIFEST_INVALID',
+    hint: 'The registry does not accept this manifest; check the image was built for an OCI or Docker v2 registry.',
+    retryable: false,
+  },
+  TAG_INVALID: {
+    code: 'REGISTRY_MANIFEST_INVALID',
+    hint: 'The registry does not accept this manifest; check the image was built for an OCI or Docker v2 registry.',
+    retryable: false,
+  },
+  MANIFEST_BLOB_UNKNOWN: {
+    code: 'REGISTRY_BLOB_UNKNOWN',
+    hint: 'A blob the manifest needs is missing in the registry; push the image again.',
+    retryable: false,
+  },
+  BLOB_UNKNOWN: {
+    code: 'REGISTRY_BLOB_UNKNOWN',
+    hint: 'A blob the manifest needs is missing in the registry; push the image again.',
+    retryable: false,
+  },
+  BLOB_UPLOAD_UNKNOWN: {
+    code: 'REGISTRY_BLOB_UPLOAD_INVALID',
+    hint: 'The upload session was lost (registry restart or timeout); push again.',
+    retryable: true,
+  },
+  BLOB_UPLOAD_INVALID: {
+    code: 'REGISTRY_BLOB_UPLOAD_INVALID',
+    hint: 'The upload session was lost (registry restart or timeout); push again.',
+    retryable: true,
+  },
+  DIGEST_INVALID: {
+    code: 'REGISTRY_DIGEST_INVALID',
+    hint: 'The content did not match its digest on the way; the source may be corrupt — rebuild it and push again.',
+    retryable: false,
+  },
+  SIZE_INVALID: {
+    code: 'REGISTRY_SIZE_INVALID',
+    hint: 'The blob size did not match; push again.',
+    retryable: false,
+  },
+  TOOMANYREQUESTS: {
+    code: 'REGISTRY_RATE_LIMITED',
+    hint: 'Wait and try again, or push less in parallel.',
+    retryable: true,
+  },
+  UNAVAILABLE: {
+    code: 'REGISTRY_UNAVAILABLE',
+    hint: 'The registry is unavailable; try again later.',
+    retryable: true,
+  },
+};
+
 function byRegistryCode(code: string, operation: RegistryOperation): Classified | undefined {
-  const repo = operation.repository ?? 'the repository';
-  switch (code) {
-    case 'UNAUTHORIZED':
-      return {
-        code: 'REGISTRY_UNAUTHORIZED',
-        hint: 'Log in with a valid token (registry-push login), and check that you may push to or pull from this project.',
-        retryable: false,
-      };
-    case 'DENIED':
-      return {
-        code: 'REGISTRY_DENIED',
-        hint: `Ask for access to ${repo}; pushing to the OpenShift registry needs the system:image-builder role in the project.`,
-        retryable: false,
-      };
-    case 'NAME_UNKNOWN':
-      return {
-        code: 'REGISTRY_NAME_UNKNOWN',
-        hint: 'Check the project and image name; on OpenShift the project must exist.',
-        retryable: false,
-      };
-    case 'NAME_INVALID':
-      return {
-        code: 'REGISTRY_NAME_INVALID',
-        hint: 'Use HOST/PROJECT/NAME with lowercase letters, digits, ".", "_" and "-".',
-        retryable: false,
-      };
-    case 'MANIFEST_UNKNOWN':
-      return { code: 'REGISTRY_MANIFEST_UNKNOWN', hint: 'Check the tag or digest.', retryable: false };
-    case 'MANIFEST_INVALID':
-    case 'MANIFEST_UNVERIFIED':
-    case 'TAG_INVALID':
-      return {
-        code: 'REGISTRY_MANIFEST_INVALID',
-        hint: 'The registry does not accept this manifest; check the image was built for an OCI or Docker v2 registry.',
-        retryable: false,
-      };
-    case 'MANIFEST_BLOB_UNKNOWN':
-    case 'BLOB_UNKNOWN':
-      return {
-        code: 'REGISTRY_BLOB_UNKNOWN',
-        hint: 'A blob the manifest needs is missing in the registry; push the image again.',
-        retryable: false,
-      };
-    case 'BLOB_UPLOAD_UNKNOWN':
-    case 'BLOB_UPLOAD_INVALID':
-      return {
-        code: 'REGISTRY_BLOB_UPLOAD_INVALID',
-        hint: 'The upload session was lost (registry restart or timeout); push again.',
-        retryable: true,
-      };
-    case 'DIGEST_INVALID':
-      return {
-        code: 'REGISTRY_DIGEST_INVALID',
-        hint: 'The content did not match its digest on the way; the source may be corrupt — rebuild it and push again.',
-        retryable: false,
-      };
-    case 'SIZE_INVALID':
-      return {
-        code: 'REGISTRY_SIZE_INVALID',
-        hint: 'The blob size did not match; push again.',
-        retryable: false,
-      };
-    case 'UNSUPPORTED':
-      if (operation.delete === true) {
-        return {
-          code: 'REGISTRY_UNSUPPORTED',
-          hint: 'The registry refused the delete: it is read-only, deletes are disabled in its storage configuration, or (OpenShift) an ImageStream still references the manifest.',
-          retryable: false,
-        };
-      }
-      return operation.write === true
-        ? {
-            code: 'REGISTRY_READ_ONLY',
-            hint: 'The registry refuses writes: it is read-only (spec.readOnly in configs.imageregistry.operator.openshift.io/cluster) or does not support this operation.',
-            retryable: false,
-          }
-        : {
-            code: 'REGISTRY_UNSUPPORTED',
-            hint: 'The registry does not support this operation.',
-            retryable: false,
-          };
-    case 'TOOMANYREQUESTS':
-      return {
-        code: 'REGISTRY_RATE_LIMITED',
-        hint: 'Wait and try again, or push less in parallel.',
-        retryable: true,
-      };
-    case 'UNAVAILABLE':
-      return {
-        code: 'REGISTRY_UNAVAILABLE',
-        hint: 'The registry is unavailable; try again later.',
-        retryable: true,
-      };
-    default:
-      return undefined;
+  if (code === 'DENIED') {
+    return {
+      code: 'REGISTRY_DENIED',
+      hint: `Ask for access to ${operation.repository ?? 'the repository'}; pushing to the OpenShift registry needs the system:image-builder role in the project.`,
+      retryable: false,
+    };
   }
+  if (code !== 'UNSUPPORTED') return BY_CODE[code];
+  if (operation.delete === true) {
+    return {
+      code: 'REGISTRY_UNSUPPORTED',
+      hint: 'The registry refused the delete: it is read-only, deletes are disabled in its storage configuration, or (OpenShift) an ImageStream still references the manifest.',
+      retryable: false,
+    };
+  }
+  if (operation.write === true) {
+    return {
+      code: 'REGISTRY_READ_ONLY',
+      hint: 'The registry refuses writes: it is read-only (spec.readOnly in configs.imageregistry.operator.openshift.io/cluster) or does not support this operation.',
+      retryable: false,
+    };
+  }
+  return {
+    code: 'REGISTRY_UNSUPPORTED',
+    hint: 'The registry does not support this operation.',
+    retryable: false,
+  };
 }
 
 function byStatus(status: number, operation: RegistryOperation): Classified {

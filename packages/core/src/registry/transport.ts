@@ -81,6 +81,9 @@ export class RegistryTransport {
     const timeout = options.timeoutMs ?? 120_000;
     this.agent = new Agent({
       connect,
+      // HTTP/1.1 on several keep-alive connections: parallel uploads get a TCP stream each instead of
+      // sharing one HTTP/2 connection's flow-control window (which registries' Go servers also police).
+      allowH2: false,
       connections: options.maxConnections ?? 8,
       keepAliveTimeout: 30_000,
       headersTimeout: timeout,

@@ -1,0 +1,49 @@
+import { setSecret } from '@actions/core';
+import { redact } from '@registry-push/core';
+
+/**
+ * Secrets this process knows of. Each is handed to the runner's log masking (`core.setSecret`) the moment it
+ * is known, and scrubbed from the one failure line the action prints, in case masking is not in place (a
+ * local run, a runner that drops the command).
+ */
+const known = new Set<string>();
+
+/**
+ * Mask a secret and whatever is derived from it that could reach a log: its base64 form (auth headers and
+ * auth files carry `base64(user:token)`, see {@link registerCredential}) and, for multi-line values such as
+ * PEM keys, every line on its own, since the runner masks line by line.
+ */
+export function registerSecret(value: string | undefined): void {
+  if (value === undefined) return;
+  const forms = [value, value.trim(), Buffer.from(value.trim()).toString('base64')];
+  for (const line of value.split(/\r?\n/)) {
+    // PEM armour lines ("-----BEGIN PRIVATE KEY-----") are not secret and masking them only blurs logs.
+    if (line.trim().length >= 8 && !line.startsWith('-----')) forms.push(line.trim());
+  }
+  for (const form of forms) {
+    if (form.length < 4 || known.has(form)) continue;
+    known.add(form);
+    setSecret(form);
+  }
+}
+
+/** Mask the `username:token` pair as the registry and the auth file see it (Basic credentials, base64). */
+export function registerCredential(username: string, token: string): void {
+  registerSecret(token);
+  registerSecret(`${username}:${token}`);
+}
+
+/** Remove every known secret (and its base64 form) from a text about to be printed. */
+export function scrub(text: string): string {
+  return redact(text, [...known]);
+}
+
+/**
+ * Secret values inside a kubeconfig given as content: tokens, passwords and client keys. A kubeconfig given
+ * as a path never reaches a log, and its token is masked once the cluster client hands it over.
+ */
+export function kubeconfigSecrets(content: string): string[] {
+  const pattern =
+    /["']?\b(?:token|password|client-key-data|id-token|refresh-token|access-token)["']?\s*:\s*["']?([^\s"',}]+)/g;
+  return [...content.matchAll(pattern)].map((match) => match[1] ?? '').filter((value) => value !== '');
+}
