@@ -1,6 +1,7 @@
 // The Image Registry Operator's visible behaviour: it bootstraps `configs/cluster` and `imagepruners/cluster`,
-// and reconciles routes, the registry Deployment and Service, conditions and the image config's registry
-// hostnames from `spec.managementState`, `defaultRoute` and `routes[]`.
+// and reconciles the storage (registry-storage.ts), the registry Deployment, pods (registry-pods.ts) and
+// Service, routes, conditions and the image config's registry hostnames from `spec.managementState`,
+// `storage`, `replicas`, `defaultRoute` and `routes[]`.
 import { createHash, randomBytes } from 'node:crypto';
 import { isJsonObject, jsonEqual, objectAt, stringAt, type JsonObject } from '../json.js';
 import { ApiError } from '../api/status.js';
