@@ -8,6 +8,8 @@ scripts/install-system-deps.sh
 npm ci --no-audit --no-fund
 
 npm run build
+# The action runs from its committed bundle: it must be exactly what the sources build.
+scripts/check-action-dist.sh
 npm run lint
 npm run typecheck
 

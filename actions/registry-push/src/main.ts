@@ -114,13 +114,15 @@ async function findRegistry(run: Run): Promise<ExposeResult> {
     namespace: inputs.namespace,
     timeoutMs: inputs.timeoutMs,
     onProgress: logExposeProgress,
+    // Saved as each change is made, so the post step can undo even an expose that then failed.
+    onChange: (change) => {
+      if (!inputs.revertExpose) return;
+      run.state.exposeChanges = [...(run.state.exposeChanges ?? []), change];
+      recordState(run.state);
+    },
     ...(inputs.route === undefined ? {} : { route: inputs.route }),
     ...(inputs.route === undefined && inputs.routeName !== undefined ? { routeName: inputs.routeName } : {}),
   });
-  if (inputs.revertExpose && result.changes.length > 0) {
-    run.state.exposeChanges = result.changes;
-    recordState(run.state);
-  }
   info(`registry ${result.host}, found through ${result.detail}`);
   for (const change of result.changes) {
     info(`changed: ${change.kind}${inputs.revertExpose ? ' (undone by the post step)' : ''}`);

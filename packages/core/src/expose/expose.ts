@@ -30,6 +30,11 @@ export interface ExposeOptions {
   /** Polling interval while waiting (default 1 s). */
   intervalMs?: number;
   onProgress?: (progress: ExposeProgress) => void;
+  /**
+   * Told of each change the moment it is made, before waiting for the route: a caller that must be able to
+   * undo them (a CI post step) records them here, so even a failed or interrupted expose can be reverted.
+   */
+  onChange?: (change: ExposeChange) => void;
   signal?: AbortSignal;
 }
 
@@ -52,6 +57,8 @@ export interface ExposeResult {
   warnings: string[];
 }
 
+const READ_ONLY_WARNING = 'The registry is read-only (spec.readOnly): pulls work, pushes will be refused.';
+
 const PATCH_ROLE_HINT =
   'Changing the registry operator config needs cluster-admin (patch on configs.imageregistry.operator.openshift.io). ' +
   'Ask an admin to run `oc patch configs.imageregistry.operator.openshift.io/cluster --type merge -p \'{"spec":{"defaultRoute":true}}\'` once, then use expose mode `none` (or `auto`).';
@@ -61,6 +68,8 @@ interface Context {
   timeoutMs: number;
   intervalMs: number;
   progress: (step: ExposeProgress['step'], message: string) => void;
+  /** Record a change (and report it at once). */
+  changed: (changes: ExposeChange[], change: ExposeChange) => void;
   signal?: AbortSignal;
 }
 
@@ -102,8 +111,7 @@ async function usableConfig(context: Context, warnings: string[]): Promise<Regis
   const config = await readOperatorConfig(context);
   const state = registryState(config);
   assertExposable(state);
-  if (state.readOnly)
-    warnings.push('The registry is read-only (spec.readOnly): pulls work, pushes will be refused.');
+  if (state.readOnly) warnings.push(READ_ONLY_WARNING);
   return config;
 }
 
@@ -120,7 +128,7 @@ async function enableDefaultRoute(context: Context, warnings: string[]): Promise
     await context.client
       .mergePatch(Resources.registryConfig, RegistryNames.operatorConfig, { spec: { defaultRoute: true } })
       .catch(forbiddenToExpose);
-    changes.push({ kind: 'default-route-enabled' });
+    context.changed(changes, { kind: 'default-route-enabled' });
   }
   const route = await waitForAdmittedRoute(context.client, RegistryNames.defaultRoute, {
     timeoutMs: context.timeoutMs,
@@ -218,7 +226,7 @@ async function exposeCustomRoute(
   await usableConfig(context, warnings);
   const changes: ExposeChange[] = [];
   const secretChange = await ensureRouteSecret(context, route, validated.secretName, warnings);
-  if (secretChange !== undefined) changes.push(secretChange);
+  if (secretChange !== undefined) context.changed(changes, secretChange);
   const hasSecret = route.certPem !== undefined || route.secretName !== undefined;
   const entry: RegistryRouteSpec = {
     name: route.name,
@@ -226,7 +234,7 @@ async function exposeCustomRoute(
     ...(hasSecret ? { secretName: validated.secretName } : {}),
   };
   const entryChange = await setRouteEntry(context, entry);
-  if (entryChange !== undefined) changes.push(entryChange);
+  if (entryChange !== undefined) context.changed(changes, entryChange);
   const admitted = await waitForAdmittedRoute(context.client, route.name, {
     timeoutMs: context.timeoutMs,
     intervalMs: context.intervalMs,
@@ -263,6 +271,15 @@ async function notExposed(context: Context, tried: string[]): Promise<never> {
   );
 }
 
+/** Discovery changes nothing, but a read-only registry is worth saying before a push is refused. */
+async function warnIfReadOnly(context: Context, warnings: string[]): Promise<void> {
+  // Most users may not read the operator config; then the push itself reports REGISTRY_READ_ONLY.
+  const config = await context.client
+    .find<RegistryConfig>(Resources.registryConfig, RegistryNames.operatorConfig)
+    .catch(() => undefined);
+  if (config !== undefined && registryState(config).readOnly) warnings.push(READ_ONLY_WARNING);
+}
+
 async function discoverOrExpose(
   context: Context,
   options: ExposeOptions,
@@ -274,7 +291,10 @@ async function discoverOrExpose(
     ...(options.routeName === undefined ? {} : { routeName: options.routeName }),
     onProgress: (progress) => context.progress(progress.step, progress.message),
   });
-  if (discovery.found !== undefined) return { ...discovery.found, changes: [], warnings };
+  if (discovery.found !== undefined) {
+    await warnIfReadOnly(context, warnings);
+    return { ...discovery.found, changes: [], warnings };
+  }
   if (mode === 'auto') {
     const mayPatch = await context.client.canI({
       verb: 'patch',
@@ -307,6 +327,10 @@ export async function exposeRegistry(
     timeoutMs: options.timeoutMs ?? 180_000,
     intervalMs: options.intervalMs ?? 1000,
     progress: (step, message) => options.onProgress?.({ step, message }),
+    changed: (changes, change) => {
+      changes.push(change);
+      options.onChange?.(change);
+    },
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   };
   const warnings: string[] = [];

@@ -5,7 +5,7 @@ import { ClusterClient } from '../../src/cluster/client.js';
 import { RegistryNames, Resources } from '../../src/cluster/resources.js';
 import type { DataObject, RegistryConfig, Route } from '../../src/cluster/shapes.js';
 import { RegistryPushError } from '../../src/errors.js';
-import { exposeRegistry, revertExpose } from '../../src/expose/expose.js';
+import { exposeRegistry, revertExpose, type ExposeChange } from '../../src/expose/expose.js';
 import type { ExposeProgress } from '../../src/expose/route-admission.js';
 
 async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
@@ -246,5 +246,31 @@ describe('on clusters whose registry cannot serve', () => {
     const { admin } = await start({ readOnly: true });
     const result = await exposeRegistry(admin, { mode: 'default-route', ...fast });
     expect(result.warnings.join('\n')).toMatch(/read-only/);
+  });
+
+  it('also warns of a read-only registry when it only discovers the host', async () => {
+    const { admin } = await start({ readOnly: true, defaultRoute: true });
+    const result = await exposeRegistry(admin, { mode: 'none', ...fast });
+    expect(result.changes).toEqual([]);
+    expect(result.warnings.join('\n')).toMatch(/read-only/);
+  });
+
+  it('reports each change as it is made, so a route that is never admitted can still be reverted', async () => {
+    const { admin } = await start({ routeAdmissionDelayMs: 60_000 });
+    const seen: ExposeChange[] = [];
+    const error = await failure(
+      exposeRegistry(admin, {
+        mode: 'default-route',
+        timeoutMs: 400,
+        intervalMs: 50,
+        onChange: (c) => seen.push(c),
+      }),
+    );
+    expect(error.code).toBe('ROUTE_NOT_ADMITTED');
+    expect(seen).toEqual([{ kind: 'default-route-enabled' }]);
+    const reverted = await revertExpose(admin, seen);
+    expect(reverted.failed).toEqual([]);
+    const config = await admin.get<RegistryConfig>(Resources.registryConfig, 'cluster');
+    expect(config.spec.defaultRoute).not.toBe(true);
   });
 });

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryPushError } from '../../src/errors.js';
 import { pushImage, type PushEvent } from '../../src/push/push.js';
 import { parseSource } from '../../src/push/sources.js';
+import { toolPushCommands } from '../../src/push/tool-push.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseOpenShiftTarget, parseReference } from '../../src/registry/reference.js';
 
@@ -299,6 +300,38 @@ describe('native push', () => {
 });
 
 describe('tool push', () => {
+  it("never puts a secret on any tool's command line: credentials travel in the auth file", () => {
+    const source = { transport: 'oci-archive' as const, path: '/build/image.tar' };
+    for (const tool of ['skopeo', 'podman', 'buildah'] as const) {
+      const [command] = toolPushCommands(
+        tool,
+        {
+          source,
+          destination: 'r.example.com/demo/app:v1',
+          authFile: '/tmp/a/config.json',
+          certDir: '/tmp/c/r.example.com',
+          tlsVerify: true,
+        },
+        '/tmp/d',
+      );
+      expect(command!.args).toEqual(expect.arrayContaining(['--authfile', '/tmp/a/config.json']));
+      expect(command!.args.join(' ')).not.toMatch(/--creds|--password|-p /);
+      expect(command!.stdin).toBe('');
+    }
+    const docker = toolPushCommands(
+      'docker',
+      {
+        source: { transport: 'docker-daemon', path: 'app:v1' },
+        destination: 'r.example.com/demo/app:v1',
+        authFile: '/tmp/a/config.json',
+        tlsVerify: true,
+      },
+      '/tmp/d',
+    );
+    expect(docker.map((c) => c.args[0])).toEqual(['tag', 'push']);
+    expect(docker[1]!.env).toEqual({ DOCKER_CONFIG: '/tmp/a' });
+  });
+
   it('pushes with skopeo and reports the digest the registry holds, then adds the other tags', async () => {
     const auth = join(work, 'auth.json');
     await writeFile(auth, '{"auths":{}}', { mode: 0o600 });
