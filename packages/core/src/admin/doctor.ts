@@ -58,7 +58,6 @@ export interface DoctorOptions {
   checkCredentials?: CredentialChecker;
 }
 
-const EXPIRY_WARNING_MS = 15 * 60 * 1000;
 const ENABLE_FIX =
   'A cluster admin configures storage and sets Managed in one step: `registry-push enable --storage pvc` (a ReadWriteMany claim; `--storage pvc=CLAIM` for an existing one), `--storage s3|gcs|azure` with credentials, or `--storage emptydir` on a non-production cluster.';
 
@@ -100,7 +99,8 @@ function tokenCheck(resolved: ResolvedToken): Omit<DoctorCheck, 'id' | 'title'> 
     };
   }
   const left = resolved.expiresAt.getTime() - Date.now();
-  if (left < EXPIRY_WARNING_MS) {
+  // The same 15 minutes at which registryLogin warns.
+  if (left < 15 * 60_000) {
     return {
       status: 'warn',
       detail: `token from ${resolved.source} expires in ${duration(left)} (${resolved.expiresAt.toISOString()}); a long push may fail half-way`,
