@@ -313,12 +313,59 @@ function blobUsers(
   return { kept, deleted };
 }
 
+/** The blobs of a deleted image: deleted when no kept image needs them, each decided once. */
+function planBlobs(
+  image: SnapshotImage,
+  unit: string,
+  users: { kept: Map<string, string>; deleted: Map<string, string[]> },
+  decided: Set<string>,
+  stage: ImageStage,
+): BlobDeletion[] {
+  const blobs: BlobDeletion[] = [];
+  for (const blob of [...blobsOf(image), { digest: image.digest, size: 0 }]) {
+    const id = `blob:${blob.digest}`;
+    if (decided.has(id)) continue;
+    decided.add(id);
+    const user = users.kept.get(blob.digest);
+    if (user !== undefined) {
+      stage.items.push({
+        id,
+        kind: 'blob',
+        action: 'keep',
+        rule: 'blob-shared',
+        referrer: user,
+        bytes: 0,
+        digest: blob.digest,
+      });
+      continue;
+    }
+    const sharedWith = (users.deleted.get(blob.digest) ?? []).filter((digest) => digest !== image.digest);
+    blobs.push({ digest: blob.digest, size: blob.size, sharedWith });
+    stage.bytes += blob.size;
+    stage.items.push({
+      id,
+      kind: 'blob',
+      action: 'delete',
+      rule: 'blob-unreferenced',
+      bytes: blob.size,
+      digest: blob.digest,
+      unit,
+    });
+  }
+  return blobs;
+}
+
 /** Stage 2: Image objects and blobs, after every stream's history was decided. */
 function decideImages(ctx: ImageContext): ImageStage {
   const rules = imageKeepRules(ctx);
   const users = ctx.mode === 'full' ? blobUsers(ctx.snapshot.images, rules) : undefined;
   const stage: ImageStage = { items: [], units: [], bytes: 0 };
   const decided = new Set<string>();
+  const parents = new Map<string, string[]>();
+  for (const image of ctx.snapshot.images) {
+    if (rules.has(image.digest)) continue;
+    for (const child of image.manifests) parents.set(child, [...(parents.get(child) ?? []), image.digest]);
+  }
   const sorted = [...ctx.snapshot.images].sort((a, b) =>
     a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0,
   );
@@ -347,43 +394,13 @@ function decideImages(ctx: ImageContext): ImageStage {
       digest: image.digest,
       unit,
     });
-    const blobs: BlobDeletion[] = [];
-    const candidates = users === undefined ? [] : [...blobsOf(image), { digest: image.digest, size: 0 }];
-    for (const blob of candidates) {
-      const blobId = `blob:${blob.digest}`;
-      if (decided.has(blobId)) continue;
-      decided.add(blobId);
-      const user = users?.kept.get(blob.digest);
-      if (user !== undefined) {
-        stage.items.push({
-          id: blobId,
-          kind: 'blob',
-          action: 'keep',
-          rule: 'blob-shared',
-          referrer: user,
-          bytes: 0,
-          digest: blob.digest,
-        });
-        continue;
-      }
-      const sharedWith = (users?.deleted.get(blob.digest) ?? []).filter((digest) => digest !== image.digest);
-      blobs.push({ digest: blob.digest, size: blob.size, sharedWith });
-      stage.bytes += blob.size;
-      stage.items.push({
-        id: blobId,
-        kind: 'blob',
-        action: 'delete',
-        rule: 'blob-unreferenced',
-        bytes: blob.size,
-        digest: blob.digest,
-        unit,
-      });
-    }
+    const blobs = users === undefined ? [] : planBlobs(image, unit, users, decided, stage);
     stage.units.push({
       type: 'image',
       id: unit,
       digest: image.digest,
       dependsOn: [...(ctx.removedBy.get(image.digest) ?? [])].sort(),
+      parents: (parents.get(image.digest) ?? []).sort(),
       blobs,
     });
   }

@@ -243,6 +243,8 @@ export interface ImageUnit {
   digest: string;
   /** Stream units whose success this image's deletion relies on. */
   dependsOn: string[];
+  /** Manifest lists this plan also deletes that name this image as a child. */
+  parents: string[];
   blobs: BlobDeletion[];
 }
 
