@@ -123,7 +123,8 @@ const RETRYABLE_SYSTEM_CODES = new Set([
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function isRetryable(error: unknown): boolean {
-  if (error instanceof RegistryPushError) return error.retryable;
+  // A conflict needs a fresh read, not the same write again; the stream update loop handles it.
+  if (error instanceof RegistryPushError) return error.retryable && error.code !== 'CONFLICT';
   const code = systemErrorCode(error);
   return code !== undefined && RETRYABLE_SYSTEM_CODES.has(code);
 }

@@ -216,6 +216,25 @@ async function inBatches<T>(tasks: (() => Promise<T>)[], concurrency: number): P
   return results;
 }
 
+function listFailure(source: string, error: unknown): never {
+  throw new RegistryPushError(
+    'PRUNE_SNAPSHOT_INCOMPLETE',
+    `Could not list ${source}, so what uses images is not fully known; nothing was changed.`,
+    {
+      hint: isRegistryPushError(error, 'FORBIDDEN')
+        ? 'Run as a user or service account with the system:image-pruner cluster role.'
+        : 'Fix the cause below and run again.',
+      cause: error,
+      retryable: isRegistryPushError(error) && error.retryable,
+      details: {
+        resource: source,
+        cause: isRegistryPushError(error) ? error.code : undefined,
+        reason: error instanceof Error ? error.message : undefined,
+      },
+    },
+  );
+}
+
 /**
  * Reads the cluster for a prune plan: ImageStreams, then Images, then every source of image references
  * (pods with init, regular and ephemeral containers; RCs, Deployments, ReplicaSets, StatefulSets,
@@ -249,27 +268,15 @@ export async function takeSnapshot(client: ClusterClient, options: SnapshotOptio
         notes.push(`${source} is not served by this cluster; nothing there can use an image.`);
         return [];
       }
-      throw new RegistryPushError(
-        'PRUNE_SNAPSHOT_INCOMPLETE',
-        `Could not list ${source}, so what uses images is not fully known; nothing was changed.`,
-        {
-          hint: isRegistryPushError(error, 'FORBIDDEN')
-            ? 'Run as a user or service account with the system:image-pruner cluster role.'
-            : 'Fix the cause below and run again.',
-          cause: error,
-          retryable: isRegistryPushError(error) && error.retryable,
-          details: {
-            resource: source,
-            cause: isRegistryPushError(error) ? error.code : undefined,
-            reason: error instanceof Error ? error.message : undefined,
-          },
-        },
-      );
+      return listFailure(source, error);
     }
   };
 
   const streams = await list<ImageStreamObject>(Resources.imageStream);
-  const images = namespace === undefined ? await list<ImageObject>(Resources.image) : [];
+  // Images are cluster-scoped and always read whole: without them every history item would look dangling.
+  const images = await client
+    .list<ImageObject>(Resources.image, { pageSize: options.pageSize ?? 500 })
+    .catch((error: unknown) => listFailure('images.image.openshift.io', error));
   const collector = new UseCollector();
 
   const tasks: (() => Promise<void>)[] = [

@@ -329,10 +329,12 @@ describe('stage 2: images and blobs', () => {
   it('a namespace-scoped snapshot trims history but deletes no image', () => {
     const snap = snapshot({
       namespace: 'demo',
+      images: ['a', 'b'].map((seed) => image({ seed })),
       streams: [stream({ name: 'web', tags: { latest: ['a', 'b'] } })],
     });
     const p = plan(snap, { keepTagRevisions: 1 });
     expect(p.units.map((u) => u.type)).toEqual(['stream']);
+    expect(decision(p, tagId('demo/web', 'latest', 0))).toEqual(['keep', 'within-tag-revisions']);
     expect(p.items.some((i) => i.kind === 'image')).toBe(false);
     expect(p.notes.join(' ')).toMatch(/Namespace-scoped/);
   });
