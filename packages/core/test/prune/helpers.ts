@@ -43,7 +43,7 @@ export async function createImage(
             os: 'linux',
           })),
         }),
-  } as ImageObject);
+  });
   return name;
 }
 
