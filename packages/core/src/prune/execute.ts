@@ -444,9 +444,9 @@ async function deleteBlobs(
   const registry = requireRegistry(options);
   let failures = 0;
   for (const blob of unit.blobs) {
-    // Other images of this plan that share the blob count as going only while nothing keeps them.
+    // Other images of this plan that share the blob (or list this image) count as going only while nothing keeps them.
     const going = new Set(
-      blob.sharedWith.filter(
+      [...blob.sharedWith, ...unit.parents].filter(
         (digest) =>
           !state.keptImages.has(digest) &&
           !view.inHistory.has(digest) &&
