@@ -29,12 +29,16 @@ describe('executePlan', () => {
   it('dry run calls nothing and reports every change as dry-run', async () => {
     const { plan, state, registry } = setup();
     let calls = 0;
-    const counting = new Proxy(memoryCluster(state), {
-      get: (target, key) => {
-        calls++;
-        return target[key as keyof typeof target];
-      },
-    });
+    const real = memoryCluster(state);
+    const counting = Object.fromEntries(
+      Object.entries(real).map(([key, fn]) => [
+        key,
+        (...args: unknown[]) => {
+          calls++;
+          return (fn as (...a: unknown[]) => unknown)(...args);
+        },
+      ]),
+    ) as unknown as typeof real;
     const events: PruneProgress[] = [];
     const run = await executePlan(plan, { cluster: counting, registry, onProgress: (e) => events.push(e) });
     expect(calls + registry.calls).toBe(0);
