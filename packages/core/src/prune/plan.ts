@@ -33,6 +33,37 @@ export interface PlanOptions {
   mode: PruneMode;
   /** The time ages are measured against. */
   now: Date;
+  /**
+   * `all` (default) lists every decision, keeps included; `changes` lists only deletes and updates, which
+   * keeps very large plans small (the summary still counts every decision).
+   */
+  detail?: 'all' | 'changes';
+}
+
+/** Counts every decision and keeps the ones the plan lists. */
+class ItemSink {
+  readonly items: PlanItem[] = [];
+  private readonly counts: PlanSummary['counts'] = {};
+  private readonly reasons = new Map<string, PlanSummary['reasons'][number]>();
+
+  constructor(private readonly keepAll: boolean) {}
+
+  add(item: PlanItem): void {
+    const byAction = (this.counts[item.kind] ??= {});
+    byAction[item.action] = (byAction[item.action] ?? 0) + 1;
+    const key = `${item.action} ${item.rule}`;
+    const entry = this.reasons.get(key);
+    if (entry === undefined) this.reasons.set(key, { rule: item.rule, action: item.action, count: 1 });
+    else entry.count++;
+    if (this.keepAll || item.action !== 'keep') this.items.push(item);
+  }
+
+  summary(bytesFreed: number): PlanSummary {
+    const reasons = [...this.reasons.values()].sort(
+      (a, b) => b.count - a.count || (a.rule < b.rule ? -1 : 1),
+    );
+    return { counts: this.counts, bytesFreed, reasons };
+  }
 }
 
 interface UseIndex {
@@ -239,7 +270,7 @@ function streamLinks(
 }
 
 interface ImageStage {
-  items: PlanItem[];
+  items: ItemSink;
   units: ImageUnit[];
   bytes: number;
 }
@@ -254,6 +285,7 @@ interface ImageContext {
   history: ReadonlyMap<string, string>;
   /** Image digest → stream units that remove items of it. */
   removedBy: ReadonlyMap<string, Set<string>>;
+  sink: ItemSink;
 }
 
 type KeepRules = Map<string, { rule: PlanRule; referrer?: string }>;
@@ -328,7 +360,7 @@ function planBlobs(
     decided.add(id);
     const user = users.kept.get(blob.digest);
     if (user !== undefined) {
-      stage.items.push({
+      stage.items.add({
         id,
         kind: 'blob',
         action: 'keep',
@@ -342,7 +374,7 @@ function planBlobs(
     const sharedWith = (users.deleted.get(blob.digest) ?? []).filter((digest) => digest !== image.digest);
     blobs.push({ digest: blob.digest, size: blob.size, sharedWith });
     stage.bytes += blob.size;
-    stage.items.push({
+    stage.items.add({
       id,
       kind: 'blob',
       action: 'delete',
@@ -359,7 +391,7 @@ function planBlobs(
 function decideImages(ctx: ImageContext): ImageStage {
   const rules = imageKeepRules(ctx);
   const users = ctx.mode === 'full' ? blobUsers(ctx.snapshot.images, rules) : undefined;
-  const stage: ImageStage = { items: [], units: [], bytes: 0 };
+  const stage: ImageStage = { items: ctx.sink, units: [], bytes: 0 };
   const decided = new Set<string>();
   const parents = new Map<string, string[]>();
   for (const image of ctx.snapshot.images) {
@@ -373,7 +405,7 @@ function decideImages(ctx: ImageContext): ImageStage {
     const id = `image:${image.digest}`;
     const keep = rules.get(image.digest);
     if (keep !== undefined) {
-      stage.items.push({
+      stage.items.add({
         id,
         kind: 'image',
         action: 'keep',
@@ -385,7 +417,7 @@ function decideImages(ctx: ImageContext): ImageStage {
       continue;
     }
     const unit = `image/${image.digest}`;
-    stage.items.push({
+    stage.items.add({
       id,
       kind: 'image',
       action: 'delete',
@@ -407,19 +439,55 @@ function decideImages(ctx: ImageContext): ImageStage {
   return stage;
 }
 
-function summarise(items: readonly PlanItem[], bytesFreed: number): PlanSummary {
-  const counts: PlanSummary['counts'] = {};
-  const reasons = new Map<string, PlanSummary['reasons'][number]>();
-  for (const item of items) {
-    const byAction = (counts[item.kind] ??= {});
-    byAction[item.action] = (byAction[item.action] ?? 0) + 1;
-    const key = `${item.action} ${item.rule}`;
-    const entry = reasons.get(key);
-    if (entry === undefined) reasons.set(key, { rule: item.rule, action: item.action, count: 1 });
-    else entry.count++;
+/** Stage 1 over every stream, in a stable order: items, units and what the remaining history holds. */
+function decideStreams(
+  snapshot: PruneSnapshot,
+  ctx: StreamContext,
+  mode: PruneMode,
+  sink: ItemSink,
+): { streamUnits: StreamUnit[]; history: Map<string, string>; removedBy: Map<string, Set<string>> } {
+  const streamUnits: StreamUnit[] = [];
+  const history = new Map<string, string>();
+  const removedBy = new Map<string, Set<string>>();
+  const streams = [...snapshot.streams].sort((a, b) =>
+    a.namespace === b.namespace ? (a.name < b.name ? -1 : 1) : a.namespace < b.namespace ? -1 : 1,
+  );
+  for (const stream of streams) {
+    const decision = decideStream(stream, ctx);
+    for (const item of decision.items) sink.add(item);
+    for (const entry of decision.kept) if (!history.has(entry.digest)) history.set(entry.digest, entry.label);
+    if (decision.removals.length === 0) continue;
+    const repo = `${stream.namespace}/${stream.name}`;
+    const id = `stream/${repo}`;
+    for (const removal of decision.removals) {
+      const set = removedBy.get(removal.image);
+      if (set === undefined) removedBy.set(removal.image, new Set([id]));
+      else set.add(id);
+    }
+    sink.add({
+      id: `stream-update:${repo}`,
+      kind: 'stream-update',
+      action: 'update',
+      rule: 'history-removed',
+      bytes: 0,
+      stream: repo,
+      unit: id,
+    });
+    const links =
+      mode === 'full' ? streamLinks(stream, decision, ctx.images) : { manifests: [], layers: [], items: [] };
+    for (const item of links.items) sink.add(item);
+    streamUnits.push({
+      type: 'stream',
+      id,
+      namespace: stream.namespace,
+      name: stream.name,
+      uid: stream.uid,
+      removals: decision.removals,
+      manifestLinks: links.manifests,
+      layerLinks: links.layers,
+    });
   }
-  const sorted = [...reasons.values()].sort((a, b) => b.count - a.count || (a.rule < b.rule ? -1 : 1));
-  return { counts, bytesFreed, reasons: sorted };
+  return { streamUnits, history, removedBy };
 }
 
 /**
@@ -466,55 +534,12 @@ export function planPrune(snapshot: PruneSnapshot, policy: PrunePolicy, options:
     tags: new TagFilter(policy),
     now,
   };
-  const items: PlanItem[] = [];
-  const streamUnits: StreamUnit[] = [];
-  const history = new Map<string, string>();
-  const removedBy = new Map<string, Set<string>>();
-  const streams = [...snapshot.streams].sort((a, b) =>
-    a.namespace === b.namespace ? (a.name < b.name ? -1 : 1) : a.namespace < b.namespace ? -1 : 1,
-  );
-  for (const stream of streams) {
-    const decision = decideStream(stream, ctx);
-    items.push(...decision.items);
-    for (const entry of decision.kept) if (!history.has(entry.digest)) history.set(entry.digest, entry.label);
-    if (decision.removals.length === 0) continue;
-    const repo = `${stream.namespace}/${stream.name}`;
-    const id = `stream/${repo}`;
-    for (const removal of decision.removals) {
-      const set = removedBy.get(removal.image);
-      if (set === undefined) removedBy.set(removal.image, new Set([id]));
-      else set.add(id);
-    }
-    items.push({
-      id: `stream-update:${repo}`,
-      kind: 'stream-update',
-      action: 'update',
-      rule: 'history-removed',
-      bytes: 0,
-      stream: repo,
-      unit: id,
-    });
-    const links =
-      options.mode === 'full'
-        ? streamLinks(stream, decision, images)
-        : { manifests: [], layers: [], items: [] };
-    items.push(...links.items);
-    streamUnits.push({
-      type: 'stream',
-      id,
-      namespace: stream.namespace,
-      name: stream.name,
-      uid: stream.uid,
-      removals: decision.removals,
-      manifestLinks: links.manifests,
-      layerLinks: links.layers,
-    });
-  }
-  let imageStage: ImageStage = { items: [], units: [], bytes: 0 };
+  const sink = new ItemSink(options.detail !== 'changes');
+  const { streamUnits, history, removedBy } = decideStreams(snapshot, ctx, options.mode, sink);
+  let imageStage: ImageStage = { items: sink, units: [], bytes: 0 };
   if (snapshot.namespace === undefined) {
-    imageStage = decideImages({ snapshot, policy, mode: options.mode, now, uses, history, removedBy });
+    imageStage = decideImages({ snapshot, policy, mode: options.mode, now, uses, history, removedBy, sink });
   }
-  items.push(...imageStage.items);
   const units: WorkUnit[] = [...streamUnits, ...imageStage.units];
   const notes = [...snapshot.notes];
   if (snapshot.namespace !== undefined) {
@@ -522,10 +547,11 @@ export function planPrune(snapshot: PruneSnapshot, policy: PrunePolicy, options:
       `Namespace-scoped run (${snapshot.namespace}): tag history only, no Image object or blob is deleted.`,
     );
   }
-  const id = createHash('sha256')
-    .update(JSON.stringify([options.mode, options.now.toISOString(), snapshot.takenAt, policy, units]))
-    .digest('hex')
-    .slice(0, 16);
+  const hash = createHash('sha256').update(
+    JSON.stringify([options.mode, options.now.toISOString(), snapshot.takenAt, policy]),
+  );
+  for (const unit of units) hash.update(JSON.stringify(unit));
+  const id = hash.digest('hex').slice(0, 16);
   return {
     schema: PLAN_SCHEMA,
     id,
@@ -534,9 +560,9 @@ export function planPrune(snapshot: PruneSnapshot, policy: PrunePolicy, options:
     snapshotTakenAt: snapshot.takenAt,
     ...(snapshot.namespace !== undefined ? { namespace: snapshot.namespace } : {}),
     policy,
-    items,
+    items: sink.items,
     units,
-    summary: summarise(items, imageStage.bytes),
+    summary: sink.summary(imageStage.bytes),
     notes,
   };
 }

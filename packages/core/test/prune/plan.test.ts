@@ -368,6 +368,19 @@ describe('the plan document', () => {
     });
   });
 
+  it('with detail "changes" lists only deletes and updates, and still counts every decision', () => {
+    const full = plan(snap);
+    const changes = planPrune(snap, resolvePrunePolicy().policy, {
+      mode: 'full',
+      now: NOW,
+      detail: 'changes',
+    });
+    expect(changes.items.every((i) => i.action !== 'keep')).toBe(true);
+    expect(changes.items).toEqual(full.items.filter((i) => i.action !== 'keep'));
+    expect(changes.summary).toEqual(full.summary);
+    expect(changes.units).toEqual(full.units);
+  });
+
   it('refuses a snapshot of another schema', () => {
     expect(() => plan({ ...snap, schema: 'other/v9' as never })).toThrow(RegistryPushError);
   });
