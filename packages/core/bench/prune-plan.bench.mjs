@@ -105,19 +105,22 @@ function syntheticSnapshot(imageCount, { SNAPSHOT_SCHEMA }) {
   };
 }
 
-async function measure(imageCount) {
+async function measure(imageCount, detail) {
   const core = await import('../dist/index.js');
   const snapshot = syntheticSnapshot(imageCount, core);
   const { policy } = core.resolvePrunePolicy({ keepTagRevisions: 2 });
   globalThis.gc?.();
   const before = process.memoryUsage().rss;
   const started = performance.now();
-  const plan = core.planPrune(snapshot, policy, { mode: 'full', now: NOW });
+  const plan = core.planPrune(snapshot, policy, { mode: 'full', now: NOW, detail });
   const ms = performance.now() - started;
   const peak = process.resourceUsage().maxRSS * 1024;
-  const json = JSON.stringify(plan).length;
+  let json = 0;
+  for (const item of plan.items) json += JSON.stringify(item).length + 1;
+  for (const unit of plan.units) json += JSON.stringify(unit).length + 1;
   return {
     images: imageCount,
+    detail,
     streams: snapshot.streams.length,
     pods: snapshot.uses.length,
     items: plan.items.length,
@@ -132,28 +135,34 @@ async function measure(imageCount) {
 const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 if (process.argv[2] === '--one') {
-  process.stdout.write(JSON.stringify(await measure(Number(process.argv[3]))));
+  process.stdout.write(JSON.stringify(await measure(Number(process.argv[3]), process.argv[4])));
 } else {
   const sizes = process.argv.slice(2).map(Number);
   const rows = [];
   for (const size of sizes.length > 0 ? sizes : [1000, 10_000, 50_000, 100_000]) {
-    const out = execFileSync(
-      process.execPath,
-      ['--expose-gc', '--max-old-space-size=4096', fileURLToPath(import.meta.url), '--one', String(size)],
-      {
-        encoding: 'utf8',
-        maxBuffer: 1 << 20,
-      },
-    );
-    rows.push(JSON.parse(out));
+    for (const detail of ['all', 'changes']) {
+      const out = execFileSync(
+        process.execPath,
+        [
+          '--expose-gc',
+          '--max-old-space-size=4096',
+          fileURLToPath(import.meta.url),
+          '--one',
+          String(size),
+          detail,
+        ],
+        { encoding: 'utf8', maxBuffer: 1 << 20 },
+      );
+      rows.push(JSON.parse(out));
+    }
   }
   console.log(
-    '| images | streams | pods | plan items | units | plan time | peak RSS (process) | plan JSON |',
+    '| images | streams | pods | detail | plan items | units | plan time | RSS with snapshot | peak RSS | plan JSON |',
   );
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---:|:---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
-      `| ${r.images} | ${r.streams} | ${r.pods} | ${r.items} | ${r.units} | ${r.ms} ms | ${mib(r.snapshotRss)} | ${mib(r.peakRss)} | ${mib(r.planJsonBytes)} |`,
+      `| ${r.images} | ${r.streams} | ${r.pods} | ${r.detail} | ${r.items} | ${r.units} | ${r.ms} ms | ${mib(r.snapshotRss)} | ${mib(r.peakRss)} | ${mib(r.planJsonBytes)} |`,
     );
   }
 }
