@@ -323,24 +323,30 @@ function blobUsers(
   rules: KeepRules,
 ): { kept: Map<string, string>; deleted: Map<string, string[]> } {
   const kept = new Map<string, string>();
-  const deleted = new Map<string, string[]>();
+  const need = (digest: string, user: string): void => {
+    if (!kept.has(digest)) kept.set(digest, user);
+  };
   for (const image of images) {
-    const isKept = rules.has(image.digest);
-    // A kept list needs its children's manifests; a deleted list leaves them to their own Image's fate.
-    const needs = [
-      ...blobsOf(image).map((blob) => blob.digest),
-      image.digest,
-      ...(isKept ? image.manifests : []),
-    ];
-    for (const digest of needs) {
-      if (isKept) {
-        if (!kept.has(digest)) kept.set(digest, image.digest);
-        continue;
-      }
-      const users = deleted.get(digest);
-      if (users === undefined) deleted.set(digest, [image.digest]);
-      else if (!users.includes(image.digest)) users.push(image.digest);
-    }
+    if (!rules.has(image.digest)) continue;
+    // A kept list needs its children's manifests too.
+    for (const layer of image.layers) need(layer.digest, image.digest);
+    if (image.config !== undefined) need(image.config.digest, image.digest);
+    need(image.digest, image.digest);
+    for (const child of image.manifests) need(child, image.digest);
+  }
+  // Only blobs no kept image needs are deletion candidates; record which deleted images share them.
+  const deleted = new Map<string, string[]>();
+  const use = (digest: string, user: string): void => {
+    if (kept.has(digest)) return;
+    const users = deleted.get(digest);
+    if (users === undefined) deleted.set(digest, [user]);
+    else if (users[users.length - 1] !== user) users.push(user);
+  };
+  for (const image of images) {
+    if (rules.has(image.digest)) continue;
+    for (const layer of image.layers) use(layer.digest, image.digest);
+    if (image.config !== undefined) use(image.config.digest, image.digest);
+    use(image.digest, image.digest);
   }
   return { kept, deleted };
 }
