@@ -1,3 +1,4 @@
+/* global process, performance, console */
 // Plan-scale benchmark of the prune engine: builds a synthetic cluster snapshot (images sharing base layers,
 // streams with multi-revision histories, pods using tags and digests) and times `planPrune` on it, each size
 // in its own process so peak RSS is per size. Prints a markdown table.
