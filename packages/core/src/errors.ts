@@ -51,7 +51,6 @@ export const CORE_ERROR_CODES = [
   'PRUNE_IMAGE_INVALID',
   'PRUNE_PLAN_INVALID',
   'PRUNE_REGISTRY_REQUIRED',
-  'PRUNE_MODE_CHANGED',
 ] as const;
 
 /** The codes of the OCI distribution client and of push. */

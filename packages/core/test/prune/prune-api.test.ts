@@ -160,6 +160,37 @@ describe('the snapshot', () => {
     await admin.delete(Resources.deploymentConfig, 'api', ns);
   });
 
+  it('reads extra sources by field path, and fails or goes on for a kind the cluster does not serve', async () => {
+    await admin.create<KubeObject>(Resources.configMap, {
+      metadata: { name: 'related', namespace: 'apps' },
+      data: { image: `${INTERNAL}/apps/extra:v1` },
+    } as KubeObject);
+    const missing = { apiVersion: 'example.com/v1', kind: 'Widget', plural: 'widgets', namespaced: true };
+    const snapshot = await takeSnapshot(admin, {
+      protectAnnotation: 'x/keep',
+      ignoreInvalidImageReferences: true,
+      extraSources: [
+        { type: Resources.configMap, paths: ['data.image'] },
+        { type: missing, paths: ['spec.image'], optional: true },
+      ],
+    });
+    expect(snapshot.uses).toContainEqual({
+      referrer: 'ConfigMap apps/related data.image',
+      namespace: 'apps',
+      name: 'extra',
+      tag: 'v1',
+    });
+    expect(snapshot.notes.join(' ')).toMatch(/widgets\.example\.com is not served/);
+    const error = await failure(
+      takeSnapshot(admin, {
+        protectAnnotation: 'x/keep',
+        ignoreInvalidImageReferences: true,
+        extraSources: [{ type: missing, paths: ['spec.image'] }],
+      }),
+    );
+    expect(error.code).toBe('PRUNE_SNAPSHOT_INCOMPLETE');
+  });
+
   it('stops, changing nothing, when a list is refused', async () => {
     const user = await cluster.addUser({ name: 'reader', roles: [{ role: 'view' }] });
     const reader = ClusterClient.fromOptions({ kubeconfig: user.kubeconfig });
@@ -229,7 +260,9 @@ describe('a metadata-only run', () => {
     ).toBe(before.metadata.resourceVersion);
     expect(await admin.find(Resources.image, digest('m3'))).toBeDefined();
 
-    const run = await executePlan(plan, {
+    // What a queue job would carry: the plan as JSON.
+    const stored = JSON.parse(JSON.stringify(plan)) as typeof plan;
+    const run = await executePlan(stored, {
       cluster: port,
       registry: untouched,
       confirm: true,
