@@ -28,8 +28,21 @@ let certs: TrustInstallation;
 let work: string;
 const built: Record<string, BuiltImage> = {};
 
-async function build(name: string, seed: string, layers: number): Promise<BuiltImage> {
-  built[name] = await buildOciImage({ outDir: join(work, name), seed, layers, layerSize: 4096 });
+async function build(name: string, seed: string, layers: number, multiArch = false): Promise<BuiltImage> {
+  built[name] = await buildOciImage({
+    outDir: join(work, name),
+    seed,
+    layers,
+    layerSize: 4096,
+    ...(multiArch
+      ? {
+          platforms: [
+            { os: 'linux', architecture: 'amd64' },
+            { os: 'linux', architecture: 'arm64' },
+          ],
+        }
+      : {}),
+  });
   return built[name];
 }
 
@@ -44,6 +57,7 @@ async function push(name: string, ref: string): Promise<void> {
   const image = built[name]!;
   await runSkopeo([
     'copy',
+    '--all',
     '--dest-creds',
     `kubeadmin:${cluster.users.kubeadmin!.token}`,
     '--dest-cert-dir',
@@ -119,6 +133,8 @@ describe.runIf(root)('pruning pushed images', () => {
     await build('orphan', 'orphan', 1);
     await build('meta1', 'meta', 1);
     await build('meta2', 'meta', 2);
+    await build('multi1', 'multi-old', 1, true);
+    await build('multi2', 'multi-new', 1, true);
     for (let i = 0; i < 100; i++) {
       const answer = await httpRequest(`https://${cluster.routerAddress}/v2/`, {
         headers: { Host: host },
@@ -222,5 +238,46 @@ describe.runIf(root)('pruning pushed images', () => {
     expect(again.summary.errors).toEqual({});
     expect(again.summary.counts.blob?.deleted ?? 0).toBe(0);
     expect(await storageFiles()).toEqual(files);
+  });
+
+  it('a manifest list that nothing uses goes with its children; the current one stays pullable', async () => {
+    const [old, current] = [built.multi1!, built.multi2!];
+    await push('multi1', 'demo/multi:latest');
+    await push('multi2', 'demo/multi:latest');
+    const oldChildren = old.manifests.map((m) => m.digest);
+    for (const child of oldChildren) expect(await admin.find(Resources.image, child)).toBeDefined();
+    const plan = await planFor('full', { keepTagRevisions: 1, namespaces: { meta: { exclude: true } } });
+    const decisions = Object.fromEntries(plan.items.map((i) => [i.id, `${i.action} ${i.rule}`]));
+    expect(decisions[`image:${old.digest}`]).toBe('delete unreferenced');
+    for (const child of oldChildren) expect(decisions[`image:${child}`]).toBe('delete unreferenced');
+    for (const child of current.manifests)
+      expect(decisions[`image:${child.digest}`]).toBe('keep manifest-list-child');
+    expect(decisions[`manifest-link:demo/multi@${oldChildren[0]!}`]).toBe('delete link-unreferenced');
+
+    const registry = simRegistry(cluster, prunerToken);
+    const run = await executePlan(plan, { cluster: pruneClusterOf(pruner), registry, confirm: true });
+    expect(run.summary.errors).toEqual({});
+    for (const digest of [old.digest, ...oldChildren]) {
+      expect(await admin.find(Resources.image, digest)).toBeUndefined();
+      expect(await exists(blobPath(digest)), digest).toBe(false);
+    }
+    for (const manifest of old.manifests) {
+      for (const blob of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) {
+        expect(await exists(blobPath(blob)), blob).toBe(false);
+      }
+    }
+    expect(await historyOf(admin, 'demo', 'multi')).toEqual({ latest: [current.digest] });
+    await runSkopeo(['inspect', ...auth(), '--raw', `docker://${host}/demo/multi:latest`]);
+    await pull('demo/multi:latest');
+    await runSkopeo([
+      'copy',
+      '--all',
+      '--src-creds',
+      `kubeadmin:${cluster.users.kubeadmin!.token}`,
+      '--src-cert-dir',
+      certs.certDir,
+      `docker://${host}/demo/multi:latest`,
+      `oci:${join(work, 'multi-pull')}`,
+    ]);
   });
 });
