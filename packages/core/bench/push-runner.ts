@@ -11,7 +11,21 @@ if (mode === undefined || source === undefined || target === undefined || caFile
 const caPem = await readFile(caFile, 'utf8');
 const started = performance.now();
 if (mode === 'native') {
-  await pushImage({ source, target, openshift: false, connection: { caPem } });
+  // BENCH_MONOLITHIC_MAX / BENCH_CHUNK (bytes) and BENCH_CONCURRENCY tune the client for experiments.
+  const env = process.env;
+  await pushImage({
+    source,
+    target,
+    openshift: false,
+    ...(env['BENCH_CONCURRENCY'] === undefined ? {} : { concurrency: Number(env['BENCH_CONCURRENCY']) }),
+    connection: {
+      caPem,
+      ...(env['BENCH_MONOLITHIC_MAX'] === undefined
+        ? {}
+        : { monolithicMaxBytes: Number(env['BENCH_MONOLITHIC_MAX']) }),
+      ...(env['BENCH_CHUNK'] === undefined ? {} : { chunkBytes: Number(env['BENCH_CHUNK']) }),
+    },
+  });
 } else {
   await floorPush(source, target, caPem);
 }

@@ -4,7 +4,7 @@
  * bodies, headers and secrets never go into either.
  */
 
-/** The codes of cluster access, exposure, trust, login and preflight (see {@link REGISTRY_ERROR_CODES}). */
+/** The codes of cluster access, exposure, trust, login, preflight and pruning (see {@link REGISTRY_ERROR_CODES}). */
 export const CORE_ERROR_CODES = [
   // cluster/
   'KUBECONFIG_MISSING',
@@ -44,6 +44,13 @@ export const CORE_ERROR_CODES = [
   'PUSH_FORBIDDEN',
   'OPTION_INVALID',
   'TOOL_MISSING',
+  // prune/
+  'PRUNE_POLICY_INVALID',
+  'PRUNE_SNAPSHOT_INCOMPLETE',
+  'PRUNE_REFERENCE_INVALID',
+  'PRUNE_IMAGE_INVALID',
+  'PRUNE_PLAN_INVALID',
+  'PRUNE_REGISTRY_REQUIRED',
 ] as const;
 
 /** The codes of the OCI distribution client and of push. */

@@ -127,6 +127,86 @@ export {
 export { parseSource, type SourceReference, type SourceTransport } from './push/sources.js';
 export type { PushTool } from './push/tool-push.js';
 
+// prune engine
+export { createPruneRegistry, type ClientPruneRegistry } from './prune/registry-client.js';
+export { pruneModeFor } from './prune/mode.js';
+export {
+  DEFAULT_KEEP_TAG_REVISIONS,
+  DEFAULT_KEEP_YOUNGER_THAN_MS,
+  DEFAULT_PROTECT_ANNOTATION,
+  describePolicy,
+  policyFor,
+  resolvePrunePolicy,
+  type EffectivePolicy,
+  type ImagePrunerSpec,
+  type NamespacePolicyInput,
+  type PrunePolicyInput,
+  type ResolvedPolicy,
+} from './prune/policy.js';
+export {
+  takeSnapshot,
+  valuesAtPath,
+  type ExtraUseSource,
+  type SnapshotOptions,
+  type SnapshotProgress,
+} from './prune/snapshot.js';
+export { planPrune, type PlanOptions } from './prune/plan.js';
+export {
+  assertPlan,
+  executePlan,
+  executeUnit,
+  ExecutionState,
+  type ExecuteOptions,
+  type PruneProgress,
+  type RetryOptions,
+  type UnitPlanContext,
+} from './prune/execute.js';
+export type { PruneRegistry, RegistryDeleteOutcome } from './prune/registry.js';
+export { pruneClusterOf, type PruneCluster } from './prune/cluster-port.js';
+export {
+  MANAGED_ANNOTATION,
+  toSnapshotImage,
+  toSnapshotStream,
+  type ImageObject,
+  type ImageStreamObject,
+  type TagEventObject,
+} from './prune/objects.js';
+export { parsePullSpec, resolveUse, type ParsedReference, type ResolvedUse } from './prune/references.js';
+export { formatPlan, formatRunResult } from './prune/report.js';
+export { formatBytes, formatDuration, parseDuration, parseQuantity } from './prune/units.js';
+export {
+  PLAN_SCHEMA,
+  RESULT_SCHEMA,
+  SNAPSHOT_SCHEMA,
+  type BlobDeletion,
+  type HistoryRemoval,
+  type ImageUnit,
+  type ImageUse,
+  type InvalidReference,
+  type ItemOutcome,
+  type ItemResult,
+  type NamespacePolicy,
+  type PlanItem,
+  type PlanItemKind,
+  type PlanRule,
+  type PlanSummary,
+  type PruneMode,
+  type PrunePlan,
+  type PrunePolicy,
+  type PruneRunResult,
+  type PruneSnapshot,
+  type RunSummary,
+  type SnapshotBlob,
+  type SnapshotImage,
+  type SnapshotStream,
+  type SnapshotTag,
+  type SnapshotTagEvent,
+  type StreamUnit,
+  type UnitResult,
+  type UnitStatus,
+  type WorkUnit,
+} from './prune/types.js';
+
 // registry admin
 export { ADMIN_ERROR_CODES } from './errors.js';
 export {

@@ -288,7 +288,7 @@ export class RegistryClient {
             'content-length': String(length),
             'content-range': `${offset}-${offset + length - 1}`,
           },
-          body: () => Readable.from(reader.take(length)),
+          body: () => Readable.from(reader.take(length), { objectMode: false, highWaterMark: 256 * 1024 }),
           expect: [202],
           ...(signal ? { signal } : {}),
         });

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { splitHostPort } from '../trust/pem.js';
 
@@ -56,9 +56,14 @@ export class RegistryTransport {
   constructor(readonly options: ConnectionOptions) {
     this.origin = `${options.plainHttp === true ? 'http' : 'https'}://${options.host}`;
     const tlsVerify = options.tlsVerify ?? true;
+    // One TLS context for the pool: parsing the system roots plus our CA once, not per connection.
+    const secureContext =
+      options.caPem === undefined
+        ? undefined
+        : createSecureContext({ ca: [...rootCertificates, options.caPem] });
     const base = buildConnector({
       rejectUnauthorized: tlsVerify,
-      ...(options.caPem === undefined ? {} : { ca: [...rootCertificates, options.caPem] }),
+      ...(secureContext === undefined ? {} : { secureContext }),
     });
     const registry = splitHostPort(options.host);
     const dial = options.connectTo === undefined ? undefined : splitHostPort(options.connectTo);

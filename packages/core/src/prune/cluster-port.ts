@@ -1,0 +1,41 @@
+/**
+ * The API side of executing a plan, as a port: the reads and writes the executor makes. `pruneClusterOf`
+ * adapts a {@link ClusterClient}; the property tests drive the executor through an in-memory cluster.
+ */
+import type { ClusterClient } from '../cluster/client.js';
+import { Resources } from '../cluster/resources.js';
+import type { ImageObject, ImageStreamObject } from './objects.js';
+
+/** What the executor needs from the cluster. Errors are `RegistryPushError`s (`CONFLICT` on a stale write). */
+export interface PruneCluster {
+  /** The stream, or undefined when it does not exist. */
+  getImageStream(namespace: string, name: string): Promise<ImageStreamObject | undefined>;
+  /** PUT of the `status` subresource; the body's `resourceVersion` must be current (CONFLICT otherwise). */
+  replaceImageStreamStatus(stream: ImageStreamObject): Promise<ImageStreamObject>;
+  /** The Image, or undefined when it does not exist. */
+  getImage(digest: string): Promise<ImageObject | undefined>;
+  deleteImage(digest: string): Promise<'deleted' | 'absent'>;
+  /** Every Image (paged). */
+  listImages(): Promise<ImageObject[]>;
+  /** Every ImageStream in all namespaces (paged). */
+  listImageStreams(): Promise<ImageStreamObject[]>;
+}
+
+/**
+ * The executor's view of a cluster through a {@link ClusterClient}.
+ *
+ * @param client The client, with the `system:image-pruner` role or more.
+ * @param pageSize Items per page of the lists. Default 500.
+ * @returns The port.
+ */
+export function pruneClusterOf(client: ClusterClient, pageSize = 500): PruneCluster {
+  return {
+    getImageStream: (namespace, name) =>
+      client.find<ImageStreamObject>(Resources.imageStream, name, namespace),
+    replaceImageStreamStatus: (stream) => client.replaceStatus(Resources.imageStream, stream),
+    getImage: (digest) => client.find<ImageObject>(Resources.image, digest),
+    deleteImage: async (digest) => ((await client.delete(Resources.image, digest)) ? 'deleted' : 'absent'),
+    listImages: () => client.list<ImageObject>(Resources.image, { pageSize }),
+    listImageStreams: () => client.list<ImageStreamObject>(Resources.imageStream, { pageSize }),
+  };
+}

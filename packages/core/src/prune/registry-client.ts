@@ -1,0 +1,23 @@
+import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
+import type { PruneRegistry } from './registry.js';
+
+/** A {@link PruneRegistry} on the OCI registry client, and the pool to close when done. */
+export interface ClientPruneRegistry extends PruneRegistry {
+  close(): Promise<void>;
+}
+
+/**
+ * The prune engine's registry port on the project's registry client. The client's own retries are off: the
+ * engine retries each delete itself, with a fresh re-check in between, and counts the attempts.
+ * Authenticate as a user allowed to `delete images` (system:image-pruner), typically with
+ * `credentials: {kind: 'bearer', token}` as `oc adm prune images` does.
+ */
+export function createPruneRegistry(options: Omit<RegistryClientOptions, 'retry'>): ClientPruneRegistry {
+  const client = new RegistryClient({ ...options, retry: { retries: 0 } });
+  return {
+    deleteManifest: (repository, digest) => client.deleteManifest(repository, digest),
+    deleteLayerLink: (repository, digest) => client.deleteBlob(repository, digest),
+    deleteBlob: (digest) => client.deleteStoredBlob(digest),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,331 @@
+/**
+ * The data the prune engine passes between its steps: the snapshot of the cluster, the plan, the work units
+ * and the results. Every type here is plain JSON (strings, numbers, booleans, arrays, records), so a plan
+ * can be stored, sent to a queue and read back by another process without loss. The `schema` strings are
+ * the compatibility promise: a reader refuses a document whose schema it does not know.
+ */
+
+/** Schema identifier of a {@link PruneSnapshot}. */
+export const SNAPSHOT_SCHEMA = 'registry-push.prune-snapshot/v1';
+/** Schema identifier of a {@link PrunePlan}. */
+export const PLAN_SCHEMA = 'registry-push.prune-plan/v1';
+/** Schema identifier of a {@link PruneRunResult}. */
+export const RESULT_SCHEMA = 'registry-push.prune-result/v1';
+
+/** `full`: API objects and registry storage. `metadata`: Images and ImageStreams only; the registry is never contacted. */
+export type PruneMode = 'full' | 'metadata';
+
+// ---------------------------------------------------------------------------------------------- snapshot
+
+/** One blob an image needs, with its compressed size in bytes. */
+export interface SnapshotBlob {
+  digest: string;
+  size: number;
+}
+
+/** What the engine needs to know about one Image object. */
+export interface SnapshotImage {
+  /** The Image name, which is its manifest digest. */
+  digest: string;
+  /** `metadata.creationTimestamp` (RFC 3339). */
+  created: string;
+  /** Annotated `openshift.io/image.managed=true`: pushed to the integrated registry. */
+  managed: boolean;
+  /** Carries the protect annotation of the policy; never deleted, nor its history items. */
+  protected: boolean;
+  mediaType: string;
+  /** Layer blobs, base first; empty for manifest lists. */
+  layers: SnapshotBlob[];
+  /** The config blob of a schema 2 or OCI manifest; absent for manifest lists and schema 1. */
+  config?: SnapshotBlob;
+  /** Digests of the child manifests of a manifest list or OCI index. */
+  manifests: string[];
+  /** `dockerImageMetadata.Size`: config plus unique layers, in bytes (0 when unknown). */
+  size: number;
+}
+
+/** One entry of `status.tags[].items`. */
+export interface SnapshotTagEvent {
+  created: string;
+  /** The image digest. */
+  image: string;
+  dockerImageReference: string;
+}
+
+/** The history of one tag, newest item first (item index = revision). */
+export interface SnapshotTag {
+  tag: string;
+  items: SnapshotTagEvent[];
+}
+
+/** What the engine needs to know about one ImageStream. */
+export interface SnapshotStream {
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  created: string;
+  /** Carries the protect annotation of the policy: none of its history is removed. */
+  protected: boolean;
+  tags: SnapshotTag[];
+}
+
+/**
+ * One image reference found in the cluster, already resolved to what it can protect: a tag of a stream
+ * (`namespace/name:tag`), an image of a stream (`namespace/name@digest`) and, for any digest reference, the
+ * Image object of that digest wherever it is.
+ */
+export interface ImageUse {
+  /** Who refers to it, e.g. `Pod demo/web-1 spec.containers[0].image`. */
+  referrer: string;
+  /** The stream the reference points at, when it has the `namespace/name` form (the host is ignored, as oc does). */
+  namespace?: string;
+  name?: string;
+  tag?: string;
+  digest?: string;
+  /** Set for pods that finished (Succeeded or Failed): the use counts only while the pod is young. */
+  finishedPodCreated?: string;
+}
+
+/** A reference that could not be parsed. */
+export interface InvalidReference {
+  referrer: string;
+  namespace: string;
+  reference: string;
+  problem: string;
+}
+
+/** Everything the plan is computed from: a consistent read of the cluster, taken once. */
+export interface PruneSnapshot {
+  schema: typeof SNAPSHOT_SCHEMA;
+  /** When the first list started (RFC 3339). */
+  takenAt: string;
+  /** A namespace-scoped snapshot prunes tag history only; Image objects are never deleted from it. */
+  namespace?: string;
+  images: SnapshotImage[];
+  streams: SnapshotStream[];
+  uses: ImageUse[];
+  /**
+   * References that could not be parsed, kept because `ignoreInvalidImageReferences` was set: each one
+   * protects every stream of its namespace.
+   */
+  invalidReferences: InvalidReference[];
+  /** The smallest `openshift.io/Image` `max.storage` of each namespace's LimitRanges, in bytes. */
+  imageSizeLimits: Record<string, number>;
+  /** Things worth telling the user (an API group that is not served, for instance). */
+  notes: string[];
+}
+
+// ---------------------------------------------------------------------------------------------- policy
+
+/** Per-namespace changes to the policy. */
+export interface NamespacePolicy {
+  /** Leave the namespace's streams alone altogether. */
+  exclude?: boolean;
+  keepTagRevisions?: number;
+  /** Milliseconds. */
+  keepYoungerThanMs?: number;
+}
+
+/** The validated policy the plan applies (see `resolvePrunePolicy`). */
+export interface PrunePolicy {
+  /** History items kept per tag, counting from the newest (revision 0). */
+  keepTagRevisions: number;
+  /** Anything created less than this many milliseconds before `now` is kept. */
+  keepYoungerThanMs: number;
+  ignoreInvalidImageReferences: boolean;
+  /** Delete history items whose image exceeds its namespace's LimitRange instead of counting revisions. */
+  pruneOverSizeLimit: boolean;
+  /** Also delete Image objects that the integrated registry does not manage (imported ones). */
+  all: boolean;
+  /** Only tags whose name matches this regular expression are pruned (source text; all when absent). */
+  tagInclude?: string;
+  /** Tags whose name matches this regular expression are never pruned (source text). */
+  tagExclude?: string;
+  /** Annotation key that protects an Image or an ImageStream when set to `"true"`. */
+  protectAnnotation: string;
+  namespaces: Record<string, NamespacePolicy>;
+}
+
+// ---------------------------------------------------------------------------------------------- plan
+
+/** What a plan item is about. */
+export type PlanItemKind =
+  'tag-history' | 'stream-update' | 'manifest-link' | 'layer-link' | 'blob' | 'image';
+
+/** The rule that decided an item (stable identifiers, documented in the README). */
+export type PlanRule =
+  // keep
+  | 'namespace-excluded'
+  | 'namespace-invalid-reference'
+  | 'stream-protected'
+  | 'stream-young'
+  | 'tag-not-selected'
+  | 'young'
+  | 'tag-in-use'
+  | 'image-protected'
+  | 'within-tag-revisions'
+  | 'within-size-limit'
+  | 'image-in-use'
+  | 'in-stream-history'
+  | 'manifest-list-child'
+  | 'referenced-by-digest'
+  | 'not-managed'
+  | 'namespace-scoped-run'
+  | 'blob-shared'
+  | 'link-still-referenced'
+  // delete
+  | 'dangling'
+  | 'beyond-tag-revisions'
+  | 'over-size-limit'
+  | 'unreferenced'
+  | 'history-removed'
+  | 'link-unreferenced'
+  | 'blob-unreferenced';
+
+/** One decision of the plan. */
+export interface PlanItem {
+  /** Stable identifier, e.g. `tag:demo/web:latest#2`, `blob:sha256:…`. */
+  id: string;
+  kind: PlanItemKind;
+  /** `update` is used only by `stream-update` items. */
+  action: 'keep' | 'delete' | 'update';
+  rule: PlanRule;
+  /** Who or what made the rule apply (a pod, a tag, a parent manifest list), when there is one. */
+  referrer?: string;
+  /** Bytes of registry storage freed if the item is deleted (blobs only; 0 otherwise). */
+  bytes: number;
+  /** `namespace/name` of the stream (history items, stream updates, links). */
+  stream?: string;
+  tag?: string;
+  revision?: number;
+  /** The image, manifest or blob digest. */
+  digest?: string;
+  /** Work unit that carries out a delete or update. */
+  unit?: string;
+}
+
+/** One tag event to remove from a stream. */
+export interface HistoryRemoval {
+  tag: string;
+  image: string;
+  /** The item's `created`, so a later event for the same image is never removed by mistake. */
+  created: string;
+}
+
+/** A blob deletion, with the other planned image deletions that use the same blob. */
+export interface BlobDeletion {
+  digest: string;
+  size: number;
+  /** Other images this plan deletes that reference the blob too. */
+  sharedWith: string[];
+}
+
+/** Phase 1: trim one stream's history, then (full mode) delete the repository links nothing uses any more. */
+export interface StreamUnit {
+  type: 'stream';
+  id: string;
+  namespace: string;
+  name: string;
+  /** The stream must still have this UID: a stream deleted and created again is left alone. */
+  uid: string;
+  removals: HistoryRemoval[];
+  /** Manifest links to delete from the repository after the status update (full mode). */
+  manifestLinks: string[];
+  /** Layer links to delete from the repository after the status update (full mode). */
+  layerLinks: string[];
+}
+
+/** Phase 2: delete one Image object, after its blobs (full mode). Runs after every stream unit. */
+export interface ImageUnit {
+  type: 'image';
+  id: string;
+  digest: string;
+  /** Stream units whose success this image's deletion relies on. */
+  dependsOn: string[];
+  /** Manifest lists this plan also deletes that name this image as a child. */
+  parents: string[];
+  blobs: BlobDeletion[];
+}
+
+/** A unit of work; JSON, self-contained, safe to run again. */
+export type WorkUnit = StreamUnit | ImageUnit;
+
+/** Counts of a plan. */
+export interface PlanSummary {
+  /** `kind → action → count`. */
+  counts: Partial<Record<PlanItemKind, Partial<Record<PlanItem['action'], number>>>>;
+  /** Bytes the registry frees when the plan runs (full mode). */
+  bytesFreed: number;
+  /** Rules by number of items they decided, most first. */
+  reasons: { rule: PlanRule; action: PlanItem['action']; count: number }[];
+}
+
+/** What a run would do and why. */
+export interface PrunePlan {
+  schema: typeof PLAN_SCHEMA;
+  /** Content hash of the units, mode and time: identifies the plan for queues and result logs. */
+  id: string;
+  mode: PruneMode;
+  /** The `now` the plan was computed for. */
+  now: string;
+  snapshotTakenAt: string;
+  namespace?: string;
+  policy: PrunePolicy;
+  items: PlanItem[];
+  /** Phase 1 (type `stream`) first, then phase 2 (type `image`). */
+  units: WorkUnit[];
+  summary: PlanSummary;
+  notes: string[];
+}
+
+// ---------------------------------------------------------------------------------------------- results
+
+/** What happened to one item when a plan ran. */
+export type ItemOutcome = 'deleted' | 'updated' | 'absent' | 'skipped' | 'failed' | 'blocked' | 'dry-run';
+
+/** One line of the result log. */
+export interface ItemResult {
+  unit: string;
+  kind: PlanItemKind;
+  /** `namespace/name`, a digest, or `namespace/name@digest` for links. */
+  target: string;
+  outcome: ItemOutcome;
+  /** Why it was skipped or blocked. */
+  reason?: string;
+  error?: { code: string; message: string };
+  attempts: number;
+  bytes: number;
+  at: string;
+}
+
+/** How a unit ended. */
+export type UnitStatus = 'done' | 'failed' | 'blocked' | 'skipped' | 'dry-run';
+
+/** The outcome of one unit. */
+export interface UnitResult {
+  unit: string;
+  status: UnitStatus;
+  items: ItemResult[];
+}
+
+/** Counts of a run. */
+export interface RunSummary {
+  /** `kind → outcome → count`. */
+  counts: Partial<Record<PlanItemKind, Partial<Record<ItemOutcome, number>>>>;
+  bytesFreed: number;
+  /** Error codes by number of failed items. */
+  errors: Record<string, number>;
+}
+
+/** The log of one run of a plan. */
+export interface PruneRunResult {
+  schema: typeof RESULT_SCHEMA;
+  planId: string;
+  mode: PruneMode;
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string;
+  units: UnitResult[];
+  summary: RunSummary;
+}
