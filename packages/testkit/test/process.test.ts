@@ -30,7 +30,7 @@ describe('startServiceProcess', () => {
         args: ['-e', 'console.log(process.pid); setInterval(() => {}, 1000)'],
         workDir,
         ready: () => Promise.resolve(false),
-        startTimeoutMs: 500,
+        startTimeoutMs: 3000, // long enough for a loaded machine to start node and log its pid
       });
       await expect(failure).rejects.toMatchObject({ code: 'service-timeout' });
       const { readFile } = await import('node:fs/promises');
