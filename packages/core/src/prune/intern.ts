@@ -10,14 +10,17 @@ import type { SnapshotBlob } from './types.js';
 /** A frozen empty list, shared by every image without children (a manifest has no child manifests). */
 const NO_DIGESTS: readonly string[] = Object.freeze([]);
 
-/** Keeps one copy of each string and each `{digest, size}` blob record it is given. */
+/**
+ * Keeps one copy of each string and each `{digest, size}` blob record it is given. One map holds both (a
+ * digest's entry becomes its blob record once it is seen as a blob), since a snapshot of 100k images has
+ * about 600k distinct digests and the map is most of what reading costs beyond the snapshot itself.
+ */
 export class Interner {
-  private readonly strings = new Map<string, string>();
-  private readonly blobs = new Map<string, SnapshotBlob>();
+  private readonly values = new Map<string, string | SnapshotBlob>();
 
   /** Distinct strings held (for tests and diagnostics). */
   get size(): number {
-    return this.strings.size;
+    return this.values.size;
   }
 
   /**
@@ -27,10 +30,12 @@ export class Interner {
    * @returns An equal string, the same one for every equal value.
    */
   string(value: string): string {
-    const known = this.strings.get(value);
-    if (known !== undefined) return known;
-    this.strings.set(value, value);
-    return value;
+    const known = this.values.get(value);
+    if (known === undefined) {
+      this.values.set(value, value);
+      return value;
+    }
+    return typeof known === 'string' ? known : known.digest;
   }
 
   /**
@@ -41,10 +46,10 @@ export class Interner {
    * @returns An equal string, the same one for every equal value.
    */
   part(value: string): string {
-    const known = this.strings.get(value);
-    if (known !== undefined) return known;
+    const known = this.values.get(value);
+    if (known !== undefined) return typeof known === 'string' ? known : known.digest;
     const copy = JSON.parse(JSON.stringify(value)) as string;
-    this.strings.set(copy, copy);
+    this.values.set(copy, copy);
     return copy;
   }
 
@@ -57,12 +62,13 @@ export class Interner {
    * @returns An equal `{digest, size}` record.
    */
   blob(digest: string, size: number): SnapshotBlob {
-    const shared = this.string(digest);
-    const known = this.blobs.get(shared);
-    if (known !== undefined && known.size === size) return known;
-    const blob: SnapshotBlob = Object.freeze({ digest: shared, size });
-    // The first size seen stays shared; a digest listed with another size (a broken Image) gets its own.
-    if (known === undefined) this.blobs.set(shared, blob);
+    const known = this.values.get(digest);
+    if (known !== undefined && typeof known !== 'string') {
+      // The first size seen stays shared; a digest listed with another size (a broken Image) gets its own.
+      return known.size === size ? known : Object.freeze({ digest: known.digest, size });
+    }
+    const blob: SnapshotBlob = Object.freeze({ digest: known ?? digest, size });
+    this.values.set(blob.digest, blob);
     return blob;
   }
 

@@ -91,6 +91,12 @@ describe('Interner', () => {
     const other = intern.blob(digest('l'), 7);
     expect(other).toEqual({ digest: digest('l'), size: 7 });
     expect(intern.blob(digest('l'), 100)).toBe(one);
+    // A digest met as a string first (a child manifest) and as a blob later is still one entry.
+    expect(intern.string(fresh(digest('m')))).toBe(digest('m'));
+    const blob = intern.blob(fresh(digest('m')), 5);
+    expect(intern.blob(digest('m'), 5)).toBe(blob);
+    expect(intern.string(fresh(digest('m')))).toBe(digest('m'));
+    expect(intern.size).toBe(2);
     expect(NO_INTERNING.blob(digest('l'), 100)).not.toBe(NO_INTERNING.blob(digest('l'), 100));
   });
 
