@@ -45,8 +45,20 @@ export interface PlanOptions {
  * A frozen empty list, shared by every unit field and blob record with nothing in it (a plan of 100k images
  * has hundreds of thousands of them). The plan's JSON is the same; the lists must not be changed in place.
  */
-const NONE: readonly string[] = Object.freeze([]);
-const none = (): string[] => NONE as string[];
+const NONE: never[] = Object.freeze([]) as never[];
+const none = <T = string>(): T[] => NONE;
+
+/**
+ * A list as a unit keeps it: the shared empty list, or a copy of exactly its length (a list grown by `push`
+ * has room for 17 entries or more, most of it empty in units that hold one or two).
+ */
+const exact = <T>(list: T[]): T[] => (list.length === 0 ? none<T>() : list.slice());
+
+/**
+ * Text joined into one flat string. The prefixes shared by many ids are built this way: concatenation
+ * would make each a chain of pieces, several times the size of the text.
+ */
+const flat = (...parts: string[]): string => parts.join('');
 
 /**
  * Counts every decision and keeps the ones the plan lists. Keep decisions that the plan does not list
@@ -255,8 +267,8 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
   for (const tag of stream.tags) {
     const selected = ctx.tags.selects(tag.tag);
     // One prefix per tag: each item's id and label is then the prefix and its revision, not a new text.
-    const idPrefix = `tag:${repo}:${tag.tag}#`;
-    const labelPrefix = `${repo}:${tag.tag}#`;
+    const idPrefix = flat('tag:', repo, ':', tag.tag, '#');
+    const labelPrefix = flat(repo, ':', tag.tag, '#');
     tag.items.forEach((item, revision) => {
       const { rule, referrer, drop } = choose(tag.tag, selected, item, revision);
       const digest = item.image;
@@ -324,7 +336,7 @@ function streamLinks(
   const after = repositoryContents(kept, images);
   const manifests: string[] = [];
   const layers: string[] = [];
-  const manifestId = `manifest-link:${repo}@`;
+  const manifestId = flat('manifest-link:', repo, '@');
   for (const digest of [...before.manifests].sort()) {
     const id = manifestId + digest;
     if (!after.manifests.has(digest)) {
@@ -351,7 +363,7 @@ function streamLinks(
       });
     }
   }
-  const layerId = `layer-link:${repo}@`;
+  const layerId = flat('layer-link:', repo, '@');
   for (const digest of [...before.blobs].sort()) {
     if (after.blobs.has(digest)) continue;
     layers.push(digest);
@@ -367,8 +379,8 @@ function streamLinks(
     });
   }
   return {
-    manifests: manifests.length > 0 ? manifests : none(),
-    layers: layers.length > 0 ? layers : none(),
+    manifests: exact(manifests),
+    layers: exact(layers),
   };
 }
 
@@ -498,8 +510,10 @@ function planBlobs(
       return;
     }
     // This image is the first deleted user in digest order; the others share the blob.
-    const sharedWith = Array.isArray(others) ? others.filter((other) => other !== image.digest) : none();
-    blobs.push({ digest, size, sharedWith: sharedWith.length > 0 ? sharedWith : none() });
+    const sharedWith = Array.isArray(others)
+      ? exact(others.filter((other) => other !== image.digest))
+      : none();
+    blobs.push({ digest, size, sharedWith });
     stage.bytes += size;
     sink.add({
       id: `blob:${digest}`,
@@ -554,7 +568,8 @@ function decideImages(ctx: ImageContext): ImageStage {
       digest,
       unit,
     });
-    const blobs = users === undefined ? [] : planBlobs(image, unit, users, stage, sink);
+    const blobs =
+      users === undefined ? none<BlobDeletion>() : exact(planBlobs(image, unit, users, stage, sink));
     const removers = ctx.removedBy.get(digest);
     stage.units.push({
       type: 'image',
@@ -587,7 +602,7 @@ function decideStreams(
     a.namespace === b.namespace ? (a.name < b.name ? -1 : 1) : a.namespace < b.namespace ? -1 : 1,
   );
   for (const stream of streams) {
-    const repo = `${stream.namespace}/${stream.name}`;
+    const repo = flat(stream.namespace, '/', stream.name);
     const target: StreamTarget = { repo, unit: `stream/${repo}`, sink, history };
     const decision = decideStream(stream, target, ctx);
     if (decision.removals.length === 0) continue;
@@ -619,7 +634,7 @@ function decideStreams(
       namespace: stream.namespace,
       name: stream.name,
       uid: stream.uid,
-      removals: decision.removals,
+      removals: exact(decision.removals),
       manifestLinks: links.manifests,
       layerLinks: links.layers,
     });
