@@ -1,20 +1,34 @@
 /* global process, performance, console */
-// Plan-scale benchmark of the prune engine: builds a synthetic cluster snapshot (images sharing base layers,
-// streams with multi-revision histories, pods using tags and digests) and times `planPrune` on it, each size
-// in its own process so peak RSS is per size. Prints a markdown table.
+// Plan-scale benchmark of the prune engine: generates a synthetic cluster (images sharing base layers,
+// streams with multi-revision histories, pods using tags and digests), reads it the way `takeSnapshot` does
+// and times `planPrune` on the snapshot, each size in its own process so peak RSS is per size. Prints a
+// markdown table.
 //
 //   npx turbo run build --filter=@registry-push/core && npx node packages/core/bench/prune-plan.bench.mjs [sizes…]
 //
 // Sizes are image counts; streams are a fifth of that and pods half (the issue's 100k/20k/50k shape).
+//
+// The objects arrive as the API server sends them: pages of 500 Images, ImageStreams and Pods serialised to
+// JSON, parsed, converted by the engine's SnapshotBuilder and let go page by page. So every digest,
+// namespace and pull spec in the snapshot is a string of its own parsed page, as in a real run, and the
+// generator keeps no object of its own while the plan runs (only a few typed arrays of indices).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 const DAY = 86_400_000;
 const NOW = new Date('2026-06-01T00:00:00Z');
+const PAGE = 500;
+const HOST = 'image-registry.openshift-image-registry.svc:5000';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
 const hex = (seed) => createHash('sha256').update(seed).digest('hex');
 const digest = (seed) => `sha256:${hex(seed)}`;
+const uid = (seed) => {
+  const h = hex(`uid-${seed}`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+};
 
 /** A deterministic pseudo-random generator (mulberry32). */
 function random(seed) {
@@ -28,97 +42,202 @@ function random(seed) {
   };
 }
 
-function syntheticSnapshot(imageCount, { SNAPSHOT_SCHEMA }) {
+/** One page of a list, as the client gets it: JSON text from the server, parsed. */
+const page = (items) => JSON.parse(JSON.stringify({ kind: 'List', metadata: {}, items })).items;
+
+/** An Image as openshift-apiserver returns it for a pushed OCI image (no raw manifest or config). */
+function rawImage(i, created, managed, base) {
+  const layers = [
+    { name: base, size: 50_000_000, mediaType: OCI_LAYER },
+    ...Array.from({ length: 4 }, (_, l) => ({
+      name: digest(`layer-${i}-${l}`),
+      size: 1_000_000 + l,
+      mediaType: OCI_LAYER,
+    })),
+  ];
+  return {
+    metadata: {
+      name: digest(`image-${i}`),
+      uid: uid(`image-${i}`),
+      resourceVersion: String(100_000 + i),
+      creationTimestamp: created,
+      annotations: {
+        'image.openshift.io/dockerLayersOrder': 'ascending',
+        'image.openshift.io/manifestBlobStored': 'true',
+        ...(managed ? { 'openshift.io/image.managed': 'true' } : {}),
+      },
+    },
+    dockerImageReference: `${HOST}/ns-${i % 97}/app@${digest(`image-${i}`)}`,
+    dockerImageMetadata: {
+      kind: 'DockerImage',
+      apiVersion: 'image.openshift.io/1.0',
+      Id: digest(`config-${i}`),
+      Created: created,
+      ContainerConfig: {},
+      Config: {
+        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `BUILD=${i}`],
+        Cmd: ['/usr/bin/run'],
+        WorkingDir: '/opt/app-root/src',
+        Labels: {
+          'io.openshift.build.name': `app-${i}`,
+          'org.opencontainers.image.revision': hex(`rev-${i}`),
+        },
+      },
+      Architecture: 'amd64',
+      Size: 54_002_006,
+    },
+    dockerImageMetadataVersion: '1.0',
+    dockerImageLayers: layers,
+    dockerImageManifestMediaType: OCI_MANIFEST,
+  };
+}
+
+/**
+ * Feeds a synthetic cluster to a SnapshotBuilder page by page. The random draws are the same, in the same
+ * order, as in the benchmark's earlier generator, so the plans are the same.
+ */
+function syntheticSnapshot(imageCount, { SnapshotBuilder }) {
   const rand = random(imageCount);
   const streamCount = Math.max(1, Math.floor(imageCount / 5));
   const podCount = Math.floor(imageCount / 2);
-  const bases = Array.from({ length: Math.max(10, Math.floor(imageCount / 100)) }, (_, i) =>
-    digest(`base-${i}`),
-  );
-  const images = [];
-  for (let i = 0; i < imageCount; i++) {
-    const layers = [
-      { digest: bases[Math.floor(rand() * bases.length)], size: 50_000_000 },
-      ...Array.from({ length: 4 }, (_, l) => ({ digest: digest(`layer-${i}-${l}`), size: 1_000_000 + l })),
-    ];
-    images.push({
-      digest: digest(`image-${i}`),
-      created: new Date(NOW.getTime() - rand() * 365 * DAY).toISOString(),
-      managed: rand() > 0.1,
-      protected: false,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      layers,
-      config: { digest: digest(`config-${i}`), size: 2000 },
-      manifests: [],
-      size: 54_002_000,
-    });
+  const baseCount = Math.max(10, Math.floor(imageCount / 100));
+  const builder = new SnapshotBuilder({
+    takenAt: NOW.toISOString(),
+    protectAnnotation: 'registry-push.io/prune-protect',
+  });
+
+  // Images, in pages. Only their creation times are remembered, for the stream histories.
+  const created = new Float64Array(imageCount);
+  for (let start = 0; start < imageCount; start += PAGE) {
+    const items = [];
+    for (let i = start; i < Math.min(imageCount, start + PAGE); i++) {
+      const base = digest(`base-${Math.floor(rand() * baseCount)}`);
+      created[i] = NOW.getTime() - rand() * 365 * DAY;
+      items.push(rawImage(i, new Date(created[i]).toISOString(), rand() > 0.1, base));
+    }
+    builder.addImages(page(items));
   }
-  const streams = [];
+
+  // Streams, in pages; the images of each stream's first tag are kept (as indices) for the pods.
+  const latestStart = new Int32Array(streamCount + 1);
+  const latest = new Int32Array(streamCount * 5);
   let next = 0;
+  let items = [];
   for (let s = 0; s < streamCount; s++) {
     const namespace = `ns-${s % Math.max(1, Math.floor(streamCount / 10))}`;
     const tags = [];
     for (const tag of ['latest', 'stable']) {
-      const items = [];
+      const history = [];
       const length = 1 + Math.floor(rand() * 5);
-      for (let r = 0; r < length; r++) {
-        const image = images[next++ % images.length];
-        items.push({
-          created: image.created,
-          image: image.digest,
-          dockerImageReference: `registry/${namespace}/s${s}@${image.digest}`,
-        });
+      for (let r = 0; r < length; r++) history.push(next++ % imageCount);
+      history.sort((a, b) => (created[a] < created[b] ? 1 : -1));
+      if (tag === 'latest') {
+        latestStart[s + 1] = latestStart[s] + history.length;
+        latest.set(history, latestStart[s]);
       }
-      items.sort((a, b) => (a.created < b.created ? 1 : -1));
-      tags.push({ tag, items });
+      tags.push({
+        tag,
+        items: history.map((i) => ({
+          created: new Date(created[i]).toISOString(),
+          dockerImageReference: `${HOST}/${namespace}/s${s}@${digest(`image-${i}`)}`,
+          image: digest(`image-${i}`),
+          generation: 1,
+        })),
+        conditions: null,
+      });
     }
-    streams.push({
-      namespace,
-      name: `s${s}`,
-      uid: `uid-${s}`,
-      resourceVersion: '1',
-      created: new Date(NOW.getTime() - 400 * DAY).toISOString(),
-      protected: false,
-      tags,
+    items.push({
+      metadata: {
+        name: `s${s}`,
+        namespace,
+        uid: uid(`stream-${s}`),
+        resourceVersion: String(s + 1),
+        generation: 1,
+        creationTimestamp: new Date(NOW.getTime() - 400 * DAY).toISOString(),
+      },
+      spec: { lookupPolicy: { local: false } },
+      status: { dockerImageRepository: `${HOST}/${namespace}/s${s}`, tags },
     });
+    if (items.length === PAGE || s === streamCount - 1) {
+      builder.addStreams(page(items));
+      items = [];
+    }
   }
-  const uses = [];
+
+  // Pods, in pages.
   for (let p = 0; p < podCount; p++) {
-    const stream = streams[Math.floor(rand() * streams.length)];
+    const s = Math.floor(rand() * streamCount);
+    const namespace = `ns-${s % Math.max(1, Math.floor(streamCount / 10))}`;
     const byDigest = rand() < 0.3;
-    const item = stream.tags[0].items[Math.floor(rand() * stream.tags[0].items.length)];
-    uses.push({
-      referrer: `Pod ${stream.namespace}/pod-${p} spec.containers[0].image`,
-      namespace: stream.namespace,
-      name: stream.name,
-      ...(byDigest ? { digest: item.image } : { tag: 'latest' }),
+    const count = latestStart[s + 1] - latestStart[s];
+    const image = latest[latestStart[s] + Math.floor(rand() * count)];
+    const repository = `${HOST}/${namespace}/s${s}`;
+    items.push({
+      metadata: {
+        name: `pod-${p}`,
+        namespace,
+        uid: uid(`pod-${p}`),
+        resourceVersion: String(p + 1),
+        creationTimestamp: new Date(NOW.getTime() - DAY).toISOString(),
+        labels: { app: `s${s}`, deployment: `s${s}-1` },
+      },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image: byDigest ? `${repository}@${digest(`image-${image}`)}` : `${repository}:latest`,
+            ports: [{ containerPort: 8080, protocol: 'TCP' }],
+            resources: {},
+            terminationMessagePath: '/dev/termination-log',
+            imagePullPolicy: 'IfNotPresent',
+          },
+        ],
+        restartPolicy: 'Always',
+        serviceAccountName: 'default',
+        nodeName: `worker-${p % 12}`,
+      },
+      status: { phase: 'Running', podIP: `10.128.${(p >> 8) & 255}.${p & 255}` },
     });
+    if (items.length === PAGE || p === podCount - 1) {
+      builder.addPods(page(items));
+      items = [];
+    }
   }
-  return {
-    schema: SNAPSHOT_SCHEMA,
-    takenAt: NOW.toISOString(),
-    images,
-    streams,
-    uses,
-    invalidReferences: [],
-    imageSizeLimits: {},
-    notes: [],
-  };
+  return builder.finish();
 }
+
+const maxRss = () => process.resourceUsage().maxRSS * 1024;
+const heapAfterGc = () => {
+  globalThis.gc?.();
+  return process.memoryUsage().heapUsed;
+};
 
 async function measure(imageCount, detail) {
   const core = await import('../dist/index.js');
-  const snapshot = syntheticSnapshot(imageCount, core);
+  const { SnapshotBuilder } = await import('../dist/prune/snapshot.js');
+  const baseHeap = heapAfterGc();
+  const read = performance.now();
+  const snapshot = syntheticSnapshot(imageCount, { SnapshotBuilder });
+  const readMs = performance.now() - read;
+  const readPeak = maxRss();
   const { policy } = core.resolvePrunePolicy({ keepTagRevisions: 2 });
-  globalThis.gc?.();
+  const snapshotHeap = heapAfterGc() - baseHeap;
   const before = process.memoryUsage().rss;
   const started = performance.now();
   const plan = core.planPrune(snapshot, policy, { mode: 'full', now: NOW, detail });
   const ms = performance.now() - started;
-  const peak = process.resourceUsage().maxRSS * 1024;
+  const peak = maxRss();
+  const planHeap = heapAfterGc() - baseHeap - snapshotHeap;
+  // Size and digest of the plan as JSON lines (the digest tells whether two builds plan the same).
   let json = 0;
-  for (const item of plan.items) json += JSON.stringify(item).length + 1;
-  for (const unit of plan.units) json += JSON.stringify(unit).length + 1;
+  const sha = createHash('sha256');
+  for (const part of [plan.items, plan.units]) {
+    for (const entry of part) {
+      const line = `${JSON.stringify(entry)}\n`;
+      json += line.length;
+      sha.update(line);
+    }
+  }
   return {
     images: imageCount,
     detail,
@@ -127,13 +246,24 @@ async function measure(imageCount, detail) {
     items: plan.items.length,
     units: plan.units.length,
     ms: Math.round(ms),
+    readMs: Math.round(readMs),
+    readPeak,
+    snapshotHeap,
     snapshotRss: before,
+    planHeap,
     peakRss: peak,
+    peakWithJson: maxRss(),
     planJsonBytes: json,
+    planSha: sha.digest('hex').slice(0, 16),
   };
 }
 
 const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+// The V8 flags of each measuring process. The default leaves the heap as large as Node makes it on a big
+// machine; PRUNE_BENCH_FLAGS='--max-old-space-size=384 --max-semi-space-size=4' sizes it for a 512 MiB
+// container (see the README).
+const flags = (process.env.PRUNE_BENCH_FLAGS ?? '--max-old-space-size=4096').split(' ').filter(Boolean);
 
 if (process.argv[2] === '--one') {
   process.stdout.write(JSON.stringify(await measure(Number(process.argv[3]), process.argv[4])));
@@ -144,26 +274,20 @@ if (process.argv[2] === '--one') {
     for (const detail of ['all', 'changes']) {
       const out = execFileSync(
         process.execPath,
-        [
-          '--expose-gc',
-          '--max-old-space-size=4096',
-          fileURLToPath(import.meta.url),
-          '--one',
-          String(size),
-          detail,
-        ],
+        ['--expose-gc', ...flags, fileURLToPath(import.meta.url), '--one', String(size), detail],
         { encoding: 'utf8', maxBuffer: 1 << 20 },
       );
       rows.push(JSON.parse(out));
     }
   }
+  console.log(`V8 flags: ${flags.join(' ')}`);
   console.log(
-    '| images | streams | pods | detail | plan items | units | plan time | RSS with snapshot | peak RSS | plan JSON |',
+    '| images | streams | pods | detail | plan items | units | read (with generation) | peak while reading | snapshot heap | RSS with snapshot | plan time | plan heap | peak RSS | peak after JSON | plan JSON | plan digest |',
   );
-  console.log('|---:|---:|---:|:---|---:|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|');
   for (const r of rows) {
     console.log(
-      `| ${r.images} | ${r.streams} | ${r.pods} | ${r.detail} | ${r.items} | ${r.units} | ${r.ms} ms | ${mib(r.snapshotRss)} | ${mib(r.peakRss)} | ${mib(r.planJsonBytes)} |`,
+      `| ${r.images} | ${r.streams} | ${r.pods} | ${r.detail} | ${r.items} | ${r.units} | ${r.readMs} ms | ${mib(r.readPeak)} | ${mib(r.snapshotHeap)} | ${mib(r.snapshotRss)} | ${r.ms} ms | ${mib(r.planHeap)} | ${mib(r.peakRss)} | ${mib(r.peakWithJson)} | ${mib(r.planJsonBytes)} | ${r.planSha} |`,
     );
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { KubeObject } from '../cluster/client.js';
 import { RegistryPushError } from '../errors.js';
+import { NO_INTERNING, type Interning } from './intern.js';
 import type { SnapshotBlob, SnapshotImage, SnapshotStream, SnapshotTag } from './types.js';
 
 /** An Image, the fields the pruner reads. */
@@ -53,21 +54,23 @@ function isSize(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
 
-function readLayers(name: string, image: ImageObject): SnapshotBlob[] {
+function readLayers(name: string, image: ImageObject, intern: Interning): SnapshotBlob[] {
   return (image.dockerImageLayers ?? []).map((layer, i) => {
     if (typeof layer?.name !== 'string' || !DIGEST.test(layer.name))
       throw bad(name, `layer ${i} has no valid digest`);
     if (!isSize(layer.size)) throw bad(name, `layer ${i} has no valid size`);
-    return { digest: layer.name, size: layer.size };
+    return intern.blob(layer.name, layer.size);
   });
 }
 
-function readChildren(name: string, image: ImageObject): string[] {
-  return (image.dockerImageManifests ?? []).map((child, i) => {
+function readChildren(name: string, image: ImageObject, intern: Interning): string[] {
+  const children = image.dockerImageManifests ?? [];
+  if (children.length === 0) return intern.noDigests();
+  return children.map((child, i) => {
     if (typeof child?.digest !== 'string' || !DIGEST.test(child.digest)) {
       throw bad(name, `child manifest ${i} has no valid digest`);
     }
-    return child.digest;
+    return intern.string(child.digest);
   });
 }
 
@@ -77,14 +80,17 @@ function readConfig(
   image: ImageObject,
   layers: SnapshotBlob[],
   size: number,
+  intern: Interning,
 ): SnapshotBlob | undefined {
   if (!CONFIG_TYPES.has(image.dockerImageManifestMediaType ?? '')) return undefined;
   const id = image.dockerImageMetadata?.Id;
   if (typeof id !== 'string' || !DIGEST.test(id))
     throw bad(name, 'the config digest (dockerImageMetadata.Id) is missing');
-  const unique = new Map(layers.map((layer) => [layer.digest, layer.size]));
-  const layerBytes = [...unique.values()].reduce((sum, bytes) => sum + bytes, 0);
-  return { digest: id, size: Math.max(0, size - layerBytes) };
+  const unique = new Map<string, number>();
+  for (const layer of layers) unique.set(layer.digest, layer.size);
+  let layerBytes = 0;
+  for (const bytes of unique.values()) layerBytes += bytes;
+  return intern.blob(id, Math.max(0, size - layerBytes));
 }
 
 /**
@@ -92,28 +98,33 @@ function readConfig(
  *
  * @param image The Image as listed.
  * @param protectAnnotation The policy's protect annotation.
+ * @param intern Shares digests and blob records with the rest of the snapshot (none by default); the
+ *   result then holds no string of the listed object beyond its creation time.
  * @returns Its digest, age, flags and blobs.
  * @throws RegistryPushError `PRUNE_IMAGE_INVALID` when the name, layers or children cannot be read.
  */
-export function toSnapshotImage(image: ImageObject, protectAnnotation: string): SnapshotImage {
+export function toSnapshotImage(
+  image: ImageObject,
+  protectAnnotation: string,
+  intern: Interning = NO_INTERNING,
+): SnapshotImage {
   const name = image.metadata.name;
   if (!DIGEST.test(name)) throw bad(name, 'the name is not a digest');
-  const layers = readLayers(name, image);
+  const layers = readLayers(name, image, intern);
   const declared = image.dockerImageMetadata?.Size;
   const size = isSize(declared) ? declared : 0;
-  const config = readConfig(name, image, layers, size);
+  const config = readConfig(name, image, layers, size, intern);
   const annotations = image.metadata.annotations ?? {};
-  return {
-    digest: name,
-    created: image.metadata.creationTimestamp ?? '',
-    managed: annotations[MANAGED_ANNOTATION] === 'true',
-    protected: annotations[protectAnnotation] === 'true',
-    mediaType: image.dockerImageManifestMediaType ?? '',
-    layers,
-    ...(config !== undefined ? { config } : {}),
-    manifests: readChildren(name, image),
-    size,
-  };
+  const digest = intern.string(name);
+  const created = image.metadata.creationTimestamp ?? '';
+  const managed = annotations[MANAGED_ANNOTATION] === 'true';
+  const isProtected = annotations[protectAnnotation] === 'true';
+  const mediaType = intern.string(image.dockerImageManifestMediaType ?? '');
+  const manifests = readChildren(name, image, intern);
+  // Two literals rather than a conditional spread: the same keys in the same order, in one allocation.
+  return config !== undefined
+    ? { digest, created, managed, protected: isProtected, mediaType, layers, config, manifests, size }
+    : { digest, created, managed, protected: isProtected, mediaType, layers, manifests, size };
 }
 
 /**
@@ -121,19 +132,27 @@ export function toSnapshotImage(image: ImageObject, protectAnnotation: string): 
  *
  * @param stream The stream as listed.
  * @param protectAnnotation The policy's protect annotation.
+ * @param intern Shares namespaces, tag names, digests and repository parts of pull specs (none by default).
  * @returns Its identity and history.
  */
-export function toSnapshotStream(stream: ImageStreamObject, protectAnnotation: string): SnapshotStream {
+export function toSnapshotStream(
+  stream: ImageStreamObject,
+  protectAnnotation: string,
+  intern: Interning = NO_INTERNING,
+): SnapshotStream {
   const tags: SnapshotTag[] = (stream.status?.tags ?? []).map((entry) => ({
-    tag: entry.tag,
-    items: (entry.items ?? []).map((item) => ({
-      created: item.created,
-      image: item.image,
-      dockerImageReference: item.dockerImageReference,
-    })),
+    tag: intern.string(entry.tag),
+    items: (entry.items ?? []).map((item) => {
+      const image = intern.string(item.image);
+      return {
+        created: item.created,
+        image,
+        dockerImageReference: intern.reference(item.dockerImageReference, image),
+      };
+    }),
   }));
   return {
-    namespace: stream.metadata.namespace ?? '',
+    namespace: intern.string(stream.metadata.namespace ?? ''),
     name: stream.metadata.name,
     uid: stream.metadata.uid ?? '',
     resourceVersion: stream.metadata.resourceVersion ?? '',

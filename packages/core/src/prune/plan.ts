@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { RegistryPushError } from '../errors.js';
-import { blobsOf } from './objects.js';
 import { policyFor, type EffectivePolicy } from './policy.js';
 import {
   PLAN_SCHEMA,
@@ -16,6 +15,7 @@ import {
   type ImageUnit,
   type ImageUse,
   type PlanItem,
+  type PlanItemKind,
   type PlanRule,
   type PlanSummary,
   type PruneMode,
@@ -24,6 +24,7 @@ import {
   type PruneSnapshot,
   type SnapshotImage,
   type SnapshotStream,
+  type SnapshotTagEvent,
   type StreamUnit,
   type WorkUnit,
 } from './types.js';
@@ -40,22 +41,67 @@ export interface PlanOptions {
   detail?: 'all' | 'changes';
 }
 
-/** Counts every decision and keeps the ones the plan lists. */
+/**
+ * A frozen empty list, shared by every unit field and blob record with nothing in it (a plan of 100k images
+ * has hundreds of thousands of them). The plan's JSON is the same; the lists must not be changed in place.
+ */
+const NONE: never[] = Object.freeze([]) as never[];
+const none = <T = string>(): T[] => NONE;
+
+/**
+ * A list as a unit keeps it: the shared empty list, or a copy of exactly its length (a list grown by `push`
+ * has room for 17 entries or more, most of it empty in units that hold one or two).
+ */
+const exact = <T>(list: T[]): T[] => (list.length === 0 ? none<T>() : list.slice());
+
+/**
+ * Text joined into one flat string. The prefixes shared by many ids are built this way: concatenation
+ * would make each a chain of pieces, several times the size of the text.
+ */
+const flat = (...parts: string[]): string => parts.join('');
+
+/**
+ * Counts every decision and keeps the ones the plan lists. Keep decisions that the plan does not list
+ * (`detail: 'changes'`) are only counted, never built.
+ */
 class ItemSink {
   readonly items: PlanItem[] = [];
   private readonly counts: PlanSummary['counts'] = {};
+  /**
+   * Reasons in the order they first occurred, keyed by rule (each rule goes with one action); a rule seen
+   * with a second action gets an `action rule` key of its own.
+   */
   private readonly reasons = new Map<string, PlanSummary['reasons'][number]>();
 
   constructor(private readonly keepAll: boolean) {}
 
-  add(item: PlanItem): void {
-    const byAction = (this.counts[item.kind] ??= {});
-    byAction[item.action] = (byAction[item.action] ?? 0) + 1;
-    const key = `${item.action} ${item.rule}`;
-    const entry = this.reasons.get(key);
-    if (entry === undefined) this.reasons.set(key, { rule: item.rule, action: item.action, count: 1 });
+  private count(kind: PlanItemKind, action: PlanItem['action'], rule: PlanRule): void {
+    const byAction = (this.counts[kind] ??= {});
+    byAction[action] = (byAction[action] ?? 0) + 1;
+    let key: string = rule;
+    let entry = this.reasons.get(key);
+    if (entry !== undefined && entry.action !== action) {
+      key = `${action} ${rule}`;
+      entry = this.reasons.get(key);
+    }
+    if (entry === undefined) this.reasons.set(key, { rule, action, count: 1 });
     else entry.count++;
+  }
+
+  add(item: PlanItem): void {
+    this.count(item.kind, item.action, item.rule);
     if (this.keepAll || item.action !== 'keep') this.items.push(item);
+  }
+
+  /**
+   * Counts a keep decision when the plan does not list keeps.
+   *
+   * @returns true when it was counted and nothing else is to be done; false when the caller adds the item.
+   */
+  countedKeep(kind: PlanItemKind, rule: PlanRule): boolean {
+    if (this.keepAll) return false;
+    this.count(kind, 'keep', rule);
+    return true;
   }
 
   summary(bytesFreed: number): PlanSummary {
@@ -111,17 +157,32 @@ function repositoryContents(
     manifests.add(digest);
     const image = images.get(digest);
     if (image === undefined) return;
-    for (const blob of blobsOf(image)) blobs.add(blob.digest);
+    for (const layer of image.layers) blobs.add(layer.digest);
+    if (image.config !== undefined) blobs.add(image.config.digest);
     for (const child of image.manifests) visit(child);
   };
   for (const digest of digests) visit(digest);
   return { manifests, blobs };
 }
 
+/** Every image digest in a stream's history, in order. */
+function* historyImages(stream: SnapshotStream): Generator<string> {
+  for (const tag of stream.tags) for (const item of tag.items) yield item.image;
+}
+
+/** Where one stream's decisions go: `repo` is `namespace/name`, `unit` the id of its work unit. */
+interface StreamTarget {
+  repo: string;
+  unit: string;
+  sink: ItemSink;
+  /** Image digest → the first kept history item (`namespace/name:tag#revision`) that holds it. */
+  history: Map<string, string>;
+}
+
 interface StreamDecision {
-  items: PlanItem[];
   removals: HistoryRemoval[];
-  kept: { digest: string; label: string }[];
+  /** Digests of the kept history items. */
+  kept: string[];
 }
 
 class TagFilter {
@@ -149,11 +210,16 @@ interface StreamContext {
   now: number;
 }
 
+interface RuleChoice {
+  rule: PlanRule;
+  referrer?: string;
+}
+
 function streamKeepRule(
   stream: SnapshotStream,
   effective: EffectivePolicy,
   ctx: StreamContext,
-): { rule: PlanRule; referrer?: string } | undefined {
+): RuleChoice | undefined {
   if (effective.exclude) return { rule: 'namespace-excluded' };
   const invalid = ctx.protectedNamespaces.get(stream.namespace) ?? ctx.protectedNamespaces.get('');
   if (invalid !== undefined) return { rule: 'namespace-invalid-reference', referrer: invalid };
@@ -162,57 +228,97 @@ function streamKeepRule(
   return undefined;
 }
 
-/** Stage 1 for one stream: decide every history item. */
-function decideStream(stream: SnapshotStream, ctx: StreamContext): StreamDecision {
-  const repo = `${stream.namespace}/${stream.name}`;
+/** The rule for one history item, and whether it is deleted. */
+interface ItemChoice extends RuleChoice {
+  drop: boolean;
+}
+
+/**
+ * Stage 1 for one stream: decide every history item (first matching rule wins). Items go straight to the
+ * sink, and the first kept item of each image to the history.
+ */
+function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamContext): StreamDecision {
+  const { repo, unit, sink, history } = target;
   const effective = policyFor(ctx.policy, stream.namespace);
   const threshold = ctx.now - effective.keepYoungerThanMs;
   const whole = streamKeepRule(stream, effective, ctx);
   const sizeLimit = ctx.sizeLimits[stream.namespace];
-  const decision: StreamDecision = { items: [], removals: [], kept: [] };
+  const decision: StreamDecision = { removals: [], kept: [] };
+  const choose = (tag: string, selected: boolean, item: SnapshotTagEvent, revision: number): ItemChoice => {
+    if (whole !== undefined) return { ...whole, drop: false };
+    if (!selected) return { rule: 'tag-not-selected', drop: false };
+    if (time(item.created) > threshold) return { rule: 'young', drop: false };
+    const tagUser = revision === 0 ? ctx.uses.tags.get(`${repo}:${tag}`) : undefined;
+    if (tagUser !== undefined) return { rule: 'tag-in-use', referrer: tagUser, drop: false };
+    const image = ctx.images.get(item.image);
+    if (image === undefined) return { rule: 'dangling', drop: true };
+    if (image.protected) return { rule: 'image-protected', drop: false };
+    let overSize = false;
+    if (ctx.policy.pruneOverSizeLimit) {
+      overSize = sizeLimit !== undefined && image.size > sizeLimit;
+      if (!overSize) return { rule: 'within-size-limit', drop: false };
+    } else if (revision < effective.keepTagRevisions) {
+      return { rule: 'within-tag-revisions', drop: false };
+    }
+    const imageUser = ctx.uses.streamImages.get(`${repo}@${item.image}`);
+    if (imageUser !== undefined) return { rule: 'image-in-use', referrer: imageUser, drop: false };
+    return { rule: overSize ? 'over-size-limit' : 'beyond-tag-revisions', drop: true };
+  };
   for (const tag of stream.tags) {
     const selected = ctx.tags.selects(tag.tag);
+    // One prefix per tag: each item's id and label is then the prefix and its revision, not a new text.
+    const idPrefix = flat('tag:', repo, ':', tag.tag, '#');
+    const labelPrefix = flat(repo, ':', tag.tag, '#');
     tag.items.forEach((item, revision) => {
-      const base = {
-        id: `tag:${repo}:${tag.tag}#${revision}`,
-        kind: 'tag-history' as const,
-        bytes: 0,
-        stream: repo,
-        tag: tag.tag,
-        revision,
-        digest: item.image,
-      };
-      const keep = (rule: PlanRule, referrer?: string): void => {
-        decision.items.push({
-          ...base,
-          action: 'keep',
+      const { rule, referrer, drop } = choose(tag.tag, selected, item, revision);
+      const digest = item.image;
+      if (drop) {
+        sink.add({
+          id: idPrefix + revision,
+          kind: 'tag-history',
+          bytes: 0,
+          stream: repo,
+          tag: tag.tag,
+          revision,
+          digest,
+          action: 'delete',
           rule,
-          ...(referrer !== undefined ? { referrer } : {}),
+          unit,
         });
-        decision.kept.push({ digest: item.image, label: `${repo}:${tag.tag}#${revision}` });
-      };
-      const drop = (rule: PlanRule): void => {
-        decision.items.push({ ...base, action: 'delete', rule, unit: `stream/${repo}` });
-        decision.removals.push({ tag: tag.tag, image: item.image, created: item.created });
-      };
-      if (whole !== undefined) return keep(whole.rule, whole.referrer);
-      if (!selected) return keep('tag-not-selected');
-      if (time(item.created) > threshold) return keep('young');
-      const tagUser = revision === 0 ? ctx.uses.tags.get(`${repo}:${tag.tag}`) : undefined;
-      if (tagUser !== undefined) return keep('tag-in-use', tagUser);
-      const image = ctx.images.get(item.image);
-      if (image === undefined) return drop('dangling');
-      if (image.protected) return keep('image-protected');
-      let overSize = false;
-      if (ctx.policy.pruneOverSizeLimit) {
-        overSize = sizeLimit !== undefined && image.size > sizeLimit;
-        if (!overSize) return keep('within-size-limit');
-      } else if (revision < effective.keepTagRevisions) {
-        return keep('within-tag-revisions');
+        decision.removals.push({ tag: tag.tag, image: digest, created: item.created });
+        return;
       }
-      const imageUser = ctx.uses.streamImages.get(`${repo}@${item.image}`);
-      if (imageUser !== undefined) return keep('image-in-use', imageUser);
-      return drop(overSize ? 'over-size-limit' : 'beyond-tag-revisions');
+      if (!sink.countedKeep('tag-history', rule)) {
+        const id = idPrefix + revision;
+        sink.add(
+          referrer !== undefined
+            ? {
+                id,
+                kind: 'tag-history',
+                bytes: 0,
+                stream: repo,
+                tag: tag.tag,
+                revision,
+                digest,
+                action: 'keep',
+                rule,
+                referrer,
+              }
+            : {
+                id,
+                kind: 'tag-history',
+                bytes: 0,
+                stream: repo,
+                tag: tag.tag,
+                revision,
+                digest,
+                action: 'keep',
+                rule,
+              },
+        );
+      }
+      decision.kept.push(digest);
+      if (!history.has(digest)) history.set(digest, labelPrefix + revision);
     });
   }
   return decision;
@@ -221,42 +327,48 @@ function decideStream(stream: SnapshotStream, ctx: StreamContext): StreamDecisio
 /** The registry side of one trimmed stream: links nothing in the remaining history needs. */
 function streamLinks(
   stream: SnapshotStream,
-  decision: StreamDecision,
+  kept: readonly string[],
+  target: StreamTarget,
   images: ReadonlyMap<string, SnapshotImage>,
-): { manifests: string[]; layers: string[]; items: PlanItem[] } {
-  const repo = `${stream.namespace}/${stream.name}`;
-  const unit = `stream/${repo}`;
-  const before = repositoryContents(
-    stream.tags.flatMap((tag) => tag.items.map((item) => item.image)),
-    images,
-  );
-  const after = repositoryContents(
-    decision.kept.map((entry) => entry.digest),
-    images,
-  );
-  const items: PlanItem[] = [];
+): { manifests: string[]; layers: string[] } {
+  const { repo, unit, sink } = target;
+  const before = repositoryContents(historyImages(stream), images);
+  const after = repositoryContents(kept, images);
   const manifests: string[] = [];
   const layers: string[] = [];
+  const manifestId = flat('manifest-link:', repo, '@');
   for (const digest of [...before.manifests].sort()) {
-    const gone = !after.manifests.has(digest);
-    if (gone) manifests.push(digest);
-    items.push({
-      id: `manifest-link:${repo}@${digest}`,
-      kind: 'manifest-link',
-      action: gone ? 'delete' : 'keep',
-      rule: gone ? 'link-unreferenced' : 'link-still-referenced',
-      bytes: 0,
-      stream: repo,
-      digest,
-      ...(gone ? { unit } : {}),
-    });
+    const id = manifestId + digest;
+    if (!after.manifests.has(digest)) {
+      manifests.push(digest);
+      sink.add({
+        id,
+        kind: 'manifest-link',
+        action: 'delete',
+        rule: 'link-unreferenced',
+        bytes: 0,
+        stream: repo,
+        digest,
+        unit,
+      });
+    } else if (!sink.countedKeep('manifest-link', 'link-still-referenced')) {
+      sink.add({
+        id,
+        kind: 'manifest-link',
+        action: 'keep',
+        rule: 'link-still-referenced',
+        bytes: 0,
+        stream: repo,
+        digest,
+      });
+    }
   }
+  const layerId = flat('layer-link:', repo, '@');
   for (const digest of [...before.blobs].sort()) {
-    const gone = !after.blobs.has(digest);
-    if (!gone) continue;
+    if (after.blobs.has(digest)) continue;
     layers.push(digest);
-    items.push({
-      id: `layer-link:${repo}@${digest}`,
+    sink.add({
+      id: layerId + digest,
       kind: 'layer-link',
       action: 'delete',
       rule: 'link-unreferenced',
@@ -266,29 +378,39 @@ function streamLinks(
       unit,
     });
   }
-  return { manifests, layers, items };
+  return {
+    manifests: exact(manifests),
+    layers: exact(layers),
+  };
 }
 
 interface ImageStage {
-  items: ItemSink;
   units: ImageUnit[];
   bytes: number;
 }
 
 interface ImageContext {
   snapshot: PruneSnapshot;
+  images: ReadonlyMap<string, SnapshotImage>;
   policy: PrunePolicy;
   mode: PruneMode;
   now: number;
   uses: UseIndex;
   /** Image digest → a history item that keeps it. */
   history: ReadonlyMap<string, string>;
-  /** Image digest → stream units that remove items of it. */
-  removedBy: ReadonlyMap<string, Set<string>>;
+  /** Image digest → the stream unit, or units, that remove items of it (each unit once, in stream order). */
+  removedBy: ReadonlyMap<string, string | string[]>;
   sink: ItemSink;
 }
 
-type KeepRules = Map<string, { rule: PlanRule; referrer?: string }>;
+type KeepRules = Map<string, RuleChoice>;
+
+/** The keep rules without a referrer, one shared record each. */
+const KEEP = {
+  protected: { rule: 'image-protected' },
+  notManaged: { rule: 'not-managed' },
+  young: { rule: 'young' },
+} as const satisfies Record<string, RuleChoice>;
 
 function imageKeepRules(ctx: ImageContext): KeepRules {
   const threshold = ctx.now - ctx.policy.keepYoungerThanMs;
@@ -296,19 +418,18 @@ function imageKeepRules(ctx: ImageContext): KeepRules {
   for (const image of ctx.snapshot.images) {
     const inHistory = ctx.history.get(image.digest);
     const byDigest = ctx.uses.digests.get(image.digest);
-    if (image.protected) rules.set(image.digest, { rule: 'image-protected' });
+    if (image.protected) rules.set(image.digest, KEEP.protected);
     else if (inHistory !== undefined)
       rules.set(image.digest, { rule: 'in-stream-history', referrer: inHistory });
     else if (byDigest !== undefined)
       rules.set(image.digest, { rule: 'referenced-by-digest', referrer: byDigest });
-    else if (!image.managed && !ctx.policy.all) rules.set(image.digest, { rule: 'not-managed' });
-    else if (time(image.created) > threshold) rules.set(image.digest, { rule: 'young' });
+    else if (!image.managed && !ctx.policy.all) rules.set(image.digest, KEEP.notManaged);
+    else if (time(image.created) > threshold) rules.set(image.digest, KEEP.young);
   }
   // A kept manifest list keeps its children (an unused list protects nothing).
-  const images = new Map(ctx.snapshot.images.map((image) => [image.digest, image]));
   const pending = [...rules.keys()];
   for (let parent = pending.pop(); parent !== undefined; parent = pending.pop()) {
-    for (const child of images.get(parent)?.manifests ?? []) {
+    for (const child of ctx.images.get(parent)?.manifests ?? []) {
       if (rules.has(child)) continue;
       rules.set(child, { rule: 'manifest-list-child', referrer: parent });
       pending.push(child);
@@ -317,14 +438,37 @@ function imageKeepRules(ctx: ImageContext): KeepRules {
   return rules;
 }
 
-/** Global reference counts: a kept image that needs each digest, and the deleted images that use it. */
-function blobUsers(
-  images: readonly SnapshotImage[],
-  rules: KeepRules,
-): { kept: Map<string, string>; deleted: Map<string, string[]> } {
+/** A blob decided already (in {@link BlobUsers.deleted}). */
+const DECIDED = true;
+
+/**
+ * Reference counts for the blobs of deleted images: the deleted images that use each one (a digest, or
+ * several in image order) until it is decided, and the first kept image that needs it, if any.
+ */
+interface BlobUsers {
+  deleted: Map<string, string | string[] | typeof DECIDED>;
+  kept: Map<string, string>;
+}
+
+function blobUsers(images: readonly SnapshotImage[], rules: KeepRules): BlobUsers {
+  const deleted = new Map<string, string | string[] | typeof DECIDED>();
+  const use = (digest: string, user: string): void => {
+    const users = deleted.get(digest);
+    if (users === undefined) deleted.set(digest, user);
+    else if (typeof users === 'string') {
+      if (users !== user) deleted.set(digest, [users, user]);
+    } else if (users !== DECIDED && users[users.length - 1] !== user) users.push(user);
+  };
+  for (const image of images) {
+    if (rules.has(image.digest)) continue;
+    for (const layer of image.layers) use(layer.digest, image.digest);
+    if (image.config !== undefined) use(image.config.digest, image.digest);
+    use(image.digest, image.digest);
+  }
+  // Only digests a deleted image uses are ever asked about: a kept image needing one keeps it.
   const kept = new Map<string, string>();
   const need = (digest: string, user: string): void => {
-    if (!kept.has(digest)) kept.set(digest, user);
+    if (deleted.has(digest) && !kept.has(digest)) kept.set(digest, user);
   };
   for (const image of images) {
     if (!rules.has(image.digest)) continue;
@@ -334,71 +478,65 @@ function blobUsers(
     need(image.digest, image.digest);
     for (const child of image.manifests) need(child, image.digest);
   }
-  // Only blobs no kept image needs are deletion candidates; record which deleted images share them.
-  const deleted = new Map<string, string[]>();
-  const use = (digest: string, user: string): void => {
-    if (kept.has(digest)) return;
-    const users = deleted.get(digest);
-    if (users === undefined) deleted.set(digest, [user]);
-    else if (users[users.length - 1] !== user) users.push(user);
-  };
-  for (const image of images) {
-    if (rules.has(image.digest)) continue;
-    for (const layer of image.layers) use(layer.digest, image.digest);
-    if (image.config !== undefined) use(image.config.digest, image.digest);
-    use(image.digest, image.digest);
-  }
-  return { kept, deleted };
+  return { deleted, kept };
 }
 
 /** The blobs of a deleted image: deleted when no kept image needs them, each decided once. */
 function planBlobs(
   image: SnapshotImage,
   unit: string,
-  users: { kept: Map<string, string>; deleted: Map<string, string[]> },
-  decided: Set<string>,
+  users: BlobUsers,
   stage: ImageStage,
+  sink: ItemSink,
 ): BlobDeletion[] {
   const blobs: BlobDeletion[] = [];
-  for (const blob of [...blobsOf(image), { digest: image.digest, size: 0 }]) {
-    const id = `blob:${blob.digest}`;
-    if (decided.has(id)) continue;
-    decided.add(id);
-    const user = users.kept.get(blob.digest);
+  const decide = (digest: string, size: number): void => {
+    const others = users.deleted.get(digest);
+    if (others === DECIDED) return;
+    users.deleted.set(digest, DECIDED);
+    const user = users.kept.get(digest);
     if (user !== undefined) {
-      stage.items.add({
-        id,
-        kind: 'blob',
-        action: 'keep',
-        rule: 'blob-shared',
-        referrer: user,
-        bytes: 0,
-        digest: blob.digest,
-      });
-      continue;
+      if (!sink.countedKeep('blob', 'blob-shared')) {
+        sink.add({
+          id: `blob:${digest}`,
+          kind: 'blob',
+          action: 'keep',
+          rule: 'blob-shared',
+          referrer: user,
+          bytes: 0,
+          digest,
+        });
+      }
+      return;
     }
-    const sharedWith = (users.deleted.get(blob.digest) ?? []).filter((digest) => digest !== image.digest);
-    blobs.push({ digest: blob.digest, size: blob.size, sharedWith });
-    stage.bytes += blob.size;
-    stage.items.add({
-      id,
+    // This image is the first deleted user in digest order; the others share the blob.
+    const sharedWith = Array.isArray(others)
+      ? exact(others.filter((other) => other !== image.digest))
+      : none();
+    blobs.push({ digest, size, sharedWith });
+    stage.bytes += size;
+    sink.add({
+      id: `blob:${digest}`,
       kind: 'blob',
       action: 'delete',
       rule: 'blob-unreferenced',
-      bytes: blob.size,
-      digest: blob.digest,
+      bytes: size,
+      digest,
       unit,
     });
-  }
+  };
+  for (const layer of image.layers) decide(layer.digest, layer.size);
+  if (image.config !== undefined) decide(image.config.digest, image.config.size);
+  decide(image.digest, 0);
   return blobs;
 }
 
 /** Stage 2: Image objects and blobs, after every stream's history was decided. */
 function decideImages(ctx: ImageContext): ImageStage {
+  const { sink } = ctx;
   const rules = imageKeepRules(ctx);
   const users = ctx.mode === 'full' ? blobUsers(ctx.snapshot.images, rules) : undefined;
-  const stage: ImageStage = { items: ctx.sink, units: [], bytes: 0 };
-  const decided = new Set<string>();
+  const stage: ImageStage = { units: [], bytes: 0 };
   const parents = new Map<string, string[]>();
   for (const image of ctx.snapshot.images) {
     if (rules.has(image.digest)) continue;
@@ -408,37 +546,38 @@ function decideImages(ctx: ImageContext): ImageStage {
     a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0,
   );
   for (const image of sorted) {
-    const id = `image:${image.digest}`;
-    const keep = rules.get(image.digest);
+    const digest = image.digest;
+    const keep = rules.get(digest);
     if (keep !== undefined) {
-      stage.items.add({
-        id,
-        kind: 'image',
-        action: 'keep',
-        rule: keep.rule,
-        bytes: 0,
-        digest: image.digest,
-        ...(keep.referrer !== undefined ? { referrer: keep.referrer } : {}),
-      });
+      if (sink.countedKeep('image', keep.rule)) continue;
+      const id = `image:${digest}`;
+      sink.add(
+        keep.referrer !== undefined
+          ? { id, kind: 'image', action: 'keep', rule: keep.rule, bytes: 0, digest, referrer: keep.referrer }
+          : { id, kind: 'image', action: 'keep', rule: keep.rule, bytes: 0, digest },
+      );
       continue;
     }
-    const unit = `image/${image.digest}`;
-    stage.items.add({
-      id,
+    const unit = `image/${digest}`;
+    sink.add({
+      id: `image:${digest}`,
       kind: 'image',
       action: 'delete',
       rule: 'unreferenced',
       bytes: 0,
-      digest: image.digest,
+      digest,
       unit,
     });
-    const blobs = users === undefined ? [] : planBlobs(image, unit, users, decided, stage);
+    const blobs =
+      users === undefined ? none<BlobDeletion>() : exact(planBlobs(image, unit, users, stage, sink));
+    const removers = ctx.removedBy.get(digest);
     stage.units.push({
       type: 'image',
       id: unit,
-      digest: image.digest,
-      dependsOn: [...(ctx.removedBy.get(image.digest) ?? [])].sort(),
-      parents: (parents.get(image.digest) ?? []).sort(),
+      digest,
+      dependsOn:
+        removers === undefined ? none() : typeof removers === 'string' ? [removers] : [...removers].sort(),
+      parents: parents.get(digest)?.sort() ?? none(),
       blobs,
     });
   }
@@ -451,24 +590,30 @@ function decideStreams(
   ctx: StreamContext,
   mode: PruneMode,
   sink: ItemSink,
-): { streamUnits: StreamUnit[]; history: Map<string, string>; removedBy: Map<string, Set<string>> } {
+): {
+  streamUnits: StreamUnit[];
+  history: Map<string, string>;
+  removedBy: Map<string, string | string[]>;
+} {
   const streamUnits: StreamUnit[] = [];
   const history = new Map<string, string>();
-  const removedBy = new Map<string, Set<string>>();
+  const removedBy = new Map<string, string | string[]>();
   const streams = [...snapshot.streams].sort((a, b) =>
     a.namespace === b.namespace ? (a.name < b.name ? -1 : 1) : a.namespace < b.namespace ? -1 : 1,
   );
   for (const stream of streams) {
-    const decision = decideStream(stream, ctx);
-    for (const item of decision.items) sink.add(item);
-    for (const entry of decision.kept) if (!history.has(entry.digest)) history.set(entry.digest, entry.label);
+    const repo = flat(stream.namespace, '/', stream.name);
+    const target: StreamTarget = { repo, unit: `stream/${repo}`, sink, history };
+    const decision = decideStream(stream, target, ctx);
     if (decision.removals.length === 0) continue;
-    const repo = `${stream.namespace}/${stream.name}`;
-    const id = `stream/${repo}`;
+    const id = target.unit;
     for (const removal of decision.removals) {
-      const set = removedBy.get(removal.image);
-      if (set === undefined) removedBy.set(removal.image, new Set([id]));
-      else set.add(id);
+      // Streams come one at a time, so a unit already recorded for an image is the last one.
+      const units = removedBy.get(removal.image);
+      if (units === undefined) removedBy.set(removal.image, id);
+      else if (typeof units === 'string') {
+        if (units !== id) removedBy.set(removal.image, [units, id]);
+      } else if (units[units.length - 1] !== id) units.push(id);
     }
     sink.add({
       id: `stream-update:${repo}`,
@@ -480,15 +625,16 @@ function decideStreams(
       unit: id,
     });
     const links =
-      mode === 'full' ? streamLinks(stream, decision, ctx.images) : { manifests: [], layers: [], items: [] };
-    for (const item of links.items) sink.add(item);
+      mode === 'full'
+        ? streamLinks(stream, decision.kept, target, ctx.images)
+        : { manifests: none(), layers: none() };
     streamUnits.push({
       type: 'stream',
       id,
       namespace: stream.namespace,
       name: stream.name,
       uid: stream.uid,
-      removals: decision.removals,
+      removals: exact(decision.removals),
       manifestLinks: links.manifests,
       layerLinks: links.layers,
     });
@@ -542,9 +688,19 @@ export function planPrune(snapshot: PruneSnapshot, policy: PrunePolicy, options:
   };
   const sink = new ItemSink(options.detail !== 'changes');
   const { streamUnits, history, removedBy } = decideStreams(snapshot, ctx, options.mode, sink);
-  let imageStage: ImageStage = { items: sink, units: [], bytes: 0 };
+  let imageStage: ImageStage = { units: [], bytes: 0 };
   if (snapshot.namespace === undefined) {
-    imageStage = decideImages({ snapshot, policy, mode: options.mode, now, uses, history, removedBy, sink });
+    imageStage = decideImages({
+      snapshot,
+      images,
+      policy,
+      mode: options.mode,
+      now,
+      uses,
+      history,
+      removedBy,
+      sink,
+    });
   }
   const units: WorkUnit[] = [...streamUnits, ...imageStage.units];
   const notes = [...snapshot.notes];

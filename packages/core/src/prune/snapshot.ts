@@ -7,9 +7,17 @@
 import type { ClusterClient, KubeObject } from '../cluster/client.js';
 import { Resources, type ResourceType } from '../cluster/resources.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
+import { Interner } from './intern.js';
 import { toSnapshotImage, toSnapshotStream, type ImageObject, type ImageStreamObject } from './objects.js';
 import { ReferenceSyntaxError, parsePullSpec, resolveUse } from './references.js';
-import { SNAPSHOT_SCHEMA, type ImageUse, type InvalidReference, type PruneSnapshot } from './types.js';
+import {
+  SNAPSHOT_SCHEMA,
+  type ImageUse,
+  type InvalidReference,
+  type PruneSnapshot,
+  type SnapshotImage,
+  type SnapshotStream,
+} from './types.js';
 import { parseQuantity } from './units.js';
 
 /**
@@ -116,6 +124,8 @@ class UseCollector {
   readonly uses: ImageUse[] = [];
   readonly invalid: InvalidReference[] = [];
 
+  constructor(private readonly intern: Interner) {}
+
   pullSpec(spec: unknown, referrer: string, namespace: string, finishedPodCreated?: string): void {
     if (spec === undefined || spec === null) return;
     if (typeof spec !== 'string') {
@@ -124,11 +134,14 @@ class UseCollector {
     }
     try {
       const resolved = resolveUse(parsePullSpec(spec), namespace);
-      this.uses.push({
-        referrer,
-        ...resolved,
-        ...(finishedPodCreated !== undefined ? { finishedPodCreated } : {}),
-      });
+      // The parts are slices of the pull spec: shared copies let the spec (and its object) go.
+      const use: ImageUse = { referrer };
+      if (resolved.namespace !== undefined) use.namespace = this.intern.part(resolved.namespace);
+      if (resolved.name !== undefined) use.name = this.intern.part(resolved.name);
+      if (resolved.tag !== undefined) use.tag = this.intern.part(resolved.tag);
+      if (resolved.digest !== undefined) use.digest = this.intern.part(resolved.digest);
+      if (finishedPodCreated !== undefined) use.finishedPodCreated = finishedPodCreated;
+      this.uses.push(use);
     } catch (error) {
       if (!(error instanceof ReferenceSyntaxError)) throw error;
       this.invalid.push({ referrer, namespace, reference: spec, problem: error.problem });
@@ -142,7 +155,9 @@ class UseCollector {
       const containers = pod[list];
       if (!Array.isArray(containers)) continue;
       containers.forEach((container, i) => {
-        this.pullSpec(container?.image, `${referrer} ${path}.${list}[${i}].image`, namespace, finished);
+        // Joined rather than concatenated: one flat string per use, not a chain of pieces.
+        const by = [referrer, ' ', path, '.', list, '[', i, '].image'].join('');
+        this.pullSpec(container?.image, by, namespace, finished);
       });
     }
   }
@@ -171,9 +186,9 @@ class UseCollector {
     }
     this.uses.push({
       referrer,
-      namespace: ns,
-      name: stream,
-      ...(separator === ':' ? { tag: id } : { digest: id }),
+      namespace: this.intern.part(ns),
+      name: this.intern.part(stream),
+      ...(separator === ':' ? { tag: this.intern.part(id) } : { digest: this.intern.part(id) }),
     });
   }
 
@@ -235,12 +250,204 @@ function listFailure(source: string, error: unknown): never {
   );
 }
 
+const asError = (error: unknown): Error =>
+  error instanceof Error ? error : new Error('an object could not be converted');
+
+/** What a {@link SnapshotBuilder} needs besides the objects. */
+export interface SnapshotBuilderOptions {
+  /** When the first list started (RFC 3339). */
+  takenAt: string;
+  protectAnnotation: string;
+  ignoreInvalidImageReferences?: boolean;
+  namespace?: string;
+}
+
+/**
+ * Turns listed objects into a snapshot as they arrive, a list or a page at a time, keeping only what the
+ * plan reads: the caller can drop each batch of API objects once it was added. Digests, namespaces, tag
+ * names and repository parts are interned across the whole snapshot, so a value mentioned by thousands of
+ * objects is held once. Errors keep the precedence of a snapshot converted at the end: unparseable
+ * references (when not ignored) first, then the first Image that cannot be read.
+ */
+export class SnapshotBuilder {
+  private readonly intern = new Interner();
+  private readonly collector = new UseCollector(this.intern);
+  private readonly images: SnapshotImage[] = [];
+  private readonly streams: SnapshotStream[] = [];
+  private readonly imageSizeLimits: Record<string, number> = {};
+  private readonly notes: string[] = [];
+  private imageFailure: Error | undefined;
+  private streamFailure: Error | undefined;
+
+  constructor(private readonly options: SnapshotBuilderOptions) {}
+
+  /** Adds ImageStreams. */
+  addStreams(streams: Iterable<ImageStreamObject>): void {
+    if (this.streamFailure !== undefined) return;
+    try {
+      for (const stream of streams) {
+        this.streams.push(toSnapshotStream(stream, this.options.protectAnnotation, this.intern));
+      }
+    } catch (error) {
+      this.streamFailure = asError(error);
+    }
+  }
+
+  /** Adds Images; the first one that cannot be read fails {@link finish}. */
+  addImages(images: Iterable<ImageObject>): void {
+    if (this.imageFailure !== undefined) return;
+    try {
+      for (const image of images) {
+        this.images.push(toSnapshotImage(image, this.options.protectAnnotation, this.intern));
+      }
+    } catch (error) {
+      this.imageFailure = asError(error);
+    }
+  }
+
+  /** Adds the image references of pods (init, regular and ephemeral containers). */
+  addPods(pods: Iterable<KubeObject & { spec?: unknown; status?: { phase?: string } }>): void {
+    for (const pod of pods) {
+      const phase = pod.status?.phase;
+      const finished =
+        phase === 'Succeeded' || phase === 'Failed' ? (pod.metadata.creationTimestamp ?? '') : undefined;
+      this.collector.podSpec(
+        pod.spec,
+        'spec',
+        referrerOf(Resources.pod, pod),
+        pod.metadata.namespace ?? '',
+        finished,
+      );
+    }
+  }
+
+  /**
+   * Adds the image references of a workload kind with a pod template (and the image-change triggers of
+   * DeploymentConfigs).
+   */
+  addWorkloads(type: ResourceType, objects: Iterable<KubeObject>): void {
+    const path = TEMPLATE_PATHS.find(([known]) => known === type)?.[1];
+    if (path === undefined) throw new Error(`${type.kind} has no pod template`);
+    for (const object of objects) {
+      const ns = object.metadata.namespace ?? '';
+      this.collector.podSpec(at(object, path), path, referrerOf(type, object), ns);
+      if (type === Resources.deploymentConfig) {
+        for (const entry of valuesAtPath(object, 'spec.triggers[].imageChangeParams.from')) {
+          this.collector.objectReference(entry.value, `${referrerOf(type, object)} ${entry.path}`, ns);
+        }
+      }
+    }
+  }
+
+  /** Adds the image references of Builds or BuildConfigs. */
+  addBuilds(type: ResourceType, objects: Iterable<KubeObject>): void {
+    for (const object of objects) {
+      const ns = object.metadata.namespace ?? '';
+      this.collector.build(object, referrerOf(type, object), ns);
+      if (type === Resources.buildConfig) {
+        for (const entry of valuesAtPath(object, 'spec.triggers[].imageChange.from')) {
+          this.collector.objectReference(entry.value, `${referrerOf(type, object)} ${entry.path}`, ns);
+        }
+      }
+    }
+  }
+
+  /** Adds the image references at the field paths of an extra source. */
+  addExtra(source: ExtraUseSource, objects: Iterable<KubeObject>): void {
+    for (const object of objects) {
+      const ns = object.metadata.namespace ?? '';
+      for (const path of source.paths) {
+        for (const entry of valuesAtPath(object, path)) {
+          this.collector.pullSpec(entry.value, `${referrerOf(source.type, object)} ${entry.path}`, ns);
+        }
+      }
+    }
+  }
+
+  /** Adds the `openshift.io/Image` storage limits of LimitRanges. */
+  addLimitRanges(ranges: Iterable<KubeObject & { spec?: { limits?: unknown } }>): void {
+    const imageSizeLimits = this.imageSizeLimits;
+    for (const range of ranges) {
+      const ns = range.metadata.namespace ?? '';
+      const limits = Array.isArray(range.spec?.limits) ? (range.spec.limits as unknown[]) : [];
+      for (const limit of limits) {
+        if (at(limit, 'type') !== 'openshift.io/Image') continue;
+        const max = at(limit, 'max.storage');
+        const bytes =
+          typeof max === 'string' ? parseQuantity(max) : typeof max === 'number' ? max : undefined;
+        if (bytes === undefined) continue;
+        imageSizeLimits[ns] = Math.min(imageSizeLimits[ns] ?? Number.POSITIVE_INFINITY, bytes);
+      }
+    }
+  }
+
+  /** Adds a note for the user. */
+  note(text: string): void {
+    this.notes.push(text);
+  }
+
+  /**
+   * The snapshot of everything added.
+   *
+   * @returns The snapshot.
+   * @throws RegistryPushError `PRUNE_REFERENCE_INVALID` when a reference does not parse and invalid
+   *   references are not ignored, `PRUNE_IMAGE_INVALID` for an Image that cannot be read.
+   */
+  finish(): PruneSnapshot {
+    const { collector, notes, options } = this;
+    if (collector.invalid.length > 0 && options.ignoreInvalidImageReferences !== true) {
+      const shown = collector.invalid
+        .slice(0, 5)
+        .map((entry) => `${entry.referrer}: "${entry.reference}" (${entry.problem})`)
+        .join('; ');
+      const more = collector.invalid.length > 5 ? ` and ${collector.invalid.length - 5} more` : '';
+      throw new RegistryPushError(
+        'PRUNE_REFERENCE_INVALID',
+        `${collector.invalid.length} image reference(s) cannot be parsed, so what they use is unknown; nothing was changed: ${shown}${more}.`,
+        {
+          hint: 'Fix the references, or set ignoreInvalidImageReferences to protect every stream in their namespaces instead.',
+          details: { count: collector.invalid.length },
+        },
+      );
+    }
+    const failure = this.imageFailure ?? this.streamFailure;
+    if (failure !== undefined) throw failure;
+    for (const entry of collector.invalid) {
+      notes.push(
+        `Namespace ${entry.namespace} is protected: ${entry.referrer} has an invalid reference "${entry.reference}".`,
+      );
+    }
+    return {
+      schema: SNAPSHOT_SCHEMA,
+      takenAt: options.takenAt,
+      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      images: this.images,
+      streams: this.streams,
+      uses: collector.uses,
+      invalidReferences: collector.invalid,
+      imageSizeLimits: this.imageSizeLimits,
+      notes,
+    };
+  }
+}
+
+/** Hands out the items of a list one by one, letting go of each as it goes (the list ends up empty). */
+function* drain<T>(items: T[]): Generator<T> {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as T;
+    (items as (T | undefined)[])[i] = undefined;
+    yield item;
+  }
+  items.length = 0;
+}
+
 /**
  * Reads the cluster for a prune plan: ImageStreams, then Images, then every source of image references
  * (pods with init, regular and ephemeral containers; RCs, Deployments, ReplicaSets, StatefulSets,
  * DaemonSets, Jobs, CronJobs, DeploymentConfigs with their image-change triggers; Builds and BuildConfigs
  * with their strategy `from` and `source.images`; the extra sources) and the LimitRanges. Every list is
- * paged.
+ * paged, and converted to the snapshot's form as soon as it is read, so the API objects of one list are let
+ * go before the next ones arrive.
  *
  * @param client Access to the cluster (the `system:image-pruner` role reads all of it).
  * @param options What to read and how to treat bad references.
@@ -251,8 +458,15 @@ function listFailure(source: string, error: unknown): never {
  */
 export async function takeSnapshot(client: ClusterClient, options: SnapshotOptions): Promise<PruneSnapshot> {
   const takenAt = (options.now ?? (() => new Date()))().toISOString();
-  const notes: string[] = [];
   const namespace = options.namespace;
+  const builder = new SnapshotBuilder({
+    takenAt,
+    protectAnnotation: options.protectAnnotation,
+    ...(options.ignoreInvalidImageReferences !== undefined
+      ? { ignoreInvalidImageReferences: options.ignoreInvalidImageReferences }
+      : {}),
+    ...(namespace !== undefined ? { namespace } : {}),
+  });
   const list = async <T extends KubeObject>(type: ResourceType, optional = false): Promise<T[]> => {
     const source = `${type.plural}${type.apiVersion.includes('/') ? `.${type.apiVersion.split('/')[0]}` : ''}`;
     try {
@@ -265,116 +479,41 @@ export async function takeSnapshot(client: ClusterClient, options: SnapshotOptio
       return items;
     } catch (error) {
       if (optional && isRegistryPushError(error, 'NOT_FOUND')) {
-        notes.push(`${source} is not served by this cluster; nothing there can use an image.`);
+        builder.note(`${source} is not served by this cluster; nothing there can use an image.`);
         return [];
       }
       return listFailure(source, error);
     }
   };
 
-  const streams = await list<ImageStreamObject>(Resources.imageStream);
+  builder.addStreams(drain(await list<ImageStreamObject>(Resources.imageStream)));
   // Images are cluster-scoped and always read whole: without them every history item would look dangling.
   const images = await client
     .list<ImageObject>(Resources.image, { pageSize: options.pageSize ?? 500 })
     .catch((error: unknown) => listFailure('images.image.openshift.io', error));
-  const collector = new UseCollector();
+  builder.addImages(drain(images));
 
   const tasks: (() => Promise<void>)[] = [
     async () => {
-      for (const pod of await list<KubeObject & { spec?: unknown; status?: { phase?: string } }>(
-        Resources.pod,
-      )) {
-        const phase = pod.status?.phase;
-        const finished =
-          phase === 'Succeeded' || phase === 'Failed' ? (pod.metadata.creationTimestamp ?? '') : undefined;
-        collector.podSpec(
-          pod.spec,
-          'spec',
-          referrerOf(Resources.pod, pod),
-          pod.metadata.namespace ?? '',
-          finished,
-        );
-      }
+      builder.addPods(
+        drain(await list<KubeObject & { spec?: unknown; status?: { phase?: string } }>(Resources.pod)),
+      );
     },
-    ...TEMPLATE_PATHS.map(([type, path]) => async () => {
-      for (const object of await list(type, OPTIONAL_GROUPS.has(type.apiVersion))) {
-        const ns = object.metadata.namespace ?? '';
-        collector.podSpec(at(object, path), path, referrerOf(type, object), ns);
-        if (type === Resources.deploymentConfig) {
-          for (const entry of valuesAtPath(object, 'spec.triggers[].imageChangeParams.from')) {
-            collector.objectReference(entry.value, `${referrerOf(type, object)} ${entry.path}`, ns);
-          }
-        }
-      }
+    ...TEMPLATE_PATHS.map(([type]) => async () => {
+      builder.addWorkloads(type, drain(await list(type, OPTIONAL_GROUPS.has(type.apiVersion))));
     }),
     ...[Resources.build, Resources.buildConfig].map((type) => async () => {
-      for (const object of await list(type, true)) {
-        const ns = object.metadata.namespace ?? '';
-        collector.build(object, referrerOf(type, object), ns);
-        if (type === Resources.buildConfig) {
-          for (const entry of valuesAtPath(object, 'spec.triggers[].imageChange.from')) {
-            collector.objectReference(entry.value, `${referrerOf(type, object)} ${entry.path}`, ns);
-          }
-        }
-      }
+      builder.addBuilds(type, drain(await list(type, true)));
     }),
     ...(options.extraSources ?? []).map((source) => async () => {
-      for (const object of await list(source.type, source.optional === true)) {
-        const ns = object.metadata.namespace ?? '';
-        for (const path of source.paths) {
-          for (const entry of valuesAtPath(object, path)) {
-            collector.pullSpec(entry.value, `${referrerOf(source.type, object)} ${entry.path}`, ns);
-          }
-        }
-      }
+      builder.addExtra(source, drain(await list(source.type, source.optional === true)));
     }),
   ];
-  const imageSizeLimits: Record<string, number> = {};
   tasks.push(async () => {
-    for (const range of await list<KubeObject & { spec?: { limits?: unknown } }>(Resources.limitRange)) {
-      const ns = range.metadata.namespace ?? '';
-      const limits = Array.isArray(range.spec?.limits) ? (range.spec.limits as unknown[]) : [];
-      for (const limit of limits) {
-        if (at(limit, 'type') !== 'openshift.io/Image') continue;
-        const max = at(limit, 'max.storage');
-        const bytes =
-          typeof max === 'string' ? parseQuantity(max) : typeof max === 'number' ? max : undefined;
-        if (bytes === undefined) continue;
-        imageSizeLimits[ns] = Math.min(imageSizeLimits[ns] ?? Number.POSITIVE_INFINITY, bytes);
-      }
-    }
+    builder.addLimitRanges(
+      drain(await list<KubeObject & { spec?: { limits?: unknown } }>(Resources.limitRange)),
+    );
   });
   await inBatches(tasks, options.concurrency ?? 4);
-
-  if (collector.invalid.length > 0 && options.ignoreInvalidImageReferences !== true) {
-    const shown = collector.invalid
-      .slice(0, 5)
-      .map((entry) => `${entry.referrer}: "${entry.reference}" (${entry.problem})`)
-      .join('; ');
-    const more = collector.invalid.length > 5 ? ` and ${collector.invalid.length - 5} more` : '';
-    throw new RegistryPushError(
-      'PRUNE_REFERENCE_INVALID',
-      `${collector.invalid.length} image reference(s) cannot be parsed, so what they use is unknown; nothing was changed: ${shown}${more}.`,
-      {
-        hint: 'Fix the references, or set ignoreInvalidImageReferences to protect every stream in their namespaces instead.',
-        details: { count: collector.invalid.length },
-      },
-    );
-  }
-  for (const entry of collector.invalid) {
-    notes.push(
-      `Namespace ${entry.namespace} is protected: ${entry.referrer} has an invalid reference "${entry.reference}".`,
-    );
-  }
-  return {
-    schema: SNAPSHOT_SCHEMA,
-    takenAt,
-    ...(namespace !== undefined ? { namespace } : {}),
-    images: images.map((image) => toSnapshotImage(image, options.protectAnnotation)),
-    streams: streams.map((stream) => toSnapshotStream(stream, options.protectAnnotation)),
-    uses: collector.uses,
-    invalidReferences: collector.invalid,
-    imageSizeLimits,
-    notes,
-  };
+  return builder.finish();
 }

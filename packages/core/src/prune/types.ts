@@ -95,7 +95,10 @@ export interface InvalidReference {
   problem: string;
 }
 
-/** Everything the plan is computed from: a consistent read of the cluster, taken once. */
+/**
+ * Everything the plan is computed from: a consistent read of the cluster, taken once. A snapshot from
+ * `takeSnapshot` shares equal values (one frozen blob record per layer, one empty child list): read-only.
+ */
 export interface PruneSnapshot {
   schema: typeof SNAPSHOT_SCHEMA;
   /** When the first list started (RFC 3339). */
@@ -248,7 +251,7 @@ export interface ImageUnit {
   blobs: BlobDeletion[];
 }
 
-/** A unit of work; JSON, self-contained, safe to run again. */
+/** A unit of work; JSON, self-contained, safe to run again. Read-only: empty lists are one shared frozen list. */
 export type WorkUnit = StreamUnit | ImageUnit;
 
 /** Counts of a plan. */
