@@ -185,26 +185,62 @@ export class ClusterClient {
     const items: T[] = [];
     let continueToken: string | undefined;
     do {
-      const page = await this.call(request, () =>
-        this.objects.list(
-          type.apiVersion,
-          type.kind,
-          type.namespaced ? options.namespace : undefined,
-          undefined,
-          undefined,
-          undefined,
-          options.fieldSelector,
-          options.labelSelector,
-          options.pageSize ?? 500,
-          continueToken,
-        ),
-      );
+      const page = await this.call(request, () => this.listPage(type, options, continueToken));
       items.push(...(page.items as unknown as T[]));
       options.onPage?.(items.length);
-      const next = page.metadata?._continue;
+      const next = page.metadata?.continue;
       continueToken = next === undefined || next === '' ? undefined : next;
     } while (continueToken !== undefined);
     return items;
+  }
+
+  /**
+   * One page of a list, as plain JSON. Kinds of an API group go through the custom-objects API:
+   * client-node's generic object API drops `metadata.continue` for kinds it has no model for (OpenShift's
+   * Images, ImageStreams, Builds, ...), which would silently end such a list after its first page.
+   */
+  private async listPage(
+    type: ResourceType,
+    options: ListOptions,
+    continueToken: string | undefined,
+  ): Promise<{ items: unknown[]; metadata?: { continue?: string } }> {
+    const limit = options.pageSize ?? 500;
+    const [group, version] = type.apiVersion.includes('/')
+      ? type.apiVersion.split('/')
+      : ['', type.apiVersion];
+    if (group === '' || group === undefined || version === undefined) {
+      const page = await this.objects.list(
+        type.apiVersion,
+        type.kind,
+        type.namespaced ? options.namespace : undefined,
+        undefined,
+        undefined,
+        undefined,
+        options.fieldSelector,
+        options.labelSelector,
+        limit,
+        continueToken,
+      );
+      return {
+        items: page.items,
+        metadata: { ...(page.metadata?._continue ? { continue: page.metadata._continue } : {}) },
+      };
+    }
+    const query = {
+      group,
+      version,
+      plural: type.plural,
+      limit,
+      ...(continueToken === undefined ? {} : { _continue: continueToken }),
+      ...(options.fieldSelector === undefined ? {} : { fieldSelector: options.fieldSelector }),
+      ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }),
+    };
+    const page = (
+      type.namespaced && options.namespace !== undefined
+        ? await this.custom.listNamespacedCustomObject({ ...query, namespace: options.namespace })
+        : await this.custom.listClusterCustomObject(query)
+    ) as { items?: unknown[]; metadata?: { continue?: string } };
+    return { items: page.items ?? [], ...(page.metadata === undefined ? {} : { metadata: page.metadata }) };
   }
 
   /** Create an object (`dryRun` validates and returns it without storing); AlreadyExists is CONFLICT. */

@@ -186,6 +186,24 @@ describe('reads and writes', () => {
     expect(pages).toBeGreaterThan(4);
   });
 
+  it('pages through OpenShift kinds too (their continue token is plain JSON, not a client-node model)', async () => {
+    const client = developer();
+    for (let i = 0; i < 5; i++) {
+      await client.create(Resources.imageStream, { metadata: { name: `paged-is-${i}`, namespace: 'demo' } });
+    }
+    let pages = 0;
+    const streams = await client.list(Resources.imageStream, {
+      namespace: 'demo',
+      pageSize: 2,
+      onPage: () => pages++,
+    });
+    const names = streams
+      .map((stream) => stream.metadata.name)
+      .filter((name) => name.startsWith('paged-is-'));
+    expect(names.sort()).toEqual([0, 1, 2, 3, 4].map((i) => `paged-is-${i}`));
+    expect(pages).toBeGreaterThanOrEqual(3);
+  });
+
   it('merge-patches a custom resource and updates a status subresource', async () => {
     const admin = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
     const patched = await admin.mergePatch<{ metadata: { name: string }; spec: { logLevel?: string } }>(
