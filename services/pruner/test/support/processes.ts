@@ -28,7 +28,8 @@ const running = new Set<ChildProcess>();
 
 /** Kills every child process still running (afterAll safety net). */
 export function killAll(): void {
-  for (const child of running) if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  for (const child of running)
+    if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
   running.clear();
 }
 
@@ -129,7 +130,9 @@ export function startWorkerProcess(
     exited,
     waitForLog,
     port: async () => Number((await waitForLog((line) => line.msg === 'worker started')).port),
-    kill: (signal) => process.kill(child.pid!, signal),
+    kill: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, signal);
+    },
   };
 }
 
