@@ -28,6 +28,13 @@ export const DEFAULT_SCHEDULE = '0 0 * * *';
 /** The operator's default history limits. */
 export const DEFAULT_HISTORY_LIMIT = 3;
 
+/**
+ * Annotation on the ImagePruner that overrides `spec.suspend` for this service only. The operator's own
+ * CronJob follows the same CR, so replacing it means suspending the CR (the CronJob stops) and setting this
+ * to `"false"` (the service goes on): one pruner at a time.
+ */
+export const SUSPEND_ANNOTATION = 'registry-push.io/pruner-suspend';
+
 /** The ImagePruner CR as the service uses it. */
 export interface PrunerConfig {
   /** Cron expression (five fields, or six with seconds). */
@@ -51,6 +58,12 @@ function count(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : fallback;
 }
 
+function suspendOf(object: ImagePrunerObject | undefined): boolean {
+  const annotation = object?.metadata.annotations?.[SUSPEND_ANNOTATION];
+  if (annotation === 'true' || annotation === 'false') return annotation === 'true';
+  return object?.spec?.suspend === true;
+}
+
 /** The config of an ImagePruner object (or the operator's defaults for a missing one). */
 export function prunerConfigOf(object: ImagePrunerObject | undefined): PrunerConfig {
   const spec = object?.spec ?? {};
@@ -60,7 +73,7 @@ export function prunerConfigOf(object: ImagePrunerObject | undefined): PrunerCon
       : DEFAULT_SCHEDULE;
   return {
     schedule,
-    suspend: spec.suspend === true,
+    suspend: suspendOf(object),
     successfulHistoryLimit: count(spec.successfulJobsHistoryLimit, DEFAULT_HISTORY_LIMIT),
     failedHistoryLimit: count(spec.failedJobsHistoryLimit, DEFAULT_HISTORY_LIMIT),
     // A missing CR is bootstrapped by the operator with ignoreInvalidImageReferences true.

@@ -2,7 +2,9 @@
 // from the ImagePruner CR, one run at a time, several workers on one run, health and metrics, and clear
 // failures.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Resources } from '@registry-push/core';
 import type { StatusReport } from '../src/client.js';
+import { SUSPEND_ANNOTATION } from '../src/cluster.js';
 import type { RunRecord } from '../src/store.js';
 import { createStreams } from './support/objects.js';
 import { killAll, runCli, startWorkerProcess, type WorkerProcess } from './support/processes.js';
@@ -119,8 +121,17 @@ describe.runIf(root)('registry-pruner worker', () => {
       await new Promise((resolve) => setTimeout(resolve, 2500));
       expect((await status(env)).runs.length).toBe(before);
       expect((await status(env)).schedule.suspended).toBe(true);
+
+      // The operator's CronJob stays suspended while this service runs: the annotation wins for it.
+      await world.admin.mergePatch(Resources.imagePruner, 'cluster', {
+        metadata: { annotations: { [SUSPEND_ANNOTATION]: 'false' } },
+      });
+      await until('the schedule back', async () => ((await status(env)).schedule.active ? true : undefined));
     } finally {
       await world.setPruner({ schedule: null, suspend: null });
+      await world.admin.mergePatch(Resources.imagePruner, 'cluster', {
+        metadata: { annotations: { [SUSPEND_ANNOTATION]: null } },
+      });
     }
   });
 
