@@ -90,6 +90,14 @@ describe.runIf(root)('registry-pruner worker', () => {
     expect(metrics).toMatch(/registry_pruner_queue_jobs\{state="waiting"\} 0/);
     expect(metrics).toMatch(/registry_pruner_run_duration_seconds_count\{result="succeeded"\} 1/);
 
+    // The simulator serves no Events API: the worker says so once and goes on.
+    expect(
+      w1.logs.filter(
+        (line) =>
+          line.msg === 'Kubernetes Events cannot be recorded; runs are reported in logs and metrics only',
+      ),
+    ).toHaveLength(1);
+
     w1.kill('SIGTERM');
     expect(await w1.exited).toBe(0);
     workers.splice(workers.indexOf(w1), 1);
