@@ -13,4 +13,9 @@ const code = await main(process.argv.slice(2), {
   env: process.env,
   stopSignal,
 });
+// Pipes take writes asynchronously: let everything written reach them before exiting (a large JSON result
+// would otherwise be cut short). Exiting explicitly ends idle keep-alive connections of the clients.
+const flushed = (stream: NodeJS.WriteStream): Promise<void> =>
+  new Promise((resolve) => stream.write('', () => resolve()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 process.exit(code);

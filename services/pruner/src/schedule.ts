@@ -98,6 +98,7 @@ export class ScheduleKeeper {
       resourceVersion: config.resourceVersion,
       schedule: config.schedule,
       suspend: config.suspend,
+      historyLimits: { successful: config.successfulHistoryLimit, failed: config.failedHistoryLimit },
       appliedAt: new Date().toISOString(),
       appliedBy: this.settings.workerName,
     });

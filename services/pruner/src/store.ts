@@ -53,6 +53,8 @@ export interface AppliedConfig {
   resourceVersion: string;
   schedule: string;
   suspend: boolean;
+  /** The CR's history limits, for trimming after runs that never read the CR (rejected, failed early). */
+  historyLimits: { successful: number; failed: number };
   appliedAt: string;
   appliedBy: string;
 }

@@ -3,6 +3,7 @@
 // and clear failures that change nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrunePlan, PruneRunResult } from '@registry-push/core';
+import { createImage, createStream } from './support/objects.js';
 import { killAll, runCli } from './support/processes.js';
 import { pushGenerations, root, startWorld, type World } from './support/world.js';
 
@@ -10,7 +11,7 @@ let world: World;
 
 describe.runIf(root)('registry-pruner run', () => {
   beforeAll(async () => {
-    world = await startWorld(['one', 'two', 'err']);
+    world = await startWorld(['one', 'two', 'err', 'page']);
     await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
   });
 
@@ -94,5 +95,23 @@ describe.runIf(root)('registry-pruner run', () => {
 
     expect(await world.history('err', 'app')).toEqual(before);
     for (const image of [g1, g2, g3]) expect(await world.imageExists(image!.digest)).toBe(true);
+  });
+
+  it('sees every Image when there are more than one page of them (nothing looks dangling)', async () => {
+    // The core's list stops after the first page for OpenShift kinds; the service lists in one page.
+    const fillers = await Promise.all(
+      Array.from({ length: 520 }, (_, i) => createImage(world.admin, `filler-${i}`)),
+    );
+    const sorted = [...fillers].sort();
+    // The stream's images sort last: a first page of 500 would not have them.
+    await createStream(world.admin, 'page', 'app', [sorted.at(-1)!, sorted.at(-2)!]);
+    const dry = await runCli(['run', '--output', 'json', '--mode', 'metadata'], world.env());
+    expect(dry.code, dry.stderr).toBe(0);
+    const { plan } = JSON.parse(dry.stdout) as { plan: PrunePlan };
+    expect(plan.items.filter((item) => item.rule === 'dangling')).toEqual([]);
+    const history = plan.items.filter((item) => item.stream === 'page/app' && item.kind === 'tag-history');
+    expect(history.map((item) => `${item.revision} ${item.action} ${item.rule}`)).toEqual([
+      '1 delete beyond-tag-revisions',
+    ]);
   });
 });

@@ -28,7 +28,13 @@ export async function failRun(ctx: PrunerContext, runId: string, error: unknown)
     reason: 'PruneRunFailed',
     message: `Prune run ${runId} failed: ${body.message}`,
   });
-  if (record?.historyLimits !== undefined) await ctx.store.trimHistory(record.historyLimits);
+  await trim(ctx, record);
+}
+
+/** Trims the history with the limits the run read, else the ones the schedule keeper last applied. */
+async function trim(ctx: PrunerContext, record: RunRecord | undefined): Promise<void> {
+  const limits = record?.historyLimits ?? (await ctx.store.getAppliedConfig())?.historyLimits;
+  if (limits !== undefined) await ctx.store.trimHistory(limits);
 }
 
 /** Records a trigger that came while another run held the lock. */
@@ -51,4 +57,5 @@ export async function rejectTrigger(ctx: PrunerContext, record: RunRecord, activ
     reason: 'PruneRunRejected',
     message: `A ${record.trigger} trigger was not started: run ${activeRun} is still in progress.`,
   });
+  await trim(ctx, undefined);
 }
