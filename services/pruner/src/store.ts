@@ -9,6 +9,11 @@ import type { RedisConnection } from './redis.js';
 /** Where a run is. */
 export type RunStatus = 'planning' | 'running' | 'succeeded' | 'failed' | 'rejected';
 
+/** Whether a run has ended (its record will not change any more). */
+export function runIsOver(status: RunStatus): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'rejected';
+}
+
 /** What started a run. */
 export type RunTrigger = 'schedule' | 'manual';
 
@@ -69,6 +74,10 @@ end
 if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return holder`;
 
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -97,6 +106,11 @@ export class RunStore {
    */
   async acquireLock(runId: string, ttlMs: number): Promise<string> {
     return (await this.#redis.eval(ACQUIRE, 1, this.#key('lock'), runId, String(ttlMs))) as string;
+  }
+
+  /** Renews the lock if `runId` holds it; false when it does not (expired, released, or another run's). */
+  async renewLock(runId: string, ttlMs: number): Promise<boolean> {
+    return ((await this.#redis.eval(RENEW, 1, this.#key('lock'), runId, String(ttlMs))) as number) === 1;
   }
 
   /** Releases the lock if `runId` holds it. */

@@ -26,9 +26,14 @@ describe('run store', () => {
     expect(await runs.acquireLock('a', 60_000)).toBe('a');
     expect(await runs.acquireLock('a', 60_000)).toBe('a');
     expect(await runs.acquireLock('b', 60_000)).toBe('a');
+    expect(await runs.renewLock('a', 60_000)).toBe(true);
+    expect(await runs.renewLock('b', 60_000)).toBe(false);
     expect(await runs.releaseLock('b')).toBe(false);
     expect(await runs.lockHolder()).toBe('a');
     expect(await runs.releaseLock('a')).toBe(true);
+    // Renewing never takes a free lock.
+    expect(await runs.renewLock('a', 60_000)).toBe(false);
+    expect(await runs.lockHolder()).toBeUndefined();
     expect(await runs.acquireLock('b', 200)).toBe('b');
     await new Promise((resolve) => setTimeout(resolve, 300));
     // An expired lock (a run that stopped making progress) lets the next run in.

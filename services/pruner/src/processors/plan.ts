@@ -25,7 +25,7 @@ import {
   type PlanJobData,
   type PlanJobResult,
 } from '../jobs.js';
-import type { RunRecord, StoredPlan } from '../store.js';
+import { runIsOver, type RunRecord, type StoredPlan } from '../store.js';
 import { failRun, rejectTrigger } from './run-end.js';
 
 async function makePlan(
@@ -125,6 +125,12 @@ async function startRun(ctx: PrunerContext, record: RunRecord): Promise<PlanJobR
   return { status: 'started', runId, planId: stored.id, units: stored.units.length };
 }
 
+function finishedAlready(record: RunRecord): PlanJobResult {
+  return record.status === 'rejected'
+    ? { status: 'rejected', runId: record.runId, activeRun: record.activeRun ?? '' }
+    : { status: 'started', runId: record.runId, planId: record.planId ?? '', units: record.units ?? 0 };
+}
+
 /**
  * Processes a trigger.
  *
@@ -141,12 +147,19 @@ export async function processPlan(job: Job<PlanJobData>, ctx: PrunerContext): Pr
     createdAt: new Date(job.timestamp).toISOString(),
     plannedBy: ctx.settings.workerName,
   };
+  // A late copy of a trigger whose run is over (its worker stalled after adding the flow) does nothing.
+  const known = await ctx.store.getRun(runId);
+  if (known !== undefined && runIsOver(known.status)) return finishedAlready(known);
   const holder = await ctx.store.acquireLock(runId, ctx.settings.runTimeoutMs);
   if (holder !== runId) {
     await rejectTrigger(ctx, fresh, holder);
     return { status: 'rejected', runId, activeRun: holder };
   }
   const record = (await ctx.store.getRun(runId)) ?? fresh;
+  if (runIsOver(record.status)) {
+    await ctx.store.releaseLock(runId);
+    return finishedAlready(record);
+  }
   if (record === fresh) await ctx.store.putRun(fresh);
   try {
     return await startRun(ctx, record);

@@ -19,6 +19,7 @@ import {
 } from '@registry-push/core';
 import type { LoadedRun, PrunerContext } from '../context.js';
 import type { BatchJobData, StreamJobData } from '../jobs.js';
+import { runIsOver } from '../store.js';
 import { failureKind, failureLines, imageKept, throttled } from '../results.js';
 
 /** What a unit job returns. */
@@ -28,8 +29,18 @@ export interface UnitJobResult {
   resumed: number;
 }
 
-/** The run lock must still be this run's; otherwise another run took over and this one must not act. */
+/**
+ * The run lock must still be this run's. It is renewed; when it expired while the run is still going
+ * (a long stall) it is taken again if free. A run that is over, or whose lock another run holds, must not
+ * act any more: a late copy of a job (its worker was slow, not dead) stops here instead of holding the
+ * lock of a finished run.
+ */
 async function holdRunLock(ctx: PrunerContext, runId: string): Promise<void> {
+  if (await ctx.store.renewLock(runId, ctx.settings.runTimeoutMs)) return;
+  const record = await ctx.store.getRun(runId);
+  if (record === undefined || runIsOver(record.status)) {
+    throw new UnrecoverableError(`Run ${runId} is over; this late copy of one of its jobs does nothing.`);
+  }
   const holder = await ctx.store.acquireLock(runId, ctx.settings.runTimeoutMs);
   if (holder !== runId) {
     throw new UnrecoverableError(
