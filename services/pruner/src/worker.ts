@@ -91,9 +91,11 @@ function readiness(
   redis: RedisConnection,
   settings: Settings,
   keeper: ScheduleKeeper,
-  worker: Worker,
+  current: () => Worker | undefined,
 ): () => Promise<string | undefined> {
   return async () => {
+    const worker = current();
+    if (worker === undefined) return 'starting';
     try {
       await pingRedis(redis, settings.redis, 2_000);
     } catch (error) {
@@ -147,10 +149,16 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   });
   rate = () => ctx.limiter.rate;
   const keeper = new ScheduleKeeper(client, queue, store, settings, logger);
+  const running: { worker?: Worker } = {};
+  // Serving first: while Redis is away at start-up, the probes answer (alive, not ready).
+  const http = await startHealthServer(settings.httpPort, {
+    notReady: readiness(redis, settings, keeper, () => running.worker),
+    metrics: metrics.registry,
+  });
   try {
     await keeper.syncOnce();
   } catch (error) {
-    await Promise.allSettled([queue.close(), flows.close()]);
+    await Promise.allSettled([queue.close(), flows.close(), http.close()]);
     redis.disconnect();
     throw error;
   }
@@ -178,11 +186,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   void worker
     .run()
     .catch((error: unknown) => logger.error({ error: describeError(error) }, 'worker stopped'));
+  running.worker = worker;
   keeper.start();
-  const http = await startHealthServer(settings.httpPort, {
-    notReady: readiness(redis, settings, keeper, worker),
-    metrics: metrics.registry,
-  });
   logger.info(
     {
       port: http.port,
