@@ -188,10 +188,11 @@ async function enqueueCommand(values: Values, io: Io): Promise<number> {
 async function statusCommand(values: Values, io: Io): Promise<number> {
   const settings = loadSettings(io.env);
   const limit = wholeNumber('limit', values.limit) ?? 10;
+  const json = outputOf(values) === 'json';
   const client = await PrunerClient.connect(settings);
   try {
     const report = await client.status(limit);
-    io.stdout(outputOf(values) === 'json' ? JSON.stringify(report, null, 2) : formatStatus(report));
+    io.stdout(json ? JSON.stringify(report, null, 2) : formatStatus(report));
     return 0;
   } finally {
     await client.close();

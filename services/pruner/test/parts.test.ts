@@ -244,3 +244,39 @@ describe('run ids, the CR and settings', () => {
     expect(text).not.toMatch(/secret|Bearer y|"x"/);
   });
 });
+
+describe('the command line', () => {
+  const io = () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return {
+      out,
+      err,
+      io: {
+        stdout: (t: string) => out.push(t),
+        stderr: (t: string) => err.push(t),
+        env: { REDIS_URL: 'redis://127.0.0.1:1' },
+      },
+    };
+  };
+
+  it('answers usage errors with 2 and an unreachable Redis with 1 and its code', async () => {
+    const { main } = await import('../src/main.js');
+    const unknown = io();
+    expect(await main(['prune'], unknown.io)).toBe(2);
+    expect(unknown.err.join('\n')).toContain('unknown command "prune"');
+    const badFlag = io();
+    expect(await main(['run', '--bogus'], badFlag.io)).toBe(2);
+    expect(badFlag.err.join('\n')).toMatch(/usage: registry-pruner run/);
+    const badOutput = io();
+    expect(await main(['status', '--output', 'yaml'], badOutput.io)).toBe(2);
+    const help = io();
+    expect(await main(['--help'], help.io)).toBe(0);
+    expect(help.out.join('\n')).toMatch(/run +plan and carry out one prune/);
+    const down = io();
+    expect(await main(['status'], down.io)).toBe(1);
+    expect(down.err.join('\n')).toMatch(
+      /Redis \(redis:\/\/127\.0\.0\.1:1\) is not reachable.*\[PRUNER_REDIS_UNREACHABLE\]/,
+    );
+  });
+});
