@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// The `registry-pruner` binary: runs one command and exits with its code.
+import { main } from './main.js';
+
+const stopSignal = new Promise<string>((resolve) => {
+  process.once('SIGTERM', () => resolve('SIGTERM'));
+  process.once('SIGINT', () => resolve('SIGINT'));
+});
+
+const code = await main(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(text + '\n'),
+  stderr: (text) => process.stderr.write(text + '\n'),
+  env: process.env,
+  stopSignal,
+});
+// Pipes take writes asynchronously: let everything written reach them before exiting (a large JSON result
+// would otherwise be cut short). Exiting explicitly ends idle keep-alive connections of the clients.
+const flushed = (stream: NodeJS.WriteStream): Promise<void> =>
+  new Promise((resolve) => stream.write('', () => resolve()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(code);

@@ -1,0 +1,97 @@
+/**
+ * The end of a run: the result log put together from the stored unit results, the run record and history
+ * updated, the lock released, metrics and an Event. Repeatable: a second pass writes the same record.
+ */
+import type { Job } from 'bullmq';
+import { formatRunResult, type PruneRunResult, type RunSummary } from '@registry-push/core';
+import type { PrunerContext } from '../context.js';
+import type { FinalizeJobData } from '../jobs.js';
+import { assembleResult } from '../results.js';
+import { runIsOver, type RunRecord } from '../store.js';
+
+/** What the finalize job returns. */
+export interface FinalizeJobResult {
+  runId: string;
+  status: 'succeeded' | 'failed';
+  summary: RunSummary;
+}
+
+function errorOf(summary: RunSummary): RunRecord['error'] {
+  const codes = Object.entries(summary.errors);
+  if (codes.length === 0) return undefined;
+  return { code: 'PRUNER_RUN_FAILED', message: codes.map(([code, n]) => `${n}× ${code}`).join(', ') };
+}
+
+/** Writes the result and the record, releases the lock, trims the history. */
+async function save(
+  ctx: PrunerContext,
+  record: RunRecord,
+  result: PruneRunResult,
+  finishedAt: Date,
+): Promise<void> {
+  const error = errorOf(result.summary);
+  await ctx.store.putResult(result, record.runId);
+  await ctx.store.updateRun(record.runId, {
+    status: error === undefined ? 'succeeded' : 'failed',
+    finishedAt: result.finishedAt,
+    summary: result.summary,
+    ...(error !== undefined ? { error } : {}),
+  });
+  if (error === undefined) await ctx.store.setLastSuccess(finishedAt);
+  await ctx.store.releaseLock(record.runId);
+  await ctx.store.expireWorkingData(record.runId);
+  if (record.historyLimits !== undefined) await ctx.store.trimHistory(record.historyLimits);
+}
+
+/** Metrics, a log line with the result table, and an Event. */
+async function report(
+  ctx: PrunerContext,
+  record: RunRecord,
+  result: PruneRunResult,
+  lost: number,
+): Promise<void> {
+  const status = errorOf(result.summary) === undefined ? 'succeeded' : 'failed';
+  const seconds = (Date.parse(result.finishedAt) - Date.parse(record.createdAt)) / 1000;
+  ctx.metrics?.runs.inc({ result: status, dry_run: String(record.dryRun) });
+  ctx.metrics?.runDuration.observe({ result: status }, seconds);
+  if (lost > 0) ctx.metrics?.errors.inc({ code: 'PRUNER_UNIT_LOST' }, lost);
+  const table = formatRunResult(result).split('\n');
+  ctx.logger.info(
+    { runId: record.runId, status, seconds, lostUnits: lost, result: table },
+    'prune run finished',
+  );
+  await ctx.events.record({
+    type: status === 'failed' ? 'Warning' : 'Normal',
+    reason: status === 'failed' ? 'PruneRunFailed' : 'PruneRunSucceeded',
+    message: `Prune run ${record.runId} ${status}${record.dryRun ? ' (dry run)' : ''}: ${table.slice(0, 2).join(' ')}`,
+  });
+}
+
+/** Finishes a run. */
+export async function processFinalize(
+  job: Job<FinalizeJobData>,
+  ctx: PrunerContext,
+): Promise<FinalizeJobResult> {
+  const runId = job.data.runId;
+  await ctx.failpoints.hit('finalize');
+  const known = await ctx.store.getRun(runId);
+  if (known?.summary !== undefined && runIsOver(known.status)) {
+    // A late copy (its worker stalled after finishing): the run is recorded already.
+    return { runId, status: known.status === 'succeeded' ? 'succeeded' : 'failed', summary: known.summary };
+  }
+  const run = await ctx.loadRun(runId);
+  const finishedAt = new Date();
+  const stored = await ctx.store.getUnitResults(runId);
+  const result = assembleResult(run.plan, stored, {
+    dryRun: run.record.dryRun,
+    startedAt: run.record.createdAt,
+    finishedAt: finishedAt.toISOString(),
+  });
+  await save(ctx, run.record, result, finishedAt);
+  await report(ctx, run.record, result, result.units.filter((unit) => !stored.has(unit.unit)).length);
+  return {
+    runId,
+    status: errorOf(result.summary) === undefined ? 'succeeded' : 'failed',
+    summary: result.summary,
+  };
+}

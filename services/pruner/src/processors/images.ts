@@ -1,0 +1,54 @@
+/**
+ * The step between the phases. It runs once every stream unit is through (done, or failed for good),
+ * records which streams did not settle (images relying on them stay), adds the image batches as its own
+ * children and waits for them. Every step can be repeated: batch job ids are fixed, so adding them again
+ * adds nothing.
+ */
+import { WaitingChildrenError, type Job } from 'bullmq';
+import { imageBatches } from '../batches.js';
+import type { PrunerContext } from '../context.js';
+import { JobNames, jobIds, unitJobOptions, type ImagesJobData } from '../jobs.js';
+import { streamSettled } from '../results.js';
+
+/** What the images step returns. */
+export interface ImagesJobResult {
+  batches: number;
+  unsettledStreams: number;
+}
+
+/** Fans out phase 2 and waits for it. */
+export async function processImages(
+  job: Job<ImagesJobData>,
+  ctx: PrunerContext,
+  token?: string,
+): Promise<ImagesJobResult> {
+  const run = await ctx.loadRun(job.data.runId);
+  const runId = run.record.runId;
+  const images = run.plan.units.filter((unit) => unit.type === 'image');
+  const batches = imageBatches(images, ctx.settings.batchSize);
+  let unsettled = (await ctx.store.getUnsettled(runId)) ?? [];
+  if (job.data.step !== 'waiting') {
+    const streams = run.plan.units.filter((unit) => unit.type === 'stream').map((unit) => unit.id);
+    const results = await ctx.store.getUnitResults(runId, streams);
+    unsettled = streams.filter((id) => !streamSettled(results.get(id)?.result));
+    await ctx.store.putUnsettled(runId, unsettled);
+    if (unsettled.length > 0)
+      ctx.logger.warn({ runId, unsettled }, 'some streams did not settle; images relying on them stay');
+    const options = unitJobOptions(ctx.settings);
+    await ctx.queue.addBulk(
+      batches.map((units, index) => ({
+        name: JobNames.batch,
+        data: { runId, units },
+        opts: {
+          ...options,
+          jobId: jobIds.batch(runId, index),
+          parent: { id: job.id ?? '', queue: job.queueQualifiedName },
+        },
+      })),
+    );
+    await job.updateData({ ...job.data, step: 'waiting' });
+    ctx.logger.info({ runId, batches: batches.length, imageUnits: images.length }, 'image phase started');
+  }
+  if (token !== undefined && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
+  return { batches: batches.length, unsettledStreams: unsettled.length };
+}

@@ -1,0 +1,180 @@
+/**
+ * The plan job: takes the cluster-wide lock, reads the ImagePruner CR and the mode, checks the registry
+ * (confirmed full runs), snapshots, plans, stores the plan and adds the run's flow. Nothing in the cluster
+ * changes here, so any failure leaves everything as it was. A retried plan job (its worker died) reuses a
+ * stored plan instead of planning again.
+ */
+import { UnrecoverableError, type Job } from 'bullmq';
+import { planPrune, resolvePrunePolicy, takeSnapshot, formatPlan, type PrunePlan } from '@registry-push/core';
+import {
+  currentMode,
+  preflightRegistry,
+  readPrunerConfig,
+  registryTarget,
+  tokenOf,
+  type PrunerConfig,
+} from '../cluster.js';
+import type { PrunerContext } from '../context.js';
+import { describeError, isTransient } from '../errors.js';
+import {
+  JobNames,
+  finalizeJobOptions,
+  jobIds,
+  runIdOf,
+  unitJobOptions,
+  type PlanJobData,
+  type PlanJobResult,
+} from '../jobs.js';
+import { runIsOver, type RunRecord, type StoredPlan } from '../store.js';
+import { failRun, rejectTrigger } from './run-end.js';
+
+async function makePlan(
+  ctx: PrunerContext,
+  record: RunRecord,
+): Promise<{ plan: PrunePlan; config: PrunerConfig }> {
+  const config = await readPrunerConfig(ctx.client);
+  const mode = await currentMode(ctx.client, ctx.settings.mode);
+  const { policy, warnings } = resolvePrunePolicy({ ...ctx.settings.policy, pruner: config.spec });
+  for (const warning of warnings) ctx.logger.warn({ runId: record.runId }, warning);
+  if (!record.dryRun && mode === 'full') {
+    // A registry that cannot be reached stops the run before any history is trimmed.
+    await preflightRegistry(
+      await registryTarget(ctx.client, ctx.settings.registry),
+      await tokenOf(ctx.client),
+    );
+  }
+  const snapshot = await takeSnapshot(ctx.pacedClient, {
+    protectAnnotation: policy.protectAnnotation,
+    ignoreInvalidImageReferences: policy.ignoreInvalidImageReferences,
+  });
+  const plan = planPrune(snapshot, policy, { mode, now: new Date(), detail: 'changes' });
+  return { plan, config };
+}
+
+function storedPlanOf(plan: PrunePlan): StoredPlan {
+  const { items: _items, ...rest } = plan;
+  return rest;
+}
+
+async function addFlow(ctx: PrunerContext, runId: string, plan: StoredPlan): Promise<void> {
+  if ((await ctx.queue.getJob(jobIds.finalize(runId))) !== undefined) return;
+  const queueName = ctx.queue.name;
+  const unitOptions = unitJobOptions(ctx.settings);
+  const streams = plan.units.filter((unit) => unit.type === 'stream');
+  await ctx.flows.add({
+    name: JobNames.finalize,
+    queueName,
+    data: { runId },
+    opts: { ...finalizeJobOptions(ctx.settings), jobId: jobIds.finalize(runId) },
+    children: [
+      {
+        name: JobNames.images,
+        queueName,
+        data: { runId },
+        opts: { ...unitOptions, jobId: jobIds.images(runId) },
+        ...(streams.length > 0
+          ? {
+              children: streams.map((unit, index) => ({
+                name: JobNames.stream,
+                queueName,
+                data: { runId, unit: unit.id },
+                opts: { ...unitOptions, jobId: jobIds.stream(runId, index) },
+              })),
+            }
+          : {}),
+      },
+    ],
+  });
+}
+
+async function startRun(ctx: PrunerContext, record: RunRecord): Promise<PlanJobResult> {
+  const runId = record.runId;
+  let stored = await ctx.store.getPlan(runId);
+  if (stored === undefined) {
+    const { plan, config } = await makePlan(ctx, record);
+    stored = storedPlanOf(plan);
+    await ctx.store.putPlan(runId, stored);
+    await ctx.store.updateRun(runId, {
+      status: 'running',
+      mode: plan.mode,
+      planId: plan.id,
+      units: plan.units.length,
+      planCounts: plan.summary.counts,
+      historyLimits: { successful: config.successfulHistoryLimit, failed: config.failedHistoryLimit },
+      notes: plan.notes,
+    });
+    ctx.logger.info(
+      {
+        runId,
+        planId: plan.id,
+        mode: plan.mode,
+        units: plan.units.length,
+        dryRun: record.dryRun,
+        plan: formatPlan(plan).split('\n'),
+      },
+      'plan stored',
+    );
+    await ctx.failpoints.hit('plan-stored');
+  }
+  await addFlow(ctx, runId, stored);
+  await ctx.events.record({
+    type: 'Normal',
+    reason: 'PruneRunStarted',
+    message: `Prune run ${runId} started (${stored.mode}${record.dryRun ? ', dry run' : ''}): ${stored.units.length} work units.`,
+  });
+  return { status: 'started', runId, planId: stored.id, units: stored.units.length };
+}
+
+function finishedAlready(record: RunRecord): PlanJobResult {
+  return record.status === 'rejected'
+    ? { status: 'rejected', runId: record.runId, activeRun: record.activeRun ?? '' }
+    : { status: 'started', runId: record.runId, planId: record.planId ?? '', units: record.units ?? 0 };
+}
+
+/**
+ * Processes a trigger.
+ *
+ * @returns The run started, or the run that was already in progress.
+ * @throws UnrecoverableError when the run cannot start for a reason another attempt will not fix.
+ */
+export async function processPlan(job: Job<PlanJobData>, ctx: PrunerContext): Promise<PlanJobResult> {
+  const runId = runIdOf(job);
+  const fresh: RunRecord = {
+    runId,
+    trigger: job.data.trigger,
+    status: 'planning',
+    dryRun: job.data.confirm !== true,
+    createdAt: new Date(job.timestamp).toISOString(),
+    plannedBy: ctx.settings.workerName,
+  };
+  // A late copy of a trigger whose run is over (its worker stalled after adding the flow) does nothing.
+  const known = await ctx.store.getRun(runId);
+  if (known !== undefined && runIsOver(known.status)) return finishedAlready(known);
+  const holder = await ctx.store.acquireLock(runId, ctx.settings.runTimeoutMs);
+  if (holder !== runId) {
+    await rejectTrigger(ctx, fresh, holder);
+    return { status: 'rejected', runId, activeRun: holder };
+  }
+  const record = (await ctx.store.getRun(runId)) ?? fresh;
+  if (runIsOver(record.status)) {
+    await ctx.store.releaseLock(runId);
+    return finishedAlready(record);
+  }
+  if (record === fresh) await ctx.store.putRun(fresh);
+  try {
+    return await startRun(ctx, record);
+  } catch (error) {
+    const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+    if (isTransient(error) && attemptsLeft) {
+      ctx.logger.warn(
+        { runId, error: describeError(error), attempt: job.attemptsMade + 1 },
+        'planning failed; will retry',
+      );
+      throw error;
+    }
+    await failRun(ctx, runId, error);
+    throw new UnrecoverableError(
+      `Prune run ${runId} did not start, nothing was changed: ${describeError(error)}`,
+    );
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * The pruner's own Redis state next to the queue: the cluster-wide run lock, run records (the history that
+ * `status` shows), the stored plan of each run, and each unit's result as soon as it is known — the
+ * checkpoint that lets another worker resume a batch where a killed one stopped.
+ */
+import type { PruneMode, PrunePlan, PruneRunResult, RunSummary, UnitResult } from '@registry-push/core';
+import type { RedisConnection } from './redis.js';
+
+/** Where a run is. */
+export type RunStatus = 'planning' | 'running' | 'succeeded' | 'failed' | 'rejected';
+
+/** Whether a run has ended (its record will not change any more). */
+export function runIsOver(status: RunStatus): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'rejected';
+}
+
+/** What started a run. */
+export type RunTrigger = 'schedule' | 'manual';
+
+/** One run as `status` shows it. */
+export interface RunRecord {
+  runId: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  dryRun: boolean;
+  /** When the trigger was taken (RFC 3339). */
+  createdAt: string;
+  finishedAt?: string;
+  mode?: PruneMode;
+  planId?: string;
+  /** Work units of the plan. */
+  units?: number;
+  /** What the plan would change, by kind and action. */
+  planCounts?: PrunePlan['summary']['counts'];
+  summary?: RunSummary;
+  error?: { code: string; message: string };
+  /** For a rejected trigger: the run that was in progress. */
+  activeRun?: string;
+  historyLimits?: { successful: number; failed: number };
+  /** The process that planned it. */
+  plannedBy?: string;
+  notes?: string[];
+}
+
+/** A plan as stored for the workers: the units and facts, without the per-item decisions. */
+export type StoredPlan = Omit<PrunePlan, 'items'>;
+
+/** A unit's result and who produced it. */
+export interface StoredUnitResult {
+  result: UnitResult;
+  worker: string;
+  at: string;
+}
+
+/** The scheduler settings last applied (so a slower replica never rolls back a newer CR). */
+export interface AppliedConfig {
+  generation: number;
+  resourceVersion: string;
+  schedule: string;
+  suspend: boolean;
+  /** The CR's history limits, for trimming after runs that never read the CR (rejected, failed early). */
+  historyLimits: { successful: number; failed: number };
+  appliedAt: string;
+  appliedBy: string;
+}
+
+// Takes the lock for a run, or renews it when the run already holds it; returns the holder afterwards.
+const ACQUIRE = `
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return holder`;
+
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** How long a finished run's plan and unit results stay around (the record and result stay until trimmed). */
+const FINISHED_RUN_TTL_SECONDS = 24 * 3600;
+
+/** The pruner's keys in Redis, all under `<prefix>:<queue>:pruner:` (one hash slot with the default prefix). */
+export class RunStore {
+  readonly #redis: RedisConnection;
+  readonly #base: string;
+
+  constructor(redis: RedisConnection, prefix: string, queue: string) {
+    this.#redis = redis;
+    this.#base = `${prefix}:${queue}:pruner`;
+  }
+
+  #key(...parts: string[]): string {
+    return [this.#base, ...parts].join(':');
+  }
+
+  /**
+   * Takes the cluster-wide run lock for `runId` (or renews it if `runId` holds it).
+   *
+   * @returns The run holding the lock afterwards: `runId` itself when it was taken.
+   */
+  async acquireLock(runId: string, ttlMs: number): Promise<string> {
+    return (await this.#redis.eval(ACQUIRE, 1, this.#key('lock'), runId, String(ttlMs))) as string;
+  }
+
+  /** Renews the lock if `runId` holds it; false when it does not (expired, released, or another run's). */
+  async renewLock(runId: string, ttlMs: number): Promise<boolean> {
+    return ((await this.#redis.eval(RENEW, 1, this.#key('lock'), runId, String(ttlMs))) as number) === 1;
+  }
+
+  /** Releases the lock if `runId` holds it. */
+  async releaseLock(runId: string): Promise<boolean> {
+    return ((await this.#redis.eval(RELEASE, 1, this.#key('lock'), runId)) as number) === 1;
+  }
+
+  /** The run holding the lock, if any. */
+  async lockHolder(): Promise<string | undefined> {
+    return (await this.#redis.get(this.#key('lock'))) ?? undefined;
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const text = await this.#redis.get(this.#key('run', runId));
+    return text === null ? undefined : (JSON.parse(text) as RunRecord);
+  }
+
+  /** Writes a run record (whole) and lists it in the history. */
+  async putRun(record: RunRecord): Promise<void> {
+    await this.#redis
+      .multi()
+      .set(this.#key('run', record.runId), JSON.stringify(record))
+      .zadd(this.#key('runs'), Date.parse(record.createdAt), record.runId)
+      .exec();
+  }
+
+  /** Changes some fields of a run record. */
+  async updateRun(runId: string, change: Partial<RunRecord>): Promise<RunRecord | undefined> {
+    const record = await this.getRun(runId);
+    if (record === undefined) return undefined;
+    const next = { ...record, ...change };
+    await this.putRun(next);
+    return next;
+  }
+
+  /** The newest runs first. */
+  async listRuns(limit = 20): Promise<RunRecord[]> {
+    const ids = await this.#redis.zrevrange(this.#key('runs'), 0, limit - 1);
+    if (ids.length === 0) return [];
+    const texts = await Promise.all(ids.map((id) => this.#redis.get(this.#key('run', id))));
+    return texts.filter((text): text is string => text !== null).map((text) => JSON.parse(text) as RunRecord);
+  }
+
+  async putPlan(runId: string, plan: StoredPlan): Promise<void> {
+    await this.#redis.set(this.#key('run', runId, 'plan'), JSON.stringify(plan));
+  }
+
+  async getPlan(runId: string): Promise<StoredPlan | undefined> {
+    const text = await this.#redis.get(this.#key('run', runId, 'plan'));
+    return text === null ? undefined : (JSON.parse(text) as StoredPlan);
+  }
+
+  async putUnitResult(runId: string, stored: StoredUnitResult): Promise<void> {
+    await this.#redis.hset(this.#key('run', runId, 'results'), stored.result.unit, JSON.stringify(stored));
+  }
+
+  /** Results of the given units (all when omitted), by unit id. */
+  async getUnitResults(runId: string, units?: readonly string[]): Promise<Map<string, StoredUnitResult>> {
+    const key = this.#key('run', runId, 'results');
+    const map = new Map<string, StoredUnitResult>();
+    if (units === undefined) {
+      for (const [unit, text] of Object.entries(await this.#redis.hgetall(key)))
+        map.set(unit, JSON.parse(text) as StoredUnitResult);
+      return map;
+    }
+    if (units.length === 0) return map;
+    const texts = await this.#redis.hmget(key, ...units);
+    units.forEach((unit, index) => {
+      const text = texts[index];
+      if (typeof text === 'string') map.set(unit, JSON.parse(text) as StoredUnitResult);
+    });
+    return map;
+  }
+
+  /** Stream units that did not settle, written once by the images step. */
+  async putUnsettled(runId: string, units: readonly string[]): Promise<void> {
+    await this.#redis.set(this.#key('run', runId, 'unsettled'), JSON.stringify(units));
+  }
+
+  async getUnsettled(runId: string): Promise<string[] | undefined> {
+    const text = await this.#redis.get(this.#key('run', runId, 'unsettled'));
+    return text === null ? undefined : (JSON.parse(text) as string[]);
+  }
+
+  async putResult(result: PruneRunResult, runId: string): Promise<void> {
+    await this.#redis.set(this.#key('run', runId, 'result'), JSON.stringify(result));
+  }
+
+  async getResult(runId: string): Promise<PruneRunResult | undefined> {
+    const text = await this.#redis.get(this.#key('run', runId, 'result'));
+    return text === null ? undefined : (JSON.parse(text) as PruneRunResult);
+  }
+
+  /** Lets the working data of a finished run expire. */
+  async expireWorkingData(runId: string): Promise<void> {
+    await this.#redis
+      .multi()
+      .expire(this.#key('run', runId, 'plan'), FINISHED_RUN_TTL_SECONDS)
+      .expire(this.#key('run', runId, 'results'), FINISHED_RUN_TTL_SECONDS)
+      .expire(this.#key('run', runId, 'unsettled'), FINISHED_RUN_TTL_SECONDS)
+      .exec();
+  }
+
+  async setLastSuccess(at: Date): Promise<void> {
+    await this.#redis.set(this.#key('last-success'), String(at.getTime()));
+  }
+
+  /** When the last run succeeded (ms since the epoch), if ever. */
+  async lastSuccess(): Promise<number | undefined> {
+    const text = await this.#redis.get(this.#key('last-success'));
+    return text === null ? undefined : Number(text);
+  }
+
+  async getAppliedConfig(): Promise<AppliedConfig | undefined> {
+    const text = await this.#redis.get(this.#key('config'));
+    return text === null ? undefined : (JSON.parse(text) as AppliedConfig);
+  }
+
+  async putAppliedConfig(config: AppliedConfig): Promise<void> {
+    await this.#redis.set(this.#key('config'), JSON.stringify(config));
+  }
+
+  /**
+   * Keeps the newest `successful` succeeded runs and `failed` failed or rejected ones (as the CronJob's
+   * history limits), plus every run in progress; deletes the rest with their data.
+   */
+  async trimHistory(limits: { successful: number; failed: number }): Promise<number> {
+    const runs = await this.listRuns(10_000);
+    let succeeded = 0;
+    let failed = 0;
+    const drop: string[] = [];
+    for (const run of runs) {
+      if (run.status === 'succeeded' && ++succeeded > limits.successful) drop.push(run.runId);
+      if ((run.status === 'failed' || run.status === 'rejected') && ++failed > limits.failed)
+        drop.push(run.runId);
+    }
+    if (drop.length === 0) return 0;
+    const multi = this.#redis.multi().zrem(this.#key('runs'), ...drop);
+    for (const id of drop) {
+      multi.del(
+        this.#key('run', id),
+        this.#key('run', id, 'result'),
+        this.#key('run', id, 'plan'),
+        this.#key('run', id, 'results'),
+        this.#key('run', id, 'unsettled'),
+      );
+    }
+    await multi.exec();
+    return drop.length;
+  }
+}

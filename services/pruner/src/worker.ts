@@ -1,0 +1,224 @@
+/**
+ * The worker process: consumes the pruner queue (any replica takes any job), keeps the schedule in step
+ * with the ImagePruner CR, serves health and metrics, and stops cleanly: on SIGTERM it stops taking jobs,
+ * lets the job in hand finish (a batch hands its remaining units back), and closes.
+ */
+import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
+import type { ClusterAccessOptions } from '@registry-push/core';
+import { EventRecorder, connectCluster } from './cluster.js';
+import { PrunerContext } from './context.js';
+import { describeError } from './errors.js';
+import { Failpoints } from './failpoints.js';
+import { startHealthServer } from './http.js';
+import {
+  JobNames,
+  runIdOf,
+  type BatchJobData,
+  type FinalizeJobData,
+  type ImagesJobData,
+  type PlanJobData,
+  type PrunerJobData,
+  type StreamJobData,
+} from './jobs.js';
+import { createLogger, type Logger } from './logger.js';
+import { PrunerMetrics } from './metrics.js';
+import { processFinalize } from './processors/finalize.js';
+import { processImages } from './processors/images.js';
+import { processPlan } from './processors/plan.js';
+import { failRun } from './processors/run-end.js';
+import { processBatch, processStream } from './processors/units.js';
+import { connectRedis, describeRedis, pingRedis, type RedisConnection } from './redis.js';
+import { ScheduleKeeper } from './schedule.js';
+import type { Settings } from './settings.js';
+import { RunStore } from './store.js';
+
+/** Options of {@link startWorker}. */
+export interface StartWorkerOptions {
+  settings: Settings;
+  access: ClusterAccessOptions;
+  logger?: Logger;
+  /** How long a stop waits for the job in hand before handing it back by force. Default 20 s. */
+  shutdownGraceMs?: number;
+}
+
+/** A running worker. */
+export interface RunningWorker {
+  /** Port of the HTTP endpoints. */
+  port: number;
+  /** Stops taking jobs, lets the job in hand finish or hands it back, and closes everything. */
+  stop(reason?: string): Promise<void>;
+}
+
+async function dispatch(job: Job<PrunerJobData>, ctx: PrunerContext, token?: string): Promise<unknown> {
+  switch (job.name) {
+    case JobNames.plan:
+      return processPlan(job as Job<PlanJobData>, ctx);
+    case JobNames.stream:
+      return processStream(job as Job<StreamJobData>, ctx);
+    case JobNames.images:
+      return processImages(job as Job<ImagesJobData>, ctx, token);
+    case JobNames.batch:
+      return processBatch(job as Job<BatchJobData>, ctx, token);
+    case JobNames.finalize:
+      return processFinalize(job as Job<FinalizeJobData>, ctx);
+    default:
+      throw new Error(`Unknown job "${job.name}".`);
+  }
+}
+
+/** A plan or finalize job that failed for good (also by stalling too often) ends its run. */
+async function onFailed(
+  job: Job<PrunerJobData> | undefined,
+  error: Error,
+  ctx: PrunerContext,
+): Promise<void> {
+  if (job === undefined) return;
+  const final = (await job.getState()) === 'failed';
+  ctx.logger[final ? 'error' : 'warn'](
+    { job: job.id, name: job.name, attempt: job.attemptsMade, error: error.message },
+    final ? 'job failed for good' : 'job failed; it will be retried',
+  );
+  if (!final || (job.name !== JobNames.plan && job.name !== JobNames.finalize)) return;
+  const runId = job.name === JobNames.plan ? runIdOf(job) : (job.data as FinalizeJobData).runId;
+  const record = await ctx.store.getRun(runId);
+  if (record === undefined || (record.status !== 'planning' && record.status !== 'running')) return;
+  // A plan job that died after adding the flow has a run that goes on without it.
+  if (job.name === JobNames.plan && (await ctx.queue.getJob(`${runId}.finalize`)) !== undefined) return;
+  await failRun(ctx, runId, error);
+}
+
+function readiness(
+  redis: RedisConnection,
+  settings: Settings,
+  keeper: ScheduleKeeper,
+  current: () => Worker | undefined,
+): () => Promise<string | undefined> {
+  return async () => {
+    const worker = current();
+    if (worker === undefined) return 'starting';
+    try {
+      await pingRedis(redis, settings.redis, 2_000);
+    } catch (error) {
+      return describeError(error);
+    }
+    if (!worker.isRunning()) return 'the worker is not running';
+    if (!keeper.state.healthy) return keeper.state.error ?? 'the ImagePruner CR has not been read yet';
+    return undefined;
+  };
+}
+
+/**
+ * Starts a worker. Fails at once, with the reason, when the cluster credentials are unusable or may not
+ * read the ImagePruner CR; waits for Redis when it is away.
+ */
+export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
+  const { settings } = options;
+  const logger = options.logger ?? createLogger(settings.logLevel, { worker: settings.workerName });
+  const client = connectCluster(options.access);
+  const redis = connectRedis(settings.redis, 'worker');
+  redis.on('error', (error: Error) => logger.warn({ error: error.message }, 'redis connection error'));
+  const connection = { connection: redis, prefix: settings.prefix };
+  const queue = new Queue<PlanJobData>(settings.queue, connection);
+  const flows = new FlowProducer(connection);
+  const store = new RunStore(redis, settings.prefix, settings.queue);
+  const abort = new AbortController();
+  const events = new EventRecorder(client, settings.eventsNamespace, 'registry-pruner', (reason) =>
+    logger.warn(
+      { reason },
+      'Kubernetes Events cannot be recorded; runs are reported in logs and metrics only',
+    ),
+  );
+  let rate = (): number => settings.rate;
+  const metrics = new PrunerMetrics({
+    lastSuccess: () => store.lastSuccess(),
+    queueDepth: () =>
+      queue.getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized', 'failed'),
+    rate: () => rate(),
+  });
+  const ctx = new PrunerContext({
+    settings,
+    client,
+    store,
+    queue: queue as Queue,
+    flows,
+    logger,
+    metrics,
+    events,
+    failpoints: new Failpoints(settings.failpoint, logger),
+    shutdown: abort.signal,
+  });
+  rate = () => ctx.limiter.rate;
+  const keeper = new ScheduleKeeper(client, queue, store, settings, logger);
+  const running: { worker?: Worker } = {};
+  // Serving first: while Redis is away at start-up, the probes answer (alive, not ready).
+  const http = await startHealthServer(settings.httpPort, {
+    notReady: readiness(redis, settings, keeper, () => running.worker),
+    metrics: metrics.registry,
+  });
+  try {
+    await keeper.syncOnce();
+  } catch (error) {
+    await Promise.allSettled([queue.close(), flows.close(), http.close()]);
+    redis.disconnect();
+    throw error;
+  }
+  const worker = new Worker<PrunerJobData>(settings.queue, (job, token) => dispatch(job, ctx, token), {
+    ...connection,
+    name: settings.workerName,
+    autorun: false,
+    concurrency: settings.concurrency,
+    lockDuration: settings.lockDurationMs,
+    stalledInterval: settings.stalledIntervalMs,
+    maxStalledCount: settings.maxStalledCount,
+    limiter: { max: settings.jobsPerSecond, duration: 1000 },
+  });
+  worker.on('error', (error) => logger.error({ error: error.message }, 'worker error'));
+  worker.on(
+    'failed',
+    (job, error) =>
+      void onFailed(job, error, ctx).catch((e: unknown) =>
+        logger.error({ error: describeError(e) }, 'cannot record a failed job'),
+      ),
+  );
+  worker.on('stalled', (jobId) =>
+    logger.warn({ job: jobId }, 'job stalled (its worker stopped); it goes back to the queue'),
+  );
+  void worker
+    .run()
+    .catch((error: unknown) => logger.error({ error: describeError(error) }, 'worker stopped'));
+  running.worker = worker;
+  keeper.start();
+  logger.info(
+    {
+      port: http.port,
+      queue: settings.queue,
+      redis: describeRedis(settings.redis),
+      confirm: settings.confirm,
+      mode: settings.mode,
+      cluster: client.server,
+      concurrency: settings.concurrency,
+    },
+    'worker started',
+  );
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = 'stop'): Promise<void> =>
+    (stopping ??= (async () => {
+      logger.info({ reason }, 'stopping: no new jobs; the job in hand finishes or is handed back');
+      abort.abort();
+      await keeper.stop();
+      const closed = worker.close();
+      const grace = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), options.shutdownGraceMs ?? 20_000).unref(),
+      );
+      if ((await Promise.race([closed, grace])) === 'timeout') {
+        logger.warn(
+          'the job in hand did not finish in time; its lock expires and another worker takes it over',
+        );
+        await worker.close(true);
+      }
+      await Promise.allSettled([queue.close(), flows.close(), ctx.close(), http.close()]);
+      await redis.quit().catch(() => redis.disconnect());
+      logger.info('stopped');
+    })());
+  return { port: http.port, stop };
+}

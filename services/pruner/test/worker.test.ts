@@ -1,0 +1,215 @@
+// The worker against the simulator, its registry and a real Redis: runs through the queue, the schedule
+// from the ImagePruner CR, one run at a time, several workers on one run, health and metrics, and clear
+// failures.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Resources } from '@registry-push/core';
+import type { StatusReport } from '../src/client.js';
+import { SUSPEND_ANNOTATION } from '../src/cluster.js';
+import type { RunRecord } from '../src/store.js';
+import { createStreams } from './support/objects.js';
+import { killAll, runCli, startWorkerProcess, type WorkerProcess } from './support/processes.js';
+import { pushGenerations, root, startWorld, type World } from './support/world.js';
+
+let world: World;
+const workers: WorkerProcess[] = [];
+
+function worker(name: string, env: Record<string, string>): WorkerProcess {
+  const started = startWorkerProcess(name, env);
+  workers.push(started);
+  return started;
+}
+
+async function status(env: Record<string, string>): Promise<StatusReport> {
+  const result = await runCli(['status', '--output', 'json'], env);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as StatusReport;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe.runIf(root)('registry-pruner worker', () => {
+  beforeAll(async () => {
+    world = await startWorld(['q1', 'sched', 'busy', 'shared', 'fail']);
+    await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
+  });
+
+  afterEach(async () => {
+    for (const w of workers.splice(0)) {
+      w.kill('SIGTERM');
+      await w.exited;
+    }
+  });
+
+  afterAll(async () => {
+    killAll();
+    await world?.stop();
+  });
+
+  it('runs a confirmed full prune through the queue, reports it, and stops on SIGTERM with exit 0', async () => {
+    const [g1, g2, g3] = await pushGenerations(world, 'q1', 'q1');
+    const env = world.env();
+    const w1 = worker('w1', env);
+    const port = await w1.port();
+
+    const run = await runCli(['enqueue', '--confirm', '--wait'], env);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/^manual-\S+ succeeded full: \d+ changed/);
+    expect(run.stdout).toContain('Registry storage freed');
+    expect(await world.history('q1', 'app')).toEqual({ latest: [g3!.digest] });
+    for (const gone of [g1!, g2!]) {
+      expect(await world.imageExists(gone.digest)).toBe(false);
+      expect(await world.blobExists(gone.digest)).toBe(false);
+    }
+    expect(await world.blobExists(g3!.digest)).toBe(true);
+
+    const report = await status(env);
+    expect(report.schedule).toMatchObject({ active: true, pattern: '0 0 * * *', tz: 'UTC' });
+    expect(report.runs[0]).toMatchObject({
+      status: 'succeeded',
+      trigger: 'manual',
+      dryRun: false,
+      mode: 'full',
+    });
+    expect(report.activeRun).toBeUndefined();
+
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/registry_pruner_runs_total\{result="succeeded",dry_run="false"\} 1/);
+    expect(metrics).toMatch(/registry_pruner_items_total\{kind="image",action="deleted",mode="full"\} 2/);
+    expect(metrics).toMatch(/registry_pruner_bytes_freed_total\{mode="full"\} [1-9]/);
+    expect(metrics).toMatch(/registry_pruner_last_success_timestamp_seconds 1\d{9}/);
+    expect(metrics).toMatch(/registry_pruner_queue_jobs\{state="waiting"\} 0/);
+    expect(metrics).toMatch(/registry_pruner_run_duration_seconds_count\{result="succeeded"\} 1/);
+
+    // The simulator serves no Events API: the worker says so once and goes on.
+    expect(
+      w1.logs.filter(
+        (line) =>
+          line.msg === 'Kubernetes Events cannot be recorded; runs are reported in logs and metrics only',
+      ),
+    ).toHaveLength(1);
+
+    w1.kill('SIGTERM');
+    expect(await w1.exited).toBe(0);
+    workers.splice(workers.indexOf(w1), 1);
+  });
+
+  it('fires on the CR schedule, follows a changed schedule without a restart, and stops while suspended', async () => {
+    const env = world.env();
+    await world.setPruner({ schedule: '*/2 * * * * *' });
+    try {
+      worker('w1', env);
+      const fired = await until('a scheduled run', async () =>
+        (await status(env)).runs.find((r) => r.trigger === 'schedule' && r.status === 'succeeded'),
+      );
+      expect(fired).toMatchObject({
+        dryRun: true,
+        runId: expect.stringMatching(/^scheduled-\d+$/) as string,
+      });
+
+      await world.setPruner({ schedule: '30 3 * * *' });
+      const moved = await until('the new schedule', async () => {
+        const report = await status(env);
+        return report.schedule.pattern === '30 3 * * *' ? report : undefined;
+      });
+      expect(moved.schedule.next).toMatch(/T03:30:00\.000Z$/);
+
+      await world.setPruner({ suspend: true });
+      await until('the suspension', async () => ((await status(env)).schedule.active ? undefined : true));
+      const before = (await status(env)).runs.length;
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect((await status(env)).runs.length).toBe(before);
+      expect((await status(env)).schedule.suspended).toBe(true);
+
+      // The operator's CronJob stays suspended while this service runs: the annotation wins for it.
+      await world.admin.mergePatch(Resources.imagePruner, 'cluster', {
+        metadata: { annotations: { [SUSPEND_ANNOTATION]: 'false' } },
+      });
+      await until('the schedule back', async () => ((await status(env)).schedule.active ? true : undefined));
+    } finally {
+      await world.setPruner({ schedule: null, suspend: null });
+      await world.admin.mergePatch(Resources.imagePruner, 'cluster', {
+        metadata: { annotations: { [SUSPEND_ANNOTATION]: null } },
+      });
+    }
+  });
+
+  it('starts one run at a time: a trigger while a run is in progress is reported, not started', async () => {
+    await createStreams(world.admin, 'busy', 2, 2);
+    const env = world.env({ PRUNER_MODE: 'metadata' });
+    const w1 = worker('w1', { ...env, PRUNER_FAILPOINT: 'finalize:3000' });
+    await w1.port();
+    const first = await runCli(['enqueue', '--confirm'], env);
+    const firstId = /Run (\S+) queued/.exec(first.stdout)?.[1];
+    expect(firstId).toBeDefined();
+    await w1.waitForLog((line) => line.failpoint === 'finalize');
+    // A second replica takes the next trigger while the first one is still busy with the run.
+    await worker('w2', env).port();
+
+    const second = await runCli(['enqueue', '--confirm', '--wait'], env);
+    expect(second.code).toBe(3);
+    expect(second.stdout).toContain(`rejected: run ${firstId!} was in progress`);
+
+    const done = await until('the first run', async () =>
+      (await status(env)).runs.find((r: RunRecord) => r.runId === firstId && r.status === 'succeeded'),
+    );
+    expect(done.summary?.counts['stream-update']?.updated).toBe(2);
+    const report = await status(env);
+    expect(report.runs.map((r) => r.status).sort()).toEqual(['rejected', 'succeeded']);
+  });
+
+  it('lets two worker processes share one run', async () => {
+    const streams = await createStreams(world.admin, 'shared', 10, 2);
+    // Slow calls keep each worker busy long enough for the other to take units too.
+    const env = world.env({ PRUNER_MODE: 'metadata', PRUNER_BATCH_SIZE: '2', PRUNER_RATE: '20' });
+    const [w1, w2] = [worker('w1', env), worker('w2', env)];
+    await Promise.all([w1.port(), w2.port()]);
+    const run = await runCli(['enqueue', '--confirm', '--wait', '--output', 'json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const { run: record } = JSON.parse(run.stdout) as { run: RunRecord };
+    expect(record.summary?.errors).toEqual({});
+    const unitsBy = (w: WorkerProcess): number =>
+      w.logs.filter((line) => line.msg === 'unit done' && line.runId === record.runId).length;
+    expect(unitsBy(w1)).toBeGreaterThan(0);
+    expect(unitsBy(w2)).toBeGreaterThan(0);
+    expect(unitsBy(w1) + unitsBy(w2)).toBe(20);
+    for (const [name, images] of Object.entries(streams)) {
+      expect(await world.history('shared', name)).toEqual({ latest: [images[0]] });
+      expect(await world.imageExists(images[1]!)).toBe(false);
+    }
+  });
+
+  it('fails clearly: a bad kubeconfig or missing permission stops the worker; an unreachable registry fails the run and changes nothing', async () => {
+    const missing = startWorkerProcess('bad', world.env({ KUBECONFIG: `${world.work}/nope` }));
+    expect(await missing.exited).toBe(1);
+    expect(missing.stderr.join('\n')).toMatch(/kubeconfig file .* does not exist.*\[KUBECONFIG_INVALID\]/);
+
+    const pruner = await world.cluster.addUser({
+      name: 'pruner-only',
+      roles: [{ role: 'system:image-pruner' }],
+    });
+    const forbidden = startWorkerProcess('forbidden', world.env({ KUBECONFIG: pruner.kubeconfig }));
+    expect(await forbidden.exited).toBe(1);
+    expect(forbidden.stderr.join('\n')).toMatch(/may not get imagepruners.*\[FORBIDDEN\]/);
+
+    const [g1, g2, g3] = await pushGenerations(world, 'fail', 'fail');
+    const env = world.env({ PRUNER_REGISTRY_HOST: '127.0.0.1:1', PRUNER_ATTEMPTS: '2' });
+    worker('w1', env);
+    const run = await runCli(['enqueue', '--confirm', '--wait'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/failed .*REGISTRY_UNREACHABLE/);
+    expect(await world.history('fail', 'app')).toEqual({ latest: [g3!.digest, g2!.digest, g1!.digest] });
+    const report = await status(env);
+    expect(report.activeRun).toBeUndefined();
+    expect(report.runs[0]?.error?.message).toMatch(/Could not reach|not reachable|REGISTRY_UNREACHABLE/);
+  });
+});
