@@ -18,7 +18,6 @@ import { UnrecoverableError } from 'bullmq';
 import { currentMode, openRegistry, type EventRecorder } from './cluster.js';
 import type { Failpoints } from './failpoints.js';
 import { AdaptiveRateLimiter, throttledClient, throttledCluster, throttledRegistry } from './limiter.js';
-import { UNPAGED_LIST_SIZE, unpagedClient } from './listing.js';
 import type { Logger } from './logger.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
@@ -87,9 +86,8 @@ export class PrunerContext {
       minRatePerSecond: parts.settings.minRate,
       onChange: (rate, reason) => parts.logger.info({ rate, reason }, 'call rate changed'),
     });
-    const unpaged = unpagedClient(parts.client);
-    this.pacedClient = throttledClient(unpaged, this.limiter);
-    this.cluster = throttledCluster(pruneClusterOf(unpaged, UNPAGED_LIST_SIZE), this.limiter);
+    this.pacedClient = throttledClient(parts.client, this.limiter);
+    this.cluster = throttledCluster(pruneClusterOf(parts.client), this.limiter);
   }
 
   /** The registry port (paced, with a token at most five minutes old), for confirmed full runs. */

@@ -15,7 +15,6 @@ import {
   type PruneRunResult,
 } from '@registry-push/core';
 import { connectCluster, currentMode, openRegistry, readPrunerConfig } from './cluster.js';
-import { UNPAGED_LIST_SIZE, unpagedClient } from './listing.js';
 import { AdaptiveRateLimiter, throttledClient, throttledCluster, throttledRegistry } from './limiter.js';
 import type { ModeSetting, RegistrySettings } from './settings.js';
 
@@ -49,8 +48,7 @@ export interface RunOnceOutcome {
  *   unreadable reference, an unreachable registry in a confirmed full run).
  */
 export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> {
-  // Every list in one page: the core's paging stops after the first page for OpenShift kinds (listing.ts).
-  const client = unpagedClient(connectCluster(options.access));
+  const client = connectCluster(options.access);
   const limiter = new AdaptiveRateLimiter({ ratePerSecond: options.rate, minRatePerSecond: options.minRate });
   const config = await readPrunerConfig(client);
   const mode = await currentMode(client, options.mode);
@@ -64,7 +62,7 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> 
     });
     const plan = planPrune(snapshot, policy, { mode, now: new Date(), detail: 'changes' });
     const result = await executePlan(plan, {
-      cluster: throttledCluster(pruneClusterOf(client, UNPAGED_LIST_SIZE), limiter),
+      cluster: throttledCluster(pruneClusterOf(client), limiter),
       confirm: options.confirm,
       concurrency: options.concurrency ?? 5,
       checkMode: () => currentMode(client, options.mode),
