@@ -8,13 +8,16 @@ import { describe, expect, it } from 'vitest';
 const demo = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'demo.js');
 
 describe('demo', () => {
-  it('exposes the simulated registry, pushes a multi-arch image and finds it recorded in the cluster', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [demo], { timeout: 120_000 });
+  it('pushes four builds through the action bundle, then the pruner worker plans and prunes them', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [demo], { timeout: 240_000 });
     expect(stdout).toMatch(
-      /==> route admitted: https:\/\/default-route-openshift-image-registry\.apps\.sim-[0-9a-f]{6}\.test/,
+      /==> CI run 1: .* as kubeadmin \(exposes the registry\)\n {4}registry \S+ \((default-route|explicit)\)/,
     );
-    expect(stdout).toMatch(/==> ImageStream demo\/app: tag v1 -> sha256:[0-9a-f]{64}/);
-    expect(stdout).toContain('==> ok: the push is in the registry and recorded in the cluster');
-    expect(stdout).toContain('stopped the cluster and removed its files');
+    expect(stdout.match(/^ {4}digest {3}sha256:[0-9a-f]{64}$/gm)).toHaveLength(4);
+    expect(stdout).toMatch(/Prune run of plan [0-9a-f]+ \(full, dry run: nothing was changed\)/);
+    expect(stdout).toMatch(/succeeded full: \d+ changed, [1-9][\d.]* [KM]iB freed/);
+    expect(stdout).toMatch(/demo\/app:latest -> sha256:[0-9a-f]{64}/);
+    expect(stdout).toContain('==> ok: pushed by the action, pruned by the worker, the kept image pulls');
+    expect(stdout).toContain('stopped the worker, Redis and the cluster');
   });
 });

@@ -1,49 +1,89 @@
-// The demo behind the README's Quick start. It grows with the project; today it walks the path every later
-// piece automates: a simulated OpenShift cluster, its registry exposed through the default route (the merge
-// patch the docs tell admins to run), a multi-arch push with skopeo as a project developer using an API token,
-// and what the cluster recorded about it.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+// The demo behind the README's Quick start: the whole product on one machine, with nothing mocked but the
+// OpenShift API (the simulator's job). A simulated cluster with a real registry behind its router; four CI
+// runs of the GitHub Action's committed bundle pushing builds to two tags (the first, as an admin, exposes
+// the registry); then the pruner service — a worker process on a private Redis — run once as a dry run and
+// once confirmed, with its plan and result tables; and skopeo checking what is left.
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClusterClient, Resources } from '@registry-push/core';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
-import { buildOciImage, makeWorkDir, removeWorkDir, runSkopeo } from '@registry-push/testkit';
+import {
+  buildOciImage,
+  makeWorkDir,
+  removeWorkDir,
+  runSkopeo,
+  startRedis,
+  type RunningRedis,
+} from '@registry-push/testkit';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const localRun = join(root, 'actions', 'registry-push', 'scripts', 'local-run.mjs');
+const prunerCli = join(root, 'services', 'pruner', 'dist', 'cli.js');
 
 const step = (text: string): void => {
   process.stdout.write(`==> ${text}\n`);
 };
+const indent = (text: string): void => {
+  process.stdout.write(
+    text
+      .trimEnd()
+      .split('\n')
+      .map((line) => `    ${line}`)
+      .join('\n') + '\n',
+  );
+};
 
-interface RouteStatus {
-  spec: { host: string };
-  status?: { ingress?: Array<{ conditions?: Array<{ type: string; status: string }> }> };
+/** Run a node script to its end without blocking this process (the simulator serves from here). */
+function runNode(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
-async function waitForAdmittedRoute(custom: CustomObjectsApi): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const route = (await custom.getNamespacedCustomObject({
-        group: 'route.openshift.io',
-        version: 'v1',
-        namespace: 'openshift-image-registry',
-        plural: 'routes',
-        name: 'default-route',
-      })) as RouteStatus;
-      const admitted = route.status?.ingress?.some((i) =>
-        i.conditions?.some((c) => c.type === 'Admitted' && c.status === 'True'),
-      );
-      if (admitted) return route.spec.host;
-    } catch {
-      // not created yet
-    }
-    if (Date.now() > deadline) throw new Error('the default route was not admitted within 30 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+const baseEnv = (): NodeJS.ProcessEnv => ({
+  PATH: process.env['PATH'] ?? '',
+  HOME: process.env['HOME'] ?? '/tmp',
+});
+
+/** Run the action's bundle (main, then post) as a runner does; returns its outputs. */
+async function runAction(inputs: Record<string, string>): Promise<Record<string, string>> {
+  const result = await runNode(
+    [localRun, ...Object.entries(inputs).map(([name, value]) => `${name}=${value}`)],
+    baseEnv(),
+  );
+  const outputs = /--- outputs ---\n(\{[\s\S]*?\n\})/.exec(result.stdout)?.[1];
+  if (result.code !== 0 || outputs === undefined) {
+    throw new Error(`the action failed:\n${result.stdout}${result.stderr}`);
   }
+  return JSON.parse(outputs) as Record<string, string>;
+}
+
+/** Run `registry-pruner` with the given arguments and environment; returns stdout. */
+async function pruner(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const result = await runNode([prunerCli, ...args], env);
+  if (result.code !== 0) throw new Error(`registry-pruner ${args.join(' ')} failed:\n${result.stderr}`);
+  return result.stdout;
 }
 
 async function main(): Promise<void> {
   const workDir = await makeWorkDir('demo');
   let cluster: RunningCluster | undefined;
+  let redis: RunningRedis | undefined;
+  let worker: ReturnType<typeof spawn> | undefined;
   const stopAll = async (): Promise<void> => {
+    worker?.kill('SIGTERM');
+    await redis?.stop();
     await cluster?.stop();
     await removeWorkDir(workDir);
   };
@@ -51,86 +91,108 @@ async function main(): Promise<void> {
   try {
     step('starting a simulated OpenShift cluster on loopback (API server, operators, router, real registry)');
     cluster = await startCluster();
-    step(
-      `API server ${cluster.apiServer}, apps domain ${cluster.appsDomain}, router ${cluster.routerAddress}`,
-    );
+    step(`API server ${cluster.apiServer}, apps domain ${cluster.appsDomain}`);
+
+    // Route hosts resolve only in hosts mode (root: /etc/hosts entries); otherwise the demo names the
+    // registry's service address, which the action then uses without discovery.
+    const viaRoute = cluster.routerMode === 'hosts';
+    const caFile = join(workDir, 'registry-ca.pem');
+    await writeFile(caFile, viaRoute ? cluster.ingressCaPem : cluster.serviceCaPem);
+    const target: Record<string, string> = viaRoute ? {} : { registry: cluster.registryServiceAddress };
+
+    for (let build = 1; build <= 4; build++) {
+      const image = await buildOciImage({
+        outDir: join(workDir, `build-${build}`),
+        layers: 2,
+        layerSize: 512 * 1024,
+        seed: `demo-build-${build}`,
+      });
+      const asAdmin = build === 1;
+      step(
+        `CI run ${build}: the action pushes build ${build} to demo/app:latest and :stable as ${asAdmin ? 'kubeadmin (exposes the registry)' : 'developer'}`,
+      );
+      const outputs = await runAction({
+        kubeconfig: asAdmin ? cluster.kubeconfig : (cluster.users['developer']?.kubeconfig ?? ''),
+        namespace: 'demo',
+        image: 'app',
+        tags: 'latest,stable',
+        source: `oci:${image.layoutDir}`,
+        'ca-file': caFile,
+        ...target,
+      });
+      indent(`registry ${outputs['registry'] ?? ''} (${outputs['registry-source'] ?? ''})`);
+      indent(`digest   ${outputs['digest'] ?? ''}`);
+      indent(`in-cluster pull spec ${outputs['internal-ref'] ?? ''}`);
+    }
 
     step(
-      'exposing the registry: merge patch {"spec":{"defaultRoute":true}} on configs.imageregistry/cluster',
+      'the ImagePruner CR asks for 1 revision per tag and no minimum age (the operator default is 3 and 60m)',
     );
-    const admin = new KubeConfig();
-    admin.loadFromFile(cluster.kubeconfig);
-    const custom = admin.makeApiClient(CustomObjectsApi);
-    await custom.patchClusterCustomObject(
-      {
-        group: 'imageregistry.operator.openshift.io',
-        version: 'v1',
-        plural: 'configs',
-        name: 'cluster',
-        body: { spec: { defaultRoute: true } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-    const host = await waitForAdmittedRoute(custom);
-    step(`route admitted: https://${host}`);
-
-    step('building a reproducible two-platform OCI image (2 layers x 1 MiB each)');
-    const image = await buildOciImage({
-      outDir: join(workDir, 'image'),
-      layers: 2,
-      layerSize: 1024 * 1024,
-      seed: 'demo',
-      platforms: [
-        { os: 'linux', architecture: 'amd64' },
-        { os: 'linux', architecture: 'arm64' },
-      ],
+    const admin = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
+    await admin.mergePatch(Resources.imagePruner, 'cluster', {
+      spec: { keepTagRevisions: 1, keepYoungerThanDuration: '0s' },
     });
 
-    // Through the route when its host resolves (root: /etc/hosts entries); otherwise to the registry
-    // service directly, which skopeo can reach by address.
-    const viaRoute = cluster.routerMode === 'hosts';
-    const target = viaRoute ? host : cluster.registryServiceAddress;
-    const certDir = join(workDir, 'certs');
-    await mkdir(certDir, { mode: 0o700 });
-    await writeFile(join(certDir, 'ca.crt'), viaRoute ? cluster.ingressCaPem : cluster.serviceCaPem);
-    step(
-      `pushing as "developer" with an API token to ${target}/demo/app:v1${viaRoute ? '' : ' (service address: not root, so route hosts do not resolve)'}`,
-    );
-    await runSkopeo([
-      'copy',
-      '--all',
-      '--dest-cert-dir',
-      certDir,
-      '--dest-creds',
-      `developer:${cluster.users['developer']?.token ?? ''}`,
-      `oci:${image.layoutDir}:${image.tag}`,
-      `docker://${target}/demo/app:v1`,
-    ]);
-
-    const stream = (await custom.getNamespacedCustomObject({
-      group: 'image.openshift.io',
-      version: 'v1',
-      namespace: 'demo',
-      plural: 'imagestreams',
-      name: 'app',
-    })) as {
-      status: {
-        dockerImageRepository: string;
-        publicDockerImageRepository?: string;
-        tags: Array<{ tag: string; items: Array<{ image: string }> }>;
-      };
+    redis = await startRedis();
+    const host = viaRoute
+      ? `default-route-openshift-image-registry.${cluster.appsDomain}`
+      : cluster.registryServiceAddress;
+    const prunerEnv: NodeJS.ProcessEnv = {
+      ...baseEnv(),
+      // The simulator has no custom roles, so the worker runs as cluster-admin here; in a cluster it runs
+      // as its ServiceAccount with the least-privilege role in services/pruner/deploy.
+      KUBECONFIG: cluster.kubeconfig,
+      REDIS_URL: redis.url,
+      PRUNER_HTTP_PORT: '0',
+      PRUNER_REGISTRY_HOST: host,
+      PRUNER_REGISTRY_CA_FILE: caFile,
     };
-    const recorded = stream.status.tags[0]?.items[0]?.image;
-    if (recorded !== image.digest)
-      throw new Error(`the cluster recorded ${String(recorded)}, expected ${image.digest}`);
-    step(`ImageStream demo/app: tag v1 -> ${recorded}`);
-    step(`  internal: ${stream.status.dockerImageRepository}`);
-    step(`  public:   ${stream.status.publicDockerImageRepository ?? '(none)'}`);
-    step('ok: the push is in the registry and recorded in the cluster');
+    step(`starting the pruner worker (registry-pruner worker) on a private Redis at ${redis.url}`);
+    const workerLog = join(workDir, 'worker.log');
+    const { openSync } = await import('node:fs');
+    const logFd = openSync(workerLog, 'w');
+    worker = spawn(process.execPath, [prunerCli, 'worker'], {
+      env: prunerEnv,
+      stdio: ['ignore', logFd, logFd],
+    });
+    const workerFailed = async (): Promise<string> => {
+      const { readFile } = await import('node:fs/promises');
+      return (await readFile(workerLog, 'utf8')).split('\n').slice(-15).join('\n');
+    };
+
+    step('registry-pruner enqueue --wait: a dry run first — the plan, nothing changed');
+    indent(
+      await pruner(['enqueue', '--wait', '--timeout', '2m'], prunerEnv).catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\nworker log:\n${await workerFailed()}`);
+      }),
+    );
+    step('registry-pruner enqueue --confirm --wait: the same run carried out (Managed registry: full mode)');
+    indent(await pruner(['enqueue', '--confirm', '--wait', '--timeout', '2m'], prunerEnv));
+
+    step('checking with skopeo: the kept revision still pulls');
+    const inspected = await runSkopeo([
+      'inspect',
+      '--cert-dir',
+      await certDir(workDir, host, viaRoute ? cluster.ingressCaPem : cluster.serviceCaPem),
+      '--creds',
+      `developer:${cluster.users['developer']?.token ?? ''}`,
+      `docker://${host}/demo/app:latest`,
+    ]);
+    indent(`demo/app:latest -> ${(JSON.parse(inspected.stdout) as { Digest: string }).Digest}`);
+    step('ok: pushed by the action, pruned by the worker, the kept image pulls');
   } finally {
     await stopAll();
-    step('stopped the cluster and removed its files');
+    step('stopped the worker, Redis and the cluster, and removed their files');
   }
+}
+
+/** A certs.d directory for one host (skopeo's --cert-dir). */
+async function certDir(workDir: string, host: string, caPem: string): Promise<string> {
+  const { mkdir } = await import('node:fs/promises');
+  const dir = join(workDir, 'certs.d', host);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(join(dir, 'ca.crt'), caPem);
+  return dir;
 }
 
 main().catch((err: unknown) => {
