@@ -76,6 +76,39 @@ async function pruner(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return result.stdout;
 }
 
+/** Four CI runs of the action's bundle, each pushing a new build to two tags; the first as an admin. */
+async function ciRuns(
+  cluster: RunningCluster,
+  workDir: string,
+  caFile: string,
+  target: Record<string, string>,
+): Promise<void> {
+  for (let build = 1; build <= 4; build++) {
+    const image = await buildOciImage({
+      outDir: join(workDir, `build-${build}`),
+      layers: 2,
+      layerSize: 512 * 1024,
+      seed: `demo-build-${build}`,
+    });
+    const asAdmin = build === 1;
+    step(
+      `CI run ${build}: the action pushes build ${build} to demo/app:latest and :stable as ${asAdmin ? 'kubeadmin (exposes the registry)' : 'developer'}`,
+    );
+    const outputs = await runAction({
+      kubeconfig: asAdmin ? cluster.kubeconfig : (cluster.users['developer']?.kubeconfig ?? ''),
+      namespace: 'demo',
+      image: 'app',
+      tags: 'latest,stable',
+      source: `oci:${image.layoutDir}`,
+      'ca-file': caFile,
+      ...target,
+    });
+    indent(`registry ${outputs['registry'] ?? ''} (${outputs['registry-source'] ?? ''})`);
+    indent(`digest   ${outputs['digest'] ?? ''}`);
+    indent(`in-cluster pull spec ${outputs['internal-ref'] ?? ''}`);
+  }
+}
+
 async function main(): Promise<void> {
   const workDir = await makeWorkDir('demo');
   let cluster: RunningCluster | undefined;
@@ -100,30 +133,7 @@ async function main(): Promise<void> {
     await writeFile(caFile, viaRoute ? cluster.ingressCaPem : cluster.serviceCaPem);
     const target: Record<string, string> = viaRoute ? {} : { registry: cluster.registryServiceAddress };
 
-    for (let build = 1; build <= 4; build++) {
-      const image = await buildOciImage({
-        outDir: join(workDir, `build-${build}`),
-        layers: 2,
-        layerSize: 512 * 1024,
-        seed: `demo-build-${build}`,
-      });
-      const asAdmin = build === 1;
-      step(
-        `CI run ${build}: the action pushes build ${build} to demo/app:latest and :stable as ${asAdmin ? 'kubeadmin (exposes the registry)' : 'developer'}`,
-      );
-      const outputs = await runAction({
-        kubeconfig: asAdmin ? cluster.kubeconfig : (cluster.users['developer']?.kubeconfig ?? ''),
-        namespace: 'demo',
-        image: 'app',
-        tags: 'latest,stable',
-        source: `oci:${image.layoutDir}`,
-        'ca-file': caFile,
-        ...target,
-      });
-      indent(`registry ${outputs['registry'] ?? ''} (${outputs['registry-source'] ?? ''})`);
-      indent(`digest   ${outputs['digest'] ?? ''}`);
-      indent(`in-cluster pull spec ${outputs['internal-ref'] ?? ''}`);
-    }
+    await ciRuns(cluster, workDir, caFile, target);
 
     step(
       'the ImagePruner CR asks for 1 revision per tag and no minimum age (the operator default is 3 and 60m)',
