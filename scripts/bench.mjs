@@ -1,4 +1,4 @@
-/* global process, console */
+/* global process, console, performance */
 // `npm run bench` at the root: runs every package's benchmark in sequence, each in its own process, collects
 // the samples each one writes to bench-results/<name>.json and writes bench-results/README.md (one section
 // per benchmark, the date, the machine and the exact commands).
@@ -66,7 +66,10 @@ const BENCHES = [
     json: 'push.json',
     repeat: 1,
     steps: [
-      { cwd: core, argv: [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.bench.json'] },
+      {
+        cwd: core,
+        argv: [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.bench.json'],
+      },
       {
         cwd: core,
         argv: ['dist/bench/bench/push.bench.js'],
@@ -154,19 +157,21 @@ function pushSection([data]) {
     '',
     '| case | native s | skopeo s | floor s | native/skopeo | native/floor | native RSS MiB | skopeo RSS MiB | floor RSS MiB |',
     '| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...data.cases.map(({ name, samples: { native, skopeo, floor } }) =>
-      [
-        name,
-        stat(secs(native)),
-        stat(secs(skopeo)),
-        stat(secs(floor)),
-        ratio(secs(native), secs(skopeo)),
-        ratio(secs(native), secs(floor)),
-        stat(rss(native)),
-        stat(rss(skopeo)),
-        stat(rss(floor)),
-      ].join(' | '),
-    ).map((row) => `| ${row} |`),
+    ...data.cases
+      .map(({ name, samples: { native, skopeo, floor } }) =>
+        [
+          name,
+          stat(secs(native)),
+          stat(secs(skopeo)),
+          stat(secs(floor)),
+          ratio(secs(native), secs(skopeo)),
+          ratio(secs(native), secs(floor)),
+          stat(rss(native)),
+          stat(rss(skopeo)),
+          stat(rss(floor)),
+        ].join(' | '),
+      )
+      .map((row) => `| ${row} |`),
   ];
 }
 
@@ -203,10 +208,22 @@ function planSection(runs) {
         first.detail,
         first.items,
         first.units,
-        stat(rows.map((r) => r.readMs), int),
-        stat(rows.map((r) => r.ms), int),
-        stat(rows.map((r) => mib(r.peakRss)), int),
-        stat(rows.map((r) => mib(r.peakWithJson)), int),
+        stat(
+          rows.map((r) => r.readMs),
+          int,
+        ),
+        stat(
+          rows.map((r) => r.ms),
+          int,
+        ),
+        stat(
+          rows.map((r) => mib(r.peakRss)),
+          int,
+        ),
+        stat(
+          rows.map((r) => mib(r.peakWithJson)),
+          int,
+        ),
         int(mib(first.planJsonBytes)),
         first.images >= 90_000 && first.images <= 110_000 ? '~4096 MiB' : '—',
         digests,
@@ -249,7 +266,8 @@ for (const bench of BENCHES) {
     for (let i = 0; i < bench.repeat; i++) {
       await rm(join(results, bench.json), { force: true });
       for (const step of bench.steps) await run(step);
-      if (!existsSync(join(results, bench.json))) throw new Error(`no bench-results/${bench.json} was written`);
+      if (!existsSync(join(results, bench.json)))
+        throw new Error(`no bench-results/${bench.json} was written`);
       collected.push(JSON.parse(await readFile(join(results, bench.json), 'utf8')));
     }
   } catch (err) {

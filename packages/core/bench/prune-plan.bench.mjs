@@ -1,4 +1,4 @@
-/* global process, performance, console */
+/* global process, performance, console, URL */
 // Plan-scale benchmark of the prune engine: generates a synthetic cluster (images sharing base layers,
 // streams with multi-revision histories, pods using tags and digests), reads it the way `takeSnapshot` does
 // and times `planPrune` on the snapshot, each size in its own process so peak RSS is per size. Prints a
