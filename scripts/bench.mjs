@@ -82,7 +82,7 @@ const BENCHES = [
     title: 'Prune plan at scale (packages/core)',
     json: 'prune-plan.json',
     // The plan bench takes one sample per size; run it several times for a median and a range.
-    repeat: Number(process.env.BENCH_PLAN_RUNS ?? (quick ? 1 : 3)),
+    repeat: Number(process.env.BENCH_PLAN_RUNS ?? 3),
     steps: [
       {
         cwd: core,
@@ -101,7 +101,7 @@ const BENCHES = [
         argv: ['bench/throughput.bench.mjs'],
         env: {
           ...pass('BENCH_STREAMS', quick ? '10' : '60'),
-          ...pass('BENCH_REPEATS', quick ? '3' : '5'),
+          ...pass('BENCH_REPEATS', '3'),
           ...pass('BENCH_LATENCY_MS', '20'),
           ...pass('BENCH_WORKERS', '1,2,4'),
         },
@@ -116,7 +116,7 @@ const shellWord = (word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.rep
 function describe(step) {
   const env = Object.entries(step.env ?? {}).map(([k, v]) => `${k}=${shellWord(v)}`);
   const argv = step.argv.map((a) => shellWord(a.startsWith(root) ? relative(step.cwd, a) : a));
-  return `(cd ${relative(root, step.cwd)} && ${[...env, 'node', ...argv].join(' ')})`;
+  return `(cd ${relative(root, step.cwd)} && ${[...env, 'npx', 'node', ...argv].join(' ')})`;
 }
 
 function run(step) {
@@ -191,7 +191,7 @@ function planSection(runs) {
     '',
     'Reference: `oc adm prune images` holds every Image and every pod/workload list in memory; 4 GiB was reported ' +
       'to be enough at **~100k images** (openshift/release#3658, 2019), and it was still OOMKilled after more memory ' +
-      'was added (release#10177). See `shared/reference/pruner-anchors.md` §6.' +
+      'was added (release#10177). See `/work/shared/reference/pruner-anchors.md` §6 (outside the repository).' +
       (has100k ? '' : ' (The quick run stops short of 100k images, so no row compares with it directly.)'),
     '',
     '| images | streams | pods | detail | plan items | units | read ms | plan ms | peak RSS MiB | peak after JSON MiB | plan JSON MiB | oc (reported) | plan digest |',
