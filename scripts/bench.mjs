@@ -166,9 +166,9 @@ function pushSection([data]) {
           stat(secs(floor)),
           ratio(secs(native), secs(skopeo)),
           ratio(secs(native), secs(floor)),
-          stat(rss(native)),
-          stat(rss(skopeo)),
-          stat(rss(floor)),
+          stat(rss(native), int),
+          stat(rss(skopeo), int),
+          stat(rss(floor), int),
         ].join(' | '),
       )
       .map((row) => `| ${row} |`),
