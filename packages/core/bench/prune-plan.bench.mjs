@@ -1,8 +1,8 @@
-/* global process, performance, console */
+/* global process, performance, console, URL */
 // Plan-scale benchmark of the prune engine: generates a synthetic cluster (images sharing base layers,
 // streams with multi-revision histories, pods using tags and digests), reads it the way `takeSnapshot` does
 // and times `planPrune` on the snapshot, each size in its own process so peak RSS is per size. Prints a
-// markdown table.
+// markdown table, and writes the rows to bench-results/prune-plan.json at the repository root.
 //
 //   npx turbo run build --filter=@registry-push/core && npx node packages/core/bench/prune-plan.bench.mjs [sizes…]
 //
@@ -13,6 +13,7 @@
 // namespace and pull spec in the snapshot is a string of its own parsed page, as in a real run, and the
 // generator keeps no object of its own while the plan runs (only a few typed arrays of indices).
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
@@ -290,4 +291,11 @@ if (process.argv[2] === '--one') {
       `| ${r.images} | ${r.streams} | ${r.pods} | ${r.detail} | ${r.items} | ${r.units} | ${r.readMs} ms | ${mib(r.readPeak)} | ${mib(r.snapshotHeap)} | ${mib(r.snapshotRss)} | ${r.ms} ms | ${mib(r.planHeap)} | ${mib(r.peakRss)} | ${mib(r.peakWithJson)} | ${mib(r.planJsonBytes)} | ${r.planSha} |`,
     );
   }
+  // The same rows (bytes and ms as numbers), for scripts/bench.mjs.
+  const results = fileURLToPath(new URL('../../../bench-results/', import.meta.url));
+  mkdirSync(results, { recursive: true });
+  writeFileSync(
+    `${results}prune-plan.json`,
+    `${JSON.stringify({ bench: 'prune-plan', flags, rows }, null, 2)}\n`,
+  );
 }

@@ -1,7 +1,7 @@
 // `npm run bench` in packages/core: the native push side by side with `skopeo copy` and the floor (parallel
 // monolithic PUTs and nothing else), in one run, on the same machine, against Debian's distribution
 // registry over TLS on loopback with fresh storage for every run. Prints a markdown table of medians
-// (min–max) of wall time and peak RSS, and writes it to bench-results/push.md.
+// (min–max) of wall time and peak RSS, and writes it to bench-results/push.md (raw samples: push.json).
 //
 // BENCH_RUNS (default 5) sets runs per cell; BENCH_QUICK=1 shrinks the images for a smoke run.
 import { spawn } from 'node:child_process';
@@ -125,6 +125,7 @@ function median(samples: readonly number[]): number {
 async function main(): Promise<void> {
   const work = await makeWorkDir('bench-push');
   const rows: string[] = [];
+  const records: Array<{ name: string; samples: Record<Tool, Sample[]> }> = [];
   try {
     const cells: Array<{ name: string; image: BuiltImage; warm: boolean }> = [];
     for (const [i, spec] of CASES.entries()) {
@@ -154,6 +155,14 @@ async function main(): Promise<void> {
           `${(median(time('native')) / median(time('skopeo'))).toFixed(2)}x | ${(median(time('native')) / median(time('floor'))).toFixed(2)}x | ` +
           `${summary(rss('native'))} | ${summary(rss('skopeo'))} | ${summary(rss('floor'))} |`,
       );
+      records.push({
+        name: cell.name,
+        samples: {
+          native: results.get('native') ?? [],
+          skopeo: results.get('skopeo') ?? [],
+          floor: results.get('floor') ?? [],
+        },
+      });
       process.stderr.write(`done: ${cell.name}\n`);
     }
   } finally {
@@ -171,6 +180,11 @@ async function main(): Promise<void> {
   const out = join(process.cwd(), '..', '..', 'bench-results');
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'push.md'), table + '\n');
+  // The raw samples (wall ms, peak RSS MiB per run and tool), for scripts/bench.mjs.
+  await writeFile(
+    join(out, 'push.json'),
+    JSON.stringify({ bench: 'push', runs, quick, cases: records }, null, 2) + '\n',
+  );
 }
 
 await main();

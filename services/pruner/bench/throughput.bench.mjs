@@ -2,14 +2,15 @@
 // Worker throughput: one metadata-mode run of STREAMS imagestreams (two history items each, so one stream
 // unit and one image unit per stream) through 1, 2 and 4 worker processes, against the simulator behind a
 // TCP proxy that delays every client-to-server chunk by LATENCY ms (a remote API server). Each count runs
-// REPEATS times on a fresh set of streams; the table gives the median and the range.
+// REPEATS times on a fresh set of streams; the table gives the median and the range. The raw samples also go
+// to bench-results/throughput.json at the repository root.
 //
 //   npx turbo run build --filter=@registry-push/pruner && npm run bench -w @registry-push/pruner
 //
 // Environment: BENCH_STREAMS (default 60), BENCH_LATENCY_MS (20), BENCH_REPEATS (3), BENCH_WORKERS (1,2,4).
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,6 +171,7 @@ try {
     ),
   );
   const rows = [];
+  const samples = [];
   for (const count of COUNTS) {
     const env = {
       PATH: process.env.PATH ?? '',
@@ -202,6 +204,7 @@ try {
     }
     await stopWorkers(workers);
     rows.push(`| ${count} | ${STREAMS * 2} | ${fmt(seconds, 2)} | ${fmt(unitsPerSecond, 1)} |`);
+    samples.push({ workers: count, units: STREAMS * 2, seconds, unitsPerSecond });
   }
   console.log(
     `\nMetadata-mode run of ${STREAMS} streams (${STREAMS * 2} units), API latency +${LATENCY} ms per request, ${REPEATS} runs each:\n`,
@@ -209,6 +212,12 @@ try {
   console.log('| workers | units | run time, s: median (min–max) | units/s: median (min–max) |');
   console.log('| ------: | ----: | ----------------------------: | ------------------------: |');
   for (const row of rows) console.log(row);
+  const results = fileURLToPath(new URL('../../../bench-results/', import.meta.url));
+  await mkdir(results, { recursive: true });
+  await writeFile(
+    join(results, 'throughput.json'),
+    `${JSON.stringify({ bench: 'throughput', streams: STREAMS, latencyMs: LATENCY, repeats: REPEATS, samples }, null, 2)}\n`,
+  );
 } finally {
   await proxy.close();
   await redis.stop();
