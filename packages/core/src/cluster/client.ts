@@ -162,6 +162,29 @@ export class ClusterClient {
   }
 
   /**
+   * Every object of a kind, handed to `onPage` one page at a time and not kept, for lists too large to hold
+   * twice (Images of a big cluster). A continue token that expires mid-way is a GONE error here, since pages
+   * already handed over cannot be taken back: the caller starts its own work again. Returns the count.
+   */
+  async listPages<T extends KubeObject>(
+    type: ResourceType,
+    options: ListOptions,
+    onPage: (items: T[]) => void,
+  ): Promise<number> {
+    const request = { verb: 'list', resource: qualifiedName(type), namespace: options.namespace } as const;
+    let count = 0;
+    let continueToken: string | undefined;
+    do {
+      const page = await this.call(request, () => this.listPage(type, options, continueToken));
+      count += page.items.length;
+      onPage(page.items as T[]);
+      options.onPage?.(count);
+      continueToken = page.metadata?.continue;
+    } while (continueToken !== undefined && continueToken !== '');
+    return count;
+  }
+
+  /**
    * Every object of a kind, read in pages. When the continue token expires mid-way (410) the whole list
    * starts again, so the result is always one consistent listing, never a splice of two.
    */

@@ -457,6 +457,21 @@ function* drain<T>(items: T[]): Generator<T> {
  *   that cannot be read.
  */
 export async function takeSnapshot(client: ClusterClient, options: SnapshotOptions): Promise<PruneSnapshot> {
+  // Images stream in page by page (never held whole); if their continue token expires mid-way the
+  // snapshot starts over, so it is always one consistent listing.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await snapshotOnce(client, options);
+    } catch (error) {
+      if (!isRegistryPushError(error, 'GONE') || attempt >= SNAPSHOT_RESTARTS) throw error;
+    }
+  }
+}
+
+/** How often a snapshot starts over when the Image list's continue token expires. */
+const SNAPSHOT_RESTARTS = 3;
+
+async function snapshotOnce(client: ClusterClient, options: SnapshotOptions): Promise<PruneSnapshot> {
   const takenAt = (options.now ?? (() => new Date()))().toISOString();
   const namespace = options.namespace;
   const builder = new SnapshotBuilder({
@@ -487,11 +502,25 @@ export async function takeSnapshot(client: ClusterClient, options: SnapshotOptio
   };
 
   builder.addStreams(drain(await list<ImageStreamObject>(Resources.imageStream)));
-  // Images are cluster-scoped and always read whole: without them every history item would look dangling.
-  const images = await client
-    .list<ImageObject>(Resources.image, { pageSize: options.pageSize ?? 500 })
-    .catch((error: unknown) => listFailure('images.image.openshift.io', error));
-  builder.addImages(drain(images));
+  // Images are cluster-scoped and always read completely (without them every history item would look
+  // dangling), but converted page by page, so the raw list is never held whole.
+  const imageSource = 'images.image.openshift.io';
+  await client
+    .listPages<ImageObject>(
+      Resources.image,
+      {
+        pageSize: options.pageSize ?? 500,
+        onPage: (count) => options.onProgress?.({ source: imageSource, items: count, done: false }),
+      },
+      (page) => builder.addImages(drain(page)),
+    )
+    .then(
+      (count) => options.onProgress?.({ source: imageSource, items: count, done: true }),
+      (error: unknown) => {
+        if (isRegistryPushError(error, 'GONE')) throw error;
+        return listFailure(imageSource, error);
+      },
+    );
 
   const tasks: (() => Promise<void>)[] = [
     async () => {

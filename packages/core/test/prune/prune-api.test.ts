@@ -191,6 +191,36 @@ describe('the snapshot', () => {
     expect(error.code).toBe('PRUNE_SNAPSHOT_INCOMPLETE');
   });
 
+  it('reads Images page by page and starts over, complete, when their continue token expires', async () => {
+    const created = [];
+    for (let i = 0; i < 7; i++) created.push(await createImage(admin, `paged-image-${i}`));
+    let compacted = false;
+    let firstPages = 0;
+    const snapshot = await takeSnapshot(pruner, {
+      protectAnnotation: 'x/keep',
+      pageSize: 2,
+      onProgress: (progress) => {
+        if (progress.source === 'images.image.openshift.io' && !progress.done && progress.items === 2)
+          firstPages++;
+        // Expire the continue token once, after the second page of Images.
+        if (
+          progress.source === 'images.image.openshift.io' &&
+          !progress.done &&
+          progress.items === 4 &&
+          !compacted
+        ) {
+          compacted = true;
+          cluster.compact();
+        }
+      },
+    });
+    expect(compacted).toBe(true);
+    expect(firstPages).toBe(2); // the Image list was read again from its first page
+    const digests = new Set(snapshot.images.map((image) => image.digest));
+    for (const name of created) expect(digests.has(name), name).toBe(true);
+    expect(snapshot.images.length).toBe(digests.size);
+  });
+
   it('stops, changing nothing, when a list is refused', async () => {
     const user = await cluster.addUser({ name: 'reader', roles: [{ role: 'view' }] });
     const reader = ClusterClient.fromOptions({ kubeconfig: user.kubeconfig });
