@@ -31,6 +31,12 @@ export interface KubeObject {
   metadata: ObjectMeta;
 }
 
+/** One page of a list as plain JSON. */
+interface ListPage {
+  items: unknown[];
+  metadata?: { continue?: string };
+}
+
 /** Options of {@link ClusterClient.list}. */
 export interface ListOptions {
   /** Limit to one namespace; all namespaces otherwise (for namespaced kinds). */
@@ -226,34 +232,14 @@ export class ClusterClient {
     type: ResourceType,
     options: ListOptions,
     continueToken: string | undefined,
-  ): Promise<{ items: unknown[]; metadata?: { continue?: string } }> {
-    const limit = options.pageSize ?? 500;
-    const [group, version] = type.apiVersion.includes('/')
-      ? type.apiVersion.split('/')
-      : ['', type.apiVersion];
-    if (group === '' || group === undefined || version === undefined) {
-      const page = await this.objects.list(
-        type.apiVersion,
-        type.kind,
-        type.namespaced ? options.namespace : undefined,
-        undefined,
-        undefined,
-        undefined,
-        options.fieldSelector,
-        options.labelSelector,
-        limit,
-        continueToken,
-      );
-      return {
-        items: page.items,
-        metadata: { ...(page.metadata?._continue ? { continue: page.metadata._continue } : {}) },
-      };
-    }
+  ): Promise<ListPage> {
+    const slash = type.apiVersion.indexOf('/');
+    if (slash < 0) return this.corePage(type, options, continueToken);
     const query = {
-      group,
-      version,
+      group: type.apiVersion.slice(0, slash),
+      version: type.apiVersion.slice(slash + 1),
       plural: type.plural,
-      limit,
+      limit: options.pageSize ?? 500,
       ...(continueToken === undefined ? {} : { _continue: continueToken }),
       ...(options.fieldSelector === undefined ? {} : { fieldSelector: options.fieldSelector }),
       ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }),
@@ -264,6 +250,28 @@ export class ClusterClient {
         : await this.custom.listClusterCustomObject(query)
     ) as { items?: unknown[]; metadata?: { continue?: string } };
     return { items: page.items ?? [], ...(page.metadata === undefined ? {} : { metadata: page.metadata }) };
+  }
+
+  /** A page of a core (`v1`) kind, which client-node has models for (its token is `_continue`). */
+  private async corePage(
+    type: ResourceType,
+    options: ListOptions,
+    continueToken: string | undefined,
+  ): Promise<ListPage> {
+    const page = await this.objects.list(
+      type.apiVersion,
+      type.kind,
+      type.namespaced ? options.namespace : undefined,
+      undefined,
+      undefined,
+      undefined,
+      options.fieldSelector,
+      options.labelSelector,
+      options.pageSize ?? 500,
+      continueToken,
+    );
+    const next = page.metadata?._continue;
+    return { items: page.items, metadata: next === undefined ? {} : { continue: next } };
   }
 
   /** Create an object (`dryRun` validates and returns it without storing); AlreadyExists is CONFLICT. */
