@@ -7,21 +7,10 @@ import {
   type ExposeResult,
   type ManifestDocument,
   type PushEvent,
+  formatBytes,
   type PushResult,
   type RegistryClientOptions,
 } from '@registry-push/core';
-
-/** `1.5 MiB`: sizes as a person reads them. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit] ?? ''}`;
-}
 
 /** `sha256:0123456789ab` for log lines; outputs and the summary carry the whole digest. */
 function short(digest: string): string {

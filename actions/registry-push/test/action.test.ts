@@ -14,7 +14,7 @@ import {
   type BuiltImage,
 } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatBytes } from '../src/report.js';
+import { formatBytes } from '@registry-push/core';
 import { actionOutputs, FakeRunner, type StepResult } from './runner.js';
 
 let cluster: RunningCluster;

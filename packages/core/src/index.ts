@@ -155,6 +155,7 @@ export {
   assertPlan,
   executePlan,
   executeUnit,
+  summariseRun,
   ExecutionState,
   type ExecuteOptions,
   type PruneProgress,

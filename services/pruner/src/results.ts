@@ -5,28 +5,13 @@
  */
 import {
   RESULT_SCHEMA,
+  summariseRun,
   type PruneRunResult,
-  type RunSummary,
   type UnitResult,
   type WorkUnit,
 } from '@registry-push/core';
 import { isTransientCode, isThrottleCode } from './errors.js';
 import type { StoredPlan, StoredUnitResult } from './store.js';
-
-/** Counts of a run's units, as the core's result summary. */
-export function summarise(units: readonly UnitResult[]): RunSummary {
-  const summary: RunSummary = { counts: {}, bytesFreed: 0, errors: {} };
-  for (const unit of units) {
-    for (const item of unit.items) {
-      const byOutcome = (summary.counts[item.kind] ??= {});
-      byOutcome[item.outcome] = (byOutcome[item.outcome] ?? 0) + 1;
-      if (item.outcome === 'deleted') summary.bytesFreed += item.bytes;
-      if (item.error !== undefined)
-        summary.errors[item.error.code] = (summary.errors[item.error.code] ?? 0) + 1;
-    }
-  }
-  return summary;
-}
 
 /** Whether a stream unit's history update is settled: written, already so, or the stream is gone. */
 export function streamSettled(result: UnitResult | undefined): boolean {
@@ -114,6 +99,6 @@ export function assembleResult(
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     units,
-    summary: summarise(units),
+    summary: summariseRun(units),
   };
 }

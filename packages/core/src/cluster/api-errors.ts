@@ -1,4 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
+import { TLS_ERROR_CODES, systemErrorCode } from '../system-errors.js';
 import { RegistryPushError, type ErrorCode } from '../errors.js';
 
 /** What we were doing when the API refused: enough to name it in a message. */
@@ -18,17 +19,6 @@ interface StatusBody {
   reason?: string;
   details?: { causes?: { field?: string; message?: string }[]; retryAfterSeconds?: number };
 }
-
-const TLS_ERROR_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
 
 const NETWORK_ERROR_CODES = new Set([
   'ECONNREFUSED',
@@ -55,17 +45,6 @@ function parseStatus(body: unknown): StatusBody {
   }
   if (typeof value !== 'object' || value === null) return {};
   return value;
-}
-
-/** The first `code` found along an error's `cause` chain (undici wraps socket errors in `fetch failed`). */
-export function systemErrorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 function causeMessage(error: unknown): string {

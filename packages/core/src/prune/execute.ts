@@ -4,7 +4,7 @@
  * simply run the same plan again. Dry run (the default) makes no call at all.
  */
 import { isRegistryPushError, RegistryPushError } from '../errors.js';
-import { systemErrorCode } from '../cluster/api-errors.js';
+import { systemErrorCode } from '../system-errors.js';
 import type { PruneCluster } from './cluster-port.js';
 import { blobsOf, toSnapshotImage, type ImageStreamObject } from './objects.js';
 import type { PruneRegistry, RegistryDeleteOutcome } from './registry.js';
@@ -602,7 +602,8 @@ async function pool<T>(
   return skipped;
 }
 
-function summariseRun(units: readonly UnitResult[]): RunSummary {
+/** Counts by kind and outcome, bytes freed and errors by code, over the results of some units. */
+export function summariseRun(units: readonly UnitResult[]): RunSummary {
   const summary: RunSummary = { counts: {}, bytesFreed: 0, errors: {} };
   for (const unit of units) {
     for (const item of unit.items) {

@@ -1,4 +1,5 @@
 import { RegistryPushError, type ErrorCode } from '../errors.js';
+import { TLS_ERROR_CODES, systemErrorCode } from '../system-errors.js';
 
 /** What the client was doing when the registry answered, to say so in the message. */
 export interface RegistryOperation {
@@ -224,17 +225,6 @@ export function registryResponseError(
   );
 }
 
-const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_UNTRUSTED',
-]);
 const RETRYABLE_NETWORK = new Set([
   'ECONNRESET',
   'EPIPE',
@@ -248,20 +238,10 @@ const RETRYABLE_NETWORK = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
-function errorCodeOf(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'UND_ERR') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 /** Turn a failure to talk to the registry at all (DNS, TCP, TLS, timeouts) into one typed error. */
 export function registryNetworkError(error: unknown, operation: RegistryOperation): RegistryPushError {
-  const code = errorCodeOf(error) ?? 'unknown';
-  if (TLS_CODES.has(code)) {
+  const code = systemErrorCode(error) ?? 'unknown';
+  if (TLS_ERROR_CODES.has(code)) {
     return new RegistryPushError(
       'REGISTRY_TLS_UNTRUSTED',
       `The certificate of ${operation.host} is not trusted (${code}).`,
