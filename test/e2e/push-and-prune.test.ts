@@ -5,8 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient, Resources, type KubeObject } from '@registry-push/core';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
@@ -20,33 +19,7 @@ import {
   type RunningRedis,
 } from '@registry-push/testkit';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const localRun = join(root, 'actions', 'registry-push', 'scripts', 'local-run.mjs');
-const prunerCli = join(root, 'services', 'pruner', 'dist', 'cli.js');
-
-interface NodeResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a node script to its end without blocking this process (the simulator serves from here). */
-function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<NodeResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const baseEnv = (): NodeJS.ProcessEnv => ({
-  PATH: process.env['PATH'] ?? '',
-  HOME: process.env['HOME'] ?? '/tmp',
-});
+import { baseEnv, localRun, prunerCli, runNode } from '../src/processes.js';
 
 /** sha256 of every file under a directory, by relative path. */
 async function hashTree(dir: string): Promise<Map<string, string>> {

@@ -5,9 +5,9 @@
 // once confirmed, with its plan and result tables; and skopeo checking what is left.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ClusterClient, Resources } from '@registry-push/core';
+import { baseEnv, localRun, prunerCli, runNode } from './processes.js';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import {
   buildOciImage,
@@ -17,10 +17,6 @@ import {
   startRedis,
   type RunningRedis,
 } from '@registry-push/testkit';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const localRun = join(root, 'actions', 'registry-push', 'scripts', 'local-run.mjs');
-const prunerCli = join(root, 'services', 'pruner', 'dist', 'cli.js');
 
 const step = (text: string): void => {
   process.stdout.write(`==> ${text}\n`);
@@ -34,27 +30,6 @@ const indent = (text: string): void => {
       .join('\n') + '\n',
   );
 };
-
-/** Run a node script to its end without blocking this process (the simulator serves from here). */
-function runNode(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const baseEnv = (): NodeJS.ProcessEnv => ({
-  PATH: process.env['PATH'] ?? '',
-  HOME: process.env['HOME'] ?? '/tmp',
-});
 
 /** Run the action's bundle (main, then post) as a runner does; returns its outputs. */
 async function runAction(inputs: Record<string, string>): Promise<Record<string, string>> {
