@@ -14,28 +14,13 @@ import {
   type RunningRegistry,
 } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/main.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, type Run } from './run.js';
 
 let work: string;
 let registry: RunningRegistry;
 let image: BuiltImage;
 
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    env: { HOME: work, ...env },
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+const run = (argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> => runCli(argv, work, env);
 
 beforeAll(async () => {
   work = await makeWorkDir('cli-push');

@@ -4,27 +4,12 @@ import { join } from 'node:path';
 import { ClusterClient } from '@registry-push/core';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/main.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, type Run } from './run.js';
 
 let cluster: RunningCluster;
 let scratch: string;
 
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    env: { HOME: scratch, ...env },
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+const run = (argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> => runCli(argv, scratch, env);
 
 const as = (user: string): string[] => ['--kubeconfig', cluster.users[user]!.kubeconfig];
 
