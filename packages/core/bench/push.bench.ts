@@ -3,7 +3,8 @@
 // registry over TLS on loopback with fresh storage for every run. Prints a markdown table of medians
 // (min–max) of wall time and peak RSS, and writes it to bench-results/push.md (raw samples: push.json).
 //
-// BENCH_RUNS (default 5) sets runs per cell; BENCH_QUICK=1 shrinks the images for a smoke run.
+// BENCH_RUNS (default 5) sets runs per cell; BENCH_QUICK=1 shrinks the images for a smoke run;
+// BENCH_CASES=a,warm (letters of the cases, and `warm`) runs only those cells.
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -127,8 +128,14 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   const records: Array<{ name: string; samples: Record<Tool, Sample[]> }> = [];
   try {
+    const only = process.env['BENCH_CASES']?.split(',').map((name) => name.trim());
+    const chosen = (name: string): boolean =>
+      only === undefined ||
+      only.some((key) => (key === 'warm' ? name.startsWith('warm') : name.startsWith(`${key})`)));
     const cells: Array<{ name: string; image: BuiltImage; warm: boolean }> = [];
     for (const [i, spec] of CASES.entries()) {
+      // The warm re-push reuses case (a)'s image.
+      if (!chosen(spec.name) && !(i === 0 && chosen('warm'))) continue;
       const image = await buildOciImage({
         outDir: join(work, `case-${i}`),
         layers: spec.layers,
@@ -138,8 +145,10 @@ async function main(): Promise<void> {
       });
       cells.push({ name: spec.name, image, warm: false });
     }
-    cells.push({ name: 'warm re-push of (a), every blob present', image: cells[0]!.image, warm: true });
-    for (const cell of cells) {
+    if (chosen('warm')) {
+      cells.push({ name: 'warm re-push of (a), every blob present', image: cells[0]!.image, warm: true });
+    }
+    for (const cell of cells.filter((candidate) => chosen(candidate.name))) {
       const results = new Map<Tool, Sample[]>();
       // Interleave the tools run by run, so drift in the machine's load hits them alike.
       for (let run = 0; run < runs; run++) {

@@ -92,7 +92,7 @@ function directoryLayout(dir: string): LayoutFiles {
       const { algorithm, hex } = parseDigest(digest);
       const file = join(dir, 'blobs', algorithm, hex);
       if (!existsSync(file)) return undefined;
-      return { label: file, open: () => createReadStream(file, { highWaterMark: 256 * 1024 }) };
+      return { label: file, open: () => createReadStream(file, { highWaterMark: 1 << 20 }) };
     },
   };
 }

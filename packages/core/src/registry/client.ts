@@ -254,7 +254,7 @@ export class RegistryClient {
         options.onProgress?.({ digest: descriptor.digest, sent, total: descriptor.size }),
       );
       const input = source.open();
-      input.on('error', (error) => verifier.destroy(error));
+      input.on('error', (error) => verifier.destroy(unreadableSource(source.label, error)));
       return input.pipe(verifier);
     };
     const monolithicMax = this.options.monolithicMaxBytes ?? 256 * 1024 * 1024;
@@ -615,6 +615,17 @@ async function readLimited(response: HttpResponse): Promise<string> {
 
 function withDigest(location: string, digest: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
+}
+
+/** A blob's file could not be read while it was being pushed. */
+function unreadableSource(label: string, error: unknown): RegistryPushError {
+  if (isRegistryPushError(error)) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new RegistryPushError('SOURCE_INVALID', `Could not read ${label} while pushing it: ${reason}.`, {
+    hint: 'The image files changed or went away during the push; export or build the image again and push it again.',
+    cause: error,
+    details: { source: label },
+  });
 }
 
 /** `<...>; rel="next"` from a `Link` header. */

@@ -1,7 +1,7 @@
 // The registry client against Debian's real distribution registry: plain, TLS with a private CA,
 // htpasswd, read-only, and behind a fault-injecting proxy.
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -197,6 +197,56 @@ describe('a plain registry', () => {
       } finally {
         await client.close();
       }
+    }
+  });
+
+  it('refuses a large file blob with one byte changed, for one PUT and for chunks', async () => {
+    const bytes = Buffer.alloc(5 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32BE((i * 2654435761) >>> 0, i);
+    const file = join(work, 'large.bin');
+    await writeFile(file, bytes);
+    const blob = { digest: sha256Digest(bytes), size: bytes.length };
+    const source = { label: file, open: () => createReadStream(file) };
+    for (const monolithicMaxBytes of [10_000_000, 1_000_000]) {
+      const client = new RegistryClient({
+        host: plain.host,
+        plainHttp: true,
+        monolithicMaxBytes,
+        chunkBytes: 1024 * 1024,
+      });
+      const repository = `large/m${monolithicMaxBytes}`;
+      try {
+        // Same length, one byte changed in the middle: only the digest can tell.
+        const corrupt = Buffer.from(bytes);
+        const middle = corrupt.length >> 1;
+        corrupt.writeUInt8(corrupt.readUInt8(middle) ^ 0xff, middle);
+        await writeFile(file, corrupt);
+        const error = await failure(client.pushBlob(repository, blob, source));
+        expect(error.code).toBe('BLOB_CORRUPT');
+        expect(error.message).toContain(blob.digest);
+        expect(await client.blobSize(repository, blob.digest)).toBeUndefined();
+
+        await writeFile(file, bytes);
+        expect(await client.pushBlob(repository, blob, source)).toBe('uploaded');
+        expect(await client.blobSize(repository, blob.digest)).toBe(bytes.length);
+      } finally {
+        await client.close();
+      }
+    }
+  });
+
+  it('says which file it could not read, and stores nothing', async () => {
+    const missing = join(work, 'gone.bin');
+    const blob = { digest: sha256Digest('gone'), size: 8 * 1024 * 1024 };
+    const client = new RegistryClient({ host: plain.host, plainHttp: true });
+    try {
+      const source = { label: missing, open: () => createReadStream(missing) };
+      const error = await failure(client.pushBlob('gone/app', blob, source));
+      expect(error.code).toBe('SOURCE_INVALID');
+      expect(error.message).toContain(missing);
+      expect(await client.blobSize('gone/app', blob.digest)).toBeUndefined();
+    } finally {
+      await client.close();
     }
   });
 
