@@ -179,13 +179,15 @@ function planSection(runs) {
   const groups = new Map();
   for (const data of runs) {
     for (const row of data.rows) {
-      const key = `${row.images}/${row.detail}`;
+      const key = `${row.images}/${row.heap}/${row.detail}`;
       groups.set(key, [...(groups.get(key) ?? []), row]);
     }
   }
   const has100k = [...groups.values()].some(([row]) => row.images >= 100_000);
   const lines = [
-    `${runs.length} run(s) of each size, every size and detail in its own process (V8 flags: \`${runs[0].flags.join(' ')}\`); ` +
+    `${runs.length} run(s) of each size, every size and detail in its own process; heap ` +
+      runs[0].heaps.map(({ heap, flags }) => `${heap}: \`${flags.join(' ') || '(no flags)'}\``).join(', ') +
+      ' (as deployed = the NODE_OPTIONS of services/pruner/deploy/deployment.yaml); ' +
       'a synthetic cluster with a fifth as many streams and half as many pods as images, read page by page as ' +
       'from the API server, then `planPrune` (keepTagRevisions 2). Median (min–max) where there is more than one run.',
     '',
@@ -194,8 +196,8 @@ function planSection(runs) {
       'was added (release#10177). See `/work/shared/reference/pruner-anchors.md` §6 (outside the repository).' +
       (has100k ? '' : ' (The quick run stops short of 100k images, so no row compares with it directly.)'),
     '',
-    '| images | streams | pods | detail | plan items | units | read ms | plan ms | peak RSS MiB | peak after JSON MiB | plan JSON MiB | oc (reported) | plan digest |',
-    '| ---: | ---: | ---: | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- |',
+    '| images | streams | pods | heap | detail | plan items | units | read ms | plan ms | peak RSS MiB | peak after JSON MiB | plan JSON MiB | oc (reported) | plan digest |',
+    '| ---: | ---: | ---: | :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- |',
   ];
   for (const rows of groups.values()) {
     const [first] = rows;
@@ -205,6 +207,7 @@ function planSection(runs) {
         first.images,
         first.streams,
         first.pods,
+        first.heap,
         first.detail,
         first.items,
         first.units,

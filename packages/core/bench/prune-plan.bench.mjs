@@ -13,7 +13,7 @@
 // namespace and pull spec in the snapshot is a string of its own parsed page, as in a real run, and the
 // generator keeps no object of its own while the plan runs (only a few typed arrays of indices).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
@@ -261,10 +261,25 @@ async function measure(imageCount, detail) {
 
 const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
-// The V8 flags of each measuring process. The default leaves the heap as large as Node makes it on a big
-// machine; PRUNE_BENCH_FLAGS='--max-old-space-size=384 --max-semi-space-size=4' sizes it for a 512 MiB
-// container (see the README).
-const flags = (process.env.PRUNE_BENCH_FLAGS ?? '--max-old-space-size=4096').split(' ').filter(Boolean);
+// The V8 flags of the measuring processes. Every row runs with the pruner's heap settings as deployed (the
+// NODE_OPTIONS of services/pruner/deploy/deployment.yaml, read from there so the two cannot drift;
+// PRUNE_BENCH_FLAGS overrides them), and the `all` rows once more with Node's own defaults, for comparison.
+function deployedNodeOptions() {
+  const manifest = readFileSync(
+    fileURLToPath(new URL('../../../services/pruner/deploy/deployment.yaml', import.meta.url)),
+    'utf8',
+  );
+  const match = /name: NODE_OPTIONS\s*\n\s*value: (.+)/.exec(manifest);
+  if (!match) throw new Error('services/pruner/deploy/deployment.yaml sets no NODE_OPTIONS value');
+  return match[1].trim();
+}
+const HEAPS = [
+  {
+    heap: 'as deployed',
+    flags: (process.env.PRUNE_BENCH_FLAGS ?? deployedNodeOptions()).split(' ').filter(Boolean),
+  },
+  { heap: 'Node defaults', flags: [] },
+];
 
 if (process.argv[2] === '--one') {
   process.stdout.write(JSON.stringify(await measure(Number(process.argv[3]), process.argv[4])));
@@ -272,23 +287,25 @@ if (process.argv[2] === '--one') {
   const sizes = process.argv.slice(2).map(Number);
   const rows = [];
   for (const size of sizes.length > 0 ? sizes : [1000, 10_000, 50_000, 100_000]) {
-    for (const detail of ['all', 'changes']) {
-      const out = execFileSync(
-        process.execPath,
-        ['--expose-gc', ...flags, fileURLToPath(import.meta.url), '--one', String(size), detail],
-        { encoding: 'utf8', maxBuffer: 1 << 20 },
-      );
-      rows.push(JSON.parse(out));
+    for (const { heap, flags } of HEAPS) {
+      for (const detail of heap === 'as deployed' ? ['all', 'changes'] : ['all']) {
+        const out = execFileSync(
+          process.execPath,
+          ['--expose-gc', ...flags, fileURLToPath(import.meta.url), '--one', String(size), detail],
+          { encoding: 'utf8', maxBuffer: 1 << 20 },
+        );
+        rows.push({ ...JSON.parse(out), heap, flags });
+      }
     }
   }
-  console.log(`V8 flags: ${flags.join(' ')}`);
+  console.log(HEAPS.map(({ heap, flags }) => `${heap}: ${flags.join(' ') || '(none)'}`).join('; '));
   console.log(
-    '| images | streams | pods | detail | plan items | units | read (with generation) | peak while reading | snapshot heap | RSS with snapshot | plan time | plan heap | peak RSS | peak after JSON | plan JSON | plan digest |',
+    '| images | streams | pods | heap | detail | plan items | units | read (with generation) | peak while reading | snapshot heap | RSS with snapshot | plan time | plan heap | peak RSS | peak after JSON | plan JSON | plan digest |',
   );
-  console.log('|---:|---:|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|');
+  console.log('|---:|---:|---:|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|');
   for (const r of rows) {
     console.log(
-      `| ${r.images} | ${r.streams} | ${r.pods} | ${r.detail} | ${r.items} | ${r.units} | ${r.readMs} ms | ${mib(r.readPeak)} | ${mib(r.snapshotHeap)} | ${mib(r.snapshotRss)} | ${r.ms} ms | ${mib(r.planHeap)} | ${mib(r.peakRss)} | ${mib(r.peakWithJson)} | ${mib(r.planJsonBytes)} | ${r.planSha} |`,
+      `| ${r.images} | ${r.streams} | ${r.pods} | ${r.heap} | ${r.detail} | ${r.items} | ${r.units} | ${r.readMs} ms | ${mib(r.readPeak)} | ${mib(r.snapshotHeap)} | ${mib(r.snapshotRss)} | ${r.ms} ms | ${mib(r.planHeap)} | ${mib(r.peakRss)} | ${mib(r.peakWithJson)} | ${mib(r.planJsonBytes)} | ${r.planSha} |`,
     );
   }
   // The same rows (bytes and ms as numbers), for scripts/bench.mjs.
@@ -296,6 +313,6 @@ if (process.argv[2] === '--one') {
   mkdirSync(results, { recursive: true });
   writeFileSync(
     `${results}prune-plan.json`,
-    `${JSON.stringify({ bench: 'prune-plan', flags, rows }, null, 2)}\n`,
+    `${JSON.stringify({ bench: 'prune-plan', heaps: HEAPS, rows }, null, 2)}\n`,
   );
 }
