@@ -153,10 +153,11 @@ function pushSection([data]) {
   return [
     `${data.runs} run(s) per cell${data.quick ? ' (quick: small images)' : ''}, tools interleaved run by run; TLS ` +
       'registry (Debian `docker-registry`) on loopback, fresh storage per run. Reference: `skopeo copy` and the ' +
-      'floor (parallel monolithic PUTs and nothing else). Wall time in seconds and peak RSS in MiB, median (min–max).',
+      'floor (parallel monolithic PUTs and nothing else). Wall time in seconds and peak RSS in MiB, median (min–max). ' +
+      'Registry CPU: the CPU seconds the registry process itself spent on the push (median), the part no client can remove.',
     '',
-    '| case | native s | skopeo s | floor s | native/skopeo | native/floor | native RSS MiB | skopeo RSS MiB | floor RSS MiB |',
-    '| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| case | native s | skopeo s | floor s | native/skopeo | native/floor | native RSS MiB | skopeo RSS MiB | floor RSS MiB | registry CPU s native / skopeo / floor |',
+    '| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...data.cases
       .map(({ name, samples: { native, skopeo, floor } }) =>
         [
@@ -169,6 +170,9 @@ function pushSection([data]) {
           stat(rss(native), int),
           stat(rss(skopeo), int),
           stat(rss(floor), int),
+          [native, skopeo, floor]
+            .map((samples) => median(samples.map((s) => s.registryCpuS ?? NaN)).toFixed(2))
+            .join(' / '),
         ].join(' | '),
       )
       .map((row) => `| ${row} |`),

@@ -20,6 +20,15 @@ const runner = join(here, 'push-runner.js');
 interface Sample {
   ms: number;
   peakRssMiB: number;
+  /** CPU seconds the registry process spent on this push (user + system). */
+  registryCpuS?: number;
+}
+
+/** User + system CPU seconds of a process so far, from /proc (clock ticks are 1/100 s on Linux). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 interface Case {
@@ -105,7 +114,9 @@ async function pushOnce(tool: Tool, image: BuiltImage, warm: boolean, work: stri
       return measure(process.execPath, [runner, tool, source, target, caFile]);
     };
     if (warm) await run();
-    return await run();
+    const before = await cpuSeconds(registry.pid);
+    const sample = await run();
+    return { ...sample, registryCpuS: (await cpuSeconds(registry.pid)) - before };
   } finally {
     await registry.stop();
   }
@@ -159,10 +170,13 @@ async function main(): Promise<void> {
       }
       const time = (tool: Tool): number[] => (results.get(tool) ?? []).map((s) => s.ms / 1000);
       const rss = (tool: Tool): number[] => (results.get(tool) ?? []).map((s) => s.peakRssMiB);
+      const registryCpu = (tool: Tool): string =>
+        median((results.get(tool) ?? []).map((s) => s.registryCpuS ?? 0)).toFixed(2);
       rows.push(
         `| ${cell.name} | ${summary(time('native'))} | ${summary(time('skopeo'))} | ${summary(time('floor'))} | ` +
           `${(median(time('native')) / median(time('skopeo'))).toFixed(2)}x | ${(median(time('native')) / median(time('floor'))).toFixed(2)}x | ` +
-          `${summary(rss('native'))} | ${summary(rss('skopeo'))} | ${summary(rss('floor'))} |`,
+          `${summary(rss('native'))} | ${summary(rss('skopeo'))} | ${summary(rss('floor'))} | ` +
+          `${registryCpu('native')} / ${registryCpu('skopeo')} / ${registryCpu('floor')} |`,
       );
       records.push({
         name: cell.name,
@@ -180,8 +194,8 @@ async function main(): Promise<void> {
   const table = [
     `Push benchmark: ${runs} runs per cell, median (min–max); TLS registry on loopback, fresh storage per run; ${new Date().toISOString().slice(0, 10)}.`,
     '',
-    '| case | native s | skopeo s | floor s | native/skopeo | native/floor | native peak RSS MiB | skopeo peak RSS MiB | floor peak RSS MiB |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| case | native s | skopeo s | floor s | native/skopeo | native/floor | native peak RSS MiB | skopeo peak RSS MiB | floor peak RSS MiB | registry CPU s (native / skopeo / floor) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
   process.stdout.write(table + '\n');
