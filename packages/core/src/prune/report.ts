@@ -74,7 +74,18 @@ export function formatRunResult(result: PruneRunResult): string {
     '',
     ...table(['kind', ...used], rows),
     '',
-    `Registry storage freed: ${formatBytes(result.summary.bytesFreed)}`,
+    result.dryRun
+      ? `Registry storage freed: none (dry run); a confirmed run would free ${formatBytes(wouldFree(result))}`
+      : `Registry storage freed: ${formatBytes(result.summary.bytesFreed)}`,
     ...(errors.length > 0 ? ['', 'Errors:', ...errors.map(([code, count]) => `  ${code}: ${count}`)] : []),
   ].join('\n');
+}
+
+/** Bytes the blob deletions of a dry run would have freed. */
+function wouldFree(result: PruneRunResult): number {
+  let bytes = 0;
+  for (const unit of result.units) {
+    for (const item of unit.items) if (item.outcome === 'dry-run') bytes += item.bytes;
+  }
+  return bytes;
 }
