@@ -85,7 +85,7 @@ export const OPTIONS = {
   timeout: {
     type: 'string',
     value: 'SECONDS',
-    help: 'how long to wait for the operator and router (default 180)',
+    help: 'seconds to wait: expose for the operator and router (default 180), enable for Available (default 300)',
   },
   // push
   source: {
