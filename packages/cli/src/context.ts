@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RegistryPushError } from '@registry-push/core/push';
 import { readOptionFile, stringOption, type Options } from './options.js';
 
@@ -35,6 +37,19 @@ export function tokenOption(options: Options, io: Io): string | undefined {
 /** The registry CA from --ca-file or --ca-data. */
 export function caOption(options: Options): string | undefined {
   return readOptionFile(options, 'ca-file') ?? stringOption(options, 'ca-data');
+}
+
+/** The CA for `host`: --ca-file/--ca-data, else `<cert-dir>/<host>/ca.crt` (what `trust` wrote) when it exists. */
+export function caFor(options: Options, host: string): string | undefined {
+  const given = caOption(options);
+  if (given !== undefined) return given;
+  const certsRoot = stringOption(options, 'cert-dir');
+  if (certsRoot === undefined) return undefined;
+  try {
+    return readFileSync(join(certsRoot, host, 'ca.crt'), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** `--tls-verify` (default true). */
