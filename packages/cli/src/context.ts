@@ -21,17 +21,14 @@ export interface CommandResult {
   exitCode?: number;
 }
 
-/** The token from --token, --token-file or REGISTRY_PUSH_TOKEN (undefined: use the kubeconfig's). */
-export function tokenOption(options: Options, io: Io): string | undefined {
+/**
+ * The token from --token-file, --token or REGISTRY_PUSH_TOKEN (undefined: use the kubeconfig's). A token on
+ * argv has been warned about once, when the command started.
+ */
+export function tokenOption(options: Options): string | undefined {
   const fromFile = readOptionFile(options, 'token-file')?.trim();
   if (fromFile !== undefined && fromFile !== '') return fromFile;
-  const token = stringOption(options, 'token');
-  if (token !== undefined && io.env.REGISTRY_PUSH_TOKEN !== token) {
-    io.stderr(
-      'warning: --token puts the token on the command line, where other users of this machine can see it; prefer REGISTRY_PUSH_TOKEN or --token-file',
-    );
-  }
-  return token;
+  return stringOption(options, 'token');
 }
 
 /** The registry CA from --ca-file or --ca-data. */

@@ -24,7 +24,7 @@ export async function logIn(
   host: string,
   trusted: { caPem?: string; certDir?: string } = {},
 ): Promise<RegistryLogin> {
-  const token = tokenOption(options, io);
+  const token = tokenOption(options);
   const username = stringOption(options, 'username');
   const authFile = stringOption(options, 'authfile');
   const tool = stringOption(options, 'login-tool') as LoginTool | undefined;

@@ -87,7 +87,7 @@ async function credentialsOption(options: Options, io: Io, host: string): Promis
     return { kind: 'basic', ...stored };
   }
   const username = stringOption(options, 'username') ?? DEFAULT_USERNAME;
-  const token = tokenOption(options, io);
+  const token = tokenOption(options);
   if (token !== undefined) return { kind: 'basic', username, password: token };
   try {
     // Only now load cluster access (and the Kubernetes client with it): a push with a token never does.
