@@ -12,6 +12,7 @@ interface PackageJson {
   private?: boolean;
   type?: string;
   exports?: Record<string, unknown>;
+  bin?: Record<string, string>;
   scripts?: Record<string, string>;
   workspaces?: string[];
 }
@@ -54,6 +55,12 @@ describe('workspace conventions', () => {
     expect(resolve(dir, tsconfig.extends ?? '')).toBe(join(root, 'tsconfig.base.json'));
     const vitestConfig = readFileSync(join(dir, 'vitest.config.ts'), 'utf8');
     expect(vitestConfig).toMatch(/sharedTestConfig/);
+    // npm ci links a command only if its file exists, and on a fresh clone dist/ does not yet: a bin must be
+    // a committed file (a small launcher of dist/cli.js), or `npx <command>` is not found.
+    for (const [command, file] of Object.entries(pkg.bin ?? {})) {
+      expect(file, `${pkg.name} bin ${command}`).not.toMatch(/^(\.\/)?dist\//);
+      expect(existsSync(join(dir, file)), `${pkg.name} bin ${command}: ${file}`).toBe(true);
+    }
   });
 
   it('keeps the root tsconfig in every turbo task input', () => {

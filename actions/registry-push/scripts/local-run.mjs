@@ -2,18 +2,28 @@
 // INPUT_* variables (action.yml defaults filled in), fresh GITHUB_OUTPUT/GITHUB_STATE/GITHUB_STEP_SUMMARY files
 // and a private RUNNER_TEMP. Prints the log, the outputs and the job summary. For demos and trying inputs out:
 //
-//   node actions/registry-push/scripts/local-run.mjs namespace=demo image=app source=oci:./layout \
+//   npx node actions/registry-push/scripts/local-run.mjs namespace=demo image=app source=oci:./layout \
 //     kubeconfig=/tmp/sim/kubeconfig
 //
-// Exits with the main step's exit code.
+// `npx node` is the repository's Node 24, the runtime the action declares (node24); the bundle does not load on
+// Node 20. Exits with the main step's exit code (2 for a usage mistake).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { argv, env, execPath, exit, stdout } from 'node:process';
+import { argv, env, execPath, exit, stdout, versions } from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const actionDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+// The runner starts the bundle with the Node that action.yml names (node24); so does this script, with its own.
+if (Number(versions.node.split('.')[0]) < 24) {
+  stdout.write(
+    `This is Node ${versions.node}; the action runs on node24. Run this script with the repository's Node 24:\n` +
+      `  npx node actions/registry-push/scripts/local-run.mjs ${argv.slice(2).join(' ')}\n`,
+  );
+  exit(2);
+}
 
 /** Inputs and defaults from action.yml (two-space keys under `inputs:`, `default: '…'`). */
 function declaredInputs() {

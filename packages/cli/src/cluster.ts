@@ -8,7 +8,7 @@ import { tokenOption } from './context.js';
 /** The cluster client the options describe (server + token, kubeconfig, or in-cluster). */
 export function clusterClient(options: Options, io: Io): ClusterClient {
   const server = stringOption(options, 'server');
-  const token = tokenOption(options, io);
+  const token = tokenOption(options);
   const kubeconfig = stringOption(options, 'kubeconfig');
   const context = stringOption(options, 'context');
   return ClusterClient.fromOptions({

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RegistryPushError } from '@registry-push/core/push';
 import { readOptionFile, stringOption, type Options } from './options.js';
 
@@ -19,22 +21,32 @@ export interface CommandResult {
   exitCode?: number;
 }
 
-/** The token from --token, --token-file or REGISTRY_PUSH_TOKEN (undefined: use the kubeconfig's). */
-export function tokenOption(options: Options, io: Io): string | undefined {
+/**
+ * The token from --token-file, --token or REGISTRY_PUSH_TOKEN (undefined: use the kubeconfig's). A token on
+ * argv has been warned about once, when the command started.
+ */
+export function tokenOption(options: Options): string | undefined {
   const fromFile = readOptionFile(options, 'token-file')?.trim();
   if (fromFile !== undefined && fromFile !== '') return fromFile;
-  const token = stringOption(options, 'token');
-  if (token !== undefined && io.env.REGISTRY_PUSH_TOKEN !== token) {
-    io.stderr(
-      'warning: --token puts the token on the command line, where other users of this machine can see it; prefer REGISTRY_PUSH_TOKEN or --token-file',
-    );
-  }
-  return token;
+  return stringOption(options, 'token');
 }
 
 /** The registry CA from --ca-file or --ca-data. */
 export function caOption(options: Options): string | undefined {
   return readOptionFile(options, 'ca-file') ?? stringOption(options, 'ca-data');
+}
+
+/** The CA for `host`: --ca-file/--ca-data, else `<cert-dir>/<host>/ca.crt` (what `trust` wrote) when it exists. */
+export function caFor(options: Options, host: string): string | undefined {
+  const given = caOption(options);
+  if (given !== undefined) return given;
+  const certsRoot = stringOption(options, 'cert-dir');
+  if (certsRoot === undefined) return undefined;
+  try {
+    return readFileSync(join(certsRoot, host, 'ca.crt'), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** `--tls-verify` (default true). */

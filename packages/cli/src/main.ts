@@ -147,6 +147,7 @@ function parseFor(name: string, command: Command, argv: readonly string[], io: I
 async function execute(name: string, command: Command, parsed: Parsed, io: Io): Promise<number> {
   const options = parsed.options;
   const json = options.output === 'json';
+  warnAboutArgvToken(options, io);
   try {
     const result = await command.run(options, io, parsed.positionals);
     for (const warning of result.warnings ?? []) io.stderr(`warning: ${warning}`);
@@ -165,6 +166,16 @@ async function execute(name: string, command: Command, parsed: Parsed, io: Io): 
       io.stdout(JSON.stringify({ error: body }, null, 2));
     }
     return 1;
+  }
+}
+
+/** Once per run, whether the command uses the token or not: argv is visible to every user of the machine. */
+function warnAboutArgvToken(options: Options, io: Io): void {
+  const token = options.token;
+  if (typeof token === 'string' && io.env.REGISTRY_PUSH_TOKEN !== token) {
+    io.stderr(
+      'warning: --token puts the token on the command line, where other users of this machine can see it; prefer REGISTRY_PUSH_TOKEN or --token-file',
+    );
   }
 }
 

@@ -85,7 +85,7 @@ export const OPTIONS = {
   timeout: {
     type: 'string',
     value: 'SECONDS',
-    help: 'how long to wait for the operator and router (default 180)',
+    help: 'seconds to wait: expose for the operator and router (default 180), enable for Available (default 300)',
   },
   // push
   source: {
@@ -180,6 +180,25 @@ export function envName(option: string): string {
 /** A mistake in how the command was called (exit code 2). */
 export class UsageError extends Error {}
 
+/**
+ * `--ca-data "$(cat ca.pem)"`: a PEM value starts with dashes, which parseArgs takes for an option and refuses
+ * as ambiguous; pass it on as `--ca-data=<PEM>`, as the user meant.
+ */
+function joinPemValues(argv: readonly string[]): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (/^--[a-z-]+$/.test(arg) && next?.startsWith('-----BEGIN ') === true) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else {
+      args.push(arg);
+    }
+  }
+  return args;
+}
+
 /** Parse argv, then fill unset options from the environment, then check choices. */
 export function parseOptions(
   argv: readonly string[],
@@ -201,7 +220,7 @@ export function parseOptions(
   );
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options: specs, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinPemValues(argv), options: specs, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }

@@ -129,6 +129,23 @@ describe('trust', () => {
     expect(result.code).toBe(1);
   });
 
+  it('takes --ca-data PEM on argv, and warns about a token there once, also when it is not needed', async () => {
+    const result = await run([
+      'trust',
+      '--registry',
+      'r.invalid',
+      '--ca-data',
+      cluster.ingressCaPem,
+      '--token',
+      'sha256~abc',
+    ]);
+    expect(result.stderr.match(/--token puts the token on the command line/g)).toHaveLength(1);
+    expect(result.stderr).not.toContain('sha256~abc');
+    // Not a usage error about the PEM's leading dashes: the registry host is what fails.
+    expect(result.stderr).not.toMatch(/ambiguous/);
+    expect(result.code).toBe(1);
+  });
+
   it('names an unreadable CA file', async () => {
     const result = await run(['trust', '--registry', 'r.invalid', '--ca-file', join(scratch, 'missing.crt')]);
     expect(result.stderr).toMatch(/--ca-file .*missing.crt cannot be read \(ENOENT\)/);

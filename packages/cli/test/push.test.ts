@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RegistryClient } from '@registry-push/core';
+import { RegistryClient, readAuthCredentials } from '@registry-push/core';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import {
   buildOciImage,
@@ -210,6 +210,52 @@ describe.runIf(process.getuid?.() === 0)('all, against openshift-sim', () => {
     expect(result.stderr).toMatch(/PUSH_FORBIDDEN/);
   });
 
+  it('an admin without a CA at hand: the CA found in the cluster also serves the login', async () => {
+    const result = await run(
+      ['all', '--namespace', 'demo', '--image', 'admin', '--source', `oci:${image.layoutDir}`],
+      { REGISTRY_PUSH_KUBECONFIG: cluster.users.kubeadmin!.kubeconfig },
+    );
+    expect(result.stderr).not.toMatch(/error|warning/i);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/pushed .*\/demo\/admin:latest sha256:/);
+  });
+
+  it('step by step as in the README: trust, login and push share the cert dir, logout undoes the login', async () => {
+    const env = { REGISTRY_PUSH_KUBECONFIG: cluster.users.kubeadmin!.kubeconfig };
+    const certDir = join(work, 'steps', 'certs.d');
+    const authFile = join(work, 'steps', 'auth', 'config.json');
+    const host = `default-route-openshift-image-registry.${cluster.appsDomain}`;
+    const trusted = await run(['trust', '--namespace', 'demo', '--cert-dir', certDir], env);
+    expect(trusted.code, trusted.stderr).toBe(0);
+    const login = await run(
+      ['login', '--namespace', 'demo', '--authfile', authFile, '--cert-dir', certDir],
+      env,
+    );
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stdout).toContain(`authfile: ${authFile}`);
+    const pushed = await run(
+      [
+        'push',
+        `oci:${image.layoutDir}`,
+        `${host}/demo/steps`,
+        '-t',
+        'v1.2.3',
+        '-t',
+        'latest',
+        '--authfile',
+        authFile,
+        '--cert-dir',
+        certDir,
+      ],
+      env,
+    );
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stdout).toMatch(/pushed .*\/demo\/steps:v1\.2\.3 sha256:/);
+    const logout = await run(['logout', '--authfile', authFile], env);
+    expect(logout.code, logout.stderr).toBe(0);
+    expect(await readAuthCredentials(authFile, host)).toBeUndefined();
+  });
+
   it('keeps the auth file when --logout false, for later steps', async () => {
     const result = await run(
       [
@@ -231,8 +277,36 @@ describe.runIf(process.getuid?.() === 0)('all, against openshift-sim', () => {
       },
     );
     expect(result.code).toBe(0);
-    const json = JSON.parse(result.stdout) as { authFile: string };
+    const json = JSON.parse(result.stdout) as { authFile: string; certDir: string };
     expect(existsSync(json.authFile)).toBe(true);
     await rm(join(json.authFile, '..'), { recursive: true, force: true });
+    await rm(join(json.certDir, '..'), { recursive: true, force: true });
+  });
+
+  it('says where the kept files are in text output too', async () => {
+    const result = await run(
+      [
+        'all',
+        '--namespace',
+        'demo',
+        '--image',
+        'kept',
+        '--source',
+        `oci:${image.layoutDir}`,
+        '--logout',
+        'false',
+      ],
+      {
+        REGISTRY_PUSH_KUBECONFIG: cluster.users.developer!.kubeconfig,
+        REGISTRY_PUSH_CA_DATA: cluster.ingressCaPem,
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const authFile = /^authfile: (.+)$/m.exec(result.stdout)?.[1];
+    const certDir = /^cert-dir: (.+)$/m.exec(result.stdout)?.[1];
+    expect(authFile !== undefined && existsSync(authFile)).toBe(true);
+    expect(certDir !== undefined && existsSync(join(certDir, 'ca.crt'))).toBe(true);
+    await rm(join(authFile!, '..'), { recursive: true, force: true });
+    await rm(join(certDir!, '..'), { recursive: true, force: true });
   });
 });

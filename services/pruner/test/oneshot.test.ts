@@ -98,7 +98,8 @@ describe.runIf(root)('registry-pruner run', () => {
   });
 
   it('sees every Image when there are more than one page of them (nothing looks dangling)', async () => {
-    // The core's list stops after the first page for OpenShift kinds; the service lists in one page.
+    // Pages of 500: the snapshot must follow the continue token of OpenShift kinds too (it once stopped after
+    // the first page, which made the stream's images look dangling).
     const fillers = await Promise.all(
       Array.from({ length: 520 }, (_, i) => createImage(world.admin, `filler-${i}`)),
     );

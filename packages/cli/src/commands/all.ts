@@ -35,7 +35,10 @@ export async function allCommand(options: Options, io: Io): Promise<CommandResul
     const established = await establishTrust(options, io, host);
     installation = established.installation;
     await preflightPush(client, namespace);
-    login = await logIn(options, io, host, installation?.certDir);
+    login = await logIn(options, io, host, {
+      caPem: established.trust.caPem,
+      certDir: installation?.certDir,
+    });
     const stored = await readAuthCredentials(login.authFile, host);
     const result = await runPush(options, io, {
       source,
@@ -52,7 +55,7 @@ export async function allCommand(options: Options, io: Io): Promise<CommandResul
         ...result,
         ...(cleanUp ? {} : { authFile: login.authFile, certDir: installation?.certDir }),
       },
-      text: [`registry: ${host}`, ...pushLines(result)],
+      text: [`registry: ${host}`, ...pushLines(result), ...(cleanUp ? [] : keptLines(login, installation))],
       warnings: [...(exposed?.warnings ?? []), ...established.trust.warnings, ...login.warnings],
     };
   } finally {
@@ -64,4 +67,12 @@ export async function allCommand(options: Options, io: Io): Promise<CommandResul
       if (installation !== undefined) await uninstallTrust(installation);
     }
   }
+}
+
+/** Where the files kept for later steps (`--logout false`) are, as `login` and `trust` say it. */
+function keptLines(login: RegistryLogin, installation: TrustInstallation | undefined): string[] {
+  return [
+    `authfile: ${login.authFile}`,
+    ...(installation === undefined ? [] : [`cert-dir: ${installation.certDir}`]),
+  ];
 }

@@ -8,7 +8,7 @@ import {
   type RegistryLogin,
 } from '@registry-push/core';
 import { clusterClient } from '../cluster.js';
-import { caOption, tlsVerify, tokenOption, type CommandResult, type Io } from '../context.js';
+import { caFor, tlsVerify, tokenOption, type CommandResult, type Io } from '../context.js';
 import { stringOption, type Options } from '../options.js';
 import { registryHost } from './trust.js';
 
@@ -22,16 +22,17 @@ export async function logIn(
   options: Options,
   io: Io,
   host: string,
-  certDir?: string,
+  trusted: { caPem?: string; certDir?: string } = {},
 ): Promise<RegistryLogin> {
-  const token = tokenOption(options, io);
+  const token = tokenOption(options);
   const username = stringOption(options, 'username');
   const authFile = stringOption(options, 'authfile');
   const tool = stringOption(options, 'login-tool') as LoginTool | undefined;
-  const caPem = caOption(options);
+  // The CA `all` just found, else --ca-file/--ca-data, else the one `trust --cert-dir` installed.
+  const caPem = trusted.caPem ?? caFor(options, host);
   // `--cert-dir` names the certs.d root (as for `trust`); the tools want the host's own directory.
   const certsRoot = stringOption(options, 'cert-dir');
-  const cert = certDir ?? (certsRoot === undefined ? undefined : join(certsRoot, host));
+  const cert = trusted.certDir ?? (certsRoot === undefined ? undefined : join(certsRoot, host));
   const login = await registryLogin({
     host,
     ...(token === undefined ? { client: clusterClient(options, io) } : { token }),

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DEFAULT_USERNAME,
@@ -16,7 +15,7 @@ import {
   type PushTool,
   type RegistryCredentials,
 } from '@registry-push/core/push';
-import { caOption, tlsVerify, tokenOption, type CommandResult, type Io } from '../context.js';
+import { caFor, tlsVerify, tokenOption, type CommandResult, type Io } from '../context.js';
 import { pushProgress } from '../progress.js';
 import { countOption, listOption, stringOption, type Options } from '../options.js';
 
@@ -88,7 +87,7 @@ async function credentialsOption(options: Options, io: Io, host: string): Promis
     return { kind: 'basic', ...stored };
   }
   const username = stringOption(options, 'username') ?? DEFAULT_USERNAME;
-  const token = tokenOption(options, io);
+  const token = tokenOption(options);
   if (token !== undefined) return { kind: 'basic', username, password: token };
   try {
     // Only now load cluster access (and the Kubernetes client with it): a push with a token never does.
@@ -99,19 +98,6 @@ async function credentialsOption(options: Options, io: Io, host: string): Promis
     // No cluster credentials at all: try anonymously; the registry says so if it needs a login.
     if (isRegistryPushError(error, 'KUBECONFIG_MISSING')) return { kind: 'anonymous' };
     throw error;
-  }
-}
-
-/** The CA: --ca-file/--ca-data, else `<cert-dir>/<host>/ca.crt` when a cert dir is given. */
-function caFor(options: Options, host: string): string | undefined {
-  const given = caOption(options);
-  if (given !== undefined) return given;
-  const certsRoot = stringOption(options, 'cert-dir');
-  if (certsRoot === undefined) return undefined;
-  try {
-    return readFileSync(join(certsRoot, host, 'ca.crt'), 'utf8');
-  } catch {
-    return undefined;
   }
 }
 
