@@ -182,6 +182,58 @@ describe('kube semantics', () => {
     expect(expired).toMatchObject({ code: 410, status: { reason: 'Expired' } });
   });
 
+  it('pages one namespace without its neighbours and counts what is left, as kube does', async () => {
+    const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
+    // Names chosen so that neighbouring keys sort around "pg/": "pg-a/…" before it, "pga/…" and "pg0/…" after.
+    for (const namespace of ['pg', 'pg-a', 'pga', 'pg0']) {
+      await core.createNamespace({ body: { metadata: { name: namespace } } });
+      for (let i = 0; i < 5; i++) {
+        await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: `cm-${i}` } } });
+      }
+    }
+    const names: string[] = [];
+    const remaining: (number | undefined)[] = [];
+    let token: string | undefined;
+    do {
+      const page = await core.listNamespacedConfigMap({
+        namespace: 'pg',
+        limit: 2,
+        ...(token ? { _continue: token } : {}),
+      });
+      names.push(...page.items.map((i) => `${i.metadata?.namespace}/${i.metadata?.name}`));
+      remaining.push(page.metadata?.remainingItemCount);
+      token = page.metadata?._continue;
+    } while (token);
+    // The namespace also holds the CA config maps every new project gets.
+    const whole = (await core.listNamespacedConfigMap({ namespace: 'pg' })).items.map(
+      (i) => `${i.metadata?.namespace}/${i.metadata?.name}`,
+    );
+    expect(whole).toEqual(expect.arrayContaining(['pg/cm-0', 'pg/cm-4']));
+    expect(whole.every((key) => key.startsWith('pg/'))).toBe(true);
+    expect(names).toEqual(whole);
+    const left = Array.from(
+      { length: Math.ceil(whole.length / 2) },
+      (_, page) => whole.length - 2 * (page + 1),
+    );
+    expect(remaining).toEqual(left.map((count) => (count > 0 ? count : undefined)));
+
+    const all: string[] = [];
+    token = undefined;
+    do {
+      const page = await core.listConfigMapForAllNamespaces({
+        limit: 3,
+        ...(token ? { _continue: token } : {}),
+      });
+      all.push(...page.items.map((i) => `${i.metadata?.namespace}/${i.metadata?.name}`));
+      token = page.metadata?._continue;
+    } while (token);
+    expect(all).toEqual([...all].sort());
+    expect(new Set(all).size).toBe(all.length);
+    for (const namespace of ['pg', 'pg-a', 'pga', 'pg0']) {
+      expect(all.filter((key) => key.startsWith(`${namespace}/cm-`))).toHaveLength(5);
+    }
+  });
+
   it('filters by label and field selectors and rejects unsupported field labels', async () => {
     const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
     const byLabel = await core.listNamespacedConfigMap({

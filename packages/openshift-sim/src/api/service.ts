@@ -153,33 +153,43 @@ export class ResourceService {
     }
     const keyOf = (o: JsonObject): string =>
       `${stringAt(metadataOf(o), 'namespace') ?? ''}/${stringAt(metadataOf(o), 'name') ?? ''}`;
-    const matching = this.store
-      .list(storeKey(type), type.namespaced ? namespace : undefined)
-      .filter((o) => keyOf(o) > start)
-      .filter((o) => labelMatch(labelsOf(o)))
-      .map((o) => {
-        // Fields computed on read are selectable too.
-        type.strategy?.decorate?.(o, ctx);
-        return o;
-      })
-      .filter((o) => {
-        const meta = metadataOf(o);
-        const fields = {
-          'metadata.name': stringAt(meta, 'name') ?? '',
-          'metadata.namespace': stringAt(meta, 'namespace') ?? '',
-          ...(type.strategy?.fields?.(o) ?? {}),
-        };
-        return fieldMatch(fields);
+    const matches = (o: JsonObject): boolean => {
+      if (!labelMatch(labelsOf(o))) return false;
+      // Fields computed on read are selectable too.
+      type.strategy?.decorate?.(o, ctx);
+      const meta = metadataOf(o);
+      return fieldMatch({
+        'metadata.name': stringAt(meta, 'name') ?? '',
+        'metadata.namespace': stringAt(meta, 'namespace') ?? '',
+        ...(type.strategy?.fields?.(o) ?? {}),
       });
-    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : matching.length;
-    const page = matching.slice(0, limit);
+    };
+    // Walk the keys in order from the continue point, copying only the objects that are looked at.
+    const resource = storeKey(type);
+    const keys = this.store.sortedKeys(resource);
+    const prefix = type.namespaced && namespace !== undefined ? `${namespace}/` : '';
+    // `${namespace}0` is the first key after every `${namespace}/…` ('0' follows '/').
+    const end = prefix === '' ? keys.length : firstAtOrAfter(keys, `${namespace ?? ''}0`);
+    let index = Math.max(firstAtOrAfter(keys, prefix), start === '' ? 0 : firstAfter(keys, start));
+    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
+    const page: JsonObject[] = [];
+    let more = false;
+    for (; index < end; index++) {
+      const object = this.store.getByKey(resource, keys[index] ?? '');
+      if (object === undefined || !matches(object)) continue;
+      if (page.length === limit) {
+        more = true;
+        break;
+      }
+      page.push(object);
+    }
     const listMeta: JsonObject = { resourceVersion: String(revision) };
     const last = page.at(-1);
-    if (matching.length > page.length && last) {
+    if (more && last) {
       listMeta['continue'] = encodeContinue({ rv: revision, start: keyOf(last) });
-      // kube counts the rest only when no selector filtered the list.
+      // kube counts the rest only when no selector filtered the list (then every key left is an item).
       if (!options.labelSelector && !options.fieldSelector) {
-        listMeta['remainingItemCount'] = matching.length - page.length;
+        listMeta['remainingItemCount'] = end - index;
       }
     }
     return { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: listMeta, items: page };
@@ -554,4 +564,28 @@ export class ResourceService {
     }
     return { ...list, items: deleted };
   }
+}
+
+/** Index of the first of the sorted `keys` that is not before `key`. */
+function firstAtOrAfter(keys: readonly string[], key: string): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((keys[middle] ?? '') < key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** Index of the first of the sorted `keys` that comes after `key`. */
+function firstAfter(keys: readonly string[], key: string): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((keys[middle] ?? '') <= key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
