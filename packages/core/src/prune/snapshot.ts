@@ -482,67 +482,62 @@ async function snapshotOnce(client: ClusterClient, options: SnapshotOptions): Pr
       : {}),
     ...(namespace !== undefined ? { namespace } : {}),
   });
-  const list = async <T extends KubeObject>(type: ResourceType, optional = false): Promise<T[]> => {
+  // Every list is read page by page and each page converted and let go at once, so no raw list is ever
+  // held whole (50k Pods as client objects alone would take hundreds of MiB). A list that fails ends the
+  // snapshot; one whose continue token expires (410) starts the whole snapshot over (see takeSnapshot).
+  const read = async <T extends KubeObject>(
+    type: ResourceType,
+    add: (items: Iterable<T>) => void,
+    optional = false,
+  ): Promise<void> => {
     const source = `${type.plural}${type.apiVersion.includes('/') ? `.${type.apiVersion.split('/')[0]}` : ''}`;
     try {
-      const items = await client.list<T>(type, {
-        ...(namespace !== undefined ? { namespace } : {}),
-        pageSize: options.pageSize ?? 500,
-        onPage: (count) => options.onProgress?.({ source, items: count, done: false }),
-      });
-      options.onProgress?.({ source, items: items.length, done: true });
-      return items;
+      const count = await client.listPages<T>(
+        type,
+        {
+          ...(namespace !== undefined && type.namespaced ? { namespace } : {}),
+          pageSize: options.pageSize ?? 500,
+          onPage: (items) => options.onProgress?.({ source, items, done: false }),
+        },
+        (page) => add(drain(page)),
+      );
+      options.onProgress?.({ source, items: count, done: true });
     } catch (error) {
+      if (isRegistryPushError(error, 'GONE')) throw error;
       if (optional && isRegistryPushError(error, 'NOT_FOUND')) {
         builder.note(`${source} is not served by this cluster; nothing there can use an image.`);
-        return [];
+        return;
       }
-      return listFailure(source, error);
+      listFailure(source, error);
     }
   };
 
-  builder.addStreams(drain(await list<ImageStreamObject>(Resources.imageStream)));
-  // Images are cluster-scoped and always read completely (without them every history item would look
-  // dangling), but converted page by page, so the raw list is never held whole.
-  const imageSource = 'images.image.openshift.io';
-  await client
-    .listPages<ImageObject>(
-      Resources.image,
-      {
-        pageSize: options.pageSize ?? 500,
-        onPage: (count) => options.onProgress?.({ source: imageSource, items: count, done: false }),
-      },
-      (page) => builder.addImages(drain(page)),
-    )
-    .then(
-      (count) => options.onProgress?.({ source: imageSource, items: count, done: true }),
-      (error: unknown) => {
-        if (isRegistryPushError(error, 'GONE')) throw error;
-        return listFailure(imageSource, error);
-      },
-    );
+  await read<ImageStreamObject>(Resources.imageStream, (page) => builder.addStreams(page));
+  // Images are cluster-scoped and always read completely: without them every history item would look
+  // dangling.
+  await read<ImageObject>(Resources.image, (page) => builder.addImages(page));
 
   const tasks: (() => Promise<void>)[] = [
-    async () => {
-      builder.addPods(
-        drain(await list<KubeObject & { spec?: unknown; status?: { phase?: string } }>(Resources.pod)),
-      );
-    },
-    ...TEMPLATE_PATHS.map(([type]) => async () => {
-      builder.addWorkloads(type, drain(await list(type, OPTIONAL_GROUPS.has(type.apiVersion))));
-    }),
-    ...[Resources.build, Resources.buildConfig].map((type) => async () => {
-      builder.addBuilds(type, drain(await list(type, true)));
-    }),
-    ...(options.extraSources ?? []).map((source) => async () => {
-      builder.addExtra(source, drain(await list(source.type, source.optional === true)));
-    }),
+    () =>
+      read<KubeObject & { spec?: unknown; status?: { phase?: string } }>(Resources.pod, (page) =>
+        builder.addPods(page),
+      ),
+    ...TEMPLATE_PATHS.map(
+      ([type]) =>
+        () =>
+          read(type, (page) => builder.addWorkloads(type, page), OPTIONAL_GROUPS.has(type.apiVersion)),
+    ),
+    ...[Resources.build, Resources.buildConfig].map(
+      (type) => () => read(type, (page) => builder.addBuilds(type, page), true),
+    ),
+    ...(options.extraSources ?? []).map(
+      (source) => () => read(source.type, (page) => builder.addExtra(source, page), source.optional === true),
+    ),
+    () =>
+      read<KubeObject & { spec?: { limits?: unknown } }>(Resources.limitRange, (page) =>
+        builder.addLimitRanges(page),
+      ),
   ];
-  tasks.push(async () => {
-    builder.addLimitRanges(
-      drain(await list<KubeObject & { spec?: { limits?: unknown } }>(Resources.limitRange)),
-    );
-  });
   await inBatches(tasks, options.concurrency ?? 4);
   return builder.finish();
 }

@@ -221,6 +221,40 @@ describe('the snapshot', () => {
     expect(snapshot.images.length).toBe(digests.size);
   });
 
+  it('reads Pods page by page and starts the snapshot over, complete, when their continue token expires', async () => {
+    const names = Array.from({ length: 5 }, (_, i) => `paged-pod-${i}`);
+    for (const name of names) {
+      await createPod(admin, 'apps', name, {
+        containers: [{ name: 'app', image: `${INTERNAL}/apps/paged@${digest(name)}` }],
+      });
+    }
+    let compacted = false;
+    let podPages = 0;
+    const snapshot = await takeSnapshot(pruner, {
+      protectAnnotation: 'x/keep',
+      pageSize: 2,
+      concurrency: 1,
+      onProgress: (progress) => {
+        if (progress.source !== 'pods' || progress.done) return;
+        podPages++;
+        // Expire the continue token once, after the first page of Pods.
+        if (!compacted) {
+          compacted = true;
+          cluster.compact();
+        }
+      },
+    });
+    expect(compacted).toBe(true);
+    expect(podPages).toBeGreaterThan(3); // the first page, then every page again after the restart
+    for (const name of names) {
+      const uses = snapshot.uses.filter((use) => use.referrer.startsWith(`Pod apps/${name} `));
+      expect(
+        uses.map((use) => use.digest),
+        name,
+      ).toEqual([digest(name)]);
+    }
+  });
+
   it('stops, changing nothing, when a list is refused', async () => {
     const user = await cluster.addUser({ name: 'reader', roles: [{ role: 'view' }] });
     const reader = ClusterClient.fromOptions({ kubeconfig: user.kubeconfig });
