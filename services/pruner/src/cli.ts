@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `registry-pruner` binary: runs one command and exits with its code.
+import { once } from 'node:events';
 import { main } from './main.js';
 
 const stopSignal = new Promise<string>((resolve) => {
@@ -8,7 +9,9 @@ const stopSignal = new Promise<string>((resolve) => {
 });
 
 const code = await main(process.argv.slice(2), {
-  stdout: (text) => process.stdout.write(text + '\n'),
+  // A full pipe makes the caller wait (large JSON results are written block by block): memory stays flat.
+  stdout: (text) =>
+    process.stdout.write(text + '\n') ? undefined : once(process.stdout, 'drain').then(() => undefined),
   stderr: (text) => process.stderr.write(text + '\n'),
   env: process.env,
   stopSignal,

@@ -7,13 +7,15 @@ import { formatPlan, formatRunResult, parseDuration, type ClusterAccessOptions }
 import { PrunerClient } from './client.js';
 import { PrunerError, describeError, errorBody } from './errors.js';
 import { formatRun, formatStatus } from './format.js';
+import { writeJsonLines } from './json-lines.js';
 import { runOnce } from './oneshot.js';
 import { loadSettings, parseMode, type Settings } from './settings.js';
 import { startWorker } from './worker.js';
 
 /** Where output goes. */
 export interface Io {
-  stdout(text: string): void;
+  /** Writes a line; a promise, when given, resolves once the output can take more. */
+  stdout(text: string): void | Promise<void>;
   stderr(text: string): void;
   env: Readonly<Record<string, string | undefined>>;
   /** Resolves when the process is asked to stop (SIGTERM, SIGINT), with the signal's name. */
@@ -147,9 +149,8 @@ async function runCommand(values: Values, io: Io): Promise<number> {
     minRate: settings.minRate,
     ...(json ? {} : { onProgress: (line: string) => io.stderr(line) }),
   });
-  io.stdout(
-    json ? JSON.stringify({ plan, result }, null, 2) : `${formatPlan(plan)}\n\n${formatRunResult(result)}`,
-  );
+  if (json) await writeJsonLines({ plan, result }, (text) => io.stdout(text));
+  else await io.stdout(`${formatPlan(plan)}\n\n${formatRunResult(result)}`);
   return Object.keys(result.summary.errors).length > 0 ? 1 : 0;
 }
 
@@ -170,7 +171,7 @@ async function enqueueCommand(values: Values, io: Io): Promise<number> {
   try {
     const runId = await client.enqueue(settings.confirm);
     if (values.wait !== true) {
-      io.stdout(
+      await io.stdout(
         json
           ? JSON.stringify({ runId, status: 'queued' }, null, 2)
           : `Run ${runId} queued${settings.confirm ? '' : ' (dry run)'}.`,
@@ -178,7 +179,8 @@ async function enqueueCommand(values: Values, io: Io): Promise<number> {
       return 0;
     }
     const { record, result } = await client.waitForRun(runId, timeout);
-    io.stdout(json ? JSON.stringify({ run: record, result }, null, 2) : formatRun(record, result));
+    if (json) await writeJsonLines({ run: record, result }, (text) => io.stdout(text));
+    else await io.stdout(formatRun(record, result));
     return record.status === 'succeeded' ? 0 : record.status === 'rejected' ? 3 : 1;
   } finally {
     await client.close();
@@ -192,7 +194,7 @@ async function statusCommand(values: Values, io: Io): Promise<number> {
   const client = await PrunerClient.connect(settings);
   try {
     const report = await client.status(limit);
-    io.stdout(json ? JSON.stringify(report, null, 2) : formatStatus(report));
+    await io.stdout(json ? JSON.stringify(report, null, 2) : formatStatus(report));
     return 0;
   } finally {
     await client.close();
@@ -227,7 +229,7 @@ function parse(name: CommandName, argv: readonly string[]): Values {
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(usage());
+    await io.stdout(usage());
     return name === undefined ? 2 : 0;
   }
   if (!(name in COMMANDS)) {
@@ -245,14 +247,16 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return 2;
   }
   if (values.help === true) {
-    io.stdout(`usage: registry-pruner ${command} ${COMMANDS[command].usage}\n\n${COMMANDS[command].summary}`);
+    await io.stdout(
+      `usage: registry-pruner ${command} ${COMMANDS[command].usage}\n\n${COMMANDS[command].summary}`,
+    );
     return 0;
   }
   try {
     return await HANDLERS[command](values, io);
   } catch (error) {
     io.stderr(`registry-pruner ${command}: ${describeError(error)}`);
-    if (values.output === 'json') io.stdout(JSON.stringify({ error: errorBody(error) }, null, 2));
+    if (values.output === 'json') await io.stdout(JSON.stringify({ error: errorBody(error) }, null, 2));
     return error instanceof PrunerError && error.code === 'PRUNER_USAGE' ? 2 : 1;
   }
 }

@@ -253,7 +253,7 @@ describe('the command line', () => {
       out,
       err,
       io: {
-        stdout: (t: string) => out.push(t),
+        stdout: (t: string) => void out.push(t),
         stderr: (t: string) => err.push(t),
         env: { REDIS_URL: 'redis://127.0.0.1:1' },
       },
