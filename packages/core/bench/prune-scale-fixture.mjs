@@ -1,4 +1,5 @@
-// Shared by the prune scale benchmarks: a synthetic OpenShift cluster: Images sharing base layers, ImageStreams with
+/* global URL */
+// Shared by the prune scale benchmarks. A synthetic OpenShift cluster: Images sharing base layers, ImageStreams with
 // multi-revision histories, Pods using tags and digests, shaped as the API server returns them (an Image
 // without its raw manifest, a Pod with the fields kubelet-era objects carry). Used by the plan benchmark here
 // (fed straight to the SnapshotBuilder) and by the pruner's scale benchmark (created in openshift-sim).
