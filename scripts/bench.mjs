@@ -91,6 +91,22 @@ const BENCHES = [
     ],
   },
   {
+    name: 'run-scale',
+    title: 'The pruner at scale, as deployed (services/pruner)',
+    json: 'run-scale.json',
+    repeat: 1,
+    steps: [
+      {
+        cwd: pruner,
+        argv: ['bench/run-scale.bench.mjs'],
+        env: {
+          ...pass('BENCH_SCALE_IMAGES', quick ? '10000' : '100000'),
+          ...pass('BENCH_SCALE_REPEATS', '3'),
+        },
+      },
+    ],
+  },
+  {
     name: 'throughput',
     title: 'Worker throughput: 1 vs 2 vs 4 workers (services/pruner)',
     json: 'throughput.json',
@@ -258,7 +274,31 @@ function throughputSection([data]) {
   ];
 }
 
-const SECTIONS = { push: pushSection, 'prune-plan': planSection, throughput: throughputSection };
+function runScaleSection([data]) {
+  const [first] = data.rows;
+  return [
+    `\`registry-pruner run\` (a dry run in full mode: every list read page by page through the API, the plan, ` +
+      `the output) in its own process with the deployed \`NODE_OPTIONS='${first.nodeOptions}'\`, against ` +
+      `openshift-sim filled through its API with the plan benchmark's synthetic cluster (seeding took ` +
+      `${first.seedSeconds.toFixed(0)} s, not counted). ${data.repeats} run(s) per output, median (min–max). ` +
+      'Reference: oc adm prune images, ~4 GiB at ~100k images (see the plan section).',
+    '',
+    '| images | streams | pods | output | planned changes | printed MiB | run time s | peak RSS MiB |',
+    '| ---: | ---: | ---: | :--- | ---: | ---: | ---: | ---: |',
+    ...data.rows.map(
+      (row) =>
+        `| ${row.images} | ${row.streams} | ${row.pods} | ${row.output} | ${first.changes ?? '—'} | ` +
+        `${row.outputMiB.toFixed(1)} | ${stat(row.seconds, (v) => v.toFixed(1))} | ${stat(row.peakRssMiB, int)} |`,
+    ),
+  ];
+}
+
+const SECTIONS = {
+  push: pushSection,
+  'prune-plan': planSection,
+  'run-scale': runScaleSection,
+  throughput: throughputSection,
+};
 
 // ---- main ---------------------------------------------------------------------------------------------------
 await mkdir(results, { recursive: true });

@@ -147,7 +147,8 @@ async function runCommand(values: Values, io: Io): Promise<number> {
     registry: settings.registry,
     rate: settings.rate,
     minRate: settings.minRate,
-    ...(json ? {} : { onProgress: (line: string) => io.stderr(line) }),
+    // The table shows counts only: the plan need not list its items.
+    ...(json ? {} : { onProgress: (line: string) => io.stderr(line), detail: 'summary' as const }),
   });
   if (json) await writeJsonLines({ plan, result }, (text) => io.stdout(text));
   else await io.stdout(`${formatPlan(plan)}\n\n${formatRunResult(result)}`);

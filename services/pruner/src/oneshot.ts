@@ -33,6 +33,11 @@ export interface RunOnceOptions {
   concurrency?: number;
   /** Told about progress (phases and units). */
   onProgress?: (line: string) => void;
+  /**
+   * What the returned plan lists: `changes` (default) its deletes and updates, `summary` none (only the
+   * counts), which spares a large cluster's run the memory of the list when nobody reads it.
+   */
+  detail?: 'changes' | 'summary';
 }
 
 /** What a one-shot run did. */
@@ -56,11 +61,15 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> 
   let registry: ClientPruneRegistry | undefined;
   if (options.confirm && mode === 'full') registry = await openRegistry(client, options.registry);
   try {
-    const snapshot = await takeSnapshot(throttledClient(client, limiter), {
-      protectAnnotation: policy.protectAnnotation,
-      ignoreInvalidImageReferences: policy.ignoreInvalidImageReferences,
-    });
-    const plan = planPrune(snapshot, policy, { mode, now: new Date(), detail: 'changes' });
+    // The snapshot is let go once planned: a large cluster's would otherwise stay in memory for the whole run.
+    const plan = planPrune(
+      await takeSnapshot(throttledClient(client, limiter), {
+        protectAnnotation: policy.protectAnnotation,
+        ignoreInvalidImageReferences: policy.ignoreInvalidImageReferences,
+      }),
+      policy,
+      { mode, now: new Date(), detail: options.detail ?? 'changes' },
+    );
     const result = await executePlan(plan, {
       cluster: throttledCluster(pruneClusterOf(client), limiter),
       confirm: options.confirm,

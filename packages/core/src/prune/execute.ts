@@ -158,6 +158,22 @@ async function retrying<T>(
 
 const attemptsOf = (error: unknown): number => (error as { attempts?: number }).attempts ?? 1;
 
+let lastMs = -1;
+let lastIso = '';
+
+/**
+ * The time now as RFC 3339. Items recorded in the same millisecond share one string: a dry run of a large
+ * plan records hundreds of thousands of items in a few seconds.
+ */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 class UnitRecorder {
   readonly items: ItemResult[] = [];
 
@@ -174,7 +190,7 @@ class UnitRecorder {
       outcome,
       attempts: 0,
       bytes: 0,
-      at: new Date().toISOString(),
+      at: isoNow(),
       ...extra,
     };
     this.items.push(result);

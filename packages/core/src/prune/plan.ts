@@ -36,9 +36,10 @@ export interface PlanOptions {
   now: Date;
   /**
    * `all` (default) lists every decision, keeps included; `changes` lists only deletes and updates, which
-   * keeps very large plans small (the summary still counts every decision).
+   * keeps very large plans small; `summary` lists none (`items` is empty) for callers that need only the
+   * units and the counts. The summary always counts every decision.
    */
-  detail?: 'all' | 'changes';
+  detail?: 'all' | 'changes' | 'summary';
 }
 
 /**
@@ -73,7 +74,10 @@ class ItemSink {
    */
   private readonly reasons = new Map<string, PlanSummary['reasons'][number]>();
 
-  constructor(private readonly keepAll: boolean) {}
+  constructor(
+    private readonly keepAll: boolean,
+    private readonly listChanges: boolean,
+  ) {}
 
   private count(kind: PlanItemKind, action: PlanItem['action'], rule: PlanRule): void {
     const byAction = (this.counts[kind] ??= {});
@@ -90,7 +94,7 @@ class ItemSink {
 
   add(item: PlanItem): void {
     this.count(item.kind, item.action, item.rule);
-    if (this.keepAll || item.action !== 'keep') this.items.push(item);
+    if (this.keepAll || (this.listChanges && item.action !== 'keep')) this.items.push(item);
   }
 
   /**
@@ -686,7 +690,8 @@ export function planPrune(snapshot: PruneSnapshot, policy: PrunePolicy, options:
     tags: new TagFilter(policy),
     now,
   };
-  const sink = new ItemSink(options.detail !== 'changes');
+  const detail = options.detail ?? 'all';
+  const sink = new ItemSink(detail === 'all', detail !== 'summary');
   const { streamUnits, history, removedBy } = decideStreams(snapshot, ctx, options.mode, sink);
   let imageStage: ImageStage = { units: [], bytes: 0 };
   if (snapshot.namespace === undefined) {

@@ -368,7 +368,7 @@ describe('the plan document', () => {
     });
   });
 
-  it('with detail "changes" lists only deletes and updates, and still counts every decision', () => {
+  it('with detail "changes" lists only deletes and updates, with "summary" nothing, and still counts every decision', () => {
     const full = plan(snap);
     const changes = planPrune(snap, resolvePrunePolicy().policy, {
       mode: 'full',
@@ -379,6 +379,15 @@ describe('the plan document', () => {
     expect(changes.items).toEqual(full.items.filter((i) => i.action !== 'keep'));
     expect(changes.summary).toEqual(full.summary);
     expect(changes.units).toEqual(full.units);
+    const summary = planPrune(snap, resolvePrunePolicy().policy, {
+      mode: 'full',
+      now: NOW,
+      detail: 'summary',
+    });
+    expect(summary.items).toEqual([]);
+    expect(summary.summary).toEqual(full.summary);
+    expect(summary.units).toEqual(full.units);
+    expect(summary.id).toBe(full.id);
   });
 
   it('refuses a snapshot of another schema', () => {

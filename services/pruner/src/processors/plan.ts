@@ -47,7 +47,8 @@ async function makePlan(
     protectAnnotation: policy.protectAnnotation,
     ignoreInvalidImageReferences: policy.ignoreInvalidImageReferences,
   });
-  const plan = planPrune(snapshot, policy, { mode, now: new Date(), detail: 'changes' });
+  // The run is stored and carried out by its units; the counts are in the summary, so no item is listed.
+  const plan = planPrune(snapshot, policy, { mode, now: new Date(), detail: 'summary' });
   return { plan, config };
 }
 
