@@ -213,7 +213,7 @@ function planSection(runs) {
     '',
     'Reference: `oc adm prune images` holds every Image and every pod/workload list in memory; 4 GiB was reported ' +
       'to be enough at **~100k images** (openshift/release#3658, 2019), and it was still OOMKilled after more memory ' +
-      'was added (release#10177). See `/work/shared/reference/pruner-anchors.md` §6 (outside the repository).' +
+      'was added (release#10177).' +
       (has100k ? '' : ' (The quick run stops short of 100k images, so no row compares with it directly.)'),
     '',
     '| images | streams | pods | heap | detail | plan items | units | read ms | plan ms | peak RSS MiB | peak after JSON MiB | plan JSON MiB | oc (reported) | plan digest |',
