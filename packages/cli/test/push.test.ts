@@ -256,8 +256,9 @@ describe.runIf(process.getuid?.() === 0)('all, against openshift-sim', () => {
     expect(await readAuthCredentials(authFile, host)).toBeUndefined();
   });
 
-  it('keeps the auth file when --logout false, for later steps', async () => {
-    const result = await run(
+  /** `all --logout false` as the developer, with more arguments. */
+  const allKeepingFiles = (...more: string[]) =>
+    run(
       [
         'all',
         '--namespace',
@@ -268,14 +269,16 @@ describe.runIf(process.getuid?.() === 0)('all, against openshift-sim', () => {
         `oci:${image.layoutDir}`,
         '--logout',
         'false',
-        '--output',
-        'json',
+        ...more,
       ],
       {
         REGISTRY_PUSH_KUBECONFIG: cluster.users.developer!.kubeconfig,
         REGISTRY_PUSH_CA_DATA: cluster.ingressCaPem,
       },
     );
+
+  it('keeps the auth file when --logout false, for later steps', async () => {
+    const result = await allKeepingFiles('--output', 'json');
     expect(result.code).toBe(0);
     const json = JSON.parse(result.stdout) as { authFile: string; certDir: string };
     expect(existsSync(json.authFile)).toBe(true);
@@ -284,23 +287,7 @@ describe.runIf(process.getuid?.() === 0)('all, against openshift-sim', () => {
   });
 
   it('says where the kept files are in text output too', async () => {
-    const result = await run(
-      [
-        'all',
-        '--namespace',
-        'demo',
-        '--image',
-        'kept',
-        '--source',
-        `oci:${image.layoutDir}`,
-        '--logout',
-        'false',
-      ],
-      {
-        REGISTRY_PUSH_KUBECONFIG: cluster.users.developer!.kubeconfig,
-        REGISTRY_PUSH_CA_DATA: cluster.ingressCaPem,
-      },
-    );
+    const result = await allKeepingFiles();
     expect(result.code, result.stderr).toBe(0);
     const authFile = /^authfile: (.+)$/m.exec(result.stdout)?.[1];
     const certDir = /^cert-dir: (.+)$/m.exec(result.stdout)?.[1];
