@@ -12,6 +12,7 @@ import { startCluster, type RunningCluster } from '@registry-push/openshift-sim'
 import {
   buildOciImage,
   makeWorkDir,
+  registryBlobDir,
   removeWorkDir,
   runSkopeo,
   startRedis,
@@ -66,19 +67,7 @@ describe.runIf(process.getuid?.() === 0)('push with the action, prune with the w
   let worker: ChildProcess | undefined;
 
   /** The storage path of a blob in the distribution layout. */
-  const blobPath = (digest: string): string => {
-    const hex = digest.replace(/^sha256:/, '');
-    return join(
-      cluster.registryStorageDir,
-      'docker',
-      'registry',
-      'v2',
-      'blobs',
-      'sha256',
-      hex.slice(0, 2),
-      hex,
-    );
-  };
+  const blobPath = (digest: string): string => registryBlobDir(cluster.registryStorageDir, digest);
   const exists = async (path: string): Promise<boolean> =>
     readdir(path).then(
       () => true,

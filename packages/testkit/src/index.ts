@@ -9,7 +9,7 @@ export { findOnPath, requireBinary, SYSTEM_BINARIES, type SystemBinary } from '.
 export { freePort } from './ports.js';
 export { runningServicePids } from './process.js';
 export { startRedis, redisPing, type RedisOptions, type RunningRedis } from './redis.js';
-export { startRegistry, type RegistryOptions, type RunningRegistry } from './registry.js';
+export { registryBlobDir, startRegistry, type RegistryOptions, type RunningRegistry } from './registry.js';
 export {
   createCertificateAuthority,
   type CertificateAuthority,

@@ -42,6 +42,15 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
+/**
+ * Where the distribution registry's filesystem driver keeps a blob (its `data` file is inside), under a
+ * storage root such as {@link RunningRegistry.storageDir}: `docker/registry/v2/blobs/sha256/<2 hex>/<hex>`.
+ */
+export function registryBlobDir(storageDir: string, digest: string): string {
+  const hex = digest.slice(digest.indexOf(':') + 1);
+  return join(storageDir, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex);
+}
+
 interface RegistryFiles {
   certFile?: string;
   keyFile?: string;

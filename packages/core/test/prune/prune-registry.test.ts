@@ -4,7 +4,14 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
-import { buildOciImage, httpRequest, makeWorkDir, runSkopeo, type BuiltImage } from '@registry-push/testkit';
+import {
+  buildOciImage,
+  httpRequest,
+  makeWorkDir,
+  registryBlobDir,
+  runSkopeo,
+  type BuiltImage,
+} from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient, type KubeObject } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
@@ -111,17 +118,7 @@ async function pull(ref: string): Promise<void> {
 }
 
 function blobPath(digest: string): string {
-  const hex = digest.slice('sha256:'.length);
-  return join(
-    cluster.registryStorageDir,
-    'docker',
-    'registry',
-    'v2',
-    'blobs',
-    'sha256',
-    hex.slice(0, 2),
-    hex,
-  );
+  return registryBlobDir(cluster.registryStorageDir, digest);
 }
 
 const exists = (path: string): Promise<boolean> =>

@@ -10,8 +10,7 @@ import {
 } from 'node:http';
 import { rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import type { CertificateAndKey } from '@registry-push/testkit';
+import { registryBlobDir, type CertificateAndKey } from '@registry-push/testkit';
 import { isJsonObject, objectAt, stringAt } from '../json.js';
 import type { Attributes, Authorizer, Subject } from '../api/rbac.js';
 import type { ObjectStore } from '../api/store.js';
@@ -388,17 +387,7 @@ export class RegistryFront {
       ]);
       return;
     }
-    const hex = digest.slice('sha256:'.length);
-    const dir = join(
-      this.parts.upstream.storageDir,
-      'docker',
-      'registry',
-      'v2',
-      'blobs',
-      'sha256',
-      hex.slice(0, 2),
-      hex,
-    );
+    const dir = registryBlobDir(this.parts.upstream.storageDir, digest);
     const exists = await stat(dir).then(
       () => true,
       () => false,

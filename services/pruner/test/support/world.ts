@@ -9,6 +9,7 @@ import {
   buildOciImage,
   httpRequest,
   makeWorkDir,
+  registryBlobDir,
   removeWorkDir,
   runSkopeo,
   startRedis,
@@ -70,19 +71,7 @@ export async function startWorld(namespaces: string[] = []): Promise<World> {
   const { mkdir, writeFile } = await import('node:fs/promises');
   await mkdir(join(certDir, host), { recursive: true });
   await writeFile(join(certDir, host, 'ca.crt'), cluster.ingressCaPem);
-  const blobPath = (digest: string): string => {
-    const hex = digest.slice('sha256:'.length);
-    return join(
-      cluster.registryStorageDir,
-      'docker',
-      'registry',
-      'v2',
-      'blobs',
-      'sha256',
-      hex.slice(0, 2),
-      hex,
-    );
-  };
+  const blobPath = (digest: string): string => registryBlobDir(cluster.registryStorageDir, digest);
   return {
     cluster,
     redis,
