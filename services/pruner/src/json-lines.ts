@@ -7,33 +7,37 @@
 const INDENT = '  ';
 
 /** The text of `value` in pieces; joined, they equal `JSON.stringify(value, null, 2)`. */
-export function* jsonPieces(value: unknown, depth = 0): Generator<string> {
-  const resolved = toJson(value);
-  if (resolved === null || typeof resolved !== 'object') {
+export function jsonPieces(value: unknown): Generator<string> {
+  return piecesOf(toJson(value), 0);
+}
+
+/** Pieces of a value whose `toJSON` has already been applied (JSON.stringify applies it once). */
+function* piecesOf(value: unknown, depth: number): Generator<string> {
+  if (value === null || typeof value !== 'object') {
     // Top-level undefined, functions and symbols: JSON.stringify gives undefined; there is nothing to write.
-    const text = JSON.stringify(resolved) as string | undefined;
+    const text = JSON.stringify(value) as string | undefined;
     if (text !== undefined) yield text;
     return;
   }
   const inner = INDENT.repeat(depth + 1);
   const outer = INDENT.repeat(depth);
-  if (Array.isArray(resolved)) {
-    if (resolved.length === 0) {
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
       yield '[]';
       return;
     }
     yield '[';
-    for (let i = 0; i < resolved.length; i++) {
+    for (let i = 0; i < value.length; i++) {
       // Elements are written whole: each is small, and there can be a million of them.
-      const text = JSON.stringify(toJson(resolved[i]), null, 2) as string | undefined;
+      const text = JSON.stringify(value[i], null, 2) as string | undefined;
       yield `${i === 0 ? '' : ','}\n${inner}${text === undefined ? 'null' : text.replaceAll('\n', `\n${inner}`)}`;
     }
     yield `\n${outer}]`;
     return;
   }
-  const entries = Object.entries(resolved as Record<string, unknown>).filter(([, entry]) =>
-    isWritten(toJson(entry)),
-  );
+  const entries = Object.entries(value as Record<string, unknown>)
+    .map(([key, entry]) => [key, toJson(entry)] as const)
+    .filter(([, entry]) => isWritten(entry));
   if (entries.length === 0) {
     yield '{}';
     return;
@@ -41,7 +45,7 @@ export function* jsonPieces(value: unknown, depth = 0): Generator<string> {
   yield '{';
   for (const [i, [key, entry]] of entries.entries()) {
     yield `${i === 0 ? '' : ','}\n${inner}${JSON.stringify(key)}: `;
-    yield* jsonPieces(entry, depth + 1);
+    yield* piecesOf(entry, depth + 1);
   }
   yield `\n${outer}}`;
 }

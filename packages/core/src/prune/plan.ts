@@ -61,6 +61,12 @@ const exact = <T>(list: T[]): T[] => (list.length === 0 ? none<T>() : list.slice
  */
 const flat = (...parts: string[]): string => parts.join('');
 
+/** The item with its referrer, when there is one (last, as in the plan's JSON). */
+function withReferrer(item: PlanItem, referrer: string | undefined): PlanItem {
+  if (referrer !== undefined) item.referrer = referrer;
+  return item;
+}
+
 /**
  * Counts every decision and keeps the ones the plan lists. Keep decisions that the plan does not list
  * (`detail: 'changes'`) are only counted, never built.
@@ -293,32 +299,21 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
         return;
       }
       if (!sink.countedKeep('tag-history', rule)) {
-        const id = idPrefix + revision;
         sink.add(
-          referrer !== undefined
-            ? {
-                id,
-                kind: 'tag-history',
-                bytes: 0,
-                stream: repo,
-                tag: tag.tag,
-                revision,
-                digest,
-                action: 'keep',
-                rule,
-                referrer,
-              }
-            : {
-                id,
-                kind: 'tag-history',
-                bytes: 0,
-                stream: repo,
-                tag: tag.tag,
-                revision,
-                digest,
-                action: 'keep',
-                rule,
-              },
+          withReferrer(
+            {
+              id: idPrefix + revision,
+              kind: 'tag-history',
+              bytes: 0,
+              stream: repo,
+              tag: tag.tag,
+              revision,
+              digest,
+              action: 'keep',
+              rule,
+            },
+            referrer,
+          ),
         );
       }
       decision.kept.push(digest);
@@ -554,11 +549,11 @@ function decideImages(ctx: ImageContext): ImageStage {
     const keep = rules.get(digest);
     if (keep !== undefined) {
       if (sink.countedKeep('image', keep.rule)) continue;
-      const id = `image:${digest}`;
       sink.add(
-        keep.referrer !== undefined
-          ? { id, kind: 'image', action: 'keep', rule: keep.rule, bytes: 0, digest, referrer: keep.referrer }
-          : { id, kind: 'image', action: 'keep', rule: keep.rule, bytes: 0, digest },
+        withReferrer(
+          { id: `image:${digest}`, kind: 'image', action: 'keep', rule: keep.rule, bytes: 0, digest },
+          keep.referrer,
+        ),
       );
       continue;
     }

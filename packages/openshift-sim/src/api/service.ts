@@ -170,7 +170,11 @@ export class ResourceService {
     const prefix = type.namespaced && namespace !== undefined ? `${namespace}/` : '';
     // `${namespace}0` is the first key after every `${namespace}/…` ('0' follows '/').
     const end = prefix === '' ? keys.length : firstAtOrAfter(keys, `${namespace ?? ''}0`);
-    let index = Math.max(firstAtOrAfter(keys, prefix), start === '' ? 0 : firstAfter(keys, start));
+    // The first key after `start` is the first at or after `start` followed by the smallest character.
+    let index = Math.max(
+      firstAtOrAfter(keys, prefix),
+      start === '' ? 0 : firstAtOrAfter(keys, `${start}\u0000`),
+    );
     const limit = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
     const page: JsonObject[] = [];
     let more = false;
@@ -573,18 +577,6 @@ function firstAtOrAfter(keys: readonly string[], key: string): number {
   while (low < high) {
     const middle = (low + high) >>> 1;
     if ((keys[middle] ?? '') < key) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-/** Index of the first of the sorted `keys` that comes after `key`. */
-function firstAfter(keys: readonly string[], key: string): number {
-  let low = 0;
-  let high = keys.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((keys[middle] ?? '') <= key) low = middle + 1;
     else high = middle;
   }
   return low;

@@ -90,8 +90,7 @@ export class ObjectStore {
   }
 
   get(resource: string, namespace: string, name: string): JsonObject | undefined {
-    const found = this.objects.get(resource)?.get(keyOf(namespace, name));
-    return found ? cloneJson(found) : undefined;
+    return this.getByKey(resource, keyOf(namespace, name));
   }
 
   /**

@@ -146,6 +146,21 @@ function pvcOutcome(spec: JsonObject, storage: JsonObject, reads: StorageReads):
   };
 }
 
+/** The operator cannot reach or create cloud storage: its StorageExists condition turns Unknown. */
+function cloudFailure(backend: string, error: string): StorageOutcome {
+  return {
+    ok: false,
+    backend,
+    error,
+    storageExists: {
+      type: 'StorageExists',
+      status: 'Unknown',
+      reason: 'Unknown Error Occurred',
+      message: error,
+    },
+  };
+}
+
 function cloudOutcome(backend: string, storage: JsonObject, reads: StorageReads): StorageOutcome {
   const keys = CREDENTIAL_KEYS[backend];
   const fields = LOCATION_FIELDS[backend];
@@ -155,34 +170,18 @@ function cloudOutcome(backend: string, storage: JsonObject, reads: StorageReads)
   const data = objectAt(reads.credentials(), 'data') ?? {};
   const missingKeys = keys.filter((key) => typeof data[key] !== 'string' || data[key] === '');
   if (missingKeys.length > 0) {
-    const error = `unable to get storage credentials: secret openshift-image-registry/${USER_CREDENTIALS_SECRET} has no ${missingKeys.join(', ')}`;
-    return {
-      ok: false,
+    return cloudFailure(
       backend,
-      error,
-      storageExists: {
-        type: 'StorageExists',
-        status: 'Unknown',
-        reason: 'Unknown Error Occurred',
-        message: error,
-      },
-    };
+      `unable to get storage credentials: secret openshift-image-registry/${USER_CREDENTIALS_SECRET} has no ${missingKeys.join(', ')}`,
+    );
   }
   const stanza = objectAt(storage, backend) ?? {};
   const missingFields = fields.filter((field) => (stringAt(stanza, field) ?? '') === '');
   if (missingFields.length > 0) {
-    const error = `the cluster has no cloud account to create ${backend} storage in: set spec.storage.${backend}.${missingFields.join(' and ')}`;
-    return {
-      ok: false,
+    return cloudFailure(
       backend,
-      error,
-      storageExists: {
-        type: 'StorageExists',
-        status: 'Unknown',
-        reason: 'Unknown Error Occurred',
-        message: error,
-      },
-    };
+      `the cluster has no cloud account to create ${backend} storage in: set spec.storage.${backend}.${missingFields.join(' and ')}`,
+    );
   }
   return {
     ok: true,
