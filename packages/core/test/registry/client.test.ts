@@ -1,9 +1,11 @@
 // The registry client against Debian's real distribution registry: plain, TLS with a private CA,
 // htpasswd, read-only, and behind a fault-injecting proxy.
 import { createReadStream } from 'node:fs';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import {
   buildOciImage,
   makeWorkDir,
@@ -297,6 +299,42 @@ describe('trust, credentials and reachability', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('uploads over HTTP/1.1 connections although the registry offers HTTP/2', async () => {
+    // One TCP stream per upload: over HTTP/2 the registry served parallel uploads one after another.
+    const protocols: Array<string | false> = [];
+    const onConnected = (message: unknown): void => {
+      const socket = (message as { socket: { alpnProtocol?: string | false } }).socket;
+      protocols.push(socket.alpnProtocol ?? false);
+    };
+    diagnosticsChannel.subscribe('undici:client:connected', onConnected);
+    const client = new RegistryClient({
+      host: secured.host,
+      caPem: secured.caPem!,
+      credentials: { kind: 'basic', username: 'ci', password: 'right-password' },
+    });
+    try {
+      await pushByHand(client, 'secure/h1', 'v1');
+    } finally {
+      await client.close();
+      diagnosticsChannel.unsubscribe('undici:client:connected', onConnected);
+    }
+    expect(protocols.length).toBeGreaterThan(0);
+    expect(new Set(protocols)).toEqual(new Set(['http/1.1']));
+    // The registry does speak HTTP/2 when asked, so the assertion above is about the client's offer.
+    const offered = await new Promise<string | false>((resolve, reject) => {
+      const [hostname, port] = secured.host.split(':');
+      const socket = tlsConnect(
+        { host: hostname, port: Number(port), ca: secured.caPem!, ALPNProtocols: ['h2', 'http/1.1'] },
+        () => {
+          resolve(socket.alpnProtocol);
+          socket.end();
+        },
+      );
+      socket.on('error', reject);
+    });
+    expect(offered).toBe('h2');
   });
 
   it('says the certificate is not trusted without the CA', async () => {
