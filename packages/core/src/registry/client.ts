@@ -164,7 +164,7 @@ export class RegistryClient {
         ...(signal ? { signal } : {}),
       }),
     );
-    return response.body;
+    return response.body.stream();
   }
 
   /**
@@ -255,6 +255,8 @@ export class RegistryClient {
       );
       const input = source.open();
       input.on('error', (error) => verifier.destroy(unreadableSource(source.label, error)));
+      // An upload that ends early (refused, reset, aborted) closes the file too.
+      verifier.on('close', () => input.destroy());
       return input.pipe(verifier);
     };
     const monolithicMax = this.options.monolithicMaxBytes ?? 256 * 1024 * 1024;
@@ -345,7 +347,7 @@ export class RegistryClient {
         await response.body.dump();
         return undefined;
       }
-      const bytes = Buffer.from(await response.body.arrayBuffer());
+      const bytes = await response.body.bytes();
       const digest = sha256Digest(bytes);
       if (reference.includes(':') && reference !== digest) {
         throw new RegistryPushError(
@@ -606,9 +608,8 @@ async function readLimited(response: HttpResponse): Promise<string> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of response.body) {
-    const buffer = chunk as Buffer;
-    if (length < MAX_ERROR_BODY) chunks.push(buffer);
-    length += buffer.length;
+    if (length < MAX_ERROR_BODY) chunks.push(chunk);
+    length += chunk.length;
   }
   return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
 }

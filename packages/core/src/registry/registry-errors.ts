@@ -225,18 +225,7 @@ export function registryResponseError(
   );
 }
 
-const RETRYABLE_NETWORK = new Set([
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
+const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN']);
 
 /** Turn a failure to talk to the registry at all (DNS, TCP, TLS, timeouts) into one typed error. */
 export function registryNetworkError(error: unknown, operation: RegistryOperation): RegistryPushError {

@@ -1,7 +1,13 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { createSecureContext, rootCertificates } from 'node:tls';
-import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { splitHostPort } from '../trust/pem.js';
 
 /** How to reach one registry. */
@@ -35,7 +41,7 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  body: Dispatcher.ResponseData['body'];
+  body: ResponseBody;
 }
 
 /** The value of a header that may repeat, as one string. */
@@ -44,59 +50,102 @@ export function header(headers: IncomingHttpHeaders, name: string): string | und
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** Bodies larger than this are not read to free their connection: the connection is closed instead. */
+const DUMP_LIMIT = 1024 * 1024;
+
+/** A response body: read it whole, stream it, or dump it so its keep-alive connection can be reused. */
+export class ResponseBody implements AsyncIterable<Buffer> {
+  constructor(private readonly message: IncomingMessage) {}
+
+  /** The body as a byte stream (read it once, by one reader). */
+  stream(): Readable {
+    return this.message;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return (this.message as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  /** The whole body. */
+  async bytes(): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  }
+
+  /** The whole body as UTF-8 text. */
+  async text(): Promise<string> {
+    return (await this.bytes()).toString('utf8');
+  }
+
+  /** The whole body parsed as JSON. */
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text()) as unknown;
+  }
+
+  /** Throw the body away: a short one is read so the connection goes back to the pool, a long one ends it. */
+  async dump(): Promise<void> {
+    let seen = 0;
+    try {
+      for await (const chunk of this) {
+        seen += chunk.length;
+        if (seen > DUMP_LIMIT) {
+          this.message.destroy();
+          return;
+        }
+      }
+    } catch {
+      // A body being thrown away broke off; its connection is closed and nothing was lost.
+    }
+  }
+}
+
+/** A connection that stayed silent for longer than the idle limit. */
+function idleTimeout(url: URL, ms: number): Error {
+  return Object.assign(new Error(`${url.host} sent nothing for ${Math.round(ms / 1000)} s`), {
+    code: 'ETIMEDOUT',
+  });
+}
+
 /**
  * A keep-alive connection pool to one registry (and whatever token realms it names), with its own trust:
  * the given CA next to the system roots, scoped to this client, never installed process-wide.
+ *
+ * Built on Node's own HTTP client rather than undici: the same throughput on uploads, and a command
+ * that pushes starts and exits about 0.2 s sooner (undici compiles its WebAssembly HTTP parser at
+ * load, and Node waits for that compilation before it exits).
  */
 export class RegistryTransport {
   /** `https://host[:port]` (or `http://` in plain HTTP mode). */
   readonly origin: string;
-  private readonly agent: Agent;
+  private readonly https: HttpsAgent;
+  private readonly http: HttpAgent;
+  private readonly registryHostname: string;
+  private readonly dial: { hostname: string; port: number } | undefined;
+  private readonly timeoutMs: number;
 
   constructor(readonly options: ConnectionOptions) {
     this.origin = `${options.plainHttp === true ? 'http' : 'https'}://${options.host}`;
-    const tlsVerify = options.tlsVerify ?? true;
-    // One TLS context for the pool: parsing the system roots plus our CA once, not per connection.
-    const secureContext =
-      options.caPem === undefined
-        ? undefined
-        : createSecureContext({ ca: [...rootCertificates, options.caPem] });
-    const base = buildConnector({
-      // buildConnector offers h2 in ALPN unless told not to, whatever the Agent says: a Go registry then
-      // picks HTTP/2, and parallel uploads finish one after another instead of together (measured).
-      allowH2: false,
-      rejectUnauthorized: tlsVerify,
-      ...(secureContext === undefined ? {} : { secureContext }),
-    });
-    const registry = splitHostPort(options.host);
-    const dial = options.connectTo === undefined ? undefined : splitHostPort(options.connectTo);
-    const connect: buildConnector.connector = (connectOptions, callback) => {
-      // Only connections to the registry itself are redirected; a token realm elsewhere resolves normally.
-      if (dial !== undefined && connectOptions.hostname === registry.hostname) {
-        base(
-          {
-            ...connectOptions,
-            hostname: dial.hostname,
-            port: String(dial.port),
-            servername: registry.hostname,
-          },
-          callback,
-        );
-        return;
-      }
-      base(connectOptions, callback);
+    this.registryHostname = splitHostPort(options.host).hostname;
+    this.dial = options.connectTo === undefined ? undefined : splitHostPort(options.connectTo);
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    const pool = {
+      keepAlive: true,
+      maxSockets: options.maxConnections ?? 8,
+      // Idle keep-alive connections are closed after this long, before a registry or proxy drops them.
+      timeout: 30_000,
     };
-    const timeout = options.timeoutMs ?? 120_000;
-    this.agent = new Agent({
-      connect,
-      // HTTP/1.1 on several keep-alive connections: parallel uploads get a TCP stream each instead of
-      // sharing one HTTP/2 connection's flow-control window (which registries' Go servers also police).
-      allowH2: false,
-      connections: options.maxConnections ?? 8,
-      keepAliveTimeout: 30_000,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
+    // One TLS context for the pool: parsing the system roots plus our CA once, not per connection.
+    // Node's client offers no ALPN, so every connection is HTTP/1.1: parallel uploads get a TCP stream
+    // each instead of sharing one HTTP/2 connection (over which a Go registry served them one at a time).
+    this.https = new HttpsAgent({
+      ...pool,
+      rejectUnauthorized: options.tlsVerify ?? true,
+      ...(options.caPem === undefined
+        ? {}
+        : { secureContext: createSecureContext({ ca: [...rootCertificates, options.caPem] }) }),
     });
+    this.http = new HttpAgent(pool);
   }
 
   /** A URL on the registry from a path or from a `Location` header (relative or absolute). */
@@ -105,20 +154,58 @@ export class RegistryTransport {
   }
 
   /** Send one request; network failures are thrown as they come (the client classifies them). */
-  async send(request: HttpRequest): Promise<HttpResponse> {
-    const response = await this.agent.request({
-      origin: request.url.origin,
-      path: `${request.url.pathname}${request.url.search}`,
-      method: request.method,
-      headers: request.headers,
-      body: request.body ?? null,
-      signal: request.signal ?? null,
+  send(request: HttpRequest): Promise<HttpResponse> {
+    const { url, body } = request;
+    const secure = url.protocol === 'https:';
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    // Only connections to the registry itself are redirected; a token realm elsewhere resolves normally.
+    const dial = this.dial !== undefined && hostname === this.registryHostname ? this.dial : undefined;
+    const headers: Record<string, string> = { host: url.host, ...request.headers };
+    if (Buffer.isBuffer(body) && headers['content-length'] === undefined) {
+      headers['content-length'] = String(body.length);
+    }
+    const send = secure ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const outgoing = send({
+        agent: secure ? this.https : this.http,
+        method: request.method,
+        host: dial?.hostname ?? hostname,
+        port: dial?.port ?? (url.port === '' ? (secure ? 443 : 80) : Number(url.port)),
+        path: `${url.pathname}${url.search}`,
+        headers,
+        // A certificate is checked against the registry's name, wherever the connection goes.
+        ...(secure && isIP(hostname) === 0 ? { servername: hostname } : {}),
+        timeout: this.timeoutMs,
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
+      });
+      outgoing.on('timeout', () => outgoing.destroy(idleTimeout(url, this.timeoutMs)));
+      // Before an answer, a failure rejects; after one, it surfaces to whoever reads the response body.
+      outgoing.on('error', reject);
+      outgoing.on('response', (message) => {
+        resolve({
+          status: message.statusCode ?? 0,
+          headers: message.headers,
+          body: new ResponseBody(message),
+        });
+      });
+      if (body === undefined || Buffer.isBuffer(body)) {
+        outgoing.end(body);
+        return;
+      }
+      // A body that fails (a corrupt blob, an unreadable file) aborts the request with its own error, so
+      // the registry never receives a complete upload; a request that ends early releases the body.
+      body.on('error', (error) => outgoing.destroy(error));
+      outgoing.on('close', () => {
+        if (!body.readableEnded) body.destroy();
+      });
+      body.pipe(outgoing);
     });
-    return { status: response.statusCode, headers: response.headers, body: response.body };
   }
 
-  /** Close the pool (idle connections go at once; running requests finish). */
-  async close(): Promise<void> {
-    await this.agent.close();
+  /** Close the pool: every connection, idle or busy, is closed. */
+  close(): Promise<void> {
+    this.https.destroy();
+    this.http.destroy();
+    return Promise.resolve();
   }
 }
