@@ -107,6 +107,9 @@ async function boundedAll<T>(
   if (rejected !== undefined) throw rejected.reason;
 }
 
+/** Blobs up to this size go up first, whatever the order of the rest. */
+const TINY_BLOB = 64 * 1024;
+
 async function uploadBlobs(
   client: RegistryClient,
   repository: string,
@@ -115,8 +118,11 @@ async function uploadBlobs(
   counts: PushResult['blobs'],
 ): Promise<void> {
   const emit = options.onEvent;
-  // Largest first: the long uploads start at once and the small ones fill the gaps.
-  const blobs = [...image.blobs.entries()].sort(([, a], [, b]) => b.size - a.size);
+  // Tiny blobs (configs, empty layers) first: a round trip each, done before a slot is missed; then the
+  // largest first, so the long uploads start at once and the smaller ones fill the gaps. A tiny blob left
+  // for last would wait for a large upload to free a slot and add its round trips after it.
+  const order = (size: number): number => (size <= TINY_BLOB ? -Infinity : -size);
+  const blobs = [...image.blobs.entries()].sort(([, a], [, b]) => order(a.size) - order(b.size));
   await boundedAll(blobs, options.concurrency ?? 4, async ([digest, blob]) => {
     emit?.({ kind: 'blob-start', digest, size: blob.size });
     const outcome = await client.pushBlob(repository, { digest, size: blob.size }, blob.source, {

@@ -189,6 +189,33 @@ describe('native push', () => {
     });
   }
 
+  it('uploads tiny blobs first, then the largest first', async () => {
+    const mixed = await buildOciImage({
+      outDir: join(work, 'mixed'),
+      layerSizes: [300_000, 1_000, 900_000, 100_000],
+      seed: 'order',
+      tag: 'v1',
+    });
+    const started: number[] = [];
+    await pushImage({
+      source: `oci:${mixed.layoutDir}:v1`,
+      target: `${registry.host}/order/app:v1`,
+      connection: plain,
+      concurrency: 1,
+      onEvent: (event) => {
+        if (event.kind === 'blob-start') started.push(event.size);
+      },
+    });
+    const manifest = mixed.manifests[0]!;
+    const sizes = [manifest.config, ...manifest.layers].map((blob) => blob.size);
+    const tiny = sizes.filter((size) => size <= 64 * 1024).sort((a, b) => b - a);
+    const rest = sizes.filter((size) => size > 64 * 1024).sort((a, b) => b - a);
+    // The config and the 1 kB layer (in either order), then 900 kB, 300 kB, 100 kB.
+    expect(started).toHaveLength(5);
+    expect([...started.slice(0, 2)].sort((a, b) => b - a)).toEqual(tiny);
+    expect(started.slice(2)).toEqual(rest);
+  });
+
   it('pushes a docker-archive as an OCI image whose layers are the saved tars', async () => {
     const result = await pushImage({
       source: `docker-archive:${single.dockerArchive!}`,
