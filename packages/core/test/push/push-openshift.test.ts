@@ -1,15 +1,16 @@
 // The native push through openshift-sim's router and registry front: OpenShift's token realm, the
 // ImageStream it creates, and the failures a CI user meets (no rights, wrong token, expired token,
 // read-only registry).
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import { buildOciImage, makeWorkDir, type BuiltImage } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient, type KubeObject } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
 import { RegistryPushError } from '../../src/errors.js';
-import { registryLogin } from '../../src/login/login.js';
+import { registryLogin, registryLogout } from '../../src/login/login.js';
 import { pushImage } from '../../src/push/push.js';
 import { RegistryClient } from '../../src/registry/client.js';
 
@@ -90,6 +91,8 @@ describe('pushing to the integrated registry', () => {
       connectTo: cluster.routerAddress,
     });
     expect(login.verified).toBe(true);
+    expect(await registryLogout(login)).toMatch(/removed the private auth directory/);
+    expect(existsSync(dirname(login.entry.path))).toBe(false);
     const bad = await failure(
       registryLogin({
         host,
