@@ -1,12 +1,22 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  STATUS_CODES,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** What the proxy does to one request instead of forwarding it. */
 export type Fault =
   /** Drop the connection without an answer (the client sees a reset). */
   | { kind: 'reset' }
-  /** Answer with this status (after reading the request body), e.g. 500, 503, or 429 with Retry-After. */
-  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string };
+  /**
+   * Answer with this status, e.g. 500, 503, or 429 with Retry-After: after reading the request body, or
+   * with `early` at once and then close the connection without reading it (as a router with a body limit,
+   * or a registry refusing an upload, does).
+   */
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string; early?: boolean };
 
 /** Seen by the fault plan: the request's number (from 1), method and path. */
 export interface ProxiedRequest {
@@ -57,6 +67,24 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Runni
     if (fault?.kind === 'status') {
       entry.fault = 'status';
       entry.status = fault.status;
+      if (fault.early === true) {
+        // Written on the socket itself: Node's server would hold the answer back until it had read the
+        // request body, which is exactly what this fault must not do.
+        const body = fault.body ?? '';
+        const headers = {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          connection: 'close',
+          ...fault.headers,
+        };
+        const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+        const socket = request.socket;
+        socket.end(
+          `HTTP/1.1 ${fault.status} ${STATUS_CODES[fault.status] ?? ''}\r\n${head.join('')}\r\n${body}`,
+        );
+        setTimeout(() => socket.destroy(), 20).unref();
+        return;
+      }
       request.resume();
       request.on('end', () => {
         response.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });

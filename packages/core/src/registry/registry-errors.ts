@@ -168,6 +168,13 @@ function byStatus(status: number, operation: RegistryOperation): Classified {
   if (status === 404) return byRegistryCode('NAME_UNKNOWN', operation) as Classified;
   if (status === 405) return byRegistryCode('UNSUPPORTED', operation) as Classified;
   if (status === 429) return byRegistryCode('TOOMANYREQUESTS', operation) as Classified;
+  if (status === 413) {
+    return {
+      code: 'REGISTRY_REQUEST_TOO_LARGE',
+      hint: 'Something in front of the registry limits the size of one request (HTTP 413): nginx client_max_body_size, a load balancer or a proxy; the OpenShift router sets no such limit. Raise the limit, or push to the route without that hop.',
+      retryable: false,
+    };
+  }
   if (status === 503 || status === 502 || status === 504) {
     return {
       code: 'REGISTRY_UNAVAILABLE',

@@ -1,8 +1,8 @@
 // The registry client against Debian's real distribution registry: plain, TLS with a private CA,
 // htpasswd, read-only, and behind a fault-injecting proxy.
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -465,6 +465,45 @@ describe('transient failures', () => {
       await client.close();
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('stops an upload the proxy refuses before reading it, says why, and closes the file', async () => {
+    const file = join(work, 'large-for-413.bin');
+    const bytes = Buffer.alloc(64 * 1024 * 1024, 7);
+    await writeFile(file, bytes);
+    const digest = sha256Digest(bytes);
+    const proxy = await startFaultProxy({
+      target: plain.url,
+      plan: ({ method, path }) =>
+        method === 'PUT' && path.includes('/blobs/uploads/')
+          ? { kind: 'status', status: 413, early: true, body: '<html>413 Request Entity Too Large</html>' }
+          : undefined,
+    });
+    const client = new RegistryClient({ host: proxy.host, plainHttp: true, retry: { baseDelayMs: 5 } });
+    const openFiles = async (): Promise<number> => {
+      let count = 0;
+      for (const fd of await readdir('/proc/self/fd')) {
+        const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+        if (target === file) count++;
+      }
+      return count;
+    };
+    try {
+      let input: ReadStream | undefined;
+      const source = { open: () => (input = createReadStream(file)), label: file };
+      const error = await failure(client.pushBlob('limited/app', { digest, size: bytes.length }, source));
+      expect(error.code).toBe('REGISTRY_REQUEST_TOO_LARGE');
+      expect(error.hint).toMatch(/client_max_body_size/);
+      // Refused is final: one upload attempt, not retried.
+      expect(proxy.log.filter((entry) => entry.method === 'PUT')).toHaveLength(1);
+      // The rest of the file is neither read nor sent once the answer is in.
+      expect(input?.bytesRead).toBeLessThan(bytes.length / 4);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await openFiles()).toBe(0);
+    } finally {
+      await client.close();
+      await proxy.stop();
     }
   });
 
