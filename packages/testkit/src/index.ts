@@ -30,6 +30,7 @@ export {
 export { runSkopeo, type SkopeoOptions, type SkopeoResult } from './skopeo.js';
 export { makeWorkDir, removeWorkDir } from './workdir.js';
 export { httpRequest, probeStatus, type HttpRequestOptions, type HttpResponse } from './http.js';
+export { startConnectProxy, type ConnectProxyOptions, type RunningConnectProxy } from './connect-proxy.js';
 export {
   startFaultProxy,
   type Fault,

@@ -248,17 +248,51 @@ export function registryNetworkError(error: unknown, operation: RegistryOperatio
       },
     );
   }
+  if (code === 'ERR_PROXY_TUNNEL') return proxyTunnelError(error, operation);
   const retryable = RETRYABLE_NETWORK.has(code);
+  const proxied = (error as { proxied?: unknown } | undefined)?.proxied === true;
   return new RegistryPushError(
     'REGISTRY_UNREACHABLE',
     `Could not ${operation.action} ${target(operation)}: the connection failed (${code}).`,
     {
       hint: retryable
         ? 'The connection dropped; it was retried. Check the network path to the registry (proxy, router, load balancer).'
-        : `Check that ${operation.host} resolves and is reachable from here (route exposed? DNS? firewall?).`,
+        : proxied
+          ? `The connection went through the proxy in HTTPS_PROXY: check that the proxy is reachable, or name ${operation.host} in NO_PROXY to connect directly.`
+          : `Check that ${operation.host} resolves and is reachable from here (route exposed? DNS? firewall?).`,
       cause: error,
       retryable,
-      details: { host: operation.host, networkError: code },
+      details: { host: operation.host, networkError: code, ...(proxied ? { proxy: true } : {}) },
+    },
+  );
+}
+
+/** The proxy of HTTPS_PROXY answered the tunnel request with an error status, or dropped it. */
+function proxyTunnelError(error: unknown, operation: RegistryOperation): RegistryPushError {
+  const found = (error as { statusCode?: unknown; cause?: { statusCode?: unknown } } | undefined) ?? {};
+  const status = [found.statusCode, found.cause?.statusCode].find(
+    (value): value is number => typeof value === 'number',
+  );
+  const hint =
+    status === 407
+      ? 'The proxy wants credentials: give them in HTTPS_PROXY (http://user:password@proxy:port), or name the registry in NO_PROXY if it is reachable directly.'
+      : status === 403
+        ? `The proxy does not allow connections to ${operation.host}: ask for it to be allowed, or name it in NO_PROXY if it is reachable directly.`
+        : `Check the proxy in HTTPS_PROXY, or name ${operation.host} in NO_PROXY if it is reachable directly.`;
+  return new RegistryPushError(
+    'REGISTRY_UNREACHABLE',
+    `Could not ${operation.action} ${target(operation)}: the proxy in HTTPS_PROXY did not open a tunnel to ${operation.host}${status === undefined ? '' : ` (HTTP ${status})`}.`,
+    {
+      hint,
+      cause: error,
+      // A refusal is the proxy's policy; a dropped tunnel or a 5xx may pass.
+      retryable: status === undefined || status >= 500,
+      details: {
+        host: operation.host,
+        networkError: 'ERR_PROXY_TUNNEL',
+        proxy: true,
+        ...(status === undefined ? {} : { proxyStatus: status }),
+      },
     },
   );
 }

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { createSecureContext, rootCertificates } from 'node:tls';
+import { RegistryPushError } from '../errors.js';
 import { splitHostPort } from '../trust/pem.js';
 
 /** How to reach one registry. */
@@ -23,6 +24,11 @@ export interface ConnectionOptions {
   maxConnections?: number;
   /** Idle time allowed while waiting for headers or body bytes (default 120 s). */
   timeoutMs?: number;
+  /**
+   * Where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (or their lowercase forms) are read from (default
+   * `process.env`); `null` for direct connections. Ignored with `connectTo`, which always dials directly.
+   */
+  proxyEnv?: Readonly<Record<string, string | undefined>> | null;
 }
 
 /** One HTTP exchange. */
@@ -103,6 +109,27 @@ export class ResponseBody implements AsyncIterable<Buffer> {
   }
 }
 
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
+
+/** The proxy variables set in `env` (undefined when none is: connections go direct). */
+function proxyVariables(
+  env: Readonly<Record<string, string | undefined>> | null | undefined = process.env,
+): Record<string, string> | undefined {
+  if (env === null) return undefined;
+  const set = PROXY_VARIABLES.flatMap((name) => {
+    const value = env[name];
+    return value === undefined || value === '' ? [] : [[name, value] as const];
+  });
+  for (const [name, value] of set) {
+    if (/no_proxy/i.test(name) || ['http:', 'https:'].includes(URL.parse(value)?.protocol ?? '')) continue;
+    // The value is not quoted: a malformed proxy URL may still hold a password.
+    throw new RegistryPushError('OPTION_INVALID', `${name} is not an http:// or https:// URL.`, {
+      hint: 'Give the proxy as http://host:port (or http://user:password@host:port), or unset the variable.',
+    });
+  }
+  return set.some(([name]) => !/no_proxy/i.test(name)) ? Object.fromEntries(set) : undefined;
+}
+
 /** A connection that stayed silent for longer than the idle limit. */
 function idleTimeout(url: URL, ms: number): Error {
   return Object.assign(new Error(`${url.host} sent nothing for ${Math.round(ms / 1000)} s`), {
@@ -126,17 +153,23 @@ export class RegistryTransport {
   private readonly registryHostname: string;
   private readonly dial: { hostname: string; port: number } | undefined;
   private readonly timeoutMs: number;
+  /** Whether connections go through an HTTP proxy (Node skips it for the hosts in NO_PROXY). */
+  private readonly proxied: boolean;
 
   constructor(readonly options: ConnectionOptions) {
     this.origin = `${options.plainHttp === true ? 'http' : 'https'}://${options.host}`;
     this.registryHostname = splitHostPort(options.host).hostname;
     this.dial = options.connectTo === undefined ? undefined : splitHostPort(options.connectTo);
     this.timeoutMs = options.timeoutMs ?? 120_000;
+    // Node's agents tunnel through an HTTP proxy when given the proxy variables (CONNECT for https).
+    const proxyEnv = this.dial === undefined ? proxyVariables(options.proxyEnv) : undefined;
+    this.proxied = proxyEnv !== undefined;
     const pool = {
       keepAlive: true,
       maxSockets: options.maxConnections ?? 8,
       // Idle keep-alive connections are closed after this long, before a registry or proxy drops them.
       timeout: 30_000,
+      ...(proxyEnv === undefined ? {} : { proxyEnv }),
     };
     // One TLS context for the pool: parsing the system roots plus our CA once, not per connection.
     // Node's client offers no ALPN, so every connection is HTTP/1.1: parallel uploads get a TCP stream
@@ -183,7 +216,10 @@ export class RegistryTransport {
       });
       outgoing.on('timeout', () => outgoing.destroy(idleTimeout(url, this.timeoutMs)));
       // Before an answer, a failure rejects; after one, it surfaces to whoever reads the response body.
-      outgoing.on('error', reject);
+      // A failure on a proxied connection says so, for the advice in the error.
+      outgoing.on('error', (error: Error) =>
+        reject(this.proxied && dial === undefined ? Object.assign(error, { proxied: true }) : error),
+      );
       outgoing.on('response', (message) => {
         resolve({
           status: message.statusCode ?? 0,

@@ -10,6 +10,7 @@ import { connect as tlsConnect } from 'node:tls';
 import {
   buildOciImage,
   makeWorkDir,
+  startConnectProxy,
   startFaultProxy,
   startRegistry,
   type BuiltImage,
@@ -337,6 +338,63 @@ describe('trust, credentials and reachability', () => {
       socket.on('error', reject);
     });
     expect(offered).toBe('h2');
+  });
+
+  it('goes through the HTTPS proxy of the environment, and past it for NO_PROXY hosts', async () => {
+    const proxy = await startConnectProxy({ credentials: { username: 'corp', password: 'proxy-secret-42' } });
+    const through = (proxyEnv: Record<string, string>): RegistryClient =>
+      new RegistryClient({
+        host: secured.host,
+        caPem: secured.caPem!,
+        credentials: { kind: 'basic', username: 'ci', password: 'right-password' },
+        proxyEnv,
+      });
+    const proxyUrl = proxy.url.replace('http://', 'http://corp:proxy-secret-42@');
+    try {
+      const client = through({ HTTPS_PROXY: proxyUrl });
+      try {
+        await pushByHand(client, 'proxied/app', 'v1');
+      } finally {
+        await client.close();
+      }
+      expect(proxy.log.length).toBeGreaterThan(0);
+      expect(new Set(proxy.log.map((entry) => `${entry.target} ${entry.status}`))).toEqual(
+        new Set([`${secured.host} 200`]),
+      );
+      const tunnels = proxy.log.length;
+      const bypass = through({ HTTPS_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' });
+      try {
+        await bypass.checkLogin();
+      } finally {
+        await bypass.close();
+      }
+      expect(proxy.log).toHaveLength(tunnels);
+      const refused = through({ https_proxy: proxy.url });
+      const error = await failure(refused.checkLogin());
+      await refused.close();
+      expect(error.code).toBe('REGISTRY_UNREACHABLE');
+      expect(error.message).toMatch(/proxy/i);
+      expect(error.hint).toMatch(/HTTPS_PROXY/);
+      expect(proxy.log.at(-1)?.status).toBe(407);
+    } finally {
+      await proxy.stop();
+    }
+    const malformed = await failure(
+      Promise.resolve().then(() => through({ HTTPS_PROXY: 'corp:proxy-secret-42@proxy' })),
+    );
+    expect(malformed.code).toBe('OPTION_INVALID');
+    expect(malformed.message).toBe('HTTPS_PROXY is not an http:// or https:// URL.');
+    const denied = await startConnectProxy({ refuseWith: 403 });
+    try {
+      const client = through({ HTTPS_PROXY: denied.url.replace('http://', 'http://corp:proxy-secret-42@') });
+      const error = await failure(client.checkLogin());
+      await client.close();
+      expect(error.code).toBe('REGISTRY_UNREACHABLE');
+      expect(JSON.stringify(error.toJSON())).not.toContain('proxy-secret-42');
+      expect(error.message).not.toContain('proxy-secret-42');
+    } finally {
+      await denied.stop();
+    }
   });
 
   it('says the certificate is not trusted without the CA', async () => {
