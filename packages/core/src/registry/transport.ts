@@ -4,9 +4,10 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
-import { createSecureContext, rootCertificates } from 'node:tls';
-import { RegistryPushError } from '../errors.js';
+import type { PeerCertificate } from 'node:tls';
+import { checkServerIdentity, createSecureContext, rootCertificates } from 'node:tls';
 import { splitHostPort } from '../trust/pem.js';
+import { proxySettings, type ProxySettings } from './proxy.js';
 
 /** How to reach one registry. */
 export interface ConnectionOptions {
@@ -109,27 +110,6 @@ export class ResponseBody implements AsyncIterable<Buffer> {
   }
 }
 
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
-
-/** The proxy variables set in `env` (undefined when none is: connections go direct). */
-function proxyVariables(
-  env: Readonly<Record<string, string | undefined>> | null | undefined = process.env,
-): Record<string, string> | undefined {
-  if (env === null) return undefined;
-  const set = PROXY_VARIABLES.flatMap((name) => {
-    const value = env[name];
-    return value === undefined || value === '' ? [] : [[name, value] as const];
-  });
-  for (const [name, value] of set) {
-    if (/no_proxy/i.test(name) || ['http:', 'https:'].includes(URL.parse(value)?.protocol ?? '')) continue;
-    // The value is not quoted: a malformed proxy URL may still hold a password.
-    throw new RegistryPushError('OPTION_INVALID', `${name} is not an http:// or https:// URL.`, {
-      hint: 'Give the proxy as http://host:port (or http://user:password@host:port), or unset the variable.',
-    });
-  }
-  return set.some(([name]) => !/no_proxy/i.test(name)) ? Object.fromEntries(set) : undefined;
-}
-
 /** A connection that stayed silent for longer than the idle limit. */
 function idleTimeout(url: URL, ms: number): Error {
   return Object.assign(new Error(`${url.host} sent nothing for ${Math.round(ms / 1000)} s`), {
@@ -153,17 +133,21 @@ export class RegistryTransport {
   private readonly registryHostname: string;
   private readonly dial: { hostname: string; port: number } | undefined;
   private readonly timeoutMs: number;
-  /** Whether connections go through an HTTP proxy (Node skips it for the hosts in NO_PROXY). */
-  private readonly proxied: boolean;
+  /** The proxies in use, if any. */
+  private readonly proxy: ProxySettings | undefined;
 
   constructor(readonly options: ConnectionOptions) {
     this.origin = `${options.plainHttp === true ? 'http' : 'https'}://${options.host}`;
-    this.registryHostname = splitHostPort(options.host).hostname;
+    // URL lowercases host names; so must the comparison that decides where connectTo applies.
+    this.registryHostname = splitHostPort(options.host).hostname.toLowerCase();
     this.dial = options.connectTo === undefined ? undefined : splitHostPort(options.connectTo);
     this.timeoutMs = options.timeoutMs ?? 120_000;
     // Node's agents tunnel through an HTTP proxy when given the proxy variables (CONNECT for https).
-    const proxyEnv = this.dial === undefined ? proxyVariables(options.proxyEnv) : undefined;
-    this.proxied = proxyEnv !== undefined;
+    this.proxy =
+      this.dial === undefined && options.proxyEnv !== null
+        ? proxySettings(options.proxyEnv ?? process.env, options.plainHttp === true ? 'http:' : 'https:')
+        : undefined;
+    const proxyEnv = this.proxy?.env;
     const pool = {
       keepAlive: true,
       maxSockets: options.maxConnections ?? 8,
@@ -209,18 +193,28 @@ export class RegistryTransport {
         port: dial?.port ?? (url.port === '' ? (secure ? 443 : 80) : Number(url.port)),
         path: `${url.pathname}${url.search}`,
         headers,
-        // A certificate is checked against the registry's name, wherever the connection goes.
+        // A certificate is checked against the registry's name, wherever the connection goes (SNI only
+        // carries DNS names; the identity check covers an IP literal too).
         ...(secure && isIP(hostname) === 0 ? { servername: hostname } : {}),
-        timeout: this.timeoutMs,
+        ...(secure && dial !== undefined
+          ? { checkServerIdentity: (_: string, cert: PeerCertificate) => checkServerIdentity(hostname, cert) }
+          : {}),
         ...(request.signal === undefined ? {} : { signal: request.signal }),
       });
-      outgoing.on('timeout', () => outgoing.destroy(idleTimeout(url, this.timeoutMs)));
+      // Set on the request rather than as an option: the option is skipped on a reused socket whose
+      // timeout Node has already changed (to the agent's, or to a server's keep-alive hint).
+      outgoing.setTimeout(this.timeoutMs, () => outgoing.destroy(idleTimeout(url, this.timeoutMs)));
       // Before an answer, a failure rejects; after one, it surfaces to whoever reads the response body.
       // A failure on a proxied connection says so, for the advice in the error.
       outgoing.on('error', (error: Error) =>
-        reject(this.proxied && dial === undefined ? Object.assign(error, { proxied: true }) : error),
+        reject(this.proxy?.proxies(url) === true ? Object.assign(error, { proxied: true }) : error),
       );
       outgoing.on('response', (message) => {
+        // An answer that came before the whole body was sent (a refusal) ends the exchange: the server
+        // will not read the rest, so the connection cannot be reused and the body must stop.
+        message.once('end', () => {
+          if (!outgoing.writableFinished) outgoing.destroy();
+        });
         resolve({
           status: message.statusCode ?? 0,
           headers: message.headers,

@@ -351,7 +351,8 @@ describe('trust, credentials and reachability', () => {
       });
     const proxyUrl = proxy.url.replace('http://', 'http://corp:proxy-secret-42@');
     try {
-      const client = through({ HTTPS_PROXY: proxyUrl });
+      // As curl and Go accept it: host:port without a scheme means http://.
+      const client = through({ https_proxy: proxyUrl.replace('http://', '') });
       try {
         await pushByHand(client, 'proxied/app', 'v1');
       } finally {
@@ -380,10 +381,19 @@ describe('trust, credentials and reachability', () => {
       await proxy.stop();
     }
     const malformed = await failure(
-      Promise.resolve().then(() => through({ HTTPS_PROXY: 'corp:proxy-secret-42@proxy' })),
+      Promise.resolve().then(() => through({ HTTPS_PROXY: 'http://corp:50%off-secret@proxy:3128' })),
     );
     expect(malformed.code).toBe('OPTION_INVALID');
-    expect(malformed.message).toBe('HTTPS_PROXY is not an http:// or https:// URL.');
+    expect(malformed.message).toMatch(/^HTTPS_PROXY has a user name or password/);
+    expect(JSON.stringify(malformed.toJSON())).not.toContain('off-secret');
+    expect(
+      (await failure(Promise.resolve().then(() => through({ HTTPS_PROXY: 'socks5://127.0.0.1:1080' }))))
+        .message,
+    ).toBe('HTTPS_PROXY is not an http:// or https:// URL.');
+    // A proxy for the other scheme is not this registry's concern, whatever it holds.
+    const other = through({ HTTP_PROXY: 'socks5://127.0.0.1:1080' });
+    await other.checkLogin();
+    await other.close();
     const denied = await startConnectProxy({ refuseWith: 403 });
     try {
       const client = through({ HTTPS_PROXY: denied.url.replace('http://', 'http://corp:proxy-secret-42@') });

@@ -1,0 +1,140 @@
+// The registry transport against real loopback servers: refusals that come before the body is sent,
+// certificate checks when connectTo dials another address, and what a failure says about the proxy.
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { createCertificateAuthority } from '@registry-push/testkit';
+import { describe, expect, it } from 'vitest';
+import { RegistryPushError } from '../../src/errors.js';
+import { RegistryClient } from '../../src/registry/client.js';
+import { RegistryTransport } from '../../src/registry/transport.js';
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+async function stop(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
+async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(RegistryPushError);
+    return error as RegistryPushError;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('the registry transport', () => {
+  it('ends an upload the server refused before reading it, and the pool serves the next request', async () => {
+    // A refusal on a kept-alive connection: the server answers at once and never reads the body.
+    const server = createHttpServer((request, response) => {
+      if (request.method === 'PUT') {
+        response.writeHead(401, { 'content-length': '2' });
+        response.end('no');
+        return;
+      }
+      response.writeHead(200, { 'content-length': '2' });
+      response.end('ok');
+    });
+    const port = await listen(server);
+    const transport = new RegistryTransport({
+      host: `127.0.0.1:${port}`,
+      plainHttp: true,
+      maxConnections: 1,
+      proxyEnv: null,
+    });
+    try {
+      let produced = 0;
+      const total = 256 * 1024 * 1024;
+      const body = new Readable({
+        read() {
+          produced += 1024 * 1024;
+          this.push(Buffer.alloc(1024 * 1024));
+          if (produced >= total) this.push(null);
+        },
+      });
+      const refused = await transport.send({
+        method: 'PUT',
+        url: transport.url('/upload'),
+        headers: { 'content-length': String(total) },
+        body,
+      });
+      expect(refused.status).toBe(401);
+      expect(await refused.body.text()).toBe('no');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(body.destroyed).toBe(true);
+      expect(produced).toBeLessThan(total / 4);
+      // The only connection of the pool is free again: the next request is answered.
+      const next = await transport.send({ method: 'GET', url: transport.url('/v2/'), headers: {} });
+      expect(next.status).toBe(200);
+      await next.body.dump();
+    } finally {
+      await transport.close();
+      await stop(server);
+    }
+  });
+
+  it("checks the certificate against the registry's IP, not the address connectTo dials", async () => {
+    const ca = await createCertificateAuthority();
+    const serve = async (altName: string): Promise<{ server: Server; port: number }> => {
+      const leaf = await ca.issue({ commonName: altName, altNames: [altName] });
+      const server = createHttpsServer({ cert: leaf.certPem, key: leaf.keyPem }, (_request, response) => {
+        response.writeHead(200, { 'content-length': '2' });
+        response.end('ok');
+      });
+      return { server, port: await listen(server) };
+    };
+    const get = async (port: number): Promise<number> => {
+      // The registry is 127.0.0.2; the route to it is 127.0.0.1.
+      const transport = new RegistryTransport({
+        host: `127.0.0.2:${port}`,
+        connectTo: `127.0.0.1:${port}`,
+        caPem: ca.certPem,
+      });
+      try {
+        const response = await transport.send({ method: 'GET', url: transport.url('/v2/'), headers: {} });
+        await response.body.dump();
+        return response.status;
+      } finally {
+        await transport.close();
+      }
+    };
+    const registry = await serve('127.0.0.2');
+    const impostor = await serve('127.0.0.1');
+    try {
+      expect(await get(registry.port)).toBe(200);
+      await expect(get(impostor.port)).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    } finally {
+      await stop(registry.server);
+      await stop(impostor.server);
+    }
+  });
+
+  it('blames the proxy only when the connection went through one', async () => {
+    const check = (proxyEnv: Record<string, string>): Promise<RegistryPushError> => {
+      const client = new RegistryClient({ host: '127.0.0.1:1', proxyEnv, retry: { retries: 0 } });
+      return failure(client.checkLogin()).finally(() => client.close());
+    };
+    // The proxy itself refuses connections.
+    const proxied = await check({ HTTPS_PROXY: 'http://127.0.0.1:1' });
+    expect(proxied.code).toBe('REGISTRY_UNREACHABLE');
+    expect(proxied.hint).toMatch(/HTTPS_PROXY/);
+    // NO_PROXY sends it direct, and a proxy for plain HTTP does not apply to https.
+    const directs: Array<Record<string, string>> = [
+      { HTTPS_PROXY: 'http://127.0.0.1:1', NO_PROXY: 'example.com, 127.0.0.1' },
+      { HTTP_PROXY: 'http://127.0.0.1:1' },
+    ];
+    for (const env of directs) {
+      const direct = await check(env);
+      expect(direct.code).toBe('REGISTRY_UNREACHABLE');
+      expect(direct.hint).not.toMatch(/PROXY/);
+      expect(direct.hint).toMatch(/resolves and is reachable/);
+    }
+  });
+});
