@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
+import { systemErrorCode } from '../system-errors.js';
 import { RegistryAuthenticator, parseChallenges, type RegistryCredentials } from './auth.js';
 import { VerifyingStream, parseDigest, sha256Digest } from './digest.js';
 import { MANIFEST_MEDIA_TYPES, type Descriptor } from './media-types.js';
@@ -519,8 +520,16 @@ export class RegistryClient {
 
   private retrying<T>(operation: RegistryOperation, run: () => Promise<T>): Promise<T> {
     const onRetry = this.options.onRetry;
+    // A connection that breaks while a response body is read fails outside `exchange`: type it here, so
+    // it is retried like any other network failure and reported as one.
+    const attempt = (): Promise<T> =>
+      run().catch((error: unknown) => {
+        const code = systemErrorCode(error);
+        if (isRegistryPushError(error) || code === undefined || code === 'ABORT_ERR') throw error;
+        throw registryNetworkError(error, operation);
+      });
     return withRetry(
-      run,
+      attempt,
       this.policy,
       onRetry === undefined
         ? undefined

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import { checkServerIdentity, createSecureContext, rootCertificates } from 'node:tls';
+import { RegistryPushError } from '../errors.js';
 import { splitHostPort } from '../trust/pem.js';
 import { proxySettings, type ProxySettings } from './proxy.js';
 
@@ -88,9 +89,20 @@ export class ResponseBody implements AsyncIterable<Buffer> {
     return (await this.bytes()).toString('utf8');
   }
 
-  /** The whole body parsed as JSON. */
+  /** The whole body parsed as JSON; a body that is not JSON is a protocol error. */
   async json(): Promise<unknown> {
-    return JSON.parse(await this.text()) as unknown;
+    const text = await this.text();
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new RegistryPushError(
+        'REGISTRY_PROTOCOL',
+        'The registry answered with a body that is not JSON.',
+        {
+          hint: 'Something between here and the registry (a proxy, a login page) may be answering in its place.',
+        },
+      );
+    }
   }
 
   /** Throw the body away: a short one is read so the connection goes back to the pool, a long one ends it. */

@@ -116,6 +116,65 @@ describe('the registry transport', () => {
     }
   });
 
+  it('retries a response body that breaks off, and reports one that keeps breaking as a network failure', async () => {
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, layers: [] }));
+    let requests = 0;
+    let breakEvery = 1;
+    const server = createHttpServer((_request, response) => {
+      requests++;
+      response.writeHead(200, {
+        'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        'content-length': String(manifest.length),
+      });
+      if (requests % breakEvery === 0) {
+        // Half the body, then the connection drops.
+        response.write(manifest.subarray(0, 10), () => response.socket?.destroy());
+        return;
+      }
+      response.end(manifest);
+    });
+    const port = await listen(server);
+    const retries: string[] = [];
+    const client = new RegistryClient({
+      host: `127.0.0.1:${port}`,
+      plainHttp: true,
+      proxyEnv: null,
+      retry: { retries: 2, baseDelayMs: 5 },
+      onRetry: (event) => retries.push((event.error as RegistryPushError).code),
+    });
+    try {
+      breakEvery = 2; // the first read breaks, the retry succeeds
+      requests = 1;
+      const fetched = await client.getManifest('demo/app', 'v1');
+      expect(fetched?.bytes.equals(manifest)).toBe(true);
+      expect(retries).toEqual(['REGISTRY_UNREACHABLE']);
+      breakEvery = 1; // every read breaks
+      const error = await failure(client.getManifest('demo/app', 'v1'));
+      expect(error.code).toBe('REGISTRY_UNREACHABLE');
+      expect(error.message).toContain('read a manifest of');
+    } finally {
+      await client.close();
+      await stop(server);
+    }
+  });
+
+  it('says so when a tag list is not JSON (a page from something in between)', async () => {
+    const server = createHttpServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html', 'content-length': '13' });
+      response.end('<html></html>');
+    });
+    const port = await listen(server);
+    const client = new RegistryClient({ host: `127.0.0.1:${port}`, plainHttp: true, proxyEnv: null });
+    try {
+      const error = await failure(client.listTags('demo/app'));
+      expect(error.code).toBe('REGISTRY_PROTOCOL');
+      expect(error.message).toMatch(/not JSON/);
+    } finally {
+      await client.close();
+      await stop(server);
+    }
+  });
+
   it('blames the proxy only when the connection went through one', async () => {
     const check = (proxyEnv: Record<string, string>): Promise<RegistryPushError> => {
       const client = new RegistryClient({ host: '127.0.0.1:1', proxyEnv, retry: { retries: 0 } });
