@@ -297,6 +297,9 @@ describe('native push', () => {
 
   it('survives resets, 500, 503 and 429 on the way and pushes the same digest', async () => {
     let n = 0;
+    // Every manifest PUT is rate-limited twice before it goes through (counted per manifest, so the plan
+    // does not depend on how many requests the parallel uploads happened to make first).
+    const limited = new Map<string, number>();
     const proxy = await startFaultProxy({
       target: registry.url,
       plan: ({ method, path }) => {
@@ -304,8 +307,11 @@ describe('native push', () => {
         if (n % 5 === 2) return { kind: 'reset' };
         if (n % 7 === 3) return { kind: 'status', status: 503 };
         if (n % 11 === 4) return { kind: 'status', status: 500 };
-        if (method === 'PUT' && path.includes('/manifests/') && n < 40)
-          return { kind: 'status', status: 429, headers: { 'retry-after': '0' } };
+        if (method === 'PUT' && path.includes('/manifests/')) {
+          const seen = limited.get(path) ?? 0;
+          limited.set(path, seen + 1);
+          if (seen < 2) return { kind: 'status', status: 429, headers: { 'retry-after': '0' } };
+        }
         return undefined;
       },
     });
@@ -319,6 +325,9 @@ describe('native push', () => {
       });
       expect(result.digest).toBe(multi.digest);
       expect(retries.length).toBeGreaterThanOrEqual(3);
+      // Every manifest (the children, then the index) was refused twice and then written.
+      expect([...limited.values()].every((count) => count >= 3)).toBe(true);
+      expect(limited.size).toBeGreaterThanOrEqual(2);
     } finally {
       await proxy.stop();
     }
