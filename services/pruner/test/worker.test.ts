@@ -146,7 +146,9 @@ describe.runIf(root)('registry-pruner worker', () => {
   it('starts one run at a time: a trigger while a run is in progress is reported, not started', async () => {
     await createStreams(world.admin, 'busy', 2, 2);
     const env = world.env({ PRUNER_MODE: 'metadata' });
-    const w1 = worker('w1', { ...env, PRUNER_FAILPOINT: 'finalize:3000' });
+    // The first run is held at its end long enough for a second worker to start and a second trigger to
+    // arrive on a loaded 2-core machine (3 s was too short there).
+    const w1 = worker('w1', { ...env, PRUNER_FAILPOINT: 'finalize:12000' });
     await w1.port();
     const first = await runCli(['enqueue', '--confirm'], env);
     const firstId = /Run (\S+) queued/.exec(first.stdout)?.[1];
