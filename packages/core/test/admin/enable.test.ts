@@ -7,18 +7,8 @@ import { registryStatus } from '../../src/admin/status.js';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { RegistryNames, Resources } from '../../src/cluster/resources.js';
 import type { DataObject, RegistryConfig } from '../../src/cluster/shapes.js';
-import { RegistryPushError } from '../../src/errors.js';
 import { IMAGE_REGISTRY_REMOVED_ADVICE } from '../../src/expose/registry-state.js';
-
-async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegistryPushError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
+import { failure } from '../failure.js';
 
 const fast = { timeoutMs: 15_000, intervalMs: 50 };
 

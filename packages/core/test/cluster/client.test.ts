@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient, type KubeObject } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
 import { RegistryPushError } from '../../src/errors.js';
+import { failure } from '../failure.js';
 
 let cluster: RunningCluster;
 let scratch: string;
@@ -20,16 +21,6 @@ afterAll(async () => {
   await cluster.stop();
   await rm(scratch, { recursive: true, force: true });
 });
-
-async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegistryPushError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 function developer(): ClusterClient {
   return ClusterClient.fromOptions({ kubeconfig: cluster.users.developer!.kubeconfig });

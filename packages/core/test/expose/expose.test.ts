@@ -4,19 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { RegistryNames, Resources } from '../../src/cluster/resources.js';
 import type { DataObject, RegistryConfig, Route } from '../../src/cluster/shapes.js';
-import { RegistryPushError } from '../../src/errors.js';
 import { exposeRegistry, revertExpose, type ExposeChange } from '../../src/expose/expose.js';
 import type { ExposeProgress } from '../../src/expose/route-admission.js';
-
-async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegistryPushError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
+import { failure } from '../failure.js';
 
 const clients = (cluster: RunningCluster) => ({
   admin: ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig }),

@@ -10,16 +10,7 @@ import { removeAuthEntry, writeAuthEntry } from '../../src/login/auth-file.js';
 import { preflightPush } from '../../src/login/preflight.js';
 import { jwtExpiry, resolveToken, validateUsername } from '../../src/login/token.js';
 import { runToolCommand, toolLoginCommand, type LoginTool } from '../../src/login/tool-login.js';
-
-async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegistryPushError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
+import { failure } from '../failure.js';
 
 function jwt(claims: object): string {
   const part = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');

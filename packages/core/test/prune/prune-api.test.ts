@@ -4,7 +4,6 @@ import { startCluster, type RunningCluster } from '@registry-push/openshift-sim'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient, type KubeObject } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
-import { RegistryPushError } from '../../src/errors.js';
 import { pruneClusterOf, type PruneCluster } from '../../src/prune/cluster-port.js';
 import { executePlan } from '../../src/prune/execute.js';
 import type { ImageStreamObject } from '../../src/prune/objects.js';
@@ -15,6 +14,7 @@ import { formatPlan, formatRunResult } from '../../src/prune/report.js';
 import { takeSnapshot } from '../../src/prune/snapshot.js';
 import { digest } from './fixtures.js';
 import { INTERNAL, createImage, createPod, createStream, historyOf } from './helpers.js';
+import { failure } from '../failure.js';
 
 let cluster: RunningCluster;
 let admin: ClusterClient;
@@ -30,16 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster.stop();
 });
-
-async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegistryPushError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 async function planFor(input: PrunePolicyInput, namespace?: string) {
   const { policy } = resolvePrunePolicy({ keepYoungerThan: '0s', ...input });

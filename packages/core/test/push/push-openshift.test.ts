@@ -9,10 +9,10 @@ import { buildOciImage, makeWorkDir, type BuiltImage } from '@registry-push/test
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient, type KubeObject } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
-import { RegistryPushError } from '../../src/errors.js';
 import { registryLogin, registryLogout } from '../../src/login/login.js';
 import { pushImage } from '../../src/push/push.js';
 import { RegistryClient } from '../../src/registry/client.js';
+import { failure } from '../failure.js';
 
 let cluster: RunningCluster;
 let work: string;
@@ -29,16 +29,6 @@ function connection(user: string): {
     caPem: cluster.ingressCaPem,
     connectTo: cluster.routerAddress,
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RegistryPushError);
-    return error as RegistryPushError;
-  }
-  throw new Error('expected a failure');
 }
 
 beforeAll(async () => {

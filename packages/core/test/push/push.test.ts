@@ -19,6 +19,7 @@ import { parseSource } from '../../src/push/sources.js';
 import { toolPushCommands } from '../../src/push/tool-push.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseOpenShiftTarget, parseReference } from '../../src/registry/reference.js';
+import { failure } from '../failure.js';
 
 let work: string;
 let registry: RunningRegistry;
@@ -26,16 +27,6 @@ let single: BuiltImage;
 let multi: BuiltImage;
 
 const plain = { plainHttp: true } as const;
-
-async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RegistryPushError);
-    return error as RegistryPushError;
-  }
-  throw new Error('expected a failure');
-}
 
 /** Pull with skopeo into a fresh OCI layout and return {digest of the top manifest, blob hashes}. */
 async function pullBack(

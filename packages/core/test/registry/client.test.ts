@@ -23,20 +23,11 @@ import { RegistryClient } from '../../src/registry/client.js';
 import { sha256Digest } from '../../src/registry/digest.js';
 import { parseRetryAfter } from '../../src/registry/registry-errors.js';
 import { retryDelay } from '../../src/registry/retry.js';
+import { failure } from '../failure.js';
 
 let work: string;
 let image: BuiltImage;
 let plain: RunningRegistry;
-
-async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RegistryPushError);
-    return error as RegistryPushError;
-  }
-  throw new Error('expected a failure');
-}
 
 function blobFile(digest: string): string {
   return join(image.layoutDir, 'blobs', 'sha256', digest.slice(7));

@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { createCertificateAuthority } from '@registry-push/testkit';
 import { describe, expect, it } from 'vitest';
-import { RegistryPushError } from '../../src/errors.js';
+import type { RegistryPushError } from '../../src/errors.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { RegistryTransport } from '../../src/registry/transport.js';
+import { failure } from '../failure.js';
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -18,16 +19,6 @@ async function listen(server: Server): Promise<number> {
 async function stop(server: Server): Promise<void> {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
-}
-
-async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RegistryPushError);
-    return error as RegistryPushError;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('the registry transport', () => {

@@ -8,21 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
 import type { DataObject, ImageConfig } from '../../src/cluster/shapes.js';
-import { RegistryPushError } from '../../src/errors.js';
 import { exposeRegistry } from '../../src/expose/expose.js';
 import { addAdditionalTrustedCA, additionalTrustedCaKey } from '../../src/trust/additional-trusted-ca.js';
 import { installTrust, uninstallTrust } from '../../src/trust/install.js';
 import { registryTrust } from '../../src/trust/registry-trust.js';
-
-async function failure(promise: Promise<unknown>): Promise<RegistryPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegistryPushError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
+import { failure } from '../failure.js';
 
 let cluster: RunningCluster;
 let admin: ClusterClient;
