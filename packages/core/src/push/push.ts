@@ -121,8 +121,10 @@ async function uploadBlobs(
   // Tiny blobs (configs, empty layers) first: a round trip each, done before a slot is missed; then the
   // largest first, so the long uploads start at once and the smaller ones fill the gaps. A tiny blob left
   // for last would wait for a large upload to free a slot and add its round trips after it.
-  const order = (size: number): number => (size <= TINY_BLOB ? -Infinity : -size);
-  const blobs = [...image.blobs.entries()].sort(([, a], [, b]) => order(a.size) - order(b.size));
+  const tiny = (size: number): number => (size <= TINY_BLOB ? 0 : 1);
+  const blobs = [...image.blobs.entries()].sort(
+    ([, a], [, b]) => tiny(a.size) - tiny(b.size) || b.size - a.size,
+  );
   await boundedAll(blobs, options.concurrency ?? 4, async ([digest, blob]) => {
     emit?.({ kind: 'blob-start', digest, size: blob.size });
     const outcome = await client.pushBlob(repository, { digest, size: blob.size }, blob.source, {

@@ -202,7 +202,8 @@ export class RegistryTransport {
         agent: secure ? this.https : this.http,
         method: request.method,
         host: dial?.hostname ?? hostname,
-        port: dial?.port ?? (url.port === '' ? (secure ? 443 : 80) : Number(url.port)),
+        // An empty port is the scheme's default, as Node reads it.
+        port: dial?.port ?? url.port,
         path: `${url.pathname}${url.search}`,
         headers,
         // A certificate is checked against the registry's name, wherever the connection goes (SNI only
