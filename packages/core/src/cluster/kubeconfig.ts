@@ -17,8 +17,8 @@ export interface ClusterAccessOptions {
   /** A kubeconfig path or its YAML/JSON content. Defaults to `$KUBECONFIG`, then `~/.kube/config`. */
   kubeconfig?: string;
   /**
-   * How the user gave `kubeconfig`, for messages (e.g. `--kubeconfig`, `the "kubeconfig" input`); the value
-   * itself is never quoted unless it is plainly a path.
+   * How the user gave `kubeconfig`, for messages: `--kubeconfig` reads "The --kubeconfig value is …". The
+   * value itself is never quoted unless it is plainly a path.
    */
   kubeconfigName?: string;
   /** The kubeconfig context to use instead of its current one. */
@@ -98,7 +98,7 @@ function fromServerToken(options: ClusterAccessOptions & { server: string; token
 function neitherFileNorContent(value: string, name: string): RegistryPushError {
   if (isPlainlyPath(value)) {
     return new RegistryPushError('KUBECONFIG_INVALID', `The kubeconfig file ${value} does not exist.`, {
-      hint: `Check the path given as ${name}, or give the kubeconfig content itself.`,
+      hint: `Check the ${name} path, or give the kubeconfig content itself.`,
     });
   }
   return new RegistryPushError(
