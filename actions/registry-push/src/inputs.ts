@@ -334,6 +334,27 @@ function usernameInput(read: InputReader): string | undefined {
   return username;
 }
 
+/**
+ * A kubeconfig input that is neither content (a newline or a leading brace) nor an existing path. The value
+ * is named only when it is plainly a short path: otherwise it may be content flattened onto one line, token
+ * and all, and the masking of a one-line value is all that would stand between it and the log.
+ */
+function checkKubeconfig(kubeconfig: string): void {
+  if (kubeconfig.includes('\n') || kubeconfig.trimStart().startsWith('{') || existsSync(kubeconfig)) return;
+  if (/^[\w./@+-]{1,160}$/.test(kubeconfig) && !kubeconfig.startsWith('eyJ')) {
+    throw invalid(
+      'kubeconfig',
+      `names ${kubeconfig}, which does not exist`,
+      'Give a kubeconfig path or its content.',
+    );
+  }
+  throw invalid(
+    'kubeconfig',
+    'is neither a readable file nor kubeconfig content (it is not repeated here, as it may hold a token)',
+    'Give the path of a kubeconfig file in the workspace, or its whole YAML content with its line breaks (e.g. from a secret: kubeconfig: ${{ secrets.KUBECONFIG }}).',
+  );
+}
+
 /** The cluster inputs only; the post step needs these and nothing else. */
 export function readClusterInputs(read: InputReader): ClusterInputs {
   const server = optional(read, 'server');
@@ -355,17 +376,17 @@ export function readClusterInputs(read: InputReader): ClusterInputs {
   }
   const kubeconfig = optional(read, 'kubeconfig');
   const context = optional(read, 'context');
-  if (kubeconfig !== undefined && !kubeconfig.includes('\n') && !kubeconfig.trimStart().startsWith('{')) {
-    if (!existsSync(kubeconfig)) {
-      throw invalid(
-        'kubeconfig',
-        `names ${kubeconfig}, which does not exist`,
-        'Give a kubeconfig path or its content.',
-      );
-    }
+  if (kubeconfig !== undefined) checkKubeconfig(kubeconfig);
+  const insecureSkipTlsVerify = boolean(read, 'insecure-skip-tls-verify');
+  if (insecureSkipTlsVerify && serverCaPem !== undefined) {
+    throw invalid(
+      'server-ca',
+      'is set, and insecure-skip-tls-verify is true: the CA would not be used',
+      'Keep server-ca and drop insecure-skip-tls-verify.',
+    );
   }
   return {
-    insecureSkipTlsVerify: boolean(read, 'insecure-skip-tls-verify'),
+    insecureSkipTlsVerify,
     ...(server === undefined ? {} : { server }),
     ...(token === undefined ? {} : { token }),
     ...(serverCaPem === undefined ? {} : { serverCaPem }),
@@ -388,6 +409,14 @@ export function readInputs(read: InputReader): Inputs {
     );
   }
   const caPem = caInput(read);
+  const tlsVerify = boolean(read, 'tls-verify');
+  if (!tlsVerify && caPem !== undefined) {
+    throw invalid(
+      optional(read, 'ca-file') === undefined ? 'ca-data' : 'ca-file',
+      'is set, and tls-verify is false: the CA would not be used',
+      'Keep the CA and drop tls-verify: false; the registry certificate is then verified against it.',
+    );
+  }
   const username = usernameInput(read);
   return {
     cluster: readClusterInputs(read),
@@ -398,7 +427,7 @@ export function readInputs(read: InputReader): Inputs {
     expose,
     revertExpose: boolean(read, 'revert-expose'),
     trust: choice(read, 'trust', TRUST_TARGETS),
-    tlsVerify: boolean(read, 'tls-verify'),
+    tlsVerify,
     pushTool: choice(read, 'push-tool', PUSH_TOOLS),
     retries: integer(read, 'retries', 0, 10),
     timeoutMs: integer(read, 'timeout', 1, 3600) * 1000,
@@ -419,7 +448,9 @@ export function clusterAccess(cluster: ClusterInputs, env: NodeJS.ProcessEnv): C
     ...(serverAccess ? { server: cluster.server, token: cluster.token } : {}),
     ...(serverAccess && cluster.serverCaPem !== undefined ? { caPem: cluster.serverCaPem } : {}),
     ...(cluster.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}),
-    ...(cluster.kubeconfig === undefined ? {} : { kubeconfig: cluster.kubeconfig }),
+    ...(cluster.kubeconfig === undefined
+      ? {}
+      : { kubeconfig: cluster.kubeconfig, kubeconfigName: '"kubeconfig" input' }),
     ...(cluster.context === undefined ? {} : { context: cluster.context }),
   };
 }

@@ -36,7 +36,7 @@ import {
   writeSummary,
   type PushReport,
 } from './report.js';
-import { kubeconfigSecrets, registerCredential, registerSecret } from './secrets.js';
+import { maskKubeconfigInput, registerCredential, registerSecret } from './secrets.js';
 import { createStateDir, recordState, type PostState } from './state.js';
 
 /** Everything the phases share. */
@@ -53,10 +53,7 @@ function maskRawInputs(read: InputReader): void {
   registerSecret(read('token') || undefined);
   const key = read('route-key');
   if (key.includes('-----BEGIN')) registerSecret(key);
-  const kubeconfig = read('kubeconfig');
-  if (kubeconfig.includes('\n') || kubeconfig.trimStart().startsWith('{')) {
-    for (const secret of kubeconfigSecrets(kubeconfig)) registerSecret(secret);
-  }
+  maskKubeconfigInput(read('kubeconfig'));
 }
 
 /**

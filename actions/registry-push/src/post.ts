@@ -10,7 +10,7 @@ import {
 } from '@registry-push/core';
 import { clusterAccess, environmentReader, readClusterInputs, withholdInputs } from './inputs.js';
 import { annotate, logExposeProgress } from './report.js';
-import { kubeconfigSecrets, registerSecret, scrub } from './secrets.js';
+import { maskKubeconfigInput, registerSecret, scrub } from './secrets.js';
 import { loadState, type PostState } from './state.js';
 
 /** One cleanup task; its failure is a warning and the next task still runs. */
@@ -26,7 +26,7 @@ async function attempt(what: string, task: () => Promise<string | undefined>): P
 async function revert(changes: readonly ExposeChange[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const read = environmentReader(env);
   registerSecret(read('token') || undefined);
-  for (const secret of kubeconfigSecrets(read('kubeconfig'))) registerSecret(secret);
+  maskKubeconfigInput(read('kubeconfig'));
   const cluster = readClusterInputs(read);
   withholdInputs(env);
   const client = ClusterClient.fromOptions(clusterAccess(cluster, env));

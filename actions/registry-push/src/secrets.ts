@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { setSecret } from '@actions/core';
 import { redact } from '@registry-push/core';
 
@@ -44,6 +45,26 @@ export function scrub(text: string): string {
  */
 export function kubeconfigSecrets(content: string): string[] {
   const pattern =
-    /["']?\b(?:token|password|client-key-data|id-token|refresh-token|access-token)["']?\s*:\s*["']?([^\s"',}]+)/g;
+    /["']?\b(?:token|password|client-key-data|client-secret|id-token|refresh-token|access-token)["']?\s*:\s*["']?([^\s"',}]+)/g;
   return [...content.matchAll(pattern)].map((match) => match[1] ?? '').filter((value) => value !== '');
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Mask the `kubeconfig` input before anything can print it. Unless it is the path of a file, it is content
+ * (or content mangled onto one line, which is still secret): the whole value, each of its lines (the runner
+ * masks line by line), and each token, password and client key inside it, on their own, in case the value
+ * reaches a log cut differently or re-encoded.
+ */
+export function maskKubeconfigInput(value: string): void {
+  if (value.trim() === '' || isFile(value.trim())) return;
+  registerSecret(value);
+  for (const secret of kubeconfigSecrets(value)) registerSecret(secret);
 }

@@ -151,6 +151,29 @@ describe('inputs', () => {
     expect(post.stdout).toMatch(/nothing to clean up/);
     expect(await runner.leftInTemp()).toEqual([]);
   });
+
+  it('a kubeconfig flattened onto one line is masked whole and by token, and refused without being shown', async () => {
+    const runner = await newRunner('one-line-kubeconfig');
+    const secret = 'sha256~oneLineKubeconfigToken0123456789abcdef';
+    const keyData = 'LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSU';
+    const kubeconfig = `apiVersion: v1 kind: Config users: - name: u user: token: ${secret} client-key-data: ${keyData} current-context: x`;
+    const { main, post } = await runner.job({
+      kubeconfig,
+      namespace: 'demo',
+      image: 'app',
+      source: `oci:${image.layoutDir}`,
+    });
+    expect(main.code).toBe(1);
+    expect(errorLine(main)).toMatch(
+      /^The "kubeconfig" input is neither a readable file nor kubeconfig content .*\[OPTION_INVALID\]$/,
+    );
+    for (const value of [kubeconfig, secret, keyData]) expect(main.masks).toContain(value);
+    for (const step of [main, post]) {
+      expect(step.log).not.toContain(secret);
+      expect(step.log).not.toContain(keyData);
+    }
+    await expectNoLeak(runner, [main, post], secret);
+  });
 });
 
 describe.runIf(process.getuid?.() === 0)('against openshift-sim, through the router', () => {

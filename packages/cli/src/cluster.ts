@@ -15,7 +15,7 @@ export function clusterClient(options: Options, io: Io): ClusterClient {
     env: io.env,
     ...(server === undefined ? {} : { server }),
     ...(server !== undefined && token !== undefined ? { token } : {}),
-    ...(kubeconfig === undefined ? {} : { kubeconfig }),
+    ...(kubeconfig === undefined ? {} : { kubeconfig, kubeconfigName: '--kubeconfig' }),
     ...(context === undefined ? {} : { context }),
     ...(options['insecure-skip-tls-verify'] === true ? { insecureSkipTlsVerify: true } : {}),
   });

@@ -1,4 +1,4 @@
-import { formatError, isRegistryPushError } from '@registry-push/core/push';
+import { RegistryPushError, formatError, isRegistryPushError } from '@registry-push/core/push';
 import {
   ALL_OPTIONS,
   DOCTOR_OPTIONS,
@@ -130,17 +130,44 @@ interface Parsed {
   positionals: string[];
 }
 
+/**
+ * The one line of a usage mistake (exit code 2): what is wrong, where the options are listed, and the code
+ * scripts match on. The whole help is not dumped: it would bury the one line that matters.
+ */
+function usageMistake(io: Io, name: string | undefined, message: string, json: boolean): number {
+  const where = name === undefined ? 'registry-push' : `registry-push ${name}`;
+  const error = new RegistryPushError('OPTION_INVALID', `${message}.`, {
+    hint: `Run "${where} --help" for the ${name === undefined ? 'commands' : 'options'}.`,
+  });
+  io.stderr(`${where}: ${formatError(error)}`);
+  if (json) io.stdout(JSON.stringify({ error: error.toJSON() }, null, 2));
+  return 2;
+}
+
+/** A stray argument is named only when it is plainly a word: it may be a piece of an unquoted secret. */
+function describeArgument(argument: string): string {
+  return /^[\w./:@+=-]{1,80}$/.test(argument) ? `"${argument}"` : '(not repeated here)';
+}
+
+function wantsJson(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  const index = argv.findIndex((arg) => arg === '--output' || arg === '-o');
+  return (
+    argv.includes('--output=json') ||
+    (index >= 0 && argv[index + 1] === 'json') ||
+    (index < 0 && env.REGISTRY_PUSH_OUTPUT === 'json')
+  );
+}
+
 function parseFor(name: string, command: Command, argv: readonly string[], io: Io): Parsed | number {
   const allowed = [...command.options, ...(command.usesCluster ? CLUSTER_OPTIONS : []), ...COMMON_OPTIONS];
   try {
     const parsed = parseOptions(argv, allowed, io.env);
     const extra = parsed.positionals[command.positionals?.length ?? 0];
-    if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+    if (extra !== undefined) throw new UsageError(`unexpected argument ${describeArgument(extra)}`);
     return parsed;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr(`registry-push ${name}: ${error.message}\n\n${commandUsage(name, command)}`);
-    return 2;
+    return usageMistake(io, name, error.message, wantsJson(argv, io.env));
   }
 }
 
@@ -148,16 +175,14 @@ async function execute(name: string, command: Command, parsed: Parsed, io: Io): 
   const options = parsed.options;
   const json = options.output === 'json';
   warnAboutArgvToken(options, io);
+  if (SENDS_CREDENTIALS.has(name)) warnAboutUnverifiedTls(options, io);
   try {
     const result = await command.run(options, io, parsed.positionals);
     for (const warning of result.warnings ?? []) io.stderr(`warning: ${warning}`);
     io.stdout(json ? JSON.stringify(result.json, null, 2) : result.text.join('\n'));
     return result.exitCode ?? 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`registry-push ${name}: ${error.message}`);
-      return 2;
-    }
+    if (error instanceof UsageError) return usageMistake(io, name, error.message, json);
     io.stderr(`registry-push ${name}: ${formatError(error)}`);
     if (json) {
       const body = isRegistryPushError(error)
@@ -179,6 +204,20 @@ function warnAboutArgvToken(options: Options, io: Io): void {
   }
 }
 
+/** The commands that send the token (or the kubeconfig's) to the registry. */
+const SENDS_CREDENTIALS: ReadonlySet<string> = new Set(['login', 'push', 'all', 'doctor', 'metrics']);
+
+/**
+ * Once per run: without verification anyone on the path can take the token and change the image. The
+ * GitHub Action says the same as an annotation. Plain HTTP has no certificate, so it is not this warning.
+ */
+function warnAboutUnverifiedTls(options: Options, io: Io): void {
+  if (options['tls-verify'] !== 'false' || options['plain-http'] === true) return;
+  io.stderr(
+    'warning: --tls-verify false: the registry certificate is NOT checked, so anyone on the path can read the token and change the image; give the registry CA with --ca-file or --ca-data instead',
+  );
+}
+
 /** Run the CLI; returns the exit code (0 success, 1 failure, 2 usage error). */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
@@ -188,8 +227,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
   const command = COMMANDS[name];
   if (command === undefined) {
-    io.stderr(`registry-push: unknown command "${name}"\n\n${usage()}`);
-    return 2;
+    return usageMistake(io, undefined, `unknown command ${describeArgument(name)}`, wantsJson(rest, io.env));
   }
   const parsed = parseFor(name, command, rest, io);
   if (typeof parsed === 'number') return parsed;

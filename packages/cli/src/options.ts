@@ -85,7 +85,7 @@ export const OPTIONS = {
   timeout: {
     type: 'string',
     value: 'SECONDS',
-    help: 'seconds to wait: expose for the operator and router (default 180), enable for Available (default 300)',
+    help: 'seconds to wait, 1 to 3600: expose for the operator and router (default 180), enable for Available (default 300)',
   },
   // push
   source: {
@@ -107,8 +107,12 @@ export const OPTIONS = {
     choices: ['native', 'skopeo', 'podman', 'buildah', 'docker'],
     help: 'native (default) or a tool for sources only it reads',
   },
-  retries: { type: 'string', value: 'N', help: 'retries of transient registry failures (default 4)' },
-  concurrency: { type: 'string', value: 'N', help: 'blob uploads in parallel (default 4)' },
+  retries: {
+    type: 'string',
+    value: 'N',
+    help: 'retries of transient registry failures, 0 to 10 (default 4)',
+  },
+  concurrency: { type: 'string', value: 'N', help: 'blob uploads in parallel, 1 to 32 (default 4)' },
   'plain-http': { type: 'boolean', help: 'talk plain HTTP to the registry (local registries only)' },
   logout: {
     type: 'string',
@@ -125,7 +129,7 @@ export const OPTIONS = {
   replicas: {
     type: 'string',
     value: 'N',
-    help: 'enable: registry replicas (more than one needs shared storage)',
+    help: 'enable: registry replicas, 1 to 100 (more than one needs shared storage)',
   },
   'rollout-strategy': {
     type: 'string',
@@ -177,19 +181,21 @@ export function envName(option: string): string {
   return `REGISTRY_PUSH_${option.toUpperCase().replace(/-/g, '_')}`;
 }
 
-/** A mistake in how the command was called (exit code 2). */
+/** A mistake in how the command was called: one line, code OPTION_INVALID, exit code 2. */
 export class UsageError extends Error {}
 
 /**
- * `--ca-data "$(cat ca.pem)"`: a PEM value starts with dashes, which parseArgs takes for an option and refuses
- * as ambiguous; pass it on as `--ca-data=<PEM>`, as the user meant.
+ * `--ca-data "$(cat ca.pem)"` and `--retries -1`: a PEM value and a negative number start with a dash, which
+ * parseArgs takes for an option and refuses as "ambiguous" (with a three-line message); pass them on as
+ * `--ca-data=<PEM>` and `--retries=-1`, as the user meant, so the option's own check can say what is wrong.
  */
-function joinPemValues(argv: readonly string[]): string[] {
+function joinDashValues(argv: readonly string[]): string[] {
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const next = argv[i + 1];
-    if (/^--[a-z-]+$/.test(arg) && next?.startsWith('-----BEGIN ') === true) {
+    const dashValue = next !== undefined && (next.startsWith('-----BEGIN ') || /^-\.?\d/.test(next));
+    if (/^--[a-z-]+$/.test(arg) && dashValue) {
       args.push(`${arg}=${next}`);
       i++;
     } else {
@@ -197,6 +203,90 @@ function joinPemValues(argv: readonly string[]): string[] {
     }
   }
   return args;
+}
+
+/**
+ * One line for a parseArgs error, whose own messages run over several lines and suggest `-- "--x"`. The
+ * option is named; a value never is (it could be a token given to a misspelled option).
+ */
+function parseArgsProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string }).code;
+  const option = /'(--?[A-Za-z0-9-]+)/.exec(message)?.[1] ?? 'an option';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  if (/does not take an argument/.test(message)) return `${option} takes no value`;
+  if (/argument missing/.test(message)) return `${option} needs a value`;
+  if (/ambiguous/.test(message)) {
+    return `${option} needs a value; give a value that starts with "-" as ${option}=VALUE`;
+  }
+  return message.split('\n')[0] ?? message;
+}
+
+/** How an option was given, for messages: `--token`, or `REGISTRY_PUSH_TOKEN` when it came from there. */
+function given(name: OptionName, fromEnv: ReadonlySet<OptionName>): string {
+  return fromEnv.has(name) ? `--${name} (as ${envName(name)})` : `--${name}`;
+}
+
+/** Options that cannot both be meant: which one wins would be a silent guess. */
+const CONTRADICTIONS: readonly {
+  names: readonly [OptionName, OptionName];
+  applies: (options: Options) => boolean;
+  why: string;
+}[] = [
+  {
+    names: ['token', 'token-file'],
+    applies: () => true,
+    why: 'give the token once',
+  },
+  {
+    names: ['ca-file', 'ca-data'],
+    applies: () => true,
+    why: 'give the registry CA once, as a file or as PEM text',
+  },
+  {
+    names: ['tls-verify', 'ca-file'],
+    applies: (options) => options['tls-verify'] === 'false',
+    why: 'a CA is only used to verify the registry certificate; keep the CA and drop --tls-verify false',
+  },
+  {
+    names: ['tls-verify', 'ca-data'],
+    applies: (options) => options['tls-verify'] === 'false',
+    why: 'a CA is only used to verify the registry certificate; keep the CA and drop --tls-verify false',
+  },
+  {
+    names: ['plain-http', 'ca-file'],
+    applies: () => true,
+    why: 'plain HTTP has no certificate to verify; drop one of them',
+  },
+  {
+    names: ['plain-http', 'ca-data'],
+    applies: () => true,
+    why: 'plain HTTP has no certificate to verify; drop one of them',
+  },
+];
+
+function checkContradictions(options: Options, fromEnv: ReadonlySet<OptionName>): void {
+  for (const { names, applies, why } of CONTRADICTIONS) {
+    const [first, second] = names;
+    // A flag set to false (REGISTRY_PUSH_PLAIN_HTTP=false) is as good as not given.
+    const set = (name: OptionName): boolean => options[name] !== undefined && options[name] !== false;
+    if (!set(first) || !set(second) || !applies(options)) continue;
+    const shown = (name: OptionName): string =>
+      name === 'tls-verify' ? `${given(name, fromEnv)} false` : given(name, fromEnv);
+    throw new UsageError(`${shown(first)} and ${shown(second)} contradict each other: ${why}`);
+  }
+}
+
+/** An option's value on argv; repeated options are kept as one newline-separated string (see listOption). */
+function argvValue(value: unknown): string | boolean | undefined {
+  if (Array.isArray(value)) return value.filter((v) => typeof v === 'string').join('\n');
+  return typeof value === 'string' || typeof value === 'boolean' ? value : undefined;
+}
+
+/** An option's value from `REGISTRY_PUSH_<NAME>`; empty means unset. */
+function envValue(spec: OptionSpec, text: string | undefined): string | boolean | undefined {
+  if (text === undefined || text === '') return undefined;
+  return spec.type === 'boolean' ? /^(1|true|yes)$/i.test(text) : text;
 }
 
 /** Parse argv, then fill unset options from the environment, then check choices. */
@@ -220,30 +310,26 @@ export function parseOptions(
   );
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: joinPemValues(argv), options: specs, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinDashValues(argv), options: specs, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(parseArgsProblem(error));
   }
   const options: Options = {};
+  const fromEnvironment = new Set<OptionName>();
   for (const name of allowed) {
     const spec: OptionSpec = OPTIONS[name];
-    const fromArgv = parsed.values[name];
-    const fromEnv = env[envName(name)];
-    // Repeated options are kept as one newline-separated string (see listOption).
-    const repeated = Array.isArray(fromArgv)
-      ? fromArgv.filter((v) => typeof v === 'string').join('\n')
-      : undefined;
-    let value: string | boolean | undefined =
-      repeated ?? (typeof fromArgv === 'string' || typeof fromArgv === 'boolean' ? fromArgv : undefined);
-    if (value === undefined && fromEnv !== undefined && fromEnv !== '') {
-      value = spec.type === 'boolean' ? /^(1|true|yes)$/i.test(fromEnv) : fromEnv;
-    }
+    const fromArgv = argvValue(parsed.values[name]);
+    const value = fromArgv ?? envValue(spec, env[envName(name)]);
     if (value === undefined) continue;
+    if (fromArgv === undefined) fromEnvironment.add(name);
     if (typeof value === 'string' && spec.choices !== undefined && !spec.choices.includes(value)) {
       throw new UsageError(`--${name} must be one of ${spec.choices.join(', ')}, not "${value}"`);
     }
     options[name] = value;
   }
+  checkContradictions(options, fromEnvironment);
+  // Numbers are checked here, before any command starts work, not when the command first needs them.
+  for (const name of Object.keys(NUMBER_RANGES) as NumberOptionName[]) numberOption(options, name);
   return { options, positionals: parsed.positionals };
 }
 
@@ -263,14 +349,38 @@ export function listOption(options: Options, name: OptionName): string[] {
     .filter((item) => item !== '');
 }
 
-/** A positive integer option. */
-export function countOption(options: Options, name: OptionName): number | undefined {
+/** The allowed range of each numeric option (the GitHub Action's inputs use the same). */
+export const NUMBER_RANGES = {
+  retries: { min: 0, max: 10 },
+  concurrency: { min: 1, max: 32 },
+  timeout: { min: 1, max: 3600 },
+  replicas: { min: 1, max: 100 },
+} as const satisfies Partial<Record<OptionName, { min: number; max: number }>>;
+
+export type NumberOptionName = keyof typeof NUMBER_RANGES;
+
+/**
+ * A whole number within `range`, or one line that names the option and the range. Only digits are taken:
+ * `Number()` would also accept "", "0x10", "1e3" and " 5 ".
+ */
+export function wholeNumberIn(
+  label: string,
+  text: string,
+  range: { readonly min: number; readonly max: number },
+): number {
+  const value = Number(text);
+  if (!/^\d{1,9}$/.test(text) || value < range.min || value > range.max) {
+    const shown = text.length > 20 ? `${text.slice(0, 20)}…` : text;
+    throw new UsageError(`${label} must be a whole number from ${range.min} to ${range.max}, not "${shown}"`);
+  }
+  return value;
+}
+
+/** A numeric option within its range ({@link NUMBER_RANGES}), if set. */
+export function numberOption(options: Options, name: NumberOptionName): number | undefined {
   const text = stringOption(options, name);
   if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0)
-    throw new UsageError(`--${name} must be a whole number, not "${text}"`);
-  return value;
+  return wholeNumberIn(`--${name}`, text, NUMBER_RANGES[name]);
 }
 
 /** Read a file an option names, with an error that names the option. */
@@ -292,12 +402,8 @@ export function readOptionFile(options: Options, name: OptionName): string | und
 
 /** `--timeout` in milliseconds. */
 export function timeoutMs(options: Options): number | undefined {
-  const text = stringOption(options, 'timeout');
-  if (text === undefined) return undefined;
-  const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds <= 0)
-    throw new UsageError(`--timeout must be a positive number of seconds, not "${text}"`);
-  return seconds * 1000;
+  const seconds = numberOption(options, 'timeout');
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 /** The help lines of some options. */

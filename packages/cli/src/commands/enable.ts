@@ -8,6 +8,7 @@ import { clusterClient } from '../cluster.js';
 import type { CommandResult, Io } from '../context.js';
 import {
   UsageError,
+  numberOption,
   readOptionFile,
   stringOption,
   timeoutMs,
@@ -105,15 +106,6 @@ function storageCredentials(
   return undefined;
 }
 
-function replicasOption(options: Options): number | undefined {
-  const text = stringOption(options, 'replicas');
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || Number(text) < 1) {
-    throw new UsageError(`--replicas must be a whole number of 1 or more, not "${text}"`);
-  }
-  return Number(text);
-}
-
 function resultText(result: EnableResult): string[] {
   const secret = result.credentials;
   const secretLine =
@@ -144,7 +136,7 @@ function resultText(result: EnableResult): string[] {
 export async function enableCommand(options: Options, io: Io): Promise<CommandResult> {
   const storage = storageRequest(options);
   const credentials = storageCredentials(options, io, storage.kind);
-  const replicas = replicasOption(options);
+  const replicas = numberOption(options, 'replicas');
   const strategy = stringOption(options, 'rollout-strategy') as 'RollingUpdate' | 'Recreate' | undefined;
   const timeout = timeoutMs(options);
   const result = await enableRegistry(clusterClient(options, io), {

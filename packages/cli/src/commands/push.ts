@@ -17,7 +17,7 @@ import {
 } from '@registry-push/core/push';
 import { caFor, tlsVerify, tokenOption, type CommandResult, type Io } from '../context.js';
 import { pushProgress } from '../progress.js';
-import { countOption, listOption, stringOption, type Options } from '../options.js';
+import { listOption, numberOption, stringOption, type Options } from '../options.js';
 
 /** What the push needs besides the options: where, as whom, trusting what. */
 export interface PushSetup {
@@ -159,14 +159,14 @@ async function withToolFiles<T>(
 /** Run the push of a setup with the options' tags, tool, retries and progress display. */
 export async function runPush(options: Options, io: Io, setup: PushSetup): Promise<PushResult> {
   const tool = (stringOption(options, 'push-tool') ?? 'native') as 'native' | PushTool;
-  const retries = countOption(options, 'retries');
-  const concurrency = countOption(options, 'concurrency');
+  const retries = numberOption(options, 'retries');
+  const concurrency = numberOption(options, 'concurrency');
   const tags = tagsOption(options);
   const base = {
     source: setup.source,
     target: setup.target,
     ...(tags.length === 0 ? {} : { tags }),
-    ...(concurrency === undefined ? {} : { concurrency: Math.max(1, concurrency) }),
+    ...(concurrency === undefined ? {} : { concurrency }),
     connection: {
       credentials: setup.credentials,
       tlsVerify: tlsVerify(options),

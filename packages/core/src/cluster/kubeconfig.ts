@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -16,6 +16,11 @@ export interface ClusterAccessOptions {
   insecureSkipTlsVerify?: boolean;
   /** A kubeconfig path or its YAML/JSON content. Defaults to `$KUBECONFIG`, then `~/.kube/config`. */
   kubeconfig?: string;
+  /**
+   * How the user gave `kubeconfig`, for messages: `--kubeconfig` reads "The --kubeconfig value is …". The
+   * value itself is never quoted unless it is plainly a path.
+   */
+  kubeconfigName?: string;
   /** The kubeconfig context to use instead of its current one. */
   context?: string;
   /** Use the pod's service account even if a kubeconfig exists. */
@@ -42,6 +47,24 @@ const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** A kubeconfig given inline rather than as a path: YAML or JSON content has a newline or a brace. */
 function isInlineKubeconfig(value: string): boolean {
   return value.includes('\n') || value.trimStart().startsWith('{');
+}
+
+/**
+ * Whether a value that names no file may be quoted back as a path. Anything else could be kubeconfig
+ * content flattened onto one line (`echo $KUBECONFIG_CONTENT`), a token, or a key, so it is never echoed:
+ * only short runs of path characters, and not a JWT (`eyJ…`, which has only such characters).
+ */
+function isPlainlyPath(value: string): boolean {
+  return /^[\w./@+-]{1,160}$/.test(value) && !value.startsWith('eyJ');
+}
+
+function existsAsEntry(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function fromServerToken(options: ClusterAccessOptions & { server: string; token: string }): KubeConfig {
@@ -71,21 +94,41 @@ function fromServerToken(options: ClusterAccessOptions & { server: string; token
   return kubeConfig;
 }
 
+/** The error for a value that is neither a file nor parseable content; it never quotes the value. */
+function neitherFileNorContent(value: string, name: string): RegistryPushError {
+  if (isPlainlyPath(value)) {
+    return new RegistryPushError('KUBECONFIG_INVALID', `The kubeconfig file ${value} does not exist.`, {
+      hint: `Check the ${name} path, or give the kubeconfig content itself.`,
+    });
+  }
+  return new RegistryPushError(
+    'KUBECONFIG_INVALID',
+    `The ${name} value is neither a readable file nor kubeconfig content (it is not repeated here, as it may hold a token).`,
+    {
+      hint: 'Give the path of a kubeconfig file, or its whole YAML content with its line breaks (quote it: "$(cat kubeconfig)").',
+    },
+  );
+}
+
 function readKubeconfig(
   value: string,
+  name: string,
   context: string | undefined,
 ): { kubeConfig: KubeConfig; path?: string } {
   const kubeConfig = new KubeConfig();
   const inline = isInlineKubeconfig(value);
+  if (!inline && !existsAsEntry(value)) throw neitherFileNorContent(value, name);
   try {
     if (inline) kubeConfig.loadFromString(value);
     else kubeConfig.loadFromFile(value);
   } catch (error) {
+    // The cause is left out: a YAML parser's message quotes the text around the fault, which may be a token.
+    const code = (error as { code?: string }).code;
     const where = inline ? 'The kubeconfig content' : `The kubeconfig file ${value}`;
-    const reason = (error as { code?: string }).code === 'ENOENT' ? 'does not exist' : 'could not be parsed';
+    const reason =
+      code !== undefined && code.startsWith('E') ? `cannot be read (${code})` : 'could not be parsed';
     throw new RegistryPushError('KUBECONFIG_INVALID', `${where} ${reason}.`, {
       hint: 'Point it at a valid kubeconfig (as written by `oc login`).',
-      cause: error,
     });
   }
   if (context !== undefined) {
@@ -103,7 +146,10 @@ function readKubeconfig(
 }
 
 function defaultKubeconfigPath(env: NodeJS.ProcessEnv): string | undefined {
-  const fromEnv = env.KUBECONFIG?.split(':').find((path) => path !== '');
+  const variable = env.KUBECONFIG;
+  // Content put in $KUBECONFIG by mistake is taken whole, never split on the colons of its `key: value`s.
+  if (variable !== undefined && /\s|\{/.test(variable.trim())) return variable;
+  const fromEnv = variable?.split(':').find((path) => path !== '');
   if (fromEnv !== undefined) return fromEnv;
   const home = env.HOME ?? homedir();
   const path = join(home, '.kube', 'config');
@@ -150,7 +196,8 @@ function loadDefault(options: ClusterAccessOptions, env: NodeJS.ProcessEnv): Loa
   const given =
     options.kubeconfig !== undefined && options.kubeconfig !== '' ? options.kubeconfig : undefined;
   const path = given ?? defaultKubeconfigPath(env);
-  if (path !== undefined) return { ...readKubeconfig(path, options.context), source: 'kubeconfig' };
+  const name = given === undefined ? '$KUBECONFIG' : (options.kubeconfigName ?? 'kubeconfig');
+  if (path !== undefined) return { ...readKubeconfig(path, name, options.context), source: 'kubeconfig' };
   if (inClusterAvailable(env)) return { kubeConfig: inClusterConfig(), source: 'in-cluster' };
   throw new RegistryPushError(
     'KUBECONFIG_MISSING',
