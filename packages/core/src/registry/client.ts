@@ -559,10 +559,12 @@ export class RegistryClient {
       }
       if (response.status === 401) {
         const bodyText = await readLimited(response);
-        if (attempt === 0) {
-          if (authorization !== undefined) this.auth.invalidate(exchange.scopes);
-          if (await this.auth.answer(response, exchange.scopes, exchange.signal)) continue;
-        }
+        // One answer per request: a 401 to the credential the answer produced is a refusal.
+        if (
+          attempt === 0 &&
+          (await this.auth.answer(response, exchange.scopes, authorization, exchange.signal))
+        )
+          continue;
         throw this.unauthorized(response, bodyText, operation);
       }
       if (exchange.expect.includes(response.status)) {

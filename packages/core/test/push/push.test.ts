@@ -326,6 +326,54 @@ describe('native push', () => {
   });
 });
 
+describe('native push with Basic auth', () => {
+  let secured: RunningRegistry;
+  let layered: BuiltImage;
+  beforeAll(async () => {
+    secured = await startRegistry({ auth: { username: 'ci', password: 'right-password' } });
+    layered = await buildOciImage({
+      outDir: join(work, 'layered'),
+      layers: 6,
+      layerSize: 150_000,
+      seed: 'push-basic',
+      tag: 'v1',
+    });
+  });
+  afterAll(async () => {
+    await secured.stop();
+  });
+
+  it('uploads several layers in parallel, every time, with the right credentials', async () => {
+    // Every parallel upload starts unauthenticated and meets the Basic challenge at the same moment.
+    for (let round = 0; round < 4; round++) {
+      const result = await pushImage({
+        source: `oci:${layered.layoutDir}:v1`,
+        target: `${secured.host}/basic/app${round}:v1`,
+        connection: {
+          plainHttp: true,
+          credentials: { kind: 'basic', username: 'ci', password: 'right-password' },
+        },
+        concurrency: 4,
+      });
+      expect(result.digest).toBe(layered.digest);
+      expect(result.blobs).toMatchObject({ uploaded: 7, existing: 0 });
+    }
+  });
+
+  it('refuses wrong credentials with TOKEN_REJECTED', async () => {
+    const error = await failure(
+      pushImage({
+        source: `oci:${layered.layoutDir}:v1`,
+        target: `${secured.host}/basic/wrong:v1`,
+        connection: { plainHttp: true, credentials: { kind: 'basic', username: 'ci', password: 'nope' } },
+        concurrency: 4,
+      }),
+    );
+    expect(error.code).toBe('TOKEN_REJECTED');
+    expect(error.message).not.toContain('nope');
+  });
+});
+
 describe('tool push', () => {
   it("never puts a secret on any tool's command line: credentials travel in the auth file", () => {
     const source = { transport: 'oci-archive' as const, path: '/build/image.tar' };
