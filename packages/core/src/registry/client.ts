@@ -149,7 +149,15 @@ export class RegistryClient {
       });
       await response.body.dump();
       if (response.status === 404) return undefined;
-      return Number(header(response.headers, 'content-length') ?? '0');
+      const length = Number(header(response.headers, 'content-length'));
+      if (!Number.isSafeInteger(length) || length < 0) {
+        throw new RegistryPushError(
+          'REGISTRY_PROTOCOL',
+          `The registry ${this.host} gave no size for the blob ${digest} in ${repository}.`,
+          { hint: 'A proxy in front of the registry may drop the Content-Length header of HEAD requests.' },
+        );
+      }
+      return length;
     });
   }
 
@@ -183,11 +191,20 @@ export class RegistryClient {
     } = {},
   ): Promise<BlobOutcome> {
     parseDigest(descriptor.digest);
-    if ((await this.blobSize(repository, descriptor.digest, options.signal, true)) !== undefined)
+    // A blob the registry has is not read again, so its size is checked against what the registry holds
+    // instead: a manifest that declares another size must fail here as it would on upload, before a tag.
+    const stored = await this.blobSize(repository, descriptor.digest, options.signal, true);
+    if (stored !== undefined) {
+      checkStoredSize(descriptor, stored, source.label);
       return 'exists';
+    }
     for (const from of options.mountFrom ?? []) {
       if (from === repository) continue;
-      if (await this.mountBlob(repository, descriptor.digest, from, options.signal)) return 'mounted';
+      if (await this.mountBlob(repository, descriptor.digest, from, options.signal)) {
+        const mounted = await this.blobSize(repository, descriptor.digest, options.signal, true);
+        if (mounted !== undefined) checkStoredSize(descriptor, mounted, source.label);
+        return 'mounted';
+      }
     }
     const operation = { action: 'upload a blob to', host: this.host, repository, write: true };
     await this.retrying(operation, () => this.uploadOnce(repository, descriptor, source, operation, options));
@@ -627,6 +644,26 @@ async function readLimited(response: HttpResponse): Promise<string> {
 
 function withDigest(location: string, digest: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
+}
+
+/**
+ * The registry holds `descriptor.digest` with `stored` bytes: a descriptor declaring another size is as
+ * wrong as a file of the wrong size, and a manifest naming it must not be written.
+ */
+function checkStoredSize(
+  descriptor: Pick<Descriptor, 'digest' | 'size'>,
+  stored: number,
+  label: string,
+): void {
+  if (stored === descriptor.size) return;
+  throw new RegistryPushError(
+    'BLOB_CORRUPT',
+    `The blob ${descriptor.digest} in ${label} is declared as ${descriptor.size} bytes, but the registry holds it with ${stored} bytes. No tag was written.`,
+    {
+      hint: 'The manifest gives the wrong size for this blob; rebuild or re-export the image.',
+      details: { digest: descriptor.digest, source: label, declared: descriptor.size, stored },
+    },
+  );
 }
 
 /** A blob's file could not be read while it was being pushed. */

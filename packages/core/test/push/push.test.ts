@@ -269,6 +269,57 @@ describe('native push', () => {
     await client.close();
   });
 
+  it('refuses a manifest that misstates the size of a blob the registry already has, and writes no tag', async () => {
+    await pushImage({
+      source: `oci:${single.layoutDir}:v1`,
+      target: `${registry.host}/sized/app:v1`,
+      connection: plain,
+    });
+    // A copy of the layout whose manifest declares one byte more for a layer than its content has.
+    const copy = join(work, 'misstated');
+    await runSkopeo(['copy', `oci:${single.layoutDir}:v1`, `oci:${copy}:v1`]);
+    const blobPath = (digest: string): string => join(copy, 'blobs', 'sha256', digest.slice(7));
+    const manifestDigest = single.manifests[0]!.digest;
+    const manifest = JSON.parse(await readFile(blobPath(manifestDigest), 'utf8')) as {
+      layers: { digest: string; size: number }[];
+    };
+    const layer = manifest.layers[1]!;
+    layer.size += 1;
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    await writeFile(blobPath(digest), bytes);
+    const index = JSON.parse(await readFile(join(copy, 'index.json'), 'utf8')) as {
+      manifests: { digest: string; size: number }[];
+    };
+    index.manifests[0]!.digest = digest;
+    index.manifests[0]!.size = bytes.length;
+    await writeFile(join(copy, 'index.json'), JSON.stringify(index));
+    const client = new RegistryClient({ host: registry.host, plainHttp: true });
+    try {
+      // In the repository that has the blob, and in one that mounts it from there.
+      for (const [repository, mountFrom] of [
+        ['sized/app', []],
+        ['sized/mounted', ['sized/app']],
+      ] as const) {
+        const error = await failure(
+          pushImage({
+            source: `oci:${copy}:v1`,
+            target: `${registry.host}/${repository}:v2`,
+            mountFrom,
+            connection: plain,
+          }),
+        );
+        expect(error.code).toBe('BLOB_CORRUPT');
+        expect(error.message).toContain(layer.digest);
+        expect(error.message).toContain(String(layer.size));
+        expect(await client.headManifest(repository, 'v2')).toBeUndefined();
+      }
+      expect((await client.headManifest('sized/app', 'v1'))?.digest).toBe(single.digest);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('stops when aborted and leaves no tag', async () => {
     const controller = new AbortController();
     const promise = pushImage({
