@@ -1,7 +1,7 @@
 // pushImage against the real distribution registry, checked from the outside with skopeo: every source
 // format, indexes, skip-existing, mount, tags, corrupt input, tools, and transient faults.
 import { createHash } from 'node:crypto';
-import { appendFile, copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   buildOciImage,
@@ -150,6 +150,36 @@ describe('references and sources', () => {
     );
     expect(native.code).toBe('OPTION_INVALID');
     expect(native.hint).toMatch(/push-tool skopeo/);
+  });
+
+  it('names the path and the notation that fits when a source is the wrong kind of file', async () => {
+    const target = `${registry.host}/demo/wrong-kind`;
+    const dir = single.layoutDir;
+    for (const transport of ['oci-archive', 'docker-archive']) {
+      const error = await failure(pushImage({ source: `${transport}:${dir}`, target, connection: plain }));
+      expect(error.code).toBe('SOURCE_INVALID');
+      expect(error.message).toContain(dir);
+      expect(error.message).not.toMatch(/EISDIR/);
+      expect(error.hint).toContain(`oci:${dir}`);
+    }
+    const file = await failure(pushImage({ source: `oci:${single.ociArchive!}`, target, connection: plain }));
+    expect(file.code).toBe('SOURCE_INVALID');
+    expect(file.hint).toContain('oci-archive:');
+    for (const transport of ['oci', 'oci-archive', 'docker-archive']) {
+      const missing = await failure(
+        pushImage({ source: `${transport}:${join(work, 'no-such-output')}`, target, connection: plain }),
+      );
+      expect(missing.code).toBe('SOURCE_NOT_FOUND');
+    }
+    // A layout whose index.json cannot be read as a file: a typed one-line error, not a raw EISDIR.
+    const broken = join(work, 'unreadable-layout');
+    await runSkopeo(['copy', `oci:${single.layoutDir}:v1`, `oci:${broken}:v1`]);
+    await rm(join(broken, 'index.json'));
+    await mkdir(join(broken, 'index.json'));
+    const unreadable = await failure(pushImage({ source: `oci:${broken}`, target, connection: plain }));
+    expect(unreadable.code).toBe('SOURCE_INVALID');
+    expect(unreadable.message).toContain(broken);
+    expect(unreadable.message).not.toContain('\n');
   });
 });
 
