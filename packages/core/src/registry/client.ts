@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { systemErrorCode } from '../system-errors.js';
 import { RegistryAuthenticator, parseChallenges, type RegistryCredentials } from './auth.js';
-import { VerifyingStream, parseDigest, sha256Digest } from './digest.js';
+import { VerifyingStream, blobMismatch, parseDigest, sha256Digest } from './digest.js';
 import { MANIFEST_MEDIA_TYPES, type Descriptor } from './media-types.js';
 import { registryNetworkError, registryResponseError, type RegistryOperation } from './registry-errors.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryEvent, type RetryPolicy } from './retry.js';
@@ -267,9 +267,14 @@ export class RegistryClient {
     });
     await started.body.dump();
     let location = this.location(started, operation);
+    // Sizes are checked here as the bytes go; the digest is the registry's to check (see VerifyingStream).
     const verified = (): Readable => {
-      const verifier = new VerifyingStream(descriptor.digest, descriptor.size, source.label, (sent) =>
-        options.onProgress?.({ digest: descriptor.digest, sent, total: descriptor.size }),
+      const verifier = new VerifyingStream(
+        descriptor.digest,
+        descriptor.size,
+        source.label,
+        (sent) => options.onProgress?.({ digest: descriptor.digest, sent, total: descriptor.size }),
+        { hash: false },
       );
       const input = source.open();
       input.on('error', (error) => verifier.destroy(unreadableSource(source.label, error)));
@@ -279,15 +284,17 @@ export class RegistryClient {
     };
     const monolithicMax = this.options.monolithicMaxBytes ?? 256 * 1024 * 1024;
     if (descriptor.size <= monolithicMax) {
-      const done = await this.exchange(operation, {
-        method: 'PUT',
-        target: withDigest(location, descriptor.digest),
-        scopes,
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-        body: verified,
-        expect: [201],
-        ...(signal ? { signal } : {}),
-      });
+      const done = await this.committing(descriptor, source, () =>
+        this.exchange(operation, {
+          method: 'PUT',
+          target: withDigest(location, descriptor.digest),
+          scopes,
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+          body: verified,
+          expect: [201],
+          ...(signal ? { signal } : {}),
+        }),
+      );
       await done.body.dump();
       return;
     }
@@ -320,15 +327,44 @@ export class RegistryClient {
     } finally {
       stream.destroy();
     }
-    const done = await this.exchange(operation, {
-      method: 'PUT',
-      target: withDigest(location, descriptor.digest),
-      scopes,
-      headers: { 'content-length': '0' },
-      expect: [201],
-      ...(signal ? { signal } : {}),
-    });
+    const done = await this.committing(descriptor, source, () =>
+      this.exchange(operation, {
+        method: 'PUT',
+        target: withDigest(location, descriptor.digest),
+        scopes,
+        headers: { 'content-length': '0' },
+        expect: [201],
+        ...(signal ? { signal } : {}),
+      }),
+    );
     await done.body.dump();
+  }
+
+  /**
+   * The PUT that commits an upload. The registry refuses it with DIGEST_INVALID when what it received does
+   * not hash to the digest: then the file is read once more to tell a corrupt file (BLOB_CORRUPT, naming
+   * it) from bytes changed on the way (the registry's error stands).
+   */
+  private async committing(
+    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    source: BlobSource,
+    put: () => Promise<HttpResponse>,
+  ): Promise<HttpResponse> {
+    try {
+      return await put();
+    } catch (error) {
+      if (!isRegistryPushError(error, 'REGISTRY_DIGEST_INVALID')) throw error;
+      let input: Readable;
+      try {
+        input = source.open();
+      } catch {
+        throw error;
+      }
+      const corrupt = await blobMismatch(input, descriptor.digest, descriptor.size, source.label).catch(
+        () => undefined,
+      );
+      throw corrupt ?? error;
+    }
   }
 
   private location(response: HttpResponse, operation: RegistryOperation): string {

@@ -299,6 +299,30 @@ describe('native push', () => {
     await client.close();
   });
 
+  it('refuses a layer whose bytes changed but not its size, naming the file, and writes no tag', async () => {
+    // The same size, so only the digest can tell: the registry's check of the upload's digest catches it.
+    const copy = join(work, 'flipped');
+    await runSkopeo(['copy', `oci:${single.layoutDir}:v1`, `oci:${copy}:v1`]);
+    const layer = single.manifests[0]!.layers[2]!;
+    const file = join(copy, 'blobs', 'sha256', layer.digest.slice(7));
+    const bytes = await readFile(file);
+    bytes[1000] = (bytes[1000]! + 1) % 256;
+    await writeFile(file, bytes);
+    const error = await failure(
+      pushImage({ source: `oci:${copy}:v1`, target: `${registry.host}/flipped/app:v1`, connection: plain }),
+    );
+    expect(error.code).toBe('BLOB_CORRUPT');
+    expect(error.message).toContain(file);
+    expect(error.message).toContain(layer.digest);
+    const client = new RegistryClient({ host: registry.host, plainHttp: true });
+    try {
+      expect(await client.headManifest('flipped/app', 'v1')).toBeUndefined();
+      expect(await client.blobSize('flipped/app', layer.digest)).toBeUndefined();
+    } finally {
+      await client.close();
+    }
+  });
+
   it('refuses a manifest that misstates the size of a blob the registry already has, and writes no tag', async () => {
     await pushImage({
       source: `oci:${single.layoutDir}:v1`,
