@@ -179,10 +179,12 @@ function pushSection([data]) {
       '**curl**: the curl floor, parallel curl processes, one monolithic `PUT ?digest=` per blob after its POST, ' +
       'then the manifest PUT (the reference: the command aims at <= 1.15x of it); **floor**: the same floor with ' +
       "Node's HTTP client in one process. Wall time in seconds and peak RSS in MiB, median (min–max). Registry " +
-      'CPU: the CPU seconds the registry process itself spent on the push (median), the part no client can remove.',
+      'CPU: the CPU seconds the registry process itself spent on the push (median), the part no client can remove; ' +
+      'client CPU: what the pushing processes spent (all curl processes for the floor), which a loaded machine ' +
+      'hardly changes.',
     '',
-    `| case | registry | ${tools.map((tool) => `${tool} s`).join(' | ')} | cli/curl | native/curl | cli/skopeo | cli RSS MiB | skopeo RSS MiB | registry CPU s ${tools.join(' / ')} |`,
-    `| :--- | :--- | ${tools.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: | ---: |`,
+    `| case | registry | ${tools.map((tool) => `${tool} s`).join(' | ')} | cli/curl | native/curl | cli/skopeo | cli RSS MiB | skopeo RSS MiB | client CPU s ${tools.join(' / ')} | registry CPU s ${tools.join(' / ')} |`,
+    `| :--- | :--- | ${tools.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
     ...data.cases
       .map(({ name, transport, samples }) =>
         [
@@ -194,6 +196,9 @@ function pushSection([data]) {
           versus(samples, 'cli', 'skopeo'),
           stat(rss(samples.cli ?? []), int),
           stat(rss(samples.skopeo ?? []), int),
+          tools
+            .map((tool) => median((samples[tool] ?? []).map((s) => s.clientCpuS ?? NaN)).toFixed(2))
+            .join(' / '),
           tools
             .map((tool) => median((samples[tool] ?? []).map((s) => s.registryCpuS ?? NaN)).toFixed(2))
             .join(' / '),

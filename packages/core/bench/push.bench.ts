@@ -35,6 +35,12 @@ interface Sample {
   peakRssMiB: number;
   /** CPU seconds the registry process spent on this push (user + system). */
   registryCpuS?: number;
+  /**
+   * CPU seconds the pushing processes spent (user + system of every child this bench waited for during the
+   * push: the CLI, the runner, skopeo, or all the curl processes). Unlike wall time, it hardly moves when
+   * other work loads the machine.
+   */
+  clientCpuS?: number;
 }
 
 /** User + system CPU seconds of a process so far, from /proc (clock ticks are 1/100 s on Linux). */
@@ -42,6 +48,16 @@ async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * User + system CPU seconds of the children this process has waited for (cutime + cstime of
+ * /proc/self/stat): an exited child's CPU time is added there when it is reaped.
+ */
+async function childrenCpuSeconds(): Promise<number> {
+  const stat = await readFile('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 interface Case {
@@ -159,8 +175,13 @@ async function pushOnce(
     };
     if (warm) await run();
     const before = await cpuSeconds(registry.pid);
+    const clientBefore = await childrenCpuSeconds();
     const sample = await run();
-    return { ...sample, registryCpuS: (await cpuSeconds(registry.pid)) - before };
+    return {
+      ...sample,
+      registryCpuS: (await cpuSeconds(registry.pid)) - before,
+      clientCpuS: (await childrenCpuSeconds()) - clientBefore,
+    };
   } finally {
     await registry.stop();
   }
@@ -227,13 +248,16 @@ async function main(): Promise<void> {
           time(a).length === 0 || time(b).length === 0
             ? '—'
             : `${(median(time(a)) / median(time(b))).toFixed(2)}x`;
+        const clientCpu = tools
+          .map((tool) => median((results.get(tool) ?? []).map((s) => s.clientCpuS ?? 0)).toFixed(2))
+          .join(' / ');
         const registryCpu = tools
           .map((tool) => median((results.get(tool) ?? []).map((s) => s.registryCpuS ?? 0)).toFixed(2))
           .join(' / ');
         rows.push(
           `| ${cell.name} | ${transport} | ${tools.map((tool) => summary(time(tool))).join(' | ')} | ` +
             `${ratio('cli', 'curl')} | ${ratio('native', 'curl')} | ${ratio('cli', 'skopeo')} | ` +
-            `${summary(rss('cli'))} | ${summary(rss('skopeo'))} | ${registryCpu} |`,
+            `${summary(rss('cli'))} | ${summary(rss('skopeo'))} | ${clientCpu} | ${registryCpu} |`,
         );
         records.push({
           name: cell.name,
@@ -252,8 +276,8 @@ async function main(): Promise<void> {
   const table = [
     `Push benchmark: ${runs} runs per cell, median (min–max) wall seconds; Debian's distribution registry on loopback (plain HTTP and TLS), fresh storage per run; ${new Date().toISOString().slice(0, 10)}.`,
     '',
-    `| case | registry | ${tools.map((tool) => `${tool} s`).join(' | ')} | cli/curl | native/curl | cli/skopeo | cli peak RSS MiB | skopeo peak RSS MiB | registry CPU s (${tools.join(' / ')}) |`,
-    `| --- | --- | ${tools.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- | --- |`,
+    `| case | registry | ${tools.map((tool) => `${tool} s`).join(' | ')} | cli/curl | native/curl | cli/skopeo | cli peak RSS MiB | skopeo peak RSS MiB | client CPU s (${tools.join(' / ')}) | registry CPU s (${tools.join(' / ')}) |`,
+    `| --- | --- | ${tools.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- | --- | --- |`,
     ...rows,
   ].join('\n');
   process.stdout.write(table + '\n');
