@@ -169,7 +169,8 @@ async function pushOnce(
           await curlFloorPush(plan, registry.url, 'bench/app', 'v1', tls ? caFile : undefined);
           return { ms: performance.now() - started, peakRssMiB: Number.NaN };
         }
-        default:
+        case 'native':
+        case 'floor':
           return measure(process.execPath, [runner, tool, source, target, tls ? caFile : '-']);
       }
     };
@@ -185,6 +186,23 @@ async function pushOnce(
   } finally {
     await registry.stop();
   }
+}
+
+/** Every tool `runs` times on one cell, interleaved run by run so drift in the machine's load hits them alike. */
+async function measureCell(
+  tools: readonly Tool[],
+  transport: Transport,
+  cell: { image: BuiltImage; warm: boolean },
+  work: string,
+): Promise<Map<Tool, Sample[]>> {
+  const results = new Map<Tool, Sample[]>();
+  for (let run = 0; run < runs; run++) {
+    for (const tool of tools) {
+      const sample = await pushOnce(tool, transport, cell.image, cell.warm, work);
+      results.set(tool, [...(results.get(tool) ?? []), sample]);
+    }
+  }
+  return results;
 }
 
 function summary(samples: readonly number[]): string {
@@ -234,14 +252,7 @@ async function main(): Promise<void> {
     }
     for (const cell of cells.filter((candidate) => chosen(candidate.name))) {
       for (const transport of transports) {
-        const results = new Map<Tool, Sample[]>();
-        // Interleave the tools run by run, so drift in the machine's load hits them alike.
-        for (let run = 0; run < runs; run++) {
-          for (const tool of tools) {
-            const sample = await pushOnce(tool, transport, cell.image, cell.warm, work);
-            results.set(tool, [...(results.get(tool) ?? []), sample]);
-          }
-        }
+        const results = await measureCell(tools, transport, cell, work);
         const time = (tool: Tool): number[] => (results.get(tool) ?? []).map((s) => s.ms / 1000);
         const rss = (tool: Tool): number[] => (results.get(tool) ?? []).map((s) => s.peakRssMiB);
         const ratio = (a: Tool, b: Tool): string =>
