@@ -62,7 +62,7 @@ const pass = (name, fallback) => ({ [name]: process.env[name] ?? fallback });
 const BENCHES = [
   {
     name: 'push',
-    title: 'Push: native vs skopeo vs the floor (packages/core)',
+    title: 'Push: the command and the library vs skopeo vs the curl floor (packages/core)',
     json: 'push.json',
     repeat: 1,
     steps: [
@@ -165,29 +165,42 @@ const int = (value) => value.toFixed(0);
 
 function pushSection([data]) {
   const secs = (samples) => samples.map((s) => s.ms / 1000);
-  const rss = (samples) => samples.map((s) => s.peakRssMiB);
+  const rss = (samples) => samples.map((s) => s.peakRssMiB).filter((v) => Number.isFinite(v));
+  const tools = data.tools ?? ['cli', 'native', 'skopeo', 'curl', 'floor'];
+  const versus = (samples, a, b) =>
+    (samples[a] ?? []).length === 0 || (samples[b] ?? []).length === 0
+      ? '—'
+      : ratio(secs(samples[a]), secs(samples[b]));
   return [
-    `${data.runs} run(s) per cell${data.quick ? ' (quick: small images)' : ''}, tools interleaved run by run; TLS ` +
-      'registry (Debian `docker-registry`) on loopback, fresh storage per run. Reference: `skopeo copy` and the ' +
-      'floor (parallel monolithic PUTs and nothing else). Wall time in seconds and peak RSS in MiB, median (min–max). ' +
-      'Registry CPU: the CPU seconds the registry process itself spent on the push (median), the part no client can remove.',
+    `${data.runs} run(s) per cell${data.quick ? ' (quick: small images)' : ''}, tools interleaved run by run; ` +
+      "Debian's `docker-registry` on loopback over plain HTTP and over TLS, fresh storage per run. " +
+      '**cli**: the `registry-push push` command as users run it (its bin in a new Node process, token in ' +
+      '`REGISTRY_PUSH_TOKEN`); **native**: `pushImage` alone in a runner process; **skopeo**: `skopeo copy`; ' +
+      '**curl**: the curl floor, parallel curl processes, one monolithic `PUT ?digest=` per blob after its POST, ' +
+      'then the manifest PUT (the reference: the command aims at <= 1.15x of it); **floor**: the same floor with ' +
+      "Node's HTTP client in one process. Wall time in seconds and peak RSS in MiB, median (min–max). Registry " +
+      'CPU: the CPU seconds the registry process itself spent on the push (median), the part no client can remove; ' +
+      'client CPU: what the pushing processes spent (all curl processes for the floor), which a loaded machine ' +
+      'hardly changes.',
     '',
-    '| case | native s | skopeo s | floor s | native/skopeo | native/floor | native RSS MiB | skopeo RSS MiB | floor RSS MiB | registry CPU s native / skopeo / floor |',
-    '| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| case | registry | ${tools.map((tool) => `${tool} s`).join(' | ')} | cli/curl | native/curl | cli/skopeo | cli RSS MiB | skopeo RSS MiB | client CPU s ${tools.join(' / ')} | registry CPU s ${tools.join(' / ')} |`,
+    `| :--- | :--- | ${tools.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
     ...data.cases
-      .map(({ name, samples: { native, skopeo, floor } }) =>
+      .map(({ name, transport, samples }) =>
         [
           name,
-          stat(secs(native)),
-          stat(secs(skopeo)),
-          stat(secs(floor)),
-          ratio(secs(native), secs(skopeo)),
-          ratio(secs(native), secs(floor)),
-          stat(rss(native), int),
-          stat(rss(skopeo), int),
-          stat(rss(floor), int),
-          [native, skopeo, floor]
-            .map((samples) => median(samples.map((s) => s.registryCpuS ?? NaN)).toFixed(2))
+          transport ?? 'tls',
+          ...tools.map((tool) => stat(secs(samples[tool] ?? []))),
+          versus(samples, 'cli', 'curl'),
+          versus(samples, 'native', 'curl'),
+          versus(samples, 'cli', 'skopeo'),
+          stat(rss(samples.cli ?? []), int),
+          stat(rss(samples.skopeo ?? []), int),
+          tools
+            .map((tool) => median((samples[tool] ?? []).map((s) => s.clientCpuS ?? NaN)).toFixed(2))
+            .join(' / '),
+          tools
+            .map((tool) => median((samples[tool] ?? []).map((s) => s.registryCpuS ?? NaN)).toFixed(2))
             .join(' / '),
         ].join(' | '),
       )

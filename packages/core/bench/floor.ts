@@ -4,7 +4,7 @@
 // It uses Node's HTTP client, as the native push does, so the two differ only in what the push does.
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,18 +16,30 @@ interface Descriptor {
   mediaType: string;
 }
 
-export async function floorPush(source: string, target: string, caPem: string): Promise<void> {
+/** `caPem` undefined: the registry speaks plain HTTP. */
+export async function floorPush(source: string, target: string, caPem: string | undefined): Promise<void> {
   const layout = source.replace(/^oci:/, '').replace(/:[^/:]*$/, '');
   const slash = target.indexOf('/');
   const colon = target.lastIndexOf(':');
   const host = target.slice(0, slash);
   const repository = target.slice(slash + 1, colon);
   const tag = target.slice(colon + 1);
-  const agent = new Agent({ keepAlive: true, maxSockets: 64, ca: [...rootCertificates, caPem] });
+  const agent =
+    caPem === undefined
+      ? new HttpAgent({ keepAlive: true, maxSockets: 64 })
+      : new Agent({ keepAlive: true, maxSockets: 64, ca: [...rootCertificates, caPem] });
+  const sendRequest = caPem === undefined ? httpRequest : request;
   const [hostname, port] = host.split(':');
   const send = (method: string, path: string, headers: Record<string, string>, body?: Buffer | Readable) =>
     new Promise<IncomingMessage>((resolve, reject) => {
-      const outgoing = request({ agent, method, host: hostname, port: Number(port ?? 443), path, headers });
+      const outgoing = sendRequest({
+        agent,
+        method,
+        host: hostname,
+        port: Number(port ?? 443),
+        path,
+        headers,
+      });
       outgoing.on('error', reject);
       outgoing.on('response', resolve);
       if (body === undefined || Buffer.isBuffer(body)) outgoing.end(body);
@@ -36,7 +48,7 @@ export async function floorPush(source: string, target: string, caPem: string): 
   const dump = async (response: IncomingMessage): Promise<void> => {
     for await (const _ of response);
   };
-  const origin = `https://${host}`;
+  const origin = `${caPem === undefined ? 'http' : 'https'}://${host}`;
   const blobPath = (digest: string): string => join(layout, 'blobs', 'sha256', digest.slice(7));
   const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
   const top = index.manifests[0]!;

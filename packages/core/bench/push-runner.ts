@@ -1,5 +1,5 @@
 // One push in its own process, so the benchmark can read this process's own peak RSS.
-// argv: <mode native|floor> <source> <host/repo:tag> <caFile>
+// argv: <mode native|floor> <source> <host/repo:tag> <caFile, or - for a plain-HTTP registry>
 import { readFile } from 'node:fs/promises';
 import { pushImage } from '../src/push-api.js';
 import { floorPush } from './floor.js';
@@ -8,7 +8,7 @@ const [mode, source, target, caFile] = process.argv.slice(2);
 if (mode === undefined || source === undefined || target === undefined || caFile === undefined) {
   throw new Error('usage: push-runner <native|floor> <source> <target> <caFile>');
 }
-const caPem = await readFile(caFile, 'utf8');
+const caPem = caFile === '-' ? undefined : await readFile(caFile, 'utf8');
 const started = performance.now();
 if (mode === 'native') {
   // BENCH_MONOLITHIC_MAX / BENCH_CHUNK (bytes) and BENCH_CONCURRENCY tune the client for experiments.
@@ -19,7 +19,7 @@ if (mode === 'native') {
     openshift: false,
     ...(env['BENCH_CONCURRENCY'] === undefined ? {} : { concurrency: Number(env['BENCH_CONCURRENCY']) }),
     connection: {
-      caPem,
+      ...(caPem === undefined ? { plainHttp: true } : { caPem }),
       ...(env['BENCH_MONOLITHIC_MAX'] === undefined
         ? {}
         : { monolithicMaxBytes: Number(env['BENCH_MONOLITHIC_MAX']) }),

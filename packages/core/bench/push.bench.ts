@@ -1,27 +1,46 @@
-// `npm run bench` in packages/core: the native push side by side with `skopeo copy` and the floor (parallel
-// monolithic PUTs and nothing else), in one run, on the same machine, against Debian's distribution
-// registry over TLS on loopback with fresh storage for every run. Prints a markdown table of medians
-// (min–max) of wall time and peak RSS, and writes it to bench-results/push.md (raw samples: push.json).
+// `npm run bench` in packages/core: the push side by side with `skopeo copy` and two floors, in one run,
+// on the same machine, against Debian's distribution registry on loopback with fresh storage for every
+// run, over plain HTTP and over TLS. Prints a markdown table of medians (min–max) of wall time and peak
+// RSS, and writes it to bench-results/push.md (raw samples: push.json).
+//
+// The tools, interleaved run by run:
+// - cli: the `registry-push push` command as users run it (its bin, a new Node process, with a token in
+//   REGISTRY_PUSH_TOKEN as CI passes one), so start-up and imports count;
+// - native: `pushImage` in a bare runner process (the library alone);
+// - skopeo: `skopeo copy` from the same OCI layout;
+// - curl: the curl floor (curl-floor.ts): parallel curl processes, one monolithic `PUT ?digest=` per blob
+//   after its POST, then the manifest PUT — the reference for the command's target (<= 1.15x);
+// - floor: the same floor with Node's HTTP client, in one process.
 //
 // BENCH_RUNS (default 5) sets runs per cell; BENCH_QUICK=1 shrinks the images for a smoke run;
-// BENCH_CASES=a,warm (letters of the cases, and `warm`) runs only those cells.
+// BENCH_CASES=a,warm (letters of the cases, and `warm`) runs only those cells; BENCH_TRANSPORTS=plain,tls
+// (the default) chooses the registries; BENCH_TOOLS=cli,curl (default all) chooses the tools.
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOciImage, makeWorkDir, startRegistry, type BuiltImage } from '@registry-push/testkit';
+import { curlFloorPlan, curlFloorPush } from './curl-floor.js';
 
 const MIB = 1024 * 1024;
 const runs = Number(process.env['BENCH_RUNS'] ?? '5');
 const quick = process.env['BENCH_QUICK'] === '1';
 const here = dirname(fileURLToPath(import.meta.url));
 const runner = join(here, 'push-runner.js');
+// dist/bench/bench -> the repository root.
+const cliBin = join(here, '..', '..', '..', '..', '..', 'packages', 'cli', 'bin', 'registry-push.js');
 
 interface Sample {
   ms: number;
   peakRssMiB: number;
   /** CPU seconds the registry process spent on this push (user + system). */
   registryCpuS?: number;
+  /**
+   * CPU seconds the pushing processes spent (user + system of every child this bench waited for during the
+   * push: the CLI, the runner, skopeo, or all the curl processes). Unlike wall time, it hardly moves when
+   * other work loads the machine.
+   */
+  clientCpuS?: number;
 }
 
 /** User + system CPU seconds of a process so far, from /proc (clock ticks are 1/100 s on Linux). */
@@ -29,6 +48,16 @@ async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * User + system CPU seconds of the children this process has waited for (cutime + cstime of
+ * /proc/self/stat): an exited child's CPU time is added there when it is reaped.
+ */
+async function childrenCpuSeconds(): Promise<number> {
+  const stat = await readFile('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 interface Case {
@@ -90,36 +119,90 @@ function measure(command: string, args: string[], env: NodeJS.ProcessEnv = proce
   });
 }
 
-type Tool = 'native' | 'skopeo' | 'floor';
+const TOOLS = ['cli', 'native', 'skopeo', 'curl', 'floor'] as const;
+type Tool = (typeof TOOLS)[number];
+type Transport = 'plain' | 'tls';
 
-async function pushOnce(tool: Tool, image: BuiltImage, warm: boolean, work: string): Promise<Sample> {
-  const registry = await startRegistry({ tls: true });
+async function pushOnce(
+  tool: Tool,
+  transport: Transport,
+  image: BuiltImage,
+  warm: boolean,
+  work: string,
+): Promise<Sample> {
+  const tls = transport === 'tls';
+  const registry = await startRegistry({ tls });
   try {
     const caFile = join(work, 'ca.pem');
-    await writeFile(caFile, registry.caPem!);
+    if (tls) await writeFile(caFile, registry.caPem!);
     const source = `oci:${image.layoutDir}:${image.tag}`;
     const target = `${registry.host}/bench/app:v1`;
-    const run = (): Promise<Sample> => {
-      if (tool === 'skopeo') {
-        return measure('skopeo', [
-          '--insecure-policy',
-          'copy',
-          '--quiet',
-          '--dest-cert-dir',
-          registry.certDir!,
-          source,
-          `docker://${target}`,
-        ]);
+    const plan = await curlFloorPlan(image.layoutDir);
+    const run = async (): Promise<Sample> => {
+      switch (tool) {
+        case 'skopeo':
+          return measure('skopeo', [
+            '--insecure-policy',
+            'copy',
+            '--quiet',
+            ...(tls ? ['--dest-cert-dir', registry.certDir!] : ['--dest-tls-verify=false']),
+            source,
+            `docker://${target}`,
+          ]);
+        case 'cli':
+          // As a CI job runs it: a token in the environment (this registry asks for none, so it is never sent).
+          return measure(
+            process.execPath,
+            [
+              cliBin,
+              'push',
+              ...(tls ? ['--ca-file', caFile] : ['--plain-http']),
+              '--tag',
+              'v1',
+              source,
+              `${registry.host}/bench/app`,
+            ],
+            { ...process.env, REGISTRY_PUSH_TOKEN: 'bench-token' },
+          );
+        case 'curl': {
+          const started = performance.now();
+          await curlFloorPush(plan, registry.url, 'bench/app', 'v1', tls ? caFile : undefined);
+          return { ms: performance.now() - started, peakRssMiB: Number.NaN };
+        }
+        case 'native':
+        case 'floor':
+          return measure(process.execPath, [runner, tool, source, target, tls ? caFile : '-']);
       }
-      return measure(process.execPath, [runner, tool, source, target, caFile]);
     };
     if (warm) await run();
     const before = await cpuSeconds(registry.pid);
+    const clientBefore = await childrenCpuSeconds();
     const sample = await run();
-    return { ...sample, registryCpuS: (await cpuSeconds(registry.pid)) - before };
+    return {
+      ...sample,
+      registryCpuS: (await cpuSeconds(registry.pid)) - before,
+      clientCpuS: (await childrenCpuSeconds()) - clientBefore,
+    };
   } finally {
     await registry.stop();
   }
+}
+
+/** Every tool `runs` times on one cell, interleaved run by run so drift in the machine's load hits them alike. */
+async function measureCell(
+  tools: readonly Tool[],
+  transport: Transport,
+  cell: { image: BuiltImage; warm: boolean },
+  work: string,
+): Promise<Map<Tool, Sample[]>> {
+  const results = new Map<Tool, Sample[]>();
+  for (let run = 0; run < runs; run++) {
+    for (const tool of tools) {
+      const sample = await pushOnce(tool, transport, cell.image, cell.warm, work);
+      results.set(tool, [...(results.get(tool) ?? []), sample]);
+    }
+  }
+  return results;
 }
 
 function summary(samples: readonly number[]): string {
@@ -137,7 +220,15 @@ function median(samples: readonly number[]): number {
 async function main(): Promise<void> {
   const work = await makeWorkDir('bench-push');
   const rows: string[] = [];
-  const records: Array<{ name: string; samples: Record<Tool, Sample[]> }> = [];
+  const records: Array<{ name: string; transport: Transport; samples: Record<Tool, Sample[]> }> = [];
+  const tools = TOOLS.filter((tool) => {
+    const only = process.env['BENCH_TOOLS']?.split(',').map((name) => name.trim());
+    return only === undefined || only.includes(tool);
+  });
+  const transports = (process.env['BENCH_TRANSPORTS'] ?? 'plain,tls')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name): name is Transport => name === 'plain' || name === 'tls');
   try {
     const only = process.env['BENCH_CASES']?.split(',').map((name) => name.trim());
     const chosen = (name: string): boolean =>
@@ -160,42 +251,44 @@ async function main(): Promise<void> {
       cells.push({ name: 'warm re-push of (a), every blob present', image: cells[0]!.image, warm: true });
     }
     for (const cell of cells.filter((candidate) => chosen(candidate.name))) {
-      const results = new Map<Tool, Sample[]>();
-      // Interleave the tools run by run, so drift in the machine's load hits them alike.
-      for (let run = 0; run < runs; run++) {
-        for (const tool of ['native', 'skopeo', 'floor'] as const) {
-          const sample = await pushOnce(tool, cell.image, cell.warm, work);
-          results.set(tool, [...(results.get(tool) ?? []), sample]);
-        }
+      for (const transport of transports) {
+        const results = await measureCell(tools, transport, cell, work);
+        const time = (tool: Tool): number[] => (results.get(tool) ?? []).map((s) => s.ms / 1000);
+        const rss = (tool: Tool): number[] => (results.get(tool) ?? []).map((s) => s.peakRssMiB);
+        const ratio = (a: Tool, b: Tool): string =>
+          time(a).length === 0 || time(b).length === 0
+            ? '—'
+            : `${(median(time(a)) / median(time(b))).toFixed(2)}x`;
+        const clientCpu = tools
+          .map((tool) => median((results.get(tool) ?? []).map((s) => s.clientCpuS ?? 0)).toFixed(2))
+          .join(' / ');
+        const registryCpu = tools
+          .map((tool) => median((results.get(tool) ?? []).map((s) => s.registryCpuS ?? 0)).toFixed(2))
+          .join(' / ');
+        rows.push(
+          `| ${cell.name} | ${transport} | ${tools.map((tool) => summary(time(tool))).join(' | ')} | ` +
+            `${ratio('cli', 'curl')} | ${ratio('native', 'curl')} | ${ratio('cli', 'skopeo')} | ` +
+            `${summary(rss('cli'))} | ${summary(rss('skopeo'))} | ${clientCpu} | ${registryCpu} |`,
+        );
+        records.push({
+          name: cell.name,
+          transport,
+          samples: Object.fromEntries(TOOLS.map((tool) => [tool, results.get(tool) ?? []])) as Record<
+            Tool,
+            Sample[]
+          >,
+        });
+        process.stderr.write(`done: ${cell.name} (${transport})\n`);
       }
-      const time = (tool: Tool): number[] => (results.get(tool) ?? []).map((s) => s.ms / 1000);
-      const rss = (tool: Tool): number[] => (results.get(tool) ?? []).map((s) => s.peakRssMiB);
-      const registryCpu = (tool: Tool): string =>
-        median((results.get(tool) ?? []).map((s) => s.registryCpuS ?? 0)).toFixed(2);
-      rows.push(
-        `| ${cell.name} | ${summary(time('native'))} | ${summary(time('skopeo'))} | ${summary(time('floor'))} | ` +
-          `${(median(time('native')) / median(time('skopeo'))).toFixed(2)}x | ${(median(time('native')) / median(time('floor'))).toFixed(2)}x | ` +
-          `${summary(rss('native'))} | ${summary(rss('skopeo'))} | ${summary(rss('floor'))} | ` +
-          `${registryCpu('native')} / ${registryCpu('skopeo')} / ${registryCpu('floor')} |`,
-      );
-      records.push({
-        name: cell.name,
-        samples: {
-          native: results.get('native') ?? [],
-          skopeo: results.get('skopeo') ?? [],
-          floor: results.get('floor') ?? [],
-        },
-      });
-      process.stderr.write(`done: ${cell.name}\n`);
     }
   } finally {
     await rm(work, { recursive: true, force: true });
   }
   const table = [
-    `Push benchmark: ${runs} runs per cell, median (min–max); TLS registry on loopback, fresh storage per run; ${new Date().toISOString().slice(0, 10)}.`,
+    `Push benchmark: ${runs} runs per cell, median (min–max) wall seconds; Debian's distribution registry on loopback (plain HTTP and TLS), fresh storage per run; ${new Date().toISOString().slice(0, 10)}.`,
     '',
-    '| case | native s | skopeo s | floor s | native/skopeo | native/floor | native peak RSS MiB | skopeo peak RSS MiB | floor peak RSS MiB | registry CPU s (native / skopeo / floor) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| case | registry | ${tools.map((tool) => `${tool} s`).join(' | ')} | cli/curl | native/curl | cli/skopeo | cli peak RSS MiB | skopeo peak RSS MiB | client CPU s (${tools.join(' / ')}) | registry CPU s (${tools.join(' / ')}) |`,
+    `| --- | --- | ${tools.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- | --- | --- |`,
     ...rows,
   ].join('\n');
   process.stdout.write(table + '\n');
@@ -206,7 +299,7 @@ async function main(): Promise<void> {
   // The raw samples (wall ms, peak RSS MiB per run and tool), for scripts/bench.mjs.
   await writeFile(
     join(out, 'push.json'),
-    JSON.stringify({ bench: 'push', runs, quick, cases: records }, null, 2) + '\n',
+    JSON.stringify({ bench: 'push', runs, quick, tools, cases: records }, null, 2) + '\n',
   );
 }
 

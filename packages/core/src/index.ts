@@ -25,6 +25,7 @@ export {
   type ObjectMeta,
 } from './cluster/client.js';
 export type { ClusterAccessOptions, ClusterAccessSource } from './cluster/kubeconfig.js';
+export { clusterAccessGiven } from './cluster/access-given.js';
 export { Resources, RegistryNames, type ResourceType } from './cluster/resources.js';
 export type {
   Condition,

@@ -17,6 +17,7 @@ export { redact } from './secrets.js';
 export { DEFAULT_USERNAME, registryLogin, registryLogout, type RegistryLogin } from './login/login.js';
 export { readAuthCredentials } from './login/auth-file.js';
 export { resolveToken } from './login/token.js';
+export { clusterAccessGiven } from './cluster/access-given.js';
 export { installTrust, uninstallTrust, type TrustInstallation } from './trust/install.js';
 export { RegistryClient, type RegistryClientOptions } from './registry/client.js';
 export type { RegistryCredentials } from './registry/auth.js';

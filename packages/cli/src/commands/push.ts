@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   DEFAULT_USERNAME,
   RegistryPushError,
+  clusterAccessGiven,
   installTrust,
   isRegistryPushError,
   parseSource,
@@ -89,6 +90,15 @@ async function credentialsOption(options: Options, io: Io, host: string): Promis
   const username = stringOption(options, 'username') ?? DEFAULT_USERNAME;
   const token = tokenOption(options);
   if (token !== undefined) return { kind: 'basic', username, password: token };
+  // No cluster to ask for a token: push anonymously without loading the Kubernetes client for nothing.
+  const server = stringOption(options, 'server');
+  const kubeconfig = stringOption(options, 'kubeconfig');
+  const given = clusterAccessGiven({
+    env: io.env,
+    ...(server === undefined ? {} : { server }),
+    ...(kubeconfig === undefined ? {} : { kubeconfig }),
+  });
+  if (!given) return { kind: 'anonymous' };
   try {
     // Only now load cluster access (and the Kubernetes client with it): a push with a token never does.
     const { clusterClient } = await import('../cluster.js');

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { RegistryPushError } from '../errors.js';
 import type { BlobSource } from '../registry/client.js';
 import { parseDigest, sha256Digest } from '../registry/digest.js';
+import { systemErrorCode } from '../system-errors.js';
 import {
   MediaTypes,
   isIndexMediaType,
@@ -373,7 +374,44 @@ export async function loadImage(source: SourceReference): Promise<LoadedImage> {
       hint: 'Check the path the build wrote to (relative paths are taken from the working directory).',
     });
   }
+  try {
+    return await loadExisting(source);
+  } catch (error) {
+    throw unreadable(source.path, error);
+  }
+}
+
+/** A file of the source that cannot be read (no permission, a directory where a file belongs, I/O). */
+function unreadable(path: string, error: unknown): unknown {
+  const code = systemErrorCode(error);
+  if (error instanceof RegistryPushError || code === undefined) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new RegistryPushError('SOURCE_INVALID', `Could not read the source ${path}: ${reason}.`, {
+    hint:
+      code === 'EACCES' || code === 'EPERM'
+        ? 'Give the user running the push read access to the build output, then push again.'
+        : 'Check that the build wrote a complete OCI layout or archive there.',
+    cause: error,
+    details: { source: path, reason: code },
+  });
+}
+
+async function loadExisting(source: SourceReference): Promise<LoadedImage> {
   const ref = source.ref;
+  if (source.transport !== 'oci' && statSync(source.path).isDirectory()) {
+    // Reading a directory as a tar fails with a bare EISDIR; say which notation fits a directory.
+    const layout = existsSync(join(source.path, 'index.json'));
+    throw new RegistryPushError(
+      'SOURCE_INVALID',
+      `${source.path} is a directory; ${source.transport}: takes an archive file.`,
+      {
+        hint: layout
+          ? `It holds an OCI layout: push it as oci:${source.path}.`
+          : `For a directory holding an OCI layout write oci:${source.path}; for ${source.transport}: give the tar file itself.`,
+        details: { source: source.path },
+      },
+    );
+  }
   if (source.transport === 'oci') {
     if (!statSync(source.path).isDirectory()) {
       throw new RegistryPushError(

@@ -55,11 +55,19 @@ const DEFAULT_TOKEN_SECONDS = 60;
  * Answers registry challenges: Basic directly, Bearer through the realm's token endpoint (the Docker token
  * flow, which is also the OpenShift one), caching one token per scope. It remembers that the credentials
  * once worked, so a later refusal is reported as an expired token, not a wrong one.
+ *
+ * One authenticator serves all the parallel requests of a client, and these often meet the same challenge
+ * at the same moment (every upload of a push starts unauthenticated). Such challenges share one answer: a
+ * request whose credential was already replaced by another one's answer just retries with the new one, and
+ * concurrent token fetches for the same scopes are one fetch. Only a 401 to the credential that is current
+ * for its challenge means the registry refuses it.
  */
 export class RegistryAuthenticator {
   private scheme: 'none' | 'basic' | 'bearer' = 'none';
   private challenge: Challenge | undefined;
   private readonly tokens = new Map<string, CachedToken>();
+  /** Token fetches under way, by scope key, for requests that are challenged while one is running. */
+  private readonly fetching = new Map<string, Promise<void>>();
   private everAccepted = false;
 
   constructor(
@@ -91,27 +99,47 @@ export class RegistryAuthenticator {
     return undefined;
   }
 
-  /** Forget the token for `scopes` (after the registry refused it). */
-  invalidate(scopes: readonly string[]): void {
-    this.tokens.delete(scopeKey(scopes));
-  }
-
   /**
-   * Learn from a 401 how to authenticate and get what is needed for `scopes`. Returns false when there is
-   * nothing new to try (then the 401 stands).
+   * Learn from a 401 to a request sent with `sent` (its `Authorization`, if any) how to authenticate, and
+   * get what is needed for `scopes`. Returns false when there is nothing new to try (then the 401 stands):
+   * the request already carried the current credential for this challenge.
    */
-  async answer(response: HttpResponse, scopes: readonly string[], signal?: AbortSignal): Promise<boolean> {
+  async answer(
+    response: HttpResponse,
+    scopes: readonly string[],
+    sent: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
     const challenges = parseChallenges(header(response.headers, 'www-authenticate'));
     const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params['realm'] !== undefined);
     const basic = challenges.find((c) => c.scheme === 'basic');
     if (this.credentials.kind === 'bearer') return false;
     if (bearer !== undefined) {
+      const key = scopeKey(scopes);
+      const sameRealm =
+        this.scheme === 'bearer' &&
+        this.challenge?.params['realm'] === bearer.params['realm'] &&
+        this.challenge?.params['service'] === bearer.params['service'];
+      if (!sameRealm) this.tokens.clear();
       this.scheme = 'bearer';
       this.challenge = bearer;
-      await this.fetchToken(scopes, signal);
+      const current = this.authorization(scopes);
+      // Another request got a token for these scopes since this one was sent: retry with it.
+      if (current !== undefined && current !== sent) return true;
+      // The token this request carried was refused: forget it, unless it is already being replaced.
+      if (current !== undefined) this.tokens.delete(key);
+      let pending = this.fetching.get(key);
+      if (pending === undefined) {
+        pending = this.fetchToken(scopes, signal).finally(() => this.fetching.delete(key));
+        this.fetching.set(key, pending);
+      }
+      await pending;
       return true;
     }
-    if (basic !== undefined && this.credentials.kind === 'basic' && this.scheme !== 'basic') {
+    if (basic !== undefined && this.credentials.kind === 'basic') {
+      // The credentials themselves were refused; any other 401 (sent without them, or with an old token
+      // of a scheme the registry left) is answered by switching to Basic, however many arrive at once.
+      if (sent === basicHeader(this.credentials)) return false;
       this.scheme = 'basic';
       return true;
     }

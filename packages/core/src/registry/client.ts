@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { systemErrorCode } from '../system-errors.js';
 import { RegistryAuthenticator, parseChallenges, type RegistryCredentials } from './auth.js';
-import { VerifyingStream, parseDigest, sha256Digest } from './digest.js';
+import { VerifyingStream, blobMismatch, parseDigest, sha256Digest } from './digest.js';
 import { MANIFEST_MEDIA_TYPES, type Descriptor } from './media-types.js';
 import { registryNetworkError, registryResponseError, type RegistryOperation } from './registry-errors.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryEvent, type RetryPolicy } from './retry.js';
@@ -149,7 +149,15 @@ export class RegistryClient {
       });
       await response.body.dump();
       if (response.status === 404) return undefined;
-      return Number(header(response.headers, 'content-length') ?? '0');
+      const length = Number(header(response.headers, 'content-length'));
+      if (!Number.isSafeInteger(length) || length < 0) {
+        throw new RegistryPushError(
+          'REGISTRY_PROTOCOL',
+          `The registry ${this.host} gave no size for the blob ${digest} in ${repository}.`,
+          { hint: 'A proxy in front of the registry may drop the Content-Length header of HEAD requests.' },
+        );
+      }
+      return length;
     });
   }
 
@@ -183,11 +191,20 @@ export class RegistryClient {
     } = {},
   ): Promise<BlobOutcome> {
     parseDigest(descriptor.digest);
-    if ((await this.blobSize(repository, descriptor.digest, options.signal, true)) !== undefined)
+    // A blob the registry has is not read again, so its size is checked against what the registry holds
+    // instead: a manifest that declares another size must fail here as it would on upload, before a tag.
+    const stored = await this.blobSize(repository, descriptor.digest, options.signal, true);
+    if (stored !== undefined) {
+      checkStoredSize(descriptor, stored, source.label);
       return 'exists';
+    }
     for (const from of options.mountFrom ?? []) {
       if (from === repository) continue;
-      if (await this.mountBlob(repository, descriptor.digest, from, options.signal)) return 'mounted';
+      if (await this.mountBlob(repository, descriptor.digest, from, options.signal)) {
+        const mounted = await this.blobSize(repository, descriptor.digest, options.signal, true);
+        if (mounted !== undefined) checkStoredSize(descriptor, mounted, source.label);
+        return 'mounted';
+      }
     }
     const operation = { action: 'upload a blob to', host: this.host, repository, write: true };
     await this.retrying(operation, () => this.uploadOnce(repository, descriptor, source, operation, options));
@@ -250,9 +267,14 @@ export class RegistryClient {
     });
     await started.body.dump();
     let location = this.location(started, operation);
+    // Sizes are checked here as the bytes go; the digest is the registry's to check (see VerifyingStream).
     const verified = (): Readable => {
-      const verifier = new VerifyingStream(descriptor.digest, descriptor.size, source.label, (sent) =>
-        options.onProgress?.({ digest: descriptor.digest, sent, total: descriptor.size }),
+      const verifier = new VerifyingStream(
+        descriptor.digest,
+        descriptor.size,
+        source.label,
+        (sent) => options.onProgress?.({ digest: descriptor.digest, sent, total: descriptor.size }),
+        { hash: false },
       );
       const input = source.open();
       input.on('error', (error) => verifier.destroy(unreadableSource(source.label, error)));
@@ -262,15 +284,17 @@ export class RegistryClient {
     };
     const monolithicMax = this.options.monolithicMaxBytes ?? 256 * 1024 * 1024;
     if (descriptor.size <= monolithicMax) {
-      const done = await this.exchange(operation, {
-        method: 'PUT',
-        target: withDigest(location, descriptor.digest),
-        scopes,
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-        body: verified,
-        expect: [201],
-        ...(signal ? { signal } : {}),
-      });
+      const done = await this.committing(descriptor, source, () =>
+        this.exchange(operation, {
+          method: 'PUT',
+          target: withDigest(location, descriptor.digest),
+          scopes,
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+          body: verified,
+          expect: [201],
+          ...(signal ? { signal } : {}),
+        }),
+      );
       await done.body.dump();
       return;
     }
@@ -303,15 +327,44 @@ export class RegistryClient {
     } finally {
       stream.destroy();
     }
-    const done = await this.exchange(operation, {
-      method: 'PUT',
-      target: withDigest(location, descriptor.digest),
-      scopes,
-      headers: { 'content-length': '0' },
-      expect: [201],
-      ...(signal ? { signal } : {}),
-    });
+    const done = await this.committing(descriptor, source, () =>
+      this.exchange(operation, {
+        method: 'PUT',
+        target: withDigest(location, descriptor.digest),
+        scopes,
+        headers: { 'content-length': '0' },
+        expect: [201],
+        ...(signal ? { signal } : {}),
+      }),
+    );
     await done.body.dump();
+  }
+
+  /**
+   * The PUT that commits an upload. The registry refuses it with DIGEST_INVALID when what it received does
+   * not hash to the digest: then the file is read once more to tell a corrupt file (BLOB_CORRUPT, naming
+   * it) from bytes changed on the way (the registry's error stands).
+   */
+  private async committing(
+    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    source: BlobSource,
+    put: () => Promise<HttpResponse>,
+  ): Promise<HttpResponse> {
+    try {
+      return await put();
+    } catch (error) {
+      if (!isRegistryPushError(error, 'REGISTRY_DIGEST_INVALID')) throw error;
+      let input: Readable;
+      try {
+        input = source.open();
+      } catch {
+        throw error;
+      }
+      const corrupt = await blobMismatch(input, descriptor.digest, descriptor.size, source.label).catch(
+        () => undefined,
+      );
+      throw corrupt ?? error;
+    }
   }
 
   private location(response: HttpResponse, operation: RegistryOperation): string {
@@ -559,10 +612,12 @@ export class RegistryClient {
       }
       if (response.status === 401) {
         const bodyText = await readLimited(response);
-        if (attempt === 0) {
-          if (authorization !== undefined) this.auth.invalidate(exchange.scopes);
-          if (await this.auth.answer(response, exchange.scopes, exchange.signal)) continue;
-        }
+        // One answer per request: a 401 to the credential the answer produced is a refusal.
+        if (
+          attempt === 0 &&
+          (await this.auth.answer(response, exchange.scopes, authorization, exchange.signal))
+        )
+          continue;
         throw this.unauthorized(response, bodyText, operation);
       }
       if (exchange.expect.includes(response.status)) {
@@ -625,6 +680,26 @@ async function readLimited(response: HttpResponse): Promise<string> {
 
 function withDigest(location: string, digest: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
+}
+
+/**
+ * The registry holds `descriptor.digest` with `stored` bytes: a descriptor declaring another size is as
+ * wrong as a file of the wrong size, and a manifest naming it must not be written.
+ */
+function checkStoredSize(
+  descriptor: Pick<Descriptor, 'digest' | 'size'>,
+  stored: number,
+  label: string,
+): void {
+  if (stored === descriptor.size) return;
+  throw new RegistryPushError(
+    'BLOB_CORRUPT',
+    `The blob ${descriptor.digest} in ${label} is declared as ${descriptor.size} bytes, but the registry holds it with ${stored} bytes. No tag was written.`,
+    {
+      hint: 'The manifest gives the wrong size for this blob; rebuild or re-export the image.',
+      details: { digest: descriptor.digest, source: label, declared: descriptor.size, stored },
+    },
+  );
 }
 
 /** A blob's file could not be read while it was being pushed. */

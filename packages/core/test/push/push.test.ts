@@ -1,7 +1,7 @@
 // pushImage against the real distribution registry, checked from the outside with skopeo: every source
 // format, indexes, skip-existing, mount, tags, corrupt input, tools, and transient faults.
 import { createHash } from 'node:crypto';
-import { appendFile, copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   buildOciImage,
@@ -151,6 +151,36 @@ describe('references and sources', () => {
     expect(native.code).toBe('OPTION_INVALID');
     expect(native.hint).toMatch(/push-tool skopeo/);
   });
+
+  it('names the path and the notation that fits when a source is the wrong kind of file', async () => {
+    const target = `${registry.host}/demo/wrong-kind`;
+    const dir = single.layoutDir;
+    for (const transport of ['oci-archive', 'docker-archive']) {
+      const error = await failure(pushImage({ source: `${transport}:${dir}`, target, connection: plain }));
+      expect(error.code).toBe('SOURCE_INVALID');
+      expect(error.message).toContain(dir);
+      expect(error.message).not.toMatch(/EISDIR/);
+      expect(error.hint).toContain(`oci:${dir}`);
+    }
+    const file = await failure(pushImage({ source: `oci:${single.ociArchive!}`, target, connection: plain }));
+    expect(file.code).toBe('SOURCE_INVALID');
+    expect(file.hint).toContain('oci-archive:');
+    for (const transport of ['oci', 'oci-archive', 'docker-archive']) {
+      const missing = await failure(
+        pushImage({ source: `${transport}:${join(work, 'no-such-output')}`, target, connection: plain }),
+      );
+      expect(missing.code).toBe('SOURCE_NOT_FOUND');
+    }
+    // A layout whose index.json cannot be read as a file: a typed one-line error, not a raw EISDIR.
+    const broken = join(work, 'unreadable-layout');
+    await runSkopeo(['copy', `oci:${single.layoutDir}:v1`, `oci:${broken}:v1`]);
+    await rm(join(broken, 'index.json'));
+    await mkdir(join(broken, 'index.json'));
+    const unreadable = await failure(pushImage({ source: `oci:${broken}`, target, connection: plain }));
+    expect(unreadable.code).toBe('SOURCE_INVALID');
+    expect(unreadable.message).toContain(broken);
+    expect(unreadable.message).not.toContain('\n');
+  });
 });
 
 describe('native push', () => {
@@ -269,6 +299,81 @@ describe('native push', () => {
     await client.close();
   });
 
+  it('refuses a layer whose bytes changed but not its size, naming the file, and writes no tag', async () => {
+    // The same size, so only the digest can tell: the registry's check of the upload's digest catches it.
+    const copy = join(work, 'flipped');
+    await runSkopeo(['copy', `oci:${single.layoutDir}:v1`, `oci:${copy}:v1`]);
+    const layer = single.manifests[0]!.layers[2]!;
+    const file = join(copy, 'blobs', 'sha256', layer.digest.slice(7));
+    const bytes = await readFile(file);
+    bytes[1000] = (bytes[1000]! + 1) % 256;
+    await writeFile(file, bytes);
+    const error = await failure(
+      pushImage({ source: `oci:${copy}:v1`, target: `${registry.host}/flipped/app:v1`, connection: plain }),
+    );
+    expect(error.code).toBe('BLOB_CORRUPT');
+    expect(error.message).toContain(file);
+    expect(error.message).toContain(layer.digest);
+    const client = new RegistryClient({ host: registry.host, plainHttp: true });
+    try {
+      expect(await client.headManifest('flipped/app', 'v1')).toBeUndefined();
+      expect(await client.blobSize('flipped/app', layer.digest)).toBeUndefined();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a manifest that misstates the size of a blob the registry already has, and writes no tag', async () => {
+    await pushImage({
+      source: `oci:${single.layoutDir}:v1`,
+      target: `${registry.host}/sized/app:v1`,
+      connection: plain,
+    });
+    // A copy of the layout whose manifest declares one byte more for a layer than its content has.
+    const copy = join(work, 'misstated');
+    await runSkopeo(['copy', `oci:${single.layoutDir}:v1`, `oci:${copy}:v1`]);
+    const blobPath = (digest: string): string => join(copy, 'blobs', 'sha256', digest.slice(7));
+    const manifestDigest = single.manifests[0]!.digest;
+    const manifest = JSON.parse(await readFile(blobPath(manifestDigest), 'utf8')) as {
+      layers: { digest: string; size: number }[];
+    };
+    const layer = manifest.layers[1]!;
+    layer.size += 1;
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    await writeFile(blobPath(digest), bytes);
+    const index = JSON.parse(await readFile(join(copy, 'index.json'), 'utf8')) as {
+      manifests: { digest: string; size: number }[];
+    };
+    index.manifests[0]!.digest = digest;
+    index.manifests[0]!.size = bytes.length;
+    await writeFile(join(copy, 'index.json'), JSON.stringify(index));
+    const client = new RegistryClient({ host: registry.host, plainHttp: true });
+    try {
+      // In the repository that has the blob, and in one that mounts it from there.
+      for (const [repository, mountFrom] of [
+        ['sized/app', []],
+        ['sized/mounted', ['sized/app']],
+      ] as const) {
+        const error = await failure(
+          pushImage({
+            source: `oci:${copy}:v1`,
+            target: `${registry.host}/${repository}:v2`,
+            mountFrom,
+            connection: plain,
+          }),
+        );
+        expect(error.code).toBe('BLOB_CORRUPT');
+        expect(error.message).toContain(layer.digest);
+        expect(error.message).toContain(String(layer.size));
+        expect(await client.headManifest(repository, 'v2')).toBeUndefined();
+      }
+      expect((await client.headManifest('sized/app', 'v1'))?.digest).toBe(single.digest);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('stops when aborted and leaves no tag', async () => {
     const controller = new AbortController();
     const promise = pushImage({
@@ -323,6 +428,54 @@ describe('native push', () => {
       await proxy.stop();
     }
     expect((await pullBack(`${registry.host}/faulty/app:v1`, true)).digest).toBe(multi.digest);
+  });
+});
+
+describe('native push with Basic auth', () => {
+  let secured: RunningRegistry;
+  let layered: BuiltImage;
+  beforeAll(async () => {
+    secured = await startRegistry({ auth: { username: 'ci', password: 'right-password' } });
+    layered = await buildOciImage({
+      outDir: join(work, 'layered'),
+      layers: 6,
+      layerSize: 150_000,
+      seed: 'push-basic',
+      tag: 'v1',
+    });
+  });
+  afterAll(async () => {
+    await secured.stop();
+  });
+
+  it('uploads several layers in parallel, every time, with the right credentials', async () => {
+    // Every parallel upload starts unauthenticated and meets the Basic challenge at the same moment.
+    for (let round = 0; round < 4; round++) {
+      const result = await pushImage({
+        source: `oci:${layered.layoutDir}:v1`,
+        target: `${secured.host}/basic/app${round}:v1`,
+        connection: {
+          plainHttp: true,
+          credentials: { kind: 'basic', username: 'ci', password: 'right-password' },
+        },
+        concurrency: 4,
+      });
+      expect(result.digest).toBe(layered.digest);
+      expect(result.blobs).toMatchObject({ uploaded: 7, existing: 0 });
+    }
+  });
+
+  it('refuses wrong credentials with TOKEN_REJECTED', async () => {
+    const error = await failure(
+      pushImage({
+        source: `oci:${layered.layoutDir}:v1`,
+        target: `${secured.host}/basic/wrong:v1`,
+        connection: { plainHttp: true, credentials: { kind: 'basic', username: 'ci', password: 'nope' } },
+        concurrency: 4,
+      }),
+    );
+    expect(error.code).toBe('TOKEN_REJECTED');
+    expect(error.message).not.toContain('nope');
   });
 });
 

@@ -168,7 +168,7 @@ describe('a plain registry', () => {
     }
   });
 
-  it('refuses a corrupt blob before the registry stores it, for one PUT and for chunks', async () => {
+  it('refuses a corrupt blob and the registry stores none of it, for one PUT and for chunks', async () => {
     for (const monolithicMaxBytes of [10_000_000, 50_000]) {
       const client = new RegistryClient({
         host: plain.host,
