@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeWorkDir, removeWorkDir } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostsFile } from '../src/router/hosts-file.js';
+import { HostsFile, processIdentity } from '../src/router/hosts-file.js';
 
 describe('HostsFile', () => {
   let dir: string;
@@ -48,5 +50,34 @@ describe('HostsFile', () => {
     await utimes(`${path}.openshift-sim.lock`, old, old);
     await new HostsFile('sim-c', '127.30.0.1', path).set(['z.apps.c.test']);
     expect(await readFile(path, 'utf8')).toContain('z.apps.c.test');
+  });
+
+  it('removes lines of simulators that died without cleaning up, and only those', async () => {
+    const path = join(dir, 'hosts-stale');
+    // A process that ran and exited: its PID names no running process now.
+    const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    const gonePid = gone.pid ?? 0;
+    const goneIdentity = processIdentity(gonePid);
+    await once(gone, 'exit');
+    // A simulator still running elsewhere (this test's parent stands in for it).
+    const alive = processIdentity(process.ppid) ?? '';
+    const lines = [
+      '127.0.0.1 localhost',
+      `127.40.0.1 a.apps.dead.test # openshift-sim dead pid=${goneIdentity ?? gonePid}`,
+      `127.41.0.1 b.apps.live.test # openshift-sim live pid=${alive}`,
+      // Its PID runs, but it is another process than the one that wrote the line (a recycled PID).
+      `127.42.0.1 c.apps.recycled.test # openshift-sim recycled pid=${process.ppid}@1`,
+      // Written by an older simulator that named no process: whose it is cannot be told, so it stays.
+      '127.43.0.1 d.apps.old.test # openshift-sim old',
+    ];
+    await writeFile(path, `${lines.join('\n')}\n`);
+    // The first write of a simulator sweeps, even with no hosts of its own yet.
+    await new HostsFile('sim-d', '127.50.0.1', path).set([]);
+    const text = await readFile(path, 'utf8');
+    expect(text).toContain('127.0.0.1 localhost');
+    expect(text).not.toContain('a.apps.dead.test');
+    expect(text).toContain('b.apps.live.test');
+    expect(text).not.toContain('c.apps.recycled.test');
+    expect(text).toContain('d.apps.old.test');
   });
 });
