@@ -1,10 +1,17 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeWorkDir, removeWorkDir } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostsFile, processIdentity } from '../src/router/hosts-file.js';
+import { eventually } from './helpers.js';
+
+const built = pathToFileURL(
+  join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'router', 'hosts-file.js'),
+).href;
 
 describe('HostsFile', () => {
   let dir: string;
@@ -80,4 +87,34 @@ describe('HostsFile', () => {
     expect(text).not.toContain('c.apps.recycled.test');
     expect(text).toContain('d.apps.old.test');
   });
+
+  it("has a watchdog remove a killed simulator's lines at once", async () => {
+    const path = join(dir, 'hosts-watchdog');
+    await writeFile(path, '127.0.0.1 localhost\n');
+    // A simulator process as far as its hosts lines go; SIGKILL runs none of its code.
+    const script = `
+      import { HostsFile } from ${JSON.stringify(built)};
+      const hosts = new HostsFile('sim-w', '127.60.0.1', ${JSON.stringify(path)});
+      await hosts.set(['w.apps.w.test']);
+      hosts.startWatchdog();
+      console.log('ready');
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await once(createInterface({ input: child.stdout }), 'line');
+      expect(await readFile(path, 'utf8')).toContain('w.apps.w.test');
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      await eventually(
+        async () => ((await readFile(path, 'utf8')).includes('w.apps.w.test') ? undefined : true),
+        30_000,
+      );
+      expect(await readFile(path, 'utf8')).toBe('127.0.0.1 localhost\n');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
 });

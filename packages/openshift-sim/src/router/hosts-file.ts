@@ -3,7 +3,10 @@
 // simulators on one machine can add and remove their hosts without losing each other's (or the system's).
 // Lines also name the process that wrote them, so lines left by a simulator that died without cleaning up
 // (out of heap, SIGKILL) are removed by the next simulator that writes the file.
+import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const MARKER = '# openshift-sim';
@@ -44,6 +47,37 @@ function isStale(line: string): boolean {
   if (running === undefined) return true;
   return owner[2] !== undefined && running.includes('@') && running !== `${pid}${owner[2]}`;
 }
+
+/**
+ * The watchdog: a separate Node process that waits until its stdin (a pipe from the simulator) closes, which
+ * happens however the simulator ends, even out of heap or by SIGKILL, and then removes the lines ending with
+ * its tag (argv: hosts path, tag) under the same lock. Inline source, so it needs no file next to the build.
+ */
+const WATCHDOG_SOURCE = `
+const fs = require('node:fs');
+const [path, tag] = process.argv.slice(1);
+const lock = path + '.openshift-sim.lock';
+const deadline = Date.now() + 10000;
+function clean() {
+  try {
+    fs.closeSync(fs.openSync(lock, 'wx', 0o600));
+  } catch (err) {
+    if (err.code !== 'EEXIST' || Date.now() > deadline) return;
+    try { if (Date.now() - fs.statSync(lock).mtimeMs > 10000) fs.unlinkSync(lock); } catch {}
+    setTimeout(clean, 20);
+    return;
+  }
+  try {
+    const lines = fs.readFileSync(path, 'utf8').split('\\n');
+    const kept = lines.filter((line) => !line.endsWith(tag));
+    if (kept.length !== lines.length) fs.writeFileSync(path, kept.join('\\n'));
+  } finally {
+    fs.unlinkSync(lock);
+  }
+}
+process.stdin.on('data', () => {});
+process.stdin.on('close', clean);
+`;
 
 /** The lines of one simulator in a hosts file. */
 export class HostsFile {
@@ -114,6 +148,36 @@ export class HostsFile {
   async clear(): Promise<void> {
     await this.withLock(() => this.rewrite([]));
     this.lastHosts = [];
+  }
+
+  /**
+   * Starts the watchdog that removes this simulator's lines when the process ends without doing so itself
+   * (out of heap, SIGKILL); returns the function that ends it (after a normal {@link clear}).
+   */
+  startWatchdog(): () => Promise<void> {
+    const watchdog = spawn(process.execPath, ['-e', WATCHDOG_SOURCE, this.path, this.tag()], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      // Its own process group: a Ctrl-C to the simulator's group must not end it before it cleans up.
+      detached: true,
+      env: {},
+    });
+    // Neither the watchdog nor its pipe keep this process alive.
+    watchdog.unref();
+    (watchdog.stdin as Socket | null)?.unref();
+    watchdog.on('error', () => {
+      // No watchdog (no process could be started): the next simulator's start removes stale lines.
+    });
+    return async () => {
+      if (watchdog.exitCode !== null || watchdog.signalCode !== null || watchdog.pid === undefined) return;
+      const exited = once(watchdog, 'exit');
+      try {
+        process.kill(watchdog.pid, 'SIGTERM');
+      } catch {
+        return; // already gone
+      }
+      // Waited for, so a stopped simulator leaves no process of its own behind.
+      await Promise.race([exited, sleep(10_000)]);
+    };
   }
 
   /** Removes this simulator's lines without waiting (for process exit). */
