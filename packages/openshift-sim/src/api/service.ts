@@ -146,8 +146,7 @@ export class ResourceService {
    */
   writeSharedStatus(
     type: ResourceType,
-    namespace: string,
-    name: string,
+    { namespace, name }: { namespace: string; name: string },
     current: ReadonlyJsonObject,
     status: JsonObject,
     ctx: RequestContext,

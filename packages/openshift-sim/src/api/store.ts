@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { cloneJson, copyJson, type JsonObject, type ReadonlyJsonObject, type ReadonlyJsonValue } from '../json.js';
+import {
+  cloneJson,
+  copyJson,
+  type JsonObject,
+  type ReadonlyJsonObject,
+  type ReadonlyJsonValue,
+} from '../json.js';
 
 /** A watch event as kube streams it. */
 export interface WatchEvent {

@@ -42,6 +42,42 @@ function firstTagAtOrAfter(entries: readonly ReadonlyJsonObject[], tag: string):
   return low;
 }
 
+/**
+ * The status tags with a push of `event` to `tag` recorded: a new entry in its sorted place, or the event
+ * at the head of the tag's history (refreshing the head instead when it already names the image). The
+ * other entries are the stored ones, not copies. Undefined when nothing would change.
+ */
+function withTagEvent(
+  stored: ReadonlyJsonValue | undefined,
+  tag: string,
+  event: JsonObject,
+): ReadonlyJsonObject[] | undefined {
+  const tags = Array.isArray(stored) ? (stored as readonly ReadonlyJsonValue[]).filter(isReadonlyObject) : [];
+  const at = firstTagAtOrAfter(tags, tag);
+  const current = tags[at];
+  const next: ReadonlyJsonObject[] = [...tags];
+  if (current === undefined || current['tag'] !== tag) {
+    next.splice(at, 0, { tag, items: [event] });
+    return next;
+  }
+  const items = Array.isArray(current['items'])
+    ? (current['items'] as readonly ReadonlyJsonValue[]).filter(isReadonlyObject)
+    : [];
+  const head = items[0];
+  const reference = event['dockerImageReference'] ?? null;
+  const digest = event['image'] ?? null;
+  const generation = event['generation'] ?? null;
+  const newItems =
+    head && (head['dockerImageReference'] === reference || head['image'] === digest)
+      ? [{ ...head, dockerImageReference: reference, image: digest, generation }, ...items.slice(1)]
+      : [event, ...items];
+  const { conditions: _conditions, ...rest } = current;
+  const entry = { ...rest, items: newItems };
+  if (jsonEqual(entry as JsonValue, current as JsonValue)) return undefined;
+  next[at] = entry;
+  return next;
+}
+
 function splitTagName(name: string): { stream: string; tag: string } {
   const parts = name.split(':');
   if (parts.length !== 2 || name.includes('@') || parts[0] === '' || parts[1] === '') {
@@ -264,39 +300,18 @@ export class VirtualResources {
       generation,
     };
     const status = readonlyObjectAt(stream, 'status') ?? {};
-    const stored = status['tags'];
-    // The stored tags are sorted by name (every status write sorts them): find the tag or its place.
-    const tags = Array.isArray(stored) ? (stored as readonly ReadonlyJsonValue[]).filter(isReadonlyObject) : [];
-    const at = firstTagAtOrAfter(tags, tag);
-    const current = tags[at];
-    const next: ReadonlyJsonObject[] = [...tags];
-    if (current === undefined || current['tag'] !== tag) {
-      next.splice(at, 0, { tag, items: [event] });
-    } else {
-      const items = Array.isArray(current['items'])
-        ? (current['items'] as readonly ReadonlyJsonValue[]).filter(isReadonlyObject)
-        : [];
-      const head = items[0];
-      // A push of what the tag already points at refreshes its head instead of adding history.
-      const newItems =
-        head && (head['dockerImageReference'] === reference || head['image'] === digest)
-          ? [{ ...head, dockerImageReference: reference, image: digest, generation }, ...items.slice(1)]
-          : [event, ...items];
-      const { conditions: _conditions, ...rest } = current;
-      const entry = { ...rest, items: newItems };
-      // Nothing changes (the same push again): no write, the resourceVersion stays, as for a no-op update.
-      if (jsonEqual(entry as JsonValue, current as JsonValue)) return { ...successStatus(), code: 201 };
-      next[at] = entry;
+    const tags = withTagEvent(status['tags'], tag, event);
+    // Nothing changes (the same push again): no write, the resourceVersion stays, as for a no-op update.
+    if (tags !== undefined) {
+      // The untouched entries are shared with the stored version, not copied (see writeSharedStatus).
+      this.service.writeSharedStatus(
+        streamType,
+        { namespace, name: streamName },
+        stream,
+        { ...(status as JsonObject), tags: tags as JsonValue[] },
+        ctx,
+      );
     }
-    // The untouched entries are shared with the stored version, not copied (see writeSharedStatus).
-    this.service.writeSharedStatus(
-      streamType,
-      namespace,
-      streamName,
-      stream,
-      { ...(status as JsonObject), tags: next as JsonValue[] },
-      ctx,
-    );
     return { ...successStatus(), code: 201 };
   }
 
