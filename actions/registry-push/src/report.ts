@@ -115,17 +115,26 @@ function internalTag(pushed: PushResult, tag: string): string {
   return `${INTERNAL_REGISTRY}/${repository}:${tag}`;
 }
 
-/** The job summary: one row per tag, then the pull spec by digest. */
+/**
+ * Tags listed in the job summary. GitHub refuses a step summary over 1 MiB (and then shows none); a row is
+ * about 240 bytes, so a push of ~4,400 tags would pass it. 1,000 rows stay near a quarter of the limit; the
+ * `refs` output always lists every tag.
+ */
+export const SUMMARY_TAG_LIMIT = 1000;
+
+/** The job summary: one row per tag (the first {@link SUMMARY_TAG_LIMIT}), then the pull spec by digest. */
 export async function writeSummary(report: PushReport): Promise<void> {
   const { pushed } = report;
   const size = report.size === undefined ? 'unknown' : formatBytes(report.size);
-  const rows = pushed.refs.map((ref) => [
+  const listed = pushed.refs.slice(0, SUMMARY_TAG_LIMIT);
+  const left = pushed.refs.length - listed.length;
+  const rows = listed.map((ref) => [
     `<code>${ref.tag}</code>`,
     `<code>${ref.digest}</code>`,
     size,
     `<code>${internalTag(pushed, ref.tag)}</code>`,
   ]);
-  await summary
+  const written = summary
     .addHeading('registry-push', 3)
     .addRaw(
       `Pushed <code>${pushed.image}</code> (${pushed.via}) to <code>${report.exposed.host}</code>, found through ${report.exposed.detail}.`,
@@ -139,7 +148,14 @@ export async function writeSummary(report: PushReport): Promise<void> {
         { data: 'Internal pull spec', header: true },
       ],
       ...rows,
-    ])
+    ]);
+  if (left > 0) {
+    written.addRaw(
+      `…and ${left} more ${left === 1 ? 'tag was' : 'tags were'} pushed (${pushed.refs.length} in all); every tag is in the <code>refs</code> output.`,
+      true,
+    );
+  }
+  await written
     .addRaw(`Deploy by digest inside the cluster: <code>${pushed.internalRef ?? ''}</code>`, true)
     .write();
 }

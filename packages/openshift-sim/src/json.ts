@@ -4,6 +4,18 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 /** A JSON object (every stored API object is one). */
 export type JsonObject = { [key: string]: JsonValue };
 
+/** A JSON value that must not be changed: what the store hands out without copying. */
+export type ReadonlyJsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | readonly ReadonlyJsonValue[]
+  | { readonly [key: string]: ReadonlyJsonValue };
+
+/** A JSON object that must not be changed. */
+export type ReadonlyJsonObject = { readonly [key: string]: ReadonlyJsonValue };
+
 /** Narrows a JSON value to an object (not null, not an array). */
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -39,6 +51,11 @@ export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): b
 /** A deep copy. */
 export function cloneJson<T extends JsonValue>(value: T): T {
   return structuredClone(value);
+}
+
+/** A changeable deep copy of a read-only object. */
+export function copyJson(value: ReadonlyJsonObject): JsonObject {
+  return structuredClone(value) as JsonObject;
 }
 
 /** A scalar as text (strings as they are, numbers and booleans printed); objects, arrays and null give ''. */

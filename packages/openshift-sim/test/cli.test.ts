@@ -1,13 +1,15 @@
 // The CLI: one JSON line when ready, the files it names, a clean stop on SIGTERM.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { makeWorkDir, probeStatus, removeWorkDir } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster } from '../src/index.js';
+import { eventually } from './helpers.js';
 
 /** PIDs whose parent is `parent` (Linux /proc). */
 function childPids(parent: number): number[] {
@@ -116,4 +118,50 @@ describe('openshift-sim start', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('--management-state must be one of Managed, Removed, Unmanaged');
   });
+
+  // A simulator that dies without running any exit code (out of heap aborts like this; SIGKILL too) cannot
+  // remove its /etc/hosts lines; its watchdog does. Only root has hosts lines.
+  it.skipIf(process.getuid?.() !== 0)(
+    'removes the hosts lines of a simulator that aborted',
+    async () => {
+      const abortedDir = join(dir, 'aborted');
+      const child = spawn(process.execPath, [cli, 'start', '--dir', abortedDir, '--default-route'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let registryPids: number[] = [];
+      try {
+        const [first] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+        const { appsDomain } = JSON.parse(first) as { appsDomain: string };
+        await eventually(
+          () => Promise.resolve(readFileSync('/etc/hosts', 'utf8').includes(appsDomain) ? true : undefined),
+          30_000,
+        );
+        registryPids = childPids(child.pid ?? 0);
+        child.kill('SIGABRT');
+        await once(child, 'exit');
+        // Its watchdog removes the lines; were that too killed, the next start does (below).
+        await eventually(
+          () => Promise.resolve(readFileSync('/etc/hosts', 'utf8').includes(appsDomain) ? undefined : true),
+          30_000,
+        );
+
+        const next = await startCluster({ routerMode: 'hosts' });
+        try {
+          expect(readFileSync('/etc/hosts', 'utf8')).not.toContain(appsDomain);
+        } finally {
+          await next.stop();
+        }
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        // The aborted simulator could not stop its registry nor remove the registry's directory.
+        for (const pid of registryPids) {
+          if (!isAlive(pid)) continue;
+          const cwd = readlinkSync(`/proc/${pid}/cwd`);
+          process.kill(pid, 'SIGTERM');
+          if (basename(cwd).startsWith('registry-push-registry-')) await removeWorkDir(cwd);
+        }
+      }
+    },
+    120_000,
+  );
 });

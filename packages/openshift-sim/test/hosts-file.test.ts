@@ -1,8 +1,17 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeWorkDir, removeWorkDir } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostsFile } from '../src/router/hosts-file.js';
+import { HostsFile, processIdentity } from '../src/router/hosts-file.js';
+import { eventually } from './helpers.js';
+
+const built = pathToFileURL(
+  join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'router', 'hosts-file.js'),
+).href;
 
 describe('HostsFile', () => {
   let dir: string;
@@ -49,4 +58,63 @@ describe('HostsFile', () => {
     await new HostsFile('sim-c', '127.30.0.1', path).set(['z.apps.c.test']);
     expect(await readFile(path, 'utf8')).toContain('z.apps.c.test');
   });
+
+  it('removes lines of simulators that died without cleaning up, and only those', async () => {
+    const path = join(dir, 'hosts-stale');
+    // A process that ran and exited: its PID names no running process now.
+    const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    const gonePid = gone.pid ?? 0;
+    const goneIdentity = processIdentity(gonePid);
+    await once(gone, 'exit');
+    // A simulator still running elsewhere (this test's parent stands in for it).
+    const alive = processIdentity(process.ppid) ?? '';
+    const lines = [
+      '127.0.0.1 localhost',
+      `127.40.0.1 a.apps.dead.test # openshift-sim dead pid=${goneIdentity ?? gonePid}`,
+      `127.41.0.1 b.apps.live.test # openshift-sim live pid=${alive}`,
+      // Its PID runs, but it is another process than the one that wrote the line (a recycled PID).
+      `127.42.0.1 c.apps.recycled.test # openshift-sim recycled pid=${process.ppid}@1`,
+      // Written by an older simulator that named no process: whose it is cannot be told, so it stays.
+      '127.43.0.1 d.apps.old.test # openshift-sim old',
+    ];
+    await writeFile(path, `${lines.join('\n')}\n`);
+    // The first write of a simulator sweeps, even with no hosts of its own yet.
+    await new HostsFile('sim-d', '127.50.0.1', path).set([]);
+    const text = await readFile(path, 'utf8');
+    expect(text).toContain('127.0.0.1 localhost');
+    expect(text).not.toContain('a.apps.dead.test');
+    expect(text).toContain('b.apps.live.test');
+    expect(text).not.toContain('c.apps.recycled.test');
+    expect(text).toContain('d.apps.old.test');
+  });
+
+  it("has a watchdog remove a killed simulator's lines at once", async () => {
+    const path = join(dir, 'hosts-watchdog');
+    await writeFile(path, '127.0.0.1 localhost\n');
+    // A simulator process as far as its hosts lines go; SIGKILL runs none of its code.
+    const script = `
+      import { HostsFile } from ${JSON.stringify(built)};
+      const hosts = new HostsFile('sim-w', '127.60.0.1', ${JSON.stringify(path)});
+      await hosts.set(['w.apps.w.test']);
+      hosts.startWatchdog();
+      console.log('ready');
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await once(createInterface({ input: child.stdout }), 'line');
+      expect(await readFile(path, 'utf8')).toContain('w.apps.w.test');
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      await eventually(
+        async () => ((await readFile(path, 'utf8')).includes('w.apps.w.test') ? undefined : true),
+        30_000,
+      );
+      expect(await readFile(path, 'utf8')).toBe('127.0.0.1 localhost\n');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
 });

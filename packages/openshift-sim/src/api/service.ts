@@ -2,7 +2,16 @@
 // resourceVersion, generation, status subresources, finalizers, validation and paging. RBAC is checked
 // by the HTTP layer before it calls in; operators call in directly as a privileged component.
 import { randomBytes } from 'node:crypto';
-import { cloneJson, isJsonObject, jsonEqual, objectAt, stringAt, textOf, type JsonObject } from '../json.js';
+import {
+  cloneJson,
+  isJsonObject,
+  jsonEqual,
+  objectAt,
+  stringAt,
+  textOf,
+  type JsonObject,
+  type ReadonlyJsonObject,
+} from '../json.js';
 import { nameProblem } from './names.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { storeKey } from './resources.js';
@@ -123,6 +132,33 @@ export class ResourceService {
     const object = this.store.get(storeKey(type), type.namespaced ? namespace : '', name);
     if (object) type.strategy?.decorate?.(object, ctx);
     return object;
+  }
+
+  /** The stored object itself (not copied, not decorated; see {@link ObjectStore.peek}), or undefined. */
+  peek(type: ResourceType, namespace: string, name: string): ReadonlyJsonObject | undefined {
+    return this.store.peek(storeKey(type), type.namespaced ? namespace : '', name);
+  }
+
+  /**
+   * A status write by a server component that built the new status from `current` (what {@link peek}
+   * returned) by sharing its unchanged parts: validated like any status write, stored without copying. The
+   * new status must already be normalised (sorted, generations filled), as prepareStatusUpdate would.
+   */
+  writeSharedStatus(
+    type: ResourceType,
+    { namespace, name }: { namespace: string; name: string },
+    current: ReadonlyJsonObject,
+    status: JsonObject,
+    ctx: RequestContext,
+  ): void {
+    const ns = type.namespaced ? namespace : '';
+    if (this.store.peek(storeKey(type), ns, name) !== current) throw errors.conflict(this.target(type, name));
+    // Only read from here on: validation does not change objects, and the store takes `next` as it is.
+    const old = current as JsonObject;
+    const next: JsonObject = { ...old, status };
+    const causes = type.strategy?.validate?.(next, old, { ...ctx, namespace: ns }) ?? [];
+    if (causes.length > 0) throw errors.invalid(this.target(type, name), causes);
+    this.store.replaceShared(storeKey(type), ns, name, next);
   }
 
   /** A `<Kind>List` honouring selectors and `limit`/`continue` paging. */

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { cloneJson, type JsonObject } from '../json.js';
+import {
+  cloneJson,
+  copyJson,
+  type JsonObject,
+  type ReadonlyJsonObject,
+  type ReadonlyJsonValue,
+} from '../json.js';
 
 /** A watch event as kube streams it. */
 export interface WatchEvent {
@@ -7,10 +13,14 @@ export interface WatchEvent {
   object: JsonObject;
 }
 
-interface RecordedEvent extends WatchEvent {
+interface RecordedEvent {
+  type: WatchEvent['type'];
+  /** The stored version itself (stored objects are never changed in place), copied only when replayed. */
+  object: ReadonlyJsonObject;
   rv: number;
   resource: string;
   namespace: string;
+  weight: number;
 }
 
 /** Receives events for one resource (and namespace, when set). */
@@ -24,6 +34,33 @@ interface Subscription {
 
 /** How many past events a watch can resume from; older resourceVersions get 410 Gone. */
 const HISTORY_LIMIT = 20_000;
+
+/**
+ * How much history is kept, in {@link weightOf} units, besides the count: one event per write of a large
+ * object (an ImageStream with 5000 tags is rewritten on every tag push) made the history hold thousands of
+ * versions of it, which grew quadratically and ran the simulator out of heap. kube's watch cache is bounded
+ * the same way; a watch from a revision that fell out gets 410 and re-lists.
+ */
+const HISTORY_WEIGHT_LIMIT = 400_000;
+
+/** How deep {@link weightOf} looks: deep enough to count an ImageStream's tag entries and their items. */
+const WEIGHT_DEPTH = 5;
+
+/**
+ * A cheap size estimate of an object: its nodes down to {@link WEIGHT_DEPTH} levels (a deeper subtree counts
+ * as one). Proportional to the number of list entries near the top, which is what makes objects large here.
+ */
+export function weightOf(value: ReadonlyJsonValue, depth = WEIGHT_DEPTH): number {
+  if (value === null || typeof value !== 'object' || depth === 0) return 1;
+  let weight = 1;
+  if (Array.isArray(value)) {
+    for (const item of value as readonly ReadonlyJsonValue[]) weight += weightOf(item, depth - 1);
+  } else {
+    const object = value as ReadonlyJsonObject;
+    for (const key in object) weight += weightOf(object[key] ?? null, depth - 1);
+  }
+  return weight;
+}
 
 function keyOf(namespace: string, name: string): string {
   return `${namespace}/${name}`;
@@ -49,6 +86,7 @@ export class ObjectStore {
   /** The revision each live object was created at: creation order finer than creationTimestamp's seconds. */
   private readonly createdAt = new Map<string, number>();
   private readonly history: RecordedEvent[] = [];
+  private historyWeight = 0;
   /** Each resource's keys in list order, kept until an object of it is added or removed. */
   private readonly sortedKeysOf = new Map<string, string[]>();
   private readonly subscriptions = new Set<Subscription>();
@@ -68,6 +106,12 @@ export class ObjectStore {
     // Compaction takes a revision of its own, so lists made after it are newer than the compaction point.
     this.compactedRevision = ++this.revision;
     this.history.length = 0;
+    this.historyWeight = 0;
+  }
+
+  /** How many events and how much {@link weightOf} the watch history holds (bounded; for tests). */
+  historySize(): { events: number; weight: number } {
+    return { events: this.history.length, weight: this.historyWeight };
   }
 
   private bucket(resource: string): Map<string, JsonObject> {
@@ -113,6 +157,14 @@ export class ObjectStore {
     return found ? cloneJson(found) : undefined;
   }
 
+  /**
+   * The stored object itself, neither copied nor decorated, for paths that must not copy a large object on
+   * every write (see {@link replaceShared}). The type forbids changing it; do not cast that away.
+   */
+  peek(resource: string, namespace: string, name: string): ReadonlyJsonObject | undefined {
+    return this.objects.get(resource)?.get(keyOf(namespace, name));
+  }
+
   /** Objects of a resource (in one namespace, or all when undefined), sorted by namespace then name. */
   list(resource: string, namespace?: string): JsonObject[] {
     const bucket = this.objects.get(resource);
@@ -146,6 +198,21 @@ export class ObjectStore {
     return cloneJson(stored);
   }
 
+  /**
+   * Replaces an object with one built from fresh parts and unchanged parts of the stored version (from
+   * {@link peek}), without copying: pushing tag N to an ImageStream shares the other N-1 tag entries with the
+   * previous version instead of copying them, so a push of many tags is linear, not quadratic, in time and
+   * memory. Nothing reachable from `object` may be changed afterwards by the caller.
+   */
+  replaceShared(resource: string, namespace: string, name: string, object: JsonObject): void {
+    const stored: JsonObject = {
+      ...object,
+      metadata: { ...metadataOf(object), resourceVersion: String(++this.revision) },
+    };
+    this.bucket(resource).set(keyOf(namespace, name), stored);
+    this.record(resource, namespace, 'MODIFIED', stored);
+  }
+
   /** Removes an object; the DELETED event carries a new resourceVersion, as kube's does. */
   remove(resource: string, namespace: string, name: string): JsonObject | undefined {
     const bucket = this.objects.get(resource);
@@ -161,9 +228,23 @@ export class ObjectStore {
   }
 
   private record(resource: string, namespace: string, type: WatchEvent['type'], object: JsonObject): void {
-    this.history.push({ rv: this.revision, resource, namespace, type, object: cloneJson(object) });
-    if (this.history.length > HISTORY_LIMIT) {
-      const dropped = this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    // `object` is the store's own version (never changed in place), so the history keeps it uncopied.
+    const weight = weightOf(object);
+    this.history.push({ rv: this.revision, resource, namespace, type, object, weight });
+    this.historyWeight += weight;
+    let drop = 0;
+    let dropWeight = 0;
+    // Always keeps the newest event, however heavy.
+    while (
+      drop < this.history.length - 1 &&
+      (this.history.length - drop > HISTORY_LIMIT || this.historyWeight - dropWeight > HISTORY_WEIGHT_LIMIT)
+    ) {
+      dropWeight += this.history[drop]?.weight ?? 0;
+      drop++;
+    }
+    if (drop > 0) {
+      const dropped = this.history.splice(0, drop);
+      this.historyWeight -= dropWeight;
       this.compactedRevision = Math.max(this.compactedRevision, dropped.at(-1)?.rv ?? 0);
     }
     for (const sub of this.subscriptions) {
@@ -190,7 +271,7 @@ export class ObjectStore {
           e.resource === resource &&
           (namespace === undefined || e.namespace === namespace),
       )
-      .map(({ type, object }) => ({ type, object: cloneJson(object) }));
+      .map(({ type, object }) => ({ type, object: copyJson(object) }));
   }
 
   /** Calls `listener` for every later write to the resource; returns the unsubscribe function. */

@@ -1,7 +1,17 @@
 // Resources that are not stored but computed from others, as openshift-apiserver serves them:
 // imagestreamtags (from an ImageStream and its Image), imagestreammappings (what the registry posts on
 // push), selfsubjectaccessreviews and users/~.
-import { isJsonObject, objectAt, stringAt, textOf, type JsonObject, type JsonValue } from '../json.js';
+import {
+  isJsonObject,
+  jsonEqual,
+  objectAt,
+  stringAt,
+  textOf,
+  type JsonObject,
+  type JsonValue,
+  type ReadonlyJsonObject,
+  type ReadonlyJsonValue,
+} from '../json.js';
 import type { RequestContext, ResourceType } from './types.js';
 import { TAG_PATTERN } from './names.js';
 import type { ResourceCatalog } from './resources.js';
@@ -9,6 +19,64 @@ import type { ResourceService } from './service.js';
 import { ApiError, errors, successStatus } from './status.js';
 
 const IMAGE_GROUP = 'image.openshift.io';
+
+function isReadonlyObject(value: ReadonlyJsonValue): value is ReadonlyJsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readonlyObjectAt(value: ReadonlyJsonObject, key: string): ReadonlyJsonObject | undefined {
+  const child = value[key];
+  return child !== undefined && isReadonlyObject(child) ? child : undefined;
+}
+
+/** Index of the first status tag entry not sorted before `tag` (entries sorted by name, as stored). */
+function firstTagAtOrAfter(entries: readonly ReadonlyJsonObject[], tag: string): number {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const name = entries[middle]?.['tag'];
+    if ((typeof name === 'string' ? name : '') < tag) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * The status tags with a push of `event` to `tag` recorded: a new entry in its sorted place, or the event
+ * at the head of the tag's history (refreshing the head instead when it already names the image). The
+ * other entries are the stored ones, not copies. Undefined when nothing would change.
+ */
+function withTagEvent(
+  stored: ReadonlyJsonValue | undefined,
+  tag: string,
+  event: JsonObject,
+): ReadonlyJsonObject[] | undefined {
+  const tags = Array.isArray(stored) ? (stored as readonly ReadonlyJsonValue[]).filter(isReadonlyObject) : [];
+  const at = firstTagAtOrAfter(tags, tag);
+  const current = tags[at];
+  const next: ReadonlyJsonObject[] = [...tags];
+  if (current === undefined || current['tag'] !== tag) {
+    next.splice(at, 0, { tag, items: [event] });
+    return next;
+  }
+  const items = Array.isArray(current['items'])
+    ? (current['items'] as readonly ReadonlyJsonValue[]).filter(isReadonlyObject)
+    : [];
+  const head = items[0];
+  const reference = event['dockerImageReference'] ?? null;
+  const digest = event['image'] ?? null;
+  const generation = event['generation'] ?? null;
+  const newItems =
+    head && (head['dockerImageReference'] === reference || head['image'] === digest)
+      ? [{ ...head, dockerImageReference: reference, image: digest, generation }, ...items.slice(1)]
+      : [event, ...items];
+  const { conditions: _conditions, ...rest } = current;
+  const entry = { ...rest, items: newItems };
+  if (jsonEqual(entry as JsonValue, current as JsonValue)) return undefined;
+  next[at] = entry;
+  return next;
+}
 
 function splitTagName(name: string): { stream: string; tag: string } {
   const parts = name.split(':');
@@ -207,7 +275,9 @@ export class VirtualResources {
       );
     }
     const streamType = this.streamType();
-    const stream = this.service.find(streamType, namespace, streamName, ctx);
+    // Read without a copy: a push of many tags writes a large stream once per tag, and copying it every
+    // time made such a push quadratic in time and memory.
+    const stream = this.service.peek(streamType, namespace, streamName);
     if (!stream)
       throw errors.notFound({ group: IMAGE_GROUP, resource: 'imagestreammappings', name: streamName });
     try {
@@ -222,42 +292,26 @@ export class VirtualResources {
       if (!(err instanceof ApiError && err.code === 409 && err.reason === 'AlreadyExists')) throw err;
     }
     const reference = textOf(image['dockerImageReference']);
+    const generation = Number(readonlyObjectAt(stream, 'metadata')?.['generation'] ?? 1);
     const event: JsonObject = {
       created: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       dockerImageReference: reference,
       image: digest,
-      generation: Number(objectAt(stream, 'metadata')?.['generation'] ?? 1),
+      generation,
     };
-    const tags = statusTags(stream);
-    const entry = tags.find((t) => t['tag'] === tag);
-    if (!entry) {
-      tags.push({ tag, items: [event] });
-    } else {
-      const items = Array.isArray(entry['items']) ? entry['items'].filter(isJsonObject) : [];
-      const head = items[0];
-      if (head && (head['dockerImageReference'] === reference || head['image'] === digest)) {
-        items[0] = {
-          ...head,
-          dockerImageReference: reference,
-          image: digest,
-          generation: event['generation'] ?? 1,
-        };
-      } else {
-        items.unshift(event);
-      }
-      entry['items'] = items;
-      delete entry['conditions'];
+    const status = readonlyObjectAt(stream, 'status') ?? {};
+    const tags = withTagEvent(status['tags'], tag, event);
+    // Nothing changes (the same push again): no write, the resourceVersion stays, as for a no-op update.
+    if (tags !== undefined) {
+      // The untouched entries are shared with the stored version, not copied (see writeSharedStatus).
+      this.service.writeSharedStatus(
+        streamType,
+        { namespace, name: streamName },
+        stream,
+        { ...(status as JsonObject), tags: tags as JsonValue[] },
+        ctx,
+      );
     }
-    const statusObject: JsonObject = { ...(objectAt(stream, 'status') ?? {}), tags };
-    this.service.update(
-      streamType,
-      namespace,
-      streamName,
-      { ...stream, status: statusObject },
-      'status',
-      {},
-      ctx,
-    );
     return { ...successStatus(), code: 201 };
   }
 

@@ -51,7 +51,8 @@ export class PushNotifier {
       return;
     }
     const streams = this.catalog.require('image.openshift.io', 'imagestreams');
-    if (!this.service.find(streams, push.namespace, push.name, nsCtx)) {
+    // peek, not find: a copy of a stream with thousands of tags on every push was most of a push's cost.
+    if (!this.service.peek(streams, push.namespace, push.name)) {
       try {
         this.service.create(streams, push.namespace, { metadata: { name: push.name } }, {}, nsCtx);
       } catch (err) {

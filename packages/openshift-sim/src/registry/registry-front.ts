@@ -605,7 +605,10 @@ export class RegistryFront {
     if (answer.status === 201) {
       const manifest = body.toString('utf8');
       const repository = `${target.namespace}/${target.name}`;
-      const configDigest = configDigestOf(manifest);
+      const digest = String(answer.headers['docker-content-digest'] ?? '');
+      // The config only fills a new Image; tagging a stored image again (a push of many tags) skips the read.
+      const known = this.parts.store.peek('images.image.openshift.io', '', digest) !== undefined;
+      const configDigest = known ? undefined : configDigestOf(manifest);
       const config = configDigest !== undefined ? await this.fetchBlob(repository, configDigest) : undefined;
       try {
         this.parts.notifier.record(
@@ -613,7 +616,7 @@ export class RegistryFront {
             namespace: target.namespace,
             name: target.name,
             tag: DIGEST.test(target.reference) ? undefined : target.reference,
-            digest: String(answer.headers['docker-content-digest'] ?? ''),
+            digest,
             mediaType: mediaTypeOf(manifest, String(req.headers['content-type'] ?? '')),
             manifest,
             config,

@@ -89,6 +89,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   const hostsFile = new HostsFile(options.id, ip, hostsPath);
   const exitHook = (): void => hostsFile.clearNow();
   process.once('exit', exitHook);
+  // For the ends no exit hook sees: out of heap, SIGKILL.
+  const stopWatchdog = hostsFile.startWatchdog();
   // Serialised: each sync writes the then-current set of admitted hosts.
   let pending: Promise<void> = Promise.resolve();
   const sync = (): void => {
@@ -108,6 +110,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       unsubscribe();
       await pending;
       await hostsFile.clear();
+      await stopWatchdog();
       process.removeListener('exit', exitHook);
       await router.close();
     },
