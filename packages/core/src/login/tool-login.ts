@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
+import { childEnvironment } from '../child-env.js';
 import { RegistryPushError } from '../errors.js';
 import { redact } from '../secrets.js';
 
@@ -51,6 +52,10 @@ export function toolLoginCommand(tool: LoginTool, options: ToolLoginOptions): To
   return { program: tool, args, env: { REGISTRY_AUTH_FILE: options.authFile }, stdin };
 }
 
+/** How Go's crypto/x509 (skopeo, podman, buildah, docker) says it does not trust the server certificate. */
+const UNTRUSTED_CERTIFICATE =
+  /x509: certificate signed by unknown authority|x509: .*certificate is not (trusted|valid)|tls: failed to verify certificate/i;
+
 /** How {@link runToolCommand} reports a failure. */
 export interface ToolRunOptions {
   timeoutMs?: number;
@@ -69,7 +74,8 @@ export async function runToolCommand(
   const failureCode = options.failureCode ?? 'LOGIN_TOOL_FAILED';
   return new Promise((resolve, reject) => {
     const child = spawn(command.program, command.args, {
-      env: { ...process.env, ...command.env },
+      // Only what the tool needs: our environment holds the token (REGISTRY_PUSH_TOKEN) and CI secrets.
+      env: childEnvironment(command.program, command.env),
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: timeoutMs,
     });
@@ -100,16 +106,22 @@ export async function runToolCommand(
           .split('\n')
           .filter((line) => line.trim() !== '')
           .pop() ?? '';
+      const message = `${command.program} ${command.args[0] ?? ''} failed (${signal ?? `exit ${String(code)}`}): ${last}`;
+      // A certificate the tool does not trust is not a credentials problem: say so, and how to fix it.
+      if (UNTRUSTED_CERTIFICATE.test(clean)) {
+        reject(
+          new RegistryPushError('REGISTRY_TLS_UNTRUSTED', message, {
+            hint: `${command.program} does not trust the registry certificate: pass its CA (--ca-file, or the --cert-dir that \`registry-push trust\` wrote), or --tls-verify false for a test registry.`,
+          }),
+        );
+        return;
+      }
       reject(
-        new RegistryPushError(
-          failureCode,
-          `${command.program} ${command.args[0] ?? ''} failed (${signal ?? `exit ${String(code)}`}): ${last}`,
-          {
-            hint:
-              options.hint ??
-              'See the message above; the same credentials work for the native client if they are valid.',
-          },
-        ),
+        new RegistryPushError(failureCode, message, {
+          hint:
+            options.hint ??
+            'See the message above; the same credentials work for the native client if they are valid.',
+        }),
       );
     });
     child.stdin.end(command.stdin);

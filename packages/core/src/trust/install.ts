@@ -3,6 +3,7 @@ import { access, constants, mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { childEnvironment } from '../child-env.js';
 import { RegistryPushError } from '../errors.js';
 
 const run = promisify(execFile);
@@ -136,7 +137,7 @@ async function runUpdate(command: readonly string[]): Promise<void> {
   const [program, ...args] = command;
   if (program === undefined) return;
   try {
-    await run(program, args, { timeout: 120_000 });
+    await run(program, args, { timeout: 120_000, env: childEnvironment('trust-update') });
   } catch (error) {
     throw new RegistryPushError('TRUST_STORE_UNWRITABLE', `${command.join(' ')} failed.`, {
       hint: 'Check the system trust store tools; the private certificate directory works without them.',
