@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { RegistryPushError } from '../errors.js';
+import { RegistryPushError, isRegistryPushError } from '../errors.js';
+import { fileSystemProblem, makeDirectories } from '../make-directories.js';
 
 /**
  * The auth file shared by Docker (`$DOCKER_CONFIG/config.json`) and containers/image tools
@@ -34,7 +35,7 @@ async function readAuthFile(path: string): Promise<AuthFileContent> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw error;
+    throw authFileError(error, path, 'read');
   }
   if (text.trim() === '') return {};
   try {
@@ -53,12 +54,27 @@ async function readAuthFile(path: string): Promise<AuthFileContent> {
   }
 }
 
+/** A file system error on the auth file as one line that names the path and what to do. */
+function authFileError(error: unknown, path: string, action: 'read' | 'written'): unknown {
+  const problem = isRegistryPushError(error) ? undefined : fileSystemProblem(error);
+  if (problem === undefined) return error;
+  return new RegistryPushError('OPTION_INVALID', `The auth file ${path} cannot be ${action}: ${problem}.`, {
+    hint: 'Give --authfile a file path in a directory you can write (e.g. under $RUNNER_TEMP or $HOME), or leave it out for a private temporary one.',
+    details: { path },
+  });
+}
+
 /** Write the file so that it is never readable by others, not even for a moment (temp file + rename). */
 async function writePrivately(path: string, content: AuthFileContent): Promise<void> {
   const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temporary, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-  await chmod(temporary, 0o600);
-  await rename(temporary, path);
+  try {
+    await writeFile(temporary, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    await chmod(temporary, 0o600);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw authFileError(error, path, 'written');
+  }
 }
 
 /**
@@ -73,7 +89,11 @@ export async function writeAuthEntry(options: {
 }): Promise<AuthEntry> {
   const ownsDirectory = options.path === undefined;
   const path = options.path ?? join(await mkdtemp(join(tmpdir(), 'registry-push-auth-')), 'config.json');
-  if (!ownsDirectory) await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  if (!ownsDirectory) {
+    await makeDirectories(dirname(path), 0o700).catch((error: unknown) => {
+      throw authFileError(error, path, 'written');
+    });
+  }
   const content = await readAuthFile(path);
   const auth = Buffer.from(`${options.username}:${options.token}`).toString('base64');
   content.auths = { ...(content.auths ?? {}), [options.host]: { auth } };

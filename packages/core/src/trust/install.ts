@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { access, constants, mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
+import { access, constants, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { childEnvironment } from '../child-env.js';
-import { RegistryPushError } from '../errors.js';
+import { RegistryPushError, isRegistryPushError } from '../errors.js';
+import { fileSystemProblem, makeDirectories } from '../make-directories.js';
 
 const run = promisify(execFile);
 
@@ -82,9 +83,24 @@ async function detectSystemStore(): Promise<SystemStore | undefined> {
   return undefined;
 }
 
+/** Create `dir` and any missing parents, recording each one created so that uninstall removes them. */
 async function mkdirTracked(dir: string, installation: TrustInstallation, mode?: number): Promise<void> {
-  const created = await mkdir(dir, { recursive: true, ...(mode === undefined ? {} : { mode }) });
-  if (created !== undefined) installation.directories.push(dir);
+  installation.directories.push(...(await makeDirectories(dir, mode)));
+}
+
+/** A file system error while writing the private cert dir, as one line naming the path and what to do. */
+function certDirError(error: unknown, certsRoot: string): unknown {
+  const problem = isRegistryPushError(error) ? undefined : fileSystemProblem(error);
+  if (problem === undefined) return error;
+  const path = (error as NodeJS.ErrnoException).path ?? certsRoot;
+  return new RegistryPushError(
+    'TRUST_STORE_UNWRITABLE',
+    `The certificate directory ${certsRoot} cannot be written: ${path}: ${problem}.`,
+    {
+      hint: 'Give --cert-dir a directory you can write (e.g. under $RUNNER_TEMP or $HOME), or leave it out for a private temporary one.',
+      details: { path: certsRoot },
+    },
+  );
 }
 
 async function installDocker(options: InstallTrustOptions, installation: TrustInstallation): Promise<void> {
@@ -163,11 +179,14 @@ export async function installTrust(options: InstallTrustOptions): Promise<TrustI
     directories: [],
   };
   try {
-    await mkdirTracked(certsRoot, installation, 0o700);
-    await mkdirTracked(certDir, installation, 0o700);
-    const file = join(certDir, 'ca.crt');
-    await writeFile(file, options.caPem, { mode: 0o644 });
-    installation.files.push(file);
+    try {
+      await mkdirTracked(certDir, installation, 0o700);
+      const file = join(certDir, 'ca.crt');
+      await writeFile(file, options.caPem, { mode: 0o644 });
+      installation.files.push(file);
+    } catch (error) {
+      throw certDirError(error, certsRoot);
+    }
     if (options.docker === true) await installDocker(options, installation);
     if (options.system === true) await installSystem(options, installation);
     return installation;
