@@ -1,11 +1,12 @@
 // `registry-push login --login-tool`, run as the built binary against a real TLS registry with a throwaway
 // CA: what the tool is given (the CA, and nothing secret from our environment) and how its failures read.
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RegistryPushError, registryLogin } from '@registry-push/core';
 import { makeWorkDir, startRegistry, type RunningRegistry } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBinary } from './binary.js';
+import { runBinary, startBinary } from './binary.js';
 
 const TOKEN = 'sha256~' + 'LoginToolSecret0123456789abcdefghijklmnopq';
 const USERNAME = 'ci';
@@ -169,4 +170,53 @@ describe('a CA given to login reaches the tool', () => {
     expect(failure.hint).toMatch(/--ca-file|--cert-dir/);
     expect(failure.hint).not.toMatch(/credentials/);
   });
+});
+
+describe('an interrupted login', () => {
+  it('SIGTERM during the tool login stops the tool and removes the private auth directory', async () => {
+    const { tmp, home } = await scratch('interrupted');
+    const bin = join(work, 'interrupted', 'bin');
+    const startedMark = join(work, 'interrupted', 'tool-started');
+    const stoppedMark = join(work, 'interrupted', 'tool-stopped');
+    await mkdir(bin);
+    // A skopeo that takes its time and notes that it was told to stop.
+    await writeFile(
+      join(bin, 'skopeo'),
+      `#!/bin/sh\ntrap 'touch "${stoppedMark}"; exit 143' TERM\ncat > /dev/null\ntouch "${startedMark}"\nsleep 120 &\nwait $!\n`,
+    );
+    await chmod(join(bin, 'skopeo'), 0o755);
+    const started = startBinary(
+      [
+        'login',
+        '--registry',
+        registry.host,
+        '--username',
+        USERNAME,
+        '--ca-file',
+        caFile,
+        '--login-tool',
+        'skopeo',
+      ],
+      {
+        PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        HOME: home,
+        TMPDIR: tmp,
+        REGISTRY_PUSH_TOKEN: TOKEN,
+      },
+    );
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(startedMark) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(startedMark), started.stderr()).toBe(true);
+    expect((await readdir(tmp)).some((name) => name.startsWith('registry-push-auth-'))).toBe(true);
+    started.child.kill('SIGTERM');
+    const run = await started.done;
+    expect(run.code).toBe(143);
+    expect(run.stderr.trim()).toMatch(
+      /^registry-push login: Interrupted by SIGTERM; removed .*registry-push-auth-.*\[INTERRUPTED\]$/,
+    );
+    expect(await readdir(tmp)).toEqual([]);
+    const stopDeadline = Date.now() + 30_000;
+    while (!existsSync(stoppedMark) && Date.now() < stopDeadline) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(stoppedMark)).toBe(true);
+  }, 120_000);
 });

@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { fileSystemProblem, makeDirectories } from '../make-directories.js';
+import { holdTemporary, releaseTemporary } from '../temporary-files.js';
 
 /**
  * The auth file shared by Docker (`$DOCKER_CONFIG/config.json`) and containers/image tools
@@ -77,6 +79,13 @@ async function writePrivately(path: string, content: AuthFileContent): Promise<v
   }
 }
 
+/** A new 0700 directory for the auth file, held for removal should the run be interrupted. */
+async function privateDirectory(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'registry-push-auth-'));
+  holdTemporary(dir);
+  return dir;
+}
+
 /**
  * Store `username:token` for `host`. Without a path, a new private directory (0700) holds `config.json`
  * (0600). With a path, other hosts' entries in it are kept.
@@ -88,7 +97,7 @@ export async function writeAuthEntry(options: {
   path?: string;
 }): Promise<AuthEntry> {
   const ownsDirectory = options.path === undefined;
-  const path = options.path ?? join(await mkdtemp(join(tmpdir(), 'registry-push-auth-')), 'config.json');
+  const path = options.path ?? join(await privateDirectory(), 'config.json');
   if (!ownsDirectory) {
     await makeDirectories(dirname(path), 0o700).catch((error: unknown) => {
       throw authFileError(error, path, 'written');
@@ -110,6 +119,7 @@ export async function removeAuthEntry(
 ): Promise<'removed-directory' | 'removed-entry' | 'not-ours' | 'absent'> {
   if (entry.ownsDirectory) {
     await rm(dirname(entry.path), { recursive: true, force: true });
+    releaseTemporary(dirname(entry.path));
     return 'removed-directory';
   }
   const content = await readAuthFile(entry.path);
@@ -119,6 +129,30 @@ export async function removeAuthEntry(
   delete content.auths?.[entry.host];
   await writePrivately(entry.path, content);
   return 'removed-entry';
+}
+
+/**
+ * {@link removeAuthEntry}, synchronously, for a signal handler that must finish before the process exits;
+ * never throws (it is the last thing a dying run does).
+ */
+export function removeAuthEntrySync(entry: AuthEntry): 'removed-directory' | 'removed-entry' | 'kept' {
+  try {
+    if (entry.ownsDirectory) {
+      rmSync(dirname(entry.path), { recursive: true, force: true });
+      releaseTemporary(dirname(entry.path));
+      return 'removed-directory';
+    }
+    const content = JSON.parse(readFileSync(entry.path, 'utf8')) as AuthFileContent;
+    const current = content.auths?.[entry.host]?.auth;
+    if (current === undefined || digest(current) !== entry.entryDigest) return 'kept';
+    delete content.auths?.[entry.host];
+    const temporary = `${entry.path}.${randomBytes(6).toString('hex')}.tmp`;
+    writeFileSync(temporary, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    renameSync(temporary, entry.path);
+    return 'removed-entry';
+  } catch {
+    return 'kept';
+  }
 }
 
 /**

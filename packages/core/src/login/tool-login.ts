@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
 import { childEnvironment } from '../child-env.js';
 import { RegistryPushError } from '../errors.js';
@@ -64,6 +64,15 @@ export interface ToolRunOptions {
   hint?: string;
 }
 
+/** Tools running now, so an interrupted run can stop them instead of leaving them orphaned. */
+const running = new Set<ChildProcess>();
+
+/** Send `signal` to every tool still running (a push or login cut short by SIGINT/SIGTERM); returns how many. */
+export function stopRunningTools(signal: NodeJS.Signals = 'SIGTERM'): number {
+  for (const child of running) child.kill(signal);
+  return running.size;
+}
+
 /** Run a tool command, feeding stdin; a failure becomes one typed error with the tool's output redacted. */
 export async function runToolCommand(
   command: ToolCommand,
@@ -79,6 +88,9 @@ export async function runToolCommand(
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: timeoutMs,
     });
+    running.add(child);
+    child.on('close', () => running.delete(child));
+    child.on('error', () => running.delete(child));
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));

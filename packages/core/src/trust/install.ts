@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { rmSync, rmdirSync } from 'node:fs';
 import { access, constants, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { promisify } from 'node:util';
 import { childEnvironment } from '../child-env.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { fileSystemProblem, makeDirectories } from '../make-directories.js';
+import { holdTemporary, releaseTemporary } from '../temporary-files.js';
 
 const run = promisify(execFile);
 
@@ -169,6 +171,8 @@ async function runUpdate(command: readonly string[]): Promise<void> {
 export async function installTrust(options: InstallTrustOptions): Promise<TrustInstallation> {
   const ownsCertsRoot = options.certsRoot === undefined;
   const certsRoot = options.certsRoot ?? (await mkdtemp(join(tmpdir(), 'registry-push-certs-')));
+  // Removed even if the run is interrupted (see temporary-files.ts).
+  if (ownsCertsRoot) holdTemporary(certsRoot);
   const certDir = join(certsRoot, options.host);
   const installation: TrustInstallation = {
     host: options.host,
@@ -202,6 +206,34 @@ export async function uninstallTrust(installation: TrustInstallation): Promise<v
   for (const dir of [...installation.directories].reverse()) {
     await rmdir(dir).catch(() => undefined);
   }
-  if (installation.ownsCertsRoot) await rm(installation.certsRoot, { recursive: true, force: true });
+  if (installation.ownsCertsRoot) {
+    await rm(installation.certsRoot, { recursive: true, force: true });
+    releaseTemporary(installation.certsRoot);
+  }
   if (installation.systemUpdate !== undefined) await runUpdate(installation.systemUpdate);
+}
+
+/**
+ * {@link uninstallTrust}, synchronously, for a signal handler that must finish before the process exits:
+ * files and directories only (a system store update is a child process, left for the next run to redo);
+ * never throws. Returns the paths removed.
+ */
+export function uninstallTrustSync(installation: TrustInstallation): string[] {
+  const removed: string[] = [];
+  const attempt = (path: string, remove: () => void): void => {
+    try {
+      remove();
+      removed.push(path);
+    } catch {
+      // an unremovable leftover must not stop the rest
+    }
+  };
+  for (const file of [...installation.files].reverse()) attempt(file, () => rmSync(file, { force: true }));
+  for (const dir of [...installation.directories].reverse()) attempt(dir, () => rmdirSync(dir));
+  if (!installation.ownsCertsRoot) return removed;
+  // A private root is removed whole, and named alone rather than with every file in it.
+  const root = installation.certsRoot;
+  attempt(root, () => rmSync(root, { recursive: true, force: true }));
+  releaseTemporary(root);
+  return removed.filter((path) => !path.startsWith(`${root}/`));
 }
