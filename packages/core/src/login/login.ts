@@ -87,22 +87,7 @@ export async function registryLogin(options: LoginOptions): Promise<RegistryLogi
   }
   const tlsVerify = options.tlsVerify ?? true;
   const verify = options.verify ?? true;
-  if (verify) {
-    const checker = options.checkCredentials ?? checkRegistryLogin;
-    try {
-      await checker({
-        host: options.host,
-        username,
-        token: resolved.token,
-        tlsVerify,
-        ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
-        ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
-        ...(options.plainHttp === true ? { plainHttp: true } : {}),
-      });
-    } catch (error) {
-      throw sanitize(error, resolved.token);
-    }
-  }
+  if (verify) await checkCredentials(options, { username, token: resolved.token, tlsVerify });
   const entry = await writeAuthEntry({
     host: options.host,
     username,
@@ -133,6 +118,25 @@ export async function registryLogin(options: LoginOptions): Promise<RegistryLogi
     ...(options.tool === undefined ? {} : { tool: options.tool }),
     warnings,
   };
+}
+
+/** The `/v2/` check of the credentials before anything is written; the token never in its error. */
+async function checkCredentials(
+  options: LoginOptions,
+  login: { username: string; token: string; tlsVerify: boolean },
+): Promise<void> {
+  const checker = options.checkCredentials ?? checkRegistryLogin;
+  try {
+    await checker({
+      host: options.host,
+      ...login,
+      ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
+      ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
+      ...(options.plainHttp === true ? { plainHttp: true } : {}),
+    });
+  } catch (error) {
+    throw sanitize(error, login.token);
+  }
 }
 
 /**
