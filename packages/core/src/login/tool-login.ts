@@ -123,7 +123,10 @@ export async function runToolCommand(
       if (UNTRUSTED_CERTIFICATE.test(clean)) {
         reject(
           new RegistryPushError('REGISTRY_TLS_UNTRUSTED', message, {
-            hint: `${command.program} does not trust the registry certificate: pass its CA (--ca-file, or the --cert-dir that \`registry-push trust\` wrote), or --tls-verify false for a test registry.`,
+            hint:
+              command.program === 'docker'
+                ? 'docker does not trust the registry certificate: it reads /etc/docker/certs.d, so install the CA there (`registry-push trust --trust docker`, as root).'
+                : `${command.program} does not trust the registry certificate: pass its CA (--ca-file, or the --cert-dir that \`registry-push trust\` wrote), or --tls-verify false for a test registry.`,
           }),
         );
         return;
