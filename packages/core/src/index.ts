@@ -65,6 +65,7 @@ export {
 export {
   installTrust,
   uninstallTrust,
+  uninstallTrustSync,
   type InstallTrustOptions,
   type SystemStore,
   type TrustInstallation,
@@ -87,9 +88,10 @@ export {
   type LoginOptions,
   type RegistryLogin,
 } from './login/login.js';
-export { readAuthCredentials, type AuthEntry } from './login/auth-file.js';
+export { readAuthCredentials, removeAuthEntrySync, type AuthEntry } from './login/auth-file.js';
 export { jwtExpiry, resolveToken, type ResolvedToken, type TokenSource } from './login/token.js';
-export { toolLoginCommand, type LoginTool, type ToolCommand } from './login/tool-login.js';
+export { stopRunningTools, toolLoginCommand, type LoginTool, type ToolCommand } from './login/tool-login.js';
+export { removeHeldTemporaries } from './temporary-files.js';
 export { preflightPush, type PushPreflight } from './login/preflight.js';
 export { redact } from './secrets.js';
 

@@ -2,13 +2,15 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   RegistryPushError,
+  installTrust,
   registryLogin,
   registryLogout,
   type LoginTool,
   type RegistryLogin,
 } from '@registry-push/core';
 import { clusterClient } from '../cluster.js';
-import { caFor, tlsVerify, tokenOption, type CommandResult, type Io } from '../context.js';
+import { caFor, caOption, tlsVerify, tokenOption, type CommandResult, type Io } from '../context.js';
+import { interruptible } from '../interrupt.js';
 import { stringOption, type Options } from '../options.js';
 import { registryHost } from './trust.js';
 
@@ -51,7 +53,18 @@ export async function logIn(
 
 /** `registry-push login`: verify the token against the registry and write a private auth file. */
 export async function loginCommand(options: Options, io: Io): Promise<CommandResult> {
+  // Interrupted, it removes the private auth directory it was writing (see interrupt.ts).
+  return interruptible(io, 'login', () => loginSteps(options, io));
+}
+
+async function loginSteps(options: Options, io: Io): Promise<CommandResult> {
   const host = await registryHost(options, io);
+  // A CA given with --ca-file/--ca-data goes into --cert-dir, as `trust --cert-dir` would put it: the
+  // login tool (and a later `push --cert-dir`) reads the CA only from there. It is kept even if the login
+  // fails, as `trust` would have kept it.
+  const certsRoot = stringOption(options, 'cert-dir');
+  const given = certsRoot === undefined ? undefined : caOption(options);
+  if (certsRoot !== undefined && given !== undefined) await installTrust({ host, caPem: given, certsRoot });
   const login = await logIn(options, io, host);
   return {
     json: login,

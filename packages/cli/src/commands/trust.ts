@@ -7,6 +7,7 @@ import {
 } from '@registry-push/core';
 import { clusterClient, progress } from '../cluster.js';
 import { caOption, tlsVerify, type CommandResult, type Io } from '../context.js';
+import { interruptible } from '../interrupt.js';
 import { stringOption, type Options } from '../options.js';
 
 /** Find the registry host (given or discovered without changes). */
@@ -56,7 +57,8 @@ export async function establishTrust(
 /** `registry-push trust`: find the registry's CA, prove it, and install it for the tools. */
 export async function trustCommand(options: Options, io: Io): Promise<CommandResult> {
   const host = await registryHost(options, io);
-  const { trust, installation } = await establishTrust(options, io, host);
+  // Interrupted, it removes the private cert dir it was writing (see interrupt.ts).
+  const { trust, installation } = await interruptible(io, 'trust', () => establishTrust(options, io, host));
   return {
     json: {
       ...trust,

@@ -1,8 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { RegistryPushError } from '../errors.js';
+import { RegistryPushError, isRegistryPushError } from '../errors.js';
+import { fileSystemProblem, makeDirectories } from '../make-directories.js';
+import { holdTemporary, releaseTemporary } from '../temporary-files.js';
 
 /**
  * The auth file shared by Docker (`$DOCKER_CONFIG/config.json`) and containers/image tools
@@ -34,7 +37,7 @@ async function readAuthFile(path: string): Promise<AuthFileContent> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw error;
+    throw authFileError(error, path, 'read');
   }
   if (text.trim() === '') return {};
   try {
@@ -53,12 +56,34 @@ async function readAuthFile(path: string): Promise<AuthFileContent> {
   }
 }
 
+/** A file system error on the auth file as one line that names the path and what to do. */
+function authFileError(error: unknown, path: string, action: 'read' | 'written'): unknown {
+  const problem = isRegistryPushError(error) ? undefined : fileSystemProblem(error);
+  if (problem === undefined) return error;
+  return new RegistryPushError('OPTION_INVALID', `The auth file ${path} cannot be ${action}: ${problem}.`, {
+    hint: 'Give --authfile a file path in a directory you can write (e.g. under $RUNNER_TEMP or $HOME), or leave it out for a private temporary one.',
+    details: { path },
+  });
+}
+
 /** Write the file so that it is never readable by others, not even for a moment (temp file + rename). */
 async function writePrivately(path: string, content: AuthFileContent): Promise<void> {
   const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temporary, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-  await chmod(temporary, 0o600);
-  await rename(temporary, path);
+  try {
+    await writeFile(temporary, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    await chmod(temporary, 0o600);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw authFileError(error, path, 'written');
+  }
+}
+
+/** A new 0700 directory for the auth file, held for removal should the run be interrupted. */
+async function privateDirectory(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'registry-push-auth-'));
+  holdTemporary(dir);
+  return dir;
 }
 
 /**
@@ -72,8 +97,12 @@ export async function writeAuthEntry(options: {
   path?: string;
 }): Promise<AuthEntry> {
   const ownsDirectory = options.path === undefined;
-  const path = options.path ?? join(await mkdtemp(join(tmpdir(), 'registry-push-auth-')), 'config.json');
-  if (!ownsDirectory) await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const path = options.path ?? join(await privateDirectory(), 'config.json');
+  if (!ownsDirectory) {
+    await makeDirectories(dirname(path), 0o700).catch((error: unknown) => {
+      throw authFileError(error, path, 'written');
+    });
+  }
   const content = await readAuthFile(path);
   const auth = Buffer.from(`${options.username}:${options.token}`).toString('base64');
   content.auths = { ...(content.auths ?? {}), [options.host]: { auth } };
@@ -90,6 +119,7 @@ export async function removeAuthEntry(
 ): Promise<'removed-directory' | 'removed-entry' | 'not-ours' | 'absent'> {
   if (entry.ownsDirectory) {
     await rm(dirname(entry.path), { recursive: true, force: true });
+    releaseTemporary(dirname(entry.path));
     return 'removed-directory';
   }
   const content = await readAuthFile(entry.path);
@@ -99,6 +129,30 @@ export async function removeAuthEntry(
   delete content.auths?.[entry.host];
   await writePrivately(entry.path, content);
   return 'removed-entry';
+}
+
+/**
+ * {@link removeAuthEntry}, synchronously, for a signal handler that must finish before the process exits;
+ * never throws (it is the last thing a dying run does).
+ */
+export function removeAuthEntrySync(entry: AuthEntry): 'removed-directory' | 'removed-entry' | 'kept' {
+  try {
+    if (entry.ownsDirectory) {
+      rmSync(dirname(entry.path), { recursive: true, force: true });
+      releaseTemporary(dirname(entry.path));
+      return 'removed-directory';
+    }
+    const content = JSON.parse(readFileSync(entry.path, 'utf8')) as AuthFileContent;
+    const current = content.auths?.[entry.host]?.auth;
+    if (current === undefined || digest(current) !== entry.entryDigest) return 'kept';
+    delete content.auths?.[entry.host];
+    const temporary = `${entry.path}.${randomBytes(6).toString('hex')}.tmp`;
+    writeFileSync(temporary, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    renameSync(temporary, entry.path);
+    return 'removed-entry';
+  } catch {
+    return 'kept';
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ClusterClient } from '../cluster/client.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { checkRegistryLogin } from '../registry/login-check.js';
+import { installTrust, uninstallTrust } from '../trust/install.js';
 import { redact } from '../secrets.js';
 import { removeAuthEntry, writeAuthEntry, type AuthEntry } from './auth-file.js';
 import { resolveToken, validateUsername, type TokenSource } from './token.js';
@@ -86,22 +87,7 @@ export async function registryLogin(options: LoginOptions): Promise<RegistryLogi
   }
   const tlsVerify = options.tlsVerify ?? true;
   const verify = options.verify ?? true;
-  if (verify) {
-    const checker = options.checkCredentials ?? checkRegistryLogin;
-    try {
-      await checker({
-        host: options.host,
-        username,
-        token: resolved.token,
-        tlsVerify,
-        ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
-        ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
-        ...(options.plainHttp === true ? { plainHttp: true } : {}),
-      });
-    } catch (error) {
-      throw sanitize(error, resolved.token);
-    }
-  }
+  if (verify) await checkCredentials(options, { username, token: resolved.token, tlsVerify });
   const entry = await writeAuthEntry({
     host: options.host,
     username,
@@ -110,15 +96,12 @@ export async function registryLogin(options: LoginOptions): Promise<RegistryLogi
   });
   if (options.tool !== undefined) {
     try {
-      const command = toolLoginCommand(options.tool, {
-        host: options.host,
+      await toolLogin(options.tool, options, {
         username,
         token: resolved.token,
         authFile: entry.path,
         tlsVerify,
-        ...(options.certDir === undefined ? {} : { certDir: options.certDir }),
       });
-      await runToolCommand(command, [resolved.token]);
     } catch (error) {
       await removeAuthEntry(entry).catch(() => undefined);
       throw sanitize(error, resolved.token);
@@ -135,6 +118,52 @@ export async function registryLogin(options: LoginOptions): Promise<RegistryLogi
     ...(options.tool === undefined ? {} : { tool: options.tool }),
     warnings,
   };
+}
+
+/** The `/v2/` check of the credentials before anything is written; the token never in its error. */
+async function checkCredentials(
+  options: LoginOptions,
+  login: { username: string; token: string; tlsVerify: boolean },
+): Promise<void> {
+  const checker = options.checkCredentials ?? checkRegistryLogin;
+  try {
+    await checker({
+      host: options.host,
+      ...login,
+      ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
+      ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
+      ...(options.plainHttp === true ? { plainHttp: true } : {}),
+    });
+  } catch (error) {
+    throw sanitize(error, login.token);
+  }
+}
+
+/**
+ * `<tool> login`, writing to the auth file. The tool verifies TLS itself and knows nothing of `caPem`:
+ * without a cert dir holding it, a private one lives for the duration of the tool login (docker has no
+ * --cert-dir; it reads /etc/docker/certs.d).
+ */
+async function toolLogin(
+  tool: LoginTool,
+  options: LoginOptions,
+  login: { username: string; token: string; authFile: string; tlsVerify: boolean },
+): Promise<void> {
+  const temporaryTrust =
+    options.certDir === undefined && options.caPem !== undefined && login.tlsVerify && tool !== 'docker'
+      ? await installTrust({ host: options.host, caPem: options.caPem })
+      : undefined;
+  const certDir = options.certDir ?? temporaryTrust?.certDir;
+  try {
+    const command = toolLoginCommand(tool, {
+      host: options.host,
+      ...login,
+      ...(certDir === undefined ? {} : { certDir }),
+    });
+    await runToolCommand(command, [login.token]);
+  } finally {
+    if (temporaryTrust !== undefined) await uninstallTrust(temporaryTrust).catch(() => undefined);
+  }
 }
 
 /** Remove exactly what the login wrote. */

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
+import { childEnvironment } from '../child-env.js';
 import { RegistryPushError } from '../errors.js';
 import { redact } from '../secrets.js';
 
@@ -51,12 +52,25 @@ export function toolLoginCommand(tool: LoginTool, options: ToolLoginOptions): To
   return { program: tool, args, env: { REGISTRY_AUTH_FILE: options.authFile }, stdin };
 }
 
+/** How Go's crypto/x509 (skopeo, podman, buildah, docker) says it does not trust the server certificate. */
+const UNTRUSTED_CERTIFICATE =
+  /x509: certificate signed by unknown authority|x509: .*certificate is not (trusted|valid)|tls: failed to verify certificate/i;
+
 /** How {@link runToolCommand} reports a failure. */
 export interface ToolRunOptions {
   timeoutMs?: number;
   /** Default LOGIN_TOOL_FAILED. */
   failureCode?: 'LOGIN_TOOL_FAILED' | 'PUSH_TOOL_FAILED';
   hint?: string;
+}
+
+/** Tools running now, so an interrupted run can stop them instead of leaving them orphaned. */
+const running = new Set<ChildProcess>();
+
+/** Send `signal` to every tool still running (a push or login cut short by SIGINT/SIGTERM); returns how many. */
+export function stopRunningTools(signal: NodeJS.Signals = 'SIGTERM'): number {
+  for (const child of running) child.kill(signal);
+  return running.size;
 }
 
 /** Run a tool command, feeding stdin; a failure becomes one typed error with the tool's output redacted. */
@@ -69,10 +83,14 @@ export async function runToolCommand(
   const failureCode = options.failureCode ?? 'LOGIN_TOOL_FAILED';
   return new Promise((resolve, reject) => {
     const child = spawn(command.program, command.args, {
-      env: { ...process.env, ...command.env },
+      // Only what the tool needs: our environment holds the token (REGISTRY_PUSH_TOKEN) and CI secrets.
+      env: childEnvironment(command.program, command.env),
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: timeoutMs,
     });
+    running.add(child);
+    child.on('close', () => running.delete(child));
+    child.on('error', () => running.delete(child));
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -100,16 +118,25 @@ export async function runToolCommand(
           .split('\n')
           .filter((line) => line.trim() !== '')
           .pop() ?? '';
-      reject(
-        new RegistryPushError(
-          failureCode,
-          `${command.program} ${command.args[0] ?? ''} failed (${signal ?? `exit ${String(code)}`}): ${last}`,
-          {
+      const message = `${command.program} ${command.args[0] ?? ''} failed (${signal ?? `exit ${String(code)}`}): ${last}`;
+      // A certificate the tool does not trust is not a credentials problem: say so, and how to fix it.
+      if (UNTRUSTED_CERTIFICATE.test(clean)) {
+        reject(
+          new RegistryPushError('REGISTRY_TLS_UNTRUSTED', message, {
             hint:
-              options.hint ??
-              'See the message above; the same credentials work for the native client if they are valid.',
-          },
-        ),
+              command.program === 'docker'
+                ? 'docker does not trust the registry certificate: it reads /etc/docker/certs.d, so install the CA there (`registry-push trust --trust docker`, as root).'
+                : `${command.program} does not trust the registry certificate: pass its CA (--ca-file, or the --cert-dir that \`registry-push trust\` wrote), or --tls-verify false for a test registry.`,
+          }),
+        );
+        return;
+      }
+      reject(
+        new RegistryPushError(failureCode, message, {
+          hint:
+            options.hint ??
+            'See the message above; the same credentials work for the native client if they are valid.',
+        }),
       );
     });
     child.stdin.end(command.stdin);

@@ -1,9 +1,13 @@
 import { execFile } from 'node:child_process';
-import { access, constants, mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
+import { rmSync, rmdirSync } from 'node:fs';
+import { access, constants, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { RegistryPushError } from '../errors.js';
+import { childEnvironment } from '../child-env.js';
+import { RegistryPushError, isRegistryPushError } from '../errors.js';
+import { fileSystemProblem, makeDirectories } from '../make-directories.js';
+import { holdTemporary, releaseTemporary } from '../temporary-files.js';
 
 const run = promisify(execFile);
 
@@ -81,9 +85,24 @@ async function detectSystemStore(): Promise<SystemStore | undefined> {
   return undefined;
 }
 
+/** Create `dir` and any missing parents, recording each one created so that uninstall removes them. */
 async function mkdirTracked(dir: string, installation: TrustInstallation, mode?: number): Promise<void> {
-  const created = await mkdir(dir, { recursive: true, ...(mode === undefined ? {} : { mode }) });
-  if (created !== undefined) installation.directories.push(dir);
+  installation.directories.push(...(await makeDirectories(dir, mode)));
+}
+
+/** A file system error while writing the private cert dir, as one line naming the path and what to do. */
+function certDirError(error: unknown, certsRoot: string): unknown {
+  const problem = isRegistryPushError(error) ? undefined : fileSystemProblem(error);
+  if (problem === undefined) return error;
+  const path = (error as NodeJS.ErrnoException).path ?? certsRoot;
+  return new RegistryPushError(
+    'TRUST_STORE_UNWRITABLE',
+    `The certificate directory ${certsRoot} cannot be written: ${path}: ${problem}.`,
+    {
+      hint: 'Give --cert-dir a directory you can write (e.g. under $RUNNER_TEMP or $HOME), or leave it out for a private temporary one.',
+      details: { path: certsRoot },
+    },
+  );
 }
 
 async function installDocker(options: InstallTrustOptions, installation: TrustInstallation): Promise<void> {
@@ -136,7 +155,7 @@ async function runUpdate(command: readonly string[]): Promise<void> {
   const [program, ...args] = command;
   if (program === undefined) return;
   try {
-    await run(program, args, { timeout: 120_000 });
+    await run(program, args, { timeout: 120_000, env: childEnvironment('trust-update') });
   } catch (error) {
     throw new RegistryPushError('TRUST_STORE_UNWRITABLE', `${command.join(' ')} failed.`, {
       hint: 'Check the system trust store tools; the private certificate directory works without them.',
@@ -152,6 +171,8 @@ async function runUpdate(command: readonly string[]): Promise<void> {
 export async function installTrust(options: InstallTrustOptions): Promise<TrustInstallation> {
   const ownsCertsRoot = options.certsRoot === undefined;
   const certsRoot = options.certsRoot ?? (await mkdtemp(join(tmpdir(), 'registry-push-certs-')));
+  // Removed even if the run is interrupted (see temporary-files.ts).
+  if (ownsCertsRoot) holdTemporary(certsRoot);
   const certDir = join(certsRoot, options.host);
   const installation: TrustInstallation = {
     host: options.host,
@@ -162,11 +183,14 @@ export async function installTrust(options: InstallTrustOptions): Promise<TrustI
     directories: [],
   };
   try {
-    await mkdirTracked(certsRoot, installation, 0o700);
-    await mkdirTracked(certDir, installation, 0o700);
-    const file = join(certDir, 'ca.crt');
-    await writeFile(file, options.caPem, { mode: 0o644 });
-    installation.files.push(file);
+    try {
+      await mkdirTracked(certDir, installation, 0o700);
+      const file = join(certDir, 'ca.crt');
+      await writeFile(file, options.caPem, { mode: 0o644 });
+      installation.files.push(file);
+    } catch (error) {
+      throw certDirError(error, certsRoot);
+    }
     if (options.docker === true) await installDocker(options, installation);
     if (options.system === true) await installSystem(options, installation);
     return installation;
@@ -182,6 +206,34 @@ export async function uninstallTrust(installation: TrustInstallation): Promise<v
   for (const dir of [...installation.directories].reverse()) {
     await rmdir(dir).catch(() => undefined);
   }
-  if (installation.ownsCertsRoot) await rm(installation.certsRoot, { recursive: true, force: true });
+  if (installation.ownsCertsRoot) {
+    await rm(installation.certsRoot, { recursive: true, force: true });
+    releaseTemporary(installation.certsRoot);
+  }
   if (installation.systemUpdate !== undefined) await runUpdate(installation.systemUpdate);
+}
+
+/**
+ * {@link uninstallTrust}, synchronously, for a signal handler that must finish before the process exits:
+ * files and directories only (a system store update is a child process, left for the next run to redo);
+ * never throws. Returns the paths removed.
+ */
+export function uninstallTrustSync(installation: TrustInstallation): string[] {
+  const removed: string[] = [];
+  const attempt = (path: string, remove: () => void): void => {
+    try {
+      remove();
+      removed.push(path);
+    } catch {
+      // an unremovable leftover must not stop the rest
+    }
+  };
+  for (const file of [...installation.files].reverse()) attempt(file, () => rmSync(file, { force: true }));
+  for (const dir of [...installation.directories].reverse()) attempt(dir, () => rmdirSync(dir));
+  if (!installation.ownsCertsRoot) return removed;
+  // A private root is removed whole, and named alone rather than with every file in it.
+  const root = installation.certsRoot;
+  attempt(root, () => rmSync(root, { recursive: true, force: true }));
+  releaseTemporary(root);
+  return removed.filter((path) => !path.startsWith(`${root}/`));
 }
