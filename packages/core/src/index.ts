@@ -193,6 +193,7 @@ export {
   type PlanSummary,
   type PruneMode,
   type PrunePlan,
+  type PruneWarning,
   type PrunePolicy,
   type PruneRunResult,
   type PruneSnapshot,
@@ -205,6 +206,7 @@ export {
   type StreamUnit,
   type UnitResult,
   type UnitStatus,
+  type UnknownPart,
   type WorkUnit,
 } from './prune/types.js';
 
