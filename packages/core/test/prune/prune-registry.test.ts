@@ -326,7 +326,7 @@ describe.runIf(root)('pruning pushed images', () => {
       dockerImageManifestMediaType: pushed.dockerImageManifestMediaType ?? '',
       dockerImageLayers: pushed.dockerImageLayers ?? [],
       dockerImageMetadata: { Size: pushed.dockerImageMetadata?.Size ?? 0 },
-    } as ImageObject);
+    });
     // Both tags are deleted: nothing uses either Image any more.
     for (const name of ['hand', 'junk']) {
       const stream = await admin.get<ImageStreamObject>(Resources.imageStream, name, 'demo');
