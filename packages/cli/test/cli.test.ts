@@ -67,6 +67,16 @@ describe('expose', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'REGISTRY_NOT_EXPOSED' } });
   });
 
+  it('`all` to a project that does not exist says so, not that the registry is not exposed', async () => {
+    const result = await run(
+      ['all', '--namespace', 'no-such-project', '--image', 'app', '--source', 'oci:/nowhere'],
+      { REGISTRY_PUSH_KUBECONFIG: cluster.users.developer!.kubeconfig },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/registry-push all: .*project "no-such-project".*\[PROJECT_NOT_FOUND\]$/);
+    expect(result.stderr).not.toMatch(/REGISTRY_NOT_EXPOSED/);
+  });
+
   it('lets an admin enable the default route and revert it from the saved result', async () => {
     const exposed = await run([
       'expose',

@@ -196,6 +196,7 @@ export {
   type PlanSummary,
   type PruneMode,
   type PrunePlan,
+  type PruneWarning,
   type PrunePolicy,
   type PruneRunResult,
   type PruneSnapshot,
@@ -208,6 +209,7 @@ export {
   type StreamUnit,
   type UnitResult,
   type UnitStatus,
+  type UnknownPart,
   type WorkUnit,
 } from './prune/types.js';
 

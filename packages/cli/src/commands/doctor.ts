@@ -11,7 +11,8 @@ const MARK: Record<DoctorCheck['status'], string> = {
 };
 
 function lines(check: DoctorCheck): string[] {
-  const head = `[${MARK[check.status]}] ${check.title}: ${check.detail}`;
+  const code = check.code === undefined ? '' : ` [${check.code}]`;
+  const head = `[${MARK[check.status]}] ${check.title}: ${check.detail}${code}`;
   return check.fix === undefined || check.status === 'pass' ? [head] : [head, `       fix: ${check.fix}`];
 }
 

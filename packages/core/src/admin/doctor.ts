@@ -1,7 +1,7 @@
 import type { ClusterClient } from '../cluster/client.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import { conditionOf, type RegistryConfig } from '../cluster/shapes.js';
-import { formatError, isRegistryPushError, type RegistryPushError } from '../errors.js';
+import { formatError, isRegistryPushError, type ErrorCode, type RegistryPushError } from '../errors.js';
 import { discoverRegistryHost } from '../expose/discover.js';
 import { IMAGE_REGISTRY_REMOVED_ADVICE, registryState } from '../expose/registry-state.js';
 import { DEFAULT_USERNAME, type CredentialChecker } from '../login/login.js';
@@ -25,6 +25,11 @@ export interface DoctorCheck {
   detail: string;
   /** The exact thing to do, for `fail` and `warn`. */
   fix?: string;
+  /**
+   * The error code, when the check failed because an operation threw: the same code the other commands
+   * give for the same cause (CLUSTER_UNREACHABLE for an API server that cannot be reached, ...).
+   */
+  code?: ErrorCode;
 }
 
 /** Everything {@link registryDoctor} found. */
@@ -86,7 +91,14 @@ class Checks {
     } catch (error) {
       const hint = isRegistryPushError(error) && error.hint !== '' ? error.hint : undefined;
       const detail = isRegistryPushError(error) ? error.message : formatError(error);
-      return this.add({ id, title, status: 'fail', detail, ...(hint === undefined ? {} : { fix: hint }) });
+      return this.add({
+        id,
+        title,
+        status: 'fail',
+        detail,
+        ...(hint === undefined ? {} : { fix: hint }),
+        ...(isRegistryPushError(error) ? { code: error.code } : {}),
+      });
     }
   }
 }

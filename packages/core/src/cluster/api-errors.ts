@@ -47,11 +47,6 @@ function parseStatus(body: unknown): StatusBody {
   return value;
 }
 
-function causeMessage(error: unknown): string {
-  const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof Error ? cause.message : 'connection failed';
-}
-
 function describeTarget(request: ApiRequest): string {
   const name = request.name === undefined ? request.resource : `${request.resource} "${request.name}"`;
   return request.namespace === undefined ? name : `${name} in namespace "${request.namespace}"`;
@@ -146,6 +141,72 @@ function fromStatusCode(code: number, status: StatusBody, request: ApiRequest): 
 }
 
 /**
+ * Certificate verification failures beyond the shared list: what OpenSSL reports for a chain it cannot
+ * check. All of them mean "this certificate is not one we trust", which the CA option fixes.
+ */
+const MORE_CERTIFICATE_CODES = new Set([
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'ERR_TLS_CERT_SIGNATURE_ALGORITHM_UNSUPPORTED',
+]);
+
+function isCertificateFailure(code: string): boolean {
+  return TLS_ERROR_CODES.has(code) || MORE_CERTIFICATE_CODES.has(code);
+}
+
+/**
+ * Whether the request never got an HTTP answer. undici's fetch throws `TypeError: fetch failed` with the
+ * socket or TLS error as its `cause`, but client-node's generic object API (every get, create, replace,
+ * patch and delete) rewrites that message in place to "Failed to fetch resource metadata for <kind>: fetch
+ * failed" when its discovery request fails. So match the ending, and look along the cause chain too.
+ */
+function isFetchFailure(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (current instanceof TypeError && /(^|: )fetch failed$/.test(current.message)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/** Why the connection failed, in words a user can act on; the code or the innermost cause otherwise. */
+function unreachableReason(error: unknown, code: string | undefined): string {
+  if (code === 'ECONNREFUSED') return 'connection refused, nothing listens on that port (ECONNREFUSED)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host name does not resolve (${code})`;
+  if (code !== undefined && (code.startsWith('ERR_SSL_') || code === 'EPROTO')) {
+    return `what answered there does not speak TLS, so it is not the API server (${code})`;
+  }
+  if (code !== undefined) return code;
+  let innermost: unknown = error;
+  while (innermost instanceof Error && innermost.cause instanceof Error) innermost = innermost.cause;
+  return innermost instanceof Error
+    ? (innermost.message.split('\n')[0] ?? 'connection failed')
+    : 'connection failed';
+}
+
+function unreachable(
+  error: unknown,
+  code: string | undefined,
+  server: string,
+  request: ApiRequest,
+): RegistryPushError {
+  return new RegistryPushError(
+    'CLUSTER_UNREACHABLE',
+    `Could not reach ${server}: ${unreachableReason(error, code)}.`,
+    {
+      hint: 'Check the server URL (OpenShift API servers listen on https://api.<cluster>:6443), and that this machine can reach it (VPN, proxy, firewall).',
+      cause: error,
+      details: { server: request.server, reason: code },
+      retryable: true,
+    },
+  );
+}
+
+/**
  * Translate anything the Kubernetes client throws into a {@link RegistryPushError}. The raw exception
  * message of client-node holds the whole response body and headers, so it is never passed on.
  */
@@ -156,7 +217,7 @@ export function toClusterError(error: unknown, request: ApiRequest): RegistryPus
   }
   const code = systemErrorCode(error);
   const server = request.server ?? 'the API server';
-  if (code !== undefined && TLS_ERROR_CODES.has(code)) {
+  if (code !== undefined && isCertificateFailure(code)) {
     return new RegistryPushError(
       'CLUSTER_TLS_UNTRUSTED',
       `The certificate of ${server} is not trusted (${code}).`,
@@ -167,19 +228,8 @@ export function toClusterError(error: unknown, request: ApiRequest): RegistryPus
       },
     );
   }
-  // undici reports refused ports and DNS trouble as `TypeError: fetch failed`, sometimes without a code.
-  const fetchFailed = error instanceof TypeError && error.message === 'fetch failed';
-  if ((code !== undefined && NETWORK_ERROR_CODES.has(code)) || fetchFailed) {
-    return new RegistryPushError(
-      'CLUSTER_UNREACHABLE',
-      `Could not reach ${server} (${code ?? causeMessage(error)}).`,
-      {
-        hint: 'Check the server URL and that this machine can reach it.',
-        cause: error,
-        details: { server: request.server, reason: code },
-        retryable: true,
-      },
-    );
+  if ((code !== undefined && NETWORK_ERROR_CODES.has(code)) || isFetchFailure(error)) {
+    return unreachable(error, code, server, request);
   }
   return new RegistryPushError(
     'API_ERROR',

@@ -6,7 +6,8 @@ import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { discoverRegistryHost, type RegistryHostSource } from './discover.js';
 import { assertExposable, registryState } from './registry-state.js';
 import { routeAdmission, waitForAdmittedRoute, type ExposeProgress } from './route-admission.js';
-import { validateCustomRoute, type CustomRouteOptions } from './custom-route.js';
+import { DEFAULT_ROUTE_SECRET, validateCustomRoute, type CustomRouteOptions } from './custom-route.js';
+import { preflightPush } from '../login/preflight.js';
 
 /** How to make the registry reachable from outside the cluster. */
 export type ExposeMode = 'auto' | 'default-route' | 'custom-route' | 'none';
@@ -63,8 +64,32 @@ const PATCH_ROLE_HINT =
   'Changing the registry operator config needs cluster-admin (patch on configs.imageregistry.operator.openshift.io). ' +
   'Ask an admin to run `oc patch configs.imageregistry.operator.openshift.io/cluster --type merge -p \'{"spec":{"defaultRoute":true}}\'` once, then use expose mode `none` (or `auto`).';
 
+/**
+ * What an admin runs for a custom route: its TLS secret and its `spec.routes` entry, both of which need
+ * cluster-admin rights (secrets in openshift-image-registry, patch on the operator config). Nothing of the
+ * default route: that is a different exposure than the one asked for.
+ */
+function customRouteHint(route: CustomRouteOptions | undefined): string {
+  const name = route?.name ?? 'NAME';
+  const hostname = route?.hostname ?? 'HOST';
+  const secret = route?.secretName ?? DEFAULT_ROUTE_SECRET;
+  const hasSecret = route?.certPem !== undefined || route?.secretName !== undefined;
+  const entry = JSON.stringify({ name, hostname, ...(hasSecret ? { secretName: secret } : {}) });
+  const secretStep =
+    route?.certPem !== undefined
+      ? `\`oc create secret tls ${secret} --cert=CERT.pem --key=KEY.pem -n ${RegistryNames.namespace}\`, then `
+      : '';
+  return (
+    `A custom route needs create/update on secrets in ${RegistryNames.namespace} (for its TLS secret) and patch on configs.imageregistry.operator.openshift.io (for spec.routes), which cluster-admin has. ` +
+    `Ask an admin to run ${secretStep}\`oc patch configs.imageregistry.operator.openshift.io/cluster --type json -p '[{"op":"add","path":"/spec/routes/-","value":${entry}}]'\` ` +
+    `(if spec.routes does not exist yet, use --type merge -p '{"spec":{"routes":[${entry}]}}'), then use expose mode \`none\`.`
+  );
+}
+
 interface Context {
   client: ClusterClient;
+  /** The hint of EXPOSE_FORBIDDEN: what an admin does instead for the exposure that was asked for. */
+  forbiddenHint: string;
   timeoutMs: number;
   intervalMs: number;
   progress: (step: ExposeProgress['step'], message: string) => void;
@@ -73,11 +98,16 @@ interface Context {
   signal?: AbortSignal;
 }
 
-function forbiddenToExpose(error: unknown): never {
-  if (isRegistryPushError(error, 'FORBIDDEN')) {
-    throw new RegistryPushError('EXPOSE_FORBIDDEN', error.message, { hint: PATCH_ROLE_HINT, cause: error });
-  }
-  throw error;
+function forbiddenToExpose(context: Context): (error: unknown) => never {
+  return (error) => {
+    if (isRegistryPushError(error, 'FORBIDDEN')) {
+      throw new RegistryPushError('EXPOSE_FORBIDDEN', error.message, {
+        hint: context.forbiddenHint,
+        cause: error,
+      });
+    }
+    throw error;
+  };
 }
 
 /** Read the operator config; "not found" right after install means wait for the operator, within the timeout. */
@@ -87,7 +117,7 @@ async function readOperatorConfig(context: Context): Promise<RegistryConfig> {
     try {
       return await context.client.get<RegistryConfig>(Resources.registryConfig, RegistryNames.operatorConfig);
     } catch (error) {
-      if (!isRegistryPushError(error, 'NOT_FOUND')) forbiddenToExpose(error);
+      if (!isRegistryPushError(error, 'NOT_FOUND')) forbiddenToExpose(context)(error);
       if (Date.now() + context.intervalMs > deadline) {
         throw new RegistryPushError(
           'OPERATOR_CONFIG_MISSING',
@@ -127,7 +157,7 @@ async function enableDefaultRoute(context: Context, warnings: string[]): Promise
     );
     await context.client
       .mergePatch(Resources.registryConfig, RegistryNames.operatorConfig, { spec: { defaultRoute: true } })
-      .catch(forbiddenToExpose);
+      .catch(forbiddenToExpose(context));
     context.changed(changes, { kind: 'default-route-enabled' });
   }
   const route = await waitForAdmittedRoute(context.client, RegistryNames.defaultRoute, {
@@ -159,7 +189,7 @@ async function ensureRouteSecret(
   };
   const existing = await context.client
     .find<DataObject>(Resources.secret, secretName, RegistryNames.namespace)
-    .catch(forbiddenToExpose);
+    .catch(forbiddenToExpose(context));
   if (existing === undefined) {
     context.progress('secret', `creating TLS secret ${secretName} in ${RegistryNames.namespace}`);
     const created = await context.client
@@ -168,7 +198,7 @@ async function ensureRouteSecret(
         type: 'kubernetes.io/tls',
         data,
       })
-      .catch(forbiddenToExpose);
+      .catch(forbiddenToExpose(context));
     return { kind: 'secret-created', name: secretName, uid: created.metadata.uid ?? '' };
   }
   const same = Object.entries(data).every(([key, value]) => existing.data?.[key] === value);
@@ -179,7 +209,7 @@ async function ensureRouteSecret(
   context.progress('secret', `updating TLS secret ${secretName}`);
   await context.client
     .replace<DataObject>(Resources.secret, { ...existing, data: { ...existing.data, ...data } })
-    .catch(forbiddenToExpose);
+    .catch(forbiddenToExpose(context));
   warnings.push(
     `The existing secret ${secretName} was updated with the new certificate; reverting will not restore the old one.`,
   );
@@ -212,7 +242,7 @@ async function setRouteEntry(context: Context, entry: RegistryRouteSpec): Promis
         : { kind: 'route-entry-set', name: entry.name, previous };
     } catch (error) {
       if (isRegistryPushError(error, 'CONFLICT') && attempt < 3) continue;
-      forbiddenToExpose(error);
+      forbiddenToExpose(context)(error);
     }
   }
 }
@@ -295,6 +325,11 @@ async function discoverOrExpose(
     await warnIfReadOnly(context, warnings);
     return { ...discovery.found, changes: [], warnings };
   }
+  // A project that does not exist (or that this user may not push to) also hides the registry host from a
+  // developer: the image-stream probe in it is refused, and without cluster rights it was the last source.
+  // Say that, not "not exposed", and before an admin's auto mode changes the cluster for a push that
+  // cannot happen. PROJECT_NOT_FOUND or PUSH_FORBIDDEN, as the push's own preflight would say.
+  if (options.namespace !== undefined) await preflightPush(context.client, options.namespace);
   if (mode === 'auto') {
     const mayPatch = await context.client.canI({
       verb: 'patch',
@@ -324,6 +359,7 @@ export async function exposeRegistry(
 ): Promise<ExposeResult> {
   const context: Context = {
     client,
+    forbiddenHint: options.mode === 'custom-route' ? customRouteHint(options.route) : PATCH_ROLE_HINT,
     timeoutMs: options.timeoutMs ?? 180_000,
     intervalMs: options.intervalMs ?? 1000,
     progress: (step, message) => options.onProgress?.({ step, message }),

@@ -108,6 +108,9 @@ interface FreshView {
   inHistory: Set<string>;
   /** Blob or manifest digest → images that need it. */
   users: Map<string, string[]>;
+  /** Images whose layers, or config, could not be read: any layer (config) blob could be theirs. */
+  unknownLayers: string[];
+  unknownConfig: string[];
 }
 
 const DEFAULT_RETRY: Required<RetryOptions> = { attempts: 4, baseDelayMs: 200, maxDelayMs: 5000 };
@@ -253,9 +256,10 @@ async function repositoryNeeds(
   options: ExecuteOptions,
   plan: UnitPlanContext,
   state: ExecutionState,
-): Promise<{ manifests: Set<string>; blobs: Set<string> }> {
+): Promise<{ manifests: Set<string>; blobs: Set<string>; unknown: Set<string> }> {
   const manifests = new Set<string>();
   const blobs = new Set<string>();
+  const unknown = new Set<string>();
   const pending = historyDigests(stream);
   for (let digest = pending.pop(); digest !== undefined; digest = pending.pop()) {
     if (manifests.has(digest)) continue;
@@ -263,9 +267,10 @@ async function repositoryNeeds(
     const facts = await imageFacts(digest, options, plan, state);
     if (facts === null) continue;
     for (const blob of blobsOf(facts)) blobs.add(blob.digest);
+    for (const part of facts.unknown ?? []) unknown.add(part);
     pending.push(...facts.manifests);
   }
-  return { manifests, blobs };
+  return { manifests, blobs, unknown };
 }
 
 async function registryAllowed(options: ExecuteOptions, plan: UnitPlanContext): Promise<boolean> {
@@ -373,9 +378,14 @@ async function runStreamUnit(
   const registry = requireRegistry(options);
   // Re-checked against the history as written: a push since the snapshot may have brought a digest back.
   const needs = await repositoryNeeds(updated.stream, options, plan, state);
+  // An Image of the remaining history that cannot be read fully could need any link of that kind.
+  const manifestsUnknown = needs.unknown.has('children');
+  const blobsUnknown = needs.unknown.has('layers') || needs.unknown.has('config');
   for (const digest of unit.manifestLinks) {
-    if (needs.manifests.has(digest)) {
-      recorder.record('manifest-link', `${repo}@${digest}`, 'skipped', { reason: 'still-referenced' });
+    if (needs.manifests.has(digest) || manifestsUnknown) {
+      recorder.record('manifest-link', `${repo}@${digest}`, 'skipped', {
+        reason: manifestsUnknown ? 'history-image-unreadable' : 'still-referenced',
+      });
       continue;
     }
     await registryDelete(
@@ -386,8 +396,10 @@ async function runStreamUnit(
     );
   }
   for (const digest of unit.layerLinks) {
-    if (needs.blobs.has(digest)) {
-      recorder.record('layer-link', `${repo}@${digest}`, 'skipped', { reason: 'still-referenced' });
+    if (needs.blobs.has(digest) || blobsUnknown) {
+      recorder.record('layer-link', `${repo}@${digest}`, 'skipped', {
+        reason: blobsUnknown ? 'history-image-unreadable' : 'still-referenced',
+      });
       continue;
     }
     await registryDelete(
@@ -406,9 +418,13 @@ async function loadView(options: ExecuteOptions, plan: UnitPlanContext): Promise
   ]);
   const images = new Map<string, SnapshotImage>();
   const users = new Map<string, string[]>();
+  const unknownLayers: string[] = [];
+  const unknownConfig: string[] = [];
   for (const object of imageObjects.value) {
     const image = toSnapshotImage(object, plan.protectAnnotation);
     images.set(image.digest, image);
+    if (image.unknown?.includes('layers') === true) unknownLayers.push(image.digest);
+    if (image.unknown?.includes('config') === true) unknownConfig.push(image.digest);
     for (const digest of [...blobsOf(image).map((b) => b.digest), image.digest, ...image.manifests]) {
       const list = users.get(digest);
       if (list === undefined) users.set(digest, [image.digest]);
@@ -422,7 +438,7 @@ async function loadView(options: ExecuteOptions, plan: UnitPlanContext): Promise
     inHistory.add(digest);
     pending.push(...(images.get(digest)?.manifests ?? []));
   }
-  return { images, inHistory, users };
+  return { images, inHistory, users, unknownLayers, unknownConfig };
 }
 
 function skipImage(
@@ -458,6 +474,7 @@ async function deleteBlobs(
     return 0;
   }
   const registry = requireRegistry(options);
+  const own = view.images.get(unit.digest);
   let failures = 0;
   for (const blob of unit.blobs) {
     // Other images of this plan that share the blob (or list this image) count as going only while nothing keeps them.
@@ -473,6 +490,16 @@ async function deleteBlobs(
     const user = (view.users.get(blob.digest) ?? []).find((digest) => !going.has(digest));
     if (user !== undefined) {
       recorder.record('blob', blob.digest, 'skipped', { reason: `used by ${user}` });
+      continue;
+    }
+    // An Image that became unreadable since the plan: a blob of the kind it hides could be its own.
+    const isConfig = own?.config?.digest === blob.digest;
+    const holder =
+      blob.digest === unit.digest
+        ? undefined
+        : (isConfig ? view.unknownConfig : view.unknownLayers).find((digest) => !going.has(digest));
+    if (holder !== undefined) {
+      recorder.record('blob', blob.digest, 'skipped', { reason: `identity unknown: Image ${holder}` });
       continue;
     }
     const deleted = await registryDelete(
@@ -515,6 +542,11 @@ async function runImageUnit(
   if (view.images.get(unit.digest)?.protected === true) {
     state.keptImages.add(unit.digest);
     return skipImage(unit, recorder, 'skipped', 'image-protected');
+  }
+  if (view.images.get(unit.digest)?.problem !== undefined) {
+    // It became unreadable since the plan: what it needs is no longer known, so it stays.
+    state.keptImages.add(unit.digest);
+    return skipImage(unit, recorder, 'skipped', 'image-unreadable');
   }
   const parent = liveParent(unit, view, state);
   if (parent !== undefined) {

@@ -1,12 +1,11 @@
 /**
  * The `image.openshift.io/v1` objects as the pruner reads them, and their conversion to the snapshot's
- * compact form. Conversion is strict: an Image whose metadata cannot be understood stops the run, because
- * guessing its blobs could delete data a kept image needs.
+ * compact form. An Image whose metadata cannot be fully understood is marked with what is unknown, never
+ * guessed: the plan keeps it and everything it could need, because a guess could delete data it needs.
  */
 import type { KubeObject } from '../cluster/client.js';
-import { RegistryPushError } from '../errors.js';
 import { NO_INTERNING, type Interning } from './intern.js';
-import type { SnapshotBlob, SnapshotImage, SnapshotStream, SnapshotTag } from './types.js';
+import type { SnapshotBlob, SnapshotImage, SnapshotStream, SnapshotTag, UnknownPart } from './types.js';
 
 /** An Image, the fields the pruner reads. */
 export interface ImageObject extends KubeObject {
@@ -43,49 +42,84 @@ const CONFIG_TYPES = new Set([
   'application/vnd.oci.image.manifest.v1+json',
 ]);
 
-function bad(name: string, problem: string): RegistryPushError {
-  return new RegistryPushError('PRUNE_IMAGE_INVALID', `Image ${name} cannot be read: ${problem}.`, {
-    hint: 'Nothing was changed. Inspect the Image (oc get image <name> -o yaml) and fix or delete it, then run again.',
-    details: { image: name },
-  });
+/** Manifest types that describe one image, with layers (schema 1 has no config blob). */
+const SCHEMA1_TYPES = new Set([
+  'application/vnd.docker.distribution.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
+]);
+
+/** What could not be read of one Image, gathered while converting it. */
+class Gaps {
+  readonly problems: string[] = [];
+  readonly unknown = new Set<UnknownPart>();
+
+  add(problem: string, part?: UnknownPart): void {
+    this.problems.push(problem);
+    if (part !== undefined) this.unknown.add(part);
+  }
 }
 
 function isSize(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
 
-function readLayers(name: string, image: ImageObject, intern: Interning): SnapshotBlob[] {
-  return (image.dockerImageLayers ?? []).map((layer, i) => {
-    if (typeof layer?.name !== 'string' || !DIGEST.test(layer.name))
-      throw bad(name, `layer ${i} has no valid digest`);
-    if (!isSize(layer.size)) throw bad(name, `layer ${i} has no valid size`);
-    return intern.blob(layer.name, layer.size);
+function readLayers(image: ImageObject, intern: Interning, gaps: Gaps): SnapshotBlob[] {
+  const listed = image.dockerImageLayers;
+  const type = image.dockerImageManifestMediaType ?? '';
+  if (listed === undefined || listed === null) {
+    // A manifest list has no layers; an image manifest without a layer list hides which blobs it uses.
+    if (CONFIG_TYPES.has(type) || SCHEMA1_TYPES.has(type)) {
+      gaps.add('its layer list (dockerImageLayers) is missing', 'layers');
+    }
+    return [];
+  }
+  const layers: SnapshotBlob[] = [];
+  listed.forEach((layer, i) => {
+    if (typeof layer?.name !== 'string' || !DIGEST.test(layer.name)) {
+      gaps.add(`layer ${i} has no valid digest`, 'layers');
+      return;
+    }
+    // The digest is what identifies the blob; a bad size only makes the byte counts smaller.
+    if (!isSize(layer.size)) gaps.add(`layer ${i} has no valid size`);
+    layers.push(intern.blob(layer.name, isSize(layer.size) ? layer.size : 0));
   });
+  return layers;
 }
 
-function readChildren(name: string, image: ImageObject, intern: Interning): string[] {
+function readChildren(image: ImageObject, intern: Interning, gaps: Gaps): string[] {
   const children = image.dockerImageManifests ?? [];
   if (children.length === 0) return intern.noDigests();
-  return children.map((child, i) => {
+  const digests: string[] = [];
+  children.forEach((child, i) => {
     if (typeof child?.digest !== 'string' || !DIGEST.test(child.digest)) {
-      throw bad(name, `child manifest ${i} has no valid digest`);
+      gaps.add(`child manifest ${i} has no valid digest`, 'children');
+      return;
     }
-    return intern.string(child.digest);
+    digests.push(intern.string(child.digest));
   });
+  return digests;
 }
 
 /** The config blob of a schema 2 or OCI manifest; its size is what `Size` holds beyond the unique layers. */
 function readConfig(
-  name: string,
   image: ImageObject,
   layers: SnapshotBlob[],
   size: number,
   intern: Interning,
+  gaps: Gaps,
 ): SnapshotBlob | undefined {
-  if (!CONFIG_TYPES.has(image.dockerImageManifestMediaType ?? '')) return undefined;
+  const type = image.dockerImageManifestMediaType ?? '';
+  if (type === '' && (image.dockerImageManifests ?? []).length === 0) {
+    // Without the type nobody can say whether a config blob exists, nor which digest it has.
+    gaps.add('its manifest media type (dockerImageManifestMediaType) is missing', 'config');
+    return undefined;
+  }
+  if (!CONFIG_TYPES.has(type)) return undefined;
   const id = image.dockerImageMetadata?.Id;
-  if (typeof id !== 'string' || !DIGEST.test(id))
-    throw bad(name, 'the config digest (dockerImageMetadata.Id) is missing');
+  if (typeof id !== 'string' || !DIGEST.test(id)) {
+    gaps.add('its config digest (dockerImageMetadata.Id) is missing', 'config');
+    return undefined;
+  }
   const unique = new Map<string, number>();
   for (const layer of layers) unique.set(layer.digest, layer.size);
   let layerBytes = 0;
@@ -94,14 +128,16 @@ function readConfig(
 }
 
 /**
- * The snapshot form of an Image.
+ * The snapshot form of an Image. What cannot be read (a name that is not a digest, a layer or child
+ * without a digest, a missing layer list, config digest or media type) does not stop the run: the result
+ * says what is wrong (`problem`) and which of its parts are unknown (`unknown`), and the plan keeps the
+ * Image and whatever those parts could be.
  *
  * @param image The Image as listed.
  * @param protectAnnotation The policy's protect annotation.
  * @param intern Shares digests and blob records with the rest of the snapshot (none by default); the
  *   result then holds no string of the listed object beyond its creation time.
  * @returns Its digest, age, flags and blobs.
- * @throws RegistryPushError `PRUNE_IMAGE_INVALID` when the name, layers or children cannot be read.
  */
 export function toSnapshotImage(
   image: ImageObject,
@@ -109,22 +145,29 @@ export function toSnapshotImage(
   intern: Interning = NO_INTERNING,
 ): SnapshotImage {
   const name = image.metadata.name;
-  if (!DIGEST.test(name)) throw bad(name, 'the name is not a digest');
-  const layers = readLayers(name, image, intern);
+  const gaps = new Gaps();
+  if (!DIGEST.test(name)) gaps.add('its name is not a digest');
+  const layers = readLayers(image, intern, gaps);
   const declared = image.dockerImageMetadata?.Size;
   const size = isSize(declared) ? declared : 0;
-  const config = readConfig(name, image, layers, size, intern);
+  const config = readConfig(image, layers, size, intern, gaps);
   const annotations = image.metadata.annotations ?? {};
   const digest = intern.string(name);
   const created = image.metadata.creationTimestamp ?? '';
   const managed = annotations[MANAGED_ANNOTATION] === 'true';
   const isProtected = annotations[protectAnnotation] === 'true';
   const mediaType = intern.string(image.dockerImageManifestMediaType ?? '');
-  const manifests = readChildren(name, image, intern);
+  const manifests = readChildren(image, intern, gaps);
   // Two literals rather than a conditional spread: the same keys in the same order, in one allocation.
-  return config !== undefined
-    ? { digest, created, managed, protected: isProtected, mediaType, layers, config, manifests, size }
-    : { digest, created, managed, protected: isProtected, mediaType, layers, manifests, size };
+  const result: SnapshotImage =
+    config !== undefined
+      ? { digest, created, managed, protected: isProtected, mediaType, layers, config, manifests, size }
+      : { digest, created, managed, protected: isProtected, mediaType, layers, manifests, size };
+  if (gaps.problems.length > 0) {
+    result.problem = gaps.problems.join('; ');
+    result.unknown = [...gaps.unknown].sort();
+  }
+  return result;
 }
 
 /**

@@ -22,10 +22,12 @@ import {
   type PrunePlan,
   type PrunePolicy,
   type PruneSnapshot,
+  type PruneWarning,
   type SnapshotImage,
   type SnapshotStream,
   type SnapshotTagEvent,
   type StreamUnit,
+  type UnknownPart,
   type WorkUnit,
 } from './types.js';
 
@@ -159,9 +161,10 @@ function indexUses(uses: readonly ImageUse[], policy: PrunePolicy, now: number):
 function repositoryContents(
   digests: Iterable<string>,
   images: ReadonlyMap<string, SnapshotImage>,
-): { manifests: Set<string>; blobs: Set<string> } {
+): { manifests: Set<string>; blobs: Set<string>; unknown: Set<UnknownPart> } {
   const manifests = new Set<string>();
   const blobs = new Set<string>();
+  const unknown = new Set<UnknownPart>();
   const visit = (digest: string): void => {
     if (manifests.has(digest)) return;
     manifests.add(digest);
@@ -169,10 +172,11 @@ function repositoryContents(
     if (image === undefined) return;
     for (const layer of image.layers) blobs.add(layer.digest);
     if (image.config !== undefined) blobs.add(image.config.digest);
+    for (const part of image.unknown ?? NONE) unknown.add(part);
     for (const child of image.manifests) visit(child);
   };
   for (const digest of digests) visit(digest);
-  return { manifests, blobs };
+  return { manifests, blobs, unknown };
 }
 
 /** Every image digest in a stream's history, in order. */
@@ -335,10 +339,15 @@ function streamLinks(
   const after = repositoryContents(kept, images);
   const manifests: string[] = [];
   const layers: string[] = [];
+  // What the remaining history needs is not fully known when one of its Images could not be read: then no
+  // link of that kind is deleted here (an unknown child could be any manifest, an unknown layer or config
+  // any blob link).
+  const manifestsUnknown = after.unknown.has('children');
+  const blobsUnknown = after.unknown.has('layers') || after.unknown.has('config');
   const manifestId = flat('manifest-link:', repo, '@');
   for (const digest of [...before.manifests].sort()) {
     const id = manifestId + digest;
-    if (!after.manifests.has(digest)) {
+    if (!after.manifests.has(digest) && !manifestsUnknown) {
       manifests.push(digest);
       sink.add({
         id,
@@ -364,7 +373,7 @@ function streamLinks(
   }
   const layerId = flat('layer-link:', repo, '@');
   for (const digest of [...before.blobs].sort()) {
-    if (after.blobs.has(digest)) continue;
+    if (after.blobs.has(digest) || blobsUnknown) continue;
     layers.push(digest);
     sink.add({
       id: layerId + digest,
@@ -409,6 +418,7 @@ const KEEP = {
   protected: { rule: 'image-protected' },
   notManaged: { rule: 'not-managed' },
   young: { rule: 'young' },
+  unreadable: { rule: 'image-unreadable' },
 } as const satisfies Record<string, RuleChoice>;
 
 function imageKeepRules(ctx: ImageContext): KeepRules {
@@ -424,6 +434,7 @@ function imageKeepRules(ctx: ImageContext): KeepRules {
       rules.set(image.digest, { rule: 'referenced-by-digest', referrer: byDigest });
     else if (!image.managed && !ctx.policy.all) rules.set(image.digest, KEEP.notManaged);
     else if (time(image.created) > threshold) rules.set(image.digest, KEEP.young);
+    else if (image.problem !== undefined) rules.set(image.digest, KEEP.unreadable);
   }
   // A kept manifest list keeps its children (an unused list protects nothing).
   const pending = [...rules.keys()];
@@ -434,7 +445,41 @@ function imageKeepRules(ctx: ImageContext): KeepRules {
       pending.push(child);
     }
   }
+  keepPossibleChildren(ctx.snapshot.images, rules);
   return rules;
+}
+
+/**
+ * A kept list with a child that could not be read could have any single image as that child: none of
+ * those is deleted while it is so.
+ */
+function keepPossibleChildren(images: readonly SnapshotImage[], rules: KeepRules): void {
+  const blindList = images.find(
+    (image) => image.unknown?.includes('children') === true && rules.has(image.digest),
+  );
+  if (blindList === undefined) return;
+  for (const image of images) {
+    if (rules.has(image.digest) || image.manifests.length > 0) continue;
+    rules.set(image.digest, { rule: 'possible-list-child', referrer: blindList.digest });
+  }
+}
+
+/** The first kept Image (by digest) whose blobs of a kind are unknown, in a full plan. */
+interface UnknownBlobs {
+  layers?: string;
+  config?: string;
+}
+
+function unknownBlobs(images: readonly SnapshotImage[], rules: KeepRules): UnknownBlobs {
+  const found: UnknownBlobs = {};
+  for (const image of images) {
+    if (image.unknown === undefined || !rules.has(image.digest)) continue;
+    if (image.unknown.includes('layers') && (found.layers === undefined || image.digest < found.layers))
+      found.layers = image.digest;
+    if (image.unknown.includes('config') && (found.config === undefined || image.digest < found.config))
+      found.config = image.digest;
+  }
+  return found;
 }
 
 /** A blob decided already (in {@link BlobUsers.deleted}). */
@@ -484,24 +529,27 @@ function blobUsers(images: readonly SnapshotImage[], rules: KeepRules): BlobUser
 function planBlobs(
   image: SnapshotImage,
   unit: string,
-  users: BlobUsers,
+  { users, unknown }: { users: BlobUsers; unknown: UnknownBlobs },
   stage: ImageStage,
   sink: ItemSink,
 ): BlobDeletion[] {
   const blobs: BlobDeletion[] = [];
-  const decide = (digest: string, size: number): void => {
+  const decide = (digest: string, size: number, holder: string | undefined): void => {
     const others = users.deleted.get(digest);
     if (others === DECIDED) return;
     users.deleted.set(digest, DECIDED);
     const user = users.kept.get(digest);
-    if (user !== undefined) {
-      if (!sink.countedKeep('blob', 'blob-shared')) {
+    // `holder`: a kept Image with a blob of this kind whose digest nobody knows; this could be it.
+    const rule: PlanRule | undefined =
+      user !== undefined ? 'blob-shared' : holder !== undefined ? 'blob-identity-unknown' : undefined;
+    if (rule !== undefined) {
+      if (!sink.countedKeep('blob', rule)) {
         sink.add({
           id: `blob:${digest}`,
           kind: 'blob',
           action: 'keep',
-          rule: 'blob-shared',
-          referrer: user,
+          rule,
+          referrer: user ?? holder,
           bytes: 0,
           digest,
         });
@@ -524,9 +572,11 @@ function planBlobs(
       unit,
     });
   };
-  for (const layer of image.layers) decide(layer.digest, layer.size);
-  if (image.config !== undefined) decide(image.config.digest, image.config.size);
-  decide(image.digest, 0);
+  // A config is a JSON document and a layer an archive, so an unknown config can only be another
+  // config and an unknown layer only another layer: each keeps the blobs of its own kind.
+  for (const layer of image.layers) decide(layer.digest, layer.size, unknown.layers);
+  if (image.config !== undefined) decide(image.config.digest, image.config.size, unknown.config);
+  decide(image.digest, 0, undefined);
   return blobs;
 }
 
@@ -535,6 +585,7 @@ function decideImages(ctx: ImageContext): ImageStage {
   const { sink } = ctx;
   const rules = imageKeepRules(ctx);
   const users = ctx.mode === 'full' ? blobUsers(ctx.snapshot.images, rules) : undefined;
+  const unknown = unknownBlobs(ctx.snapshot.images, rules);
   const stage: ImageStage = { units: [], bytes: 0 };
   const parents = new Map<string, string[]>();
   for (const image of ctx.snapshot.images) {
@@ -568,7 +619,9 @@ function decideImages(ctx: ImageContext): ImageStage {
       unit,
     });
     const blobs =
-      users === undefined ? none<BlobDeletion>() : exact(planBlobs(image, unit, users, stage, sink));
+      users === undefined
+        ? none<BlobDeletion>()
+        : exact(planBlobs(image, unit, { users, unknown }, stage, sink));
     const removers = ctx.removedBy.get(digest);
     stage.units.push({
       type: 'image',
@@ -704,6 +757,12 @@ export function planPrune(snapshot: PruneSnapshot, policy: PrunePolicy, options:
   }
   const units: WorkUnit[] = [...streamUnits, ...imageStage.units];
   const notes = [...snapshot.notes];
+  const warnings = unreadableImages(snapshot, options.mode);
+  for (const warning of warnings) {
+    notes.push(
+      `Image ${warning.image} cannot be read fully (${warning.reason}): ${warning.effect} ${warning.fix}`,
+    );
+  }
   if (snapshot.namespace !== undefined) {
     notes.push(
       `Namespace-scoped run (${snapshot.namespace}): tag history only, no Image object or blob is deleted.`,
@@ -726,5 +785,37 @@ export function planPrune(snapshot: PruneSnapshot, policy: PrunePolicy, options:
     units,
     summary: sink.summary(imageStage.bytes),
     notes,
+    warnings,
   };
+}
+
+/** What a run keeps because of an Image with unknown parts, in words. */
+function unknownEffect(unknown: readonly UnknownPart[], mode: PruneMode): string {
+  const held: string[] = ['the Image is kept'];
+  if (unknown.includes('children')) held.push('so is every single image, which could be its unknown child');
+  if (mode === 'full') {
+    if (unknown.includes('layers')) held.push('no layer blob is deleted, since any could be its unknown one');
+    if (unknown.includes('config')) held.push('no config blob is deleted, since any could be its own');
+    if (unknown.includes('layers') || unknown.includes('config')) {
+      held.push('nor a layer link of a stream whose history holds it');
+    }
+  }
+  return `${held.join('; ')}.`;
+}
+
+/** One warning per Image that could not be read fully, in digest order. */
+function unreadableImages(snapshot: PruneSnapshot, mode: PruneMode): PruneWarning[] {
+  const warnings: PruneWarning[] = [];
+  for (const image of snapshot.images) {
+    if (image.problem === undefined) continue;
+    const unknown = image.unknown ?? NONE;
+    warnings.push({
+      image: image.digest,
+      reason: image.problem,
+      unknown: unknown.length === 0 ? none<UnknownPart>() : [...unknown],
+      effect: unknownEffect(unknown, mode),
+      fix: `Inspect it (\`oc get image ${image.digest} -o yaml\`): delete it if no stream or workload uses it (\`oc delete image ${image.digest}\`), or push the image again so the registry records it anew; the next run then prunes as usual.`,
+    });
+  }
+  return warnings.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
 }

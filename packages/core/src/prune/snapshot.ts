@@ -267,7 +267,7 @@ export interface SnapshotBuilderOptions {
  * plan reads: the caller can drop each batch of API objects once it was added. Digests, namespaces, tag
  * names and repository parts are interned across the whole snapshot, so a value mentioned by thousands of
  * objects is held once. Errors keep the precedence of a snapshot converted at the end: unparseable
- * references (when not ignored) first, then the first Image that cannot be read.
+ * references (when not ignored) first, then the first object whose conversion failed.
  */
 export class SnapshotBuilder {
   private readonly intern = new Interner();
@@ -293,7 +293,7 @@ export class SnapshotBuilder {
     }
   }
 
-  /** Adds Images; the first one that cannot be read fails {@link finish}. */
+  /** Adds Images (one that cannot be read fully is marked, not refused; see `toSnapshotImage`). */
   addImages(images: Iterable<ImageObject>): void {
     if (this.imageFailure !== undefined) return;
     try {
@@ -391,7 +391,8 @@ export class SnapshotBuilder {
    *
    * @returns The snapshot.
    * @throws RegistryPushError `PRUNE_REFERENCE_INVALID` when a reference does not parse and invalid
-   *   references are not ignored, `PRUNE_IMAGE_INVALID` for an Image that cannot be read.
+   *   references are not ignored. An Image that cannot be read fully is not an error: it is marked (see
+   *   `toSnapshotImage`) and the plan keeps it and reports it.
    */
   finish(): PruneSnapshot {
     const { collector, notes, options } = this;
@@ -453,8 +454,7 @@ function* drain<T>(items: T[]): Generator<T> {
  * @param options What to read and how to treat bad references.
  * @returns The snapshot.
  * @throws RegistryPushError `PRUNE_SNAPSHOT_INCOMPLETE` when a list fails, `PRUNE_REFERENCE_INVALID` when a
- *   reference does not parse and invalid references are not ignored, `PRUNE_IMAGE_INVALID` for an Image
- *   that cannot be read.
+ *   reference does not parse and invalid references are not ignored.
  */
 export async function takeSnapshot(client: ClusterClient, options: SnapshotOptions): Promise<PruneSnapshot> {
   // Images stream in page by page (never held whole); if their continue token expires mid-way the

@@ -42,6 +42,34 @@ export interface SnapshotImage {
   manifests: string[];
   /** `dockerImageMetadata.Size`: config plus unique layers, in bytes (0 when unknown). */
   size: number;
+  /**
+   * Why the Image could not be read completely (absent when it could). Such an Image is kept and reported
+   * (see {@link PruneWarning}); what could be read of it still counts.
+   */
+  problem?: string;
+  /** What of it is unknown because of {@link problem}; the plan keeps whatever that could be. */
+  unknown?: UnknownPart[];
+}
+
+/**
+ * A part of an Image that could not be read: `layers` (a layer digest, or the whole list, is missing),
+ * `config` (the config blob's digest is missing, or the media type that says whether there is one),
+ * `children` (a child manifest digest of a manifest list is missing).
+ */
+export type UnknownPart = 'layers' | 'config' | 'children';
+
+/** An Image the plan could not read completely: kept, with what that holds back and the fix. */
+export interface PruneWarning {
+  /** The Image name. */
+  image: string;
+  /** What is wrong with it. */
+  reason: string;
+  /** What is unknown because of it. */
+  unknown: UnknownPart[];
+  /** What the run keeps because of it, in words. */
+  effect: string;
+  /** What to do. */
+  fix: string;
 }
 
 /** One entry of `status.tags[].items`. */
@@ -177,6 +205,9 @@ export type PlanRule =
   | 'namespace-scoped-run'
   | 'blob-shared'
   | 'link-still-referenced'
+  | 'image-unreadable'
+  | 'blob-identity-unknown'
+  | 'possible-list-child'
   // delete
   | 'dangling'
   | 'beyond-tag-revisions'
@@ -280,6 +311,11 @@ export interface PrunePlan {
   units: WorkUnit[];
   summary: PlanSummary;
   notes: string[];
+  /**
+   * Images that could not be read completely, each kept, with what it holds back and the fix. Absent in
+   * plans of earlier versions; every such Image is also named in {@link notes}.
+   */
+  warnings?: PruneWarning[];
 }
 
 // ---------------------------------------------------------------------------------------------- results

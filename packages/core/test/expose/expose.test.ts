@@ -44,6 +44,59 @@ describe('on a cluster whose registry is not exposed', () => {
     expect(await developer.list(Resources.imageStream, { namespace: 'demo' })).toEqual([]);
   });
 
+  it('a developer pushing to a project that does not exist is told so, not that the registry is unexposed', async () => {
+    const { admin, developer } = clients(cluster);
+    for (const exposed of [false, true]) {
+      if (exposed) await exposeRegistry(admin, { mode: 'default-route', ...fast });
+      const error = await failure(
+        exposeRegistry(developer, { mode: 'auto', namespace: 'no-such-project', ...fast }),
+      );
+      expect(error.code, `registry exposed: ${String(exposed)}`).toBe('PROJECT_NOT_FOUND');
+      expect(error.message).toMatch(/project "no-such-project"/);
+    }
+    // The project is found through its image streams once it exists.
+    const found = await exposeRegistry(developer, { mode: 'auto', namespace: 'demo', ...fast });
+    expect(found.source).toBe('imagestream');
+  });
+
+  it('an admin in auto mode changes nothing for a project that does not exist', async () => {
+    const { admin } = clients(cluster);
+    const before = await admin.get<RegistryConfig>(Resources.registryConfig, 'cluster');
+    const seen: ExposeChange[] = [];
+    const error = await failure(
+      exposeRegistry(admin, {
+        mode: 'auto',
+        namespace: 'no-such-project',
+        ...fast,
+        onChange: (c) => seen.push(c),
+      }),
+    );
+    expect(error.code).toBe('PROJECT_NOT_FOUND');
+    expect(seen).toEqual([]);
+    const after = await admin.get<RegistryConfig>(Resources.registryConfig, 'cluster');
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+
+  it('a user without rights asking for a custom route gets the custom route fix, not the default route', async () => {
+    const ca = await createCertificateAuthority('custom route hint CA');
+    const hostname = `registry.${cluster.appsDomain}`;
+    const leaf = await ca.issue({ commonName: hostname });
+    const error = await failure(
+      exposeRegistry(clients(cluster).developer, {
+        mode: 'custom-route',
+        route: { name: 'public-registry', hostname, certPem: leaf.certPem, keyPem: leaf.keyPem },
+        ...fast,
+      }),
+    );
+    expect(error.code).toBe('EXPOSE_FORBIDDEN');
+    expect(error.hint).not.toMatch(/defaultRoute/);
+    expect(error.hint).toMatch(/secrets in openshift-image-registry/);
+    expect(error.hint).toContain('oc create secret tls public-route-tls');
+    expect(error.hint).toContain(
+      `"path":"/spec/routes/-","value":{"name":"public-registry","hostname":"${hostname}","secretName":"public-route-tls"}`,
+    );
+  });
+
   it('a user without patch rights asking for the default route gets the role to ask for', async () => {
     const error = await failure(
       exposeRegistry(clients(cluster).developer, { mode: 'default-route', ...fast }),

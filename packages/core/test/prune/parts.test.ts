@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RegistryPushError } from '../../src/errors.js';
 import { pruneModeFor } from '../../src/prune/mode.js';
-import { toSnapshotImage } from '../../src/prune/objects.js';
+import { toSnapshotImage, type ImageObject } from '../../src/prune/objects.js';
 import { resolvePrunePolicy, type PrunePolicyInput } from '../../src/prune/policy.js';
 import { ReferenceSyntaxError, parsePullSpec, resolveUse } from '../../src/prune/references.js';
 import { formatBytes, formatDuration, parseDuration, parseQuantity } from '../../src/prune/units.js';
@@ -186,18 +186,51 @@ describe('reading Images', () => {
     });
   });
 
-  it('refuses what it cannot read, so nothing is guessed', () => {
+  it('marks what it cannot read, and which parts that leaves unknown, instead of guessing', () => {
     const base = {
       metadata: { name: digest('i') },
       dockerImageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+      dockerImageMetadata: { Id: digest('c'), Size: 10 },
+      dockerImageLayers: [{ name: digest('l'), size: 5 }],
     };
-    expect(() => toSnapshotImage({ ...base, metadata: { name: 'latest' } }, 'k')).toThrow(/not a digest/);
-    expect(() =>
-      toSnapshotImage(
-        { ...base, dockerImageMetadata: { Id: digest('c') }, dockerImageLayers: [{ name: 'x', size: 1 }] },
-        'k',
-      ),
-    ).toThrow(/layer 0/);
-    expect(() => toSnapshotImage({ ...base, dockerImageLayers: [] }, 'k')).toThrow(/config digest/);
+    const read = (image: ImageObject) => {
+      const { problem, unknown } = toSnapshotImage(image, 'k');
+      return { problem, unknown };
+    };
+    expect(read(base)).toEqual({ problem: undefined, unknown: undefined });
+    expect(read({ ...base, metadata: { name: 'latest' } })).toEqual({
+      problem: 'its name is not a digest',
+      unknown: [],
+    });
+    expect(read({ ...base, dockerImageLayers: [{ name: 'x', size: 1 }] })).toEqual({
+      problem: 'layer 0 has no valid digest',
+      unknown: ['layers'],
+    });
+    expect(read({ ...base, dockerImageLayers: null })).toEqual({
+      problem: 'its layer list (dockerImageLayers) is missing',
+      unknown: ['layers'],
+    });
+    expect(read({ ...base, dockerImageMetadata: { Size: 10 } })).toEqual({
+      problem: 'its config digest (dockerImageMetadata.Id) is missing',
+      unknown: ['config'],
+    });
+    expect(read({ ...base, dockerImageManifestMediaType: '' })).toEqual({
+      problem: 'its manifest media type (dockerImageManifestMediaType) is missing',
+      unknown: ['config'],
+    });
+    // A bad size leaves the blob known: only the byte count is smaller.
+    const sized = toSnapshotImage({ ...base, dockerImageLayers: [{ name: digest('l'), size: -1 }] }, 'k');
+    expect(sized).toMatchObject({
+      problem: 'layer 0 has no valid size',
+      layers: [{ digest: digest('l'), size: 0 }],
+    });
+    expect(sized.unknown).toEqual([]);
+    const list = {
+      metadata: { name: digest('list') },
+      dockerImageManifestMediaType: 'application/vnd.oci.image.index.v1+json',
+      dockerImageManifests: [{ digest: digest('a') }, { digest: '' }],
+    };
+    expect(read(list)).toEqual({ problem: 'child manifest 1 has no valid digest', unknown: ['children'] });
+    expect(toSnapshotImage(list, 'k').manifests).toEqual([digest('a')]);
   });
 });

@@ -17,7 +17,7 @@ import { ClusterClient, type KubeObject } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
 import { pruneClusterOf } from '../../src/prune/cluster-port.js';
 import { executePlan } from '../../src/prune/execute.js';
-import type { ImageStreamObject } from '../../src/prune/objects.js';
+import type { ImageObject, ImageStreamObject } from '../../src/prune/objects.js';
 import { planPrune } from '../../src/prune/plan.js';
 import { resolvePrunePolicy, type PrunePolicyInput } from '../../src/prune/policy.js';
 import { takeSnapshot } from '../../src/prune/snapshot.js';
@@ -162,6 +162,8 @@ describe.runIf(root)('pruning pushed images', () => {
     await build('meta2', 'meta', 2);
     await build('multi1', 'multi-old', 1, true);
     await build('multi2', 'multi-new', 1, true);
+    await build('hand', 'hand-made', 1);
+    await build('junk', 'junk', 1);
     for (let i = 0; i < 100; i++) {
       const answer = await httpRequest(`https://${cluster.routerAddress}/v2/`, {
         headers: { Host: host },
@@ -306,5 +308,56 @@ describe.runIf(root)('pruning pushed images', () => {
       `docker://${host}/demo/multi:latest`,
       `oci:${join(work, 'multi-pull')}`,
     ]);
+  });
+  it('an Image without its config digest: kept with its blobs and reported; the other garbage is freed', async () => {
+    const [hand, junk] = [built.hand!, built.junk!];
+    await push('hand', 'demo/hand:v1');
+    await push('junk', 'demo/junk:v1');
+    // Old tooling, or a hand, made the hand Image without dockerImageMetadata.Id: the API server stores it
+    // (the field is a RawExtension, never validated).
+    const pushed = await admin.get<ImageObject & { dockerImageReference: string }>(
+      Resources.image,
+      hand.digest,
+    );
+    await admin.delete(Resources.image, hand.digest);
+    await admin.create<ImageObject>(Resources.image, {
+      metadata: { name: hand.digest, annotations: pushed.metadata.annotations ?? {} },
+      dockerImageReference: pushed.dockerImageReference,
+      dockerImageManifestMediaType: pushed.dockerImageManifestMediaType ?? '',
+      dockerImageLayers: pushed.dockerImageLayers ?? [],
+      dockerImageMetadata: { Size: pushed.dockerImageMetadata?.Size ?? 0 },
+    });
+    // Both tags are deleted: nothing uses either Image any more.
+    for (const name of ['hand', 'junk']) {
+      const stream = await admin.get<ImageStreamObject>(Resources.imageStream, name, 'demo');
+      await admin.replaceStatus(Resources.imageStream, { ...stream, status: { ...stream.status, tags: [] } });
+    }
+
+    const plan = await planFor('full', { keepTagRevisions: 1, namespaces: { meta: { exclude: true } } });
+    const decisions = Object.fromEntries(plan.items.map((i) => [i.id, `${i.action} ${i.rule}`]));
+    expect(decisions[`image:${hand.digest}`]).toBe('keep image-unreadable');
+    expect(decisions[`image:${junk.digest}`]).toBe('delete unreferenced');
+    expect(decisions[`blob:${junk.manifests[0]!.layers[0]!.digest}`]).toBe('delete blob-unreferenced');
+    // The unknown config could be any config blob.
+    expect(decisions[`blob:${junk.manifests[0]!.config.digest}`]).toBe('keep blob-identity-unknown');
+    expect(plan.warnings).toEqual([
+      expect.objectContaining({
+        image: hand.digest,
+        reason: 'its config digest (dockerImageMetadata.Id) is missing',
+        fix: expect.stringContaining(`oc get image ${hand.digest} -o yaml`) as string,
+      }),
+    ]);
+
+    const registry = realRegistry(cluster, prunerToken);
+    const run = await executePlan(plan, { cluster: pruneClusterOf(pruner), registry, confirm: true });
+    expect(run.summary.errors).toEqual({});
+    expect(await admin.find(Resources.image, junk.digest)).toBeUndefined();
+    expect(await admin.find(Resources.image, hand.digest)).toBeDefined();
+    for (const blob of [junk.digest, junk.manifests[0]!.layers[0]!.digest]) {
+      expect(await exists(blobPath(blob)), blob).toBe(false);
+    }
+    const handBlobs = [hand.digest, hand.manifests[0]!.config.digest, hand.manifests[0]!.layers[0]!.digest];
+    for (const blob of handBlobs) expect(await exists(blobPath(blob)), blob).toBe(true);
+    await pull(`demo/hand@${hand.digest}`);
   });
 });

@@ -186,7 +186,7 @@ describe('SnapshotBuilder', () => {
     expect(snapshot.images[0]!.layers[0]).toBe(snapshot.images[1]!.layers[0]);
   });
 
-  it('reports unparseable references before an unreadable Image, as a snapshot converted at the end', () => {
+  it('refuses unparseable references, and marks an unreadable Image instead of refusing it', () => {
     const builder = new SnapshotBuilder(options);
     builder.addImages([rawImage('bad', ['x'], { dockerImageLayers: [{ name: 'nope', size: 1 }] })]);
     builder.addWorkloads(Resources.deployment, [
@@ -201,6 +201,10 @@ describe('SnapshotBuilder', () => {
     const ignoring = new SnapshotBuilder({ ...options, ignoreInvalidImageReferences: true });
     ignoring.addImages([rawImage('bad', ['x'], { dockerImageLayers: [{ name: 'nope', size: 1 }] })]);
     ignoring.addImages([rawImage('good', ['y'])]);
-    expect(() => ignoring.finish()).toThrow(/layer 0 has no valid digest/);
+    const snapshot = ignoring.finish();
+    expect(snapshot.images.map((image) => [image.digest, image.problem, image.unknown])).toEqual([
+      [digest('bad'), 'layer 0 has no valid digest', ['layers']],
+      [digest('good'), undefined, undefined],
+    ]);
   });
 });
