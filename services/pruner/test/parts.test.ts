@@ -1,13 +1,14 @@
 // The service's pure parts: batching of linked image units, the adaptive rate limiter, reading unit
 // results, run ids, the CR's defaults, settings and log redaction.
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { RegistryPushError, type ImageUnit, type UnitResult } from '@registry-push/core';
 import { imageBatches, linkedGroups } from '../src/batches.js';
 import { prunerConfigOf } from '../src/cluster.js';
-import { isTransient } from '../src/errors.js';
+import { PRUNER_ERROR_CODES, isTransient } from '../src/errors.js';
 import { runIdOf } from '../src/jobs.js';
 import { AdaptiveRateLimiter } from '../src/limiter.js';
 import { createLogger } from '../src/logger.js';
@@ -230,6 +231,12 @@ describe('run ids, the CR and settings', () => {
     expect(loadSettings({ KUBERNETES_SERVICE_HOST: '172.30.0.1', PRUNER_HTTP_HOST: '::' }).httpHost).toBe(
       '::',
     );
+  });
+
+  it('explains every error code of the service in its README', () => {
+    const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('### Error codes'));
+    expect(PRUNER_ERROR_CODES.filter((code) => !table.includes(`| \`${code}\``))).toEqual([]);
   });
 
   it('never writes credentials to the log', () => {
