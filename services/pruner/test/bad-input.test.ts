@@ -431,6 +431,8 @@ describe('registry-pruner with bad input', () => {
         stdout: () => undefined,
         stderr: (text) => void stderr.push(text),
         env: { KUBECONFIG: kubeconfig, REDIS_URL: redis.url, PRUNER_HTTP_PORT: '0', ...entry.env },
+        // A worker that wrongly accepted its input stops at once instead of running until the timeout.
+        stopSignal: Promise.resolve('SIGTERM'),
       });
       const result = { code, stderr: stderr.map((text) => `${text}\n`).join('') };
       try {
