@@ -6,9 +6,18 @@ import { Queue } from 'bullmq';
 import type { PruneRunResult } from '@registry-push/core';
 import { PrunerError } from './errors.js';
 import { JobNames, SCHEDULER_ID, newManualRunId, planJobOptions, type PlanJobData } from './jobs.js';
-import { connectRedis, pingRedis, type RedisConnection } from './redis.js';
+import { connectRedis, describeRedis, pingRedis, redisReady, type RedisConnection } from './redis.js';
 import type { Settings } from './settings.js';
 import { RunStore, type AppliedConfig, type RunRecord } from './store.js';
+
+/** How long one `enqueue` or `status` waits for Redis (it may be restarting). */
+const COMMAND_DEADLINE_MS = 30_000;
+
+/** Least time one read of `waitForRun` gets, so a read just before the deadline is not cut off at once. */
+const READ_GRACE_MS = 5_000;
+
+/** Marks a {@link PrunerClient} deadline that passed. */
+class RedisLate extends Error {}
 
 /** A connection to the pruner's queue and store. */
 export class PrunerClient {
@@ -20,6 +29,9 @@ export class PrunerClient {
     private readonly settings: Settings,
   ) {
     this.queue = new Queue<PlanJobData>(settings.queue, { connection: redis, prefix: settings.prefix });
+    // BullMQ re-emits connection errors on the queue and, with no listener, prints each with its stack.
+    // Redis being away is handled by the deadlines below; the messages say what it means.
+    this.queue.on('error', () => undefined);
     this.store = new RunStore(redis, settings.prefix, settings.queue);
   }
 
@@ -40,21 +52,53 @@ export class PrunerClient {
     return new PrunerClient(redis, settings);
   }
 
+  /**
+   * `work`, unless Redis does not answer within `ms` (commands wait while it is away).
+   *
+   * @throws PrunerError `PRUNER_REDIS_UNREACHABLE` naming `doing`.
+   */
+  async #within<T>(ms: number, doing: string, work: () => Promise<T>, hint?: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisLate()), Math.max(ms, 0));
+    });
+    try {
+      return await Promise.race([work(), late]);
+    } catch (error) {
+      if (!(error instanceof RedisLate) && error instanceof PrunerError) throw error;
+      throw new PrunerError(
+        'PRUNER_REDIS_UNREACHABLE',
+        `Redis (${describeRedis(this.settings.redis)}) did not answer ${doing} within ${Math.round(ms / 1000)} s${error instanceof RedisLate ? '' : ` (${(error as Error).message})`}.`,
+        {
+          hint: hint ?? 'Check that Redis is running and reachable, then try again.',
+          cause: error,
+        },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Adds a manual trigger; a worker starts the run unless another one is in progress. */
   async enqueue(confirm: boolean): Promise<string> {
     const runId = newManualRunId();
-    await this.queue.add(
-      JobNames.plan,
-      { trigger: 'manual', confirm },
-      { ...planJobOptions(this.settings), jobId: runId },
+    await this.#within(COMMAND_DEADLINE_MS, 'to the trigger', () =>
+      this.queue.add(
+        JobNames.plan,
+        { trigger: 'manual', confirm },
+        { ...planJobOptions(this.settings), jobId: runId },
+      ),
     );
     return runId;
   }
 
   /**
-   * Waits until the run is over (or was rejected).
+   * Waits until the run is over (or was rejected). A Redis restart in the meantime is ridden out: reads wait
+   * for the connection to come back, up to the deadline.
    *
-   * @throws PrunerError `PRUNER_TIMEOUT` when it is not over within `timeoutMs`.
+   * @throws PrunerError `PRUNER_TIMEOUT` when it is not over within `timeoutMs`;
+   *   `PRUNER_REDIS_UNREACHABLE` when Redis is away at the deadline; `PRUNER_RUN_NOT_FOUND` when Redis
+   *   came back without the run (it lost its data), so waiting longer cannot help.
    */
   async waitForRun(
     runId: string,
@@ -62,16 +106,49 @@ export class PrunerClient {
     pollMs = 250,
   ): Promise<{ record: RunRecord; result?: PruneRunResult }> {
     const deadline = Date.now() + timeoutMs;
+    const total = `${Math.round(timeoutMs / 1000)} s`;
+    const goesOn = `If Redis keeps its data, run ${runId} goes on in the workers: follow it with \`registry-pruner status\` once Redis is back.`;
+    const read = <T>(doing: string, work: () => Promise<T>): Promise<T> =>
+      this.#within(Math.max(deadline - Date.now(), READ_GRACE_MS), doing, work, goesOn).catch(
+        (error: unknown) => {
+          if (
+            error instanceof PrunerError &&
+            error.code === 'PRUNER_REDIS_UNREACHABLE' &&
+            !redisReady(this.redis)
+          )
+            throw new PrunerError(
+              'PRUNER_REDIS_UNREACHABLE',
+              `Redis (${describeRedis(this.settings.redis)}) went away while waiting for run ${runId} and was not back within --timeout (${total}).`,
+              { hint: goesOn, cause: error },
+            );
+          throw error;
+        },
+      );
     for (;;) {
-      const record = await this.store.getRun(runId);
+      const record = await read('while waiting for the run', () => this.store.getRun(runId));
       if (record !== undefined && ['succeeded', 'failed', 'rejected'].includes(record.status)) {
-        const result = await this.store.getResult(runId);
+        const result = await read('while reading the result', () => this.store.getResult(runId));
         return result === undefined ? { record } : { record, result };
+      }
+      // Neither the trigger nor a record: Redis restarted without its data (or someone deleted the run).
+      // Read the record again after the job, as a worker may have just turned one into the other.
+      if (
+        record === undefined &&
+        (await read('while waiting for the run', () => this.queue.getJob(runId))) === undefined &&
+        (await read('while waiting for the run', () => this.store.getRun(runId))) === undefined
+      ) {
+        throw new PrunerError(
+          'PRUNER_RUN_NOT_FOUND',
+          `Run ${runId} is gone from Redis (neither its trigger nor its record is there): Redis lost its data, restarted without persistence, or the run was deleted; it will not finish.`,
+          {
+            hint: 'Give Redis persistent storage (appendonly), see the workers with `registry-pruner status`, and trigger a new run with `registry-pruner enqueue`.',
+          },
+        );
       }
       if (Date.now() > deadline) {
         throw new PrunerError(
           'PRUNER_TIMEOUT',
-          `Run ${runId} is not over after ${Math.round(timeoutMs / 1000)} s (${record === undefined ? 'no worker has taken the trigger yet' : record.status}).`,
+          `Run ${runId} is not over after ${total} (${record === undefined ? 'no worker has taken the trigger yet' : record.status}).`,
           {
             hint: 'It goes on in the background; follow it with `registry-pruner status`.',
           },
@@ -83,6 +160,10 @@ export class PrunerClient {
 
   /** What `status` shows. */
   async status(limit: number): Promise<StatusReport> {
+    return this.#within(COMMAND_DEADLINE_MS, 'to the status reads', () => this.#status(limit));
+  }
+
+  async #status(limit: number): Promise<StatusReport> {
     const [scheduler, applied, activeRun, runs, queue, lastSuccess] = await Promise.all([
       this.queue.getJobScheduler(SCHEDULER_ID),
       this.store.getAppliedConfig(),
@@ -117,9 +198,17 @@ export class PrunerClient {
     };
   }
 
+  /** Closes the connection; at once when Redis is away (a polite QUIT would wait for it to come back). */
   async close(): Promise<void> {
-    await this.queue.close();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    if (!redisReady(this.redis)) this.redis.disconnect();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.queue.close().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, 2_000))),
+    ]);
+    clearTimeout(timer);
+    if (redisReady(this.redis)) await this.redis.quit().catch(() => this.redis.disconnect());
+    else this.redis.disconnect();
   }
 }
 

@@ -3,7 +3,7 @@
  * history limits), the registry operator's managementState (the mode), where the registry is, and the
  * token to reach it with. Nothing here writes, except Kubernetes Events about runs.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import {
   ClusterClient,
   RegistryClient,
@@ -21,7 +21,7 @@ import {
   type RegistryConfig,
 } from '@registry-push/core';
 import { PrunerError } from './errors.js';
-import type { ModeSetting, RegistrySettings } from './settings.js';
+import { readRegistryCa, type ModeSetting, type RegistrySettings } from './settings.js';
 
 /** The operator's default schedule: daily at midnight. */
 export const DEFAULT_SCHEDULE = '0 0 * * *';
@@ -136,10 +136,10 @@ export async function registryTarget(
       },
     );
   }
-  const caFile = settings.caFile ?? (existsSync(SERVICE_CA) ? SERVICE_CA : undefined);
+  const caPem = readRegistryCa(settings, existsSync(SERVICE_CA) ? SERVICE_CA : undefined);
   return {
     host,
-    ...(caFile !== undefined ? { caPem: readFileSync(caFile, 'utf8') } : {}),
+    ...(caPem !== undefined ? { caPem } : {}),
     ...(settings.connectTo !== undefined ? { connectTo: settings.connectTo } : {}),
   };
 }

@@ -12,6 +12,7 @@ export const PRUNER_ERROR_CODES = [
   'PRUNER_RUN_NOT_FOUND',
   'PRUNER_UNIT_LOST',
   'PRUNER_TIMEOUT',
+  'PRUNER_HTTP_BIND_FAILED',
 ] as const;
 
 /** One of {@link PRUNER_ERROR_CODES}. */

@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { PrunerError } from './errors.js';
 
 /** What the endpoints ask. */
 export interface HealthSources {
@@ -13,8 +14,9 @@ export interface HealthSources {
   metrics: Registry;
 }
 
-/** A listening server and its port. */
+/** A listening server, its address and port. */
 export interface HealthServer {
+  host: string;
   port: number;
   close(): Promise<void>;
 }
@@ -35,12 +37,47 @@ async function answer(
   return { status: 404, type: 'text/plain', body: 'not found\n' };
 }
 
+/** Why listening failed, in words and with the setting to change. */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): PrunerError {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const [what, hint] =
+    error.code === 'EADDRINUSE'
+      ? [
+          `port ${port} is already in use on ${host}`,
+          'Stop what listens there, or set PRUNER_HTTP_PORT (--http-port) to a free port (0: any).',
+        ]
+      : error.code === 'EADDRNOTAVAIL'
+        ? [
+            `${host} is not an address of this machine`,
+            'Set PRUNER_HTTP_HOST (--http-host) to one of its addresses, 127.0.0.1 or 0.0.0.0.',
+          ]
+        : error.code === 'EACCES'
+          ? [
+              `port ${port} needs privileges this process does not have`,
+              'Set PRUNER_HTTP_PORT (--http-port) to 1024 or above.',
+            ]
+          : [error.message, 'Check PRUNER_HTTP_HOST and PRUNER_HTTP_PORT.'];
+  return new PrunerError(
+    'PRUNER_HTTP_BIND_FAILED',
+    `The health and metrics server cannot listen on ${where}: ${what}.`,
+    {
+      hint,
+      cause: error,
+    },
+  );
+}
+
 /**
- * Serves the endpoints on `port` (0: a free one) on all interfaces.
+ * Serves the endpoints on `host:port` (port 0: a free one).
  *
  * @returns The server once it listens.
+ * @throws PrunerError `PRUNER_HTTP_BIND_FAILED` when the address cannot be had (in use, not local, privileged).
  */
-export async function startHealthServer(port: number, sources: HealthSources): Promise<HealthServer> {
+export async function startHealthServer(
+  host: string,
+  port: number,
+  sources: HealthSources,
+): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     answer(path, sources).then(
@@ -50,10 +87,11 @@ export async function startHealthServer(port: number, sources: HealthSources): P
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, () => resolve());
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)));
+    server.listen(port, host, () => resolve());
   });
   return {
+    host,
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {

@@ -9,7 +9,7 @@ import { PrunerError, describeError, errorBody } from './errors.js';
 import { formatRun, formatStatus } from './format.js';
 import { writeJsonLines } from './json-lines.js';
 import { runOnce } from './oneshot.js';
-import { loadSettings, parseMode, type Settings } from './settings.js';
+import { MAX_SETTING, loadSettings, parseMode, readRegistryCa, type Settings } from './settings.js';
 import { startWorker } from './worker.js';
 
 /** Where output goes. */
@@ -31,6 +31,9 @@ const CLUSTER = {
 } as const;
 const OUTPUT = { output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } } as const;
 
+/** Most runs `status --limit` lists (the store keeps far fewer). */
+const MAX_LIMIT = 10_000;
+
 const COMMANDS = {
   run: {
     summary: 'plan and carry out one prune in this process (no Redis); a dry run unless --confirm',
@@ -47,8 +50,18 @@ const COMMANDS = {
   },
   worker: {
     summary: 'consume the queue and keep the schedule of the ImagePruner CR (runs until SIGTERM)',
-    options: { ...CLUSTER, help: OUTPUT.help, confirm: { type: 'boolean' }, mode: { type: 'string' } },
-    usage: '[--confirm] [--mode auto|metadata|full]',
+    options: {
+      ...CLUSTER,
+      help: OUTPUT.help,
+      confirm: { type: 'boolean' },
+      mode: { type: 'string' },
+      'http-host': { type: 'string' },
+      'http-port': { type: 'string' },
+    },
+    usage:
+      '[--confirm] [--mode auto|metadata|full] [--http-host 127.0.0.1] [--http-port 8080]\n' +
+      '  /healthz, /readyz and /metrics listen on --http-host (PRUNER_HTTP_HOST; default 127.0.0.1,\n' +
+      '  0.0.0.0 in a pod) and --http-port (PRUNER_HTTP_PORT; default 8080, 0 any free port).',
   },
   enqueue: {
     summary: 'trigger a run now; --wait follows it and prints its result',
@@ -58,12 +71,15 @@ const COMMANDS = {
       wait: { type: 'boolean' },
       timeout: { type: 'string' },
     },
-    usage: '[--confirm] [--wait [--timeout 30m]] [--output table|json]',
+    usage:
+      '[--confirm] [--wait [--timeout 30m]] [--output table|json]\n' +
+      '  --wait rides out a Redis restart until --timeout; if Redis stays away or loses the run, it says\n' +
+      '  so and exits 1 (a run whose data survived goes on in the workers: follow it with `status`).',
   },
   status: {
     summary: 'the schedule, the run in progress and the last runs',
     options: { ...OUTPUT, limit: { type: 'string' } },
-    usage: '[--limit 10] [--output table|json]',
+    usage: `[--limit 10] [--output table|json]   (--limit: 0 to ${MAX_LIMIT})`,
   },
 } as const;
 
@@ -89,6 +105,18 @@ function usageError(message: string): PrunerError {
   return new PrunerError('PRUNER_USAGE', message);
 }
 
+/** The one stderr line of a failed command; a usage error points at the command's --help. */
+function failureLine(command: CommandName | undefined, error: unknown): string {
+  const prefix = command === undefined ? 'registry-pruner' : `registry-pruner ${command}`;
+  const shown =
+    error instanceof PrunerError && error.code === 'PRUNER_USAGE' && error.hint === ''
+      ? new PrunerError('PRUNER_USAGE', error.message, { hint: `See \`${prefix} --help\`.` })
+      : error;
+  return `${prefix}: ${describeError(shown)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim()}`;
+}
+
 function accessOf(values: Values, env: Io['env']): ClusterAccessOptions {
   return {
     ...(typeof values.kubeconfig === 'string' ? { kubeconfig: values.kubeconfig } : {}),
@@ -105,34 +133,58 @@ function outputOf(values: Values): 'table' | 'json' {
   return output;
 }
 
-function wholeNumber(name: string, raw: string | boolean | undefined): number | undefined {
+/** A numeric option: digits only (no sign, exponent or hex), within `[min, max]`. */
+function wholeNumber(
+  name: string,
+  raw: string | boolean | undefined,
+  min: number,
+  max: number,
+): number | undefined {
   if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(value) || value < 0)
-    throw usageError(`--${name} must be a whole number of 0 or more.`);
+  const value = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw usageError(`--${name} must be a whole number from ${min} to ${max}, not "${String(raw)}".`);
+  return value;
+}
+
+/** A duration option (`30m`, `1h30m`); zero only when `allowZero`. */
+function durationOption(
+  name: string,
+  raw: string | boolean | undefined,
+  example: string,
+  allowZero: boolean,
+): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = typeof raw === 'string' ? parseDuration(raw) : undefined;
+  if (value === undefined || (!allowZero && value <= 0))
+    throw usageError(
+      `--${name} must be a ${allowZero ? '' : 'positive '}duration such as ${example} (units ms, s, m, h), not "${String(raw)}".`,
+    );
   return value;
 }
 
 function settingsWith(values: Values, env: Io['env']): Settings {
-  const settings = loadSettings(env);
+  // Flags override the variables they stand for, before the variables are checked.
+  const settings = loadSettings({
+    ...env,
+    ...(typeof values['http-host'] === 'string' ? { PRUNER_HTTP_HOST: values['http-host'] } : {}),
+    ...(typeof values['http-port'] === 'string' ? { PRUNER_HTTP_PORT: values['http-port'] } : {}),
+  });
   return {
     ...settings,
     confirm: values.confirm === true || settings.confirm,
-    mode: typeof values.mode === 'string' ? parseMode(values.mode) : settings.mode,
+    mode: typeof values.mode === 'string' ? parseMode(values.mode, '--mode') : settings.mode,
   };
 }
 
 async function runCommand(values: Values, io: Io): Promise<number> {
-  const settings = settingsWith(values, io.env);
   const json = outputOf(values) === 'json';
-  const keepTagRevisions = wholeNumber('keep-tag-revisions', values['keep-tag-revisions']);
+  const keepTagRevisions = wholeNumber('keep-tag-revisions', values['keep-tag-revisions'], 0, MAX_SETTING);
+  durationOption('keep-younger-than', values['keep-younger-than'], '60m or 24h', true);
   const keepYoungerThan = values['keep-younger-than'];
-  if (
-    keepYoungerThan !== undefined &&
-    (typeof keepYoungerThan !== 'string' || parseDuration(keepYoungerThan) === undefined)
-  ) {
-    throw usageError('--keep-younger-than must be a duration such as 60m or 24h.');
-  }
+  const settings = settingsWith(values, io.env);
+  // A CA file that cannot be read stops the command now, not after the plan.
+  readRegistryCa(settings.registry);
   if (!settings.confirm)
     io.stderr('Dry run: nothing will be changed. Add --confirm (or PRUNER_CONFIRM=true) to prune.');
   const { plan, result } = await runOnce({
@@ -157,6 +209,7 @@ async function runCommand(values: Values, io: Io): Promise<number> {
 
 async function workerCommand(values: Values, io: Io): Promise<number> {
   const settings = settingsWith(values, io.env);
+  readRegistryCa(settings.registry);
   const worker = await startWorker({ settings, access: accessOf(values, io.env) });
   const signal = await (io.stopSignal ?? new Promise<string>(() => undefined));
   await worker.stop(signal);
@@ -164,10 +217,9 @@ async function workerCommand(values: Values, io: Io): Promise<number> {
 }
 
 async function enqueueCommand(values: Values, io: Io): Promise<number> {
-  const settings = settingsWith(values, io.env);
   const json = outputOf(values) === 'json';
-  const timeout = typeof values.timeout === 'string' ? parseDuration(values.timeout) : 30 * 60_000;
-  if (timeout === undefined) throw usageError('--timeout must be a duration such as 30m.');
+  const timeout = durationOption('timeout', values.timeout, '30m', false) ?? 30 * 60_000;
+  const settings = settingsWith(values, io.env);
   const client = await PrunerClient.connect(settings);
   try {
     const runId = await client.enqueue(settings.confirm);
@@ -189,9 +241,9 @@ async function enqueueCommand(values: Values, io: Io): Promise<number> {
 }
 
 async function statusCommand(values: Values, io: Io): Promise<number> {
-  const settings = loadSettings(io.env);
-  const limit = wholeNumber('limit', values.limit) ?? 10;
+  const limit = wholeNumber('limit', values.limit, 0, MAX_LIMIT) ?? 10;
   const json = outputOf(values) === 'json';
+  const settings = loadSettings(io.env);
   const client = await PrunerClient.connect(settings);
   try {
     const report = await client.status(limit);
@@ -209,15 +261,36 @@ const HANDLERS: Record<CommandName, (values: Values, io: Io) => Promise<number>>
   status: statusCommand,
 };
 
+/**
+ * Reads the options of a command. Node's strict parser refuses `--limit -3` as "ambiguous" and prints
+ * several lines; here a value may start with "-" (the number check then says what is allowed), a value
+ * starting with "--" is taken as a missing value, and every mistake is one line.
+ */
 function parse(name: CommandName, argv: readonly string[]): Values {
-  const { values, positionals } = parseArgs({
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = COMMANDS[name].options;
+  const { tokens } = parseArgs({
     args: [...argv],
-    options: COMMANDS[name].options,
+    options,
     allowPositionals: true,
-    strict: true,
+    strict: false,
+    tokens: true,
   });
-  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`);
-  return values as Values;
+  const values: Values = {};
+  for (const token of tokens) {
+    if (token.kind === 'positional') throw usageError(`Unexpected argument "${token.value}".`);
+    if (token.kind === 'option-terminator') continue;
+    const option = options[token.name];
+    if (option === undefined) throw usageError(`Unknown option "${token.rawName}".`);
+    if (option.type === 'boolean') {
+      if (token.value !== undefined) throw usageError(`${token.rawName} takes no value.`);
+      values[token.name] = true;
+    } else {
+      if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--')))
+        throw usageError(`${token.rawName} needs a value.`);
+      values[token.name] = token.value;
+    }
+  }
+  return values;
 }
 
 /**
@@ -231,10 +304,17 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     await io.stdout(usage());
-    return name === undefined ? 2 : 0;
+    if (name !== undefined) return 0;
+    io.stderr(failureLine(undefined, usageError('No command given.')));
+    return 2;
   }
-  if (!(name in COMMANDS)) {
-    io.stderr(`registry-pruner: unknown command "${name}"\n\n${usage()}`);
+  if (!Object.hasOwn(COMMANDS, name)) {
+    io.stderr(
+      failureLine(
+        undefined,
+        usageError(`Unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}).`),
+      ),
+    );
     return 2;
   }
   const command = name as CommandName;
@@ -242,9 +322,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
     values = parse(command, rest);
   } catch (error) {
-    io.stderr(
-      `registry-pruner ${command}: ${(error as Error).message}\nusage: registry-pruner ${command} ${COMMANDS[command].usage}`,
-    );
+    io.stderr(failureLine(command, error));
     return 2;
   }
   if (values.help === true) {
@@ -256,7 +334,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
     return await HANDLERS[command](values, io);
   } catch (error) {
-    io.stderr(`registry-pruner ${command}: ${describeError(error)}`);
+    io.stderr(failureLine(command, error));
     if (values.output === 'json') await io.stdout(JSON.stringify({ error: errorBody(error) }, null, 2));
     return error instanceof PrunerError && error.code === 'PRUNER_USAGE' ? 2 : 1;
   }

@@ -1,7 +1,7 @@
 /**
  * Redis connections: one server by URL, a Sentinel group, or a Cluster, through ioredis. Workers wait for
  * Redis forever (BullMQ's advice: `maxRetriesPerRequest: null`), so a Redis restart pauses them instead of
- * failing jobs; command-line clients give up after a few seconds with a clear message.
+ * failing jobs; command-line clients wait too, but only within the deadline of each command.
  */
 import { Cluster, Redis } from 'ioredis';
 import { PrunerError } from './errors.js';
@@ -17,9 +17,12 @@ function baseOptions(role: ConnectionRole): Record<string, unknown> {
   return role === 'worker'
     ? { maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(200 * times, 2_000) }
     : {
+        // Commands wait while Redis is away and reconnection never gives up: `enqueue --wait` must ride out
+        // a Redis restart. Every client call is bounded by its own deadline instead (see client.ts), so a
+        // Redis that stays away still ends the command with PRUNER_REDIS_UNREACHABLE.
         maxRetriesPerRequest: null,
         connectTimeout: 5_000,
-        retryStrategy: (times: number) => (times > 10 ? null : 300),
+        retryStrategy: (times: number) => Math.min(300 * times, 1_000),
       };
 }
 
@@ -59,6 +62,11 @@ export function connectRedis(settings: RedisSettings, role: ConnectionRole): Red
     });
   }
   return new Redis(settings.url, { ...options, lazyConnect: true });
+}
+
+/** Whether the connection is up now (a command sent now is answered, not queued until a reconnect). */
+export function redisReady(connection: RedisConnection): boolean {
+  return connection.status === 'ready';
 }
 
 /** A human name of where Redis is, without passwords. */

@@ -4,8 +4,10 @@
  * Every setting comes from the environment (`PRUNER_*`, `REDIS_*`); the CLI flags override a few of them.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { PrunePolicyInput } from '@registry-push/core';
 import { PrunerError } from './errors.js';
+import { FAILPOINTS } from './failpoints.js';
 
 /** `auto` follows the registry operator's managementState; the others force a mode. */
 export type ModeSetting = 'auto' | 'metadata' | 'full';
@@ -46,6 +48,11 @@ export interface Settings {
   registry: RegistrySettings;
   /** Port of `/healthz`, `/readyz` and `/metrics`; 0 picks a free one. Default 8080. */
   httpPort: number;
+  /**
+   * Address the HTTP endpoints listen on. Default `0.0.0.0` in a pod (`KUBERNETES_SERVICE_HOST` is set: the
+   * kubelet's probes and Prometheus come from outside the pod), `127.0.0.1` anywhere else.
+   */
+  httpHost: string;
   /** Jobs one worker process runs at a time. Default 1. */
   concurrency: number;
   /** Image units per batch job (units that share blobs always go together). Default 20. */
@@ -83,15 +90,25 @@ export interface Settings {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function integer(env: Env, name: string, fallback: number, min = 0): number {
+/** Largest delay Node's timers take (2^31 - 1 ms, about 24.8 days); also the cap of every count. */
+export const MAX_SETTING = 2_147_483_647;
+
+function invalid(name: string, message: string, hint?: string): PrunerError {
+  return new PrunerError('PRUNER_SETTING_INVALID', message, {
+    hint: hint ?? `Fix ${name} or unset it to use the default.`,
+  });
+}
+
+/**
+ * A whole number in `[min, max]`. Only digits are taken: `Number()` would also read `1e3`, `0x10` and
+ * ` 12 `, which a person did not mean as a count.
+ */
+function integer(env: Env, name: string, fallback: number, min = 0, max = MAX_SETTING): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new PrunerError(
-      'PRUNER_SETTING_INVALID',
-      `${name} must be a whole number of ${min} or more, not "${raw}".`,
-    );
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalid(name, `${name} must be a whole number from ${min} to ${max}, not "${raw}".`);
   }
   return value;
 }
@@ -102,22 +119,37 @@ export function parseBoolean(name: string, raw: string | undefined, fallback: bo
   const value = raw.toLowerCase();
   if (['true', '1', 'yes'].includes(value)) return true;
   if (['false', '0', 'no'].includes(value)) return false;
-  throw new PrunerError('PRUNER_SETTING_INVALID', `${name} must be true or false, not "${raw}".`);
+  throw invalid(name, `${name} must be true or false, not "${raw}".`);
 }
 
-/** A `--mode` / `PRUNER_MODE` value. */
-export function parseMode(raw: string | undefined): ModeSetting {
+/**
+ * A `--mode` / `PRUNER_MODE` value.
+ *
+ * @param name Where it came from, for the message (`PRUNER_MODE` or `--mode`).
+ */
+export function parseMode(raw: string | undefined, name = 'PRUNER_MODE'): ModeSetting {
   const value = raw === undefined || raw === '' ? 'auto' : raw;
   if (value === 'auto' || value === 'metadata' || value === 'full') return value;
-  throw new PrunerError('PRUNER_SETTING_INVALID', `The mode must be auto, metadata or full, not "${value}".`);
+  // A flag is a usage error (exit 2); a variable is a setting of the deployment (exit 1).
+  throw new PrunerError(
+    name.startsWith('--') ? 'PRUNER_USAGE' : 'PRUNER_SETTING_INVALID',
+    `${name} must be auto, metadata or full, not "${value}".`,
+    { hint: name.startsWith('--') ? '' : `Fix ${name} or unset it to use the default (auto).` },
+  );
+}
+
+const PORT = /^[1-9]\d{0,4}$/;
+
+function validPort(raw: string): boolean {
+  return PORT.test(raw) && Number(raw) <= 65_535;
 }
 
 function hostPorts(name: string, raw: string | undefined): { host: string; port: number }[] | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   return raw.split(',').map((entry) => {
     const match = /^\s*([^\s:]+):(\d+)\s*$/.exec(entry);
-    if (match === null) {
-      throw new PrunerError('PRUNER_SETTING_INVALID', `${name} must list host:port pairs, not "${entry}".`);
+    if (match === null || !validPort(match[2]!)) {
+      throw invalid(name, `${name} must list host:port pairs (port 1 to 65535), not "${entry}".`);
     }
     return { host: match[1]!, port: Number(match[2]) };
   });
@@ -126,7 +158,12 @@ function hostPorts(name: string, raw: string | undefined): { host: string; port:
 function policyInput(env: Env): PrunePolicyInput {
   const inline = env.PRUNER_POLICY;
   const file = env.PRUNER_POLICY_FILE;
-  const text = inline !== undefined && inline !== '' ? inline : file ? readFileSync(file, 'utf8') : undefined;
+  const text =
+    inline !== undefined && inline !== ''
+      ? inline
+      : file
+        ? readSettingFile('PRUNER_POLICY_FILE', file)
+        : undefined;
   if (text === undefined) return {};
   try {
     const value = JSON.parse(text) as unknown;
@@ -143,11 +180,58 @@ function policyInput(env: Env): PrunePolicyInput {
   }
 }
 
+/** The text of a file a setting names, or a one-line error naming the setting and the reason. */
+function readSettingFile(name: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'there is no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : (code ?? (error as Error).message);
+    throw invalid(
+      name,
+      `${name} names ${path}, which cannot be read: ${reason}.`,
+      `Point ${name} at a readable file, or unset it.`,
+    );
+  }
+}
+
+/**
+ * Checks `REDIS_URL` before ioredis sees it: ioredis takes any text and then fails with "Invalid URL" or
+ * dials a default. The value is never echoed, as it may hold a password.
+ */
+function redisUrl(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return 'redis://127.0.0.1:6379';
+  const hint = 'Write it as redis://[user:password@]host[:port][/db] (rediss:// for TLS).';
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw invalid('REDIS_URL', 'REDIS_URL is not a URL.', hint);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw invalid(
+      'REDIS_URL',
+      `REDIS_URL must start with redis:// or rediss://, not ${parsed.protocol}//.`,
+      hint,
+    );
+  if (parsed.hostname === '') throw invalid('REDIS_URL', 'REDIS_URL has no host.', hint);
+  if (!/^\/?\d*$/.test(parsed.pathname))
+    throw invalid('REDIS_URL', 'REDIS_URL may end only in a database number (/0 to /15).', hint);
+  return raw;
+}
+
 function redisSettings(env: Env): RedisSettings {
   const sentinels = hostPorts('REDIS_SENTINELS', env.REDIS_SENTINELS);
   const clusterNodes = hostPorts('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES);
   return {
-    url: env.REDIS_URL !== undefined && env.REDIS_URL !== '' ? env.REDIS_URL : 'redis://127.0.0.1:6379',
+    url: redisUrl(env.REDIS_URL),
     ...(sentinels !== undefined ? { sentinels, sentinelName: env.REDIS_SENTINEL_NAME ?? 'mymaster' } : {}),
     ...(clusterNodes !== undefined ? { clusterNodes } : {}),
   };
@@ -162,11 +246,84 @@ function registrySettings(env: Env): RegistrySettings {
   const host = optional(env, 'PRUNER_REGISTRY_HOST');
   const caFile = optional(env, 'PRUNER_REGISTRY_CA_FILE');
   const connectTo = optional(env, 'PRUNER_REGISTRY_CONNECT_TO');
+  // host[:port] or [v6]:port; a scheme or a path would end up in every request URL.
+  if (host !== undefined && !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host))
+    throw invalid(
+      'PRUNER_REGISTRY_HOST',
+      `PRUNER_REGISTRY_HOST must be host[:port] (no scheme, no path), not "${host}".`,
+    );
+  const dial = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d+)$/.exec(connectTo ?? '');
+  if (connectTo !== undefined && (dial === null || !validPort(dial[1]!)))
+    throw invalid(
+      'PRUNER_REGISTRY_CONNECT_TO',
+      `PRUNER_REGISTRY_CONNECT_TO must be ip:port, not "${connectTo}".`,
+    );
   return {
     ...(host !== undefined ? { host } : {}),
     ...(caFile !== undefined ? { caFile } : {}),
     ...(connectTo !== undefined ? { connectTo } : {}),
   };
+}
+
+/**
+ * The PEM of the registry's CA: `PRUNER_REGISTRY_CA_FILE`, else the pod's service CA when there is one.
+ * Read again for every run (the service CA rotates); `run` and `worker` call it at start too, so a wrong
+ * path stops them at once instead of failing the first run.
+ *
+ * @throws PrunerError `PRUNER_SETTING_INVALID` naming the setting when the file cannot be read or holds no
+ *   certificate.
+ */
+export function readRegistryCa(settings: RegistrySettings, fallback?: string): string | undefined {
+  const path = settings.caFile ?? fallback;
+  if (path === undefined) return undefined;
+  const pem = readSettingFile('PRUNER_REGISTRY_CA_FILE', path);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw invalid(
+      'PRUNER_REGISTRY_CA_FILE',
+      `The registry CA file ${path} holds no PEM certificate.`,
+      'Point PRUNER_REGISTRY_CA_FILE at the PEM file of the CA that signed the registry certificate.',
+    );
+  }
+  return pem;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function oneOf(env: Env, name: string, allowed: readonly string[], fallback: string): string {
+  const value = optional(env, name) ?? fallback;
+  if (!allowed.includes(value))
+    throw invalid(name, `${name} must be one of ${allowed.join(', ')}, not "${value}".`);
+  return value;
+}
+
+/** `name` or `name:ms` entries, as {@link Failpoints} takes them. */
+function failpointSpec(env: Env): string | undefined {
+  const spec = optional(env, 'PRUNER_FAILPOINT');
+  for (const entry of (spec ?? '').split(',').map((s) => s.trim())) {
+    const [name = '', ms] = entry.split(':');
+    if (
+      entry !== '' &&
+      (!(FAILPOINTS as readonly string[]).includes(name) || (ms !== undefined && !/^\d+$/.test(ms)))
+    )
+      throw invalid(
+        'PRUNER_FAILPOINT',
+        `PRUNER_FAILPOINT has "${entry}": each entry is name or name:ms, the names ${FAILPOINTS.join(', ')}.`,
+      );
+  }
+  return spec;
+}
+
+function httpHost(env: Env): string {
+  const host = optional(env, 'PRUNER_HTTP_HOST');
+  // Outside a pod nothing but this machine needs the endpoints; in a pod the kubelet and Prometheus do.
+  if (host === undefined)
+    return optional(env, 'KUBERNETES_SERVICE_HOST') !== undefined ? '0.0.0.0' : '127.0.0.1';
+  if (isIP(host) === 0)
+    throw invalid(
+      'PRUNER_HTTP_HOST',
+      `PRUNER_HTTP_HOST must be an IP address to listen on (127.0.0.1, 0.0.0.0, ::, the pod IP), not "${host}".`,
+    );
+  return host;
 }
 
 /**
@@ -178,16 +335,35 @@ function registrySettings(env: Env): RegistrySettings {
  */
 export function loadSettings(env: Env = process.env): Settings {
   const lockDurationMs = integer(env, 'PRUNER_LOCK_DURATION_MS', 30_000, 500);
-  const failpoint = optional(env, 'PRUNER_FAILPOINT');
+  const failpoint = failpointSpec(env);
+  const queue = optional(env, 'PRUNER_QUEUE') ?? 'registry-pruner';
+  // BullMQ refuses queue names with a colon, deep inside the first call.
+  if (queue.includes(':'))
+    throw invalid('PRUNER_QUEUE', `PRUNER_QUEUE must not contain ":", not "${queue}".`);
+  const eventsNamespace = optional(env, 'PRUNER_EVENTS_NAMESPACE') ?? 'default';
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(eventsNamespace))
+    throw invalid(
+      'PRUNER_EVENTS_NAMESPACE',
+      `PRUNER_EVENTS_NAMESPACE must be a namespace name (lower-case letters, digits, "-"), not "${eventsNamespace}".`,
+    );
+  const rate = integer(env, 'PRUNER_RATE', 50, 1);
+  const minRate = integer(env, 'PRUNER_MIN_RATE', 2, 1);
+  if (minRate > rate)
+    throw invalid(
+      'PRUNER_MIN_RATE',
+      `PRUNER_MIN_RATE (${minRate}) must not be above PRUNER_RATE (${rate}).`,
+      'Lower PRUNER_MIN_RATE or raise PRUNER_RATE.',
+    );
   return {
     redis: redisSettings(env),
-    queue: optional(env, 'PRUNER_QUEUE') ?? 'registry-pruner',
+    queue,
     prefix: optional(env, 'PRUNER_REDIS_PREFIX') ?? '{registry-pruner}',
     confirm: parseBoolean('PRUNER_CONFIRM', env.PRUNER_CONFIRM, false),
     mode: parseMode(env.PRUNER_MODE),
     policy: policyInput(env),
     registry: registrySettings(env),
-    httpPort: integer(env, 'PRUNER_HTTP_PORT', 8080),
+    httpPort: integer(env, 'PRUNER_HTTP_PORT', 8080, 0, 65_535),
+    httpHost: httpHost(env),
     concurrency: integer(env, 'PRUNER_CONCURRENCY', 1, 1),
     batchSize: integer(env, 'PRUNER_BATCH_SIZE', 20, 1),
     configPollMs: integer(env, 'PRUNER_CONFIG_POLL_MS', 30_000, 50),
@@ -196,13 +372,13 @@ export function loadSettings(env: Env = process.env): Settings {
     maxStalledCount: integer(env, 'PRUNER_MAX_STALLED_COUNT', 3, 1),
     attempts: integer(env, 'PRUNER_ATTEMPTS', 4, 1),
     backoffMs: integer(env, 'PRUNER_BACKOFF_MS', 5_000, 1),
-    rate: integer(env, 'PRUNER_RATE', 50, 1),
-    minRate: integer(env, 'PRUNER_MIN_RATE', 2, 1),
+    rate,
+    minRate,
     jobsPerSecond: integer(env, 'PRUNER_JOBS_PER_SECOND', 100, 1),
     freshnessMs: integer(env, 'PRUNER_FRESHNESS_MS', 0),
     runTimeoutMs: integer(env, 'PRUNER_RUN_TIMEOUT_MS', 6 * 3_600_000, 1_000),
-    eventsNamespace: optional(env, 'PRUNER_EVENTS_NAMESPACE') ?? 'default',
-    logLevel: optional(env, 'PRUNER_LOG_LEVEL') ?? 'info',
+    eventsNamespace,
+    logLevel: oneOf(env, 'PRUNER_LOG_LEVEL', LOG_LEVELS, 'info'),
     workerName: optional(env, 'PRUNER_WORKER_NAME') ?? `${env.HOSTNAME ?? 'pruner'}-${process.pid}`,
     ...(failpoint !== undefined ? { failpoint } : {}),
   };

@@ -9,7 +9,7 @@ import { EventRecorder, connectCluster } from './cluster.js';
 import { PrunerContext } from './context.js';
 import { describeError } from './errors.js';
 import { Failpoints } from './failpoints.js';
-import { startHealthServer } from './http.js';
+import { startHealthServer, type HealthServer } from './http.js';
 import {
   JobNames,
   runIdOf,
@@ -43,7 +43,8 @@ export interface StartWorkerOptions {
 
 /** A running worker. */
 export interface RunningWorker {
-  /** Port of the HTTP endpoints. */
+  /** Address and port of the HTTP endpoints. */
+  host: string;
   port: number;
   /** Stops taking jobs, lets the job in hand finish or hands it back, and closes everything. */
   stop(reason?: string): Promise<void>;
@@ -120,6 +121,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const connection = { connection: redis, prefix: settings.prefix };
   const queue = new Queue<PlanJobData>(settings.queue, connection);
   const flows = new FlowProducer(connection);
+  // BullMQ re-emits the connection's errors on these; without a listener it prints each one with its stack
+  // to stderr (console.error). The connection's own listener above already logs them, once, as JSON.
+  queue.on('error', () => undefined);
+  flows.on('error', () => undefined);
   const store = new RunStore(redis, settings.prefix, settings.queue);
   const abort = new AbortController();
   const events = new EventRecorder(client, settings.eventsNamespace, 'registry-pruner', (reason) =>
@@ -151,10 +156,17 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const keeper = new ScheduleKeeper(client, queue, store, settings, logger);
   const running: { worker?: Worker } = {};
   // Serving first: while Redis is away at start-up, the probes answer (alive, not ready).
-  const http = await startHealthServer(settings.httpPort, {
-    notReady: readiness(redis, settings, keeper, () => running.worker),
-    metrics: metrics.registry,
-  });
+  let http: HealthServer;
+  try {
+    http = await startHealthServer(settings.httpHost, settings.httpPort, {
+      notReady: readiness(redis, settings, keeper, () => running.worker),
+      metrics: metrics.registry,
+    });
+  } catch (error) {
+    await Promise.allSettled([queue.close(), flows.close()]);
+    redis.disconnect();
+    throw error;
+  }
   try {
     await keeper.syncOnce();
   } catch (error) {
@@ -190,6 +202,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   keeper.start();
   logger.info(
     {
+      host: http.host,
       port: http.port,
       queue: settings.queue,
       redis: describeRedis(settings.redis),
@@ -220,5 +233,5 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       await redis.quit().catch(() => redis.disconnect());
       logger.info('stopped');
     })());
-  return { port: http.port, stop };
+  return { host: http.host, port: http.port, stop };
 }

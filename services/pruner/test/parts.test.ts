@@ -1,13 +1,14 @@
 // The service's pure parts: batching of linked image units, the adaptive rate limiter, reading unit
 // results, run ids, the CR's defaults, settings and log redaction.
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { RegistryPushError, type ImageUnit, type UnitResult } from '@registry-push/core';
 import { imageBatches, linkedGroups } from '../src/batches.js';
 import { prunerConfigOf } from '../src/cluster.js';
-import { isTransient } from '../src/errors.js';
+import { PRUNER_ERROR_CODES, isTransient } from '../src/errors.js';
 import { runIdOf } from '../src/jobs.js';
 import { AdaptiveRateLimiter } from '../src/limiter.js';
 import { createLogger } from '../src/logger.js';
@@ -219,11 +220,23 @@ describe('run ids, the CR and settings', () => {
       queue: 'registry-pruner',
     });
     expect(() => loadSettings({ PRUNER_CONCURRENCY: '0' })).toThrow(
-      /PRUNER_CONCURRENCY must be a whole number of 1 or more/,
+      /PRUNER_CONCURRENCY must be a whole number from 1 to 2147483647/,
     );
     expect(() => loadSettings({ PRUNER_MODE: 'partial' })).toThrow(/auto, metadata or full/);
     expect(() => loadSettings({ PRUNER_POLICY: '[1]' })).toThrow(/not a JSON object/);
     expect(redactedRedisUrl('redis://user:s3cret@redis:6379/0')).toBe('redis://user:***@redis:6379/0');
+    // The HTTP endpoints: loopback outside a pod, every interface in one, or what PRUNER_HTTP_HOST says.
+    expect(loadSettings({}).httpHost).toBe('127.0.0.1');
+    expect(loadSettings({ KUBERNETES_SERVICE_HOST: '172.30.0.1' }).httpHost).toBe('0.0.0.0');
+    expect(loadSettings({ KUBERNETES_SERVICE_HOST: '172.30.0.1', PRUNER_HTTP_HOST: '::' }).httpHost).toBe(
+      '::',
+    );
+  });
+
+  it('explains every error code of the service in its README', () => {
+    const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('### Error codes'));
+    expect(PRUNER_ERROR_CODES.filter((code) => !table.includes(`| \`${code}\``))).toEqual([]);
   });
 
   it('never writes credentials to the log', () => {
@@ -264,10 +277,12 @@ describe('the command line', () => {
     const { main } = await import('../src/main.js');
     const unknown = io();
     expect(await main(['prune'], unknown.io)).toBe(2);
-    expect(unknown.err.join('\n')).toContain('unknown command "prune"');
+    expect(unknown.err.join('\n')).toContain('Unknown command "prune"');
     const badFlag = io();
     expect(await main(['run', '--bogus'], badFlag.io)).toBe(2);
-    expect(badFlag.err.join('\n')).toMatch(/usage: registry-pruner run/);
+    expect(badFlag.err).toEqual([
+      'registry-pruner run: Unknown option "--bogus". See `registry-pruner run --help`. [PRUNER_USAGE]',
+    ]);
     const badOutput = io();
     expect(await main(['status', '--output', 'yaml'], badOutput.io)).toBe(2);
     const help = io();

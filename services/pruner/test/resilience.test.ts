@@ -13,6 +13,7 @@ import { pushGenerations, root, startWorld, type World } from './support/world.j
 
 let world: World;
 let durable: DurableRedis | undefined;
+const restartable: DurableRedis[] = [];
 const workers: WorkerProcess[] = [];
 
 function worker(name: string, env: Record<string, string>, failpoint?: string): WorkerProcess {
@@ -51,7 +52,7 @@ const hexOf = (digest: string): string => digest.slice('sha256:'.length);
 
 describe.runIf(root)('runs that survive', () => {
   beforeAll(async () => {
-    world = await startWorld(['crash', 'down', 'redis', 'term']);
+    world = await startWorld(['crash', 'down', 'redis', 'term', 'wait', 'lost']);
     await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
   });
 
@@ -65,6 +66,7 @@ describe.runIf(root)('runs that survive', () => {
   afterAll(async () => {
     killAll();
     await durable?.destroy();
+    for (const r of restartable) await r.destroy();
     await world?.stop();
   });
 
@@ -173,6 +175,45 @@ describe.runIf(root)('runs that survive', () => {
     }
     expect(w1.logs.some((line) => line.msg === 'redis connection error')).toBe(true);
   });
+
+  // `enqueue --wait` while Redis restarts: the old client gave up after about 3 s with ioredis stack traces
+  // and "Connection is closed." (no code), though the run went on. Redis is away for 5 s here.
+  async function waitThroughRestart(
+    redis: DurableRedis,
+    namespace: string,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    await createStreams(world.admin, namespace, 2, 2);
+    const env = world.env({ REDIS_URL: redis.url, PRUNER_MODE: 'metadata' });
+    const w1 = worker('w1', env, 'batch-unit:8000');
+    await w1.port();
+    const waiting = runCli(['enqueue', '--confirm', '--wait', '--timeout', '5m'], env, 400_000);
+    await w1.waitForLog((line) => line.failpoint === 'batch-unit', 120_000);
+    await redis.stop();
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    await redis.start();
+    return waiting;
+  }
+
+  it('enqueue --wait rides out a Redis restart and prints the result when Redis keeps its data', async () => {
+    const redis = await startDurableRedis();
+    restartable.push(redis);
+    const result = await waitThroughRestart(redis, 'wait');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^manual-\S+ succeeded/m);
+  }, 420_000);
+
+  it('enqueue --wait says in one coded line that the run is gone when Redis comes back empty', async () => {
+    const redis = await startDurableRedis({ persistent: false });
+    restartable.push(redis);
+    const result = await waitThroughRestart(redis, 'lost');
+    const lines = result.stderr.split('\n').filter((line) => line !== '');
+    expect(lines, result.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^registry-pruner enqueue: Run manual-\S+ is gone from Redis.*\[PRUNER_RUN_NOT_FOUND\]$/,
+    );
+    expect(result.code).toBe(1);
+  }, 420_000);
 
   it('hands the rest of a batch back on SIGTERM, exits 0, and another worker finishes the run', async () => {
     const streams = await createStreams(world.admin, 'term', 4, 2);

@@ -1,5 +1,6 @@
 // A redis-server with an append-only file on a fixed port, so a test can stop it and start it again on the
-// same address with its data, as a Redis pod restart with a persistent volume does.
+// same address with its data, as a Redis pod restart with a persistent volume does (or, with
+// `persistent: false`, empty, as a Redis pod without one does).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort, makeWorkDir, redisPing, removeWorkDir, requireBinary } from '@registry-push/testkit';
 
@@ -14,8 +15,9 @@ export interface DurableRedis {
   destroy(): Promise<void>;
 }
 
-/** Starts a durable Redis on a free port. */
-export async function startDurableRedis(): Promise<DurableRedis> {
+/** Starts a durable Redis on a free port (`persistent: false`: one that comes back empty). */
+export async function startDurableRedis(options: { persistent?: boolean } = {}): Promise<DurableRedis> {
+  const persistent = options.persistent ?? true;
   const dir = await makeWorkDir('durable-redis');
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -30,7 +32,7 @@ export async function startDurableRedis(): Promise<DurableRedis> {
         '--dir',
         dir,
         '--appendonly',
-        'yes',
+        persistent ? 'yes' : 'no',
         '--appendfsync',
         'always',
         '--save',
