@@ -171,13 +171,6 @@ const CLI: Row[] = [
     says: /unexpected argument "extra"/,
   },
   {
-    name: 'a positional argument to a command that takes none',
-    program: 'registry-push',
-    args: () => ['status', 'now'],
-    code: 'usage',
-    says: /unexpected argument "now"/,
-  },
-  {
     name: 'enable without --storage',
     program: 'registry-push',
     args: (c) => ['enable', '--kubeconfig', c.kubeconfig.admin],
@@ -252,14 +245,6 @@ const CLI: Row[] = [
     says: /no-such-layout does not exist/,
   },
   {
-    name: 'push of an archive that does not exist',
-    program: 'registry-push',
-    args: (c) => ['push', '--ca-file', c.ca, `docker-archive:${c.work}/no-such.tar`, target(c)],
-    env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
-    code: 'SOURCE_NOT_FOUND',
-    says: /no-such\.tar does not exist/,
-  },
-  {
     name: 'push to a target that is not an image reference',
     program: 'registry-push',
     args: (c) => ['push', c.image, 'not a ref'],
@@ -279,13 +264,6 @@ const CLI: Row[] = [
     args: (c) => ['push', c.image, target(c), '--tags', 'bad tag!'],
     code: 'REFERENCE_INVALID',
     says: /"bad tag!" is not a valid tag/,
-  },
-  {
-    name: 'push with a tag that starts with a dot',
-    program: 'registry-push',
-    args: (c) => ['push', c.image, target(c), '--tag', '.hidden'],
-    code: 'REFERENCE_INVALID',
-    says: /"\.hidden" is not a valid tag/,
   },
   {
     name: 'push with a --ca-file that does not exist',
@@ -352,14 +330,6 @@ const CLI: Row[] = [
     env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
     code: 'REGISTRY_TLS_UNTRUSTED',
     says: /is not trusted.*Give the registry CA/,
-  },
-  {
-    name: 'push trusting the wrong CA',
-    program: 'registry-push',
-    args: (c) => ['push', '--ca-file', c.otherCa, c.image, target(c)],
-    env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
-    code: 'REGISTRY_TLS_UNTRUSTED',
-    says: /is not trusted/,
   },
   {
     name: 'push with an --authfile that has no login for the host',
@@ -633,13 +603,6 @@ const CLI: Row[] = [
     args: (c) => ['expose', '--kubeconfig', c.kubeconfig.admin, '--revert', `${c.work}/no-such.json`],
     code: 'OPTION_INVALID',
     says: /is not a readable JSON result/,
-  },
-  {
-    name: 'expose --revert of a JSON file without changes',
-    program: 'registry-push',
-    args: (c) => ['expose', '--kubeconfig', c.kubeconfig.admin, '--revert', join(c.layoutDir, 'index.json')],
-    code: 'OPTION_INVALID',
-    says: /has no "changes" list/,
   },
   {
     name: 'kubeconfig content as one line of JSON is read as content',
@@ -995,32 +958,11 @@ const ACTION: Row[] = [
     says: /"logout"/,
   },
   {
-    name: 'action with revert-expose that is not a boolean',
-    program: 'action',
-    inputs: (c) => ({ ...push(c), 'revert-expose': 'sometimes' }),
-    code: 'OPTION_INVALID',
-    says: /"revert-expose"/,
-  },
-  {
-    name: 'action with insecure-skip-tls-verify that is not a boolean',
-    program: 'action',
-    inputs: (c) => ({ ...push(c), 'insecure-skip-tls-verify': 'nah' }),
-    code: 'OPTION_INVALID',
-    says: /"insecure-skip-tls-verify"/,
-  },
-  {
     name: 'action with negative retries',
     program: 'action',
     inputs: (c) => ({ ...push(c), retries: '-1' }),
     code: 'OPTION_INVALID',
     says: /"retries" input is "-1", not a whole number from 0 to 10/,
-  },
-  {
-    name: 'action with a timeout that is not a number',
-    program: 'action',
-    inputs: (c) => ({ ...push(c), timeout: 'soon' }),
-    code: 'OPTION_INVALID',
-    says: /"timeout"/,
   },
   {
     name: 'action with an unknown expose mode',
@@ -1095,8 +1037,8 @@ const ACTION: Row[] = [
     name: 'action with a server that is not a URL',
     program: 'action',
     inputs: (c) => ({ ...push(c), kubeconfig: '', server: 'not-a-url', token: c.fakeToken }),
-    code: 'KUBECONFIG_INVALID',
-    says: /is not a URL/,
+    code: 'OPTION_INVALID',
+    says: /"not-a-url", which is not an https URL/,
     secrets: (c) => leakForms(c.fakeToken, ['registry-push']),
   },
   {
@@ -1266,36 +1208,12 @@ const PRUNER: Row[] = [
     says: /PRUNER_CONCURRENCY must be a whole number of 1 or more, not "0"/,
   },
   {
-    name: 'pruner: PRUNER_BATCH_SIZE that is not a number',
-    program: 'registry-pruner',
-    args: () => ['status'],
-    env: (c) => ({ ...redisEnv(c), PRUNER_BATCH_SIZE: 'lots' }),
-    code: 'PRUNER_SETTING_INVALID',
-    says: /PRUNER_BATCH_SIZE/,
-  },
-  {
     name: 'pruner: a negative PRUNER_HTTP_PORT',
     program: 'registry-pruner',
     args: () => ['status'],
     env: (c) => ({ ...redisEnv(c), PRUNER_HTTP_PORT: '-1' }),
     code: 'PRUNER_SETTING_INVALID',
     says: /PRUNER_HTTP_PORT/,
-  },
-  {
-    name: 'pruner: a fractional PRUNER_RATE',
-    program: 'registry-pruner',
-    args: () => ['status'],
-    env: (c) => ({ ...redisEnv(c), PRUNER_RATE: '2.5' }),
-    code: 'PRUNER_SETTING_INVALID',
-    says: /PRUNER_RATE/,
-  },
-  {
-    name: 'pruner: a tiny PRUNER_LOCK_DURATION_MS',
-    program: 'registry-pruner',
-    args: () => ['status'],
-    env: (c) => ({ ...redisEnv(c), PRUNER_LOCK_DURATION_MS: '10' }),
-    code: 'PRUNER_SETTING_INVALID',
-    says: /PRUNER_LOCK_DURATION_MS must be a whole number of 500 or more/,
   },
   {
     name: 'pruner: PRUNER_CONFIRM that is not a boolean',
@@ -1312,14 +1230,6 @@ const PRUNER: Row[] = [
     env: () => ({ PRUNER_POLICY: '[1' }),
     code: 'PRUNER_SETTING_INVALID',
     says: /PRUNER_POLICY.*For example/,
-  },
-  {
-    name: 'pruner: PRUNER_POLICY that is a JSON list',
-    program: 'registry-pruner',
-    args: (c) => ['run', '--kubeconfig', c.kubeconfig.admin],
-    env: () => ({ PRUNER_POLICY: '[1]' }),
-    code: 'PRUNER_SETTING_INVALID',
-    says: /not a JSON object/,
   },
   {
     name: 'pruner: REDIS_SENTINELS that are not host:port',
@@ -1575,7 +1485,7 @@ describe.runIf(process.getuid?.() === 0)('bad input: one line, a code, a fix, no
     ctx.sizeMismatchImage = await sizeMismatchLayout(built.layoutDir, join(work, 'size-mismatch'));
 
     const c = ctx;
-    await inBatches(ROWS, 6, async (row) => {
+    await inBatches(ROWS, 8, async (row) => {
       const home = join(work, 'homes', String(ROWS.indexOf(row)));
       await mkdir(home, { recursive: true });
       // Nothing of this process's environment: no KUBECONFIG, no token, a HOME of its own.
@@ -1590,7 +1500,7 @@ describe.runIf(process.getuid?.() === 0)('bad input: one line, a code, a fix, no
       }
       results.set(row.name, result);
     });
-  }, 900_000);
+  }, 1_500_000);
 
   afterAll(async () => {
     await basicRegistry?.stop();
