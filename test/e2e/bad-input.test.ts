@@ -4,8 +4,7 @@
 // message line that says what happened and what to do, the right error code, no stack trace and no secret
 // anywhere in what the run printed or left for later steps.
 //
-// Rows marked `knownBroken` are findings of issue 18 that are not fixed yet: they run with `it.fails`, so this
-// file passes today and each row turns red (remove its mark) when the fix lands.
+// It began as the findings of an adversarial review (issue 18), each row written before its fix.
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -83,8 +82,6 @@ interface Row {
   warns?: RegExp;
   /** Secrets of this row besides the cluster's tokens. */
   secrets?: (c: Ctx) => string[];
-  /** A finding of issue 18 that is not fixed yet. */
-  knownBroken?: string;
   /** The run ends well (a correct input that was refused); only leaks and stack traces are checked. */
   succeeds?: boolean;
   /** Seconds before a run counts as hung. */
@@ -105,7 +102,7 @@ const CLI: Row[] = [
     program: 'registry-push',
     args: () => ['bogus'],
     code: 'usage',
-    says: /unknown command "bogus"/,
+    says: /unknown command "bogus"/i,
   },
   {
     name: 'an unknown option',
@@ -168,7 +165,7 @@ const CLI: Row[] = [
     program: 'registry-push',
     args: (c) => ['push', c.image, target(c), 'extra'],
     code: 'usage',
-    says: /unexpected argument "extra"/,
+    says: /unexpected argument "extra"/i,
   },
   {
     name: 'enable without --storage',
@@ -189,7 +186,7 @@ const CLI: Row[] = [
     program: 'registry-push',
     args: (c) => ['enable', '--kubeconfig', c.kubeconfig.admin, '--storage', 'emptydir', '--replicas', 'abc'],
     code: 'usage',
-    says: /--replicas must be a whole number of 1 or more, not "abc"/,
+    says: /--replicas must be a whole number from 1 to 100, not "abc"/,
   },
   {
     name: 'enable with an option of another storage kind',
@@ -204,14 +201,14 @@ const CLI: Row[] = [
     args: (c) => ['push', '--ca-file', c.ca, '--retries', 'abc', c.image, target(c)],
     env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
     code: 'usage',
-    says: /--retries must be a whole number, not "abc"/,
+    says: /--retries must be a whole number from 0 to 10, not "abc"/,
   },
   {
     name: 'expose with --timeout that is not a number',
     program: 'registry-push',
     args: (c) => ['expose', '--kubeconfig', c.kubeconfig.admin, '--timeout', 'soon'],
     code: 'usage',
-    says: /--timeout must be a positive number of seconds, not "soon"/,
+    says: /--timeout must be a whole number from 1 to 3600, not "soon"/,
   },
 
   // Options and sources.
@@ -347,11 +344,34 @@ const CLI: Row[] = [
     says: /holds no credentials for/,
   },
   {
+    name: 'push with a username that holds ":"',
+    program: 'registry-push',
+    args: (c) => ['push', '--username', 'ci:bot', '--ca-file', c.ca, c.image, target(c)],
+    env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
+    code: 'USERNAME_INVALID',
+    says: /contains ":"/,
+  },
+  {
+    name: 'push with --ca-data that is not a certificate',
+    program: 'registry-push',
+    args: (c) => ['push', '--ca-data', 'not a certificate', c.image, target(c)],
+    env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
+    code: 'CA_INVALID',
+    says: /holds no PEM certificate/,
+  },
+  {
+    name: 'push with --concurrency 0',
+    program: 'registry-push',
+    args: (c) => ['push', '--concurrency', '0', '--ca-file', c.ca, c.image, target(c)],
+    code: 'usage',
+    says: /--concurrency must be a whole number from 1 to 32, not "0"/,
+  },
+  {
     name: 'push with a --kubeconfig that does not exist',
     program: 'registry-push',
     args: (c) => ['push', '--kubeconfig', `${c.work}/no-kubeconfig`, '--ca-file', c.ca, c.image, target(c)],
     code: 'KUBECONFIG_INVALID',
-    says: /does not exist\. Point it at a valid kubeconfig/,
+    says: /does not exist\. Check the --kubeconfig path/,
   },
   {
     name: 'a kubeconfig that is not YAML',
@@ -636,7 +656,6 @@ const CLI: Row[] = [
       `apiVersion: v1, kind: Config, users: [{name: viewer, user: {token: ${c.token.viewer}}}]`,
     ],
     code: 'KUBECONFIG_INVALID',
-    knownBroken: 'issue 18 item 1',
   },
   {
     name: '--tls-verify false with a token warns that the token goes to whoever answers',
@@ -645,7 +664,6 @@ const CLI: Row[] = [
     env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.viewer }),
     code: 'REGISTRY_DENIED',
     warns: /warning: .*tls-verify/i,
-    knownBroken: 'issue 18 item 2',
   },
   {
     name: '--tls-verify false together with --ca-file',
@@ -654,7 +672,6 @@ const CLI: Row[] = [
     env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
     code: 'OPTION_INVALID',
     says: /--tls-verify.*--ca-file|--ca-file.*--tls-verify/,
-    knownBroken: 'issue 18 item 2',
   },
   {
     name: '--token together with --token-file',
@@ -662,7 +679,6 @@ const CLI: Row[] = [
     args: (c) => ['push', '--token', c.fakeToken, '--token-file', c.ca, c.image, target(c)],
     code: 'OPTION_INVALID',
     says: /--token.*--token-file|--token-file.*--token/,
-    knownBroken: 'issue 18 item 2',
   },
   {
     name: '--ca-file together with --ca-data',
@@ -671,7 +687,6 @@ const CLI: Row[] = [
     env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
     code: 'OPTION_INVALID',
     says: /--ca-file.*--ca-data|--ca-data.*--ca-file/,
-    knownBroken: 'issue 18 item 2',
   },
   {
     name: '--plain-http together with --ca-file',
@@ -680,7 +695,6 @@ const CLI: Row[] = [
     env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
     code: 'OPTION_INVALID',
     says: /--plain-http.*--ca-file|--ca-file.*--plain-http/,
-    knownBroken: 'issue 18 item 2',
   },
   {
     name: 'a parallel push to a registry with Basic auth (correct credentials) succeeds',
@@ -700,7 +714,6 @@ const CLI: Row[] = [
     code: 'usage',
     succeeds: true,
     secrets: (c) => leakForms(c.basicPassword, ['ci-bot']),
-    knownBroken: 'issue 18 item 5',
   },
   {
     name: 'login --ca-file --cert-dir --login-tool skopeo hands the CA to skopeo',
@@ -722,7 +735,6 @@ const CLI: Row[] = [
     ],
     code: 'usage',
     succeeds: true,
-    knownBroken: 'issue 18 item 6',
   },
   {
     name: 'all against an API server that does not answer',
@@ -749,7 +761,6 @@ const CLI: Row[] = [
     ],
     env: (c) => ({ REGISTRY_PUSH_TOKEN: c.fakeToken }),
     code: 'CLUSTER_UNREACHABLE',
-    knownBroken: 'issue 18 item 7',
   },
   {
     name: 'status against an API server that does not answer',
@@ -776,7 +787,6 @@ const CLI: Row[] = [
     ],
     code: 'PROJECT_NOT_FOUND',
     says: /no-such-project/,
-    knownBroken: 'issue 18 item 8',
   },
   {
     name: 'push of an oci-archive that is a directory',
@@ -784,7 +794,6 @@ const CLI: Row[] = [
     args: (c) => ['push', '--ca-file', c.ca, `oci-archive:${c.layoutDir}`, target(c)],
     env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
     code: 'SOURCE_INVALID',
-    knownBroken: 'issue 18 item 9',
   },
   // The codes of the --authfile rows are a guess: the issue names none.
   {
@@ -803,7 +812,6 @@ const CLI: Row[] = [
     ],
     code: 'OPTION_INVALID',
     says: /--authfile/,
-    knownBroken: 'issue 18 item 9',
   },
   {
     name: 'login with an --authfile that cannot be written',
@@ -821,7 +829,6 @@ const CLI: Row[] = [
     ],
     code: 'OPTION_INVALID',
     says: /--authfile/,
-    knownBroken: 'issue 18 item 9',
   },
   {
     name: 'trust with a --cert-dir under a regular file',
@@ -838,7 +845,6 @@ const CLI: Row[] = [
       join(c.plainFile, 'certs.d'),
     ],
     code: 'TRUST_STORE_UNWRITABLE',
-    knownBroken: 'issue 18 item 9',
   },
   {
     name: 'trust with a --cert-dir in /sys',
@@ -855,7 +861,6 @@ const CLI: Row[] = [
       '/sys/registry-push-certs.d',
     ],
     code: 'TRUST_STORE_UNWRITABLE',
-    knownBroken: 'issue 18 item 9',
   },
   {
     name: 'trust with a --cert-dir in /proc ends (does not hang)',
@@ -873,7 +878,6 @@ const CLI: Row[] = [
     ],
     code: 'TRUST_STORE_UNWRITABLE',
     timeout: 45,
-    knownBroken: 'issue 18 item 10',
   },
   {
     name: 'push with a negative --retries',
@@ -882,7 +886,6 @@ const CLI: Row[] = [
     env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
     code: 'OPTION_INVALID',
     says: /--retries.*\d/,
-    knownBroken: 'issue 18 item 11',
   },
   {
     name: 'expose with a negative --timeout',
@@ -890,7 +893,6 @@ const CLI: Row[] = [
     args: (c) => ['expose', '--kubeconfig', c.kubeconfig.admin, '--timeout', '-5'],
     code: 'OPTION_INVALID',
     says: /--timeout/,
-    knownBroken: 'issue 18 item 11',
   },
   {
     name: 'enable with a negative --replicas',
@@ -898,7 +900,6 @@ const CLI: Row[] = [
     args: (c) => ['enable', '--kubeconfig', c.kubeconfig.admin, '--storage', 'emptydir', '--replicas', '-2'],
     code: 'OPTION_INVALID',
     says: /--replicas.*1/,
-    knownBroken: 'issue 18 item 11',
   },
   // The code is a guess: the layout contradicts itself (SOURCE_INVALID), or the layer is corrupt (BLOB_CORRUPT).
   {
@@ -907,7 +908,6 @@ const CLI: Row[] = [
     args: (c) => ['push', '--ca-file', c.ca, c.sizeMismatchImage, target(c, 'demo', 'size-mismatch')],
     env: (c) => ({ REGISTRY_PUSH_TOKEN: c.token.developer }),
     code: ['SOURCE_INVALID', 'BLOB_CORRUPT'],
-    knownBroken: 'issue 18 item 13',
   },
 ];
 
@@ -1098,7 +1098,6 @@ const ACTION: Row[] = [
       kubeconfig: `apiVersion: v1, kind: Config, users: [{name: viewer, user: {token: ${c.token.viewer}}}]`,
     }),
     code: ['OPTION_INVALID', 'KUBECONFIG_INVALID'],
-    knownBroken: 'issue 18 item 1',
   },
   {
     name: 'action to a project that does not exist',
@@ -1106,14 +1105,12 @@ const ACTION: Row[] = [
     inputs: (c) => ({ ...push(c), namespace: 'no-such-project' }),
     code: 'PROJECT_NOT_FOUND',
     says: /no-such-project/,
-    knownBroken: 'issue 18 item 8',
   },
   {
     name: 'action with an oci-archive source that is a directory',
     program: 'action',
     inputs: (c) => ({ ...push(c), source: `oci-archive:${c.layoutDir}` }),
     code: 'SOURCE_INVALID',
-    knownBroken: 'issue 18 item 9',
   },
 ];
 
@@ -1131,7 +1128,7 @@ const PRUNER: Row[] = [
     program: 'registry-pruner',
     args: () => ['bogus'],
     code: 'usage',
-    says: /unknown command "bogus"/,
+    says: /unknown command "bogus"/i,
   },
   {
     name: 'pruner: an unknown option',
@@ -1145,7 +1142,7 @@ const PRUNER: Row[] = [
     program: 'registry-pruner',
     args: () => ['run', 'extra'],
     code: 'usage',
-    says: /unexpected argument "extra"/,
+    says: /unexpected argument "extra"/i,
   },
   {
     name: 'pruner: --keep-tag-revisions that is not a number',
@@ -1165,7 +1162,7 @@ const PRUNER: Row[] = [
     name: 'pruner: an unknown --mode',
     program: 'registry-pruner',
     args: (c) => ['run', '--kubeconfig', c.kubeconfig.admin, '--mode', 'fast'],
-    code: 'PRUNER_SETTING_INVALID',
+    code: 'PRUNER_USAGE',
     says: /must be auto, metadata or full, not "fast"/,
   },
   {
@@ -1189,7 +1186,7 @@ const PRUNER: Row[] = [
     args: () => ['enqueue', '--wait', '--timeout', 'forever'],
     env: redisEnv,
     code: 'PRUNER_USAGE',
-    says: /--timeout must be a duration/,
+    says: /--timeout must be a positive duration/,
   },
   {
     name: 'pruner: PRUNER_MODE that is not a mode',
@@ -1298,7 +1295,6 @@ const PRUNER: Row[] = [
     }),
     code: 'PRUNER_SETTING_INVALID',
     says: /PRUNER_REGISTRY_CA_FILE/,
-    knownBroken: 'issue 18 item 9',
   },
   {
     name: 'pruner: REDIS_URL that is not a URL',
@@ -1307,7 +1303,6 @@ const PRUNER: Row[] = [
     env: () => ({ REDIS_URL: 'garbage' }),
     code: 'PRUNER_SETTING_INVALID',
     says: /REDIS_URL/,
-    knownBroken: 'issue 18 item 9',
   },
   {
     name: 'pruner: worker with PRUNER_HTTP_PORT already in use',
@@ -1318,10 +1313,9 @@ const PRUNER: Row[] = [
       PRUNER_QUEUE: 'bad-input-port',
       PRUNER_HTTP_PORT: new URL(c.redisUrl).port,
     }),
-    code: 'PRUNER_SETTING_INVALID',
+    code: 'PRUNER_HTTP_BIND_FAILED',
     says: /PRUNER_HTTP_PORT/,
     timeout: 45,
-    knownBroken: 'issue 18 item 9',
   },
   {
     name: 'pruner: a negative --keep-tag-revisions',
@@ -1329,7 +1323,6 @@ const PRUNER: Row[] = [
     args: (c) => ['run', '--kubeconfig', c.kubeconfig.admin, '--keep-tag-revisions', '-1'],
     code: ['PRUNER_USAGE', 'OPTION_INVALID'],
     says: /--keep-tag-revisions.*0/,
-    knownBroken: 'issue 18 item 11',
   },
   {
     name: 'pruner: a negative status --limit',
@@ -1338,7 +1331,6 @@ const PRUNER: Row[] = [
     env: redisEnv,
     code: ['PRUNER_USAGE', 'OPTION_INVALID'],
     says: /--limit.*0/,
-    knownBroken: 'issue 18 item 11',
   },
 ];
 
@@ -1510,9 +1502,7 @@ describe.runIf(process.getuid?.() === 0)('bad input: one line, a code, a fix, no
   }, 60_000);
 
   for (const row of ROWS) {
-    const test = row.knownBroken === undefined ? it : it.fails;
-    const title = row.knownBroken === undefined ? row.name : `${row.name} (known broken: ${row.knownBroken})`;
-    test(title, () => {
+    it(row.name, () => {
       const c = ctx;
       const result = results.get(row.name);
       if (c === undefined || result === undefined) throw new Error('the row did not run');
@@ -1540,8 +1530,8 @@ describe.runIf(process.getuid?.() === 0)('bad input: one line, a code, a fix, no
   }
 
   // doctor reports checks, not one error: the unreachable API server must be named as such, with a fix.
-  it.fails(
-    'doctor against an API server that does not answer says so (known broken: issue 18 item 7)',
+  it(
+    'doctor against an API server that does not answer says so',
     async () => {
       const c = ctx;
       if (c === undefined) throw new Error('no cluster');

@@ -159,8 +159,8 @@ export interface Expectation {
   program: 'registry-push' | 'registry-pruner' | 'action';
   /**
    * The error code the message line ends with (`[CODE]`, or the `::error::` line's), any of a list; or
-   * `usage`: a command-line mistake caught while parsing (exit 2, the message first, then at most the usage),
-   * or the same mistake as one coded line (OPTION_INVALID, PRUNER_USAGE).
+   * `usage`: a command-line mistake, one coded line and exit 2 (OPTION_INVALID for registry-push,
+   * PRUNER_USAGE for registry-pruner), never the help text.
    */
   code: string | readonly string[];
   /** What the message line must say (what happened, and what to do). */
@@ -180,8 +180,12 @@ export function leakForms(secret: string, usernames: readonly string[]): string[
 /** The `code` of a row that is a command-line mistake (see {@link Expectation.code}). */
 export const USAGE = 'usage';
 const CODE_AT_END = /\[([A-Z][A-Z0-9_]+)\]\s*$/;
-/** The codes a usage mistake may carry once it is reported as one coded line instead of message and usage. */
-const USAGE_CODES: readonly string[] = ['OPTION_INVALID', 'PRUNER_USAGE'];
+/** The code of a usage mistake, per program. */
+const USAGE_CODES: Readonly<Record<Expectation['program'], string>> = {
+  'registry-push': 'OPTION_INVALID',
+  'registry-pruner': 'PRUNER_USAGE',
+  action: 'OPTION_INVALID',
+};
 const STACK = /^\s+at \S|node:internal|^\S*Error: .*\n\s+at /m;
 
 /** The problems with how a run failed; empty when it failed the way a user should see. */
@@ -217,14 +221,18 @@ function outputProblems(result: RunResult, expected: Expectation): string[] {
   return problems;
 }
 
-/** The code at the end of the message line, and a fix before it; or exit 2 for an uncoded usage mistake. */
+/** The code at the end of the message line, and a fix before it; a usage mistake exits 2. */
 function codeProblems(result: RunResult, expected: Expectation, line: string): string[] {
   const usage = expected.code === USAGE;
-  if (usage && !CODE_AT_END.test(line)) {
-    return result.code === 2 ? [] : [`a usage mistake exits 2, not ${String(result.code)}`];
-  }
-  const codes = usage ? USAGE_CODES : typeof expected.code === 'string' ? [expected.code] : expected.code;
+  const codes = usage
+    ? [USAGE_CODES[expected.program]]
+    : typeof expected.code === 'string'
+      ? [expected.code]
+      : expected.code;
   const problems: string[] = [];
+  if (usage && expected.program !== 'action' && result.code !== 2) {
+    problems.push(`a usage mistake exits 2, not ${String(result.code)}`);
+  }
   const code = CODE_AT_END.exec(line)?.[1];
   if (code === undefined || !codes.includes(code)) {
     problems.push(`the message line should end with [${codes.join('|')}], not: ${line}`);
@@ -244,9 +252,7 @@ const namesProgram = (line: string, program: string): boolean => new RegExp(`^${
 function messageLine(result: RunResult, expected: Expectation, problems: string[]): string | undefined {
   if (expected.program === 'action') return actionErrorLine(result, problems);
   const lines = result.stderr.split('\n').filter((l) => l.trim() !== '');
-  if (expected.code === USAGE && !CODE_AT_END.test(lines.at(-1) ?? '')) {
-    return usageLine(lines, expected.program, problems);
-  }
+  if (lines.some((l) => l.startsWith('usage:'))) problems.push('it printed the usage text, not one line');
   const last = lines.at(-1);
   if (last === undefined) {
     problems.push('nothing on stderr');
@@ -265,22 +271,6 @@ function actionErrorLine(result: RunResult, problems: string[]): string | undefi
   if (errors.length !== 1) problems.push(`expected one ::error:: line, found ${String(errors.length)}`);
   if (result.postCode !== 0) problems.push(`the post step failed too (exit ${String(result.postCode)})`);
   return errors[0]?.replace(/^::error[^:]*::/, '');
-}
-
-/** parseArgs and the commands print a usage mistake first; only the usage text may follow it. */
-function usageLine(lines: readonly string[], program: string, problems: string[]): string | undefined {
-  const first = lines[0];
-  if (first === undefined) {
-    problems.push('nothing on stderr');
-    return undefined;
-  }
-  const usageAt = lines.findIndex((l) => l.startsWith('usage:'));
-  if (usageAt !== -1 && usageAt !== 1) {
-    problems.push(`more than one line before the usage text: ${lines.slice(0, usageAt).join(' / ')}`);
-  }
-  if (usageAt === -1 && lines.length !== 1) problems.push(`more than one line: ${lines.join(' / ')}`);
-  if (!namesProgram(first, program)) problems.push(`the message does not name the program: ${first}`);
-  return first;
 }
 
 /** Run jobs with at most `limit` at a time, keeping the results in order. */

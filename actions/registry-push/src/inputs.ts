@@ -9,6 +9,7 @@ import {
   type ExposeMode,
   type PushTool,
 } from '@registry-push/core';
+import { isPlainlyPath } from './secrets.js';
 
 /** Where the registry CA is installed besides the process itself (the `trust` input). */
 export type TrustTarget = 'registry' | 'docker' | 'system' | 'none';
@@ -341,7 +342,7 @@ function usernameInput(read: InputReader): string | undefined {
  */
 function checkKubeconfig(kubeconfig: string): void {
   if (kubeconfig.includes('\n') || kubeconfig.trimStart().startsWith('{') || existsSync(kubeconfig)) return;
-  if (/^[\w./@+-]{1,160}$/.test(kubeconfig) && !kubeconfig.startsWith('eyJ')) {
+  if (isPlainlyPath(kubeconfig)) {
     throw invalid(
       'kubeconfig',
       `names ${kubeconfig}, which does not exist`,

@@ -58,13 +58,23 @@ function isFile(path: string): boolean {
 }
 
 /**
- * Mask the `kubeconfig` input before anything can print it. Unless it is the path of a file, it is content
- * (or content mangled onto one line, which is still secret): the whole value, each of its lines (the runner
- * masks line by line), and each token, password and client key inside it, on their own, in case the value
- * reaches a log cut differently or re-encoded.
+ * Whether a kubeconfig value may be shown as a path: a short run of path characters, and not a JWT (`eyJ…`,
+ * made of the same characters). Anything else may be content flattened onto one line, a token or a key.
+ */
+export function isPlainlyPath(value: string): boolean {
+  return /^[\w./@+-]{1,160}$/.test(value) && !value.startsWith('eyJ');
+}
+
+/**
+ * Mask the `kubeconfig` input before anything can print it. Unless it is the path of a file or plainly a
+ * path (a mistyped one must stay readable in the error), it is content (or content mangled onto one line,
+ * which is still secret): the whole value, each of its lines (the runner masks line by line), and each
+ * token, password and client key inside it, on their own, in case the value reaches a log cut differently
+ * or re-encoded.
  */
 export function maskKubeconfigInput(value: string): void {
-  if (value.trim() === '' || isFile(value.trim())) return;
+  const trimmed = value.trim();
+  if (trimmed === '' || isFile(trimmed) || isPlainlyPath(trimmed)) return;
   registerSecret(value);
   for (const secret of kubeconfigSecrets(value)) registerSecret(secret);
 }

@@ -109,6 +109,17 @@ describe('the kubeconfig input', () => {
     expect(masksOf(() => maskKubeconfigInput(path))).toEqual([]);
   });
 
+  it('as a mistyped path: nothing to mask, so the error can name it', () => {
+    expect(masksOf(() => maskKubeconfigInput(join(scratch, 'no-such-kubeconfig')))).toEqual([]);
+  });
+
+  it('as a JWT or a long value with spaces: masked, though it names no file', () => {
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    expect(masksOf(() => maskKubeconfigInput(jwt))).toContain(jwt);
+    const spaced = 'users: token abc';
+    expect(masksOf(() => maskKubeconfigInput(spaced))).toContain(spaced);
+  });
+
   it('flattened onto one line is refused without repeating it', () => {
     const { token } = secrets('refused');
     const error = refusal({

@@ -9,7 +9,7 @@ import { PrunerError, describeError, errorBody } from './errors.js';
 import { formatRun, formatStatus } from './format.js';
 import { writeJsonLines } from './json-lines.js';
 import { runOnce } from './oneshot.js';
-import { MAX_SETTING, loadSettings, parseMode, readRegistryCa, type Settings } from './settings.js';
+import { MAX_SETTING, loadSettings, rangeText, parseMode, readRegistryCa, type Settings } from './settings.js';
 import { startWorker } from './worker.js';
 
 /** Where output goes. */
@@ -143,7 +143,7 @@ function wholeNumber(
   if (raw === undefined) return undefined;
   const value = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max)
-    throw usageError(`--${name} must be a whole number from ${min} to ${max}, not "${String(raw)}".`);
+    throw usageError(`--${name} must be a whole number ${rangeText(min, max, value)}, not "${String(raw)}".`);
   return value;
 }
 

@@ -93,6 +93,14 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Largest delay Node's timers take (2^31 - 1 ms, about 24.8 days); also the cap of every count. */
 export const MAX_SETTING = 2_147_483_647;
 
+/**
+ * "from 1 to 10", or "of 1 or more" when the only upper bound is {@link MAX_SETTING} and the value given is
+ * not above it (that bound would only puzzle someone who typed 0 or "abc").
+ */
+export function rangeText(min: number, max: number, given: number): string {
+  return max >= MAX_SETTING && !(given > max) ? `of ${min} or more` : `from ${min} to ${max}`;
+}
+
 function invalid(name: string, message: string, hint?: string): PrunerError {
   return new PrunerError('PRUNER_SETTING_INVALID', message, {
     hint: hint ?? `Fix ${name} or unset it to use the default.`,
@@ -108,7 +116,7 @@ function integer(env: Env, name: string, fallback: number, min = 0, max = MAX_SE
   if (raw === undefined || raw === '') return fallback;
   const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(name, `${name} must be a whole number from ${min} to ${max}, not "${raw}".`);
+    throw invalid(name, `${name} must be a whole number ${rangeText(min, max, value)}, not "${raw}".`);
   }
   return value;
 }

@@ -220,7 +220,7 @@ describe('run ids, the CR and settings', () => {
       queue: 'registry-pruner',
     });
     expect(() => loadSettings({ PRUNER_CONCURRENCY: '0' })).toThrow(
-      /PRUNER_CONCURRENCY must be a whole number from 1 to 2147483647/,
+      /PRUNER_CONCURRENCY must be a whole number of 1 or more/,
     );
     expect(() => loadSettings({ PRUNER_MODE: 'partial' })).toThrow(/auto, metadata or full/);
     expect(() => loadSettings({ PRUNER_POLICY: '[1]' })).toThrow(/not a JSON object/);

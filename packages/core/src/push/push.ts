@@ -1,4 +1,5 @@
 import { RegistryPushError } from '../errors.js';
+import { validateUsername } from '../login/token.js';
 import { RegistryClient, type BlobOutcome, type RegistryClientOptions } from '../registry/client.js';
 import { formatReference, parseOpenShiftTarget, parseReference, validateTag } from '../registry/reference.js';
 import {
@@ -279,6 +280,9 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   const { host, repository, tags } = targetOf(options);
   const source = parseSource(options.source);
   const tool = options.tool ?? 'native';
+  // The registry would only answer 401 to a username with ':' (it splits user:password at the first one).
+  const credentials = options.connection?.credentials;
+  if (credentials?.kind === 'basic') validateUsername(credentials.username);
   const client = clientFor(options, host);
   const context: PushContext = {
     options,

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import { checkServerIdentity, createSecureContext, rootCertificates } from 'node:tls';
 import { RegistryPushError } from '../errors.js';
-import { splitHostPort } from '../trust/pem.js';
+import { parseCertificateBundle, splitHostPort } from '../trust/pem.js';
 import { proxySettings, type ProxySettings } from './proxy.js';
 
 /** How to reach one registry. */
@@ -175,7 +175,13 @@ export class RegistryTransport {
       rejectUnauthorized: options.tlsVerify ?? true,
       ...(options.caPem === undefined
         ? {}
-        : { secureContext: createSecureContext({ ca: [...rootCertificates, options.caPem] }) }),
+        : {
+            // A CA that is not a certificate would be dropped by OpenSSL without a word, and the push would
+            // fail later as an untrusted registry: refuse it here as what it is.
+            secureContext: createSecureContext({
+              ca: [...rootCertificates, parseCertificateBundle(options.caPem, 'The registry CA').pem],
+            }),
+          }),
     });
     this.http = new HttpAgent(pool);
   }
