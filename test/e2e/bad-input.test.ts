@@ -1530,24 +1530,21 @@ describe.runIf(process.getuid?.() === 0)('bad input: one line, a code, a fix, no
   }
 
   // doctor reports checks, not one error: the unreachable API server must be named as such, with a fix.
-  it(
-    'doctor against an API server that does not answer says so',
-    async () => {
-      const c = ctx;
-      if (c === undefined) throw new Error('no cluster');
-      const result = await runScript([registryPushBin, 'doctor', '--server', unreachable(c), '-n', 'demo'], {
-        PATH: process.env['PATH'] ?? '',
-        HOME: work,
-        REGISTRY_PUSH_TOKEN: c.fakeToken,
-      });
-      const report = `${result.stdout}\n${result.stderr}`;
-      expect(result.code).toBe(1);
-      for (const secret of clusterSecrets(c)) expect(report.includes(secret)).toBe(false);
-      expect(report).not.toMatch(/^\s+at \S|node:internal/m);
-      expect(report).toMatch(
-        /\[FAIL\] cluster API access: .*(unreachable|not reachable|cannot reach|CLUSTER_UNREACHABLE)/i,
-      );
-      expect(report).toMatch(/^\s+fix: /m);
-    },
-  );
+  it('doctor against an API server that does not answer says so', async () => {
+    const c = ctx;
+    if (c === undefined) throw new Error('no cluster');
+    const result = await runScript([registryPushBin, 'doctor', '--server', unreachable(c), '-n', 'demo'], {
+      PATH: process.env['PATH'] ?? '',
+      HOME: work,
+      REGISTRY_PUSH_TOKEN: c.fakeToken,
+    });
+    const report = `${result.stdout}\n${result.stderr}`;
+    expect(result.code).toBe(1);
+    for (const secret of clusterSecrets(c)) expect(report.includes(secret)).toBe(false);
+    expect(report).not.toMatch(/^\s+at \S|node:internal/m);
+    expect(report).toMatch(
+      /\[FAIL\] cluster API access: .*(unreachable|not reachable|cannot reach|CLUSTER_UNREACHABLE)/i,
+    );
+    expect(report).toMatch(/^\s+fix: /m);
+  });
 });

@@ -9,7 +9,14 @@ import { PrunerError, describeError, errorBody } from './errors.js';
 import { formatRun, formatStatus } from './format.js';
 import { writeJsonLines } from './json-lines.js';
 import { runOnce } from './oneshot.js';
-import { MAX_SETTING, loadSettings, rangeText, parseMode, readRegistryCa, type Settings } from './settings.js';
+import {
+  MAX_SETTING,
+  loadSettings,
+  rangeText,
+  parseMode,
+  readRegistryCa,
+  type Settings,
+} from './settings.js';
 import { startWorker } from './worker.js';
 
 /** Where output goes. */
