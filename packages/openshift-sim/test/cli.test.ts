@@ -155,9 +155,14 @@ describe('openshift-sim start', () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         // The aborted simulator could not stop its registry nor remove the registry's directory.
         for (const pid of registryPids) {
-          if (!isAlive(pid)) continue;
-          const cwd = readlinkSync(`/proc/${pid}/cwd`);
-          process.kill(pid, 'SIGTERM');
+          // Its watchdog is among them and may end between the two looks: a process gone is done.
+          let cwd: string;
+          try {
+            cwd = readlinkSync(`/proc/${pid}/cwd`);
+            process.kill(pid, 'SIGTERM');
+          } catch {
+            continue;
+          }
           if (basename(cwd).startsWith('registry-push-registry-')) await removeWorkDir(cwd);
         }
       }

@@ -282,7 +282,7 @@ const cases = (): Case[] => [
     env: { PRUNER_CONCURRENCY: '-2' },
     exit: 1,
     code: 'PRUNER_SETTING_INVALID',
-    names: /PRUNER_CONCURRENCY.*1 to/,
+    names: /PRUNER_CONCURRENCY.*of 1 or more/,
   },
   {
     name: 'hex number',
