@@ -49,6 +49,7 @@ export const CORE_ERROR_CODES = [
   'PRUNE_POLICY_INVALID',
   'PRUNE_SNAPSHOT_INCOMPLETE',
   'PRUNE_REFERENCE_INVALID',
+  // Raised by no current code (an unreadable Image is kept and reported); kept so scripts matching it still parse.
   'PRUNE_IMAGE_INVALID',
   'PRUNE_PLAN_INVALID',
   'PRUNE_REGISTRY_REQUIRED',
