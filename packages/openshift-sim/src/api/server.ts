@@ -553,6 +553,8 @@ export class ApiServer {
       'Transfer-Encoding': 'chunked',
       'Cache-Control': 'no-cache, private',
     });
+    // kube sends the headers at once; without this a watch with nothing to report yet never got its 200.
+    res.flushHeaders();
     const write = (event: { type: string; object: JsonObject }): void => {
       res.write(`${JSON.stringify(event)}\n`);
     };
