@@ -155,7 +155,8 @@ describe.runIf(root)('registry-pruner worker', () => {
         metadata: { annotations: { [SUSPEND_ANNOTATION]: null } },
       });
     }
-  });
+    // A scheduled prune, then three watched changes: more than the default minute on a loaded 2-core machine.
+  }, 180_000);
 
   it('starts one run at a time: a trigger while a run is in progress is reported, not started', async () => {
     await createStreams(world.admin, 'busy', 2, 2);
