@@ -271,4 +271,21 @@ describe('informer', () => {
       await proxy.close();
     }
   });
+
+  it('stops and rejects waitForSync with a typed FORBIDDEN when the role may not list or watch', async () => {
+    const developer = ClusterClient.fromOptions({ kubeconfig: cluster.users.developer!.kubeconfig });
+    const errors: string[] = [];
+    const informer = developer
+      .informer<KubeObject>(Resources.imagePruner, { onError: (error) => errors.push(error.code) })
+      .start();
+    const refused = await informer.waitForSync().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toMatchObject({ code: 'FORBIDDEN' });
+    expect(informer.hasSynced).toBe(false);
+    expect(informer.error?.code).toBe('FORBIDDEN');
+    expect(errors).toEqual(['FORBIDDEN']);
+    await informer.stop();
+  });
 });
