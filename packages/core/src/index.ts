@@ -25,6 +25,8 @@ export {
   type ObjectMeta,
 } from './cluster/client.js';
 export type { ClusterAccessOptions, ClusterAccessSource } from './cluster/kubeconfig.js';
+export { Informer, type InformerEvent, type InformerOptions } from './cluster/informer.js';
+export { WatchStream, type WatchEvent, type WatchRequestOptions, type WatchTarget } from './cluster/watch.js';
 export { clusterAccessGiven } from './cluster/access-given.js';
 export { Resources, RegistryNames, type ResourceType } from './cluster/resources.js';
 export type {

@@ -482,6 +482,39 @@ describe('review fixes', () => {
     ).toBe(403);
   });
 
+  it('ends a timed-out watch with a BOOKMARK at the current revision when bookmarks are allowed', async () => {
+    const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
+    const first = await core.createNamespacedConfigMap({
+      namespace: 'contract',
+      body: { metadata: { name: 'bm-a' } },
+    });
+    // A write elsewhere moves the revision past the last event this watch sees.
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'bm-elsewhere' } },
+    });
+    const rv = Number(first.metadata?.resourceVersion);
+    const response = await raw(
+      cluster,
+      'GET',
+      `/api/v1/namespaces/contract/configmaps?watch=true&timeoutSeconds=1&allowWatchBookmarks=true&resourceVersion=${rv}`,
+    );
+    const events = response.body
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; object: { metadata: { resourceVersion: string } } });
+    const last = events.at(-1);
+    expect(last?.type).toBe('BOOKMARK');
+    expect(Number(last?.object.metadata.resourceVersion)).toBeGreaterThan(rv);
+    const plain = await raw(
+      cluster,
+      'GET',
+      `/api/v1/namespaces/contract/configmaps?watch=true&timeoutSeconds=1&resourceVersion=${rv}`,
+    );
+    expect(plain.body.toString()).not.toContain('BOOKMARK');
+  });
+
   it('limits a named watch to its object and reports objects leaving a label selector as DELETED', async () => {
     const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
     await core.createNamespacedConfigMap({

@@ -1,12 +1,20 @@
 /**
- * Keeps the BullMQ job scheduler in step with the ImagePruner CR. The core's client has no watch, so the
- * CR is read every `configPollMs` and compared by resourceVersion; a change upserts the scheduler (a new
- * cron pattern takes effect without a restart) or removes it while `suspend` is true. Every replica does
- * this; the generation stored in Redis keeps a replica that read an older CR from undoing a newer one.
+ * Keeps the BullMQ job scheduler in step with the ImagePruner CR. The CR is watched (the core's informer),
+ * so a change applies within a second; when the watch cannot be established (a role without `watch` or
+ * `list` on imagepruners) the keeper says so once and reads the CR every `configPollMs` instead. Either way
+ * it is compared by resourceVersion; a change upserts the scheduler (a new cron pattern takes effect
+ * without a restart) or removes it while `suspend` is true. Every replica does this; the generation stored
+ * in Redis keeps a replica that read an older CR from undoing a newer one.
  */
 import type { Queue } from 'bullmq';
-import { type ClusterClient } from '@registry-push/core';
-import { readPrunerConfig, type PrunerConfig } from './cluster.js';
+import {
+  RegistryNames,
+  Resources,
+  type ClusterClient,
+  type Informer,
+  type KubeObject,
+} from '@registry-push/core';
+import { prunerConfigOf, readPrunerConfig, type PrunerConfig } from './cluster.js';
 import { describeError, isTransient } from './errors.js';
 import { JobNames, SCHEDULER_ID, planJobOptions, type PlanJobData } from './jobs.js';
 import type { Logger } from './logger.js';
@@ -28,6 +36,10 @@ export class ScheduleKeeper {
   #appliedVersion: string | undefined;
   #state: ScheduleState = { healthy: false };
   #running: Promise<void> | undefined;
+  #informer: Informer | undefined;
+  #stopped = false;
+  /** Serializes applies: a watch event and a poll never apply at the same time. */
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly client: ClusterClient,
@@ -56,6 +68,11 @@ export class ScheduleKeeper {
       if (!isTransient(error)) throw error;
       return;
     }
+    await this.#consider(config);
+  }
+
+  /** Applies a config read or watched, unless its resourceVersion is the one applied last. */
+  async #consider(config: PrunerConfig): Promise<void> {
     this.#state = { config, healthy: true };
     const version = config.found ? config.resourceVersion : 'absent';
     if (version === this.#appliedVersion) return;
@@ -110,10 +127,48 @@ export class ScheduleKeeper {
     }
   }
 
-  /** Polls until {@link stop}. */
+  /** Watches the CR (polling as the fallback) until {@link stop}. */
   start(): void {
+    const informer = this.client.informer<KubeObject>(Resources.imagePruner, {
+      fieldSelector: `metadata.name=${RegistryNames.operatorConfig}`,
+      onEvent: (event) => {
+        const object = event.type === 'DELETED' ? undefined : event.object;
+        return this.#serial(() => this.#consider(prunerConfigOf(object)));
+      },
+      onError: (error) => {
+        // GONE is routine (a re-list follows); other failures are retried by the informer and logged here.
+        if (error.code !== 'GONE')
+          this.logger.debug({ error: describeError(error) }, 'ImagePruner watch failed');
+      },
+    });
+    this.#informer = informer;
+    informer.start();
+    informer.waitForSync().then(
+      () => this.logger.debug({}, 'watching the ImagePruner CR'),
+      (error: unknown) => this.#fallBack(error),
+    );
+  }
+
+  /** The watch cannot go on (its informer stopped on a failure retrying cannot fix): poll instead, said once. */
+  #fallBack(error: unknown): void {
+    if (this.#stopped || this.#timer !== undefined) return;
+    this.logger.warn(
+      { error: describeError(error), pollMs: this.settings.configPollMs },
+      'cannot watch the ImagePruner CR (the role needs list and watch on imagepruners); reading it every PRUNER_CONFIG_POLL_MS instead',
+    );
+    this.#poll();
+  }
+
+  #serial(step: () => Promise<void>): Promise<void> {
+    const next = this.#queue.then(step, step);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The fallback: reads the CR every `configPollMs`. */
+  #poll(): void {
     const tick = (): void => {
-      this.#running = this.syncOnce()
+      this.#running = this.#serial(() => this.syncOnce())
         .catch(() => undefined)
         .finally(() => {
           if (this.#timer !== undefined) this.#timer = setTimeout(tick, this.settings.configPollMs);
@@ -122,10 +177,13 @@ export class ScheduleKeeper {
     this.#timer = setTimeout(tick, this.settings.configPollMs);
   }
 
-  /** Stops polling (waits for a poll in progress). */
+  /** Stops watching or polling (waits for an apply in progress). */
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    await this.#informer?.stop();
     await this.#running;
+    await this.#queue;
   }
 }

@@ -104,7 +104,9 @@ describe.runIf(root)('registry-pruner worker', () => {
   });
 
   it('fires on the CR schedule, follows a changed schedule without a restart, and stops while suspended', async () => {
-    const env = world.env();
+    // The default poll interval: a change must arrive through the watch, long before a poll would read it.
+    const env = world.env({ PRUNER_CONFIG_POLL_MS: '30000' });
+    const watched = 15_000;
     await world.setPruner({ schedule: '*/2 * * * * *' });
     try {
       worker('w1', env);
@@ -117,14 +119,22 @@ describe.runIf(root)('registry-pruner worker', () => {
       });
 
       await world.setPruner({ schedule: '30 3 * * *' });
-      const moved = await until('the new schedule', async () => {
-        const report = await status(env);
-        return report.schedule.pattern === '30 3 * * *' ? report : undefined;
-      });
+      const moved = await until(
+        'the new schedule',
+        async () => {
+          const report = await status(env);
+          return report.schedule.pattern === '30 3 * * *' ? report : undefined;
+        },
+        watched,
+      );
       expect(moved.schedule.next).toMatch(/T03:30:00\.000Z$/);
 
       await world.setPruner({ suspend: true });
-      await until('the suspension', async () => ((await status(env)).schedule.active ? undefined : true));
+      await until(
+        'the suspension',
+        async () => ((await status(env)).schedule.active ? undefined : true),
+        watched,
+      );
       const before = (await status(env)).runs.length;
       await new Promise((resolve) => setTimeout(resolve, 2500));
       expect((await status(env)).runs.length).toBe(before);
@@ -134,14 +144,19 @@ describe.runIf(root)('registry-pruner worker', () => {
       await world.admin.mergePatch(Resources.imagePruner, 'cluster', {
         metadata: { annotations: { [SUSPEND_ANNOTATION]: 'false' } },
       });
-      await until('the schedule back', async () => ((await status(env)).schedule.active ? true : undefined));
+      await until(
+        'the schedule back',
+        async () => ((await status(env)).schedule.active ? true : undefined),
+        watched,
+      );
     } finally {
       await world.setPruner({ schedule: null, suspend: null });
       await world.admin.mergePatch(Resources.imagePruner, 'cluster', {
         metadata: { annotations: { [SUSPEND_ANNOTATION]: null } },
       });
     }
-  });
+    // A scheduled prune, then three watched changes: more than the default minute on a loaded 2-core machine.
+  }, 180_000);
 
   it('starts one run at a time: a trigger while a run is in progress is reported, not started', async () => {
     await createStreams(world.admin, 'busy', 2, 2);

@@ -120,7 +120,7 @@ const STATUS_ERRORS: Record<number, (status: StatusBody, request: ApiRequest) =>
   429: (_, request) => unavailable(429, request),
 };
 
-function fromStatusCode(code: number, status: StatusBody, request: ApiRequest): RegistryPushError {
+export function fromStatusCode(code: number, status: StatusBody, request: ApiRequest): RegistryPushError {
   const build = STATUS_ERRORS[code];
   const reason = status.reason === undefined ? '' : ` (${status.reason})`;
   const [errorCode, message, hint, retryable] =

@@ -10,7 +10,9 @@ import type { RequestOptions } from 'node:https';
 import { RegistryPushError } from '../errors.js';
 import { toClusterError, type ApiRequest } from './api-errors.js';
 import { loadClusterAccess, type ClusterAccessOptions, type ClusterAccessSource } from './kubeconfig.js';
+import { Informer, type InformerOptions } from './informer.js';
 import { groupOf, qualifiedName, versionOf, type ResourceType } from './resources.js';
+import { RawApi, type WatchRequestOptions, type WatchStream } from './watch.js';
 
 /** The metadata fields the tools read. */
 export interface ObjectMeta {
@@ -117,6 +119,7 @@ export class ClusterClient {
   private readonly objects: KubernetesObjectApi;
   private readonly custom: CustomObjectsApi;
   private readonly authorization: AuthorizationV1Api;
+  private readonly raw: RawApi;
 
   private constructor(
     private readonly kubeConfig: KubeConfig,
@@ -128,6 +131,24 @@ export class ClusterClient {
     this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
+    this.raw = new RawApi(kubeConfig, server);
+  }
+
+  /**
+   * One watch request as an async iterator of typed events (ADDED/MODIFIED/DELETED/BOOKMARK). It ends when
+   * the server ends it; an ERROR event throws the core's typed error (GONE for 410). For a live view that
+   * resumes and re-lists by itself, use {@link informer}.
+   */
+  async watch<T extends KubeObject>(
+    type: ResourceType,
+    options: WatchRequestOptions = {},
+  ): Promise<WatchStream<T>> {
+    return this.raw.watch<T>(type, options);
+  }
+
+  /** An {@link Informer} of a kind (not started): list, then watch, resume, re-list on 410. */
+  informer<T extends KubeObject>(type: ResourceType, options: InformerOptions<T> = {}): Informer<T> {
+    return new Informer<T>(this.raw, type, options);
   }
 
   /** Build a client from the options (no network traffic yet). */

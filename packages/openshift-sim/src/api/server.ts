@@ -14,7 +14,7 @@ import type { FieldValidation, ListOptions, ResourceService, WriteOptions } from
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { ApiError, errors } from './status.js';
 import type { ObjectStore, WatchEvent } from './store.js';
-import type { ClusterFacts, RequestContext, ResourceType } from './types.js';
+import { apiVersionOf, type ClusterFacts, type RequestContext, type ResourceType } from './types.js';
 import type { VirtualResources } from './virtual.js';
 
 /** What the API server is built from. */
@@ -553,6 +553,8 @@ export class ApiServer {
       'Transfer-Encoding': 'chunked',
       'Cache-Control': 'no-cache, private',
     });
+    // kube sends the headers at once; without this a watch with nothing to report yet never got its 200.
+    res.flushHeaders();
     const write = (event: { type: string; object: JsonObject }): void => {
       res.write(`${JSON.stringify(event)}\n`);
     };
@@ -596,7 +598,23 @@ export class ApiServer {
     const unsubscribe = store.subscribe(storeKey(type), namespace, emit);
     this.openWatches.add(res);
     const timeoutSeconds = Number(query.get('timeoutSeconds') ?? '0');
-    const timer = timeoutSeconds > 0 ? setTimeout(() => res.end(), timeoutSeconds * 1000) : undefined;
+    // With allowWatchBookmarks, kube's watch cache sends a BOOKMARK at the current revision before it ends a
+    // watch on its timeout, so the client resumes from there rather than from its last (maybe old) event.
+    const bookmarks = ['true', '1'].includes(query.get('allowWatchBookmarks') ?? '');
+    const end = (): void => {
+      if (bookmarks) {
+        write({
+          type: 'BOOKMARK',
+          object: {
+            apiVersion: apiVersionOf(type),
+            kind: type.kind,
+            metadata: { resourceVersion: String(store.currentRevision) },
+          },
+        });
+      }
+      res.end();
+    };
+    const timer = timeoutSeconds > 0 ? setTimeout(end, timeoutSeconds * 1000) : undefined;
     const finish = (): void => {
       unsubscribe();
       if (timer) clearTimeout(timer);

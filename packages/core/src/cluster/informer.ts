@@ -1,0 +1,258 @@
+/**
+ * An informer: list, then watch from the list's resourceVersion, keeping a store of the objects by
+ * namespace/name. A dropped or ended watch resumes from the last resourceVersion seen (with bounded
+ * back-off when it keeps failing); a 410 (the server's history no longer reaches back that far, as a
+ * response or as an ERROR event inside the stream) re-lists and hands the difference to `onEvent` as
+ * synthetic events, so a consumer never misses a change. `onEvent` is awaited before the next event is
+ * taken, and the watch stream buffers a bounded number of events, pausing the socket beyond that.
+ */
+import { RegistryPushError } from '../errors.js';
+import type { KubeObject } from './client.js';
+import type { ResourceType } from './resources.js';
+import type { RawApi, WatchEvent, WatchStream, WatchTarget } from './watch.js';
+
+/** An event the informer hands on: a change of one object (BOOKMARKs only move the resourceVersion). */
+export type InformerEvent<T extends KubeObject = KubeObject> = Exclude<
+  WatchEvent<T>,
+  { type: 'BOOKMARK' }
+> & {
+  /** True for an event made up from a re-list's difference (or the initial list), not streamed. */
+  synthetic: boolean;
+};
+
+/** Options of {@link Informer}. */
+export interface InformerOptions<T extends KubeObject = KubeObject> extends WatchTarget {
+  /** Called for every change, in order; awaited before the next event is taken (back-pressure). */
+  onEvent?: (event: InformerEvent<T>) => void | Promise<void>;
+  /** Called for every failure the informer rides out (it retries), and for the one that stops it. */
+  onError?: (error: RegistryPushError) => void;
+  /** First and longest wait between failed attempts (default 250 ms and 30 s, doubling in between). */
+  backoffMs?: { initial: number; max: number };
+  /** How long one watch request lasts on the server before it is renewed (default 5 to 10 min, random). */
+  timeoutSeconds?: number;
+  /** Events a watch buffers before it pauses the socket (default 256). */
+  bufferSize?: number;
+}
+
+function keyOf(object: KubeObject): string {
+  return `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+}
+
+/**
+ * Keeps a live view of one kind. Start it with {@link start}, wait for {@link waitForSync}, read
+ * {@link get}/{@link list}, and {@link stop} it: stop ends the socket and every timer, nothing is left open.
+ * A failure that retrying cannot fix (401, 403: e.g. RBAC without `watch`) stops the informer; before the
+ * first sync, {@link waitForSync} rejects with it, so the caller can fall back to polling.
+ */
+export class Informer<T extends KubeObject = KubeObject> {
+  private readonly store = new Map<string, T>();
+  private version = '';
+  private synced = false;
+  private stopped = false;
+  private readonly abort = new AbortController();
+  private stream: WatchStream<T> | undefined;
+  private sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly sync: Promise<void>;
+  private resolveSync!: () => void;
+  private rejectSync!: (error: RegistryPushError) => void;
+  private failure: RegistryPushError | undefined;
+
+  constructor(
+    private readonly api: RawApi,
+    private readonly type: ResourceType,
+    private readonly options: InformerOptions<T> = {},
+  ) {
+    this.sync = new Promise<void>((resolve, reject) => {
+      this.resolveSync = resolve;
+      this.rejectSync = reject;
+    });
+    // A caller that never waits must not see an unhandled rejection.
+    this.sync.catch(() => undefined);
+  }
+
+  /** The resourceVersion of the last event or list seen. */
+  get resourceVersion(): string {
+    return this.version;
+  }
+
+  /** Whether the initial list is in the store and the watch was accepted. */
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** The error that stopped the informer, if one did. */
+  get error(): RegistryPushError | undefined {
+    return this.failure;
+  }
+
+  /** The object by name (and namespace for namespaced kinds). */
+  get(name: string, namespace?: string): T | undefined {
+    return this.store.get(`${namespace ?? ''}/${name}`);
+  }
+
+  /** Every object in the store. */
+  list(): T[] {
+    return [...this.store.values()];
+  }
+
+  /** Starts listing and watching (once). */
+  start(): this {
+    this.loop ??= this.run();
+    return this;
+  }
+
+  /** Resolves after the first list and watch; rejects when the informer stopped on a failure before. */
+  waitForSync(): Promise<void> {
+    return this.sync;
+  }
+
+  /** Ends the watch, its socket and any back-off timer; waits until the loop has returned. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    this.stream?.close();
+    if (this.sleeper !== undefined) {
+      clearTimeout(this.sleeper.timer);
+      this.sleeper.resolve();
+    }
+    if (!this.synced) {
+      this.rejectSync(new RegistryPushError('INTERRUPTED', 'The informer was stopped before it synced.'));
+    }
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    let needList = true;
+    while (!this.stopped) {
+      try {
+        if (needList) {
+          await this.relist();
+          needList = false;
+        }
+        const seen = await this.watchOnce();
+        if (this.stopped) break;
+        // A stream that ended without a single event may be a server that drops every connection at once:
+        // back off then, so the loop never spins; a stream that carried events resumes at once.
+        if (seen > 0) failures = 0;
+        else await this.sleep(failures++);
+      } catch (error) {
+        this.stream = undefined;
+        if (this.stopped) break;
+        const outcome = this.failed(error);
+        if (outcome === 'stop') break;
+        // The history is gone: only a fresh list can bring the store up to date.
+        if (outcome === 'relist') needList = true;
+        else await this.sleep(failures++);
+      }
+    }
+    this.stream?.close();
+  }
+
+  /** One watch request from {@link resourceVersion}, applied until it ends; returns how many events came. */
+  private async watchOnce(): Promise<number> {
+    const stream = await this.api.watch<T>(
+      this.type,
+      {
+        ...this.target(),
+        resourceVersion: this.version,
+        allowWatchBookmarks: true,
+        timeoutSeconds: this.options.timeoutSeconds ?? 300 + Math.floor(Math.random() * 300),
+        ...(this.options.bufferSize === undefined ? {} : { bufferSize: this.options.bufferSize }),
+      },
+      this.abort.signal,
+    );
+    this.stream = stream;
+    if (this.stopped) return 0;
+    if (!this.synced) {
+      this.synced = true;
+      this.resolveSync();
+    }
+    let seen = 0;
+    for (let event = await stream.next(); event !== undefined; event = await stream.next()) {
+      seen++;
+      await this.apply(event);
+    }
+    this.stream = undefined;
+    return seen;
+  }
+
+  /** What a failure means: re-list (410), stop (retrying cannot help: 401, 403, ...), or back off and retry. */
+  private failed(error: unknown): 'relist' | 'stop' | 'retry' {
+    const typed =
+      error instanceof RegistryPushError
+        ? error
+        : new RegistryPushError('API_ERROR', `The watch of ${this.type.plural} failed.`, { cause: error });
+    this.options.onError?.(typed);
+    if (typed.code === 'GONE') return 'relist';
+    if (typed.retryable || typed.code === 'CLUSTER_UNREACHABLE' || typed.code === 'TIMEOUT') return 'retry';
+    this.failure = typed;
+    if (!this.synced) this.rejectSync(typed);
+    this.stopped = true;
+    return 'stop';
+  }
+
+  private target(): WatchTarget {
+    const { namespace, labelSelector, fieldSelector } = this.options;
+    return {
+      ...(namespace === undefined ? {} : { namespace }),
+      ...(labelSelector === undefined ? {} : { labelSelector }),
+      ...(fieldSelector === undefined ? {} : { fieldSelector }),
+    };
+  }
+
+  /** Lists, replaces the store, and hands on the difference to the old store as synthetic events. */
+  private async relist(): Promise<void> {
+    const { items, resourceVersion } = await this.api.listAll<T>(
+      this.type,
+      this.target(),
+      500,
+      this.abort.signal,
+    );
+    if (this.stopped) return;
+    const before = new Map(this.store);
+    const events: InformerEvent<T>[] = [];
+    this.store.clear();
+    for (const item of items) {
+      const key = keyOf(item);
+      this.store.set(key, item);
+      const old = before.get(key);
+      before.delete(key);
+      if (old === undefined) events.push({ type: 'ADDED', object: item, synthetic: true });
+      else if (old.metadata.resourceVersion !== item.metadata.resourceVersion) {
+        events.push({ type: 'MODIFIED', object: item, synthetic: true });
+      }
+    }
+    for (const gone of before.values()) events.push({ type: 'DELETED', object: gone, synthetic: true });
+    this.version = resourceVersion;
+    for (const event of events) {
+      if (this.stopped) return;
+      await this.options.onEvent?.(event);
+    }
+  }
+
+  private async apply(event: WatchEvent<T>): Promise<void> {
+    const rv = event.object.metadata.resourceVersion;
+    if (event.type === 'BOOKMARK') {
+      if (rv !== undefined && rv !== '') this.version = rv;
+      return;
+    }
+    const key = keyOf(event.object);
+    if (event.type === 'DELETED') this.store.delete(key);
+    else this.store.set(key, event.object);
+    if (rv !== undefined && rv !== '') this.version = rv;
+    await this.options.onEvent?.({ ...event, synthetic: false });
+  }
+
+  /** Waits the back-off for the `attempt`-th failure in a row; {@link stop} cuts it short. */
+  private async sleep(attempt: number): Promise<void> {
+    const { initial, max } = this.options.backoffMs ?? { initial: 250, max: 30_000 };
+    if (this.stopped) return;
+    const delay = Math.min(max, initial * 2 ** Math.min(attempt, 20));
+    await new Promise<void>((resolve) => {
+      this.sleeper = { timer: setTimeout(resolve, delay), resolve };
+    });
+    this.sleeper = undefined;
+  }
+}
