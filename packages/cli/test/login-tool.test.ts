@@ -36,6 +36,22 @@ async function scratch(name: string): Promise<{ tmp: string; home: string }> {
   return { tmp, home };
 }
 
+/** `login` to the test registry with its CA through skopeo, plus `extra` options. */
+function skopeoLoginArgs(...extra: string[]): string[] {
+  return [
+    'login',
+    '--registry',
+    registry.host,
+    '--username',
+    USERNAME,
+    '--ca-file',
+    caFile,
+    ...extra,
+    '--login-tool',
+    'skopeo',
+  ];
+}
+
 describe('the environment of a login tool', () => {
   it('holds what the tool needs and none of the secrets of ours', async () => {
     const { tmp, home } = await scratch('env');
@@ -45,32 +61,19 @@ describe('the environment of a login tool', () => {
     await mkdir(bin);
     await writeFile(join(bin, 'skopeo'), `#!/bin/sh\nenv > '${dump}'\ncat > /dev/null\nexit 0\n`);
     await chmod(join(bin, 'skopeo'), 0o755);
-    const result = await runBinary(
-      [
-        'login',
-        '--registry',
-        registry.host,
-        '--username',
-        USERNAME,
-        '--ca-file',
-        caFile,
-        '--login-tool',
-        'skopeo',
-      ],
-      {
-        PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-        HOME: home,
-        TMPDIR: tmp,
-        LC_ALL: 'C.UTF-8',
-        no_proxy: 'example.invalid',
-        CONTAINERS_REGISTRIES_CONF: join(work, 'env', 'registries.conf'),
-        REGISTRY_PUSH_TOKEN: TOKEN,
-        GITHUB_TOKEN: 'ghs_notForSkopeo',
-        AWS_SECRET_ACCESS_KEY: 'aws-notForSkopeo',
-        NPM_TOKEN: 'npm-notForSkopeo',
-        KUBECONFIG: join(home, 'kubeconfig'),
-      },
-    );
+    const result = await runBinary(skopeoLoginArgs(), {
+      PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      HOME: home,
+      TMPDIR: tmp,
+      LC_ALL: 'C.UTF-8',
+      no_proxy: 'example.invalid',
+      CONTAINERS_REGISTRIES_CONF: join(work, 'env', 'registries.conf'),
+      REGISTRY_PUSH_TOKEN: TOKEN,
+      GITHUB_TOKEN: 'ghs_notForSkopeo',
+      AWS_SECRET_ACCESS_KEY: 'aws-notForSkopeo',
+      NPM_TOKEN: 'npm-notForSkopeo',
+      KUBECONFIG: join(home, 'kubeconfig'),
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const text = await readFile(dump, 'utf8');
@@ -106,22 +109,12 @@ describe('a CA given to login reaches the tool', () => {
   it('--ca-file with --cert-dir: the CA is installed there and skopeo logs in with it', async () => {
     const { tmp, home } = await scratch('cert-dir');
     const certDir = join(work, 'cert-dir', 'certs.d');
-    const result = await runBinary(
-      [
-        'login',
-        '--registry',
-        registry.host,
-        '--username',
-        USERNAME,
-        '--ca-file',
-        caFile,
-        '--cert-dir',
-        certDir,
-        '--login-tool',
-        'skopeo',
-      ],
-      { PATH: process.env.PATH, HOME: home, TMPDIR: tmp, REGISTRY_PUSH_TOKEN: TOKEN },
-    );
+    const result = await runBinary(skopeoLoginArgs('--cert-dir', certDir), {
+      PATH: process.env.PATH,
+      HOME: home,
+      TMPDIR: tmp,
+      REGISTRY_PUSH_TOKEN: TOKEN,
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(await readFile(join(certDir, registry.host, 'ca.crt'), 'utf8')).toBe(registry.caPem);
@@ -131,20 +124,12 @@ describe('a CA given to login reaches the tool', () => {
 
   it('--ca-file alone: skopeo gets a private cert dir for the login, removed afterwards', async () => {
     const { tmp, home } = await scratch('ca-only');
-    const result = await runBinary(
-      [
-        'login',
-        '--registry',
-        registry.host,
-        '--username',
-        USERNAME,
-        '--ca-file',
-        caFile,
-        '--login-tool',
-        'skopeo',
-      ],
-      { PATH: process.env.PATH, HOME: home, TMPDIR: tmp, REGISTRY_PUSH_TOKEN: TOKEN },
-    );
+    const result = await runBinary(skopeoLoginArgs(), {
+      PATH: process.env.PATH,
+      HOME: home,
+      TMPDIR: tmp,
+      REGISTRY_PUSH_TOKEN: TOKEN,
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const left = await readdir(tmp);
@@ -185,25 +170,12 @@ describe('an interrupted login', () => {
       `#!/bin/sh\ntrap 'touch "${stoppedMark}"; exit 143' TERM\ncat > /dev/null\ntouch "${startedMark}"\nsleep 120 &\nwait $!\n`,
     );
     await chmod(join(bin, 'skopeo'), 0o755);
-    const started = startBinary(
-      [
-        'login',
-        '--registry',
-        registry.host,
-        '--username',
-        USERNAME,
-        '--ca-file',
-        caFile,
-        '--login-tool',
-        'skopeo',
-      ],
-      {
-        PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-        HOME: home,
-        TMPDIR: tmp,
-        REGISTRY_PUSH_TOKEN: TOKEN,
-      },
-    );
+    const started = startBinary(skopeoLoginArgs(), {
+      PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      HOME: home,
+      TMPDIR: tmp,
+      REGISTRY_PUSH_TOKEN: TOKEN,
+    });
     const deadline = Date.now() + 60_000;
     while (!existsSync(startedMark) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(existsSync(startedMark), started.stderr()).toBe(true);
