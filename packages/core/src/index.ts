@@ -170,6 +170,7 @@ export {
 export type { PruneRegistry, RegistryDeleteOutcome } from './prune/registry.js';
 export { pruneClusterOf, type PruneCluster } from './prune/cluster-port.js';
 export { linkedGroups } from './prune/groups.js';
+export { LinkRestorer, type LinkRestoreResult, type LinkRestorerOptions } from './prune/link-restorer.js';
 export {
   ListedView,
   LiveView,

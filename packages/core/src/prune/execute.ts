@@ -21,6 +21,7 @@ import {
   type PruneMode,
   type PrunePlan,
   type PruneRunResult,
+  type SnapshotImage,
   type RunSummary,
   type StreamUnit,
   type UnitResult,
@@ -354,7 +355,8 @@ async function runStreamUnit(
     const target = `${repo}@${digest}`;
     const stale = await caughtUp(view);
     if (stale !== undefined) {
-      recorder.record(kind, target, 'skipped', { reason: 'no-fresh-view', error: stale.error });
+      // Failed, not skipped: the next plan would not know this link any more, so the unit must run again.
+      recorder.record(kind, target, 'failed', { error: stale.error });
       return;
     }
     const needs = view.index.repositoryNeeds(unit.namespace, unit.name);
@@ -394,30 +396,29 @@ function skipImage(
 }
 
 /**
- * Deletes the unit's blobs that no other Image references now; returns how many deletions failed. A blob
+ * Deletes the unit's blobs that no other Image references now (its own Image is gone already). A blob
  * another Image of this plan shares goes with the last of them (the plan gives it to that unit), after the
  * others are gone: if one of them is kept after all, so is the blob.
  */
 async function deleteBlobs(
   unit: ImageUnit,
   view: PruneView,
-  context: { plan: UnitPlanContext; options: ExecuteOptions },
+  context: { plan: UnitPlanContext; options: ExecuteOptions; own: SnapshotImage | undefined },
   recorder: UnitRecorder,
-): Promise<number> {
-  const { plan, options } = context;
-  if (unit.blobs.length === 0) return 0;
+): Promise<void> {
+  const { plan, options, own } = context;
+  if (unit.blobs.length === 0) return;
   if (!(await registryAllowed(options, plan))) {
     for (const blob of unit.blobs)
       recorder.record('blob', blob.digest, 'skipped', { reason: 'registry-not-managed' });
-    return 0;
+    return;
   }
   const registry = requireRegistry(options);
-  let failures = 0;
   await inParallel(unit.blobs, options.registryConcurrency ?? 8, async (blob) => {
     const stale = await caughtUp(view);
     if (stale !== undefined) {
-      failures++;
-      recorder.record('blob', blob.digest, 'skipped', { reason: 'no-fresh-view', error: stale.error });
+      // Failed, not skipped: with its Image gone, no later plan would know this blob.
+      recorder.record('blob', blob.digest, 'failed', { error: stale.error });
       return;
     }
     const user = view.index.referrersOf(blob.digest).find((digest) => digest !== unit.digest);
@@ -426,7 +427,7 @@ async function deleteBlobs(
       return;
     }
     // An Image that cannot be read fully: a blob of the kind it hides could be its own.
-    const isConfig = view.index.image(unit.digest)?.config?.digest === blob.digest;
+    const isConfig = own?.config?.digest === blob.digest;
     if (blob.digest !== unit.digest) {
       const holders = view.index.unknownHolders(isConfig ? 'config' : 'layers');
       const holder = [...holders].find((digest) => digest !== unit.digest);
@@ -435,15 +436,13 @@ async function deleteBlobs(
         return;
       }
     }
-    const deleted = await registryDelete(
+    await registryDelete(
       recorder,
       { kind: 'blob', target: blob.digest, bytes: blob.size },
       () => registry.deleteBlob(blob.digest),
       options,
     );
-    if (!deleted) failures++;
   });
-  return failures;
 }
 
 async function runImageUnit(
@@ -472,33 +471,20 @@ async function runImageUnit(
     state.keptImages.add(unit.digest);
     return skipImage(unit, recorder, 'skipped', keep);
   }
-  const blobFailures = await deleteBlobs(unit, view, { plan, options }, recorder);
-  if (blobFailures > 0) {
-    // Keep the Image so the next run plans these blobs again instead of orphaning them.
-    state.keptImages.add(unit.digest);
-    recorder.record('image', unit.digest, 'skipped', { reason: 'blob-deletion-failed' });
-    return;
-  }
-  // The blobs took time: the Image itself is decided on the view as it is now.
-  const late =
-    (await caughtUp(view)) ??
-    (() => {
-      const reason = reasonToKeep(unit, view);
-      return reason === undefined ? undefined : { reason };
-    })();
-  if (late !== undefined) {
-    state.keptImages.add(unit.digest);
-    if ('error' in late) recorder.record('image', unit.digest, 'failed', { error: late.error });
-    else recorder.record('image', unit.digest, 'skipped', { reason: late.reason });
-    return;
-  }
+  const own = view.index.image(unit.digest);
+  // The Image goes first, its blobs after: an Image whose deletion fails keeps every blob it needs and still
+  // pulls. A blob whose deletion then fails is reported, and the unit run again retries it.
   try {
     const { value, attempts } = await retrying(() => options.cluster.deleteImage(unit.digest), options.retry);
     recorder.record('image', unit.digest, value, { attempts });
   } catch (error) {
     state.keptImages.add(unit.digest);
     recorder.record('image', unit.digest, 'failed', { attempts: attemptsOf(error), error: errorOf(error) });
+    for (const blob of unit.blobs)
+      recorder.record('blob', blob.digest, 'skipped', { reason: 'image-deletion-failed' });
+    return;
   }
+  await deleteBlobs(unit, view, { plan, options, own }, recorder);
 }
 
 /** Why the view says the image must stay now, if it does. */

@@ -43,4 +43,11 @@ export interface PruneRegistry {
    * @param digest The blob digest (layer, config or manifest).
    */
   deleteBlob(digest: string): Promise<RegistryDeleteOutcome>;
+  /**
+   * `POST /v2/<repository>/blobs/uploads/?mount=<digest>&from=<from>`: puts a removed layer link back by
+   * mounting the blob from a repository that can serve it (needs push rights on `repository` and pull on
+   * `from`). Resolves true when the registry linked it (201), false when it offered an upload instead
+   * (which the implementation cancels). Optional: without it, links are not restored.
+   */
+  restoreLayerLink?(repository: string, digest: string, from: string): Promise<boolean>;
 }

@@ -125,10 +125,15 @@ export interface LiveViewOptions {
   protectAnnotation: string;
   /** Awaited before each read of the current resourceVersion (the caller's rate limit). */
   pace?: () => Promise<void>;
-  /** How long a catch-up waits for the watches before it asks the server directly (default 250 ms). */
+  /** How long a catch-up waits for the watches before it asks the server directly (default 25 ms). */
   settleMs?: number;
   /** How long that direct question (a short watch) may stay open, in seconds (default 2). */
   probeSeconds?: number;
+  /**
+   * How long the short watch may stay silent before the view counts it as done (default 50 ms): the server
+   * sends the changes after the requested point at once, as the watch opens.
+   */
+  quietMs?: number;
   /** Told of every failure the watches ride out. */
   onError?: (error: RegistryPushError) => void;
 }
@@ -169,9 +174,10 @@ function slim<T extends ImageObject | ImageStreamObject>(object: T): T {
  * How a catch-up knows it is current: it reads the collection's resourceVersion now (a quorum read: every
  * write acknowledged before it is at or below it), then waits until both watches have delivered an event or
  * bookmark at or after it. When nothing changes in Images or streams the watches have nothing to deliver,
- * so after `settleMs` it opens a short watch of its own from where the view is: the server sends at once
- * every change after that point, and a bookmark (at the latest when the short watch ends) tells how far it
- * got. The view is current once its own watches have delivered every change the short watch showed.
+ * so after `settleMs` it opens a short watch of its own from where the view is: the server sends every change
+ * after that point at once, as the watch opens, so the short watch is done at a bookmark at or past the
+ * target, or after `quietMs` without an event. The view is current once its own watches have delivered every
+ * change the short watch showed.
  */
 export class LiveView implements PruneView {
   readonly #index: ViewIndex;
@@ -270,7 +276,7 @@ export class LiveView implements PruneView {
 
   /** Resolves once `informer` has delivered everything up to `target`. */
   async #reach(informer: Informer, type: ResourceType, target: string): Promise<void> {
-    const settle = this.options.settleMs ?? 250;
+    const settle = this.options.settleMs ?? 25;
     const until = Date.now() + settle;
     while (!atLeast(informer.resourceVersion, target)) {
       this.#check(informer, type);
@@ -300,8 +306,15 @@ export class LiveView implements PruneView {
     } catch (error) {
       throw stale(`The view of ${type.plural} could not be checked against the cluster.`, error);
     }
+    const quietMs = this.options.quietMs ?? 50;
     try {
-      for (let event = await stream.next(); event !== undefined; event = await stream.next()) {
+      for (;;) {
+        let timer: NodeJS.Timeout | undefined;
+        const quiet = new Promise<'quiet'>(
+          (resolve) => (timer = setTimeout(() => resolve('quiet'), quietMs)),
+        );
+        const event = await Promise.race([stream.next(), quiet]).finally(() => clearTimeout(timer));
+        if (event === 'quiet' || event === undefined) break;
         const version = event.object.metadata.resourceVersion ?? '';
         if (event.type === 'BOOKMARK') {
           if (atLeast(version, target)) break;
