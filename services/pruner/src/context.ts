@@ -4,6 +4,8 @@
  */
 import {
   ExecutionState,
+  LinkRestorer,
+  LiveView,
   pruneClusterOf,
   type ClientPruneRegistry,
   type ClusterClient,
@@ -17,7 +19,7 @@ import type { FlowProducer, Queue } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { currentMode, openRegistry, type EventRecorder } from './cluster.js';
 import type { Failpoints } from './failpoints.js';
-import { AdaptiveRateLimiter, throttledClient, throttledCluster, throttledRegistry } from './limiter.js';
+import { AdaptiveRateLimiter, throttledClient, throttledCluster } from './limiter.js';
 import type { Logger } from './logger.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
@@ -47,6 +49,16 @@ export interface PrunerContextParts {
 
 /** How long one registry client (and the token in it) is used before a new one is made. */
 const REGISTRY_MAX_AGE_MS = 5 * 60_000;
+/** How long the live view is kept after its last use (it holds every Image's digests). */
+const VIEW_IDLE_MS = 10 * 60_000;
+
+/** The live view of one protect annotation, and the restorer of the links its runs removed. */
+interface ViewHolder {
+  annotation: string;
+  started: Promise<LiveView>;
+  restorer: Promise<LinkRestorer>;
+  idle: NodeJS.Timeout | undefined;
+}
 
 /** Everything the processors share in one worker process. */
 export class PrunerContext {
@@ -69,6 +81,7 @@ export class PrunerContext {
   readonly shutdown: AbortSignal;
   readonly #runs = new Map<string, LoadedRun>();
   #registry: { client: ClientPruneRegistry; port: PruneRegistry; at: number } | undefined;
+  #view: ViewHolder | undefined;
 
   constructor(parts: PrunerContextParts) {
     this.settings = parts.settings;
@@ -97,17 +110,17 @@ export class PrunerContext {
       return this.#registry.port;
     const old = this.#registry;
     const client = await openRegistry(this.client, this.settings.registry);
-    const paced = throttledRegistry(client, this.limiter);
+    // The executor takes each delete's slot (and passes the failpoint) before it decides the delete, so
+    // the calls here only report back to the limiter: no wait between a decision and its call.
+    const limiter = this.limiter;
     const port: PruneRegistry = {
-      deleteManifest: async (repository, digest) => (
-        await this.#beforeDelete(),
-        paced.deleteManifest(repository, digest)
-      ),
-      deleteLayerLink: async (repository, digest) => (
-        await this.#beforeDelete(),
-        paced.deleteLayerLink(repository, digest)
-      ),
-      deleteBlob: async (digest) => (await this.#beforeDelete(), paced.deleteBlob(digest)),
+      deleteManifest: (repository, digest) =>
+        limiter.observe(() => client.deleteManifest(repository, digest)),
+      deleteLayerLink: (repository, digest) =>
+        limiter.observe(() => client.deleteLayerLink(repository, digest)),
+      deleteBlob: (digest) => limiter.observe(() => client.deleteBlob(digest)),
+      restoreLayerLink: (repository, digest, from) =>
+        limiter.run(() => client.restoreLayerLink?.(repository, digest, from) ?? Promise.resolve(false)),
     };
     this.#registry = { client, port, at: now };
     // Calls in flight on the old client finish first.
@@ -115,8 +128,10 @@ export class PrunerContext {
     return port;
   }
 
-  async #beforeDelete(): Promise<void> {
+  /** Before each registry delete is decided: the failpoint, then the limiter's slot. */
+  async #registrySlot(): Promise<void> {
     await this.failpoints.hit('registry-delete');
+    await this.limiter.acquire();
   }
 
   /** The stored run (cached; the plan of a run never changes). */
@@ -143,14 +158,83 @@ export class PrunerContext {
   /** How units of `run` are executed in this process. */
   async executeOptions(run: LoadedRun): Promise<ExecuteOptions> {
     const confirm = !run.record.dryRun;
+    if (!confirm) return { cluster: this.cluster, confirm };
+    const full = run.plan.mode === 'full';
+    const holder = this.#liveView(run.plan.policy.protectAnnotation);
+    const [view, restorer] = await Promise.all([holder.started, holder.restorer]);
     return {
       cluster: this.cluster,
       confirm,
-      freshnessMs: this.settings.freshnessMs,
-      ...(confirm && run.plan.mode === 'full' ? { registry: await this.registry() } : {}),
+      view,
+      ...(full ? { registry: await this.registry(), registrySlot: () => this.#registrySlot() } : {}),
+      onLayerLinkDeleted: (repository, digest) => void restorer.removed(repository, digest),
       // Asked before each unit's registry deletes: a registry that left Managed is no longer touched.
       checkMode: () => currentMode(this.client, this.settings.mode),
     };
+  }
+
+  /**
+   * The worker's live view of Images and streams (started on first use, shared by every job of this
+   * process, stopped after ten idle minutes), and the restorer of the layer links its runs remove.
+   */
+  #liveView(annotation: string): ViewHolder {
+    let holder = this.#view;
+    if (holder?.annotation !== annotation) {
+      if (holder !== undefined) void this.#stopView(holder);
+      const started = (async () => {
+        const view = new LiveView(this.client, {
+          protectAnnotation: annotation,
+          pace: () => this.limiter.acquire(),
+          onError: (error) =>
+            this.logger.warn({ code: error.code, error: error.message }, 'watch interrupted; resuming'),
+        });
+        const started = Date.now();
+        await view.start();
+        this.logger.info({ ...view.size, ms: Date.now() - started }, 'live view of Images and streams ready');
+        return view;
+      })();
+      const restorer = started.then(
+        (view) =>
+          new LinkRestorer({
+            view,
+            // The registry client is renewed now and then; restores use the current one.
+            registry: {
+              deleteManifest: async (repository, digest) =>
+                (await this.registry()).deleteManifest(repository, digest),
+              deleteLayerLink: async (repository, digest) =>
+                (await this.registry()).deleteLayerLink(repository, digest),
+              deleteBlob: async (digest) => (await this.registry()).deleteBlob(digest),
+              restoreLayerLink: async (repository, digest, from) =>
+                (await this.registry()).restoreLayerLink?.(repository, digest, from) ?? false,
+            },
+            onRestore: (result) => {
+              const level = result.outcome === 'restored' ? 'info' : 'warn';
+              this.logger[level](result, 'a push needed a removed layer link again');
+              this.metrics?.recordRestore(result.outcome);
+            },
+          }),
+      );
+      holder = { annotation, started, restorer, idle: undefined };
+      this.#view = holder;
+      // A view that failed to start is dropped, so the next job tries again.
+      started.catch(() => {
+        if (this.#view === holder) this.#view = undefined;
+      });
+    }
+    if (holder.idle !== undefined) clearTimeout(holder.idle);
+    const current = holder;
+    holder.idle = setTimeout(() => {
+      if (this.#view === current) this.#view = undefined;
+      void this.#stopView(current);
+    }, VIEW_IDLE_MS).unref();
+    return holder;
+  }
+
+  async #stopView(holder: ViewHolder): Promise<void> {
+    if (holder.idle !== undefined) clearTimeout(holder.idle);
+    const [view, restorer] = await Promise.allSettled([holder.started, holder.restorer]);
+    if (restorer.status === 'fulfilled') await restorer.value.stop();
+    if (view.status === 'fulfilled') await view.value.stop();
   }
 
   /** Fresh per job: the state of one batch. */
@@ -160,8 +244,10 @@ export class PrunerContext {
     return state;
   }
 
-  /** Closes the registry client. */
+  /** Stops the live view and closes the registry client. */
   async close(): Promise<void> {
+    if (this.#view !== undefined) await this.#stopView(this.#view);
+    this.#view = undefined;
     await this.#registry?.client.close();
     this.#registry = undefined;
   }

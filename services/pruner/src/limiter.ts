@@ -67,6 +67,11 @@ export class AdaptiveRateLimiter {
   /** Runs `call` in its slot and feeds its outcome back into the rate. */
   async run<T>(call: () => Promise<T>): Promise<T> {
     await this.acquire();
+    return this.observe(call);
+  }
+
+  /** Runs `call` now (its slot was taken before) and feeds its outcome back into the rate. */
+  async observe<T>(call: () => Promise<T>): Promise<T> {
     try {
       const value = await call();
       this.succeeded();

@@ -25,6 +25,7 @@ export class PrunerMetrics {
   readonly bytesFreed: Counter<'mode'>;
   readonly errors: Counter<'code'>;
   readonly units: Counter<'type' | 'status'>;
+  readonly linkRestores: Counter<'outcome'>;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -66,6 +67,12 @@ export class PrunerMetrics {
       labelNames: ['type', 'status'],
       registers,
     });
+    this.linkRestores = new Counter({
+      name: 'registry_pruner_layer_link_restores_total',
+      help: 'Layer links a run removed and a concurrent push needed again, by outcome (restored, no-source, failed)',
+      labelNames: ['outcome'],
+      registers,
+    });
     new Gauge({
       name: 'registry_pruner_last_success_timestamp_seconds',
       help: 'When the last prune run succeeded (0: never)',
@@ -100,5 +107,10 @@ export class PrunerMetrics {
       if (item.outcome === 'deleted' && item.bytes > 0) this.bytesFreed.inc({ mode }, item.bytes);
       if (item.error !== undefined) this.errors.inc({ code: item.error.code });
     }
+  }
+
+  /** Counts a layer link restore. */
+  recordRestore(outcome: string): void {
+    this.linkRestores.inc({ outcome });
   }
 }

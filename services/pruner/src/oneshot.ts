@@ -4,6 +4,8 @@
  */
 import {
   executePlan,
+  LinkRestorer,
+  LiveView,
   planPrune,
   pruneClusterOf,
   resolvePrunePolicy,
@@ -31,7 +33,7 @@ export interface RunOnceOptions {
   minRate: number;
   /** Units at the same time. Default 5. */
   concurrency?: number;
-  /** Told about progress (phases and units). */
+  /** Told about progress (phases and units, and layer links a concurrent push needed again). */
   onProgress?: (line: string) => void;
   /**
    * What the returned plan lists: `changes` (default) its deletes and updates, `summary` none (only the
@@ -70,18 +72,48 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> 
       policy,
       { mode, now: new Date(), detail: options.detail ?? 'changes' },
     );
-    const result = await executePlan(plan, {
-      cluster: throttledCluster(pruneClusterOf(client), limiter),
-      confirm: options.confirm,
-      concurrency: options.concurrency ?? 5,
-      checkMode: () => currentMode(client, options.mode),
-      ...(registry !== undefined ? { registry: throttledRegistry(registry, limiter) } : {}),
-      onProgress: (event) => {
-        if (event.type === 'phase') options.onProgress?.(`${event.phase}: ${event.units} unit(s)`);
-        if (event.type === 'unit')
-          options.onProgress?.(`[${event.done}/${event.total}] ${event.unit}: ${event.status}`);
-      },
-    });
+    // A confirmed run decides every delete on a live view of Images and streams, and puts back layer links
+    // that a push made during the run needs (until the run ends: this process does not outlive it).
+    const view = options.confirm
+      ? new LiveView(client, { protectAnnotation: policy.protectAnnotation, pace: () => limiter.acquire() })
+      : undefined;
+    await view?.start();
+    const restorer =
+      view !== undefined && registry !== undefined
+        ? new LinkRestorer({
+            view,
+            registry,
+            onRestore: (r) =>
+              options.onProgress?.(
+                `layer link ${r.repository}@${r.digest} needed again by a push: ${r.outcome}${r.from === undefined ? '' : ` (from ${r.from})`}`,
+              ),
+          })
+        : undefined;
+    let result: PruneRunResult;
+    try {
+      result = await executePlan(plan, {
+        cluster: throttledCluster(pruneClusterOf(client), limiter),
+        confirm: options.confirm,
+        concurrency: options.concurrency ?? 5,
+        checkMode: () => currentMode(client, options.mode),
+        ...(view !== undefined ? { view } : {}),
+        ...(registry !== undefined ? { registry: throttledRegistry(registry, limiter) } : {}),
+        ...(restorer !== undefined
+          ? {
+              onLayerLinkDeleted: (repository: string, digest: string) =>
+                void restorer.removed(repository, digest),
+            }
+          : {}),
+        onProgress: (event) => {
+          if (event.type === 'phase') options.onProgress?.(`${event.phase}: ${event.units} unit(s)`);
+          if (event.type === 'unit')
+            options.onProgress?.(`[${event.done}/${event.total}] ${event.unit}: ${event.status}`);
+        },
+      });
+    } finally {
+      await restorer?.stop();
+      await view?.stop();
+    }
     return { plan, result };
   } finally {
     await registry?.close();

@@ -65,6 +65,12 @@ export interface ExecuteOptions {
   view?: PruneView;
   /** Registry deletes in flight at once within a unit. Default 8. */
   registryConcurrency?: number;
+  /**
+   * Awaited before each registry delete is decided (a rate limiter's slot): whatever waiting it takes
+   * happens before the view catches up, so the decision is as fresh as the call that follows it. The
+   * registry port itself should then not wait.
+   */
+  registrySlot?: () => Promise<void>;
   /** Told of each layer link deleted, so a watcher can restore it if a push needs it again. */
   onLayerLinkDeleted?: (repository: string, digest: string) => void;
   /**
@@ -247,22 +253,50 @@ async function registryAllowed(options: ExecuteOptions, plan: UnitPlanContext): 
   return (await options.checkMode()) === 'full';
 }
 
-async function registryDelete(
+/**
+ * One registry delete, decided right before each attempt: wait for the slot, catch the view up, ask
+ * `keep` (a reason to keep it, or undefined), then call. A retryable failure backs off and starts over with
+ * a fresh decision, so no attempt acts on a view older than itself.
+ *
+ * @returns Whether the registry deleted it (or it was already gone).
+ */
+async function decidedDelete(
   recorder: UnitRecorder,
   what: { kind: PlanItemKind; target: string; bytes?: number },
+  context: { view: PruneView; options: ExecuteOptions },
+  keep: () => string | undefined,
   call: () => Promise<RegistryDeleteOutcome>,
-  options: ExecuteOptions,
 ): Promise<boolean> {
-  try {
-    const { value, attempts } = await retrying(call, options.retry);
-    recorder.record(what.kind, what.target, value, {
-      attempts,
-      bytes: value === 'deleted' ? (what.bytes ?? 0) : 0,
-    });
-    return true;
-  } catch (error) {
-    recorder.record(what.kind, what.target, 'failed', { attempts: attemptsOf(error), error: errorOf(error) });
-    return false;
+  const { view, options } = context;
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  for (let attempt = 1; ; attempt++) {
+    await options.registrySlot?.();
+    const stale = await caughtUp(view);
+    if (stale !== undefined) {
+      // Failed, not skipped: the next plan may not know this item any more, so the unit must run again.
+      recorder.record(what.kind, what.target, 'failed', { attempts: attempt, error: stale.error });
+      return false;
+    }
+    const reason = keep();
+    if (reason !== undefined) {
+      recorder.record(what.kind, what.target, 'skipped', { reason });
+      return false;
+    }
+    try {
+      const value = await call();
+      recorder.record(what.kind, what.target, value, {
+        attempts: attempt,
+        bytes: value === 'deleted' ? (what.bytes ?? 0) : 0,
+      });
+      return true;
+    } catch (error) {
+      if (attempt >= retry.attempts || !isRetryable(error)) {
+        recorder.record(what.kind, what.target, 'failed', { attempts: attempt, error: errorOf(error) });
+        return false;
+      }
+      const delay = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+      await sleep(delay / 2 + Math.random() * (delay / 2));
+    }
   }
 }
 
@@ -352,34 +386,25 @@ async function runStreamUnit(
   // Each link is decided on the view caught up right before its delete: the history as written by this
   // unit, and anything pushed since (a push may have brought a digest back into this repository).
   await inParallel(links, options.registryConcurrency ?? 8, async ({ kind, digest }) => {
-    const target = `${repo}@${digest}`;
-    const stale = await caughtUp(view);
-    if (stale !== undefined) {
-      // Failed, not skipped: the next plan would not know this link any more, so the unit must run again.
-      recorder.record(kind, target, 'failed', { error: stale.error });
-      return;
-    }
-    const needs = view.index.repositoryNeeds(unit.namespace, unit.name);
-    // An Image of the remaining history that cannot be read fully could need any link of that kind.
-    const unknown =
-      kind === 'manifest-link'
-        ? needs.unknown.has('children')
-        : needs.unknown.has('layers') || needs.unknown.has('config');
-    const needed = kind === 'manifest-link' ? needs.manifests.has(digest) : needs.blobs.has(digest);
-    if (needed || unknown) {
-      recorder.record(kind, target, 'skipped', {
-        reason: unknown ? 'history-image-unreadable' : 'still-referenced',
-      });
-      return;
-    }
-    const deleted = await registryDelete(
+    const deleted = await decidedDelete(
       recorder,
-      { kind, target },
+      { kind, target: `${repo}@${digest}` },
+      { view, options },
+      () => {
+        const needs = view.index.repositoryNeeds(unit.namespace, unit.name);
+        // An Image of the remaining history that cannot be read fully could need any link of that kind.
+        const unknown =
+          kind === 'manifest-link'
+            ? needs.unknown.has('children')
+            : needs.unknown.has('layers') || needs.unknown.has('config');
+        if (unknown) return 'history-image-unreadable';
+        const needed = kind === 'manifest-link' ? needs.manifests.has(digest) : needs.blobs.has(digest);
+        return needed ? 'still-referenced' : undefined;
+      },
       () =>
         kind === 'manifest-link'
           ? registry.deleteManifest(repo, digest)
           : registry.deleteLayerLink(repo, digest),
-      options,
     );
     if (deleted && kind === 'layer-link') options.onLayerLinkDeleted?.(repo, digest);
   });
@@ -414,33 +439,23 @@ async function deleteBlobs(
     return;
   }
   const registry = requireRegistry(options);
+  // An Image that cannot be read fully: a blob of the kind it hides could be its own.
+  const kindOf = (digest: string): 'config' | 'layers' =>
+    own?.config?.digest === digest ? 'config' : 'layers';
   await inParallel(unit.blobs, options.registryConcurrency ?? 8, async (blob) => {
-    const stale = await caughtUp(view);
-    if (stale !== undefined) {
-      // Failed, not skipped: with its Image gone, no later plan would know this blob.
-      recorder.record('blob', blob.digest, 'failed', { error: stale.error });
-      return;
-    }
-    const user = view.index.referrersOf(blob.digest).find((digest) => digest !== unit.digest);
-    if (user !== undefined) {
-      recorder.record('blob', blob.digest, 'skipped', { reason: `used by ${user}` });
-      return;
-    }
-    // An Image that cannot be read fully: a blob of the kind it hides could be its own.
-    const isConfig = own?.config?.digest === blob.digest;
-    if (blob.digest !== unit.digest) {
-      const holders = view.index.unknownHolders(isConfig ? 'config' : 'layers');
-      const holder = [...holders].find((digest) => digest !== unit.digest);
-      if (holder !== undefined) {
-        recorder.record('blob', blob.digest, 'skipped', { reason: `identity unknown: Image ${holder}` });
-        return;
-      }
-    }
-    await registryDelete(
+    await decidedDelete(
       recorder,
       { kind: 'blob', target: blob.digest, bytes: blob.size },
+      { view, options },
+      () => {
+        const user = view.index.referrersOf(blob.digest).find((digest) => digest !== unit.digest);
+        if (user !== undefined) return `used by ${user}`;
+        if (blob.digest === unit.digest) return undefined;
+        const holders = view.index.unknownHolders(kindOf(blob.digest));
+        const holder = [...holders].find((digest) => digest !== unit.digest);
+        return holder === undefined ? undefined : `identity unknown: Image ${holder}`;
+      },
       () => registry.deleteBlob(blob.digest),
-      options,
     );
   });
 }
