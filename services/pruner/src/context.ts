@@ -116,8 +116,10 @@ export class PrunerContext {
     const port: PruneRegistry = {
       deleteManifest: (repository, digest) =>
         limiter.observe(() => client.deleteManifest(repository, digest)),
-      deleteLayerLink: (repository, digest) =>
-        limiter.observe(() => client.deleteLayerLink(repository, digest)),
+      deleteLayerLink: async (repository, digest) => {
+        await this.failpoints.hit('layer-link-delete');
+        return limiter.observe(() => client.deleteLayerLink(repository, digest));
+      },
       deleteBlob: (digest) => limiter.observe(() => client.deleteBlob(digest)),
       restoreLayerLink: (repository, digest, from) =>
         limiter.run(() => client.restoreLayerLink?.(repository, digest, from) ?? Promise.resolve(false)),
