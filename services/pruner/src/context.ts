@@ -17,7 +17,13 @@ import type { FlowProducer, Queue } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { currentMode, openRegistry, type EventRecorder } from './cluster.js';
 import type { Failpoints } from './failpoints.js';
-import { AdaptiveRateLimiter, throttledClient, throttledCluster, throttledRegistry } from './limiter.js';
+import {
+  createRateLimiters,
+  throttledClient,
+  throttledCluster,
+  throttledRegistry,
+  type RateLimiters,
+} from './limiter.js';
 import type { Logger } from './logger.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
@@ -50,7 +56,8 @@ const REGISTRY_MAX_AGE_MS = 5 * 60_000;
 
 /** Everything the processors share in one worker process. */
 export class PrunerContext {
-  readonly limiter: AdaptiveRateLimiter;
+  /** The pace of API server calls and, separately, of registry calls. */
+  readonly limiters: RateLimiters;
   /** The client with its calls paced (for the snapshot). */
   readonly pacedClient: ClusterClient;
   /** The executor's cluster port, paced. */
@@ -81,13 +88,13 @@ export class PrunerContext {
     this.events = parts.events;
     this.failpoints = parts.failpoints;
     this.shutdown = parts.shutdown;
-    this.limiter = new AdaptiveRateLimiter({
-      ratePerSecond: parts.settings.rate,
-      minRatePerSecond: parts.settings.minRate,
-      onChange: (rate, reason) => parts.logger.info({ rate, reason }, 'call rate changed'),
-    });
-    this.pacedClient = throttledClient(parts.client, this.limiter);
-    this.cluster = throttledCluster(pruneClusterOf(parts.client), this.limiter);
+    this.limiters = createRateLimiters(
+      parts.settings,
+      (side, rate, reason) => parts.logger.info({ side, rate, reason }, 'call rate changed'),
+      (side, ms) => parts.logger.warn({ side, ms }, 'calls paused (Retry-After)'),
+    );
+    this.pacedClient = throttledClient(parts.client, this.limiters.api);
+    this.cluster = throttledCluster(pruneClusterOf(parts.client), this.limiters.api);
   }
 
   /** The registry port (paced, with a token at most five minutes old), for confirmed full runs. */
@@ -97,7 +104,7 @@ export class PrunerContext {
       return this.#registry.port;
     const old = this.#registry;
     const client = await openRegistry(this.client, this.settings.registry);
-    const paced = throttledRegistry(client, this.limiter);
+    const paced = throttledRegistry(client, this.limiters.registry);
     const port: PruneRegistry = {
       deleteManifest: async (repository, digest) => (
         await this.#beforeDelete(),
