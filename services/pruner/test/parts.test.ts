@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { RegistryPushError, type ImageUnit, type UnitResult } from '@registry-push/core';
 import { imageBatches, linkedGroups } from '../src/batches.js';
 import { prunerConfigOf } from '../src/cluster.js';
-import { PRUNER_ERROR_CODES, isTransient } from '../src/errors.js';
+import { PRUNER_ERROR_CODES, describeError, isTransient } from '../src/errors.js';
 import { runIdOf } from '../src/jobs.js';
 import { AdaptiveRateLimiter } from '../src/limiter.js';
 import { createLogger } from '../src/logger.js';
@@ -230,6 +230,64 @@ describe('run ids, the CR and settings', () => {
     expect(loadSettings({ KUBERNETES_SERVICE_HOST: '172.30.0.1' }).httpHost).toBe('0.0.0.0');
     expect(loadSettings({ KUBERNETES_SERVICE_HOST: '172.30.0.1', PRUNER_HTTP_HOST: '::' }).httpHost).toBe(
       '::',
+    );
+  });
+
+  it('paces the API and the registry apart, and still reads the old names of the API rate', () => {
+    expect(loadSettings({})).toMatchObject({
+      apiRate: 50,
+      apiMinRate: 2,
+      registryRate: 500,
+      registryMinRate: 10,
+    });
+    const set = loadSettings({
+      PRUNER_API_RATE: '20',
+      PRUNER_API_MIN_RATE: '4',
+      PRUNER_REGISTRY_RATE: '1000',
+      PRUNER_REGISTRY_MIN_RATE: '50',
+    });
+    expect(set).toMatchObject({ apiRate: 20, apiMinRate: 4, registryRate: 1000, registryMinRate: 50 });
+    // PRUNER_RATE / PRUNER_MIN_RATE are the old names of the API rate; the registry keeps its default.
+    expect(loadSettings({ PRUNER_RATE: '30', PRUNER_MIN_RATE: '3' })).toMatchObject({
+      apiRate: 30,
+      apiMinRate: 3,
+      registryRate: 500,
+      registryMinRate: 10,
+    });
+    // Both names with the same value are no contradiction.
+    expect(loadSettings({ PRUNER_RATE: '30', PRUNER_API_RATE: '30' }).apiRate).toBe(30);
+    // A rate below the default floor lowers the floor with it, unless a floor was given.
+    expect(loadSettings({ PRUNER_REGISTRY_RATE: '5' })).toMatchObject({
+      registryRate: 5,
+      registryMinRate: 5,
+    });
+    expect(loadSettings({ PRUNER_API_RATE: '1' })).toMatchObject({ apiRate: 1, apiMinRate: 1 });
+    const refused = (env: Record<string, string>): string => {
+      try {
+        loadSettings(env);
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe('PRUNER_SETTING_INVALID');
+        return describeError(error);
+      }
+      throw new Error(`accepted ${JSON.stringify(env)}`);
+    };
+    expect(refused({ PRUNER_API_RATE: '40', PRUNER_RATE: '30' })).toBe(
+      'PRUNER_API_RATE (40) and PRUNER_RATE (30), its old name, disagree. Set only PRUNER_API_RATE (unset PRUNER_RATE). [PRUNER_SETTING_INVALID]',
+    );
+    expect(refused({ PRUNER_API_MIN_RATE: '4', PRUNER_MIN_RATE: '3' })).toMatch(
+      /^PRUNER_API_MIN_RATE \(4\) and PRUNER_MIN_RATE \(3\), its old name, disagree\. Set only PRUNER_API_MIN_RATE/,
+    );
+    expect(refused({ PRUNER_RATE: '5', PRUNER_MIN_RATE: '10' })).toBe(
+      'PRUNER_MIN_RATE (10) must not be above PRUNER_RATE (5). Lower PRUNER_MIN_RATE or raise PRUNER_RATE. [PRUNER_SETTING_INVALID]',
+    );
+    expect(refused({ PRUNER_API_MIN_RATE: '60' })).toBe(
+      'PRUNER_API_MIN_RATE (60) must not be above PRUNER_API_RATE (50, the default). Lower PRUNER_API_MIN_RATE or raise PRUNER_API_RATE. [PRUNER_SETTING_INVALID]',
+    );
+    expect(refused({ PRUNER_REGISTRY_RATE: '100', PRUNER_REGISTRY_MIN_RATE: '200' })).toMatch(
+      /^PRUNER_REGISTRY_MIN_RATE \(200\) must not be above PRUNER_REGISTRY_RATE \(100\)\./,
+    );
+    expect(refused({ PRUNER_REGISTRY_RATE: '0' })).toMatch(
+      /^PRUNER_REGISTRY_RATE must be a whole number of 1 or more/,
     );
   });
 
