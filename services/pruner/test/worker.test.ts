@@ -199,6 +199,16 @@ describe.runIf(root)('registry-pruner worker', () => {
     expect(unitsBy(w1)).toBeGreaterThan(0);
     expect(unitsBy(w2)).toBeGreaterThan(0);
     expect(unitsBy(w1) + unitsBy(w2)).toBe(20);
+    // Both workers added to the run's progress, each unit once.
+    expect(record.progress).toMatchObject({
+      unitsTotal: 20,
+      unitsDone: 20,
+      unitsFailed: 0,
+      itemsFailed: 0,
+    });
+    expect(record.progress?.itemsDeleted).toBe(
+      Object.values(record.summary!.counts).reduce((sum, by) => sum + (by?.deleted ?? 0), 0),
+    );
     for (const [name, images] of Object.entries(streams)) {
       expect(await world.history('shared', name)).toEqual({ latest: [images[0]] });
       expect(await world.imageExists(images[1]!)).toBe(false);
