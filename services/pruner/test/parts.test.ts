@@ -90,6 +90,36 @@ describe('adaptive rate limiter', () => {
     expect(limiter.rate).toBe(6);
   });
 
+  it('holds every call for a Retry-After, also calls already waiting for their slot, up to its cap', async () => {
+    const pauses: number[] = [];
+    const limiter = new AdaptiveRateLimiter({
+      ratePerSecond: 4,
+      minRatePerSecond: 1,
+      maxPauseMs: 600,
+      onPause: (ms) => pauses.push(ms),
+    });
+    const limited = new RegistryPushError('REGISTRY_RATE_LIMITED', 'slow down', {
+      retryable: true,
+      details: { status: 429, retryAfterMs: 60_000 },
+    });
+    const start = Date.now();
+    await limiter.acquire();
+    // The 429 comes in the slot at 250 ms; the call after it, already waiting for its slot at 500 ms when the
+    // pause begins, waits for the end of the pause (250 + 600 ms) too.
+    const refused = limiter.run(() => Promise.reject(limited));
+    const waiting = limiter.acquire().then(() => Date.now() - start);
+    await expect(refused).rejects.toBe(limited);
+    expect(pauses).toEqual([600]);
+    expect(limiter.rate).toBe(2);
+    expect(await waiting).toBeGreaterThanOrEqual(800);
+    // A refusal without Retry-After, or one that is not overload, pauses nothing.
+    const busy = new RegistryPushError('REGISTRY_UNAVAILABLE', 'busy', { retryable: true });
+    await expect(limiter.run(() => Promise.reject(busy))).rejects.toBe(busy);
+    const denied = new RegistryPushError('REGISTRY_DENIED', 'no', { details: { retryAfterMs: 5000 } });
+    await expect(limiter.run(() => Promise.reject(denied))).rejects.toBe(denied);
+    expect(pauses).toEqual([600]);
+  });
+
   it('paces calls to the rate', async () => {
     const limiter = new AdaptiveRateLimiter({ ratePerSecond: 20, minRatePerSecond: 1 });
     const start = Date.now();
