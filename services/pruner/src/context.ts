@@ -19,7 +19,7 @@ import type { FlowProducer, Queue } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { currentMode, openRegistry, type EventRecorder } from './cluster.js';
 import type { Failpoints } from './failpoints.js';
-import { AdaptiveRateLimiter, throttledClient, throttledCluster } from './limiter.js';
+import { createRateLimiters, throttledClient, throttledCluster, type RateLimiters } from './limiter.js';
 import type { Logger } from './logger.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
@@ -62,7 +62,8 @@ interface ViewHolder {
 
 /** Everything the processors share in one worker process. */
 export class PrunerContext {
-  readonly limiter: AdaptiveRateLimiter;
+  /** The pace of API server calls and, separately, of registry calls. */
+  readonly limiters: RateLimiters;
   /** The client with its calls paced (for the snapshot). */
   readonly pacedClient: ClusterClient;
   /** The executor's cluster port, paced. */
@@ -94,13 +95,13 @@ export class PrunerContext {
     this.events = parts.events;
     this.failpoints = parts.failpoints;
     this.shutdown = parts.shutdown;
-    this.limiter = new AdaptiveRateLimiter({
-      ratePerSecond: parts.settings.rate,
-      minRatePerSecond: parts.settings.minRate,
-      onChange: (rate, reason) => parts.logger.info({ rate, reason }, 'call rate changed'),
-    });
-    this.pacedClient = throttledClient(parts.client, this.limiter);
-    this.cluster = throttledCluster(pruneClusterOf(parts.client), this.limiter);
+    this.limiters = createRateLimiters(
+      parts.settings,
+      (side, rate, reason) => parts.logger.info({ side, rate, reason }, 'call rate changed'),
+      (side, ms) => parts.logger.warn({ side, ms }, 'calls paused (Retry-After)'),
+    );
+    this.pacedClient = throttledClient(parts.client, this.limiters.api);
+    this.cluster = throttledCluster(pruneClusterOf(parts.client), this.limiters.api);
   }
 
   /** The registry port (paced, with a token at most five minutes old), for confirmed full runs. */
@@ -112,7 +113,7 @@ export class PrunerContext {
     const client = await openRegistry(this.client, this.settings.registry);
     // The executor takes each delete's slot (and passes the failpoint) before it decides the delete, so
     // the calls here only report back to the limiter: no wait between a decision and its call.
-    const limiter = this.limiter;
+    const limiter = this.limiters.registry;
     const port: PruneRegistry = {
       deleteManifest: (repository, digest) =>
         limiter.observe(() => client.deleteManifest(repository, digest)),
@@ -133,7 +134,7 @@ export class PrunerContext {
   /** Before each registry delete is decided: the failpoint, then the limiter's slot. */
   async #registrySlot(): Promise<void> {
     await this.failpoints.hit('registry-delete');
-    await this.limiter.acquire();
+    await this.limiters.registry.acquire();
   }
 
   /** The stored run (cached; the plan of a run never changes). */
@@ -186,7 +187,7 @@ export class PrunerContext {
       const started = (async () => {
         const view = new LiveView(this.client, {
           protectAnnotation: annotation,
-          pace: () => this.limiter.acquire(),
+          pace: () => this.limiters.api.acquire(),
           onError: (error) =>
             this.logger.warn({ code: error.code, error: error.message }, 'watch interrupted; resuming'),
         });

@@ -17,7 +17,13 @@ import {
   type PruneRunResult,
 } from '@registry-push/core';
 import { connectCluster, currentMode, openRegistry, readPrunerConfig } from './cluster.js';
-import { AdaptiveRateLimiter, throttledClient, throttledCluster, throttledRegistry } from './limiter.js';
+import {
+  createRateLimiters,
+  observedRegistry,
+  throttledClient,
+  throttledCluster,
+  type RateSettings,
+} from './limiter.js';
 import type { ModeSetting, RegistrySettings } from './settings.js';
 
 /** Options of {@link runOnce}. */
@@ -28,9 +34,8 @@ export interface RunOnceOptions {
   /** Policy additions (the CR is read first, these win). */
   policy: PrunePolicyInput;
   registry: RegistrySettings;
-  /** Calls per second (adapts down on 429/5xx). */
-  rate: number;
-  minRate: number;
+  /** Calls per second to the API server and to the registry (each adapts down on its own 429/5xx). */
+  rates: RateSettings;
   /** Units at the same time. Default 5. */
   concurrency?: number;
   /** Told about progress (phases and units, and layer links a concurrent push needed again). */
@@ -56,7 +61,7 @@ export interface RunOnceOutcome {
  */
 export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> {
   const client = connectCluster(options.access);
-  const limiter = new AdaptiveRateLimiter({ ratePerSecond: options.rate, minRatePerSecond: options.minRate });
+  const limiters = createRateLimiters(options.rates);
   const config = await readPrunerConfig(client);
   const mode = await currentMode(client, options.mode);
   const { policy } = resolvePrunePolicy({ ...options.policy, pruner: config.spec });
@@ -65,7 +70,7 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> 
   try {
     // The snapshot is let go once planned: a large cluster's would otherwise stay in memory for the whole run.
     const plan = planPrune(
-      await takeSnapshot(throttledClient(client, limiter), {
+      await takeSnapshot(throttledClient(client, limiters.api), {
         protectAnnotation: policy.protectAnnotation,
         ignoreInvalidImageReferences: policy.ignoreInvalidImageReferences,
       }),
@@ -75,7 +80,10 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> 
     // A confirmed run decides every delete on a live view of Images and streams, and puts back layer links
     // that a push made during the run needs (until the run ends: this process does not outlive it).
     const view = options.confirm
-      ? new LiveView(client, { protectAnnotation: policy.protectAnnotation, pace: () => limiter.acquire() })
+      ? new LiveView(client, {
+          protectAnnotation: policy.protectAnnotation,
+          pace: () => limiters.api.acquire(),
+        })
       : undefined;
     await view?.start();
     const restorer =
@@ -92,12 +100,18 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> 
     let result: PruneRunResult;
     try {
       result = await executePlan(plan, {
-        cluster: throttledCluster(pruneClusterOf(client), limiter),
+        cluster: throttledCluster(pruneClusterOf(client), limiters.api),
         confirm: options.confirm,
         concurrency: options.concurrency ?? 5,
         checkMode: () => currentMode(client, options.mode),
         ...(view !== undefined ? { view } : {}),
-        ...(registry !== undefined ? { registry: throttledRegistry(registry, limiter) } : {}),
+        // Each delete takes its registry slot before it is decided; the call itself only reports back.
+        ...(registry !== undefined
+          ? {
+              registry: observedRegistry(registry, limiters.registry),
+              registrySlot: () => limiters.registry.acquire(),
+            }
+          : {}),
         ...(restorer !== undefined
           ? {
               onLayerLinkDeleted: (repository: string, digest: string) =>
