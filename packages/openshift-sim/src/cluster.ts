@@ -24,7 +24,6 @@ import { RouterAdmission } from './operator/router-admission.js';
 import { systemContext, type ControllerParts } from './operator/system.js';
 import { PushNotifier } from './registry/push-notifications.js';
 import { RegistryFront } from './registry/registry-front.js';
-import { RegistryTokens } from './registry/tokens.js';
 import { startRouter, type RouterMode } from './router/start-router.js';
 
 /** A role for a user, cluster-wide or in one namespace. */
@@ -76,8 +75,6 @@ export interface ClusterOptions {
    * when possible, else `port`.
    */
   routerMode?: RouterMode | 'auto';
-  /** Lifetime of registry tokens from `/openshift/token`. Default 300 s. */
-  registryTokenLifetimeSeconds?: number;
 }
 
 /** Credentials of one user. */
@@ -121,7 +118,7 @@ export interface RunningCluster {
   compact(): void;
   /**
    * Expires a user's API token, as an OAuth token reaching its end of life: the API and the registry
-   * answer 401 to it from now on (registry tokens already issued run out at their own expiry).
+   * answer 401 to it from now on (the registry's tokens are the API token echoed back, so they stop too).
    */
   expireToken(user: string): void;
   /** The ready line the CLI prints. */
@@ -266,9 +263,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     authenticate: (token) => tokens.get(token),
     authorizer,
     store,
-    tokens: new RegistryTokens(options.registryTokenLifetimeSeconds ?? 300),
     notifier: new PushNotifier(catalog, service, virtual, facts.internalRegistryHostname),
     systemContext: () => systemContext(parts, 'openshift-image-registry:registry'),
+    userContext: (user) => ({ store, authorizer, user, facts, namespace: '' }),
     upstream: { url: storage.url, storageDir: storage.storageDir },
     tls: registryCert,
   });
