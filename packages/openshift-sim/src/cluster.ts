@@ -8,7 +8,7 @@ import {
   removeWorkDir,
   startRegistry,
 } from '@registry-push/testkit';
-import { Authorizer, ROLE_NAMES, type RoleName, type Subject } from './api/rbac.js';
+import { Authorizer, ROLE_NAMES, type PolicyRule, type RoleName, type Subject } from './api/rbac.js';
 import { ResourceCatalog } from './api/resources.js';
 import { ApiServer } from './api/server.js';
 import { ResourceService } from './api/service.js';
@@ -32,10 +32,18 @@ export interface UserRole {
   namespace?: string;
 }
 
+/** A Role of the user's own rules (as an admin writes one), cluster-wide or in one namespace. */
+export interface CustomRole {
+  rules: readonly PolicyRule[];
+  namespace?: string;
+}
+
 /** An extra user of the simulated cluster. */
 export interface UserSpec {
   name: string;
   roles: readonly UserRole[];
+  /** Roles with rules of their own, for rights no bootstrap role grants alone. */
+  customRoles?: readonly CustomRole[];
   groups?: readonly string[];
 }
 
@@ -295,6 +303,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
         role: role.role,
         user: spec.name,
         ...(role.namespace !== undefined ? { namespace: role.namespace } : {}),
+      });
+    }
+    for (const custom of spec.customRoles ?? []) {
+      authorizer.bind({
+        role: 'view',
+        rules: custom.rules,
+        user: spec.name,
+        ...(custom.namespace !== undefined ? { namespace: custom.namespace } : {}),
       });
     }
     const existing = users[spec.name];

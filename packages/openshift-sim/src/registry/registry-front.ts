@@ -629,8 +629,14 @@ export class RegistryFront {
         ? image['dockerImageManifestMediaType']
         : 'application/vnd.oci.image.manifest.v1+json';
     // The bytes come from storage through the same fallback as blobs: a removed revision link is no loss.
-    await this.forward(req, res, `/v2/${target.repository}/manifests/${digest}`, () =>
-      this.serveFromStorage(req, res, target, digest, mediaType),
+    // An OCI manifest to a client that does not accept OCI stays distribution's 404.
+    const accept = String(req.headers.accept ?? '');
+    const acceptable = !mediaType.startsWith('application/vnd.oci.') || accept.includes(mediaType);
+    await this.forward(
+      req,
+      res,
+      `/v2/${target.repository}/manifests/${digest}`,
+      acceptable ? () => this.serveFromStorage(req, res, target, digest, mediaType) : undefined,
     );
   }
 
