@@ -61,7 +61,7 @@ export function imageSize(image: JsonObject): number {
   }
   for (const layer of Array.isArray(layers) ? layers : []) {
     if (!isJsonObject(layer)) continue;
-    const name = String(layer['digest'] ?? layer['name'] ?? '');
+    const name = stringAt(layer, 'digest') ?? stringAt(layer, 'name') ?? '';
     if (seen.has(name)) continue;
     seen.add(name);
     size += Number(layer['size'] ?? 0);
