@@ -505,27 +505,35 @@ export class RegistryFront {
       sendErrors(res, 404, [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }]);
       return;
     }
+    const target = this.admitted(req, res, url, parsed.repository, subject);
+    if (target === undefined) return;
+    await this.route(req, res, url, target, parsed);
+  }
+
+  /** The repository request's target once its access is reviewed; undefined when it was answered. */
+  private admitted(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    repository: string,
+    subject: Subject,
+  ): RepositoryTarget | undefined {
     const method = req.method ?? 'GET';
     const action = actionFor(method);
-    if (!isTwoComponents(parsed.repository)) {
-      this.unauthorized(
-        req,
-        res,
-        accessRecords(method, parsed.repository),
-        // Simplified: the real registry answers 400 without a body (its token endpoint refuses the scope
-        // first, which is what clients meet).
-        'access denied',
-      );
-      return;
+    if (!isTwoComponents(repository)) {
+      // Simplified: the real registry answers 400 without a body (its token endpoint refuses the scope
+      // first, which is what clients meet).
+      this.unauthorized(req, res, accessRecords(method, repository), 'access denied');
+      return undefined;
     }
-    const [namespace = '', name = ''] = parsed.repository.split('/');
+    const [namespace = '', name = ''] = repository.split('/');
     // A write needs pull too (distribution asks for both); push rights imply pull in every role.
     const allowed =
       this.mayAccess(subject, namespace, action, url.pathname) &&
       (action !== 'push' || this.mayAccess(subject, namespace, 'pull', url.pathname));
     if (!allowed) {
-      this.denied(req, res, method, parsed.repository);
-      return;
+      this.denied(req, res, method, repository);
+      return undefined;
     }
     if (action !== 'pull' && this.registryConfig().readOnly) {
       sendErrors(res, 405, [
@@ -535,29 +543,35 @@ export class RegistryFront {
           detail: 'the registry is read-only',
         },
       ]);
-      return;
+      return undefined;
     }
-    const target = { namespace, name, repository: parsed.repository, subject };
+    return { namespace, name, repository, subject };
+  }
+
+  /** Sends an admitted request where it goes: the stream for manifests and tags, else the registry. */
+  private async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    target: RepositoryTarget,
+    parsed: { kind: string; rest: string },
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    const read = method === 'GET' || method === 'HEAD';
     if (parsed.kind === 'manifests') {
       await this.manifestRequest(req, res, url, target, parsed.rest);
-      return;
-    }
-    if (parsed.kind === 'tags' && parsed.rest === 'list' && action === 'pull') {
+    } else if (parsed.kind === 'tags' && parsed.rest === 'list' && read) {
       this.listTags(res, url, target);
-      return;
-    }
-    if (parsed.kind === 'blobs' && action === 'pull' && DIGEST.test(parsed.rest)) {
+    } else if (parsed.kind === 'blobs' && read && DIGEST.test(parsed.rest)) {
       await this.forward(req, res, `${url.pathname}${url.search}`, () =>
         this.serveFromStorage(req, res, target, parsed.rest, 'application/octet-stream'),
       );
-      this.countBlobLookup(parsed, action, res.statusCode);
-      return;
-    }
-    if (parsed.kind === 'blobs' && method === 'POST' && url.searchParams.has('mount')) {
+      this.countBlobLookup(parsed, 'pull', res.statusCode);
+    } else if (parsed.kind === 'blobs' && method === 'POST' && url.searchParams.has('mount')) {
       await this.mount(req, res, url, target);
-      return;
+    } else {
+      await this.forward(req, res, `${url.pathname}${url.search}`);
     }
-    await this.forward(req, res, `${url.pathname}${url.search}`);
   }
 
   /**
@@ -578,56 +592,52 @@ export class RegistryFront {
       return;
     }
     const view = new StreamView(this.parts.store, target.namespace, target.name);
-    if (method === 'DELETE') {
-      if (DIGEST.test(reference) && view.imageOf(reference) !== undefined) {
-        // The stream would serve it even without the revision link, so removing the link changes nothing.
-        sendErrors(res, 405, [{ code: 'UNSUPPORTED', message: 'The operation is unsupported.' }]);
-        return;
-      }
-      await this.forward(req, res, `${url.pathname}${url.search}`);
+    if (method === 'DELETE' && DIGEST.test(reference) && view.imageOf(reference) !== undefined) {
+      // The stream would serve it even without the revision link, so removing the link changes nothing.
+      sendErrors(res, 405, [{ code: 'UNSUPPORTED', message: 'The operation is unsupported.' }]);
       return;
     }
-    if (method !== 'GET' && method !== 'HEAD') {
-      await this.forward(req, res, `${url.pathname}${url.search}`);
+    if (method === 'GET' || method === 'HEAD') {
+      await this.readManifest(req, res, target, view, reference);
       return;
     }
-    let digest = reference;
-    if (!DIGEST.test(reference)) {
-      if (!view.exists()) {
-        sendErrors(res, 404, [
-          {
-            code: 'NAME_UNKNOWN',
-            message: 'repository name not known to registry',
-            detail: { name: target.repository },
-          },
-        ]);
-        return;
-      }
-      const tagged = view.tags().get(reference);
-      if (tagged === undefined) {
-        sendErrors(res, 404, [
-          { code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: reference } },
-        ]);
-        return;
-      }
-      digest = tagged;
-    }
-    const image = view.imageOf(digest);
-    if (image === undefined) {
+    // Otherwise the revision link only: the stream and its tags are never changed.
+    await this.forward(req, res, `${url.pathname}${url.search}`);
+  }
+
+  /** A manifest read: the tag or digest resolved through the stream, the bytes by link or from storage. */
+  private async readManifest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: RepositoryTarget,
+    view: StreamView,
+    reference: string,
+  ): Promise<void> {
+    const digest = DIGEST.test(reference) ? reference : view.tags().get(reference);
+    if (!view.exists() && digest === undefined) {
       sendErrors(res, 404, [
         {
-          code: 'MANIFEST_UNKNOWN',
-          message: 'manifest unknown',
-          detail: { Name: target.repository, Revision: digest },
+          code: 'NAME_UNKNOWN',
+          message: 'repository name not known to registry',
+          detail: { name: target.repository },
         },
       ]);
       return;
     }
+    const image = digest !== undefined ? view.imageOf(digest) : undefined;
+    if (digest === undefined || image === undefined) {
+      sendErrors(res, 404, [
+        {
+          code: 'MANIFEST_UNKNOWN',
+          message: 'manifest unknown',
+          detail: digest === undefined ? { Tag: reference } : { Name: target.repository, Revision: digest },
+        },
+      ]);
+      return;
+    }
+    const stored = image['dockerImageManifestMediaType'];
     const mediaType =
-      typeof image['dockerImageManifestMediaType'] === 'string' &&
-      image['dockerImageManifestMediaType'] !== ''
-        ? image['dockerImageManifestMediaType']
-        : 'application/vnd.oci.image.manifest.v1+json';
+      typeof stored === 'string' && stored !== '' ? stored : 'application/vnd.oci.image.manifest.v1+json';
     // The bytes come from storage through the same fallback as blobs: a removed revision link is no loss.
     // An OCI manifest to a client that does not accept OCI stays distribution's 404.
     const accept = String(req.headers.accept ?? '');
