@@ -2,7 +2,7 @@
 // pushed with skopeo through the default route (hosts mode, so root), and reads of the cluster's and the
 // registry storage's state for the assertions.
 import { randomUUID } from 'node:crypto';
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import {
@@ -75,7 +75,7 @@ export async function startWorld(namespaces: string[] = []): Promise<World> {
   const host = `default-route-openshift-image-registry.${cluster.appsDomain}`;
   await waitForRoute(cluster, host);
   const certDir = join(work, 'certs');
-  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { writeFile } = await import('node:fs/promises');
   await mkdir(join(certDir, host), { recursive: true });
   await writeFile(join(certDir, host, 'ca.crt'), cluster.ingressCaPem);
   const blobPath = (digest: string): string => registryBlobDir(cluster.registryStorageDir, digest);
@@ -119,6 +119,7 @@ export async function startWorld(namespaces: string[] = []): Promise<World> {
       ]);
     },
     pullDiff: async (ref, image) => {
+      await mkdir(join(work, 'pulled'), { recursive: true });
       const out = join(work, 'pulled', randomUUID());
       await runSkopeo([
         'copy',
