@@ -428,10 +428,15 @@ function skipImage(
 async function deleteBlobs(
   unit: ImageUnit,
   view: PruneView,
-  context: { plan: UnitPlanContext; options: ExecuteOptions; own: SnapshotImage | undefined },
+  context: {
+    plan: UnitPlanContext;
+    options: ExecuteOptions;
+    own: SnapshotImage | undefined;
+    repeated: boolean;
+  },
   recorder: UnitRecorder,
 ): Promise<void> {
-  const { plan, options, own } = context;
+  const { plan, options, own, repeated } = context;
   if (unit.blobs.length === 0) return;
   if (!(await registryAllowed(options, plan))) {
     for (const blob of unit.blobs)
@@ -455,7 +460,10 @@ async function deleteBlobs(
         const holder = [...holders].find((digest) => digest !== unit.digest);
         return holder === undefined ? undefined : `identity unknown: Image ${holder}`;
       },
-      () => registry.deleteBlob(blob.digest),
+      async () => {
+        const outcome = await registry.deleteBlob(blob.digest);
+        return repeated ? 'absent' : outcome;
+      },
     );
   });
 }
@@ -489,9 +497,11 @@ async function runImageUnit(
   const own = view.index.image(unit.digest);
   // The Image goes first, its blobs after: an Image whose deletion fails keeps every blob it needs and still
   // pulls. A blob whose deletion then fails is reported, and the unit run again retries it.
+  let imageOutcome: 'deleted' | 'absent';
   try {
     const { value, attempts } = await retrying(() => options.cluster.deleteImage(unit.digest), options.retry);
     recorder.record('image', unit.digest, value, { attempts });
+    imageOutcome = value;
   } catch (error) {
     state.keptImages.add(unit.digest);
     recorder.record('image', unit.digest, 'failed', { attempts: attemptsOf(error), error: errorOf(error) });
@@ -499,7 +509,10 @@ async function runImageUnit(
       recorder.record('blob', blob.digest, 'skipped', { reason: 'image-deletion-failed' });
     return;
   }
-  await deleteBlobs(unit, view, { plan, options, own }, recorder);
+  // The registry answers a blob delete with 204 whether or not the blob was there. When the Image was gone
+  // already, this unit (or another) has run before and its blobs are most likely gone too: they are
+  // reported as absent, so a repeated run does not count storage it did not free.
+  await deleteBlobs(unit, view, { plan, options, own, repeated: imageOutcome === 'absent' }, recorder);
 }
 
 /** Why the view says the image must stay now, if it does. */

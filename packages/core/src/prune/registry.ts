@@ -38,7 +38,8 @@ export interface PruneRegistry {
   deleteLayerLink(repository: string, digest: string): Promise<RegistryDeleteOutcome>;
   /**
    * `DELETE /admin/blobs/<digest>`: removes the blob data from storage (and from the serving replica's
-   * digest cache).
+   * digest cache). The OpenShift registry answers 204 whether or not the blob existed, so `'deleted'` here
+   * means "gone now"; the engine reports a blob of an Image that was already gone as `'absent'`.
    *
    * @param digest The blob digest (layer, config or manifest).
    */
