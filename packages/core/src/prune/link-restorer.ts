@@ -52,9 +52,9 @@ export class LinkRestorer {
   #stopped = false;
 
   constructor(private readonly options: LinkRestorerOptions) {
-    this.#unsubscribe = options.view.onHistoryAdded(({ namespace, name }) =>
-      this.#schedule(`${namespace}/${name}`),
-    );
+    this.#unsubscribe = options.view.onHistoryAdded(({ namespace, name }) => {
+      void this.#schedule(`${namespace}/${name}`);
+    });
   }
 
   /** Links watched now. */
@@ -72,7 +72,10 @@ export class LinkRestorer {
   removed(repository: string, digest: string): Promise<void> {
     const until = Date.now() + (this.options.windowMs ?? 10 * 60_000);
     let digests = this.#removed.get(repository);
-    if (digests === undefined) this.#removed.set(repository, (digests = new Map()));
+    if (digests === undefined) {
+      digests = new Map<string, number>();
+      this.#removed.set(repository, digests);
+    }
     digests.set(digest, until);
     return this.#schedule(repository);
   }
@@ -118,8 +121,8 @@ export class LinkRestorer {
 
   async #restore(repository: string, digest: string): Promise<LinkRestoreResult> {
     const at = (): string => new Date().toISOString();
-    const restore = this.options.registry.restoreLayerLink;
-    if (restore === undefined) {
+    const { registry } = this.options;
+    if (registry.restoreLayerLink === undefined) {
       return {
         repository,
         digest,
@@ -141,7 +144,7 @@ export class LinkRestorer {
     let lastError: { code: string; message: string } | undefined;
     for (const from of sources) {
       try {
-        if (await restore.call(this.options.registry, repository, digest, from)) {
+        if (await registry.restoreLayerLink(repository, digest, from)) {
           return { repository, digest, outcome: 'restored', from, at: at() };
         }
       } catch (error) {
