@@ -144,21 +144,31 @@ export class RegistryAuthenticator {
       return true;
     }
     if (basic !== undefined && this.credentials.kind === 'basic') {
-      // The credentials themselves were refused; any other 401 (sent without them, or with an old token
-      // of a scheme the registry left) is answered by switching to Basic, however many arrive at once.
-      if (sent === basicHeader(this.credentials)) return false;
-      if (sent !== undefined && basic.params['error'] !== undefined) {
-        // A Basic challenge naming an error refuses the credential that was sent; it does not ask for
-        // Basic. The OpenShift registry answers so (`error="access denied"`) to a token it does not know
-        // and to a refused permission alike, and Basic would carry the same API token to the same answer.
-        // Only a request whose token was replaced meanwhile by another request's answer goes again.
-        const current = this.authorization(scopes);
-        return current !== undefined && current !== sent;
-      }
-      this.scheme = 'basic';
-      return true;
+      return this.answerBasic(basic, this.credentials, scopes, sent);
     }
     return false;
+  }
+
+  /** {@link answer} for a Basic challenge, with Basic credentials at hand. */
+  private answerBasic(
+    basic: Challenge,
+    credentials: { username: string; password: string },
+    scopes: readonly string[],
+    sent: string | undefined,
+  ): boolean {
+    // The credentials themselves were refused; any other 401 (sent without them, or with an old token
+    // of a scheme the registry left) is answered by switching to Basic, however many arrive at once.
+    if (sent === basicHeader(credentials)) return false;
+    if (sent !== undefined && basic.params['error'] !== undefined) {
+      // A Basic challenge naming an error refuses the credential that was sent; it does not ask for
+      // Basic. The OpenShift registry answers so (`error="access denied"`) to a token it does not know
+      // and to a refused permission alike, and Basic would carry the same API token to the same answer.
+      // Only a request whose token was replaced meanwhile by another request's answer goes again.
+      const current = this.authorization(scopes);
+      return current !== undefined && current !== sent;
+    }
+    this.scheme = 'basic';
+    return true;
   }
 
   /**
