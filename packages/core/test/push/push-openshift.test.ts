@@ -136,6 +136,71 @@ describe('pushing to the integrated registry', () => {
   });
 });
 
+describe('refusals the OpenShift registry answers alike (401, access denied)', () => {
+  // The registry gives the same 401 to a refused permission and to a token it does not know; the client
+  // tells them apart by asking /v2/ with the same credentials.
+  it('an API token used as Bearer (as the pruner does) that may not read a project is REGISTRY_DENIED', async () => {
+    const client = new RegistryClient({
+      host,
+      credentials: { kind: 'bearer', token: cluster.users.developer!.token },
+      caPem: cluster.ingressCaPem,
+      connectTo: cluster.routerAddress,
+    });
+    try {
+      const error = await failure(client.getManifest('nowhere/app', 'v1'));
+      expect(error.code).toBe('REGISTRY_DENIED');
+      expect(error.message).toContain('did not allow you to read a manifest of nowhere/app');
+      expect(error.hint).toContain('oc policy add-role-to-user system:image-puller <user> -n nowhere');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a Bearer token the cluster does not know is TOKEN_REJECTED, and not shown', async () => {
+    const unknown = 'sha256~' + 'Z'.repeat(43);
+    const client = new RegistryClient({
+      host,
+      credentials: { kind: 'bearer', token: unknown },
+      caPem: cluster.ingressCaPem,
+      connectTo: cluster.routerAddress,
+    });
+    try {
+      const error = await failure(client.getManifest('demo/app', 'v1'));
+      expect(error.code).toBe('TOKEN_REJECTED');
+      expect(JSON.stringify(error.toJSON())).not.toContain('Z'.repeat(43));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a token that expires while its registry token for the scope is cached is TOKEN_EXPIRED', async () => {
+    await cluster.addUser({ name: 'cached', roles: [{ role: 'edit', namespace: 'demo' }] });
+    const client = new RegistryClient({ host, ...connection('cached') });
+    const layer = image.manifests[0]!.layers[0]!.digest;
+    try {
+      expect(await client.blobSize('demo/app', layer)).toBeGreaterThan(0);
+      cluster.expireToken('cached');
+      // The same scope: the cached token goes out and meets the registry's `access denied`.
+      const error = await failure(client.blobSize('demo/app', layer));
+      expect(error.code).toBe('TOKEN_EXPIRED');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a developer who may push to demo is told which role reading another project needs', async () => {
+    const client = new RegistryClient({ host, ...connection('developer') });
+    try {
+      await client.checkLogin();
+      const error = await failure(client.listTags('kube-system/app'));
+      expect(error.code).toBe('REGISTRY_DENIED');
+      expect(error.hint).toContain('system:image-puller');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('a read-only registry', () => {
   let readOnly: RunningCluster;
   beforeAll(async () => {
