@@ -219,7 +219,7 @@ describe.runIf(root)('registry-pruner worker', () => {
     await createStreams(world.admin, 'progress', 6, 2);
     const env = world.env({ PRUNER_MODE: 'metadata', PRUNER_BATCH_SIZE: '2' });
     // Held after the first image unit of a batch is recorded: the streams are through, images are not.
-    const w1 = worker('w1', { ...env, PRUNER_FAILPOINT: 'batch-unit:20000' });
+    const w1 = worker('w1', { ...env, PRUNER_FAILPOINT: 'batch-unit:12000' });
     const port = await w1.port();
     const queued = await runCli(['enqueue', '--confirm'], env);
     const runId = /Run (\S+) queued/.exec(queued.stdout)?.[1];

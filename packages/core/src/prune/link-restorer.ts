@@ -20,6 +20,8 @@ export interface LinkRestoreResult {
   from?: string;
   error?: { code: string; message: string };
   at: string;
+  /** What {@link LinkRestorer.removed} was told removed the link (a run id, say). */
+  origin?: string;
 }
 
 /** Options of {@link LinkRestorer}. */
@@ -45,8 +47,8 @@ function errorOf(error: unknown): { code: string; message: string } {
 
 /** Watches removed layer links and restores those a push needs again. */
 export class LinkRestorer {
-  /** Repository → removed blob digest → until when it is watched (ms). */
-  readonly #removed = new Map<string, Map<string, number>>();
+  /** Repository → removed blob digest → until when it is watched (ms) and who removed it. */
+  readonly #removed = new Map<string, Map<string, { until: number; origin: string | undefined }>>();
   readonly #unsubscribe: () => void;
   readonly #pending = new Set<Promise<void>>();
   #stopped = false;
@@ -67,16 +69,17 @@ export class LinkRestorer {
   /**
    * A layer link was removed: watch it, and check at once (a push may already have landed).
    *
+   * @param origin Who removed it (a run id, say); handed back in the result of a restore.
    * @returns When the first check is done.
    */
-  removed(repository: string, digest: string): Promise<void> {
+  removed(repository: string, digest: string, origin?: string): Promise<void> {
     const until = Date.now() + (this.options.windowMs ?? 10 * 60_000);
     let digests = this.#removed.get(repository);
     if (digests === undefined) {
-      digests = new Map<string, number>();
+      digests = new Map();
       this.#removed.set(repository, digests);
     }
-    digests.set(digest, until);
+    digests.set(digest, { until, origin });
     return this.#schedule(repository);
   }
 
@@ -98,7 +101,7 @@ export class LinkRestorer {
     const digests = this.#removed.get(repository);
     if (digests === undefined) return;
     const now = Date.now();
-    for (const [digest, until] of digests) if (until < now) digests.delete(digest);
+    for (const [digest, { until }] of digests) if (until < now) digests.delete(digest);
     if (digests.size === 0) {
       this.#removed.delete(repository);
       return;
@@ -112,10 +115,11 @@ export class LinkRestorer {
     }
     const [namespace = '', name = ''] = repository.split('/');
     const needs = view.index.repositoryNeeds(namespace, name);
-    for (const digest of [...digests.keys()]) {
+    for (const [digest, { origin }] of [...digests]) {
       if (!needs.blobs.has(digest)) continue;
       digests.delete(digest);
-      this.options.onRestore?.(await this.#restore(repository, digest));
+      const result = await this.#restore(repository, digest);
+      this.options.onRestore?.(origin === undefined ? result : { ...result, origin });
     }
   }
 
