@@ -170,7 +170,7 @@ export class PrunerContext {
       confirm,
       view,
       ...(full ? { registry: await this.registry(), registrySlot: () => this.#registrySlot() } : {}),
-      onLayerLinkDeleted: (repository, digest) => void restorer.removed(repository, digest),
+      onLayerLinkDeleted: (repository, digest) => void restorer.removed(repository, digest, run.record.runId),
       // Asked before each unit's registry deletes: a registry that left Managed is no longer touched.
       checkMode: () => currentMode(this.client, this.settings.mode),
     };
@@ -214,6 +214,13 @@ export class PrunerContext {
               const level = result.outcome === 'restored' ? 'info' : 'warn';
               this.logger[level](result, 'a push needed a removed layer link again');
               this.metrics?.recordRestore(result.outcome);
+              if (result.origin !== undefined) {
+                this.store
+                  .countRestore(result.origin, result.outcome === 'restored')
+                  .catch((error: unknown) =>
+                    this.logger.warn({ error: String(error) }, 'cannot count a link restore in the run'),
+                  );
+              }
             },
           }),
       );

@@ -22,6 +22,10 @@ export function describeProgress(progress: RunProgress, dryRun: boolean): string
     failed === 0
       ? 'no failures'
       : `${progress.unitsFailed} unit(s) and ${progress.itemsFailed} item(s) failed`,
+    ...(progress.linksRestored > 0 ? [`${progress.linksRestored} layer link(s) put back for pushes`] : []),
+    ...(progress.linksNotRestored > 0
+      ? [`${progress.linksNotRestored} layer link(s) a push needed could not be put back`]
+      : []),
   ].join(', ');
 }
 

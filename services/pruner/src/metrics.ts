@@ -129,6 +129,11 @@ export class PrunerMetrics {
       ['itemsDeleted', 'registry_pruner_run_items_deleted', 'Items the current run deleted so far'],
       ['itemsFailed', 'registry_pruner_run_items_failed', 'Items of the current run that failed so far'],
       ['bytesFreed', 'registry_pruner_run_bytes_freed', 'Registry storage the current run freed so far'],
+      [
+        'linksRestored',
+        'registry_pruner_run_links_restored',
+        'Layer links the current run removed and put back because a push needed them',
+      ],
     ];
     // One read of Redis per scrape, shared by the gauges.
     let pending: Promise<CurrentProgress | undefined> | undefined;

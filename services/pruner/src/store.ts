@@ -64,6 +64,10 @@ export interface RunProgress {
   itemsFailed: number;
   /** Registry storage freed by blob deletions. */
   bytesFreed: number;
+  /** Layer links the run removed and a push made during the run needed again: put back. */
+  linksRestored: number;
+  /** Such links that could not be put back (`no-source` or `failed`; see the worker's log). */
+  linksNotRestored: number;
 }
 
 /** The progress the metrics show: the run in progress, else the last run that had a plan. */
@@ -79,6 +83,8 @@ const PROGRESS_FIELDS = [
   'itemsDeleted',
   'itemsFailed',
   'bytesFreed',
+  'linksRestored',
+  'linksNotRestored',
 ] as const satisfies readonly (keyof RunProgress)[];
 
 /** A plan as stored for the workers: the units and facts, without the per-item decisions. */
@@ -255,6 +261,22 @@ export class RunStore {
     return recorded === 1;
   }
 
+  /**
+   * Counts a restore of a layer link the run removed, in its progress (also after the run ended: a restore
+   * can come minutes later). Runs whose data expired are not counted.
+   */
+  async countRestore(runId: string, restored: boolean): Promise<void> {
+    const key = this.#key('run', runId, 'progress');
+    if ((await this.#redis.exists(key)) === 0) return;
+    await this.#redis.hincrby(key, restored ? 'linksRestored' : 'linksNotRestored', 1);
+    // A run that ended keeps its counters in its record: bring them up to date there too.
+    const record = await this.getRun(runId);
+    if (record !== undefined && runIsOver(record.status) && record.progress !== undefined) {
+      const progress = await this.getProgress(runId);
+      if (progress !== undefined) await this.putRun({ ...record, progress });
+    }
+  }
+
   /** A run's progress counters; undefined when it has none (no plan stored, or its data expired). */
   async getProgress(runId: string): Promise<RunProgress | undefined> {
     const hash = await this.#redis.hgetall(this.#key('run', runId, 'progress'));
@@ -281,6 +303,8 @@ export class RunStore {
       itemsDeleted: 0,
       itemsFailed: 0,
       bytesFreed: 0,
+      linksRestored: 0,
+      linksNotRestored: 0,
     };
     return { ...zero, ...progress, runId, inProgress: holder !== undefined };
   }

@@ -109,6 +109,10 @@ describe.runIf(root)('pushes during confirmed full prunes', () => {
     // The old build went: its Image, its manifest and its config (which the rebuild does not use).
     expect(await world.imageExists(old.digest)).toBe(false);
     expect(await world.blobExists(old.manifests[0]!.config.digest)).toBe(false);
+    // The run's record counts the restores, whenever they came.
+    const status = await runCli(['status', '--output', 'json'], env);
+    const runs = (JSON.parse(status.stdout) as { runs: { progress?: { linksRestored: number } }[] }).runs;
+    expect(runs[0]?.progress?.linksRestored).toBeGreaterThan(0);
     const port = await w.port();
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     // Every link the push needed that went after it landed came back (one or more, as the deletes interleave).

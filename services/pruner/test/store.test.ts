@@ -91,6 +91,8 @@ describe('run store', () => {
         itemsDeleted: 0,
         itemsFailed: 0,
         bytesFreed: 0,
+        linksRestored: 0,
+        linksNotRestored: 0,
       });
       // Unit i deletes a blob of i+1 bytes and its Image; every fifth unit fails its Image instead.
       const result = (id: string, i: number, worker: string): UnitResult => ({
@@ -146,7 +148,15 @@ describe('run store', () => {
         itemsDeleted: 40 + 32,
         itemsFailed: 8,
         bytesFreed: (40 * 41) / 2,
+        linksRestored: 2,
+        linksNotRestored: 1,
       };
+      // Restores of links the run removed, from any worker.
+      await a.countRestore('r', true);
+      await b.countRestore('r', true);
+      await a.countRestore('r', false);
+      await b.countRestore('gone', true);
+      expect(await b.getProgress('gone')).toBeUndefined();
       expect(await b.getProgress('r')).toEqual(expected);
       // Not holding the lock: the metrics still follow the last run that stored a plan.
       expect(await a.currentProgress()).toEqual({ ...expected, runId: 'r', inProgress: false });
