@@ -53,6 +53,7 @@ export const CORE_ERROR_CODES = [
   'PRUNE_IMAGE_INVALID',
   'PRUNE_PLAN_INVALID',
   'PRUNE_REGISTRY_REQUIRED',
+  'PRUNE_VIEW_STALE',
 ] as const;
 
 /** The codes of the OCI distribution client and of push. */

@@ -169,6 +169,17 @@ export {
 } from './prune/execute.js';
 export type { PruneRegistry, RegistryDeleteOutcome } from './prune/registry.js';
 export { pruneClusterOf, type PruneCluster } from './prune/cluster-port.js';
+export { linkedGroups } from './prune/groups.js';
+export { LinkRestorer, type LinkRestoreResult, type LinkRestorerOptions } from './prune/link-restorer.js';
+export {
+  ListedView,
+  LiveView,
+  type HistoryAddition,
+  type LiveViewOptions,
+  type PruneView,
+  type ViewQueries,
+} from './prune/view.js';
+export type { RepositoryNeeds } from './prune/view-index.js';
 export {
   MANAGED_ANNOTATION,
   toSnapshotImage,

@@ -8,7 +8,7 @@ import {
   removeWorkDir,
   startRegistry,
 } from '@registry-push/testkit';
-import { Authorizer, ROLE_NAMES, type RoleName, type Subject } from './api/rbac.js';
+import { Authorizer, ROLE_NAMES, type PolicyRule, type RoleName, type Subject } from './api/rbac.js';
 import { ResourceCatalog } from './api/resources.js';
 import { ApiServer } from './api/server.js';
 import { ResourceService } from './api/service.js';
@@ -24,7 +24,6 @@ import { RouterAdmission } from './operator/router-admission.js';
 import { systemContext, type ControllerParts } from './operator/system.js';
 import { PushNotifier } from './registry/push-notifications.js';
 import { RegistryFront } from './registry/registry-front.js';
-import { RegistryTokens } from './registry/tokens.js';
 import { startRouter, type RouterMode } from './router/start-router.js';
 
 /** A role for a user, cluster-wide or in one namespace. */
@@ -33,10 +32,18 @@ export interface UserRole {
   namespace?: string;
 }
 
+/** A Role of the user's own rules (as an admin writes one), cluster-wide or in one namespace. */
+export interface CustomRole {
+  rules: readonly PolicyRule[];
+  namespace?: string;
+}
+
 /** An extra user of the simulated cluster. */
 export interface UserSpec {
   name: string;
   roles: readonly UserRole[];
+  /** Roles with rules of their own, for rights no bootstrap role grants alone. */
+  customRoles?: readonly CustomRole[];
   groups?: readonly string[];
 }
 
@@ -76,8 +83,6 @@ export interface ClusterOptions {
    * when possible, else `port`.
    */
   routerMode?: RouterMode | 'auto';
-  /** Lifetime of registry tokens from `/openshift/token`. Default 300 s. */
-  registryTokenLifetimeSeconds?: number;
 }
 
 /** Credentials of one user. */
@@ -121,7 +126,7 @@ export interface RunningCluster {
   compact(): void;
   /**
    * Expires a user's API token, as an OAuth token reaching its end of life: the API and the registry
-   * answer 401 to it from now on (registry tokens already issued run out at their own expiry).
+   * answer 401 to it from now on (the registry's tokens are the API token echoed back, so they stop too).
    */
   expireToken(user: string): void;
   /** The ready line the CLI prints. */
@@ -266,9 +271,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     authenticate: (token) => tokens.get(token),
     authorizer,
     store,
-    tokens: new RegistryTokens(options.registryTokenLifetimeSeconds ?? 300),
     notifier: new PushNotifier(catalog, service, virtual, facts.internalRegistryHostname),
     systemContext: () => systemContext(parts, 'openshift-image-registry:registry'),
+    userContext: (user) => ({ store, authorizer, user, facts, namespace: '' }),
     upstream: { url: storage.url, storageDir: storage.storageDir },
     tls: registryCert,
   });
@@ -298,6 +303,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
         role: role.role,
         user: spec.name,
         ...(role.namespace !== undefined ? { namespace: role.namespace } : {}),
+      });
+    }
+    for (const custom of spec.customRoles ?? []) {
+      authorizer.bind({
+        role: 'view',
+        rules: custom.rules,
+        user: spec.name,
+        ...(custom.namespace !== undefined ? { namespace: custom.namespace } : {}),
       });
     }
     const existing = users[spec.name];

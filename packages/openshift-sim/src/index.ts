@@ -9,8 +9,9 @@ export {
   type ClusterDescription,
   type ClusterOptions,
   type ClusterUser,
+  type CustomRole,
   type RunningCluster,
   type UserRole,
   type UserSpec,
 } from './cluster.js';
-export { ROLE_NAMES, type RoleName } from './api/rbac.js';
+export { ROLE_NAMES, type PolicyRule, type RoleName } from './api/rbac.js';

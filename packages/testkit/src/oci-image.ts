@@ -29,6 +29,11 @@ export interface BuildOciImageOptions {
   layerSizes?: readonly number[];
   /** Seed of the content; change it to get different digests. Default `registry-push`. */
   seed?: string;
+  /**
+   * A config label, for another image with the same layers: a different `variant` gives a different config
+   * and manifest over the very same layer blobs (a rebuild that changed only metadata).
+   */
+  variant?: string;
   /** Tag recorded as the layout's ref name (and in the docker archive's RepoTags). Default `latest`. */
   tag?: string;
   /** Platforms; more than one builds a multi-arch index. Default linux/amd64. */
@@ -237,6 +242,7 @@ async function writeTarArchive(outFile: string, sources: readonly TarSource[]): 
 interface Plan {
   tag: string;
   seed: string;
+  variant: string | undefined;
   platforms: readonly Platform[];
   sizes: readonly number[];
   gzip: boolean;
@@ -262,6 +268,7 @@ function planBuild(options: BuildOciImageOptions): Plan {
   return {
     tag: options.tag ?? 'latest',
     seed: options.seed ?? 'registry-push',
+    variant: options.variant,
     platforms,
     sizes: options.layerSizes ?? Array.from({ length: layerCount }, () => layerSize),
     gzip: options.compression !== 'none',
@@ -297,7 +304,10 @@ async function buildPlatform(
     ...(platform.variant !== undefined ? { variant: platform.variant } : {}),
     config: {
       Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-      Labels: { 'io.registry-push.testkit.seed': plan.seed },
+      Labels: {
+        'io.registry-push.testkit.seed': plan.seed,
+        ...(plan.variant === undefined ? {} : { 'io.registry-push.testkit.variant': plan.variant }),
+      },
     },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     history: layers.map((_, i) => ({ created, created_by: `testkit layer ${i}` })),

@@ -18,6 +18,17 @@ describe('buildOciImage', () => {
     await removeWorkDir(workDir);
   });
 
+  it('a variant is another image over the very same layer blobs', async () => {
+    const base = { seed: 'variant', layers: 2, layerSize: 1000 };
+    const first = await buildOciImage({ outDir: join(workDir, 'variant-a'), ...base });
+    const second = await buildOciImage({ outDir: join(workDir, 'variant-b'), ...base, variant: 'hotfix' });
+    expect(second.digest).not.toBe(first.digest);
+    expect(second.manifests[0]?.config.digest).not.toBe(first.manifests[0]?.config.digest);
+    expect(second.manifests[0]?.layers.map((l) => l.digest)).toEqual(
+      first.manifests[0]?.layers.map((l) => l.digest),
+    );
+  });
+
   it('writes a valid layout: every blob matches its digest, diff_ids match the uncompressed layers', async () => {
     const image = await buildOciImage({ outDir: join(workDir, 'valid'), layerSizes: [1000, 300_000, 0] });
     const names = await readdir(join(image.layoutDir, 'blobs', 'sha256'));

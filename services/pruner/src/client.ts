@@ -8,7 +8,7 @@ import { PrunerError } from './errors.js';
 import { JobNames, SCHEDULER_ID, newManualRunId, planJobOptions, type PlanJobData } from './jobs.js';
 import { connectRedis, describeRedis, pingRedis, redisReady, type RedisConnection } from './redis.js';
 import type { Settings } from './settings.js';
-import { RunStore, type AppliedConfig, type RunRecord } from './store.js';
+import { RunStore, runIsOver, type AppliedConfig, type RunProgress, type RunRecord } from './store.js';
 
 /** How long one `enqueue` or `status` waits for Redis (it may be restarting). */
 const COMMAND_DEADLINE_MS = 30_000;
@@ -180,6 +180,20 @@ export class PrunerClient {
       ),
       this.store.lastSuccess(),
     ]);
+    // Runs in progress show their live counters; ended ones keep theirs in the record.
+    await Promise.all(
+      runs
+        .filter((run) => !runIsOver(run.status))
+        .map(async (run) => {
+          const progress = await this.store.getProgress(run.runId);
+          if (progress !== undefined) run.progress = progress;
+        }),
+    );
+    const activeProgress =
+      activeRun === undefined
+        ? undefined
+        : (runs.find((run) => run.runId === activeRun)?.progress ??
+          (await this.store.getProgress(activeRun)));
     return {
       schedule:
         scheduler === undefined
@@ -192,6 +206,7 @@ export class PrunerClient {
             },
       ...(applied !== undefined ? { appliedConfig: applied } : {}),
       ...(activeRun !== undefined ? { activeRun } : {}),
+      ...(activeProgress !== undefined ? { activeProgress } : {}),
       ...(lastSuccess !== undefined ? { lastSuccess: new Date(lastSuccess).toISOString() } : {}),
       queue,
       runs,
@@ -217,6 +232,8 @@ export interface StatusReport {
   schedule: { active: boolean; suspended?: boolean; pattern?: string; next?: string; tz?: string };
   appliedConfig?: AppliedConfig;
   activeRun?: string;
+  /** Progress of the run in progress, once its plan is stored. */
+  activeProgress?: RunProgress;
   lastSuccess?: string;
   queue: Record<string, number>;
   runs: RunRecord[];

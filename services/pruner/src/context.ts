@@ -4,6 +4,8 @@
  */
 import {
   ExecutionState,
+  LinkRestorer,
+  LiveView,
   pruneClusterOf,
   type ClientPruneRegistry,
   type ClusterClient,
@@ -17,7 +19,7 @@ import type { FlowProducer, Queue } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { currentMode, openRegistry, type EventRecorder } from './cluster.js';
 import type { Failpoints } from './failpoints.js';
-import { AdaptiveRateLimiter, throttledClient, throttledCluster, throttledRegistry } from './limiter.js';
+import { createRateLimiters, throttledClient, throttledCluster, type RateLimiters } from './limiter.js';
 import type { Logger } from './logger.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
@@ -47,10 +49,21 @@ export interface PrunerContextParts {
 
 /** How long one registry client (and the token in it) is used before a new one is made. */
 const REGISTRY_MAX_AGE_MS = 5 * 60_000;
+/** How long the live view is kept after its last use (it holds every Image's digests). */
+const VIEW_IDLE_MS = 10 * 60_000;
+
+/** The live view of one protect annotation, and the restorer of the links its runs removed. */
+interface ViewHolder {
+  annotation: string;
+  started: Promise<LiveView>;
+  restorer: Promise<LinkRestorer>;
+  idle: NodeJS.Timeout | undefined;
+}
 
 /** Everything the processors share in one worker process. */
 export class PrunerContext {
-  readonly limiter: AdaptiveRateLimiter;
+  /** The pace of API server calls and, separately, of registry calls. */
+  readonly limiters: RateLimiters;
   /** The client with its calls paced (for the snapshot). */
   readonly pacedClient: ClusterClient;
   /** The executor's cluster port, paced. */
@@ -69,6 +82,7 @@ export class PrunerContext {
   readonly shutdown: AbortSignal;
   readonly #runs = new Map<string, LoadedRun>();
   #registry: { client: ClientPruneRegistry; port: PruneRegistry; at: number } | undefined;
+  #view: ViewHolder | undefined;
 
   constructor(parts: PrunerContextParts) {
     this.settings = parts.settings;
@@ -81,13 +95,13 @@ export class PrunerContext {
     this.events = parts.events;
     this.failpoints = parts.failpoints;
     this.shutdown = parts.shutdown;
-    this.limiter = new AdaptiveRateLimiter({
-      ratePerSecond: parts.settings.rate,
-      minRatePerSecond: parts.settings.minRate,
-      onChange: (rate, reason) => parts.logger.info({ rate, reason }, 'call rate changed'),
-    });
-    this.pacedClient = throttledClient(parts.client, this.limiter);
-    this.cluster = throttledCluster(pruneClusterOf(parts.client), this.limiter);
+    this.limiters = createRateLimiters(
+      parts.settings,
+      (side, rate, reason) => parts.logger.info({ side, rate, reason }, 'call rate changed'),
+      (side, ms) => parts.logger.warn({ side, ms }, 'calls paused (Retry-After)'),
+    );
+    this.pacedClient = throttledClient(parts.client, this.limiters.api);
+    this.cluster = throttledCluster(pruneClusterOf(parts.client), this.limiters.api);
   }
 
   /** The registry port (paced, with a token at most five minutes old), for confirmed full runs. */
@@ -97,17 +111,19 @@ export class PrunerContext {
       return this.#registry.port;
     const old = this.#registry;
     const client = await openRegistry(this.client, this.settings.registry);
-    const paced = throttledRegistry(client, this.limiter);
+    // The executor takes each delete's slot (and passes the failpoint) before it decides the delete, so
+    // the calls here only report back to the limiter: no wait between a decision and its call.
+    const limiter = this.limiters.registry;
     const port: PruneRegistry = {
-      deleteManifest: async (repository, digest) => (
-        await this.#beforeDelete(),
-        paced.deleteManifest(repository, digest)
-      ),
-      deleteLayerLink: async (repository, digest) => (
-        await this.#beforeDelete(),
-        paced.deleteLayerLink(repository, digest)
-      ),
-      deleteBlob: async (digest) => (await this.#beforeDelete(), paced.deleteBlob(digest)),
+      deleteManifest: (repository, digest) =>
+        limiter.observe(() => client.deleteManifest(repository, digest)),
+      deleteLayerLink: async (repository, digest) => {
+        await this.failpoints.hit('layer-link-delete');
+        return limiter.observe(() => client.deleteLayerLink(repository, digest));
+      },
+      deleteBlob: (digest) => limiter.observe(() => client.deleteBlob(digest)),
+      restoreLayerLink: (repository, digest, from) =>
+        limiter.run(() => client.restoreLayerLink?.(repository, digest, from) ?? Promise.resolve(false)),
     };
     this.#registry = { client, port, at: now };
     // Calls in flight on the old client finish first.
@@ -115,8 +131,10 @@ export class PrunerContext {
     return port;
   }
 
-  async #beforeDelete(): Promise<void> {
+  /** Before each registry delete is decided: the failpoint, then the limiter's slot. */
+  async #registrySlot(): Promise<void> {
     await this.failpoints.hit('registry-delete');
+    await this.limiters.registry.acquire();
   }
 
   /** The stored run (cached; the plan of a run never changes). */
@@ -143,14 +161,90 @@ export class PrunerContext {
   /** How units of `run` are executed in this process. */
   async executeOptions(run: LoadedRun): Promise<ExecuteOptions> {
     const confirm = !run.record.dryRun;
+    if (!confirm) return { cluster: this.cluster, confirm };
+    const full = run.plan.mode === 'full';
+    const holder = this.#liveView(run.plan.policy.protectAnnotation);
+    const [view, restorer] = await Promise.all([holder.started, holder.restorer]);
     return {
       cluster: this.cluster,
       confirm,
-      freshnessMs: this.settings.freshnessMs,
-      ...(confirm && run.plan.mode === 'full' ? { registry: await this.registry() } : {}),
+      view,
+      ...(full ? { registry: await this.registry(), registrySlot: () => this.#registrySlot() } : {}),
+      onLayerLinkDeleted: (repository, digest) => void restorer.removed(repository, digest, run.record.runId),
       // Asked before each unit's registry deletes: a registry that left Managed is no longer touched.
       checkMode: () => currentMode(this.client, this.settings.mode),
     };
+  }
+
+  /**
+   * The worker's live view of Images and streams (started on first use, shared by every job of this
+   * process, stopped after ten idle minutes), and the restorer of the layer links its runs remove.
+   */
+  #liveView(annotation: string): ViewHolder {
+    let holder = this.#view;
+    if (holder?.annotation !== annotation) {
+      if (holder !== undefined) void this.#stopView(holder);
+      const started = (async () => {
+        const view = new LiveView(this.client, {
+          protectAnnotation: annotation,
+          pace: () => this.limiters.api.acquire(),
+          onError: (error) =>
+            this.logger.warn({ code: error.code, error: error.message }, 'watch interrupted; resuming'),
+        });
+        const started = Date.now();
+        await view.start();
+        this.logger.info({ ...view.size, ms: Date.now() - started }, 'live view of Images and streams ready');
+        return view;
+      })();
+      const restorer = started.then(
+        (view) =>
+          new LinkRestorer({
+            view,
+            // The registry client is renewed now and then; restores use the current one.
+            registry: {
+              deleteManifest: async (repository, digest) =>
+                (await this.registry()).deleteManifest(repository, digest),
+              deleteLayerLink: async (repository, digest) =>
+                (await this.registry()).deleteLayerLink(repository, digest),
+              deleteBlob: async (digest) => (await this.registry()).deleteBlob(digest),
+              restoreLayerLink: async (repository, digest, from) =>
+                (await this.registry()).restoreLayerLink?.(repository, digest, from) ?? false,
+            },
+            onRestore: (result) => {
+              const level = result.outcome === 'restored' ? 'info' : 'warn';
+              this.logger[level](result, 'a push needed a removed layer link again');
+              this.metrics?.recordRestore(result.outcome);
+              if (result.origin !== undefined) {
+                this.store
+                  .countRestore(result.origin, result.outcome === 'restored')
+                  .catch((error: unknown) =>
+                    this.logger.warn({ error: String(error) }, 'cannot count a link restore in the run'),
+                  );
+              }
+            },
+          }),
+      );
+      holder = { annotation, started, restorer, idle: undefined };
+      this.#view = holder;
+      // A view that failed to start is dropped, so the next job tries again.
+      started.catch(() => {
+        if (this.#view === holder) this.#view = undefined;
+      });
+    }
+    if (holder.idle !== undefined) clearTimeout(holder.idle);
+    const current = holder;
+    holder.idle = setTimeout(() => {
+      if (this.#view === current) this.#view = undefined;
+      void this.#stopView(current);
+    }, VIEW_IDLE_MS).unref();
+    return holder;
+  }
+
+  async #stopView(holder: ViewHolder): Promise<void> {
+    if (holder.idle !== undefined) clearTimeout(holder.idle);
+    const [view, restorer] = await Promise.allSettled([holder.started, holder.restorer]);
+    if (restorer.status === 'fulfilled') await restorer.value.stop();
+    if (view.status === 'fulfilled') await view.value.stop();
   }
 
   /** Fresh per job: the state of one batch. */
@@ -160,8 +254,10 @@ export class PrunerContext {
     return state;
   }
 
-  /** Closes the registry client. */
+  /** Stops the live view and closes the registry client. */
   async close(): Promise<void> {
+    if (this.#view !== undefined) await this.#stopView(this.#view);
+    this.#view = undefined;
     await this.#registry?.client.close();
     this.#registry = undefined;
   }

@@ -4,8 +4,9 @@
  * point fires once per process. Unset in production; nothing else changes when it is set.
  *
  * Points: `plan-stored` (plan saved, flow not yet added), `stream-unit` (before a stream unit),
- * `registry-delete` (before the first registry delete of the process), `batch-unit` (after the first
- * unit of a batch was recorded), `finalize` (before the summary).
+ * `registry-delete` (before the first registry delete of the process is decided), `layer-link-delete`
+ * (after the first layer link delete was decided, before its call: the moment a concurrent push can still
+ * slip in), `batch-unit` (after the first unit of a batch was recorded), `finalize` (before the summary).
  */
 import type { Logger } from './logger.js';
 
@@ -14,6 +15,7 @@ export const FAILPOINTS = [
   'plan-stored',
   'stream-unit',
   'registry-delete',
+  'layer-link-delete',
   'batch-unit',
   'finalize',
 ] as const;

@@ -1,7 +1,7 @@
 /** Text output of the commands: the status report and one run's record. */
 import { formatBytes, formatRunResult, type PruneRunResult } from '@registry-push/core';
 import type { StatusReport } from './client.js';
-import type { RunRecord } from './store.js';
+import { runIsOver, type RunProgress, type RunRecord } from './store.js';
 
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));
@@ -13,7 +13,25 @@ function table(header: string[], rows: string[][]): string[] {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
+/** "12/40 units, 30 deleted, 1.2 MB freed, 1 failed": how far a run got. */
+export function describeProgress(progress: RunProgress, dryRun: boolean): string {
+  const failed = progress.unitsFailed + progress.itemsFailed;
+  return [
+    `${progress.unitsDone}/${progress.unitsTotal} units`,
+    ...(dryRun ? [] : [`${progress.itemsDeleted} deleted`, `${formatBytes(progress.bytesFreed)} freed`]),
+    failed === 0
+      ? 'no failures'
+      : `${progress.unitsFailed} unit(s) and ${progress.itemsFailed} item(s) failed`,
+    ...(progress.linksRestored > 0 ? [`${progress.linksRestored} layer link(s) put back for pushes`] : []),
+    ...(progress.linksNotRestored > 0
+      ? [`${progress.linksNotRestored} layer link(s) a push needed could not be put back`]
+      : []),
+  ].join(', ');
+}
+
 function changes(run: RunRecord): string {
+  if (!runIsOver(run.status) && run.progress !== undefined)
+    return `so far ${describeProgress(run.progress, run.dryRun)}`;
   const counts = run.summary?.counts;
   if (counts === undefined) return '';
   const deleted = Object.values(counts).reduce(
@@ -32,6 +50,14 @@ export function describeRun(run: RunRecord): string {
     run.status === 'rejected' ? `rejected: run ${run.activeRun ?? '?'} was in progress` : changes(run);
   const error = run.error !== undefined && run.status !== 'rejected' ? ` — ${run.error.message}` : '';
   return `${run.runId} ${run.status}${run.dryRun ? ' (dry run)' : ''}${run.mode !== undefined ? ` ${run.mode}` : ''}${what !== '' ? `: ${what}` : ''}${error}`;
+}
+
+function activeProgress(report: StatusReport): string {
+  if (report.activeRun === undefined) return '';
+  const progress = report.activeProgress;
+  if (progress === undefined) return ' (planning)';
+  const dryRun = report.runs.find((run) => run.runId === report.activeRun)?.dryRun ?? false;
+  return ` (${describeProgress(progress, dryRun)})`;
 }
 
 /** The status report as text. */
@@ -57,7 +83,7 @@ export function formatStatus(report: StatusReport): string {
     .join(', ');
   return [
     schedule,
-    `run in progress: ${report.activeRun ?? 'none'}`,
+    `run in progress: ${report.activeRun ?? 'none'}${activeProgress(report)}`,
     `last success: ${report.lastSuccess ?? 'never'}`,
     `queue: ${queue === '' ? 'empty' : queue}`,
     '',

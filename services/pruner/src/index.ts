@@ -18,7 +18,7 @@ export {
 } from './settings.js';
 export { PrunerError, PRUNER_ERROR_CODES, type PrunerErrorCode } from './errors.js';
 export { AdaptiveRateLimiter, type RateLimiterOptions } from './limiter.js';
-export { imageBatches, linkedGroups } from './batches.js';
+export { imageBatches } from './batches.js';
 export { prunerConfigOf, DEFAULT_SCHEDULE, SUSPEND_ANNOTATION, type PrunerConfig } from './cluster.js';
 export { JobNames, SCHEDULER_ID, runIdOf, type PlanJobResult } from './jobs.js';
 export type { RunRecord, RunStatus, RunTrigger } from './store.js';

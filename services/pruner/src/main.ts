@@ -204,8 +204,7 @@ async function runCommand(values: Values, io: Io): Promise<number> {
       ...(typeof keepYoungerThan === 'string' ? { keepYoungerThan } : {}),
     },
     registry: settings.registry,
-    rate: settings.rate,
-    minRate: settings.minRate,
+    rates: settings,
     // The table shows counts only: the plan need not list its items.
     ...(json ? {} : { onProgress: (line: string) => io.stderr(line), detail: 'summary' as const }),
   });

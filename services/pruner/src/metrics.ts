@@ -5,6 +5,13 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ItemResult, PruneMode } from '@registry-push/core';
+import type { CurrentProgress, RunProgress } from './store.js';
+
+/** Calls per second a limiter allows now, by side. */
+export interface RateBySide {
+  api: number;
+  registry: number;
+}
 
 /** Sources the gauges read at scrape time. */
 export interface MetricSources {
@@ -12,8 +19,13 @@ export interface MetricSources {
   lastSuccess(): Promise<number | undefined>;
   /** Jobs by state (waiting, active, delayed, ...). */
   queueDepth(): Promise<Record<string, number>>;
-  /** Calls per second the limiter allows now. */
-  rate(): number;
+  /** Calls per second each limiter allows now. */
+  rate(): RateBySide;
+  /**
+   * Progress of the run in progress (read from Redis, so every replica reports the same), or of the last
+   * run when none is; undefined before the first run.
+   */
+  progress?(): Promise<CurrentProgress | undefined>;
 }
 
 /** The service's metrics. */
@@ -25,6 +37,7 @@ export class PrunerMetrics {
   readonly bytesFreed: Counter<'mode'>;
   readonly errors: Counter<'code'>;
   readonly units: Counter<'type' | 'status'>;
+  readonly linkRestores: Counter<'outcome'>;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -66,6 +79,12 @@ export class PrunerMetrics {
       labelNames: ['type', 'status'],
       registers,
     });
+    this.linkRestores = new Counter({
+      name: 'registry_pruner_layer_link_restores_total',
+      help: 'Layer links a run removed and a concurrent push needed again, by outcome (restored, no-source, failed)',
+      labelNames: ['outcome'],
+      registers,
+    });
     new Gauge({
       name: 'registry_pruner_last_success_timestamp_seconds',
       help: 'When the last prune run succeeded (0: never)',
@@ -85,10 +104,57 @@ export class PrunerMetrics {
     });
     new Gauge({
       name: 'registry_pruner_call_rate_limit',
-      help: 'API and registry calls per second this process allows itself now (lowered on 429/5xx)',
+      help: "Calls per second this process allows itself now, by side (api: the API server; registry: registry deletes), lowered on that side's 429/5xx",
+      labelNames: ['side'],
       registers,
       collect() {
-        this.set(sources.rate());
+        const rate = sources.rate();
+        this.set({ side: 'api' }, rate.api);
+        this.set({ side: 'registry' }, rate.registry);
+      },
+    });
+    const progress = sources.progress?.bind(sources);
+    if (progress !== undefined) this.#progressGauges(progress, registers);
+  }
+
+  /**
+   * Gauges of the current run's progress, without a run label (one series each, whatever the number of
+   * runs): they start from 0 when a run starts.
+   */
+  #progressGauges(read: () => Promise<CurrentProgress | undefined>, registers: Registry[]): void {
+    const fields: [keyof RunProgress, string, string][] = [
+      ['unitsDone', 'registry_pruner_run_units_done', 'Work units of the current run with a recorded result'],
+      ['unitsTotal', 'registry_pruner_run_units_total', "Work units of the current run's plan"],
+      ['unitsFailed', 'registry_pruner_run_units_failed', 'Work units of the current run that failed'],
+      ['itemsDeleted', 'registry_pruner_run_items_deleted', 'Items the current run deleted so far'],
+      ['itemsFailed', 'registry_pruner_run_items_failed', 'Items of the current run that failed so far'],
+      ['bytesFreed', 'registry_pruner_run_bytes_freed', 'Registry storage the current run freed so far'],
+      [
+        'linksRestored',
+        'registry_pruner_run_links_restored',
+        'Layer links the current run removed and put back because a push needed them',
+      ],
+    ];
+    // One read of Redis per scrape, shared by the gauges.
+    let pending: Promise<CurrentProgress | undefined> | undefined;
+    const once = (): Promise<CurrentProgress | undefined> =>
+      (pending ??= read().finally(() => setTimeout(() => (pending = undefined), 0)));
+    for (const [field, name, help] of fields) {
+      new Gauge({
+        name,
+        help: `${help} (the last run's while none is in progress)`,
+        registers,
+        async collect() {
+          this.set((await once())?.[field] ?? 0);
+        },
+      });
+    }
+    new Gauge({
+      name: 'registry_pruner_run_in_progress',
+      help: 'Whether a prune run is in progress (1) or not (0)',
+      registers,
+      async collect() {
+        this.set((await once())?.inProgress === true ? 1 : 0);
       },
     });
   }
@@ -100,5 +166,10 @@ export class PrunerMetrics {
       if (item.outcome === 'deleted' && item.bytes > 0) this.bytesFreed.inc({ mode }, item.bytes);
       if (item.error !== undefined) this.errors.inc({ code: item.error.code });
     }
+  }
+
+  /** Counts a layer link restore. */
+  recordRestore(outcome: string): void {
+    this.linkRestores.inc({ outcome });
   }
 }

@@ -4,6 +4,8 @@
  */
 import {
   executePlan,
+  LinkRestorer,
+  LiveView,
   planPrune,
   pruneClusterOf,
   resolvePrunePolicy,
@@ -15,7 +17,13 @@ import {
   type PruneRunResult,
 } from '@registry-push/core';
 import { connectCluster, currentMode, openRegistry, readPrunerConfig } from './cluster.js';
-import { AdaptiveRateLimiter, throttledClient, throttledCluster, throttledRegistry } from './limiter.js';
+import {
+  createRateLimiters,
+  observedRegistry,
+  throttledClient,
+  throttledCluster,
+  type RateSettings,
+} from './limiter.js';
 import type { ModeSetting, RegistrySettings } from './settings.js';
 
 /** Options of {@link runOnce}. */
@@ -26,12 +34,11 @@ export interface RunOnceOptions {
   /** Policy additions (the CR is read first, these win). */
   policy: PrunePolicyInput;
   registry: RegistrySettings;
-  /** Calls per second (adapts down on 429/5xx). */
-  rate: number;
-  minRate: number;
+  /** Calls per second to the API server and to the registry (each adapts down on its own 429/5xx). */
+  rates: RateSettings;
   /** Units at the same time. Default 5. */
   concurrency?: number;
-  /** Told about progress (phases and units). */
+  /** Told about progress (phases and units, and layer links a concurrent push needed again). */
   onProgress?: (line: string) => void;
   /**
    * What the returned plan lists: `changes` (default) its deletes and updates, `summary` none (only the
@@ -54,7 +61,7 @@ export interface RunOnceOutcome {
  */
 export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> {
   const client = connectCluster(options.access);
-  const limiter = new AdaptiveRateLimiter({ ratePerSecond: options.rate, minRatePerSecond: options.minRate });
+  const limiters = createRateLimiters(options.rates);
   const config = await readPrunerConfig(client);
   const mode = await currentMode(client, options.mode);
   const { policy } = resolvePrunePolicy({ ...options.policy, pruner: config.spec });
@@ -63,25 +70,64 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> 
   try {
     // The snapshot is let go once planned: a large cluster's would otherwise stay in memory for the whole run.
     const plan = planPrune(
-      await takeSnapshot(throttledClient(client, limiter), {
+      await takeSnapshot(throttledClient(client, limiters.api), {
         protectAnnotation: policy.protectAnnotation,
         ignoreInvalidImageReferences: policy.ignoreInvalidImageReferences,
       }),
       policy,
       { mode, now: new Date(), detail: options.detail ?? 'changes' },
     );
-    const result = await executePlan(plan, {
-      cluster: throttledCluster(pruneClusterOf(client), limiter),
-      confirm: options.confirm,
-      concurrency: options.concurrency ?? 5,
-      checkMode: () => currentMode(client, options.mode),
-      ...(registry !== undefined ? { registry: throttledRegistry(registry, limiter) } : {}),
-      onProgress: (event) => {
-        if (event.type === 'phase') options.onProgress?.(`${event.phase}: ${event.units} unit(s)`);
-        if (event.type === 'unit')
-          options.onProgress?.(`[${event.done}/${event.total}] ${event.unit}: ${event.status}`);
-      },
-    });
+    // A confirmed run decides every delete on a live view of Images and streams, and puts back layer links
+    // that a push made during the run needs (until the run ends: this process does not outlive it).
+    const view = options.confirm
+      ? new LiveView(client, {
+          protectAnnotation: policy.protectAnnotation,
+          pace: () => limiters.api.acquire(),
+        })
+      : undefined;
+    await view?.start();
+    const restorer =
+      view !== undefined && registry !== undefined
+        ? new LinkRestorer({
+            view,
+            registry,
+            onRestore: (r) =>
+              options.onProgress?.(
+                `layer link ${r.repository}@${r.digest} needed again by a push: ${r.outcome}${r.from === undefined ? '' : ` (from ${r.from})`}`,
+              ),
+          })
+        : undefined;
+    let result: PruneRunResult;
+    try {
+      result = await executePlan(plan, {
+        cluster: throttledCluster(pruneClusterOf(client), limiters.api),
+        confirm: options.confirm,
+        concurrency: options.concurrency ?? 5,
+        checkMode: () => currentMode(client, options.mode),
+        ...(view !== undefined ? { view } : {}),
+        // Each delete takes its registry slot before it is decided; the call itself only reports back.
+        ...(registry !== undefined
+          ? {
+              registry: observedRegistry(registry, limiters.registry),
+              registrySlot: () => limiters.registry.acquire(),
+            }
+          : {}),
+        ...(restorer !== undefined
+          ? {
+              onLayerLinkDeleted: (repository: string, digest: string) =>
+                void restorer.removed(repository, digest),
+            }
+          : {}),
+        onProgress: (event) => {
+          if (event.type === 'phase') options.onProgress?.(`${event.phase}: ${event.units} unit(s)`);
+          if (event.type === 'unit')
+            options.onProgress?.(`[${event.done}/${event.total}] ${event.unit}: ${event.status}`);
+        },
+      });
+    } finally {
+      await restorer?.stop();
+      await view?.stop();
+    }
     return { plan, result };
   } finally {
     await registry?.close();

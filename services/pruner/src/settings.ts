@@ -69,14 +69,25 @@ export interface Settings {
   attempts: number;
   /** First retry delay of a job, doubled each time. Default 5 s. */
   backoffMs: number;
-  /** API and registry calls per second per process, to start with. Default 50. */
+  /** API server calls per second per process, to start with (`PRUNER_API_RATE`). Default 50. */
+  apiRate: number;
+  /** Lowest API rate the back-off goes down to (`PRUNER_API_MIN_RATE`). Default 2 (the API rate if lower). */
+  apiMinRate: number;
+  /** Registry calls (deletes) per second per process, to start with (`PRUNER_REGISTRY_RATE`). Default 500. */
+  registryRate: number;
+  /** Lowest registry rate the back-off goes down to (`PRUNER_REGISTRY_MIN_RATE`). Default 10 (the registry rate if lower). */
+  registryMinRate: number;
+  /** The same as {@link apiRate}: the name from before the registry had a rate of its own. */
   rate: number;
-  /** Lowest rate the back-off goes down to. Default 2. */
+  /** The same as {@link apiMinRate}. */
   minRate: number;
   /** Unit jobs per second across all workers (BullMQ limiter). Default 100. */
   jobsPerSecond: number;
-  /** Oldest view of Images and streams an image unit may check against (see the core). Default 0. */
-  freshnessMs: number;
+  /**
+   * Settings that are set but no longer do anything (`PRUNER_FRESHNESS_MS`: every delete is now decided
+   * on a live view); the worker names them in a warning at start.
+   */
+  obsolete: string[];
   /** A run still holding the lock after this long lets another one start. Default 6 h. */
   runTimeoutMs: number;
   /** Namespace of the Kubernetes Events about the (cluster-scoped) ImagePruner. Default `default`. */
@@ -335,6 +346,67 @@ function httpHost(env: Env): string {
 }
 
 /**
+ * Default pace of API server calls: client-go's own default is 5/s and kube-controller-manager runs at 20/s;
+ * operators that walk every Image commonly raise their clients to about 50/s, which the API server's
+ * priority and fairness absorbs. It is shared with every other client of the cluster, so it stays modest.
+ */
+export const DEFAULT_API_RATES = { rate: 50, minRate: 2 } as const;
+
+/**
+ * Default pace of registry calls: a confirmed full prune is mostly registry deletes (about 583k calls for
+ * 100k images), each a small request the registry answers from its storage metadata; at the API's pace
+ * such a run would take hours. The back-off halves it on the registry's own 429/5xx.
+ */
+export const DEFAULT_REGISTRY_RATES = { rate: 500, minRate: 10 } as const;
+
+/** A setting that has a current name and, maybe, an old one. */
+function aliased(env: Env, names: readonly string[], fallback: number): { value: number; name?: string } {
+  const given = names
+    .filter((name) => optional(env, name) !== undefined)
+    .map((name) => ({ name, value: integer(env, name, fallback, 1) }));
+  const [first, ...others] = given;
+  if (first === undefined) return { value: fallback };
+  for (const other of others) {
+    if (other.value !== first.value)
+      throw invalid(
+        other.name,
+        `${first.name} (${first.value}) and ${other.name} (${other.value}), its old name, disagree.`,
+        `Set only ${first.name} (unset ${other.name}).`,
+      );
+  }
+  return { value: first.value, name: first.name };
+}
+
+/**
+ * One side's rate and back-off floor. The floor defaults to the smaller of its default and the rate; a floor
+ * that was given and is above the rate is refused.
+ */
+function rates(
+  env: Env,
+  spec: {
+    rate: readonly [string, ...string[]];
+    minRate: readonly [string, ...string[]];
+    defaults: { rate: number; minRate: number };
+  },
+): { rate: number; minRate: number } {
+  const rate = aliased(env, spec.rate, spec.defaults.rate);
+  const minRate = aliased(env, spec.minRate, Math.min(spec.defaults.minRate, rate.value));
+  if (minRate.value > rate.value) {
+    const minName = minRate.name ?? spec.minRate[0];
+    const rateName = rate.name ?? spec.rate[0];
+    throw invalid(
+      minName,
+      `${minName} (${minRate.value}) must not be above ${rateName} (${rate.value}${rate.name === undefined ? ', the default' : ''}).`,
+      `Lower ${minName} or raise ${rateName}.`,
+    );
+  }
+  return { rate: rate.value, minRate: minRate.value };
+}
+
+/** Settings of earlier versions that are accepted and ignored. */
+const OBSOLETE = ['PRUNER_FRESHNESS_MS'];
+
+/**
  * Reads the settings from the environment.
  *
  * @param env The environment (default `process.env`).
@@ -354,14 +426,16 @@ export function loadSettings(env: Env = process.env): Settings {
       'PRUNER_EVENTS_NAMESPACE',
       `PRUNER_EVENTS_NAMESPACE must be a namespace name (lower-case letters, digits, "-"), not "${eventsNamespace}".`,
     );
-  const rate = integer(env, 'PRUNER_RATE', 50, 1);
-  const minRate = integer(env, 'PRUNER_MIN_RATE', 2, 1);
-  if (minRate > rate)
-    throw invalid(
-      'PRUNER_MIN_RATE',
-      `PRUNER_MIN_RATE (${minRate}) must not be above PRUNER_RATE (${rate}).`,
-      'Lower PRUNER_MIN_RATE or raise PRUNER_RATE.',
-    );
+  const api = rates(env, {
+    rate: ['PRUNER_API_RATE', 'PRUNER_RATE'],
+    minRate: ['PRUNER_API_MIN_RATE', 'PRUNER_MIN_RATE'],
+    defaults: DEFAULT_API_RATES,
+  });
+  const registry = rates(env, {
+    rate: ['PRUNER_REGISTRY_RATE'],
+    minRate: ['PRUNER_REGISTRY_MIN_RATE'],
+    defaults: DEFAULT_REGISTRY_RATES,
+  });
   return {
     redis: redisSettings(env),
     queue,
@@ -380,10 +454,14 @@ export function loadSettings(env: Env = process.env): Settings {
     maxStalledCount: integer(env, 'PRUNER_MAX_STALLED_COUNT', 3, 1),
     attempts: integer(env, 'PRUNER_ATTEMPTS', 4, 1),
     backoffMs: integer(env, 'PRUNER_BACKOFF_MS', 5_000, 1),
-    rate,
-    minRate,
+    apiRate: api.rate,
+    apiMinRate: api.minRate,
+    registryRate: registry.rate,
+    registryMinRate: registry.minRate,
+    rate: api.rate,
+    minRate: api.minRate,
     jobsPerSecond: integer(env, 'PRUNER_JOBS_PER_SECOND', 100, 1),
-    freshnessMs: integer(env, 'PRUNER_FRESHNESS_MS', 0),
+    obsolete: OBSOLETE.filter((name) => optional(env, name) !== undefined),
     runTimeoutMs: integer(env, 'PRUNER_RUN_TIMEOUT_MS', 6 * 3_600_000, 1_000),
     eventsNamespace,
     logLevel: oneOf(env, 'PRUNER_LOG_LEVEL', LOG_LEVELS, 'info'),

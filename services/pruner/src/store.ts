@@ -40,7 +40,52 @@ export interface RunRecord {
   /** The process that planned it. */
   plannedBy?: string;
   notes?: string[];
+  /**
+   * How far the run got: live from Redis while it is in progress (`status` fills it in), kept in the record
+   * once it ended.
+   */
+  progress?: RunProgress;
 }
+
+/**
+ * Progress of a run, counted in Redis as each unit result is stored (so the workers of a run add up, and
+ * a result stored twice counts once).
+ */
+export interface RunProgress {
+  /** Work units of the plan. */
+  unitsTotal: number;
+  /** Units with a recorded result. */
+  unitsDone: number;
+  /** Of those, units whose result is `failed`. */
+  unitsFailed: number;
+  /** Items deleted (images, manifests, links, blobs; a dry run deletes nothing). */
+  itemsDeleted: number;
+  /** Items that failed. */
+  itemsFailed: number;
+  /** Registry storage freed by blob deletions. */
+  bytesFreed: number;
+  /** Layer links the run removed and a push made during the run needed again: put back. */
+  linksRestored: number;
+  /** Such links that could not be put back (`no-source` or `failed`; see the worker's log). */
+  linksNotRestored: number;
+}
+
+/** The progress the metrics show: the run in progress, else the last run that had a plan. */
+export interface CurrentProgress extends RunProgress {
+  runId: string;
+  inProgress: boolean;
+}
+
+const PROGRESS_FIELDS = [
+  'unitsTotal',
+  'unitsDone',
+  'unitsFailed',
+  'itemsDeleted',
+  'itemsFailed',
+  'bytesFreed',
+  'linksRestored',
+  'linksNotRestored',
+] as const satisfies readonly (keyof RunProgress)[];
 
 /** A plan as stored for the workers: the units and facts, without the per-item decisions. */
 export type StoredPlan = Omit<PrunePlan, 'items'>;
@@ -81,6 +126,17 @@ return 0`;
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+// Records a unit result unless one is recorded already, and only then adds it to the run's progress, in one
+// step: two workers storing the same unit (a job retried or taken over) count it once.
+const PUT_UNIT_RESULT = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[2], 'unitsDone', 1)
+local fields = {'unitsFailed', 'itemsDeleted', 'itemsFailed', 'bytesFreed'}
+for i, field in ipairs(fields) do
+  if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', KEYS[2], field, ARGV[i + 2]) end
+end
+return 1`;
 
 /** How long a finished run's plan and unit results stay around (the record and result stay until trimmed). */
 const FINISHED_RUN_TTL_SECONDS = 24 * 3600;
@@ -137,11 +193,13 @@ export class RunStore {
       .exec();
   }
 
-  /** Changes some fields of a run record. */
+  /** Changes some fields of a run record; a run that ends keeps its progress in the record. */
   async updateRun(runId: string, change: Partial<RunRecord>): Promise<RunRecord | undefined> {
     const record = await this.getRun(runId);
     if (record === undefined) return undefined;
-    const next = { ...record, ...change };
+    const progress =
+      change.status !== undefined && runIsOver(change.status) ? await this.getProgress(runId) : undefined;
+    const next = { ...record, ...change, ...(progress !== undefined ? { progress } : {}) };
     await this.putRun(next);
     return next;
   }
@@ -154,8 +212,15 @@ export class RunStore {
     return texts.filter((text): text is string => text !== null).map((text) => JSON.parse(text) as RunRecord);
   }
 
+  /** Stores the plan; the run's progress starts (its total is the plan's units) and the metrics follow it. */
   async putPlan(runId: string, plan: StoredPlan): Promise<void> {
-    await this.#redis.set(this.#key('run', runId, 'plan'), JSON.stringify(plan));
+    const units: readonly unknown[] | undefined = plan.units;
+    await this.#redis
+      .multi()
+      .set(this.#key('run', runId, 'plan'), JSON.stringify(plan))
+      .hset(this.#key('run', runId, 'progress'), 'unitsTotal', String(units?.length ?? 0))
+      .set(this.#key('progress-run'), runId)
+      .exec();
   }
 
   async getPlan(runId: string): Promise<StoredPlan | undefined> {
@@ -163,8 +228,85 @@ export class RunStore {
     return text === null ? undefined : (JSON.parse(text) as StoredPlan);
   }
 
-  async putUnitResult(runId: string, stored: StoredUnitResult): Promise<void> {
-    await this.#redis.hset(this.#key('run', runId, 'results'), stored.result.unit, JSON.stringify(stored));
+  /**
+   * Records a unit's result and counts it in the run's progress, unless the unit has a result already (the
+   * first one stays).
+   *
+   * @returns Whether this call recorded it.
+   */
+  async putUnitResult(runId: string, stored: StoredUnitResult): Promise<boolean> {
+    const { result } = stored;
+    let itemsDeleted = 0;
+    let itemsFailed = 0;
+    let bytesFreed = 0;
+    for (const item of result.items) {
+      if (item.outcome === 'deleted') {
+        itemsDeleted++;
+        if (item.bytes > 0) bytesFreed += item.bytes;
+      }
+      if (item.outcome === 'failed') itemsFailed++;
+    }
+    const recorded = await this.#redis.eval(
+      PUT_UNIT_RESULT,
+      2,
+      this.#key('run', runId, 'results'),
+      this.#key('run', runId, 'progress'),
+      result.unit,
+      JSON.stringify(stored),
+      result.status === 'failed' ? '1' : '0',
+      String(itemsDeleted),
+      String(itemsFailed),
+      String(bytesFreed),
+    );
+    return recorded === 1;
+  }
+
+  /**
+   * Counts a restore of a layer link the run removed, in its progress (also after the run ended: a restore
+   * can come minutes later). Runs whose data expired are not counted.
+   */
+  async countRestore(runId: string, restored: boolean): Promise<void> {
+    const key = this.#key('run', runId, 'progress');
+    if ((await this.#redis.exists(key)) === 0) return;
+    await this.#redis.hincrby(key, restored ? 'linksRestored' : 'linksNotRestored', 1);
+    // A run that ended keeps its counters in its record: bring them up to date there too.
+    const record = await this.getRun(runId);
+    if (record !== undefined && runIsOver(record.status) && record.progress !== undefined) {
+      const progress = await this.getProgress(runId);
+      if (progress !== undefined) await this.putRun({ ...record, progress });
+    }
+  }
+
+  /** A run's progress counters; undefined when it has none (no plan stored, or its data expired). */
+  async getProgress(runId: string): Promise<RunProgress | undefined> {
+    const hash = await this.#redis.hgetall(this.#key('run', runId, 'progress'));
+    if (Object.keys(hash).length === 0) return undefined;
+    const progress = {} as RunProgress;
+    for (const field of PROGRESS_FIELDS) progress[field] = Number(hash[field] ?? 0);
+    return progress;
+  }
+
+  /**
+   * The run in progress with its counters (zero until its plan is stored), else the last run that stored a
+   * plan, with the counters it ended with; undefined before the first run.
+   */
+  async currentProgress(): Promise<CurrentProgress | undefined> {
+    const holder = await this.lockHolder();
+    const runId = holder ?? (await this.#redis.get(this.#key('progress-run'))) ?? undefined;
+    if (runId === undefined) return undefined;
+    const live = await this.getProgress(runId);
+    const progress = holder === undefined ? ((await this.getRun(runId))?.progress ?? live) : live;
+    const zero: RunProgress = {
+      unitsTotal: 0,
+      unitsDone: 0,
+      unitsFailed: 0,
+      itemsDeleted: 0,
+      itemsFailed: 0,
+      bytesFreed: 0,
+      linksRestored: 0,
+      linksNotRestored: 0,
+    };
+    return { ...zero, ...progress, runId, inProgress: holder !== undefined };
   }
 
   /** Results of the given units (all when omitted), by unit id. */
@@ -211,6 +353,7 @@ export class RunStore {
       .expire(this.#key('run', runId, 'plan'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'results'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'unsettled'), FINISHED_RUN_TTL_SECONDS)
+      .expire(this.#key('run', runId, 'progress'), FINISHED_RUN_TTL_SECONDS)
       .exec();
   }
 
@@ -256,6 +399,7 @@ export class RunStore {
         this.#key('run', id, 'plan'),
         this.#key('run', id, 'results'),
         this.#key('run', id, 'unsettled'),
+        this.#key('run', id, 'progress'),
       );
     }
     await multi.exec();

@@ -21,7 +21,7 @@ import {
   type StreamJobData,
 } from './jobs.js';
 import { createLogger, type Logger } from './logger.js';
-import { PrunerMetrics } from './metrics.js';
+import { PrunerMetrics, type RateBySide } from './metrics.js';
 import { processFinalize } from './processors/finalize.js';
 import { processImages } from './processors/images.js';
 import { processPlan } from './processors/plan.js';
@@ -133,12 +133,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       'Kubernetes Events cannot be recorded; runs are reported in logs and metrics only',
     ),
   );
-  let rate = (): number => settings.rate;
+  let rate = (): RateBySide => ({ api: settings.apiRate, registry: settings.registryRate });
   const metrics = new PrunerMetrics({
     lastSuccess: () => store.lastSuccess(),
     queueDepth: () =>
       queue.getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized', 'failed'),
     rate: () => rate(),
+    progress: () => store.currentProgress(),
   });
   const ctx = new PrunerContext({
     settings,
@@ -152,7 +153,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     failpoints: new Failpoints(settings.failpoint, logger),
     shutdown: abort.signal,
   });
-  rate = () => ctx.limiter.rate;
+  rate = () => ({ api: ctx.limiters.api.rate, registry: ctx.limiters.registry.rate });
   const keeper = new ScheduleKeeper(client, queue, store, settings, logger);
   const running: { worker?: Worker } = {};
   // Serving first: while Redis is away at start-up, the probes answer (alive, not ready).
@@ -200,6 +201,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     .catch((error: unknown) => logger.error({ error: describeError(error) }, 'worker stopped'));
   running.worker = worker;
   keeper.start();
+  if (settings.obsolete.length > 0) {
+    logger.warn(
+      { settings: settings.obsolete },
+      'these settings no longer do anything (every registry delete is decided on a live view); remove them',
+    );
+  }
   logger.info(
     {
       host: http.host,

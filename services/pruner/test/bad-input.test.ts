@@ -317,6 +317,22 @@ const cases = (): Case[] => [
     names: /PRUNER_MIN_RATE.*PRUNER_RATE/,
   },
   {
+    name: 'API rate under both names, disagreeing',
+    args: ['worker'],
+    env: { PRUNER_API_RATE: '40', PRUNER_RATE: '30' },
+    exit: 1,
+    code: 'PRUNER_SETTING_INVALID',
+    names: /PRUNER_API_RATE \(40\) and PRUNER_RATE \(30\), its old name, disagree/,
+  },
+  {
+    name: 'registry min rate above registry rate',
+    args: ['worker'],
+    env: { PRUNER_REGISTRY_RATE: '100', PRUNER_REGISTRY_MIN_RATE: '200' },
+    exit: 1,
+    code: 'PRUNER_SETTING_INVALID',
+    names: /PRUNER_REGISTRY_MIN_RATE \(200\) must not be above PRUNER_REGISTRY_RATE \(100\)/,
+  },
+  {
     name: 'bad boolean',
     args: ['enqueue'],
     env: { PRUNER_CONFIRM: 'maybe' },

@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { RegistryPushError, type ImageUnit, type UnitResult } from '@registry-push/core';
-import { imageBatches, linkedGroups } from '../src/batches.js';
+import { linkedGroups } from '@registry-push/core';
+import { imageBatches } from '../src/batches.js';
 import { prunerConfigOf } from '../src/cluster.js';
-import { PRUNER_ERROR_CODES, isTransient } from '../src/errors.js';
+import { PRUNER_ERROR_CODES, describeError, isTransient } from '../src/errors.js';
 import { runIdOf } from '../src/jobs.js';
 import { AdaptiveRateLimiter } from '../src/limiter.js';
 import { createLogger } from '../src/logger.js';
@@ -88,6 +89,36 @@ describe('adaptive rate limiter', () => {
       'no',
     );
     expect(limiter.rate).toBe(6);
+  });
+
+  it('holds every call for a Retry-After, also calls already waiting for their slot, up to its cap', async () => {
+    const pauses: number[] = [];
+    const limiter = new AdaptiveRateLimiter({
+      ratePerSecond: 4,
+      minRatePerSecond: 1,
+      maxPauseMs: 600,
+      onPause: (ms) => pauses.push(ms),
+    });
+    const limited = new RegistryPushError('REGISTRY_RATE_LIMITED', 'slow down', {
+      retryable: true,
+      details: { status: 429, retryAfterMs: 60_000 },
+    });
+    const start = Date.now();
+    await limiter.acquire();
+    // The 429 comes in the slot at 250 ms; the call after it, already waiting for its slot at 500 ms when the
+    // pause begins, waits for the end of the pause (250 + 600 ms) too.
+    const refused = limiter.run(() => Promise.reject(limited));
+    const waiting = limiter.acquire().then(() => Date.now() - start);
+    await expect(refused).rejects.toBe(limited);
+    expect(pauses).toEqual([600]);
+    expect(limiter.rate).toBe(2);
+    expect(await waiting).toBeGreaterThanOrEqual(800);
+    // A refusal without Retry-After, or one that is not overload, pauses nothing.
+    const busy = new RegistryPushError('REGISTRY_UNAVAILABLE', 'busy', { retryable: true });
+    await expect(limiter.run(() => Promise.reject(busy))).rejects.toBe(busy);
+    const denied = new RegistryPushError('REGISTRY_DENIED', 'no', { details: { retryAfterMs: 5000 } });
+    await expect(limiter.run(() => Promise.reject(denied))).rejects.toBe(denied);
+    expect(pauses).toEqual([600]);
   });
 
   it('paces calls to the rate', async () => {
@@ -230,6 +261,64 @@ describe('run ids, the CR and settings', () => {
     expect(loadSettings({ KUBERNETES_SERVICE_HOST: '172.30.0.1' }).httpHost).toBe('0.0.0.0');
     expect(loadSettings({ KUBERNETES_SERVICE_HOST: '172.30.0.1', PRUNER_HTTP_HOST: '::' }).httpHost).toBe(
       '::',
+    );
+  });
+
+  it('paces the API and the registry apart, and still reads the old names of the API rate', () => {
+    expect(loadSettings({})).toMatchObject({
+      apiRate: 50,
+      apiMinRate: 2,
+      registryRate: 500,
+      registryMinRate: 10,
+    });
+    const set = loadSettings({
+      PRUNER_API_RATE: '20',
+      PRUNER_API_MIN_RATE: '4',
+      PRUNER_REGISTRY_RATE: '1000',
+      PRUNER_REGISTRY_MIN_RATE: '50',
+    });
+    expect(set).toMatchObject({ apiRate: 20, apiMinRate: 4, registryRate: 1000, registryMinRate: 50 });
+    // PRUNER_RATE / PRUNER_MIN_RATE are the old names of the API rate; the registry keeps its default.
+    expect(loadSettings({ PRUNER_RATE: '30', PRUNER_MIN_RATE: '3' })).toMatchObject({
+      apiRate: 30,
+      apiMinRate: 3,
+      registryRate: 500,
+      registryMinRate: 10,
+    });
+    // Both names with the same value are no contradiction.
+    expect(loadSettings({ PRUNER_RATE: '30', PRUNER_API_RATE: '30' }).apiRate).toBe(30);
+    // A rate below the default floor lowers the floor with it, unless a floor was given.
+    expect(loadSettings({ PRUNER_REGISTRY_RATE: '5' })).toMatchObject({
+      registryRate: 5,
+      registryMinRate: 5,
+    });
+    expect(loadSettings({ PRUNER_API_RATE: '1' })).toMatchObject({ apiRate: 1, apiMinRate: 1 });
+    const refused = (env: Record<string, string>): string => {
+      try {
+        loadSettings(env);
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe('PRUNER_SETTING_INVALID');
+        return describeError(error);
+      }
+      throw new Error(`accepted ${JSON.stringify(env)}`);
+    };
+    expect(refused({ PRUNER_API_RATE: '40', PRUNER_RATE: '30' })).toBe(
+      'PRUNER_API_RATE (40) and PRUNER_RATE (30), its old name, disagree. Set only PRUNER_API_RATE (unset PRUNER_RATE). [PRUNER_SETTING_INVALID]',
+    );
+    expect(refused({ PRUNER_API_MIN_RATE: '4', PRUNER_MIN_RATE: '3' })).toMatch(
+      /^PRUNER_API_MIN_RATE \(4\) and PRUNER_MIN_RATE \(3\), its old name, disagree\. Set only PRUNER_API_MIN_RATE/,
+    );
+    expect(refused({ PRUNER_RATE: '5', PRUNER_MIN_RATE: '10' })).toBe(
+      'PRUNER_MIN_RATE (10) must not be above PRUNER_RATE (5). Lower PRUNER_MIN_RATE or raise PRUNER_RATE. [PRUNER_SETTING_INVALID]',
+    );
+    expect(refused({ PRUNER_API_MIN_RATE: '60' })).toBe(
+      'PRUNER_API_MIN_RATE (60) must not be above PRUNER_API_RATE (50, the default). Lower PRUNER_API_MIN_RATE or raise PRUNER_API_RATE. [PRUNER_SETTING_INVALID]',
+    );
+    expect(refused({ PRUNER_REGISTRY_RATE: '100', PRUNER_REGISTRY_MIN_RATE: '200' })).toMatch(
+      /^PRUNER_REGISTRY_MIN_RATE \(200\) must not be above PRUNER_REGISTRY_RATE \(100\)\./,
+    );
+    expect(refused({ PRUNER_REGISTRY_RATE: '0' })).toMatch(
+      /^PRUNER_REGISTRY_RATE must be a whole number of 1 or more/,
     );
   });
 

@@ -99,6 +99,14 @@ describe.runIf(root)('runs that survive', () => {
     expect(run.status, JSON.stringify(run)).toBe('succeeded');
     expect(run.summary?.errors).toEqual({});
     expect(w5.logs.some((line) => line.msg === 'prune run finished')).toBe(true);
+    // Five workers in turn counted the run's progress: every unit once, and the storage its results freed.
+    expect(run.progress).toMatchObject({
+      unitsTotal: run.units,
+      unitsDone: run.units,
+      unitsFailed: 0,
+      itemsFailed: 0,
+      bytesFreed: run.summary?.bytesFreed,
+    });
 
     // The state an uninterrupted run leaves: planned history, Images and blobs gone, nothing else.
     expect(await world.history('crash', 'app')).toEqual({ latest: [a3!.digest] });

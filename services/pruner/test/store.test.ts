@@ -1,9 +1,11 @@
-// The pruner's Redis state on a real redis-server: the run lock and the history limits.
+// The pruner's Redis state on a real redis-server: the run lock, the history limits, and a run's progress
+// counted by several workers at once.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RunningRedis } from '@registry-push/testkit';
+import type { UnitResult } from '@registry-push/core';
 import { connectRedis, type RedisConnection } from '../src/redis.js';
-import { RunStore, type RunRecord } from '../src/store.js';
+import { RunStore, type RunRecord, type StoredPlan } from '../src/store.js';
 
 let redis: RunningRedis;
 let connection: RedisConnection;
@@ -65,5 +67,117 @@ describe('run store', () => {
     expect((await runs.listRuns()).map((r) => r.runId)).toEqual(['r6', 'r5', 'r4', 'r2']);
     expect(await runs.getPlan('r0')).toBeUndefined();
     expect(await runs.getPlan('r2')).toBeDefined();
+  });
+
+  it("counts a run's progress once per unit, however many workers record it at once", async () => {
+    const queue = `q-${randomUUID().slice(0, 8)}`;
+    // Two workers: two connections, two stores on the same keys.
+    const other = connectRedis({ url: redis.url }, 'client');
+    try {
+      const [a, b] = [new RunStore(connection, '{test}', queue), new RunStore(other, '{test}', queue)];
+      const ids = Array.from({ length: 40 }, (_, i) => `image/u${i}`);
+      await a.putRun({
+        runId: 'r',
+        trigger: 'manual',
+        status: 'running',
+        dryRun: false,
+        createdAt: new Date().toISOString(),
+      });
+      await a.putPlan('r', { id: 'p', units: ids.map((id) => ({ id })) } as unknown as StoredPlan);
+      expect(await b.getProgress('r')).toEqual({
+        unitsTotal: 40,
+        unitsDone: 0,
+        unitsFailed: 0,
+        itemsDeleted: 0,
+        itemsFailed: 0,
+        bytesFreed: 0,
+        linksRestored: 0,
+        linksNotRestored: 0,
+      });
+      // Unit i deletes a blob of i+1 bytes and its Image; every fifth unit fails its Image instead.
+      const result = (id: string, i: number, worker: string): UnitResult => ({
+        unit: id,
+        status: i % 5 === 0 ? 'failed' : 'done',
+        items: [
+          {
+            unit: id,
+            kind: 'blob',
+            target: `b${i}`,
+            outcome: 'deleted',
+            attempts: 1,
+            bytes: i + 1,
+            at: worker,
+          },
+          {
+            unit: id,
+            kind: 'image',
+            target: `i${i}`,
+            outcome: i % 5 === 0 ? 'failed' : 'deleted',
+            attempts: 1,
+            bytes: 0,
+            at: worker,
+            ...(i % 5 === 0 ? { error: { code: 'FORBIDDEN', message: 'no' } } : {}),
+          },
+        ],
+      });
+      // Both workers record units 0-29 at the same time (a job both believed theirs); A alone 30-34, B alone
+      // 35-39.
+      const put = (store: RunStore, worker: string, from: number, to: number): Promise<boolean>[] =>
+        ids
+          .slice(from, to)
+          .map((id, i) => store.putUnitResult('r', { result: result(id, from + i, worker), worker, at: '' }));
+      const [byA, byB] = await Promise.all([
+        Promise.all([...put(a, 'A', 0, 30), ...put(a, 'A', 30, 35)]),
+        Promise.all([...put(b, 'B', 0, 30), ...put(b, 'B', 35, 40)]),
+      ]);
+      // Each shared unit was recorded by exactly one of them; the first result stays.
+      for (let i = 0; i < 30; i++) expect([byA[i], byB[i]].filter(Boolean)).toHaveLength(1);
+      expect(byA.slice(30)).toEqual([true, true, true, true, true]);
+      expect(byB.slice(30)).toEqual([true, true, true, true, true]);
+      const stored = await a.getUnitResults('r');
+      expect(stored.size).toBe(40);
+      for (let i = 0; i < 30; i++) expect(stored.get(ids[i]!)?.worker).toBe(byA[i] === true ? 'A' : 'B');
+      // A retried job records a unit again: nothing changes.
+      expect(await a.putUnitResult('r', { result: result(ids[3]!, 3, 'A'), worker: 'A', at: '' })).toBe(
+        false,
+      );
+      const expected = {
+        unitsTotal: 40,
+        unitsDone: 40,
+        unitsFailed: 8,
+        itemsDeleted: 40 + 32,
+        itemsFailed: 8,
+        bytesFreed: (40 * 41) / 2,
+        linksRestored: 2,
+        linksNotRestored: 1,
+      };
+      // Restores of links the run removed, from any worker.
+      await a.countRestore('r', true);
+      await b.countRestore('r', true);
+      await a.countRestore('r', false);
+      await b.countRestore('gone', true);
+      expect(await b.getProgress('gone')).toBeUndefined();
+      expect(await b.getProgress('r')).toEqual(expected);
+      // Not holding the lock: the metrics still follow the last run that stored a plan.
+      expect(await a.currentProgress()).toEqual({ ...expected, runId: 'r', inProgress: false });
+      await a.acquireLock('r', 60_000);
+      expect(await b.currentProgress()).toEqual({ ...expected, runId: 'r', inProgress: true });
+      // The run ends: its record keeps the counters, and they stay the ones the metrics show until the next run.
+      await a.releaseLock('r');
+      await a.updateRun('r', { status: 'failed' });
+      expect((await b.getRun('r'))?.progress).toEqual(expected);
+      await a.expireWorkingData('r');
+      expect(await b.currentProgress()).toEqual({ ...expected, runId: 'r', inProgress: false });
+      // The next run starts from zero as soon as it holds the lock.
+      await a.acquireLock('r2', 60_000);
+      expect(await b.currentProgress()).toMatchObject({
+        runId: 'r2',
+        inProgress: true,
+        unitsDone: 0,
+        unitsTotal: 0,
+      });
+    } finally {
+      await other.quit();
+    }
   });
 });

@@ -37,7 +37,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 describe.runIf(root)('registry-pruner worker', () => {
   beforeAll(async () => {
-    world = await startWorld(['q1', 'sched', 'busy', 'shared', 'fail']);
+    world = await startWorld(['q1', 'sched', 'busy', 'shared', 'fail', 'progress']);
     await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
   });
 
@@ -199,11 +199,69 @@ describe.runIf(root)('registry-pruner worker', () => {
     expect(unitsBy(w1)).toBeGreaterThan(0);
     expect(unitsBy(w2)).toBeGreaterThan(0);
     expect(unitsBy(w1) + unitsBy(w2)).toBe(20);
+    // Both workers added to the run's progress, each unit once.
+    expect(record.progress).toMatchObject({
+      unitsTotal: 20,
+      unitsDone: 20,
+      unitsFailed: 0,
+      itemsFailed: 0,
+    });
+    expect(record.progress?.itemsDeleted).toBe(
+      Object.values(record.summary!.counts).reduce((sum, by) => sum + (by?.deleted ?? 0), 0),
+    );
     for (const [name, images] of Object.entries(streams)) {
       expect(await world.history('shared', name)).toEqual({ latest: [images[0]] });
       expect(await world.imageExists(images[1]!)).toBe(false);
     }
   });
+
+  it('shows the progress of the run in progress in status (JSON and text) and metrics, and keeps it in the record', async () => {
+    await createStreams(world.admin, 'progress', 6, 2);
+    const env = world.env({ PRUNER_MODE: 'metadata', PRUNER_BATCH_SIZE: '2' });
+    // Held after the first image unit of a batch is recorded: the streams are through, images are not.
+    const w1 = worker('w1', { ...env, PRUNER_FAILPOINT: 'batch-unit:12000' });
+    const port = await w1.port();
+    const queued = await runCli(['enqueue', '--confirm'], env);
+    const runId = /Run (\S+) queued/.exec(queued.stdout)?.[1];
+    expect(runId, queued.stdout + queued.stderr).toBeDefined();
+    await w1.waitForLog((line) => line.failpoint === 'batch-unit', 60_000);
+
+    const report = await status(env);
+    expect(report.activeRun).toBe(runId);
+    const total = report.runs[0]!.units!;
+    const progress = report.activeProgress!;
+    expect(progress).toMatchObject({ unitsTotal: total, unitsFailed: 0, itemsFailed: 0, bytesFreed: 0 });
+    expect(progress.unitsDone).toBeGreaterThan(6);
+    expect(progress.unitsDone).toBeLessThan(total);
+    expect(progress.itemsDeleted).toBeGreaterThan(0);
+    expect(report.runs[0]).toMatchObject({ runId, status: 'running', progress });
+
+    const text = await runCli(['status'], env);
+    expect(text.code, text.stderr).toBe(0);
+    const summary = `${progress.unitsDone}/${total} units, ${progress.itemsDeleted} deleted, 0 B freed, no failures`;
+    expect(text.stdout).toContain(`run in progress: ${runId!} (${summary})`);
+    expect(text.stdout).toMatch(new RegExp(`${runId!} +manual +running .* so far ${summary}`));
+
+    const during = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(during).toContain(`registry_pruner_run_units_done ${progress.unitsDone}\n`);
+    expect(during).toContain(`registry_pruner_run_units_total ${total}\n`);
+    expect(during).toContain(`registry_pruner_run_items_deleted ${progress.itemsDeleted}\n`);
+    expect(during).toContain('registry_pruner_run_in_progress 1\n');
+
+    const done = await until(
+      'the run',
+      async () => (await status(env)).runs.find((r) => r.runId === runId && r.status === 'succeeded'),
+      60_000,
+    );
+    expect(done.progress).toMatchObject({ unitsTotal: total, unitsDone: total, unitsFailed: 0 });
+    const deleted = Object.values(done.summary!.counts).reduce((sum, by) => sum + (by?.deleted ?? 0), 0);
+    expect(done.progress!.itemsDeleted).toBe(deleted);
+    const after = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(after).toContain(`registry_pruner_run_units_done ${total}\n`);
+    expect(after).toContain('registry_pruner_run_in_progress 0\n');
+    const finished = await runCli(['status'], env);
+    expect(finished.stdout).toContain('run in progress: none');
+  }, 180_000);
 
   it('fails clearly: a bad kubeconfig or missing permission stops the worker; an unreachable registry fails the run and changes nothing', async () => {
     const missing = startWorkerProcess('bad', world.env({ KUBECONFIG: `${world.work}/nope` }));

@@ -146,6 +146,14 @@ export class ClusterClient {
     return this.raw.watch<T>(type, options);
   }
 
+  /**
+   * The current resourceVersion of a kind's collection (one list request for a single item: a quorum read,
+   * at or above every write acknowledged before it).
+   */
+  async currentVersion(type: ResourceType): Promise<string> {
+    return this.raw.currentVersion(type);
+  }
+
   /** An {@link Informer} of a kind (not started): list, then watch, resume, re-list on 410. */
   informer<T extends KubeObject>(type: ResourceType, options: InformerOptions<T> = {}): Informer<T> {
     return new Informer<T>(this.raw, type, options);

@@ -32,6 +32,14 @@ export interface InformerOptions<T extends KubeObject = KubeObject> extends Watc
   timeoutSeconds?: number;
   /** Events a watch buffers before it pauses the socket (default 256). */
   bufferSize?: number;
+  /**
+   * What the store keeps of each object (default: all of it). Events still carry the whole object; a
+   * consumer that indexes what it needs can keep the store down to `metadata` (a DELETED event made up by
+   * a re-list then carries only what was kept). The name, namespace and resourceVersion must stay.
+   */
+  transform?: (object: T) => T;
+  /** Objects per page of the (re-)list (default 500). */
+  pageSize?: number;
 }
 
 function keyOf(object: KubeObject): string {
@@ -202,34 +210,43 @@ export class Informer<T extends KubeObject = KubeObject> {
     };
   }
 
-  /** Lists, replaces the store, and hands on the difference to the old store as synthetic events. */
+  /**
+   * Lists page by page, replaces the store, and hands on the difference to the old store as synthetic
+   * events (additions and changes as their page arrives, deletions at the end), so no more than a page of
+   * whole objects is held at a time.
+   */
   private async relist(): Promise<void> {
-    const { items, resourceVersion } = await this.api.listAll<T>(
+    const before = new Map(this.store);
+    const seen = new Set<string>();
+    const keep = this.options.transform ?? ((object: T): T => object);
+    const resourceVersion = await this.api.listEach<T>(
       this.type,
       this.target(),
-      500,
+      this.options.pageSize ?? 500,
       this.abort.signal,
+      async (items) => {
+        for (const item of items) {
+          if (this.stopped) return;
+          const key = keyOf(item);
+          seen.add(key);
+          const old = before.get(key);
+          this.store.set(key, keep(item));
+          if (old === undefined)
+            await this.options.onEvent?.({ type: 'ADDED', object: item, synthetic: true });
+          else if (old.metadata.resourceVersion !== item.metadata.resourceVersion) {
+            await this.options.onEvent?.({ type: 'MODIFIED', object: item, synthetic: true });
+          }
+        }
+      },
     );
     if (this.stopped) return;
-    const before = new Map(this.store);
-    const events: InformerEvent<T>[] = [];
-    this.store.clear();
-    for (const item of items) {
-      const key = keyOf(item);
-      this.store.set(key, item);
-      const old = before.get(key);
-      before.delete(key);
-      if (old === undefined) events.push({ type: 'ADDED', object: item, synthetic: true });
-      else if (old.metadata.resourceVersion !== item.metadata.resourceVersion) {
-        events.push({ type: 'MODIFIED', object: item, synthetic: true });
-      }
-    }
-    for (const gone of before.values()) events.push({ type: 'DELETED', object: gone, synthetic: true });
-    this.version = resourceVersion;
-    for (const event of events) {
+    for (const [key, gone] of before) {
+      if (seen.has(key)) continue;
+      this.store.delete(key);
       if (this.stopped) return;
-      await this.options.onEvent?.(event);
+      await this.options.onEvent?.({ type: 'DELETED', object: gone, synthetic: true });
     }
+    this.version = resourceVersion;
   }
 
   private async apply(event: WatchEvent<T>): Promise<void> {
@@ -240,7 +257,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
     const key = keyOf(event.object);
     if (event.type === 'DELETED') this.store.delete(key);
-    else this.store.set(key, event.object);
+    else this.store.set(key, this.options.transform?.(event.object) ?? event.object);
     if (rv !== undefined && rv !== '') this.version = rv;
     await this.options.onEvent?.({ ...event, synthetic: false });
   }

@@ -137,13 +137,30 @@ export class RawApi {
     pageSize = 500,
     signal?: AbortSignal,
   ): Promise<{ items: T[]; resourceVersion: string }> {
+    const items: T[] = [];
+    const resourceVersion = await this.listEach<T>(type, target, pageSize, signal, (page) => {
+      items.push(...page);
+    });
+    return { items, resourceVersion };
+  }
+
+  /**
+   * Every object of a kind, handed over one page at a time (awaited before the next page is read, so a
+   * consumer that keeps only what it needs never holds the whole list); returns the list's resourceVersion.
+   */
+  async listEach<T extends KubeObject>(
+    type: ResourceType,
+    target: WatchTarget,
+    pageSize: number,
+    signal: AbortSignal | undefined,
+    onPage: (items: T[]) => void | Promise<void>,
+  ): Promise<string> {
     const request: ApiRequest = {
       verb: 'list',
       resource: qualifiedName(type),
       namespace: target.namespace,
       server: this.server,
     };
-    const items: T[] = [];
     let resourceVersion = '';
     let continueToken: string | undefined;
     do {
@@ -154,12 +171,25 @@ export class RawApi {
         items?: T[] | null;
         metadata?: { continue?: string; resourceVersion?: string };
       };
-      items.push(...(page.items ?? []));
       if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';
+      await onPage(page.items ?? []);
       const next = page.metadata?.continue;
       continueToken = next === undefined || next === '' ? undefined : next;
     } while (continueToken !== undefined);
-    return { items, resourceVersion };
+    return resourceVersion;
+  }
+
+  /**
+   * The collection's current resourceVersion: one list request for a single item (a quorum read, so it is
+   * at least as new as every write acknowledged before it).
+   */
+  async currentVersion(type: ResourceType, signal?: AbortSignal): Promise<string> {
+    const request: ApiRequest = { verb: 'list', resource: qualifiedName(type), server: this.server };
+    const query = new URLSearchParams({ limit: '1' });
+    const page = (await this.getJson(collectionPath(type, undefined), query, request, signal)) as {
+      metadata?: { resourceVersion?: string };
+    };
+    return page.metadata?.resourceVersion ?? '';
   }
 
   /**

@@ -6,8 +6,10 @@
 import { isRegistryPushError, RegistryPushError } from '../errors.js';
 import { systemErrorCode } from '../system-errors.js';
 import type { PruneCluster } from './cluster-port.js';
-import { blobsOf, toSnapshotImage, type ImageStreamObject } from './objects.js';
+import { linkedGroups } from './groups.js';
+import type { ImageStreamObject } from './objects.js';
 import type { PruneRegistry, RegistryDeleteOutcome } from './registry.js';
+import { ListedView, type PruneView } from './view.js';
 import {
   PLAN_SCHEMA,
   RESULT_SCHEMA,
@@ -19,8 +21,8 @@ import {
   type PruneMode,
   type PrunePlan,
   type PruneRunResult,
-  type RunSummary,
   type SnapshotImage,
+  type RunSummary,
   type StreamUnit,
   type UnitResult,
   type UnitStatus,
@@ -56,11 +58,21 @@ export interface ExecuteOptions {
   /** Tries of a stream status update that meets 409 Conflict, each after a fresh read. Default 5. */
   conflictAttempts?: number;
   /**
-   * How old (ms) the cluster-wide view of Images and streams may be when an image unit checks that nothing
-   * new uses its blobs. Default 0: a fresh list before every image unit, which is exact but costs one list of
-   * all Images per unit; large runs trade a few seconds of staleness for far fewer lists.
+   * What decides each registry delete and each Image deletion: caught up with the cluster right before the
+   * decision. Default: a {@link ListedView} over `cluster` (one full list of Images and streams per
+   * catch-up, shared by concurrent ones); a worker passes a {@link LiveView}.
    */
-  freshnessMs?: number;
+  view?: PruneView;
+  /** Registry deletes in flight at once within a unit. Default 8. */
+  registryConcurrency?: number;
+  /**
+   * Awaited before each registry delete is decided (a rate limiter's slot): whatever waiting it takes
+   * happens before the view catches up, so the decision is as fresh as the call that follows it. The
+   * registry port itself should then not wait.
+   */
+  registrySlot?: () => Promise<void>;
+  /** Told of each layer link deleted, so a watcher can restore it if a push needs it again. */
+  onLayerLinkDeleted?: (repository: string, digest: string) => void;
   /**
    * Asked before each unit's registry deletes: the mode the registry allows now (for instance from its
    * current managementState). When it says `metadata`, registry deletes are skipped.
@@ -83,34 +95,14 @@ export class ExecutionState {
   readonly unsettledStreams = new Set<string>();
   /** Images whose unit did not delete them (blocked, skipped or failed): they still use their blobs. */
   readonly keptImages = new Set<string>();
-  /** Image facts read during the run, by digest (null: no such Image). */
-  readonly images = new Map<string, SnapshotImage | null>();
-  private view: { startedAt: number; promise: Promise<FreshView> } | undefined;
+  #view: PruneView | undefined;
 
-  /** A cluster-wide view that started loading no earlier than `maxAgeMs` ago. */
-  freshView(load: () => Promise<FreshView>, maxAgeMs: number): Promise<FreshView> {
-    const now = Date.now();
-    if (this.view === undefined || this.view.startedAt < now - maxAgeMs) {
-      const promise = load();
-      this.view = { startedAt: now, promise };
-      promise.catch(() => {
-        if (this.view?.promise === promise) this.view = undefined;
-      });
-    }
-    return this.view.promise;
+  /** The view the options give, or one listed view for the whole state. */
+  viewFor(options: ExecuteOptions, plan: UnitPlanContext): PruneView {
+    if (options.view !== undefined) return options.view;
+    this.#view ??= new ListedView(options.cluster, plan.protectAnnotation);
+    return this.#view;
   }
-}
-
-/** Images and stream histories as they are now. */
-interface FreshView {
-  images: Map<string, SnapshotImage>;
-  /** Digests in any stream history, with the children of the lists among them. */
-  inHistory: Set<string>;
-  /** Blob or manifest digest → images that need it. */
-  users: Map<string, string[]>;
-  /** Images whose layers, or config, could not be read: any layer (config) blob could be theirs. */
-  unknownLayers: string[];
-  unknownConfig: string[];
 }
 
 const DEFAULT_RETRY: Required<RetryOptions> = { attempts: 4, baseDelayMs: 200, maxDelayMs: 5000 };
@@ -232,45 +224,27 @@ function withoutItems(
   return { next: { ...stream, status: { ...stream.status, tags } }, removed };
 }
 
-function historyDigests(stream: ImageStreamObject | undefined): string[] {
-  return (stream?.status?.tags ?? []).flatMap((entry) => (entry.items ?? []).map((item) => item.image));
+/** Runs `task` over `items` with at most `limit` in flight. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
 }
 
-async function imageFacts(
-  digest: string,
-  options: ExecuteOptions,
-  plan: UnitPlanContext,
-  state: ExecutionState,
-): Promise<SnapshotImage | null> {
-  const known = state.images.get(digest);
-  if (known !== undefined) return known;
-  const { value } = await retrying(() => options.cluster.getImage(digest), options.retry);
-  const facts = value === undefined ? null : toSnapshotImage(value, plan.protectAnnotation);
-  state.images.set(digest, facts);
-  return facts;
-}
-
-/** Manifests and blobs the remaining history of a stream holds in its repository. */
-async function repositoryNeeds(
-  stream: ImageStreamObject | undefined,
-  options: ExecuteOptions,
-  plan: UnitPlanContext,
-  state: ExecutionState,
-): Promise<{ manifests: Set<string>; blobs: Set<string>; unknown: Set<string> }> {
-  const manifests = new Set<string>();
-  const blobs = new Set<string>();
-  const unknown = new Set<string>();
-  const pending = historyDigests(stream);
-  for (let digest = pending.pop(); digest !== undefined; digest = pending.pop()) {
-    if (manifests.has(digest)) continue;
-    manifests.add(digest);
-    const facts = await imageFacts(digest, options, plan, state);
-    if (facts === null) continue;
-    for (const blob of blobsOf(facts)) blobs.add(blob.digest);
-    for (const part of facts.unknown ?? []) unknown.add(part);
-    pending.push(...facts.manifests);
+/** Catches the view up for one decision; undefined (and the reason recorded by the caller) when it cannot. */
+async function caughtUp(view: PruneView): Promise<{ error: { code: string; message: string } } | undefined> {
+  try {
+    await view.catchUp();
+    return undefined;
+  } catch (error) {
+    return { error: errorOf(error) };
   }
-  return { manifests, blobs, unknown };
 }
 
 async function registryAllowed(options: ExecuteOptions, plan: UnitPlanContext): Promise<boolean> {
@@ -279,22 +253,50 @@ async function registryAllowed(options: ExecuteOptions, plan: UnitPlanContext): 
   return (await options.checkMode()) === 'full';
 }
 
-async function registryDelete(
+/**
+ * One registry delete, decided right before each attempt: wait for the slot, catch the view up, ask
+ * `keep` (a reason to keep it, or undefined), then call. A retryable failure backs off and starts over with
+ * a fresh decision, so no attempt acts on a view older than itself.
+ *
+ * @returns Whether the registry deleted it (or it was already gone).
+ */
+async function decidedDelete(
   recorder: UnitRecorder,
   what: { kind: PlanItemKind; target: string; bytes?: number },
+  context: { view: PruneView; options: ExecuteOptions },
+  keep: () => string | undefined,
   call: () => Promise<RegistryDeleteOutcome>,
-  options: ExecuteOptions,
 ): Promise<boolean> {
-  try {
-    const { value, attempts } = await retrying(call, options.retry);
-    recorder.record(what.kind, what.target, value, {
-      attempts,
-      bytes: value === 'deleted' ? (what.bytes ?? 0) : 0,
-    });
-    return true;
-  } catch (error) {
-    recorder.record(what.kind, what.target, 'failed', { attempts: attemptsOf(error), error: errorOf(error) });
-    return false;
+  const { view, options } = context;
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  for (let attempt = 1; ; attempt++) {
+    await options.registrySlot?.();
+    const stale = await caughtUp(view);
+    if (stale !== undefined) {
+      // Failed, not skipped: the next plan may not know this item any more, so the unit must run again.
+      recorder.record(what.kind, what.target, 'failed', { attempts: attempt, error: stale.error });
+      return false;
+    }
+    const reason = keep();
+    if (reason !== undefined) {
+      recorder.record(what.kind, what.target, 'skipped', { reason });
+      return false;
+    }
+    try {
+      const value = await call();
+      recorder.record(what.kind, what.target, value, {
+        attempts: attempt,
+        bytes: value === 'deleted' ? (what.bytes ?? 0) : 0,
+      });
+      return true;
+    } catch (error) {
+      if (attempt >= retry.attempts || !isRetryable(error)) {
+        recorder.record(what.kind, what.target, 'failed', { attempts: attempt, error: errorOf(error) });
+        return false;
+      }
+      const delay = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+      await sleep(delay / 2 + Math.random() * (delay / 2));
+    }
   }
 }
 
@@ -376,69 +378,36 @@ async function runStreamUnit(
     return;
   }
   const registry = requireRegistry(options);
-  // Re-checked against the history as written: a push since the snapshot may have brought a digest back.
-  const needs = await repositoryNeeds(updated.stream, options, plan, state);
-  // An Image of the remaining history that cannot be read fully could need any link of that kind.
-  const manifestsUnknown = needs.unknown.has('children');
-  const blobsUnknown = needs.unknown.has('layers') || needs.unknown.has('config');
-  for (const digest of unit.manifestLinks) {
-    if (needs.manifests.has(digest) || manifestsUnknown) {
-      recorder.record('manifest-link', `${repo}@${digest}`, 'skipped', {
-        reason: manifestsUnknown ? 'history-image-unreadable' : 'still-referenced',
-      });
-      continue;
-    }
-    await registryDelete(
+  const view = state.viewFor(options, plan);
+  const links = [
+    ...unit.manifestLinks.map((digest) => ({ kind: 'manifest-link' as const, digest })),
+    ...unit.layerLinks.map((digest) => ({ kind: 'layer-link' as const, digest })),
+  ];
+  // Each link is decided on the view caught up right before its delete: the history as written by this
+  // unit, and anything pushed since (a push may have brought a digest back into this repository).
+  await inParallel(links, options.registryConcurrency ?? 8, async ({ kind, digest }) => {
+    const deleted = await decidedDelete(
       recorder,
-      { kind: 'manifest-link', target: `${repo}@${digest}` },
-      () => registry.deleteManifest(repo, digest),
-      options,
+      { kind, target: `${repo}@${digest}` },
+      { view, options },
+      () => {
+        const needs = view.index.repositoryNeeds(unit.namespace, unit.name);
+        // An Image of the remaining history that cannot be read fully could need any link of that kind.
+        const unknown =
+          kind === 'manifest-link'
+            ? needs.unknown.has('children')
+            : needs.unknown.has('layers') || needs.unknown.has('config');
+        if (unknown) return 'history-image-unreadable';
+        const needed = kind === 'manifest-link' ? needs.manifests.has(digest) : needs.blobs.has(digest);
+        return needed ? 'still-referenced' : undefined;
+      },
+      () =>
+        kind === 'manifest-link'
+          ? registry.deleteManifest(repo, digest)
+          : registry.deleteLayerLink(repo, digest),
     );
-  }
-  for (const digest of unit.layerLinks) {
-    if (needs.blobs.has(digest) || blobsUnknown) {
-      recorder.record('layer-link', `${repo}@${digest}`, 'skipped', {
-        reason: blobsUnknown ? 'history-image-unreadable' : 'still-referenced',
-      });
-      continue;
-    }
-    await registryDelete(
-      recorder,
-      { kind: 'layer-link', target: `${repo}@${digest}` },
-      () => registry.deleteLayerLink(repo, digest),
-      options,
-    );
-  }
-}
-
-async function loadView(options: ExecuteOptions, plan: UnitPlanContext): Promise<FreshView> {
-  const [imageObjects, streams] = await Promise.all([
-    retrying(() => options.cluster.listImages(), options.retry),
-    retrying(() => options.cluster.listImageStreams(), options.retry),
-  ]);
-  const images = new Map<string, SnapshotImage>();
-  const users = new Map<string, string[]>();
-  const unknownLayers: string[] = [];
-  const unknownConfig: string[] = [];
-  for (const object of imageObjects.value) {
-    const image = toSnapshotImage(object, plan.protectAnnotation);
-    images.set(image.digest, image);
-    if (image.unknown?.includes('layers') === true) unknownLayers.push(image.digest);
-    if (image.unknown?.includes('config') === true) unknownConfig.push(image.digest);
-    for (const digest of [...blobsOf(image).map((b) => b.digest), image.digest, ...image.manifests]) {
-      const list = users.get(digest);
-      if (list === undefined) users.set(digest, [image.digest]);
-      else list.push(image.digest);
-    }
-  }
-  const inHistory = new Set<string>();
-  const pending = streams.value.flatMap(historyDigests);
-  for (let digest = pending.pop(); digest !== undefined; digest = pending.pop()) {
-    if (inHistory.has(digest)) continue;
-    inHistory.add(digest);
-    pending.push(...(images.get(digest)?.manifests ?? []));
-  }
-  return { images, inHistory, users, unknownLayers, unknownConfig };
+    if (deleted && kind === 'layer-link') options.onLayerLinkDeleted?.(repo, digest);
+  });
 }
 
 function skipImage(
@@ -451,66 +420,52 @@ function skipImage(
   recorder.record('image', unit.digest, outcome, { reason });
 }
 
-/** A manifest list that names the image as a child and is not going away with this plan. */
-function liveParent(unit: ImageUnit, view: FreshView, state: ExecutionState): string | undefined {
-  const planned = new Set(
-    unit.parents.filter((digest) => !state.keptImages.has(digest) && !view.inHistory.has(digest)),
-  );
-  return (view.users.get(unit.digest) ?? []).find((digest) => digest !== unit.digest && !planned.has(digest));
-}
-
-/** Deletes the unit's blobs that no live image needs; returns how many deletions failed. */
+/**
+ * Deletes the unit's blobs that no other Image references now (its own Image is gone already). A blob
+ * another Image of this plan shares goes with the last of them (the plan gives it to that unit), after the
+ * others are gone: if one of them is kept after all, so is the blob.
+ */
 async function deleteBlobs(
   unit: ImageUnit,
-  view: FreshView,
-  context: { plan: UnitPlanContext; options: ExecuteOptions; state: ExecutionState },
+  view: PruneView,
+  context: {
+    plan: UnitPlanContext;
+    options: ExecuteOptions;
+    own: SnapshotImage | undefined;
+    repeated: boolean;
+  },
   recorder: UnitRecorder,
-): Promise<number> {
-  const { plan, options, state } = context;
-  if (unit.blobs.length === 0) return 0;
+): Promise<void> {
+  const { plan, options, own, repeated } = context;
+  if (unit.blobs.length === 0) return;
   if (!(await registryAllowed(options, plan))) {
     for (const blob of unit.blobs)
       recorder.record('blob', blob.digest, 'skipped', { reason: 'registry-not-managed' });
-    return 0;
+    return;
   }
   const registry = requireRegistry(options);
-  const own = view.images.get(unit.digest);
-  let failures = 0;
-  for (const blob of unit.blobs) {
-    // Other images of this plan that share the blob (or list this image) count as going only while nothing keeps them.
-    const going = new Set(
-      [...blob.sharedWith, ...unit.parents].filter(
-        (digest) =>
-          !state.keptImages.has(digest) &&
-          !view.inHistory.has(digest) &&
-          view.images.get(digest)?.protected !== true,
-      ),
-    );
-    going.add(unit.digest);
-    const user = (view.users.get(blob.digest) ?? []).find((digest) => !going.has(digest));
-    if (user !== undefined) {
-      recorder.record('blob', blob.digest, 'skipped', { reason: `used by ${user}` });
-      continue;
-    }
-    // An Image that became unreadable since the plan: a blob of the kind it hides could be its own.
-    const isConfig = own?.config?.digest === blob.digest;
-    const holder =
-      blob.digest === unit.digest
-        ? undefined
-        : (isConfig ? view.unknownConfig : view.unknownLayers).find((digest) => !going.has(digest));
-    if (holder !== undefined) {
-      recorder.record('blob', blob.digest, 'skipped', { reason: `identity unknown: Image ${holder}` });
-      continue;
-    }
-    const deleted = await registryDelete(
+  // An Image that cannot be read fully: a blob of the kind it hides could be its own.
+  const kindOf = (digest: string): 'config' | 'layers' =>
+    own?.config?.digest === digest ? 'config' : 'layers';
+  await inParallel(unit.blobs, options.registryConcurrency ?? 8, async (blob) => {
+    await decidedDelete(
       recorder,
       { kind: 'blob', target: blob.digest, bytes: blob.size },
-      () => registry.deleteBlob(blob.digest),
-      options,
+      { view, options },
+      () => {
+        const user = view.index.referrersOf(blob.digest).find((digest) => digest !== unit.digest);
+        if (user !== undefined) return `used by ${user}`;
+        if (blob.digest === unit.digest) return undefined;
+        const holders = view.index.unknownHolders(kindOf(blob.digest));
+        const holder = [...holders].find((digest) => digest !== unit.digest);
+        return holder === undefined ? undefined : `identity unknown: Image ${holder}`;
+      },
+      async () => {
+        const outcome = await registry.deleteBlob(blob.digest);
+        return repeated ? 'absent' : outcome;
+      },
     );
-    if (!deleted) failures++;
-  }
-  return failures;
+  });
 }
 
 async function runImageUnit(
@@ -525,48 +480,53 @@ async function runImageUnit(
     state.keptImages.add(unit.digest);
     return skipImage(unit, recorder, 'blocked', `${unsettled} did not complete`);
   }
-  let view: FreshView;
-  try {
-    view = await state.freshView(() => loadView(options, plan), options.freshnessMs ?? 0);
-  } catch (error) {
+  const view = state.viewFor(options, plan);
+  const stale = await caughtUp(view);
+  if (stale !== undefined) {
     state.keptImages.add(unit.digest);
     for (const blob of unit.blobs)
       recorder.record('blob', blob.digest, 'skipped', { reason: 'no-fresh-view' });
-    recorder.record('image', unit.digest, 'failed', { error: errorOf(error) });
+    recorder.record('image', unit.digest, 'failed', { error: stale.error });
     return;
   }
-  if (view.inHistory.has(unit.digest)) {
+  const keep = reasonToKeep(unit, view);
+  if (keep !== undefined) {
     state.keptImages.add(unit.digest);
-    return skipImage(unit, recorder, 'skipped', 'in-stream-history-again');
+    return skipImage(unit, recorder, 'skipped', keep);
   }
-  if (view.images.get(unit.digest)?.protected === true) {
-    state.keptImages.add(unit.digest);
-    return skipImage(unit, recorder, 'skipped', 'image-protected');
-  }
-  if (view.images.get(unit.digest)?.problem !== undefined) {
-    // It became unreadable since the plan: what it needs is no longer known, so it stays.
-    state.keptImages.add(unit.digest);
-    return skipImage(unit, recorder, 'skipped', 'image-unreadable');
-  }
-  const parent = liveParent(unit, view, state);
-  if (parent !== undefined) {
-    state.keptImages.add(unit.digest);
-    return skipImage(unit, recorder, 'skipped', `child of ${parent}`);
-  }
-  const blobFailures = await deleteBlobs(unit, view, { plan, options, state }, recorder);
-  if (blobFailures > 0) {
-    // Keep the Image so the next run plans these blobs again instead of orphaning them.
-    state.keptImages.add(unit.digest);
-    recorder.record('image', unit.digest, 'skipped', { reason: 'blob-deletion-failed' });
-    return;
-  }
+  const own = view.index.image(unit.digest);
+  // The Image goes first, its blobs after: an Image whose deletion fails keeps every blob it needs and still
+  // pulls. A blob whose deletion then fails is reported, and the unit run again retries it.
+  let imageOutcome: 'deleted' | 'absent';
   try {
     const { value, attempts } = await retrying(() => options.cluster.deleteImage(unit.digest), options.retry);
     recorder.record('image', unit.digest, value, { attempts });
+    imageOutcome = value;
   } catch (error) {
     state.keptImages.add(unit.digest);
     recorder.record('image', unit.digest, 'failed', { attempts: attemptsOf(error), error: errorOf(error) });
+    for (const blob of unit.blobs)
+      recorder.record('blob', blob.digest, 'skipped', { reason: 'image-deletion-failed' });
+    return;
   }
+  // The registry answers a blob delete with 204 whether or not the blob was there. When the Image was gone
+  // already, this unit (or another) has run before and its blobs are most likely gone too: they are
+  // reported as absent, so a repeated run does not count storage it did not free.
+  await deleteBlobs(unit, view, { plan, options, own, repeated: imageOutcome === 'absent' }, recorder);
+}
+
+/** Why the view says the image must stay now, if it does. */
+function reasonToKeep(unit: ImageUnit, view: PruneView): string | undefined {
+  const index = view.index;
+  if (index.inHistory(unit.digest)) return 'in-stream-history-again';
+  const image = index.image(unit.digest);
+  if (image?.protected === true) return 'image-protected';
+  // It became unreadable since the plan: what it needs is no longer known, so it stays.
+  if (image?.problem !== undefined) return 'image-unreadable';
+  // A manifest list that still exists names it (the plan runs lists before their children).
+  const parent = index.parentsOf(unit.digest)[0];
+  if (parent !== undefined) return `child of ${parent}`;
+  return undefined;
 }
 
 function requireRegistry(options: ExecuteOptions): PruneRegistry {
@@ -710,28 +670,29 @@ export async function executePlan(plan: PrunePlan, options: ExecuteOptions): Pro
   const state = new ExecutionState();
   const results: UnitResult[] = [];
   const total = plan.units.length;
-  const phases: ['history' | 'images', WorkUnit[]][] = [
-    ['history', plan.units.filter((unit) => unit.type === 'stream')],
-    ['images', plan.units.filter((unit) => unit.type === 'image')],
-  ];
-  for (const [phase, units] of phases) {
-    options.onProgress?.({ type: 'phase', phase, units: units.length });
-    const skipped = await pool(units, options.concurrency ?? 5, options.signal, async (unit) => {
-      const result = await executeUnit(unit, context, options, state);
-      results.push(result);
-      options.onProgress?.({
-        type: 'unit',
-        unit: unit.id,
-        status: result.status,
-        done: results.length,
-        total,
-      });
-    });
-    for (const unit of skipped) {
-      if (unit.type === 'stream') state.unsettledStreams.add(unit.id);
-      results.push({ unit: unit.id, status: 'skipped', items: [] });
+  const streams = plan.units.filter((unit) => unit.type === 'stream');
+  const images = plan.units.filter((unit) => unit.type === 'image');
+  const concurrency = options.concurrency ?? 5;
+  const runOne = async (unit: WorkUnit): Promise<void> => {
+    const result = await executeUnit(unit, context, options, state);
+    results.push(result);
+    options.onProgress?.({ type: 'unit', unit: unit.id, status: result.status, done: results.length, total });
+  };
+  const skip = (unit: WorkUnit): void => {
+    if (unit.type === 'stream') state.unsettledStreams.add(unit.id);
+    results.push({ unit: unit.id, status: 'skipped', items: [] });
+  };
+  options.onProgress?.({ type: 'phase', phase: 'history', units: streams.length });
+  for (const unit of await pool(streams, concurrency, options.signal, runOne)) skip(unit);
+  options.onProgress?.({ type: 'phase', phase: 'images', units: images.length });
+  // Linked units (a shared blob, a list and its children) run one after the other, in plan order.
+  const groups = await pool(linkedGroups(images), concurrency, options.signal, async (group) => {
+    for (const unit of group) {
+      if (options.signal?.aborted === true) skip(unit);
+      else await runOne(unit);
     }
-  }
+  });
+  for (const group of groups) for (const unit of group) skip(unit);
   const order = new Map(plan.units.map((unit, index) => [unit.id, index]));
   results.sort((a, b) => (order.get(a.unit) ?? 0) - (order.get(b.unit) ?? 0));
   return {

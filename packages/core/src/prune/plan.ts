@@ -487,7 +487,7 @@ const DECIDED = true;
 
 /**
  * Reference counts for the blobs of deleted images: the deleted images that use each one (a digest, or
- * several in image order) until it is decided, and the first kept image that needs it, if any.
+ * several in unit order) until it is decided, and the first kept image that needs it, if any.
  */
 interface BlobUsers {
   deleted: Map<string, string | string[] | typeof DECIDED>;
@@ -537,6 +537,8 @@ function planBlobs(
   const decide = (digest: string, size: number, holder: string | undefined): void => {
     const others = users.deleted.get(digest);
     if (others === DECIDED) return;
+    // A shared blob goes with the last unit that uses it, which runs after the others (see groups.ts).
+    if (Array.isArray(others) && others[others.length - 1] !== image.digest) return;
     users.deleted.set(digest, DECIDED);
     const user = users.kept.get(digest);
     // `holder`: a kept Image with a blob of this kind whose digest nobody knows; this could be it.
@@ -556,7 +558,7 @@ function planBlobs(
       }
       return;
     }
-    // This image is the first deleted user in digest order; the others share the blob.
+    // This image is the last deleted user in unit order; the others share the blob.
     const sharedWith = Array.isArray(others)
       ? exact(others.filter((other) => other !== image.digest))
       : none();
@@ -584,7 +586,13 @@ function planBlobs(
 function decideImages(ctx: ImageContext): ImageStage {
   const { sink } = ctx;
   const rules = imageKeepRules(ctx);
-  const users = ctx.mode === 'full' ? blobUsers(ctx.snapshot.images, rules) : undefined;
+  // Unit order: manifest lists first (a child goes only once no list names it), then by digest.
+  const sorted = [...ctx.snapshot.images].sort(
+    (a, b) =>
+      Number(b.manifests.length > 0) - Number(a.manifests.length > 0) ||
+      (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0),
+  );
+  const users = ctx.mode === 'full' ? blobUsers(sorted, rules) : undefined;
   const unknown = unknownBlobs(ctx.snapshot.images, rules);
   const stage: ImageStage = { units: [], bytes: 0 };
   const parents = new Map<string, string[]>();
@@ -592,9 +600,6 @@ function decideImages(ctx: ImageContext): ImageStage {
     if (rules.has(image.digest)) continue;
     for (const child of image.manifests) parents.set(child, [...(parents.get(child) ?? []), image.digest]);
   }
-  const sorted = [...ctx.snapshot.images].sort((a, b) =>
-    a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0,
-  );
   for (const image of sorted) {
     const digest = image.digest;
     const keep = rules.get(digest);

@@ -18,6 +18,7 @@ export function createPruneRegistry(options: Omit<RegistryClientOptions, 'retry'
     deleteManifest: (repository, digest) => client.deleteManifest(repository, digest),
     deleteLayerLink: (repository, digest) => client.deleteBlob(repository, digest),
     deleteBlob: (digest) => client.deleteStoredBlob(digest),
+    restoreLayerLink: (repository, digest, from) => client.mountBlob(repository, digest, from),
     close: () => client.close(),
   };
 }

@@ -38,9 +38,17 @@ export interface PruneRegistry {
   deleteLayerLink(repository: string, digest: string): Promise<RegistryDeleteOutcome>;
   /**
    * `DELETE /admin/blobs/<digest>`: removes the blob data from storage (and from the serving replica's
-   * digest cache).
+   * digest cache). The OpenShift registry answers 204 whether or not the blob existed, so `'deleted'` here
+   * means "gone now"; the engine reports a blob of an Image that was already gone as `'absent'`.
    *
    * @param digest The blob digest (layer, config or manifest).
    */
   deleteBlob(digest: string): Promise<RegistryDeleteOutcome>;
+  /**
+   * `POST /v2/<repository>/blobs/uploads/?mount=<digest>&from=<from>`: puts a removed layer link back by
+   * mounting the blob from a repository that can serve it (needs push rights on `repository` and pull on
+   * `from`). Resolves true when the registry linked it (201), false when it offered an upload instead
+   * (which the implementation cancels). Optional: without it, links are not restored.
+   */
+  restoreLayerLink?(repository: string, digest: string, from: string): Promise<boolean>;
 }

@@ -68,6 +68,8 @@ export class RegistryAuthenticator {
   private readonly tokens = new Map<string, CachedToken>();
   /** Token fetches under way, by scope key, for requests that are challenged while one is running. */
   private readonly fetching = new Map<string, Promise<void>>();
+  /** Checks of refused credentials under way, by the `Authorization` checked (see {@link accepts}). */
+  private readonly checking = new Map<string, Promise<boolean | undefined>>();
   private everAccepted = false;
 
   constructor(
@@ -81,6 +83,11 @@ export class RegistryAuthenticator {
     if (this.credentials.kind === 'basic') return [this.credentials.password];
     if (this.credentials.kind === 'bearer') return [this.credentials.token];
     return [];
+  }
+
+  /** Whether there are no credentials to send (then every refusal means: log in). */
+  get anonymous(): boolean {
+    return this.credentials.kind === 'anonymous';
   }
 
   /** Record that an authenticated request went through. */
@@ -137,13 +144,69 @@ export class RegistryAuthenticator {
       return true;
     }
     if (basic !== undefined && this.credentials.kind === 'basic') {
-      // The credentials themselves were refused; any other 401 (sent without them, or with an old token
-      // of a scheme the registry left) is answered by switching to Basic, however many arrive at once.
-      if (sent === basicHeader(this.credentials)) return false;
-      this.scheme = 'basic';
-      return true;
+      return this.answerBasic(basic, this.credentials, scopes, sent);
     }
     return false;
+  }
+
+  /** {@link answer} for a Basic challenge, with Basic credentials at hand. */
+  private answerBasic(
+    basic: Challenge,
+    credentials: { username: string; password: string },
+    scopes: readonly string[],
+    sent: string | undefined,
+  ): boolean {
+    // The credentials themselves were refused; any other 401 (sent without them, or with an old token
+    // of a scheme the registry left) is answered by switching to Basic, however many arrive at once.
+    if (sent === basicHeader(credentials)) return false;
+    if (sent !== undefined && basic.params['error'] !== undefined) {
+      // A Basic challenge naming an error refuses the credential that was sent; it does not ask for
+      // Basic. The OpenShift registry answers so (`error="access denied"`) to a token it does not know
+      // and to a refused permission alike, and Basic would carry the same API token to the same answer.
+      // Only a request whose token was replaced meanwhile by another request's answer goes again.
+      const current = this.authorization(scopes);
+      return current !== undefined && current !== sent;
+    }
+    this.scheme = 'basic';
+    return true;
+  }
+
+  /**
+   * Whether the registry takes `sent` (the `Authorization` of a refused request) as credentials at all,
+   * asked with `GET /v2/`: true when it does (the refusal was about permission), false when it refuses
+   * them too, undefined when this cannot tell (nothing was sent, the registry did not answer, or answered
+   * something else).
+   *
+   * Needed because the OpenShift registry answers a refused permission exactly as it answers an unknown,
+   * expired or revoked token: `401` with `Basic realm=openshift,error="access denied"`. `/v2/` asks for no
+   * access, and that registry looks up the token's user on every request carrying one, so the same token
+   * gets 200 there if and only if it is valid; Docker token registries likewise take any valid token there.
+   * Parallel requests refused with the same credential share one check.
+   */
+  async accepts(sent: string | undefined, signal?: AbortSignal): Promise<boolean | undefined> {
+    if (sent === undefined) return undefined;
+    let pending = this.checking.get(sent);
+    if (pending === undefined) {
+      pending = this.checkBase(sent, signal).finally(() => this.checking.delete(sent));
+      this.checking.set(sent, pending);
+    }
+    return pending;
+  }
+
+  private async checkBase(authorization: string, signal?: AbortSignal): Promise<boolean | undefined> {
+    try {
+      const response = await this.transport.send({
+        method: 'GET',
+        url: this.transport.url('/v2/'),
+        headers: { 'user-agent': 'registry-push', authorization },
+        ...(signal ? { signal } : {}),
+      });
+      await response.body.dump();
+      if (response.status === 200) return true;
+      return response.status === 401 ? false : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The token endpoint URL for `scopes`; credentials go only to https (or to plain HTTP when asked for). */

@@ -618,7 +618,11 @@ export class RegistryClient {
           (await this.auth.answer(response, exchange.scopes, authorization, exchange.signal))
         )
           continue;
-        throw this.unauthorized(response, bodyText, operation);
+        throw await this.unauthorized(response, bodyText, operation, {
+          target: exchange.target,
+          sent: authorization,
+          ...(exchange.signal === undefined ? {} : { signal: exchange.signal }),
+        });
       }
       if (exchange.expect.includes(response.status)) {
         if (authorization !== undefined) this.auth.accepted();
@@ -643,14 +647,30 @@ export class RegistryClient {
     return registryNetworkError(error, operation);
   }
 
-  private unauthorized(
+  /**
+   * The error for a 401 that stands. Docker token registries say when good credentials do not reach the
+   * repository (`insufficient_scope`); the OpenShift registry does not (see {@link RegistryAuthenticator.accepts}),
+   * so for any other refusal the credentials that were sent are checked once against `/v2/`: taken there,
+   * the refusal is about permission (REGISTRY_DENIED); refused there too, the token is wrong or expired.
+   */
+  private async unauthorized(
     response: HttpResponse,
     bodyText: string,
     operation: RegistryOperation,
-  ): RegistryPushError {
+    request: { target: string; sent: string | undefined; signal?: AbortSignal },
+  ): Promise<RegistryPushError> {
     const challenge = parseChallenges(header(response.headers, 'www-authenticate'))[0];
-    if (challenge?.params['error'] !== 'insufficient_scope') return this.auth.rejected();
-    // The credentials are good (a token was issued for them) but do not reach this repository.
+    if (challenge?.params['error'] === 'insufficient_scope') return this.denied(bodyText, operation);
+    // `/v2/` asks for no access: refused there, the credentials themselves are.
+    if (this.auth.anonymous || this.transport.url(request.target).pathname === '/v2/') {
+      return this.auth.rejected();
+    }
+    const accepted = await this.auth.accepts(request.sent, request.signal);
+    return accepted === true ? this.denied(bodyText, operation) : this.auth.rejected();
+  }
+
+  /** The credentials are good but do not reach this repository: the role the operation needs. */
+  private denied(bodyText: string, operation: RegistryOperation): RegistryPushError {
     const error = registryResponseError(401, this.auth.scrub(bodyText), operation);
     const project = operation.repository?.split('/')[0] ?? '<project>';
     return new RegistryPushError(

@@ -61,7 +61,7 @@ describe('executePlan', () => {
     });
   });
 
-  it('retries retryable registry failures, and keeps the Image when a blob cannot be deleted', async () => {
+  it('retries retryable registry failures; a blob that cannot be deleted fails its unit', async () => {
     const { plan, state, cluster, registry } = setup();
     let flaky = 2;
     const failing = {
@@ -87,14 +87,48 @@ describe('executePlan', () => {
       attempts: 1,
       error: { code: 'REGISTRY_DENIED' },
     });
+    // The Image goes before its blobs, so no Image is ever left without one; the failed blob is reported.
     expect(items.find((i) => i.kind === 'image' && i.target === digest('c'))).toMatchObject({
-      outcome: 'skipped',
-      reason: 'blob-deletion-failed',
+      outcome: 'deleted',
     });
-    expect(state.images.has(digest('c'))).toBe(true);
     expect(state.images.has(digest('b'))).toBe(false);
     expect(run.summary.errors).toEqual({ REGISTRY_DENIED: 1 });
     expect(run.units.find((u) => u.unit === `image/${digest('c')}`)?.status).toBe('failed');
+  });
+
+  it('a blob two planned images share goes last, and stays with whichever of them could not be deleted', async () => {
+    const shared = snapshot({
+      images: ['p', 'q'].map((seed) => image({ seed, layers: ['shared-layer', `${seed}-own`] })),
+      streams: [stream({ name: 'web', tags: { latest: ['keep', 'p', 'q'] } })],
+    });
+    shared.images.push(image({ seed: 'keep' }));
+    const policy = resolvePrunePolicy({ keepTagRevisions: 1, protectAnnotation: 'test/protect' }).policy;
+    const plan = planPrune(shared, policy, { mode: 'full', now: NOW });
+    const units = plan.units.filter((u) => u.type === 'image');
+    const carrier = units.find((u) => u.blobs.some((b) => b.digest === digest('shared-layer')));
+    expect(units.map((u) => u.digest)).toEqual([digest('p'), digest('q')].sort());
+    // The plan gives the shared blob to the last unit that uses it.
+    expect(carrier?.digest).toBe(units[1]?.digest);
+    for (const refused of [units[0]!.digest, units[1]!.digest]) {
+      const state = stateFrom(shared);
+      const registry = memoryRegistry(state);
+      const real = memoryCluster(state);
+      const cluster = {
+        ...real,
+        deleteImage: (name: string) =>
+          name === refused
+            ? Promise.reject(new RegistryPushError('FORBIDDEN', 'may not delete images'))
+            : real.deleteImage(name),
+      };
+      await executePlan(plan, { cluster, registry, confirm: true, ...fast });
+      expect(state.images.has(refused)).toBe(true);
+      // The surviving image still has every blob it needs.
+      expect(state.blobs.has(digest('shared-layer'))).toBe(true);
+      const survivor = refused === digest('p') ? 'p' : 'q';
+      expect(state.blobs.has(digest(`${survivor}-own`))).toBe(true);
+      const other = survivor === 'p' ? 'q' : 'p';
+      expect(state.blobs.has(digest(`${other}-own`))).toBe(false);
+    }
   });
 
   it('blocks the image units of a stream whose update failed', async () => {

@@ -194,8 +194,11 @@ describe.runIf(root)('pruning pushed images', () => {
     expect(await historyOf(admin, 'meta', 'app')).toEqual({ latest: [built.meta2!.digest] });
     expect(await admin.find(Resources.image, built.meta1!.digest)).toBeUndefined();
     expect(await storageFiles()).toEqual(files);
-    // Nothing was removed from storage, so the pruned image can still be pulled by digest.
-    await pull(`meta/app@${built.meta1!.digest}`);
+    // Nothing was removed from storage, but the registry serves a manifest only while its Image exists
+    // and a stream references it: the pruned image no longer pulls, its revision link notwithstanding.
+    await expect(
+      runSkopeo(['inspect', ...auth(), '--raw', `docker://${host}/meta/app@${built.meta1!.digest}`]),
+    ).rejects.toThrow(/manifest unknown/i);
   });
 
   it('a full run frees what nothing uses, re-checks before deleting, and leaves used images pullable', async () => {
@@ -358,6 +361,9 @@ describe.runIf(root)('pruning pushed images', () => {
     }
     const handBlobs = [hand.digest, hand.manifests[0]!.config.digest, hand.manifests[0]!.layers[0]!.digest];
     for (const blob of handBlobs) expect(await exists(blobPath(blob)), blob).toBe(true);
-    await pull(`demo/hand@${hand.digest}`);
+    // Kept, but no stream references it any more: the registry does not serve it until it is tagged again.
+    await expect(
+      runSkopeo(['inspect', ...auth(), '--raw', `docker://${host}/demo/hand@${hand.digest}`]),
+    ).rejects.toThrow(/manifest unknown/i);
   });
 });

@@ -38,6 +38,8 @@ export type RoleName =
 /** A role bound to a user or group, in one namespace or cluster-wide (no namespace). */
 export interface RoleBinding {
   role: RoleName;
+  /** The rules of an admin's own Role, bound instead of the bootstrap role's (then `role` only names it). */
+  rules?: readonly PolicyRule[];
   user?: string;
   group?: string;
   namespace?: string;
@@ -183,6 +185,7 @@ export class Authorizer {
     const same = this.bindings.some(
       (b) =>
         b.role === binding.role &&
+        b.rules === binding.rules &&
         b.user === binding.user &&
         b.group === binding.group &&
         b.namespace === binding.namespace,
@@ -217,7 +220,7 @@ export class Authorizer {
       if (!bound) return false;
       // A namespaced binding grants nothing at the cluster scope and nothing in other namespaces.
       if (binding.namespace !== undefined && binding.namespace !== attrs.namespace) return false;
-      return ROLES[binding.role].some((rule) => ruleAllows(rule, attrs));
+      return (binding.rules ?? ROLES[binding.role]).some((rule) => ruleAllows(rule, attrs));
     });
   }
 }

@@ -13,6 +13,7 @@ import {
   type ReadonlyJsonValue,
 } from '../json.js';
 import type { RequestContext, ResourceType } from './types.js';
+import { imageLimitViolation, imageSize } from './image-limits.js';
 import { TAG_PATTERN } from './names.js';
 import type { ResourceCatalog } from './resources.js';
 import type { ResourceService } from './service.js';
@@ -280,6 +281,14 @@ export class VirtualResources {
     const stream = this.service.peek(streamType, namespace, streamName);
     if (!stream)
       throw errors.notFound({ group: IMAGE_GROUP, resource: 'imagestreammappings', name: streamName });
+    // The ImageLimitRange admission plugin: the image against the namespace's openshift.io/Image limits.
+    const violation = imageLimitViolation(ctx.store, namespace, imageSize(image));
+    if (violation !== undefined) {
+      throw errors.forbidden(
+        `imagestreammappings.${IMAGE_GROUP} "${streamName}" is forbidden: ${violation}`,
+        { group: IMAGE_GROUP, resource: 'imagestreammappings', name: streamName },
+      );
+    }
     try {
       this.service.create(
         this.imageType(),

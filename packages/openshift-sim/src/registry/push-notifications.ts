@@ -1,8 +1,9 @@
 // What the integrated registry tells the API after a manifest is stored: the Image object (managed, with
 // its layers and config metadata) and, for a tagged push, a tag event through an ImageStreamMapping,
-// creating the ImageStream first when it does not exist.
+// creating the ImageStream first when it does not exist, with the pusher's own rights.
 import { isJsonObject, stringAt, type JsonObject } from '../json.js';
-import { ApiError } from '../api/status.js';
+import { forbiddenMessage } from '../api/rbac.js';
+import { ApiError, errors } from '../api/status.js';
 import type { ResourceCatalog } from '../api/resources.js';
 import type { ResourceService } from '../api/service.js';
 import type { RequestContext } from '../api/types.js';
@@ -30,8 +31,11 @@ export class PushNotifier {
     private readonly internalRegistry: string,
   ) {}
 
-  /** Creates the Image and the tag event; `ctx` is the registry's own (privileged) identity. */
-  record(push: PushedManifest, ctx: RequestContext): void {
+  /**
+   * Creates the Image and the tag event; `ctx` is the registry's own (privileged) identity, `pusher` the
+   * pushing user's, with which a missing ImageStream is created (403 when the pusher may not create one).
+   */
+  record(push: PushedManifest, ctx: RequestContext, pusher: RequestContext): void {
     const image: JsonObject = {
       metadata: {
         name: push.digest,
@@ -53,8 +57,27 @@ export class PushNotifier {
     const streams = this.catalog.require('image.openshift.io', 'imagestreams');
     // peek, not find: a copy of a stream with thousands of tags on every push was most of a push's cost.
     if (!this.service.peek(streams, push.namespace, push.name)) {
+      const attrs = {
+        verb: 'create',
+        group: 'image.openshift.io',
+        resource: 'imagestreams',
+        namespace: push.namespace,
+      };
+      if (!pusher.authorizer.allows(pusher.user, attrs)) {
+        throw errors.forbidden(forbiddenMessage(pusher.user, attrs), {
+          group: 'image.openshift.io',
+          resource: 'imagestreams',
+          name: push.name,
+        });
+      }
       try {
-        this.service.create(streams, push.namespace, { metadata: { name: push.name } }, {}, nsCtx);
+        this.service.create(
+          streams,
+          push.namespace,
+          { metadata: { name: push.name } },
+          {},
+          { ...pusher, namespace: push.namespace },
+        );
       } catch (err) {
         if (!(err instanceof ApiError && err.code === 409)) throw err;
       }

@@ -1,5 +1,6 @@
 // The OpenShift side of the integrated registry, in front of a real distribution registry: token auth
-// against the cluster's users and RBAC, the `<namespace>/<name>` repository rule, read-only mode, push
+// against the cluster's users and RBAC, the `<namespace>/<name>` repository rule, read-only mode, reads
+// resolved through the ImageStream (tags, manifests, and blobs without a repository link), push
 // notifications into the API, the prune endpoints and the metrics endpoint.
 import { createServer, type Server } from 'node:https';
 import {
@@ -8,25 +9,29 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
-import { rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { registryBlobDir, type CertificateAndKey } from '@registry-push/testkit';
 import { isJsonObject, objectAt, stringAt } from '../json.js';
 import type { Attributes, Authorizer, Subject } from '../api/rbac.js';
 import type { ObjectStore } from '../api/store.js';
 import type { RequestContext } from '../api/types.js';
+import { ApiError } from '../api/status.js';
 import { configDigestOf, type PushNotifier } from './push-notifications.js';
-import type { RegistryTokens } from './tokens.js';
+import { StreamView } from './stream-view.js';
 
 /** What the registry front is built from. */
 export interface RegistryFrontParts {
   authenticate: (apiToken: string) => Subject | undefined;
   authorizer: Authorizer;
   store: ObjectStore;
-  tokens: RegistryTokens;
   notifier: PushNotifier;
   /** The registry's own identity for the API writes it makes. */
   systemContext: () => RequestContext;
+  /** A pusher's identity, for the writes the registry makes with the pusher's credentials. */
+  userContext: (subject: Subject) => RequestContext;
   /** The distribution registry behind the front (plain HTTP on loopback) and its storage root. */
   upstream: { url: string; storageDir: string };
   tls: CertificateAndKey;
@@ -45,8 +50,14 @@ const STORAGE_OPERATION: Readonly<Record<string, string>> = {
 };
 
 const ANONYMOUS: Subject = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+/** The token the token endpoint hands out without credentials; as Bearer it means the anonymous user. */
+const ANONYMOUS_TOKEN = 'anonymous';
+/** The realm of the registry's Basic challenges (`auth.openshift.realm` of its configuration). */
+const BASIC_REALM = 'openshift';
 const MAX_MANIFEST = 4 * 1024 * 1024;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** What distribution routes as a digest (`reference.DigestRegexp`); other `/admin/blobs/` paths are 404. */
+const DIGEST_SHAPED = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
 // Hop-by-hop and credential headers never go to the upstream.
 const DROPPED_HEADERS = new Set([
   'authorization',
@@ -113,15 +124,58 @@ function actionFor(method: string): Action {
   return 'push';
 }
 
+/** The body, or undefined when it is over `limit` (read to its end anyway, so the answer can be sent). */
 async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
+    if (size <= limit) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return size > limit ? undefined : Buffer.concat(chunks);
+}
+
+/** Who a request is from, as the registry's access controller reads its `Authorization` header. */
+type Caller =
+  | { kind: 'subject'; subject: Subject }
+  /** No usable credentials: the token challenge. */
+  | { kind: 'none' }
+  /** Basic without a password: `failed to decode credentials`. */
+  | { kind: 'undecodable' }
+  /** A token the cluster does not know: `access denied`. */
+  | { kind: 'unknown' };
+
+/** The repository a request is for, and who makes it. */
+interface RepositoryTarget {
+  namespace: string;
+  name: string;
+  repository: string;
+  subject: Subject;
+}
+
+function isTwoComponents(repository: string): boolean {
+  const parts = repository.split('/');
+  return parts.length === 2 && parts.every((p) => p !== '');
+}
+
+/** One access record of a request, as distribution lists them in an UNAUTHORIZED detail. */
+interface AccessRecord {
+  Type: string;
+  Class: string;
+  Name: string;
+  Action: string;
+}
+
+function accessRecords(method: string, repository: string): AccessRecord[] {
+  const record = (action: string): AccessRecord => ({
+    Type: 'repository',
+    Class: '',
+    Name: repository,
+    Action: action,
+  });
+  if (method === 'GET' || method === 'HEAD') return [record('pull')];
+  if (method === 'DELETE') return [record('delete')];
+  return [record('pull'), record('push')];
 }
 
 /** The integrated registry's OpenShift behaviour, served over TLS with the service certificate. */
@@ -180,38 +234,75 @@ export class RegistryFront {
     };
   }
 
-  /** Who is asking: a registry token, an API token (Bearer or Basic password), or anonymous. */
-  private subjectOf(req: IncomingMessage): Subject | undefined {
-    const header = req.headers.authorization;
-    if (header === undefined) return ANONYMOUS;
-    const [scheme = '', value = ''] = header.split(/\s+/, 2);
-    if (scheme.toLowerCase() === 'bearer') {
-      const user = this.parts.tokens.verify(value);
-      if (user !== undefined) {
-        return this.userByName(user);
-      }
-      return this.parts.authenticate(value);
-    }
-    if (scheme.toLowerCase() === 'basic') {
+  /**
+   * Who is asking. The registry takes the API token itself, as Bearer (what its token endpoint echoed
+   * back) or as the Basic password; `Bearer anonymous` is the anonymous user.
+   */
+  private callerOf(req: IncomingMessage): Caller {
+    const header = req.headers.authorization ?? '';
+    const space = header.indexOf(' ');
+    if (space < 0) return { kind: 'none' };
+    const scheme = header.slice(0, space).toLowerCase();
+    const value = header.slice(space + 1);
+    let token: string;
+    if (scheme === 'bearer') {
+      if (value === ANONYMOUS_TOKEN) return { kind: 'subject', subject: ANONYMOUS };
+      token = value;
+    } else if (scheme === 'basic') {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
-      const password = decoded.slice(decoded.indexOf(':') + 1);
-      return this.parts.authenticate(password);
+      const colon = decoded.indexOf(':');
+      token = colon < 0 ? '' : decoded.slice(colon + 1);
+      if (token === '') return { kind: 'undecodable' };
+    } else {
+      return { kind: 'none' };
     }
-    return undefined;
+    if (token === '') return { kind: 'subject', subject: ANONYMOUS };
+    const subject = this.parts.authenticate(token);
+    return subject === undefined ? { kind: 'unknown' } : { kind: 'subject', subject };
   }
 
-  private readonly usersByName = new Map<string, Subject>();
-
-  private userByName(name: string): Subject | undefined {
-    return this.usersByName.get(name);
-  }
-
-  private challenge(req: IncomingMessage, scope?: string, error?: string): Record<string, string> {
+  /** The token challenge, for requests without credentials. */
+  private tokenChallenge(req: IncomingMessage): Record<string, string> {
     const host = req.headers['x-forwarded-host'] ?? req.headers.host ?? 'localhost';
-    const params = [`realm="https://${String(host)}/openshift/token"`];
-    if (scope !== undefined) params.push(`scope="${scope}"`);
-    if (error !== undefined) params.push(`error="${error}"`);
-    return { 'WWW-Authenticate': `Bearer ${params.join(',')}` };
+    return { 'WWW-Authenticate': `Bearer realm="https://${String(host)}/openshift/token"` };
+  }
+
+  /**
+   * The registry's 401: the token challenge when no credentials came, else a Basic challenge naming the
+   * error (`access denied` for an unknown token or a refused access review); the body lists the request's
+   * access records.
+   */
+  private unauthorized(
+    req: IncomingMessage,
+    res: ServerResponse,
+    records: AccessRecord[] | null,
+    error?: 'access denied' | 'failed to decode credentials',
+  ): void {
+    const challenge =
+      error === undefined
+        ? this.tokenChallenge(req)
+        : { 'WWW-Authenticate': `Basic realm=${BASIC_REALM},error="${error}"` };
+    sendErrors(
+      res,
+      401,
+      [{ code: 'UNAUTHORIZED', message: 'authentication required', detail: records }],
+      challenge,
+    );
+  }
+
+  /** Answers a caller that is not a known subject; true when it did. */
+  private refusedCaller(
+    req: IncomingMessage,
+    res: ServerResponse,
+    caller: Caller,
+    records: AccessRecord[] | null,
+  ): caller is Exclude<Caller, { kind: 'subject' }> {
+    if (caller.kind === 'subject') return false;
+    if (caller.kind === 'none') this.unauthorized(req, res, records);
+    else if (caller.kind === 'undecodable')
+      this.unauthorized(req, res, records, 'failed to decode credentials');
+    else this.unauthorized(req, res, records, 'access denied');
+    return true;
   }
 
   private allows(subject: Subject, attrs: Attributes): boolean {
@@ -226,79 +317,62 @@ export class RegistryFront {
       ]);
       return;
     }
-    const subject = this.subjectOf(req);
     if (url.pathname === '/openshift/token') {
-      this.token(req, res, url, subject);
-      return;
-    }
-    if (subject === undefined) {
-      sendErrors(
-        res,
-        401,
-        [{ code: 'UNAUTHORIZED', message: 'authentication required' }],
-        this.challenge(req),
-      );
-      return;
-    }
-    if (url.pathname === '/extensions/v2/metrics') {
-      this.metrics(res, subject);
+      this.token(req, res, url);
       return;
     }
     if (url.pathname.startsWith('/admin/blobs/')) {
-      await this.deleteBlobFromStorage(req, res, subject, url.pathname.slice('/admin/blobs/'.length));
+      await this.deleteBlobFromStorage(req, res, url.pathname.slice('/admin/blobs/'.length));
+      return;
+    }
+    const caller = this.callerOf(req);
+    if (this.refusedCaller(req, res, caller, null)) return;
+    const subject = caller.subject;
+    if (url.pathname === '/extensions/v2/metrics') {
+      this.metrics(req, res, subject);
       return;
     }
     if (url.pathname === '/v2/' || url.pathname === '/v2') {
-      if (subject === ANONYMOUS) {
-        sendErrors(
-          res,
-          401,
-          [{ code: 'UNAUTHORIZED', message: 'authentication required' }],
-          this.challenge(req),
-        );
-        return;
-      }
       sendJson(res, 200, {});
       return;
     }
     await this.repositoryRequest(req, res, url, subject);
   }
 
-  private token(req: IncomingMessage, res: ServerResponse, url: URL, subject: Subject | undefined): void {
-    if (req.headers.authorization === undefined) {
-      sendJson(res, 200, { token: 'anonymous', access_token: 'anonymous' });
-      return;
-    }
-    if (subject === undefined || subject === ANONYMOUS) {
-      sendErrors(res, 401, [{ code: 'UNAUTHORIZED', message: 'authentication required' }]);
-      return;
-    }
+  /**
+   * The token endpoint: without credentials the `anonymous` token; with Basic, the API token itself once
+   * the cluster knows it (no expiry of its own: it lives as long as the API token). A scope naming a
+   * repository that is not `<project>/<image>` is refused first.
+   */
+  private token(req: IncomingMessage, res: ServerResponse, url: URL): void {
     for (const scope of url.searchParams.getAll('scope')) {
       const [type, name = ''] = scope.split(':');
-      if (type === 'repository' && name.split('/').length !== 2) {
-        sendErrors(res, 401, [
-          {
-            code: 'UNAUTHORIZED',
-            message: 'authentication required',
-            detail: `repository name "${name}" must have exactly two components: <project>/<image>`,
-          },
-        ]);
+      if ((type === 'repository' || type === 'signature') && !isTwoComponents(name)) {
+        sendJson(res, 401, {
+          details: `repository name "${name}" must have exactly two components: <project>/<image>`,
+        });
         return;
       }
     }
-    this.usersByName.set(subject.name, subject);
-    const issued = this.parts.tokens.issue(subject.name);
-    sendJson(res, 200, {
-      token: issued.token,
-      access_token: issued.token,
-      expires_in: issued.expiresIn,
-      issued_at: issued.issuedAt,
-    });
+    const header = req.headers.authorization;
+    if (header === undefined || header === '') {
+      sendJson(res, 200, { token: ANONYMOUS_TOKEN, access_token: ANONYMOUS_TOKEN });
+      return;
+    }
+    const [scheme = '', value = ''] = header.split(/\s+/, 2);
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const token = colon < 0 ? '' : decoded.slice(colon + 1);
+    if (scheme.toLowerCase() !== 'basic' || colon < 0 || this.parts.authenticate(token) === undefined) {
+      res.writeHead(401, { 'Content-Type': 'application/json', 'Content-Length': '0' }).end();
+      return;
+    }
+    sendJson(res, 200, { token, access_token: token });
   }
 
-  private metrics(res: ServerResponse, subject: Subject): void {
+  private metrics(req: IncomingMessage, res: ServerResponse, subject: Subject): void {
     if (!this.allows(subject, { verb: 'get', group: 'image.openshift.io', resource: 'registry/metrics' })) {
-      sendErrors(res, 401, [{ code: 'UNAUTHORIZED', message: 'authentication required' }]);
+      this.unauthorized(req, res, [{ Type: 'metrics', Class: '', Name: '', Action: 'get' }], 'access denied');
       return;
     }
     const family = (
@@ -352,23 +426,34 @@ export class RegistryFront {
     return this.allows(subject, { verb: 'delete', group: 'image.openshift.io', resource: 'images' });
   }
 
+  /**
+   * `DELETE /admin/blobs/<digest>`: removes the blob from storage, for callers allowed `delete images`
+   * cluster-wide. Idempotent like the real one: 204 also when the blob is already gone. Paths that are not
+   * digest-shaped match no route (404); a digest-shaped one that does not parse is BLOB_UNKNOWN.
+   */
   private async deleteBlobFromStorage(
     req: IncomingMessage,
     res: ServerResponse,
-    subject: Subject,
     digest: string,
   ): Promise<void> {
+    if (!DIGEST_SHAPED.test(digest)) {
+      const body = '404 page not found\n';
+      res.writeHead(404, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': String(Buffer.byteLength(body)),
+      });
+      res.end(body);
+      return;
+    }
     if (req.method !== 'DELETE') {
       sendErrors(res, 405, [{ code: 'UNSUPPORTED', message: 'The operation is unsupported.' }]);
       return;
     }
-    if (!this.mayPrune(subject)) {
-      sendErrors(
-        res,
-        401,
-        [{ code: 'UNAUTHORIZED', message: 'authentication required' }],
-        this.challenge(req),
-      );
+    const records = [{ Type: 'admin', Class: '', Name: '', Action: 'prune' }];
+    const caller = this.callerOf(req);
+    if (this.refusedCaller(req, res, caller, records)) return;
+    if (!this.mayPrune(caller.subject)) {
+      this.unauthorized(req, res, records, 'access denied');
       return;
     }
     if (this.registryConfig().readOnly) {
@@ -382,60 +467,25 @@ export class RegistryFront {
       return;
     }
     if (!DIGEST.test(digest)) {
-      sendErrors(res, 400, [
-        { code: 'DIGEST_INVALID', message: 'provided digest did not match uploaded content' },
-      ]);
+      sendErrors(res, 404, [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry' }]);
       return;
     }
-    const dir = registryBlobDir(this.parts.upstream.storageDir, digest);
-    const exists = await stat(dir).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) {
-      sendErrors(res, 404, [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry', detail: digest }]);
-      return;
-    }
-    await rm(dir, { recursive: true, force: true });
+    await rm(registryBlobDir(this.parts.upstream.storageDir, digest), { recursive: true, force: true });
     res.writeHead(204).end();
   }
 
-  /** Whether any tag history of the stream still points at the digest. */
-  private streamReferences(namespace: string, name: string, digest: string): boolean {
-    const stream = this.parts.store.get('imagestreams.image.openshift.io', namespace, name);
-    const tags = objectAt(stream, 'status')?.['tags'];
-    if (!Array.isArray(tags)) return false;
-    return tags.some((entry) => {
-      const items = isJsonObject(entry) ? entry['items'] : undefined;
-      return Array.isArray(items) && items.some((item) => isJsonObject(item) && item['image'] === digest);
-    });
+  private denied(req: IncomingMessage, res: ServerResponse, method: string, repository: string): void {
+    this.unauthorized(req, res, accessRecords(method, repository), 'access denied');
   }
 
-  private denied(
-    req: IncomingMessage,
-    res: ServerResponse,
-    repository: string,
-    action: Action,
-    why?: string,
-  ): void {
-    sendErrors(
-      res,
-      401,
-      [
-        {
-          code: 'UNAUTHORIZED',
-          message: 'authentication required',
-          detail: why ?? [{ Type: 'repository', Name: repository, Action: action }],
-        },
-      ],
-      this.challenge(req, `repository:${repository}:${action}`, 'insufficient_scope'),
-    );
-  }
-
-  private authorizeRepository(subject: Subject, namespace: string, action: Action): boolean {
-    if (action === 'delete') return this.mayPrune(subject);
+  /**
+   * The access review of one record: pull is `get imagestreams/layers`, push `update` (in an existing
+   * project), delete `delete images` cluster-wide, except cancelling an upload, which is push.
+   */
+  private mayAccess(subject: Subject, namespace: string, action: Action, path: string): boolean {
+    if (action === 'delete' && !path.includes('/blobs/uploads/')) return this.mayPrune(subject);
     const verb = action === 'pull' ? 'get' : 'update';
-    if (action === 'push' && !this.parts.store.get('namespaces', '', namespace)) return false;
+    if (verb === 'update' && !this.parts.store.get('namespaces', '', namespace)) return false;
     return this.allows(subject, {
       verb,
       group: 'image.openshift.io',
@@ -455,23 +505,35 @@ export class RegistryFront {
       sendErrors(res, 404, [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }]);
       return;
     }
+    const target = this.admitted(req, res, url, parsed.repository, subject);
+    if (target === undefined) return;
+    await this.route(req, res, url, target, parsed);
+  }
+
+  /** The repository request's target once its access is reviewed; undefined when it was answered. */
+  private admitted(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    repository: string,
+    subject: Subject,
+  ): RepositoryTarget | undefined {
     const method = req.method ?? 'GET';
     const action = actionFor(method);
-    const parts = parsed.repository.split('/');
-    if (parts.length !== 2 || parts.some((p) => p === '')) {
-      this.denied(
-        req,
-        res,
-        parsed.repository,
-        action,
-        `repository name "${parsed.repository}" must have exactly two components: <project>/<image>`,
-      );
-      return;
+    if (!isTwoComponents(repository)) {
+      // Simplified: the real registry answers 400 without a body (its token endpoint refuses the scope
+      // first, which is what clients meet).
+      this.unauthorized(req, res, accessRecords(method, repository), 'access denied');
+      return undefined;
     }
-    const [namespace = '', name = ''] = parts;
-    if (!this.authorizeRepository(subject, namespace, action)) {
-      this.denied(req, res, parsed.repository, action);
-      return;
+    const [namespace = '', name = ''] = repository.split('/');
+    // A write needs pull too (distribution asks for both); push rights imply pull in every role.
+    const allowed =
+      this.mayAccess(subject, namespace, action, url.pathname) &&
+      (action !== 'push' || this.mayAccess(subject, namespace, 'pull', url.pathname));
+    if (!allowed) {
+      this.denied(req, res, method, repository);
+      return undefined;
     }
     if (action !== 'pull' && this.registryConfig().readOnly) {
       sendErrors(res, 405, [
@@ -481,28 +543,264 @@ export class RegistryFront {
           detail: 'the registry is read-only',
         },
       ]);
+      return undefined;
+    }
+    return { namespace, name, repository, subject };
+  }
+
+  /** Sends an admitted request where it goes: the stream for manifests and tags, else the registry. */
+  private async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    target: RepositoryTarget,
+    parsed: { kind: string; rest: string },
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    const read = method === 'GET' || method === 'HEAD';
+    if (parsed.kind === 'manifests') {
+      await this.manifestRequest(req, res, url, target, parsed.rest);
+    } else if (parsed.kind === 'tags' && parsed.rest === 'list' && read) {
+      this.listTags(res, url, target);
+    } else if (parsed.kind === 'blobs' && read && DIGEST.test(parsed.rest)) {
+      await this.forward(req, res, `${url.pathname}${url.search}`, () =>
+        this.serveFromStorage(req, res, target, parsed.rest, 'application/octet-stream'),
+      );
+      this.countBlobLookup(parsed, 'pull', res.statusCode);
+    } else if (parsed.kind === 'blobs' && method === 'POST' && url.searchParams.has('mount')) {
+      await this.mount(req, res, url, target);
+    } else {
+      await this.forward(req, res, `${url.pathname}${url.search}`);
+    }
+  }
+
+  /**
+   * Manifests: reads resolve through the stream (a tag from `status.tags[].items[0]`, a digest only when
+   * the stream references it and its Image exists), deletes are refused while that is so, and a PUT is
+   * recorded in the API.
+   */
+  private async manifestRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    target: RepositoryTarget,
+    reference: string,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (method === 'PUT') {
+      await this.putManifest(req, res, url, { ...target, reference });
       return;
     }
-    if (
-      method === 'DELETE' &&
-      parsed.kind === 'manifests' &&
-      this.streamReferences(namespace, name, parsed.rest)
-    ) {
-      sendErrors(res, 405, [
+    const view = new StreamView(this.parts.store, target.namespace, target.name);
+    if (method === 'DELETE' && DIGEST.test(reference) && view.imageOf(reference) !== undefined) {
+      // The stream would serve it even without the revision link, so removing the link changes nothing.
+      sendErrors(res, 405, [{ code: 'UNSUPPORTED', message: 'The operation is unsupported.' }]);
+      return;
+    }
+    if (method === 'GET' || method === 'HEAD') {
+      await this.readManifest(req, res, target, view, reference);
+      return;
+    }
+    // Otherwise the revision link only: the stream and its tags are never changed.
+    await this.forward(req, res, `${url.pathname}${url.search}`);
+  }
+
+  /** A manifest read: the tag or digest resolved through the stream, the bytes by link or from storage. */
+  private async readManifest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: RepositoryTarget,
+    view: StreamView,
+    reference: string,
+  ): Promise<void> {
+    const digest = DIGEST.test(reference) ? reference : view.tags().get(reference);
+    if (!view.exists() && digest === undefined) {
+      sendErrors(res, 404, [
         {
-          code: 'UNSUPPORTED',
-          message: 'The operation is unsupported.',
-          detail: `image stream ${namespace}/${name} still references ${parsed.rest}`,
+          code: 'NAME_UNKNOWN',
+          message: 'repository name not known to registry',
+          detail: { name: target.repository },
         },
       ]);
       return;
     }
-    if (method === 'PUT' && parsed.kind === 'manifests') {
-      await this.putManifest(req, res, url, { namespace, name, reference: parsed.rest });
+    const image = digest !== undefined ? view.imageOf(digest) : undefined;
+    if (digest === undefined || image === undefined) {
+      sendErrors(res, 404, [
+        {
+          code: 'MANIFEST_UNKNOWN',
+          message: 'manifest unknown',
+          detail: digest === undefined ? { Tag: reference } : { Name: target.repository, Revision: digest },
+        },
+      ]);
       return;
     }
-    await this.forward(req, res, `${url.pathname}${url.search}`);
-    this.countBlobLookup(parsed, action, res.statusCode);
+    const stored = image['dockerImageManifestMediaType'];
+    const mediaType =
+      typeof stored === 'string' && stored !== '' ? stored : 'application/vnd.oci.image.manifest.v1+json';
+    // The bytes come from storage through the same fallback as blobs: a removed revision link is no loss.
+    // An OCI manifest to a client that does not accept OCI stays distribution's 404.
+    const accept = String(req.headers.accept ?? '');
+    const acceptable = !mediaType.startsWith('application/vnd.oci.') || accept.includes(mediaType);
+    await this.forward(
+      req,
+      res,
+      `/v2/${target.repository}/manifests/${digest}`,
+      acceptable ? () => this.serveFromStorage(req, res, target, digest, mediaType) : undefined,
+    );
+  }
+
+  /** `GET /v2/<repo>/tags/list` from the stream's tags, paged with `n` and `last` like distribution. */
+  private listTags(res: ServerResponse, url: URL, target: RepositoryTarget): void {
+    const view = new StreamView(this.parts.store, target.namespace, target.name);
+    if (!view.exists()) {
+      sendErrors(res, 404, [
+        {
+          code: 'NAME_UNKNOWN',
+          message: 'repository name not known to registry',
+          detail: { name: target.repository },
+        },
+      ]);
+      return;
+    }
+    const last = url.searchParams.get('last');
+    const all = [...view.tags().keys()].filter((tag) => last === null || tag > last);
+    const n = Number(url.searchParams.get('n') ?? '0');
+    const page = Number.isInteger(n) && n > 0 ? all.slice(0, n) : all;
+    const headers: Record<string, string> = {};
+    const lastOfPage = page[page.length - 1];
+    if (page.length < all.length && lastOfPage !== undefined) {
+      const next = new URLSearchParams({ n: String(n), last: lastOfPage });
+      headers['Link'] = `</v2/${target.repository}/tags/list?${next.toString()}>; rel="next"`;
+    }
+    const body = JSON.stringify({ name: target.repository, tags: page });
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(body)),
+      'Docker-Distribution-Api-Version': 'registry/2.0',
+      ...headers,
+    });
+    res.end(body);
+  }
+
+  /**
+   * The real registry's blob descriptor fallback: a blob (or manifest) the repository has no link for is
+   * served from global storage when an Image of the repository's stream references it.
+   */
+  private async serveFromStorage(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: RepositoryTarget,
+    digest: string,
+    contentType: string,
+  ): Promise<void> {
+    const view = new StreamView(this.parts.store, target.namespace, target.name);
+    const data = join(registryBlobDir(this.parts.upstream.storageDir, digest), 'data');
+    const size = view.references(digest)
+      ? await stat(data).then(
+          (s) => s.size,
+          () => undefined,
+        )
+      : undefined;
+    if (size === undefined) {
+      sendErrors(res, 404, [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry', detail: digest }]);
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': contentType,
+      'Content-Length': String(size),
+      'Docker-Content-Digest': digest,
+      'Docker-Distribution-Api-Version': 'registry/2.0',
+      ETag: `"${digest}"`,
+    });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const stream = createReadStream(data);
+      stream.on('error', reject);
+      stream.on('end', () => resolve());
+      stream.pipe(res);
+    });
+  }
+
+  /**
+   * A cross-repository mount. Pull on the source is checked (a refusal is no error: the mount just does
+   * not happen); the source must have the blob linked or referenced by its stream; otherwise the answer is
+   * a normal upload (202), as distribution falls back to one.
+   */
+  private async mount(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    target: RepositoryTarget,
+  ): Promise<void> {
+    const digest = url.searchParams.get('mount') ?? '';
+    const from = url.searchParams.get('from') ?? '';
+    const upload = new URL(url.toString());
+    upload.searchParams.delete('mount');
+    upload.searchParams.delete('from');
+    const plainUpload = `${upload.pathname}${upload.search}`;
+    if (from === '' || !DIGEST.test(digest)) {
+      await this.forward(req, res, plainUpload);
+      return;
+    }
+    if (!isTwoComponents(from)) {
+      // The access record of the source cannot be checked: distribution's bad request, without a body.
+      res.writeHead(400, { 'Content-Length': '0' }).end();
+      return;
+    }
+    const [sourceNamespace = '', sourceName = ''] = from.split('/');
+    if (!this.mayAccess(target.subject, sourceNamespace, 'pull', url.pathname)) {
+      await this.forward(req, res, plainUpload);
+      return;
+    }
+    if (await this.upstreamHasBlob(from, digest)) {
+      await this.forward(req, res, `${url.pathname}${url.search}`);
+      return;
+    }
+    const source = new StreamView(this.parts.store, sourceNamespace, sourceName);
+    const data = join(registryBlobDir(this.parts.upstream.storageDir, digest), 'data');
+    const inStorage = await stat(data).then(
+      () => true,
+      () => false,
+    );
+    if (!source.references(digest) || !inStorage) {
+      await this.forward(req, res, plainUpload);
+      return;
+    }
+    // Linked in the target the way distribution links a mounted blob.
+    const link = join(
+      this.parts.upstream.storageDir,
+      'docker/registry/v2/repositories',
+      target.namespace,
+      target.name,
+      '_layers/sha256',
+      digest.slice('sha256:'.length),
+    );
+    await mkdir(link, { recursive: true });
+    await writeFile(join(link, 'link'), digest);
+    req.resume();
+    res.writeHead(201, {
+      Location: `/v2/${target.repository}/blobs/${digest}`,
+      'Docker-Content-Digest': digest,
+      'Docker-Distribution-Api-Version': 'registry/2.0',
+      'Content-Length': '0',
+    });
+    res.end();
+  }
+
+  private async upstreamHasBlob(repository: string, digest: string): Promise<boolean> {
+    const url = new URL(`/v2/${repository}/blobs/${digest}`, this.parts.upstream.url);
+    return new Promise((resolve) => {
+      const request = httpRequest(url, { method: 'HEAD' }, (answer) => {
+        answer.resume();
+        resolve(answer.statusCode === 200);
+      });
+      request.on('error', () => resolve(false));
+      request.end();
+    });
   }
 
   private countBlobLookup(parsed: { kind: string; rest: string }, action: Action, status: number): void {
@@ -521,14 +819,27 @@ export class RegistryFront {
     return headers;
   }
 
-  /** Streams the request to the registry and its answer back. */
-  private async forward(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  /**
+   * Streams the request to the registry and its answer back; a 404 goes to `notFound` instead, when given
+   * (the storage fallback of reads).
+   */
+  private async forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    notFound?: () => Promise<void>,
+  ): Promise<void> {
     const upstream = new URL(path, this.parts.upstream.url);
     return new Promise((resolve, reject) => {
       const outgoing = httpRequest(
         upstream,
         { method: req.method ?? 'GET', headers: this.upstreamHeaders(req) },
         (answer) => {
+          if (answer.statusCode === 404 && notFound !== undefined) {
+            answer.resume();
+            notFound().then(resolve, reject);
+            return;
+          }
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
           answer.on('end', () => resolve());
@@ -594,11 +905,13 @@ export class RegistryFront {
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    target: { namespace: string; name: string; reference: string },
+    target: RepositoryTarget & { reference: string },
   ): Promise<void> {
     const body = await readLimited(req, MAX_MANIFEST);
     if (body === undefined) {
-      sendErrors(res, 413, [{ code: 'SIZE_INVALID', message: 'manifest too large' }]);
+      sendErrors(res, 400, [
+        { code: 'MANIFEST_INVALID', message: 'manifest invalid', detail: 'http: request body too large' },
+      ]);
       return;
     }
     const answer = await this.exchange(req, `${url.pathname}${url.search}`, body);
@@ -622,8 +935,15 @@ export class RegistryFront {
             config,
           },
           this.parts.systemContext(),
+          this.parts.userContext(target.subject),
         );
       } catch (err) {
+        // Refused by the API (the pusher may not create the stream, or the image is over the namespace's
+        // openshift.io/Image limit): the registry's access denied. The manifest stays stored, untagged.
+        if (err instanceof ApiError && err.code === 403) {
+          sendErrors(res, 403, [{ code: 'DENIED', message: 'requested access to the resource is denied' }]);
+          return;
+        }
         sendErrors(res, 500, [
           {
             code: 'UNKNOWN',

@@ -2,7 +2,7 @@
 // pushed with skopeo through the default route (hosts mode, so root), and reads of the cluster's and the
 // registry storage's state for the assertions.
 import { randomUUID } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import {
@@ -33,8 +33,15 @@ export interface World {
   work: string;
   /** Environment of a worker or CLI process for this world (a fresh queue per call). */
   env(extra?: Record<string, string>): Record<string, string>;
-  build(name: string, seed: string, layers: number): Promise<BuiltImage>;
+  build(name: string, seed: string, layers: number, variant?: string): Promise<BuiltImage>;
   push(image: BuiltImage, ref: string): Promise<void>;
+  /**
+   * Pulls `ref` with skopeo into an OCI layout and compares it with `image` byte for byte (manifest, config,
+   * every layer); resolves to what differs (empty when the pull is exact) or throws if the pull fails.
+   */
+  pullDiff(ref: string, image: BuiltImage): Promise<string[]>;
+  /** Whether `<namespace>/<name>` has a layer link to the blob in registry storage. */
+  linkExists(namespace: string, name: string, digest: string): Promise<boolean>;
   history(namespace: string, name: string): Promise<Record<string, string[]>>;
   imageExists(digest: string): Promise<boolean>;
   blobExists(digest: string): Promise<boolean>;
@@ -68,7 +75,7 @@ export async function startWorld(namespaces: string[] = []): Promise<World> {
   const host = `default-route-openshift-image-registry.${cluster.appsDomain}`;
   await waitForRoute(cluster, host);
   const certDir = join(work, 'certs');
-  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { writeFile } = await import('node:fs/promises');
   await mkdir(join(certDir, host), { recursive: true });
   await writeFile(join(certDir, host, 'ca.crt'), cluster.ingressCaPem);
   const blobPath = (digest: string): string => registryBlobDir(cluster.registryStorageDir, digest);
@@ -92,7 +99,14 @@ export async function startWorld(namespaces: string[] = []): Promise<World> {
       PRUNER_LOG_LEVEL: 'info',
       ...extra,
     }),
-    build: (name, seed, layers) => buildOciImage({ outDir: join(work, name), seed, layers, layerSize: 4096 }),
+    build: (name, seed, layers, variant) =>
+      buildOciImage({
+        outDir: join(work, name),
+        seed,
+        layers,
+        layerSize: 4096,
+        ...(variant === undefined ? {} : { variant }),
+      }),
     push: async (image, ref) => {
       await runSkopeo([
         'copy',
@@ -104,6 +118,44 @@ export async function startWorld(namespaces: string[] = []): Promise<World> {
         `docker://${host}/${ref}`,
       ]);
     },
+    pullDiff: async (ref, image) => {
+      await mkdir(join(work, 'pulled'), { recursive: true });
+      const out = join(work, 'pulled', randomUUID());
+      await runSkopeo([
+        'copy',
+        '--src-creds',
+        `kubeadmin:${cluster.users.kubeadmin!.token}`,
+        '--src-cert-dir',
+        join(certDir, host),
+        `docker://${host}/${ref}`,
+        `oci:${out}`,
+      ]);
+      const differs: string[] = [];
+      const manifest = image.manifests[0]!;
+      for (const blob of [manifest, manifest.config, ...manifest.layers]) {
+        const name = join('blobs', 'sha256', blob.digest.slice('sha256:'.length));
+        const pulled = await readFile(join(out, name)).catch(() => undefined);
+        const built = await readFile(join(image.layoutDir, name));
+        if (pulled === undefined || !pulled.equals(built)) differs.push(blob.digest);
+      }
+      await rm(out, { recursive: true, force: true });
+      return differs;
+    },
+    linkExists: (namespace, name, digest) =>
+      stat(
+        join(
+          cluster.registryStorageDir,
+          'docker/registry/v2/repositories',
+          namespace,
+          name,
+          '_layers/sha256',
+          digest.slice('sha256:'.length),
+          'link',
+        ),
+      ).then(
+        () => true,
+        () => false,
+      ),
     history: async (namespace, name) => {
       const stream = await admin.get<ImageStreamObject>(Resources.imageStream, name, namespace);
       return Object.fromEntries(

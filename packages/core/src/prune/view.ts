@@ -1,0 +1,340 @@
+/**
+ * The view that decides every registry delete of a confirmed run. Before each decision the executor asks
+ * the view to catch up; the decision then reads the view's index as the cluster was at a point no earlier
+ * than that request. Two implementations:
+ *
+ * - {@link ListedView} lists every Image and stream for each catch-up (concurrent requests share one list).
+ *   Exact and simple, for one-shot runs and small clusters; at 100k Images each list takes seconds.
+ * - {@link LiveView} keeps the index current through watches and catches up by reading the collection's
+ *   current resourceVersion and waiting until its watches have delivered everything up to it. A catch-up
+ *   costs one small request, so every delete can have its own.
+ */
+import { RegistryPushError } from '../errors.js';
+import type { ClusterClient } from '../cluster/client.js';
+import type { Informer } from '../cluster/informer.js';
+import { Resources, type ResourceType } from '../cluster/resources.js';
+import type { PruneCluster } from './cluster-port.js';
+import type { ImageObject, ImageStreamObject } from './objects.js';
+import { ViewIndex } from './view-index.js';
+
+/** The index's questions, as the executor asks them. */
+export type ViewQueries = Pick<
+  ViewIndex,
+  | 'image'
+  | 'inHistory'
+  | 'referrersOf'
+  | 'parentsOf'
+  | 'unknownHolders'
+  | 'repositoryNeeds'
+  | 'repositoriesNeeding'
+  | 'streamUid'
+>;
+
+/** A stream's history now names images it did not name before (a push, a tag, a restore). */
+export interface HistoryAddition {
+  namespace: string;
+  name: string;
+  images: string[];
+}
+
+/** What the executor needs of a view. */
+export interface PruneView {
+  /**
+   * Resolves once the index reflects every change the cluster had made when the call was made; rejects
+   * (`PRUNE_VIEW_STALE`) when that cannot be shown. Concurrent calls share the work.
+   */
+  catchUp(): Promise<void>;
+  /** The index, as of the last catch-up (or later). */
+  readonly index: ViewQueries;
+  /** Registers a listener for history additions; returns its removal. Views without a watch never call it. */
+  onHistoryAdded(listener: (addition: HistoryAddition) => void): () => void;
+}
+
+/**
+ * Runs `task` for callers that arrive while it is idle; callers that arrive while it runs wait for the next
+ * run (which must start after they asked), and all of them share that one.
+ */
+class Coalesced {
+  #running: Promise<void> | undefined;
+  #next: Promise<void> | undefined;
+
+  constructor(private readonly task: () => Promise<void>) {}
+
+  run(): Promise<void> {
+    if (this.#running === undefined) return this.#start();
+    this.#next ??= this.#running
+      .catch(() => undefined)
+      .then(() => {
+        this.#next = undefined;
+        return this.#start();
+      });
+    return this.#next;
+  }
+
+  #start(): Promise<void> {
+    const running = this.task().finally(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
+    this.#running = running;
+    return running;
+  }
+}
+
+/** A view that lists every Image and stream for each catch-up. */
+export class ListedView implements PruneView {
+  #index: ViewIndex;
+  readonly #catchUp: Coalesced;
+
+  /**
+   * @param cluster Where the lists come from.
+   * @param protectAnnotation The policy's protect annotation.
+   */
+  constructor(
+    private readonly cluster: Pick<PruneCluster, 'listImages' | 'listImageStreams'>,
+    private readonly protectAnnotation: string,
+  ) {
+    this.#index = new ViewIndex(protectAnnotation);
+    this.#catchUp = new Coalesced(async () => {
+      const [images, streams] = await Promise.all([
+        this.cluster.listImages(),
+        this.cluster.listImageStreams(),
+      ]);
+      const index = new ViewIndex(this.protectAnnotation);
+      for (const image of images) index.putImage(image);
+      for (const stream of streams) index.putStream(stream);
+      this.#index = index;
+    });
+  }
+
+  get index(): ViewQueries {
+    return this.#index;
+  }
+
+  catchUp(): Promise<void> {
+    return this.#catchUp.run();
+  }
+
+  onHistoryAdded(): () => void {
+    return () => undefined;
+  }
+}
+
+/** Options of {@link LiveView}. */
+export interface LiveViewOptions {
+  /** The policy's protect annotation. */
+  protectAnnotation: string;
+  /** Awaited before each read of the current resourceVersion (the caller's rate limit). */
+  pace?: () => Promise<void>;
+  /** How long a catch-up waits for the watches before it asks the server directly (default 25 ms). */
+  settleMs?: number;
+  /** How long that direct question (a short watch) may stay open, in seconds (default 2). */
+  probeSeconds?: number;
+  /**
+   * How long the short watch may stay silent before the view counts it as done (default 50 ms): the server
+   * sends the changes after the requested point at once, as the watch opens.
+   */
+  quietMs?: number;
+  /** Told of every failure the watches ride out. */
+  onError?: (error: RegistryPushError) => void;
+}
+
+/** Kubernetes resourceVersions are etcd revisions: decimal integers that only grow. */
+function atLeast(version: string, target: string): boolean {
+  if (!/^\d+$/.test(version) || !/^\d+$/.test(target)) return false;
+  return BigInt(version) >= BigInt(target);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function stale(message: string, cause?: unknown): RegistryPushError {
+  return new RegistryPushError('PRUNE_VIEW_STALE', message, {
+    hint: 'Nothing was deleted on this view; the unit can run again. Check that the pruner may list and watch Images and ImageStreams.',
+    retryable: true,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** Only what the informers' stores need (the index keeps the rest). */
+function slim<T extends ImageObject | ImageStreamObject>(object: T): T {
+  const { name, namespace, resourceVersion, uid } = object.metadata;
+  return {
+    metadata: {
+      name,
+      ...(namespace === undefined ? {} : { namespace }),
+      ...(resourceVersion === undefined ? {} : { resourceVersion }),
+      ...(uid === undefined ? {} : { uid }),
+    },
+  } as T;
+}
+
+/**
+ * A view kept current by watches on Images and ImageStreams. Start it with {@link start} (the first lists),
+ * then call {@link catchUp} before each decision, and {@link stop} it when done.
+ *
+ * How a catch-up knows it is current: it reads the collection's resourceVersion now (a quorum read: every
+ * write acknowledged before it is at or below it), then waits until both watches have delivered an event or
+ * bookmark at or after it. When nothing changes in Images or streams the watches have nothing to deliver,
+ * so after `settleMs` it opens a short watch of its own from where the view is: the server sends every change
+ * after that point at once, as the watch opens, so the short watch is done at a bookmark at or past the
+ * target, or after `quietMs` without an event. The view is current once its own watches have delivered every
+ * change the short watch showed.
+ */
+export class LiveView implements PruneView {
+  readonly #index: ViewIndex;
+  readonly #images: Informer<ImageObject>;
+  readonly #streams: Informer<ImageStreamObject>;
+  readonly #listeners = new Set<(addition: HistoryAddition) => void>();
+  readonly #catchUp: Coalesced;
+  #stopped = false;
+
+  /**
+   * @param client A client allowed to list and watch Images and ImageStreams.
+   * @param options The protect annotation, pacing and timing.
+   */
+  constructor(
+    private readonly client: ClusterClient,
+    private readonly options: LiveViewOptions,
+  ) {
+    this.#index = new ViewIndex(options.protectAnnotation);
+    const onError = options.onError;
+    this.#images = client.informer<ImageObject>(Resources.image, {
+      transform: slim,
+      ...(onError === undefined ? {} : { onError }),
+      onEvent: (event) => {
+        if (event.type === 'DELETED') this.#index.removeImage(event.object.metadata.name);
+        else this.#index.putImage(event.object);
+      },
+    });
+    this.#streams = client.informer<ImageStreamObject>(Resources.imageStream, {
+      transform: slim,
+      ...(onError === undefined ? {} : { onError }),
+      onEvent: (event) => {
+        const { name, namespace = '' } = event.object.metadata;
+        if (event.type === 'DELETED') {
+          this.#index.removeStream(namespace, name);
+          return;
+        }
+        const added = this.#index.putStream(event.object);
+        if (added.length > 0 && !event.synthetic) {
+          for (const listener of this.#listeners) listener({ namespace, name, images: added });
+        }
+      },
+    });
+    this.#catchUp = new Coalesced(() => this.#catchUpOnce());
+  }
+
+  get index(): ViewQueries {
+    return this.#index;
+  }
+
+  /** Images and streams held (for metrics). */
+  get size(): { images: number; streams: number } {
+    return { images: this.#index.imageCount, streams: this.#index.streamCount };
+  }
+
+  /** Lists and starts watching; resolves when both kinds are in the index. */
+  async start(): Promise<void> {
+    this.#images.start();
+    this.#streams.start();
+    try {
+      await Promise.all([this.#images.waitForSync(), this.#streams.waitForSync()]);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  /** Ends both watches; nothing is left open. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.all([this.#images.stop(), this.#streams.stop()]);
+  }
+
+  catchUp(): Promise<void> {
+    if (this.#stopped) return Promise.reject(stale('The live view was stopped.'));
+    return this.#catchUp.run();
+  }
+
+  onHistoryAdded(listener: (addition: HistoryAddition) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async #catchUpOnce(): Promise<void> {
+    await this.options.pace?.();
+    let target: string;
+    try {
+      target = await this.client.currentVersion(Resources.imageStream);
+    } catch (error) {
+      throw stale('The cluster could not be asked for its current state.', error);
+    }
+    await Promise.all([
+      this.#reach(this.#images, Resources.image, target),
+      this.#reach(this.#streams, Resources.imageStream, target),
+    ]);
+  }
+
+  /** Resolves once `informer` has delivered everything up to `target`. */
+  async #reach(informer: Informer, type: ResourceType, target: string): Promise<void> {
+    const settle = this.options.settleMs ?? 25;
+    const until = Date.now() + settle;
+    while (!atLeast(informer.resourceVersion, target)) {
+      this.#check(informer, type);
+      if (Date.now() >= until) return this.#probe(informer, type, target);
+      await sleep(5);
+    }
+  }
+
+  #check(informer: Informer, type: ResourceType): void {
+    if (this.#stopped) throw stale('The live view was stopped.');
+    if (informer.error !== undefined) {
+      throw stale(`The watch of ${type.plural} stopped: ${informer.error.message}`, informer.error);
+    }
+  }
+
+  /** A short watch from where the view is: which changes exist up to `target`, then wait for them. */
+  async #probe(informer: Informer, type: ResourceType, target: string): Promise<void> {
+    const from = informer.resourceVersion;
+    let newest = from;
+    let stream;
+    try {
+      stream = await this.client.watch(type, {
+        resourceVersion: from,
+        allowWatchBookmarks: true,
+        timeoutSeconds: this.options.probeSeconds ?? 2,
+      });
+    } catch (error) {
+      throw stale(`The view of ${type.plural} could not be checked against the cluster.`, error);
+    }
+    const quietMs = this.options.quietMs ?? 50;
+    try {
+      for (;;) {
+        let timer: NodeJS.Timeout | undefined;
+        const quiet = new Promise<'quiet'>(
+          (resolve) => (timer = setTimeout(() => resolve('quiet'), quietMs)),
+        );
+        const event = await Promise.race([stream.next(), quiet]).finally(() => clearTimeout(timer));
+        if (event === 'quiet' || event === undefined) break;
+        const version = event.object.metadata.resourceVersion ?? '';
+        if (event.type === 'BOOKMARK') {
+          if (atLeast(version, target)) break;
+          continue;
+        }
+        if (atLeast(version, newest)) newest = version;
+      }
+    } catch (error) {
+      // 410: the view is so far behind that the server's history no longer reaches it; its informer
+      // re-lists, and this decision waits for a later catch-up.
+      throw stale(`The view of ${type.plural} is behind the cluster's history.`, error);
+    } finally {
+      stream.close();
+    }
+    // Every change up to the target is now known; the view is current once its own watch delivered them.
+    const deadline = Date.now() + 10_000;
+    while (!atLeast(informer.resourceVersion, newest)) {
+      this.#check(informer, type);
+      if (Date.now() >= deadline) throw stale(`The watch of ${type.plural} did not deliver changes in time.`);
+      await sleep(5);
+    }
+  }
+}

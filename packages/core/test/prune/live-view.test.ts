@@ -1,0 +1,122 @@
+// The live view against the simulator's API: a catch-up sees every change made before it was asked for,
+// with no sleep in between (through its watches when they carry events, through a short watch of its own
+// when the cluster is quiet), history additions are reported, and a stopped view refuses to decide.
+import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterClient } from '../../src/cluster/client.js';
+import { Resources } from '../../src/cluster/resources.js';
+import { LiveView, type HistoryAddition } from '../../src/prune/view.js';
+import { failure } from '../failure.js';
+import { digest } from './fixtures.js';
+import { createImage, createStream } from './helpers.js';
+
+let cluster: RunningCluster;
+let admin: ClusterClient;
+let pruner: ClusterClient;
+
+beforeAll(async () => {
+  cluster = await startCluster({ routerMode: 'port', namespaces: ['live'] });
+  admin = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
+  const user = await cluster.addUser({ name: 'pruner', roles: [{ role: 'system:image-pruner' }] });
+  pruner = ClusterClient.fromOptions({ kubeconfig: user.kubeconfig });
+}, 120_000);
+
+afterAll(async () => {
+  await cluster.stop();
+});
+
+async function startedView(options: { probeSeconds?: number } = {}): Promise<LiveView> {
+  const view = new LiveView(pruner, { protectAnnotation: 'example.com/keep', ...options });
+  await view.start();
+  return view;
+}
+
+describe('the live view', () => {
+  it('starts from the lists: Images, their blobs and the histories that name them', async () => {
+    const base = await createImage(admin, 'lv-base', { layers: ['lv-shared', 'lv-own'] });
+    await createStream(admin, 'live', 'first', { latest: ['lv-base'] });
+    const view = await startedView();
+    try {
+      expect(view.index.image(base)?.layers.map((layer) => layer.digest)).toEqual([
+        digest('lv-shared'),
+        digest('lv-own'),
+      ]);
+      expect(view.index.referrersOf(digest('lv-shared'))).toEqual([base]);
+      expect(view.index.inHistory(base)).toBe(true);
+      expect(view.index.repositoryNeeds('live', 'first').blobs).toEqual(
+        new Set([digest('lv-shared'), digest('lv-own'), digest('lv-base-config')]),
+      );
+    } finally {
+      await view.stop();
+    }
+  });
+
+  it('sees every change made before a catch-up, with no wait in between', async () => {
+    const view = await startedView();
+    try {
+      for (let i = 0; i < 15; i++) {
+        const image = await createImage(admin, `lv-burst-${i}`, {
+          layers: ['lv-shared', `lv-burst-${i}-own`],
+        });
+        await view.catchUp();
+        expect(view.index.referrersOf(digest('lv-shared'))).toContain(image);
+        await createStream(admin, 'live', `burst-${i}`, { latest: [`lv-burst-${i}`] });
+        await view.catchUp();
+        expect(view.index.inHistory(image)).toBe(true);
+        await admin.delete(Resources.image, image);
+        await view.catchUp();
+        expect(view.index.image(image)).toBeUndefined();
+        expect(view.index.referrersOf(digest('lv-shared'))).not.toContain(image);
+      }
+    } finally {
+      await view.stop();
+    }
+  }, 120_000);
+
+  it('catches up on a quiet cluster, and when only other kinds changed', async () => {
+    const view = await startedView({ probeSeconds: 1 });
+    try {
+      const started = Date.now();
+      await view.catchUp();
+      // Other kinds move the cluster's resourceVersion past anything the view's watches will deliver.
+      await admin.create(Resources.configMap, {
+        metadata: { name: 'lv-noise', namespace: 'live' },
+        data: {},
+      });
+      await view.catchUp();
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      await view.stop();
+    }
+  }, 60_000);
+
+  it('reports images a stream history names anew, and not the ones it named before', async () => {
+    await createImage(admin, 'lv-old');
+    await createImage(admin, 'lv-new');
+    await createStream(admin, 'live', 'grows', { latest: ['lv-old'] });
+    const view = await startedView();
+    const additions: HistoryAddition[] = [];
+    view.onHistoryAdded((addition) => additions.push(addition));
+    try {
+      await createStream(admin, 'live', 'grows', { latest: ['lv-new', 'lv-old'] });
+      await view.catchUp();
+      expect(additions).toEqual([{ namespace: 'live', name: 'grows', images: [digest('lv-new')] }]);
+    } finally {
+      await view.stop();
+    }
+  });
+
+  it('a stopped view refuses to decide anything', async () => {
+    const view = await startedView();
+    await view.stop();
+    expect(await failure(view.catchUp())).toMatchObject({ code: 'PRUNE_VIEW_STALE' });
+  });
+
+  it('a view without the right to watch fails at start, with the API error', async () => {
+    const user = await cluster.addUser({ name: 'no-watch', roles: [{ role: 'view', namespace: 'live' }] });
+    const view = new LiveView(ClusterClient.fromOptions({ kubeconfig: user.kubeconfig }), {
+      protectAnnotation: 'example.com/keep',
+    });
+    expect(await failure(view.start())).toMatchObject({ code: 'FORBIDDEN' });
+  });
+});
