@@ -15,7 +15,7 @@ function imageObject(seed: string, layers: string[]): ImageObject {
     dockerImageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
     dockerImageLayers: layers.map((layer) => ({ name: digest(layer), size: 10, mediaType: 'x' })),
     dockerImageMetadata: { Id: digest(`${seed}-config`), Size: 100 },
-  } as ImageObject;
+  };
 }
 
 function stream(namespace: string, name: string, images: string[]): ImageStreamObject {
