@@ -224,19 +224,6 @@ function withoutItems(
   return { next: { ...stream, status: { ...stream.status, tags } }, removed };
 }
 
-/** Runs `task` over `items` with at most `limit` in flight. */
-async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-}
-
 /** Catches the view up for one decision; undefined (and the reason recorded by the caller) when it cannot. */
 async function caughtUp(view: PruneView): Promise<{ error: { code: string; message: string } } | undefined> {
   try {
@@ -385,7 +372,7 @@ async function runStreamUnit(
   ];
   // Each link is decided on the view caught up right before its delete: the history as written by this
   // unit, and anything pushed since (a push may have brought a digest back into this repository).
-  await inParallel(links, options.registryConcurrency ?? 8, async ({ kind, digest }) => {
+  await pool(links, options.registryConcurrency ?? 8, undefined, async ({ kind, digest }) => {
     const deleted = await decidedDelete(
       recorder,
       { kind, target: `${repo}@${digest}` },
@@ -447,7 +434,7 @@ async function deleteBlobs(
   // An Image that cannot be read fully: a blob of the kind it hides could be its own.
   const kindOf = (digest: string): 'config' | 'layers' =>
     own?.config?.digest === digest ? 'config' : 'layers';
-  await inParallel(unit.blobs, options.registryConcurrency ?? 8, async (blob) => {
+  await pool(unit.blobs, options.registryConcurrency ?? 8, undefined, async (blob) => {
     await decidedDelete(
       recorder,
       { kind: 'blob', target: blob.digest, bytes: blob.size },
