@@ -578,6 +578,7 @@ export async function executeUnit(
   return { unit: unit.id, status: recorder.status(), items: recorder.items };
 }
 
+/** Runs `run` over `items`, at most `concurrency` at a time; once `signal` aborts, the rest come back unrun. */
 async function pool<T>(
   items: readonly T[],
   concurrency: number,
