@@ -357,7 +357,7 @@ function confirmedScaleSection([data]) {
       `(the run's mix ${data.floorMix.toFixed(0)}/s); Image DELETE/s through the API ${floor.imageDeleteRate.toFixed(0)}. ` +
       `Reference: \`oc adm prune images\` cannot run here; the previous version re-listed every Image and stream ` +
       `before each image unit (${first.relist.seconds.toFixed(1)} s per re-list of ${first.relist.objects} objects ` +
-      `here), ~${data.previousHours.toFixed(1)} h for ${first.plannedImageDeletes} image units.` +
+      `here), ~${(data.previousHours * 60).toFixed(0)} min for ${first.plannedImageDeletes} image units.` +
       (first.soak === undefined
         ? ''
         : ` Race soak during the 1-worker run: ${first.soak.pushed} pushes re-using layers of pruned images ` +

@@ -21,8 +21,9 @@
 //
 // Environment: BENCH_CONFIRMED_IMAGES (default 100000), BENCH_CONFIRMED_WORKERS (1,2,4), BENCH_CONFIRMED_SOAK
 // (1; 0 turns the soak off), BENCH_FLOOR_DELETES (registry deletes per floor kind, default 5000), and the
-// pruner's own PRUNER_API_RATE / PRUNER_REGISTRY_RATE (passed to the workers when set; their defaults
-// otherwise). Needs root: skopeo reaches the default route through /etc/hosts (the simulator's hosts mode).
+// pruner's own PRUNER_API_RATE, PRUNER_REGISTRY_RATE, PRUNER_CONCURRENCY and PRUNER_BATCH_SIZE (passed to the
+// workers when set; their defaults otherwise). BENCH_RELIST_ONLY=1 only seeds and times the re-list. Needs
+// root: skopeo reaches the default route through /etc/hosts (the simulator's hosts mode).
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -54,7 +55,7 @@ const COUNTS = (process.env.BENCH_CONFIRMED_WORKERS ?? '1,2,4').split(',').map(N
 const SOAK = process.env.BENCH_CONFIRMED_SOAK !== '0';
 const FLOOR_DELETES = Number(process.env.BENCH_FLOOR_DELETES ?? 5000);
 const RATES = Object.fromEntries(
-  ['PRUNER_API_RATE', 'PRUNER_REGISTRY_RATE']
+  ['PRUNER_API_RATE', 'PRUNER_REGISTRY_RATE', 'PRUNER_CONCURRENCY', 'PRUNER_BATCH_SIZE']
     .filter((name) => process.env[name] !== undefined)
     .map((name) => [name, process.env[name]]),
 );
@@ -109,6 +110,26 @@ const exists = (file) =>
   );
 
 // ---- what to write: the plan the workers will make, from the same fixture ------------------------------------
+/** Every link and blob of the sampled kept images (`keptRepos`: image → repositories), added to `kept`. */
+function keptImageEntries(imageCount, keptRepos, kept) {
+  const keptImages = [];
+  for (const { kind, items } of syntheticCluster(imageCount)) {
+    if (kind !== 'images') break;
+    for (const image of items) {
+      const repos = keptRepos.get(image.metadata.name);
+      if (repos === undefined) continue;
+      keptImages.push(image.metadata.name);
+      const digests = [...image.dockerImageLayers.map((layer) => layer.name), image.dockerImageMetadata.Id];
+      for (const digest of [image.metadata.name, ...digests]) kept.push({ kind: 'blob', digest });
+      for (const repo of repos) {
+        kept.push({ kind: 'manifest', repo, digest: image.metadata.name });
+        for (const digest of digests) kept.push({ kind: 'layer', repo, digest });
+      }
+    }
+  }
+  return keptImages;
+}
+
 /**
  * Plans the synthetic cluster as the worker will (keepTagRevisions 2, full mode) and returns the storage to
  * write: the entries the plan deletes, the blobs it keeps because kept images share them, and a sample of
@@ -166,21 +187,7 @@ function storagePlan(imageCount) {
   const kept = [...linkedBlobs]
     .filter((digest) => !deletedBlobs.has(digest))
     .map((digest) => ({ kind: 'blob', digest }));
-  const keptImages = [];
-  for (const { kind, items } of syntheticCluster(imageCount)) {
-    if (kind !== 'images') break;
-    for (const image of items) {
-      const repos = keptRepos.get(image.metadata.name);
-      if (repos === undefined) continue;
-      keptImages.push(image.metadata.name);
-      const digests = [...image.dockerImageLayers.map((layer) => layer.name), image.dockerImageMetadata.Id];
-      for (const digest of [image.metadata.name, ...digests]) kept.push({ kind: 'blob', digest });
-      for (const repo of repos) {
-        kept.push({ kind: 'manifest', repo, digest: image.metadata.name });
-        for (const digest of digests) kept.push({ kind: 'layer', repo, digest });
-      }
-    }
-  }
+  const keptImages = keptImageEntries(imageCount, keptRepos, kept);
   return { deleted, kept, keptImages, imageDeletes, units: plan.units.length, counts: plan.summary.counts };
 }
 
@@ -736,6 +743,24 @@ async function measure(workerCount, withExtras) {
 }
 
 // ---- main --------------------------------------------------------------------------------------------------
+if (process.env.BENCH_RELIST_ONLY === '1') {
+  // Only the previous version's cost at this size: seed, then timed re-lists of every Image and stream.
+  const cluster = await startCluster({ routerMode: 'port' });
+  try {
+    const started = performance.now();
+    await seed(cluster, IMAGES);
+    log(`seeded ${IMAGES} images in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const relists = [];
+    for (let i = 0; i < 3; i++) relists.push(await timedRelist(cluster));
+    console.log(
+      `One re-list of every Image and stream at ${IMAGES} images (${relists[0].objects} objects): ` +
+        `${relists.map((r) => r.seconds.toFixed(1)).join(' / ')} s`,
+    );
+  } finally {
+    await cluster.stop();
+  }
+  process.exit(0);
+}
 const rows = [];
 for (const [i, count] of COUNTS.entries()) rows.push(await measure(count, i === 0));
 const first = rows[0];
@@ -777,7 +802,7 @@ console.log(
 console.log(
   `Reference: \`oc adm prune images\` cannot run here (it needs a real cluster). The previous version re-listed every ` +
     `Image and stream before each image unit: one re-list of ${first.relist.objects} objects took ${first.relist.seconds.toFixed(1)} s, ` +
-    `so its ${first.plannedImageDeletes} image units alone would take ~${previousHours.toFixed(1)} h.`,
+    `so its ${first.plannedImageDeletes} image units alone would take ~${(previousHours * 60).toFixed(0)} min.`,
 );
 if (first.soak !== undefined) {
   console.log(
