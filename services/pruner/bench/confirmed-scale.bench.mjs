@@ -64,6 +64,8 @@ const KEPT_SAMPLE_STREAMS = 200;
 const DELETED_SAMPLE = 3000;
 const FLOOR_CONCURRENCY = 8;
 const SOAK_REPOS = 3;
+// One push every ~2 s: the whole run is covered, and pulling every pushed image back stays short.
+const SOAK_PAUSE_MS = 2000;
 const log = (line) => console.error(`[confirmed-scale ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -552,7 +554,7 @@ async function soakPushes(ctx, done) {
     } catch {
       failed++;
     }
-    await sleep(200);
+    await sleep(SOAK_PAUSE_MS);
   }
   return { pushed, failed };
 }
@@ -560,34 +562,52 @@ async function soakPushes(ctx, done) {
 /** Pulls every pushed image and compares every blob byte by byte; returns the unpullable refs. */
 async function soakVerify(ctx, pushed) {
   const unpullable = [];
-  for (const [i, { image, ref }] of pushed.entries()) {
-    const out = join(ctx.work, `soak-pull-${i}`);
-    try {
-      await runSkopeo([
-        'copy',
-        '--src-creds',
-        `kubeadmin:${ctx.cluster.users.kubeadmin.token}`,
-        '--src-cert-dir',
-        ctx.certDir,
-        `docker://${ctx.host}/${ref}`,
-        `oci:${out}:latest`,
-      ]);
-      const blobs = join(image.layoutDir, 'blobs', 'sha256');
-      for (const name of await readdir(blobs)) {
-        const [want, got] = await Promise.all([
-          readFile(join(blobs, name)),
-          readFile(join(out, 'blobs', 'sha256', name)).catch(() => undefined),
-        ]);
-        // The layout's own index is not pushed; every manifest, config and layer must come back.
-        if (got === undefined && !(await isIndexOnly(image, name))) throw new Error(`${name} missing`);
-        if (got !== undefined && !want.equals(got)) throw new Error(`${name} differs`);
+  await pool(
+    [...pushed.entries()],
+    async ([i, { image, ref }]) => {
+      const out = join(ctx.work, `soak-pull-${i}`);
+      try {
+        // A pull that fails is tried twice more (a flaky name lookup is not a lost blob); then it counts.
+        await retried(3, () =>
+          runSkopeo([
+            'copy',
+            '--src-creds',
+            `kubeadmin:${ctx.cluster.users.kubeadmin.token}`,
+            '--src-cert-dir',
+            ctx.certDir,
+            `docker://${ctx.host}/${ref}`,
+            `oci:${out}:latest`,
+          ]),
+        );
+        const blobs = join(image.layoutDir, 'blobs', 'sha256');
+        for (const name of await readdir(blobs)) {
+          const [want, got] = await Promise.all([
+            readFile(join(blobs, name)),
+            readFile(join(out, 'blobs', 'sha256', name)).catch(() => undefined),
+          ]);
+          // The layout's own index is not pushed; every manifest, config and layer must come back.
+          if (got === undefined && !(await isIndexOnly(image, name))) throw new Error(`${name} missing`);
+          if (got !== undefined && !want.equals(got)) throw new Error(`${name} differs`);
+        }
+      } catch (error) {
+        unpullable.push(`${ref}: ${error.message.split('\n')[0]}`);
       }
-    } catch (error) {
-      unpullable.push(`${ref}: ${error.message.split('\n')[0]}`);
-    }
-    await rm(out, { recursive: true, force: true });
-  }
+      await rm(out, { recursive: true, force: true });
+    },
+    4,
+  );
   return unpullable;
+}
+
+async function retried(times, task) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await task();
+    } catch (error) {
+      if (attempt >= times) throw error;
+      await sleep(1000);
+    }
+  }
 }
 
 async function isIndexOnly(image, name) {
