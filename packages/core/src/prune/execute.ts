@@ -9,7 +9,7 @@ import type { PruneCluster } from './cluster-port.js';
 import { linkedGroups } from './groups.js';
 import type { ImageStreamObject } from './objects.js';
 import type { PruneRegistry, RegistryDeleteOutcome } from './registry.js';
-import { ListedView, type PruneView } from './view.js';
+import { ListedView, type PruneView, type ViewNeed } from './view.js';
 import {
   PLAN_SCHEMA,
   RESULT_SCHEMA,
@@ -225,9 +225,12 @@ function withoutItems(
 }
 
 /** Catches the view up for one decision; undefined (and the reason recorded by the caller) when it cannot. */
-async function caughtUp(view: PruneView): Promise<{ error: { code: string; message: string } } | undefined> {
+async function caughtUp(
+  view: PruneView,
+  need: ViewNeed = 'all',
+): Promise<{ error: { code: string; message: string } } | undefined> {
   try {
-    await view.catchUp();
+    await view.catchUp(need);
     return undefined;
   } catch (error) {
     return { error: errorOf(error) };
@@ -250,15 +253,15 @@ async function registryAllowed(options: ExecuteOptions, plan: UnitPlanContext): 
 async function decidedDelete(
   recorder: UnitRecorder,
   what: { kind: PlanItemKind; target: string; bytes?: number },
-  context: { view: PruneView; options: ExecuteOptions },
+  context: { view: PruneView; options: ExecuteOptions; need: ViewNeed },
   keep: () => string | undefined,
   call: () => Promise<RegistryDeleteOutcome>,
 ): Promise<boolean> {
-  const { view, options } = context;
+  const { view, options, need } = context;
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   for (let attempt = 1; ; attempt++) {
     await options.registrySlot?.();
-    const stale = await caughtUp(view);
+    const stale = await caughtUp(view, need);
     if (stale !== undefined) {
       // Failed, not skipped: the next plan may not know this item any more, so the unit must run again.
       recorder.record(what.kind, what.target, 'failed', { attempts: attempt, error: stale.error });
@@ -376,7 +379,7 @@ async function runStreamUnit(
     const deleted = await decidedDelete(
       recorder,
       { kind, target: `${repo}@${digest}` },
-      { view, options },
+      { view, options, need: 'all' },
       () => {
         const needs = view.index.repositoryNeeds(unit.namespace, unit.name);
         // An Image of the remaining history that cannot be read fully could need any link of that kind.
@@ -438,7 +441,8 @@ async function deleteBlobs(
     await decidedDelete(
       recorder,
       { kind: 'blob', target: blob.digest, bytes: blob.size },
-      { view, options },
+      // A blob's referrers are Images: the streams need not be caught up for it.
+      { view, options, need: 'images' },
       () => {
         const user = view.index.referrersOf(blob.digest).find((digest) => digest !== unit.digest);
         if (user !== undefined) return `used by ${user}`;
