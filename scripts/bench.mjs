@@ -107,6 +107,23 @@ const BENCHES = [
     ],
   },
   {
+    name: 'confirmed-scale',
+    title: 'A confirmed full prune at scale through the queue, 1 vs 2 vs 4 workers (services/pruner)',
+    json: 'confirmed-scale.json',
+    repeat: 1,
+    steps: [
+      {
+        cwd: pruner,
+        argv: ['bench/confirmed-scale.bench.mjs'],
+        env: {
+          ...pass('BENCH_CONFIRMED_IMAGES', quick ? '10000' : '100000'),
+          ...pass('BENCH_CONFIRMED_WORKERS', '1,2,4'),
+          ...pass('BENCH_FLOOR_DELETES', quick ? '1000' : '5000'),
+        },
+      },
+    ],
+  },
+  {
     name: 'throughput',
     title: 'Worker throughput: 1 vs 2 vs 4 workers (services/pruner)',
     json: 'throughput.json',
@@ -306,10 +323,53 @@ function runScaleSection([data]) {
   ];
 }
 
+function confirmedScaleSection([data]) {
+  const [first] = data.rows;
+  const floor = first.floor;
+  const rates =
+    Object.keys(first.rates).length === 0
+      ? 'the default rates (API 50/s, registry 500/s per process)'
+      : Object.entries(first.rates)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(', ');
+  const check = (row) =>
+    `kept ${row.check.keptChecked - row.check.keptMissing}/${row.check.keptChecked} present, ` +
+    `deleted ${row.check.deletedChecked - row.check.deletedLeft}/${row.check.deletedChecked} gone (sample)`;
+  return [
+    `\`enqueue --confirm --wait\` in full mode, worker processes with the deployed \`NODE_OPTIONS='${first.nodeOptions}'\` ` +
+      `and ${rates}; a fresh openshift-sim per row filled through its API with ${first.images} Images, ` +
+      `${first.streams} streams and ${first.pods} pods (keepTagRevisions 2), and the registry storage written on disk ` +
+      `(${first.storageFiles} files: what the plan deletes, the blobs kept images share, a sample of kept images). ` +
+      "Wall time from trigger to run end; registry DELETE/s from the registry front's own counter; API calls/s " +
+      'counted by a TLS proxy in front of the API server; peak RSS is VmHWM of each worker.',
+    '',
+    '| workers | images deleted | registry deletes | wall s | registry DELETE/s | API calls/s | peak RSS MiB per worker | failed items | storage check |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | :--- | ---: | :--- |',
+    ...data.rows.map(
+      (row) =>
+        `| ${row.workers} | ${row.imagesDeleted} | ${row.registryItemsDeleted} | ${row.seconds.toFixed(1)} | ` +
+        `${row.registryDeletesPerSecond.toFixed(0)} | ${row.apiCallsPerSecond.toFixed(1)} | ` +
+        `${row.peakRssMiB.map((v) => v.toFixed(0)).join(' / ')} | ${row.itemsFailed ?? '—'} | ${check(row)} |`,
+    ),
+    '',
+    `Floors from one Node process over the same routes (keep-alive, 8 in flight): registry DELETE/s manifest link ` +
+      `${floor.manifestLinkRate.toFixed(0)}, layer link ${floor.layerLinkRate.toFixed(0)}, blob ${floor.blobRate.toFixed(0)} ` +
+      `(the run's mix ${data.floorMix.toFixed(0)}/s); Image DELETE/s through the API ${floor.imageDeleteRate.toFixed(0)}. ` +
+      `Reference: \`oc adm prune images\` cannot run here; the previous version re-listed every Image and stream ` +
+      `before each image unit (${first.relist.seconds.toFixed(1)} s per re-list of ${first.relist.objects} objects ` +
+      `here), ~${(data.previousHours * 60).toFixed(0)} min for ${first.plannedImageDeletes} image units.` +
+      (first.soak === undefined
+        ? ''
+        : ` Race soak during the 1-worker run: ${first.soak.pushed} pushes re-using layers of pruned images ` +
+          `(${first.soak.pushFailed} failed), ${first.soak.unpullable.length} unpullable afterwards.`),
+  ];
+}
+
 const SECTIONS = {
   push: pushSection,
   'prune-plan': planSection,
   'run-scale': runScaleSection,
+  'confirmed-scale': confirmedScaleSection,
   throughput: throughputSection,
 };
 

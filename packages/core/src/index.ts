@@ -177,6 +177,7 @@ export {
   type HistoryAddition,
   type LiveViewOptions,
   type PruneView,
+  type ViewNeed,
   type ViewQueries,
 } from './prune/view.js';
 export type { RepositoryNeeds } from './prune/view-index.js';

@@ -1,4 +1,4 @@
-/* global process, console, setInterval, clearInterval, performance, URL */
+/* global process, console, performance, URL */
 // The pruner at scale, as it is deployed: openshift-sim is filled through its API with the synthetic cluster
 // of the core's plan benchmark (IMAGES Images, a fifth as many ImageStreams with histories, half as many
 // Pods), then `registry-pruner run` (a dry run: every list read page by page through the API, the plan, the
@@ -10,92 +10,17 @@
 //
 // Environment: BENCH_SCALE_IMAGES (default 100000), BENCH_SCALE_REPEATS (3).
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterClient, Resources } from '@registry-push/core';
 import { startCluster } from '@registry-push/openshift-sim';
-import { Pool } from 'undici';
-import { deployedNodeOptions, syntheticCluster } from '../../../packages/core/bench/prune-scale-fixture.mjs';
+import { deployedNodeOptions } from '../../../packages/core/bench/prune-scale-fixture.mjs';
+import { fmt, peakRssSampler, seed } from './scale-support.mjs';
 
 const IMAGES = Number(process.env.BENCH_SCALE_IMAGES ?? 100_000);
 const REPEATS = Number(process.env.BENCH_SCALE_REPEATS ?? 3);
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
-const CONCURRENCY = 32;
-
-/** What the API server sets itself: a create must not carry it (the simulator, like kube, refuses it). */
-function forCreate(object) {
-  const { uid: _uid, resourceVersion: _rv, creationTimestamp: _created, ...metadata } = object.metadata;
-  return { ...object, metadata };
-}
-
-/** Runs `task` over `items`, CONCURRENCY at a time. */
-async function pool(items, task) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await task(items[next++]);
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-}
-
-/** A JSON API call as kubeadmin over one keep-alive pool (far quicker than a full client per object). */
-function apiCaller(cluster) {
-  const api = new Pool(cluster.apiServer, {
-    connections: CONCURRENCY,
-    connect: { ca: cluster.apiCaPem },
-  });
-  const call = async (method, path, body) => {
-    const response = await api.request({
-      method,
-      path,
-      headers: {
-        authorization: `Bearer ${cluster.users.kubeadmin.token}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify(body),
-    });
-    const text = await response.body.text();
-    if (response.statusCode >= 300) throw new Error(`${method} ${path}: ${response.statusCode} ${text}`);
-    return JSON.parse(text);
-  };
-  return { call, close: () => api.close() };
-}
-
-async function seed(cluster) {
-  const { call, close } = apiCaller(cluster);
-  const namespaces = new Set();
-  let counts = { images: 0, streams: 0, pods: 0 };
-  try {
-    for (const { kind, items } of syntheticCluster(IMAGES)) {
-      const fresh = [...new Set(items.map((item) => item.metadata.namespace))].filter(
-        (namespace) => namespace !== undefined && !namespaces.has(namespace),
-      );
-      for (const namespace of fresh) namespaces.add(namespace);
-      await pool(fresh, (name) => call('POST', '/api/v1/namespaces', { metadata: { name } }));
-      if (kind === 'images') {
-        await pool(items, (image) => call('POST', '/apis/image.openshift.io/v1/images', forCreate(image)));
-      }
-      if (kind === 'pods') {
-        await pool(items, (pod) =>
-          call('POST', `/api/v1/namespaces/${pod.metadata.namespace}/pods`, forCreate(pod)),
-        );
-      }
-      if (kind === 'streams') {
-        await pool(items, async (stream) => {
-          const { status, ...rest } = forCreate(stream);
-          const streams = `/apis/image.openshift.io/v1/namespaces/${stream.metadata.namespace}/imagestreams`;
-          const created = await call('POST', streams, rest);
-          await call('PUT', `${streams}/${stream.metadata.name}/status`, { ...created, status });
-        });
-      }
-      counts = { ...counts, [kind]: counts[kind] + items.length };
-    }
-  } finally {
-    await close();
-  }
-  return counts;
-}
-
 /**
  * Runs `registry-pruner run --output <output>`; resolves with its wall time, peak RSS, the size of what it
  * printed and, for the table, the text (the JSON of a 100k-image run is half a GiB: only counted).
@@ -107,16 +32,7 @@ function runPruner(env, output) {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let peakKiB = 0;
-    const sample = () =>
-      readFile(`/proc/${child.pid}/status`, 'utf8').then(
-        (status) => {
-          const match = /VmHWM:\s+(\d+) kB/.exec(status);
-          if (match) peakKiB = Math.max(peakKiB, Number(match[1]));
-        },
-        () => undefined,
-      );
-    const timer = setInterval(sample, 25);
+    const peak = peakRssSampler(child.pid);
     let text = '';
     let bytes = 0;
     let err = '';
@@ -127,10 +43,11 @@ function runPruner(env, output) {
     child.stderr.on('data', (chunk) => (err = (err + chunk).slice(-4000)));
     child.on('error', reject);
     child.on('exit', (code) => {
-      clearInterval(timer);
       const seconds = (performance.now() - started) / 1000;
-      if (code !== 0) reject(new Error(`registry-pruner run exited ${code}\n${err}`));
-      else resolve({ seconds, peakRssMiB: peakKiB / 1024, bytes, text });
+      void peak.stop().then((peakRssMiB) => {
+        if (code !== 0) reject(new Error(`registry-pruner run exited ${code}\n${err}`));
+        else resolve({ seconds, peakRssMiB, bytes, text });
+      });
     });
   });
 }
@@ -146,15 +63,11 @@ function plannedChanges(table) {
   return changes;
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const fmt = (values, digits) =>
-  `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
-
 const cluster = await startCluster({ routerMode: 'port' });
 try {
   const admin = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
   const seeding = performance.now();
-  const counts = await seed(cluster);
+  const counts = await seed(cluster, IMAGES);
   const seedSeconds = (performance.now() - seeding) / 1000;
   // The Images were all created just now: with the default 60m they would all be too young to prune.
   await admin.mergePatch(Resources.imagePruner, 'cluster', {

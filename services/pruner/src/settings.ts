@@ -53,8 +53,10 @@ export interface Settings {
    * kubelet's probes and Prometheus come from outside the pod), `127.0.0.1` anywhere else.
    */
   httpHost: string;
-  /** Jobs one worker process runs at a time. Default 1. */
+  /** Jobs one worker process runs at a time (`PRUNER_CONCURRENCY`). Default 4. */
   concurrency: number;
+  /** Unlinked image units of a batch run side by side (`PRUNER_UNIT_CONCURRENCY`). Default 8. */
+  unitConcurrency: number;
   /** Image units per batch job (units that share blobs always go together). Default 20. */
   batchSize: number;
   /** How often the ImagePruner CR is read. Default 30 s. */
@@ -446,7 +448,8 @@ export function loadSettings(env: Env = process.env): Settings {
     registry: registrySettings(env),
     httpPort: integer(env, 'PRUNER_HTTP_PORT', 8080, 0, 65_535),
     httpHost: httpHost(env),
-    concurrency: integer(env, 'PRUNER_CONCURRENCY', 1, 1),
+    concurrency: integer(env, 'PRUNER_CONCURRENCY', 4, 1),
+    unitConcurrency: integer(env, 'PRUNER_UNIT_CONCURRENCY', 8, 1),
     batchSize: integer(env, 'PRUNER_BATCH_SIZE', 20, 1),
     configPollMs: integer(env, 'PRUNER_CONFIG_POLL_MS', 30_000, 50),
     lockDurationMs,

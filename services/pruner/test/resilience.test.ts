@@ -225,7 +225,13 @@ describe.runIf(root)('runs that survive', () => {
 
   it('hands the rest of a batch back on SIGTERM, exits 0, and another worker finishes the run', async () => {
     const streams = await createStreams(world.admin, 'term', 4, 2);
-    const env = world.env({ PRUNER_MODE: 'metadata', PRUNER_BATCH_SIZE: '10' });
+    // One unit at a time, so the rest of the batch is still to do when SIGTERM comes.
+    const env = world.env({
+      PRUNER_MODE: 'metadata',
+      PRUNER_BATCH_SIZE: '10',
+      PRUNER_CONCURRENCY: '1',
+      PRUNER_UNIT_CONCURRENCY: '1',
+    });
     const w1 = worker('w1', env, 'batch-unit:1500');
     await w1.port();
     const runId = await enqueue(env);

@@ -217,8 +217,14 @@ describe.runIf(root)('registry-pruner worker', () => {
 
   it('shows the progress of the run in progress in status (JSON and text) and metrics, and keeps it in the record', async () => {
     await createStreams(world.admin, 'progress', 6, 2);
-    const env = world.env({ PRUNER_MODE: 'metadata', PRUNER_BATCH_SIZE: '2' });
-    // Held after the first image unit of a batch is recorded: the streams are through, images are not.
+    // One unit at a time: held after the first image unit of a batch is recorded, the streams are through and
+    // the images are not.
+    const env = world.env({
+      PRUNER_MODE: 'metadata',
+      PRUNER_BATCH_SIZE: '2',
+      PRUNER_CONCURRENCY: '1',
+      PRUNER_UNIT_CONCURRENCY: '1',
+    });
     const w1 = worker('w1', { ...env, PRUNER_FAILPOINT: 'batch-unit:12000' });
     const port = await w1.port();
     const queued = await runCli(['enqueue', '--confirm'], env);

@@ -9,7 +9,7 @@ import type { PruneCluster } from './cluster-port.js';
 import { linkedGroups } from './groups.js';
 import type { ImageStreamObject } from './objects.js';
 import type { PruneRegistry, RegistryDeleteOutcome } from './registry.js';
-import { ListedView, type PruneView } from './view.js';
+import { ListedView, type PruneView, type ViewNeed } from './view.js';
 import {
   PLAN_SCHEMA,
   RESULT_SCHEMA,
@@ -224,23 +224,13 @@ function withoutItems(
   return { next: { ...stream, status: { ...stream.status, tags } }, removed };
 }
 
-/** Runs `task` over `items` with at most `limit` in flight. */
-async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-}
-
 /** Catches the view up for one decision; undefined (and the reason recorded by the caller) when it cannot. */
-async function caughtUp(view: PruneView): Promise<{ error: { code: string; message: string } } | undefined> {
+async function caughtUp(
+  view: PruneView,
+  need: ViewNeed = 'all',
+): Promise<{ error: { code: string; message: string } } | undefined> {
   try {
-    await view.catchUp();
+    await view.catchUp(need);
     return undefined;
   } catch (error) {
     return { error: errorOf(error) };
@@ -263,15 +253,15 @@ async function registryAllowed(options: ExecuteOptions, plan: UnitPlanContext): 
 async function decidedDelete(
   recorder: UnitRecorder,
   what: { kind: PlanItemKind; target: string; bytes?: number },
-  context: { view: PruneView; options: ExecuteOptions },
+  context: { view: PruneView; options: ExecuteOptions; need: ViewNeed },
   keep: () => string | undefined,
   call: () => Promise<RegistryDeleteOutcome>,
 ): Promise<boolean> {
-  const { view, options } = context;
+  const { view, options, need } = context;
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   for (let attempt = 1; ; attempt++) {
     await options.registrySlot?.();
-    const stale = await caughtUp(view);
+    const stale = await caughtUp(view, need);
     if (stale !== undefined) {
       // Failed, not skipped: the next plan may not know this item any more, so the unit must run again.
       recorder.record(what.kind, what.target, 'failed', { attempts: attempt, error: stale.error });
@@ -385,11 +375,11 @@ async function runStreamUnit(
   ];
   // Each link is decided on the view caught up right before its delete: the history as written by this
   // unit, and anything pushed since (a push may have brought a digest back into this repository).
-  await inParallel(links, options.registryConcurrency ?? 8, async ({ kind, digest }) => {
+  await pool(links, options.registryConcurrency ?? 8, undefined, async ({ kind, digest }) => {
     const deleted = await decidedDelete(
       recorder,
       { kind, target: `${repo}@${digest}` },
-      { view, options },
+      { view, options, need: 'all' },
       () => {
         const needs = view.index.repositoryNeeds(unit.namespace, unit.name);
         // An Image of the remaining history that cannot be read fully could need any link of that kind.
@@ -447,11 +437,12 @@ async function deleteBlobs(
   // An Image that cannot be read fully: a blob of the kind it hides could be its own.
   const kindOf = (digest: string): 'config' | 'layers' =>
     own?.config?.digest === digest ? 'config' : 'layers';
-  await inParallel(unit.blobs, options.registryConcurrency ?? 8, async (blob) => {
+  await pool(unit.blobs, options.registryConcurrency ?? 8, undefined, async (blob) => {
     await decidedDelete(
       recorder,
       { kind: 'blob', target: blob.digest, bytes: blob.size },
-      { view, options },
+      // A blob's referrers are Images: the streams need not be caught up for it.
+      { view, options, need: 'images' },
       () => {
         const user = view.index.referrersOf(blob.digest).find((digest) => digest !== unit.digest);
         if (user !== undefined) return `used by ${user}`;
@@ -591,6 +582,7 @@ export async function executeUnit(
   return { unit: unit.id, status: recorder.status(), items: recorder.items };
 }
 
+/** Runs `run` over `items`, at most `concurrency` at a time; once `signal` aborts, the rest come back unrun. */
 async function pool<T>(
   items: readonly T[],
   concurrency: number,

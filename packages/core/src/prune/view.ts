@@ -37,13 +37,17 @@ export interface HistoryAddition {
   images: string[];
 }
 
+/** What a decision reads: every Image only (a blob's referrers), or Images and stream histories. */
+export type ViewNeed = 'images' | 'all';
+
 /** What the executor needs of a view. */
 export interface PruneView {
   /**
-   * Resolves once the index reflects every change the cluster had made when the call was made; rejects
-   * (`PRUNE_VIEW_STALE`) when that cannot be shown. Concurrent calls share the work.
+   * Resolves once the index reflects every change the cluster had made when the call was made — to Images
+   * only, or to Images and streams (`all`, the default); rejects (`PRUNE_VIEW_STALE`) when that cannot be
+   * shown. Concurrent calls share the work.
    */
-  catchUp(): Promise<void>;
+  catchUp(need?: ViewNeed): Promise<void>;
   /** The index, as of the last catch-up (or later). */
   readonly index: ViewQueries;
   /** Registers a listener for history additions; returns its removal. Views without a watch never call it. */
@@ -185,6 +189,7 @@ export class LiveView implements PruneView {
   readonly #streams: Informer<ImageStreamObject>;
   readonly #listeners = new Set<(addition: HistoryAddition) => void>();
   readonly #catchUp: Coalesced;
+  readonly #catchUpImages: Coalesced;
   #stopped = false;
 
   /**
@@ -220,7 +225,8 @@ export class LiveView implements PruneView {
         }
       },
     });
-    this.#catchUp = new Coalesced(() => this.#catchUpOnce());
+    this.#catchUp = new Coalesced(() => this.#catchUpOnce('all'));
+    this.#catchUpImages = new Coalesced(() => this.#catchUpOnce('images'));
   }
 
   get index(): ViewQueries {
@@ -250,9 +256,9 @@ export class LiveView implements PruneView {
     await Promise.all([this.#images.stop(), this.#streams.stop()]);
   }
 
-  catchUp(): Promise<void> {
+  catchUp(need: ViewNeed = 'all'): Promise<void> {
     if (this.#stopped) return Promise.reject(stale('The live view was stopped.'));
-    return this.#catchUp.run();
+    return (need === 'images' ? this.#catchUpImages : this.#catchUp).run();
   }
 
   onHistoryAdded(listener: (addition: HistoryAddition) => void): () => void {
@@ -260,7 +266,7 @@ export class LiveView implements PruneView {
     return () => this.#listeners.delete(listener);
   }
 
-  async #catchUpOnce(): Promise<void> {
+  async #catchUpOnce(need: ViewNeed): Promise<void> {
     await this.options.pace?.();
     let target: string;
     try {
@@ -270,7 +276,7 @@ export class LiveView implements PruneView {
     }
     await Promise.all([
       this.#reach(this.#images, Resources.image, target),
-      this.#reach(this.#streams, Resources.imageStream, target),
+      ...(need === 'all' ? [this.#reach(this.#streams, Resources.imageStream, target)] : []),
     ]);
   }
 

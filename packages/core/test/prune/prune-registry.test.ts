@@ -14,6 +14,7 @@ import {
 } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient, type KubeObject } from '../../src/cluster/client.js';
+import { RegistryPushError } from '../../src/errors.js';
 import { Resources } from '../../src/cluster/resources.js';
 import { pruneClusterOf } from '../../src/prune/cluster-port.js';
 import { executePlan } from '../../src/prune/execute.js';
@@ -21,7 +22,7 @@ import type { ImageObject, ImageStreamObject } from '../../src/prune/objects.js'
 import { planPrune } from '../../src/prune/plan.js';
 import { resolvePrunePolicy, type PrunePolicyInput } from '../../src/prune/policy.js';
 import { takeSnapshot } from '../../src/prune/snapshot.js';
-import type { PruneMode } from '../../src/prune/types.js';
+import type { ImageUnit, PruneMode } from '../../src/prune/types.js';
 import { installTrust, uninstallTrust, type TrustInstallation } from '../../src/trust/install.js';
 import { INTERNAL, historyOf } from './helpers.js';
 import { createPruneRegistry } from '../../src/prune/registry-client.js';
@@ -163,6 +164,21 @@ describe.runIf(root)('pruning pushed images', () => {
     await build('multi1', 'multi-old', 1, true);
     await build('multi2', 'multi-new', 1, true);
     await build('hand', 'hand-made', 1);
+    // Two builds over the same two layers (a metadata-only rebuild), and a current one apart.
+    built.twinA = await buildOciImage({
+      outDir: join(work, 'twinA'),
+      seed: 'twin',
+      layers: 2,
+      layerSize: 4096,
+    });
+    built.twinB = await buildOciImage({
+      outDir: join(work, 'twinB'),
+      seed: 'twin',
+      layers: 2,
+      layerSize: 4096,
+      variant: 'b',
+    });
+    await build('twinNow', 'twin-now', 1);
     await build('junk', 'junk', 1);
     for (let i = 0; i < 100; i++) {
       const answer = await httpRequest(`https://${cluster.routerAddress}/v2/`, {
@@ -270,6 +286,41 @@ describe.runIf(root)('pruning pushed images', () => {
     expect(again.summary.errors).toEqual({});
     expect(again.summary.counts.blob?.deleted ?? 0).toBe(0);
     expect(await storageFiles()).toEqual(files);
+  });
+
+  it('a blob two pruned images share stays with the one whose deletion failed, which still pulls', async () => {
+    const [a, b] = [built.twinA!, built.twinB!];
+    await push('twinA', 'demo/twin:latest');
+    await push('twinB', 'demo/twin:latest');
+    await push('twinNow', 'demo/twin:latest');
+    const plan = await planFor('full', { keepTagRevisions: 1, namespaces: { meta: { exclude: true } } });
+    const units = plan.units.filter(
+      (unit): unit is ImageUnit => unit.type === 'image' && [a.digest, b.digest].includes(unit.digest),
+    );
+    expect(units).toHaveLength(2);
+    // The plan gives the shared layers to the unit that runs last; the first one's Image deletion fails (the
+    // old order deleted them with the first unit, leaving it without them).
+    const refused = units[1]!.digest === a.digest ? b : a;
+    const kept = refused === a ? 'twinA' : 'twinB';
+    const real = pruneClusterOf(pruner);
+    const refusing = {
+      ...real,
+      deleteImage: (digest: string) =>
+        digest === refused.digest
+          ? Promise.reject(new RegistryPushError('FORBIDDEN', 'may not delete images'))
+          : real.deleteImage(digest),
+    };
+    const registry = realRegistry(cluster, prunerToken);
+    const run = await executePlan(plan, { cluster: refusing, registry, confirm: true });
+    await registry.close();
+    expect(run.summary.errors).toEqual({ FORBIDDEN: 1 });
+    const layers = refused.manifests[0]!.layers.map((layer) => layer.digest);
+    for (const layer of layers) expect(await exists(blobPath(layer)), layer).toBe(true);
+    expect(await exists(blobPath(refused.manifests[0]!.config.digest))).toBe(true);
+    // Tagged again, the surviving image pulls: every blob it needs is still there.
+    await push(kept, 'demo/twin:again');
+    await pull('demo/twin:again');
+    await pull(`demo/twin@${refused.digest}`);
   });
 
   it('a manifest list that nothing uses goes with its children; the current one stays pullable', async () => {

@@ -11,6 +11,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import {
   executeUnit,
+  linkedGroups,
   type ExecutionState,
   type ImageUnit,
   type StreamUnit,
@@ -139,7 +140,12 @@ async function handBack(job: Job, token: string | undefined): Promise<never> {
   throw new DelayedError();
 }
 
-/** Phase 2: image units that share blobs or list parents, in order, resuming after recorded ones. */
+/**
+ * Phase 2: the image units of a batch. Units linked by a shared blob or a list parent run one after the
+ * other, in plan order; unlinked groups run side by side (`PRUNER_UNIT_CONCURRENCY`), so one worker keeps
+ * many decisions in flight and they share the live view's catch-ups. Recorded units are skipped (a batch
+ * taken over resumes after them); on shutdown no new unit starts and the rest of the batch is handed back.
+ */
 export async function processBatch(
   job: Job<BatchJobData>,
   ctx: PrunerContext,
@@ -151,19 +157,31 @@ export async function processBatch(
   const state = ctx.newState((await ctx.store.getUnsettled(runId)) ?? []);
   const recorded = await ctx.store.getUnitResults(runId, job.data.units);
   const results: UnitResult[] = [];
-  for (const unit of units) {
-    const prior = recorded.get(unit.id)?.result;
-    if (prior !== undefined) {
-      // Recorded by an earlier attempt: what it kept is still kept.
-      if (imageKept(prior)) state.keptImages.add(unit.digest);
-      continue;
+  let stopped = false;
+  const groups = linkedGroups(units);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < groups.length && !stopped) {
+      for (const unit of groups[next++]!) {
+        const prior = recorded.get(unit.id)?.result;
+        if (prior !== undefined) {
+          // Recorded by an earlier attempt: what it kept is still kept.
+          if (imageKept(prior)) state.keptImages.add(unit.digest);
+          continue;
+        }
+        if (ctx.shutdown.aborted) {
+          stopped = true;
+          return;
+        }
+        results.push(await runUnit(job, ctx, run, unit, state));
+        if (results.length === 1) await ctx.failpoints.hit('batch-unit');
+      }
     }
-    if (ctx.shutdown.aborted) {
-      ctx.logger.info({ runId, job: job.id, unit: unit.id }, 'stopping: handing the rest of the batch back');
-      await handBack(job, token);
-    }
-    results.push(await runUnit(job, ctx, run, unit, state));
-    if (results.length === 1) await ctx.failpoints.hit('batch-unit');
+  };
+  await Promise.all(Array.from({ length: Math.min(ctx.settings.unitConcurrency, groups.length) }, lane));
+  if (stopped) {
+    ctx.logger.info({ runId, job: job.id }, 'stopping: handing the rest of the batch back');
+    await handBack(job, token);
   }
   const failure = permanentFailure(runId, results);
   if (failure !== undefined) throw failure;
