@@ -4,23 +4,12 @@
 // between a delete's decision and its call gets its layer link put back.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltImage } from '@registry-push/testkit';
-import {
-  killAll,
-  runCli,
-  startWorkerProcess,
-  type CliResult,
-  type WorkerProcess,
-} from './support/processes.js';
+import { killAll, runCli, WorkerSet, type CliResult, type WorkerProcess } from './support/processes.js';
 import { root, startWorld, type World } from './support/world.js';
 
 let world: World;
-const workers: WorkerProcess[] = [];
-
-function worker(name: string, env: Record<string, string>): WorkerProcess {
-  const started = startWorkerProcess(name, env);
-  workers.push(started);
-  return started;
-}
+const workers = new WorkerSet();
+const worker = (name: string, env: Record<string, string>): WorkerProcess => workers.start(name, env);
 
 /** The blobs of an image other than its manifest: config and layers. */
 function blobsOf(image: BuiltImage): string[] {
@@ -62,12 +51,7 @@ describe.runIf(root)('pushes during confirmed full prunes', () => {
     await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
   });
 
-  afterEach(async () => {
-    for (const w of workers.splice(0)) {
-      w.kill('SIGTERM');
-      await w.exited;
-    }
-  });
+  afterEach(() => workers.stopAll('SIGTERM'));
 
   afterAll(async () => {
     killAll();

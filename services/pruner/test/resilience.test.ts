@@ -8,21 +8,16 @@ import type { StatusReport } from '../src/client.js';
 import type { RunRecord } from '../src/store.js';
 import { startDurableRedis, type DurableRedis } from './support/durable-redis.js';
 import { createStreams } from './support/objects.js';
-import { killAll, runCli, startWorkerProcess, type WorkerProcess } from './support/processes.js';
+import { killAll, runCli, WorkerSet, type WorkerProcess } from './support/processes.js';
 import { pushGenerations, root, startWorld, type World } from './support/world.js';
 
 let world: World;
 let durable: DurableRedis | undefined;
 const restartable: DurableRedis[] = [];
-const workers: WorkerProcess[] = [];
+const workers = new WorkerSet();
 
 function worker(name: string, env: Record<string, string>, failpoint?: string): WorkerProcess {
-  const started = startWorkerProcess(name, {
-    ...env,
-    ...(failpoint !== undefined ? { PRUNER_FAILPOINT: failpoint } : {}),
-  });
-  workers.push(started);
-  return started;
+  return workers.start(name, { ...env, ...(failpoint !== undefined ? { PRUNER_FAILPOINT: failpoint } : {}) });
 }
 
 async function enqueue(env: Record<string, string>): Promise<string> {
@@ -56,12 +51,7 @@ describe.runIf(root)('runs that survive', () => {
     await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
   });
 
-  afterEach(async () => {
-    for (const w of workers.splice(0)) {
-      w.kill('SIGKILL');
-      await w.exited;
-    }
-  });
+  afterEach(() => workers.stopAll('SIGKILL'));
 
   afterAll(async () => {
     killAll();

@@ -7,17 +7,12 @@ import type { StatusReport } from '../src/client.js';
 import { SUSPEND_ANNOTATION } from '../src/cluster.js';
 import type { RunRecord } from '../src/store.js';
 import { createStreams } from './support/objects.js';
-import { killAll, runCli, startWorkerProcess, type WorkerProcess } from './support/processes.js';
+import { killAll, runCli, startWorkerProcess, WorkerSet, type WorkerProcess } from './support/processes.js';
 import { pushGenerations, root, startWorld, type World } from './support/world.js';
 
 let world: World;
-const workers: WorkerProcess[] = [];
-
-function worker(name: string, env: Record<string, string>): WorkerProcess {
-  const started = startWorkerProcess(name, env);
-  workers.push(started);
-  return started;
-}
+const workers = new WorkerSet();
+const worker = (name: string, env: Record<string, string>): WorkerProcess => workers.start(name, env);
 
 async function status(env: Record<string, string>): Promise<StatusReport> {
   const result = await runCli(['status', '--output', 'json'], env);
@@ -41,12 +36,7 @@ describe.runIf(root)('registry-pruner worker', () => {
     await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
   });
 
-  afterEach(async () => {
-    for (const w of workers.splice(0)) {
-      w.kill('SIGTERM');
-      await w.exited;
-    }
-  });
+  afterEach(() => workers.stopAll('SIGTERM'));
 
   afterAll(async () => {
     killAll();
@@ -100,7 +90,7 @@ describe.runIf(root)('registry-pruner worker', () => {
 
     w1.kill('SIGTERM');
     expect(await w1.exited).toBe(0);
-    workers.splice(workers.indexOf(w1), 1);
+    workers.forget(w1);
   });
 
   it('fires on the CR schedule, follows a changed schedule without a restart, and stops while suspended', async () => {

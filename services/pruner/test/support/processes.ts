@@ -136,6 +136,35 @@ export function startWorkerProcess(
   };
 }
 
+/**
+ * The worker processes one test file starts: each test's are stopped after it (`stopAll` in `afterEach`),
+ * with SIGTERM (the clean stop) or SIGKILL (a crash).
+ */
+export class WorkerSet {
+  readonly #running: WorkerProcess[] = [];
+
+  /** Starts `registry-pruner worker` and remembers it. */
+  start(name: string, env: Record<string, string>): WorkerProcess {
+    const started = startWorkerProcess(name, env);
+    this.#running.push(started);
+    return started;
+  }
+
+  /** A worker the test stopped itself. */
+  forget(worker: WorkerProcess): void {
+    const at = this.#running.indexOf(worker);
+    if (at >= 0) this.#running.splice(at, 1);
+  }
+
+  /** Stops every remembered worker and waits for it to exit. */
+  async stopAll(signal: NodeJS.Signals): Promise<void> {
+    for (const worker of this.#running.splice(0)) {
+      worker.kill(signal);
+      await worker.exited;
+    }
+  }
+}
+
 /** What a CLI command printed and how it ended. */
 export interface CliResult {
   code: number;
