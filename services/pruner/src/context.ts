@@ -10,6 +10,7 @@ import {
   type ClientPruneRegistry,
   type ClusterClient,
   type ExecuteOptions,
+  type LinkRestoreResult,
   type PruneCluster,
   type PruneRegistry,
   type UnitPlanContext,
@@ -19,7 +20,13 @@ import type { FlowProducer, Queue } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { currentMode, openRegistry, type EventRecorder } from './cluster.js';
 import type { Failpoints } from './failpoints.js';
-import { createRateLimiters, throttledClient, throttledCluster, type RateLimiters } from './limiter.js';
+import {
+  createRateLimiters,
+  observedRegistry,
+  throttledClient,
+  throttledCluster,
+  type RateLimiters,
+} from './limiter.js';
 import type { Logger } from './logger.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
@@ -113,18 +120,16 @@ export class PrunerContext {
     const client = await openRegistry(this.client, this.settings.registry);
     // The executor takes each delete's slot (and passes the failpoint) before it decides the delete, so
     // the calls here only report back to the limiter: no wait between a decision and its call.
-    const limiter = this.limiters.registry;
-    const port: PruneRegistry = {
-      deleteManifest: (repository, digest) =>
-        limiter.observe(() => client.deleteManifest(repository, digest)),
-      deleteLayerLink: async (repository, digest) => {
-        await this.failpoints.hit('layer-link-delete');
-        return limiter.observe(() => client.deleteLayerLink(repository, digest));
+    const port = observedRegistry(
+      {
+        ...client,
+        deleteLayerLink: async (repository, digest) => {
+          await this.failpoints.hit('layer-link-delete');
+          return client.deleteLayerLink(repository, digest);
+        },
       },
-      deleteBlob: (digest) => limiter.observe(() => client.deleteBlob(digest)),
-      restoreLayerLink: (repository, digest, from) =>
-        limiter.run(() => client.restoreLayerLink?.(repository, digest, from) ?? Promise.resolve(false)),
-    };
+      this.limiters.registry,
+    );
     this.#registry = { client, port, at: now };
     // Calls in flight on the old client finish first.
     if (old !== undefined) setTimeout(() => void old.client.close(), 60_000).unref();
@@ -202,26 +207,10 @@ export class PrunerContext {
             view,
             // The registry client is renewed now and then; restores use the current one.
             registry: {
-              deleteManifest: async (repository, digest) =>
-                (await this.registry()).deleteManifest(repository, digest),
-              deleteLayerLink: async (repository, digest) =>
-                (await this.registry()).deleteLayerLink(repository, digest),
-              deleteBlob: async (digest) => (await this.registry()).deleteBlob(digest),
               restoreLayerLink: async (repository, digest, from) =>
                 (await this.registry()).restoreLayerLink?.(repository, digest, from) ?? false,
             },
-            onRestore: (result) => {
-              const level = result.outcome === 'restored' ? 'info' : 'warn';
-              this.logger[level](result, 'a push needed a removed layer link again');
-              this.metrics?.recordRestore(result.outcome);
-              if (result.origin !== undefined) {
-                this.store
-                  .countRestore(result.origin, result.outcome === 'restored')
-                  .catch((error: unknown) =>
-                    this.logger.warn({ error: String(error) }, 'cannot count a link restore in the run'),
-                  );
-              }
-            },
+            onRestore: (result) => this.#restored(result),
           }),
       );
       holder = { annotation, started, restorer, idle: undefined };
@@ -238,6 +227,19 @@ export class PrunerContext {
       void this.#stopView(current);
     }, VIEW_IDLE_MS).unref();
     return holder;
+  }
+
+  /** A link a run removed and a push needed again: logged, counted, and added to the run's progress. */
+  #restored(result: LinkRestoreResult): void {
+    const level = result.outcome === 'restored' ? 'info' : 'warn';
+    this.logger[level](result, 'a push needed a removed layer link again');
+    this.metrics?.recordRestore(result.outcome);
+    if (result.origin === undefined) return;
+    this.store
+      .countRestore(result.origin, result.outcome === 'restored')
+      .catch((error: unknown) =>
+        this.logger.warn({ error: String(error) }, 'cannot count a link restore in the run'),
+      );
   }
 
   async #stopView(holder: ViewHolder): Promise<void> {

@@ -1,7 +1,7 @@
 /**
- * Reading unit results: which stream units settled (so images relying on them may go), which images a
- * finished unit kept, whether a unit's failures are worth another attempt, and the run's result log put
- * together from the units' stored results in plan order.
+ * Reading unit results: which stream units settled (so images relying on them may go), whether a unit's
+ * failures are worth another attempt, and the run's result log put together from the units' stored results
+ * in plan order.
  */
 import {
   RESULT_SCHEMA,
@@ -18,12 +18,6 @@ export function streamSettled(result: UnitResult | undefined): boolean {
   if (result === undefined) return false;
   const update = result.items.find((item) => item.kind === 'stream-update');
   return update !== undefined && update.outcome !== 'failed' && update.outcome !== 'skipped';
-}
-
-/** Whether an image unit's result leaves its Image in place (so the Image still needs its blobs). */
-export function imageKept(result: UnitResult): boolean {
-  const image = result.items.find((item) => item.kind === 'image');
-  return image === undefined || !['deleted', 'absent', 'dry-run'].includes(image.outcome);
 }
 
 /** How a unit's failures look: none, all worth another attempt, or at least one that will not go away. */

@@ -13,7 +13,7 @@ import { PRUNER_ERROR_CODES, describeError, isTransient } from '../src/errors.js
 import { runIdOf } from '../src/jobs.js';
 import { AdaptiveRateLimiter } from '../src/limiter.js';
 import { createLogger } from '../src/logger.js';
-import { assembleResult, failureKind, imageKept, streamSettled } from '../src/results.js';
+import { assembleResult, failureKind, streamSettled } from '../src/results.js';
 import { loadSettings, redactedRedisUrl } from '../src/settings.js';
 import type { StoredPlan } from '../src/store.js';
 
@@ -142,10 +142,6 @@ describe('unit results', () => {
     expect(
       streamSettled({ unit: 's', status: 'failed', items: [item('stream-update', 'failed', 'FORBIDDEN')] }),
     ).toBe(false);
-    expect(
-      imageKept({ unit: 'i', status: 'done', items: [item('blob', 'deleted'), item('image', 'deleted')] }),
-    ).toBe(false);
-    expect(imageKept({ unit: 'i', status: 'skipped', items: [item('image', 'skipped')] })).toBe(true);
     expect(failureKind({ unit: 'i', status: 'done', items: [item('image', 'deleted')] })).toBe('none');
     expect(
       failureKind({

@@ -21,8 +21,8 @@ import {
   type PruneMode,
   type PrunePlan,
   type PruneRunResult,
-  type SnapshotImage,
   type RunSummary,
+  type SnapshotImage,
   type StreamUnit,
   type UnitResult,
   type UnitStatus,
@@ -93,8 +93,6 @@ export interface UnitPlanContext {
 export class ExecutionState {
   /** Stream units that did not complete, so images relying on them must stay. */
   readonly unsettledStreams = new Set<string>();
-  /** Images whose unit did not delete them (blocked, skipped or failed): they still use their blobs. */
-  readonly keptImages = new Set<string>();
   #view: PruneView | undefined;
 
   /** The view the options give, or one listed view for the whole state. */
@@ -132,6 +130,12 @@ function errorOf(error: unknown): { code: string; message: string } {
   };
 }
 
+/** The pause after the `attempt`-th failure: doubling from the base, capped, with jitter. */
+function backOff(attempt: number, retry: Required<RetryOptions>): Promise<void> {
+  const delay = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+  return sleep(delay / 2 + Math.random() * (delay / 2));
+}
+
 /** Runs `call`, retrying retryable failures with exponential backoff and jitter. */
 async function retrying<T>(
   call: () => Promise<T>,
@@ -145,8 +149,7 @@ async function retrying<T>(
       if (attempt >= retry.attempts || !isRetryable(error)) {
         throw Object.assign(error instanceof Error ? error : new Error(String(error)), { attempts: attempt });
       }
-      const delay = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-      await sleep(delay / 2 + Math.random() * (delay / 2));
+      await backOff(attempt, retry);
     }
   }
 }
@@ -284,8 +287,7 @@ async function decidedDelete(
         recorder.record(what.kind, what.target, 'failed', { attempts: attempt, error: errorOf(error) });
         return false;
       }
-      const delay = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-      await sleep(delay / 2 + Math.random() * (delay / 2));
+      await backOff(attempt, retry);
     }
   }
 }
@@ -468,13 +470,11 @@ async function runImageUnit(
 ): Promise<void> {
   const unsettled = unit.dependsOn.find((id) => state.unsettledStreams.has(id));
   if (unsettled !== undefined) {
-    state.keptImages.add(unit.digest);
     return skipImage(unit, recorder, 'blocked', `${unsettled} did not complete`);
   }
   const view = state.viewFor(options, plan);
   const stale = await caughtUp(view);
   if (stale !== undefined) {
-    state.keptImages.add(unit.digest);
     for (const blob of unit.blobs)
       recorder.record('blob', blob.digest, 'skipped', { reason: 'no-fresh-view' });
     recorder.record('image', unit.digest, 'failed', { error: stale.error });
@@ -482,7 +482,6 @@ async function runImageUnit(
   }
   const keep = reasonToKeep(unit, view);
   if (keep !== undefined) {
-    state.keptImages.add(unit.digest);
     return skipImage(unit, recorder, 'skipped', keep);
   }
   const own = view.index.image(unit.digest);
@@ -494,7 +493,6 @@ async function runImageUnit(
     recorder.record('image', unit.digest, value, { attempts });
     imageOutcome = value;
   } catch (error) {
-    state.keptImages.add(unit.digest);
     recorder.record('image', unit.digest, 'failed', { attempts: attemptsOf(error), error: errorOf(error) });
     for (const blob of unit.blobs)
       recorder.record('blob', blob.digest, 'skipped', { reason: 'image-deletion-failed' });
@@ -575,7 +573,6 @@ export async function executeUnit(
       state.unsettledStreams.add(unit.id);
       recorder.record('stream-update', `${unit.namespace}/${unit.name}`, 'failed', { error: errorOf(error) });
     } else {
-      state.keptImages.add(unit.digest);
       recorder.record('image', unit.digest, 'failed', { error: errorOf(error) });
     }
   }

@@ -27,8 +27,8 @@ export interface LinkRestoreResult {
 /** Options of {@link LinkRestorer}. */
 export interface LinkRestorerOptions {
   view: PruneView;
-  /** Must implement `restoreLayerLink`; without it every restore is `failed`. */
-  registry: PruneRegistry;
+  /** Where links are mounted back; without `restoreLayerLink` every restore is `failed`. */
+  registry: Pick<PruneRegistry, 'restoreLayerLink'>;
   /** How long a removed link is watched (default 10 minutes). */
   windowMs?: number;
   /** Told of every restore attempted. */

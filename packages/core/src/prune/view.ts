@@ -282,13 +282,19 @@ export class LiveView implements PruneView {
 
   /** Resolves once `informer` has delivered everything up to `target`. */
   async #reach(informer: Informer, type: ResourceType, target: string): Promise<void> {
-    const settle = this.options.settleMs ?? 25;
-    const until = Date.now() + settle;
-    while (!atLeast(informer.resourceVersion, target)) {
+    if (await this.#delivered(informer, type, target, this.options.settleMs ?? 25)) return;
+    return this.#probe(informer, type, target);
+  }
+
+  /** Whether `informer` reaches `version` within `ms` (it stops early when the view cannot decide). */
+  async #delivered(informer: Informer, type: ResourceType, version: string, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (!atLeast(informer.resourceVersion, version)) {
       this.#check(informer, type);
-      if (Date.now() >= until) return this.#probe(informer, type, target);
+      if (Date.now() >= until) return false;
       await sleep(5);
     }
+    return true;
   }
 
   #check(informer: Informer, type: ResourceType): void {
@@ -336,11 +342,8 @@ export class LiveView implements PruneView {
       stream.close();
     }
     // Every change up to the target is now known; the view is current once its own watch delivered them.
-    const deadline = Date.now() + 10_000;
-    while (!atLeast(informer.resourceVersion, newest)) {
-      this.#check(informer, type);
-      if (Date.now() >= deadline) throw stale(`The watch of ${type.plural} did not deliver changes in time.`);
-      await sleep(5);
+    if (!(await this.#delivered(informer, type, newest, 10_000))) {
+      throw stale(`The watch of ${type.plural} did not deliver changes in time.`);
     }
   }
 }

@@ -21,7 +21,7 @@ import {
 import type { LoadedRun, PrunerContext } from '../context.js';
 import type { BatchJobData, StreamJobData } from '../jobs.js';
 import { runIsOver } from '../store.js';
-import { failureKind, failureLines, imageKept, throttled } from '../results.js';
+import { failureKind, failureLines, throttled } from '../results.js';
 
 /** What a unit job returns. */
 export interface UnitJobResult {
@@ -158,17 +158,12 @@ export async function processBatch(
   const recorded = await ctx.store.getUnitResults(runId, job.data.units);
   const results: UnitResult[] = [];
   let stopped = false;
-  const groups = linkedGroups(units);
+  // Units recorded by an earlier attempt are done; the rest run in their linked groups.
+  const groups = linkedGroups(units.filter((unit) => !recorded.has(unit.id)));
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < groups.length && !stopped) {
       for (const unit of groups[next++]!) {
-        const prior = recorded.get(unit.id)?.result;
-        if (prior !== undefined) {
-          // Recorded by an earlier attempt: what it kept is still kept.
-          if (imageKept(prior)) state.keptImages.add(unit.digest);
-          continue;
-        }
         if (ctx.shutdown.aborted) {
           stopped = true;
           return;
