@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // openshift-sim start --dir DIR: runs a simulated cluster in the foreground, prints one JSON line when
 // ready, and stops it (and every child) on SIGTERM or SIGINT.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster, type ClusterOptions, type UserSpec } from './cluster.js';
 import { ROLE_NAMES, type RoleName } from './api/rbac.js';
 
 const USAGE = `usage: openshift-sim start --dir DIR [options]
+       openshift-sim --version | -V
 
 Runs a simulated OpenShift on 127.0.0.1 until SIGTERM or SIGINT. When ready it prints one JSON line
 (apiServer, kubeconfig, users, appsDomain, routerAddress, internalRegistry, ingressCA) and writes the
@@ -113,7 +115,20 @@ function optionsFrom(argv: string[]): ClusterOptions & { dir: string } {
   };
 }
 
+/** The version of the package this command belongs to: the package.json next to dist/. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
 async function main(): Promise<void> {
+  const [first, ...others] = process.argv.slice(2);
+  if ((first === '--version' || first === '-V') && others.length === 0) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
   let options: ClusterOptions & { dir: string };
   try {
     options = optionsFrom(process.argv.slice(2));
