@@ -9,8 +9,13 @@ declare const REGISTRY_PUSH_VERSION: string | undefined;
 /** The version of `@registry-push/cli`: the package.json next to dist/, read when asked. */
 export function cliVersion(): string {
   if (typeof REGISTRY_PUSH_VERSION === 'string') return REGISTRY_PUSH_VERSION;
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version?: unknown;
-  };
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    // A bundle without the define and without a package.json beside it: say so rather than crash.
+    return 'unknown';
+  }
 }
