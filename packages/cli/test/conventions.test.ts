@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { makeWorkDir, removeWorkDir } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +62,26 @@ describe('registry-push --version', () => {
     const result = await runBinary([flag], env);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toBe(`${version}\n`);
+  });
+
+  it('takes the version a bundler defines, where no package.json sits beside the code', async () => {
+    // As a single-file build would: one file (esbuild), REGISTRY_PUSH_VERSION defined or not.
+    const esbuild = fileURLToPath(new URL('../../../node_modules/.bin/esbuild', import.meta.url));
+    const bundled = async (defines: string[]): Promise<string> => {
+      const bundle = join(binDir, 'bundle', 'cli.mjs');
+      await run(esbuild, [
+        fileURLToPath(new URL('../dist/cli.js', import.meta.url)),
+        '--bundle',
+        '--platform=node',
+        '--format=esm',
+        `--outfile=${bundle}`,
+        '--log-level=error',
+        ...defines,
+      ]);
+      return (await run(process.execPath, [bundle, '-V'], { env })).stdout;
+    };
+    expect(await bundled(['--define:REGISTRY_PUSH_VERSION="9.8.7-bundled"'])).toBe('9.8.7-bundled\n');
+    expect(await bundled([])).toBe('unknown\n');
   });
 
   it('is listed in --help', async () => {
