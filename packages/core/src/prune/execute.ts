@@ -256,15 +256,22 @@ async function registryAllowed(options: ExecuteOptions, plan: UnitPlanContext): 
 async function decidedDelete(
   recorder: UnitRecorder,
   what: { kind: PlanItemKind; target: string; bytes?: number },
-  context: { view: PruneView; options: ExecuteOptions; need: ViewNeed },
+  context: {
+    view: PruneView;
+    options: ExecuteOptions;
+    need: ViewNeed;
+    /** Asked after the catch-up: whether the decision needs the Images caught up as well. */
+    alsoImages?: () => boolean;
+  },
   keep: () => string | undefined,
   call: () => Promise<RegistryDeleteOutcome>,
 ): Promise<boolean> {
-  const { view, options, need } = context;
+  const { view, options, need, alsoImages } = context;
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   for (let attempt = 1; ; attempt++) {
     await options.registrySlot?.();
-    const stale = await caughtUp(view, need);
+    let stale = await caughtUp(view, need);
+    if (stale === undefined && alsoImages?.() === true) stale = await caughtUp(view, 'images');
     if (stale !== undefined) {
       // Failed, not skipped: the next plan may not know this item any more, so the unit must run again.
       recorder.record(what.kind, what.target, 'failed', { attempts: attempt, error: stale.error });
@@ -376,12 +383,19 @@ async function runStreamUnit(
     ...unit.layerLinks.map((digest) => ({ kind: 'layer-link' as const, digest })),
   ];
   // Each link is decided on the view caught up right before its delete: the history as written by this
-  // unit, and anything pushed since (a push may have brought a digest back into this repository).
+  // unit, and anything pushed since (a push may have brought a digest back into this repository). What an
+  // Image references never changes, so the Images need catching up only when the history names one the
+  // view has not seen (a push: its Image was created before the history named it).
   await pool(links, options.registryConcurrency ?? 8, undefined, async ({ kind, digest }) => {
     const deleted = await decidedDelete(
       recorder,
       { kind, target: `${repo}@${digest}` },
-      { view, options, need: 'all' },
+      {
+        view,
+        options,
+        need: 'streams',
+        alsoImages: () => view.index.repositoryNeeds(unit.namespace, unit.name).missing.size > 0,
+      },
       () => {
         const needs = view.index.repositoryNeeds(unit.namespace, unit.name);
         // An Image of the remaining history that cannot be read fully could need any link of that kind.

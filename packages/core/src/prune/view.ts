@@ -37,14 +37,18 @@ export interface HistoryAddition {
   images: string[];
 }
 
-/** What a decision reads: every Image only (a blob's referrers), or Images and stream histories. */
-export type ViewNeed = 'images' | 'all';
+/**
+ * What a decision reads: every Image only (a blob's referrers), stream histories only (a link's repository:
+ * Images are immutable in what they reference, so only the ones a history names and the view lacks need
+ * the Images caught up too), or both.
+ */
+export type ViewNeed = 'images' | 'streams' | 'all';
 
 /** What the executor needs of a view. */
 export interface PruneView {
   /**
    * Resolves once the index reflects every change the cluster had made when the call was made — to Images
-   * only, or to Images and streams (`all`, the default); rejects (`PRUNE_VIEW_STALE`) when that cannot be
+   * only, to streams only, or to both (`all`, the default); rejects (`PRUNE_VIEW_STALE`) when that cannot be
    * shown. Concurrent calls share the work.
    */
   catchUp(need?: ViewNeed): Promise<void>;
@@ -188,8 +192,7 @@ export class LiveView implements PruneView {
   readonly #images: Informer<ImageObject>;
   readonly #streams: Informer<ImageStreamObject>;
   readonly #listeners = new Set<(addition: HistoryAddition) => void>();
-  readonly #catchUp: Coalesced;
-  readonly #catchUpImages: Coalesced;
+  readonly #catchUp: Record<ViewNeed, Coalesced>;
   #stopped = false;
 
   /**
@@ -225,8 +228,11 @@ export class LiveView implements PruneView {
         }
       },
     });
-    this.#catchUp = new Coalesced(() => this.#catchUpOnce('all'));
-    this.#catchUpImages = new Coalesced(() => this.#catchUpOnce('images'));
+    this.#catchUp = {
+      all: new Coalesced(() => this.#catchUpOnce('all')),
+      images: new Coalesced(() => this.#catchUpOnce('images')),
+      streams: new Coalesced(() => this.#catchUpOnce('streams')),
+    };
   }
 
   get index(): ViewQueries {
@@ -258,7 +264,7 @@ export class LiveView implements PruneView {
 
   catchUp(need: ViewNeed = 'all'): Promise<void> {
     if (this.#stopped) return Promise.reject(stale('The live view was stopped.'));
-    return (need === 'images' ? this.#catchUpImages : this.#catchUp).run();
+    return this.#catchUp[need].run();
   }
 
   onHistoryAdded(listener: (addition: HistoryAddition) => void): () => void {
@@ -275,8 +281,8 @@ export class LiveView implements PruneView {
       throw stale('The cluster could not be asked for its current state.', error);
     }
     await Promise.all([
-      this.#reach(this.#images, Resources.image, target),
-      ...(need === 'all' ? [this.#reach(this.#streams, Resources.imageStream, target)] : []),
+      ...(need === 'streams' ? [] : [this.#reach(this.#images, Resources.image, target)]),
+      ...(need === 'images' ? [] : [this.#reach(this.#streams, Resources.imageStream, target)]),
     ]);
   }
 
