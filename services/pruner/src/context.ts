@@ -183,7 +183,13 @@ export class PrunerContext {
       cluster: this.cluster,
       confirm,
       view,
-      ...(full ? { registry: await this.registry(), registrySlot: () => this.#registrySlot() } : {}),
+      ...(full
+        ? {
+            registry: await this.registry(),
+            registrySlot: () => this.#registrySlot(),
+            registryConcurrency: this.settings.registryConcurrency,
+          }
+        : {}),
       onLayerLinkDeleted: (repository, digest) => void restorer.removed(repository, digest, run.record.runId),
       // Asked before each unit's registry deletes: a registry that left Managed is no longer touched.
       checkMode: () => {

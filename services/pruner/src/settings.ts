@@ -59,6 +59,11 @@ export interface Settings {
   unitConcurrency: number;
   /** Image units per batch job (units that share blobs always go together). Default 20. */
   batchSize: number;
+  /**
+   * Registry deletes of one unit in flight at a time (`PRUNER_REGISTRY_CONCURRENCY`). Default 32: the deletes
+   * of a unit then share one catch-up of the live view, and the registry rate still paces them.
+   */
+  registryConcurrency: number;
   /** How often the ImagePruner CR is read. Default 30 s. */
   configPollMs: number;
   /** BullMQ job lock; a worker that stops renewing it loses its job after this long. Default 30 s. */
@@ -451,6 +456,7 @@ export function loadSettings(env: Env = process.env): Settings {
     concurrency: integer(env, 'PRUNER_CONCURRENCY', 4, 1),
     unitConcurrency: integer(env, 'PRUNER_UNIT_CONCURRENCY', 8, 1),
     batchSize: integer(env, 'PRUNER_BATCH_SIZE', 20, 1),
+    registryConcurrency: integer(env, 'PRUNER_REGISTRY_CONCURRENCY', 32, 1),
     configPollMs: integer(env, 'PRUNER_CONFIG_POLL_MS', 30_000, 50),
     lockDurationMs,
     stalledIntervalMs: integer(env, 'PRUNER_STALLED_INTERVAL_MS', lockDurationMs, 100),
