@@ -797,7 +797,7 @@ const mib = (values) => values.map((v) => v.toFixed(0)).join(' / ');
 console.log(
   `\nConfirmed full prune through the queue, fresh openshift-sim per row (${first.images} Images, ${first.streams} streams, ` +
     `${first.pods} pods; keepTagRevisions 2), registry storage written directly (${first.storageFiles} files), ` +
-    `NODE_OPTIONS='${first.nodeOptions}', rates ${Object.keys(RATES).length === 0 ? 'at their defaults (API 50/s, registry 500/s)' : JSON.stringify(RATES)}:\n`,
+    `NODE_OPTIONS='${first.nodeOptions}', rates ${Object.keys(RATES).length === 0 ? 'at their defaults (API 100/s, registry 1000/s)' : JSON.stringify(RATES)}:\n`,
 );
 console.log(
   '| workers | images deleted | registry deletes | wall s | registry DELETE/s | API calls/s | peak RSS MiB per worker | failed items | storage check |',
