@@ -54,6 +54,8 @@ let buildah: string[];
 let host: string;
 let certDir: string;
 let pushed: { digest: string; internalRef: string };
+/** The pushed image's user, environment and entrypoint, as skopeo read them. */
+let imageConfig: { User: string; Env: string[]; Entrypoint: string[] };
 
 const enabled = process.env['REGISTRY_PUSH_IMAGE_CHECK'] === '1' && process.getuid?.() === 0;
 
@@ -132,6 +134,11 @@ describe.runIf(enabled)('the pruner image', () => {
     expect(config.config.Cmd).toEqual(['worker']);
     expect(Object.keys(config.config.ExposedPorts ?? {})).toEqual(['8080/tcp']);
     expect(config.config.Env).toContain('NODE_ENV=production');
+    imageConfig = {
+      User: config.config.User!,
+      Env: config.config.Env ?? [],
+      Entrypoint: config.config.Entrypoint ?? [],
+    };
     const head = (await ok('git', ['rev-parse', 'HEAD'])).stdout.trim();
     expect(config.config.Labels).toMatchObject({
       'org.opencontainers.image.title': 'registry-pruner',
@@ -170,20 +177,37 @@ describe.runIf(enabled)('the pruner image', () => {
       // The pod mounts its service-account files; here the kubeconfig takes their place.
       await mkdir(join(rootfs, 'var/run/registry-pruner'), { recursive: true });
       await writeFile(join(rootfs, 'var/run/registry-pruner/kubeconfig'), '');
+      // The image's own user, environment and entrypoint, as a container runtime would use them.
+      const { User, Env, Entrypoint } = imageConfig;
       const script = [
         'set -e',
         `mount --bind "$ROOTFS" "$ROOTFS"`,
         `mount -o remount,bind,ro "$ROOTFS"`,
         `mount --bind -o ro "$KUBECONFIG_FILE" "$ROOTFS/var/run/registry-pruner/kubeconfig"`,
         // exec: the chroot's exit code is the script's.
-        `if [ "$1" = write ]; then exec chroot --userspec=1001:0 "$ROOTFS" /usr/bin/env HOME=/ node -e "require('fs').writeFileSync('/app/x', '')"; fi`,
-        `exec chroot --userspec=1001:0 "$ROOTFS" /usr/bin/env HOME=/ PATH=/usr/local/bin:/usr/bin NODE_ENV=production node /app/services/pruner/dist/cli.js run --mode metadata --output json --kubeconfig /var/run/registry-pruner/kubeconfig`,
+        `exec chroot --userspec="$USERSPEC" "$ROOTFS" /usr/bin/env -i HOME=/ "$@"`,
       ].join('\n');
       // Readable by group 0, as OpenShift mounts a secret for the arbitrary UID it assigns (GID 0).
       const kubeconfig = join(work, 'kubeconfig');
       await writeFile(kubeconfig, await readFile(cluster.kubeconfig), { mode: 0o640 });
-      const env = { PATH: process.env['PATH'], ROOTFS: rootfs, KUBECONFIG_FILE: kubeconfig };
-      const dry = await run('unshare', ['--mount', 'sh', '-c', script, 'sh', 'run'], env);
+      const env = {
+        PATH: process.env['PATH'],
+        ROOTFS: rootfs,
+        KUBECONFIG_FILE: kubeconfig,
+        USERSPEC: User,
+      };
+      const inChroot = (argv: string[]) =>
+        run('unshare', ['--mount', 'sh', '-c', script, 'sh', ...Env, ...argv], env);
+      const dry = await inChroot([
+        ...Entrypoint,
+        'run',
+        '--mode',
+        'metadata',
+        '--output',
+        'json',
+        '--kubeconfig',
+        '/var/run/registry-pruner/kubeconfig',
+      ]);
       expect(dry.stderr).not.toMatch(/EROFS|EACCES|\n\s+at /);
       expect(dry.code).toBe(0);
       // The plan sees the cluster through the API: the one Image there is the pruner's own, and kept.
@@ -193,7 +217,7 @@ describe.runIf(enabled)('the pruner image', () => {
         result: { dryRun: true },
       });
       // And the root really is read-only for it.
-      const write = await run('unshare', ['--mount', 'sh', '-c', script, 'sh', 'write'], env);
+      const write = await inChroot(['node', '-e', "require('fs').writeFileSync('/app/x', '')"]);
       expect(write.code).not.toBe(0);
       expect(write.stderr).toMatch(/EROFS|read-only file system/i);
     } finally {
