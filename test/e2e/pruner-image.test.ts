@@ -2,7 +2,7 @@
 // Node base assembled from this machine's files, as no base image can be pulled here), pushed into
 // openshift-sim with `registry-push all`, checked with skopeo (user, entrypoint, labels, size), pulled back
 // and run as its non-root user on a read-only root filesystem, and pinned by digest in the deploy's
-// kustomization. About two minutes and it needs the npm registry (the Containerfile runs `npm ci`), so it is
+// kustomization. One to two minutes on two cores, and it needs the npm registry (the Containerfile runs `npm ci`), so it is
 // not part of `npm test`: `npm run check:pruner-image` runs it (REGISTRY_PUSH_IMAGE_CHECK=1).
 import { spawn } from 'node:child_process';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
