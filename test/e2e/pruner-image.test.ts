@@ -2,12 +2,16 @@
 // Node base assembled from this machine's files, as no base image can be pulled here), pushed into
 // openshift-sim with `registry-push all`, checked with skopeo (user, entrypoint, labels, size), pulled back
 // and run as its non-root user on a read-only root filesystem, and pinned by digest in the deploy's
-// kustomization. One to two minutes on two cores, and it needs the npm registry (the Containerfile runs `npm ci`), so it is
-// not part of `npm test`: `npm run check:pruner-image` runs it (REGISTRY_PUSH_IMAGE_CHECK=1).
+// kustomization. One to two minutes on two cores, and it needs the npm registry (the Containerfile runs
+// `npm ci`), so it is not part of `npm test`: `npm run check:pruner-image` runs it (REGISTRY_PUSH_IMAGE_CHECK=1).
+// The deploy's image reference (a digest, pinned by the script or by the example workflow's overlay) is checked
+// in every run.
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadAllYaml, loadYaml } from '@kubernetes/client-node';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import { makeWorkDir, runSkopeo } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,23 +230,102 @@ describe.runIf(enabled)('the pruner image', () => {
     }
   });
 
-  it('the deploy pins it by digest through the kustomize images entry', async () => {
-    const committed = await readFile(join(ROOT, 'services/pruner/deploy/kustomization.yaml'), 'utf8');
-    expect(committed).toMatch(
-      /- name: quay\.io\/registry-push\/registry-pruner\n {4}newName: \S+\n {4}digest: sha256:[0-9a-f]{64}\n/,
-    );
+  it('the deploy pins the pushed digest (scripts/pin-pruner-image.sh)', async () => {
     const deploy = join(work, 'deploy');
     await cp(join(ROOT, 'services/pruner/deploy'), deploy, { recursive: true });
     await ok(join(ROOT, 'scripts/pin-pruner-image.sh'), [pushed.internalRef, deploy]);
-    const rendered = (await ok('kubectl', ['kustomize', deploy])).stdout;
-    const deployment = rendered
-      .split(/^---$/m)
-      .find((doc) => /^kind: Deployment$/m.test(doc) && /name: registry-pruner$/m.test(doc));
-    expect(deployment).toBeDefined();
-    expect(deployment).toContain(`image: ${pushed.internalRef}\n`);
-    expect(deployment).toMatch(/readOnlyRootFilesystem: true/);
-    expect(deployment).toMatch(/runAsNonRoot: true/);
-    // Any UID (OpenShift's restricted SCC assigns one); the image's files are group 0 readable.
-    expect(deployment).not.toMatch(/runAsUser:/);
+    expect((await renderedWorker(deploy)).image).toBe(pushed.internalRef);
+  });
+});
+
+/** The worker container of the Deployment that `kubectl kustomize dir` renders. */
+async function renderedWorker(dir: string): Promise<Container> {
+  const docs = loadAllYaml((await ok('kubectl', ['kustomize', dir])).stdout) as Deployment[];
+  const deployment = docs.find((doc) => doc.kind === 'Deployment' && doc.metadata.name === 'registry-pruner');
+  const worker = deployment?.spec.template.spec.containers.find((container) => container.name === 'worker');
+  if (!deployment || !worker) throw new Error(`kubectl kustomize ${dir} rendered no registry-pruner worker`);
+  return { ...worker, podSecurityContext: deployment.spec.template.spec.securityContext };
+}
+
+interface Container {
+  name: string;
+  image: string;
+  securityContext?: Record<string, unknown>;
+  podSecurityContext?: Record<string, unknown>;
+}
+
+interface Deployment {
+  kind: string;
+  metadata: { name: string };
+  spec: { template: { spec: { containers: Container[]; securityContext?: Record<string, unknown> } } };
+}
+
+// Needs only kubectl, so it runs in every `npm test`.
+describe("the deploy's image reference", () => {
+  let scratch: string;
+  /** A digest no registry holds: the pin is about the manifests, not the image. */
+  const ref = `${INTERNAL}/registry-pruner/registry-pruner@sha256:${createHash('sha256').update(randomBytes(16)).digest('hex')}`;
+
+  beforeAll(async () => {
+    scratch = await makeWorkDir('pruner-deploy-image');
+  });
+  afterAll(async () => {
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('is a digest in the kustomize images entry, and the pod runs non-root on a read-only root', async () => {
+    const worker = await renderedWorker(join(ROOT, 'services/pruner/deploy'));
+    expect(worker.image).toMatch(/^quay\.io\/registry-push\/registry-pruner@sha256:[0-9a-f]{64}$/);
+    expect(worker.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(worker.podSecurityContext).toMatchObject({ runAsNonRoot: true });
+    // Any UID: OpenShift's restricted SCC assigns one; the image's files are readable by group 0.
+    expect(worker.podSecurityContext).not.toHaveProperty('runAsUser');
+    expect(worker.securityContext).not.toHaveProperty('runAsUser');
+  });
+
+  it('scripts/pin-pruner-image.sh sets the pushed name and digest, and refuses a tag', async () => {
+    const deploy = join(scratch, 'pinned');
+    await cp(join(ROOT, 'services/pruner/deploy'), deploy, { recursive: true });
+    await ok(join(ROOT, 'scripts/pin-pruner-image.sh'), [ref, deploy]);
+    expect((await renderedWorker(deploy)).image).toBe(ref);
+    const tagged = await run(join(ROOT, 'scripts/pin-pruner-image.sh'), [`${INTERNAL}/x/y:latest`, deploy]);
+    expect(tagged.code).toBe(2);
+    expect(tagged.stderr.trim().split('\n')).toHaveLength(1);
+    expect(tagged.stderr).toMatch(/NAME@sha256:/);
+    expect((await renderedWorker(deploy)).image).toBe(ref);
+  });
+
+  it("examples/pruner-deploy.yml's overlay pins the digest the action pushed", async () => {
+    const workflow = loadYaml<{ jobs: { deploy: { steps: { name?: string; run?: string }[] } } }>(
+      await readFile(join(ROOT, 'examples/pruner-deploy.yml'), 'utf8'),
+    );
+    const step = workflow.jobs.deploy.steps.find(
+      (candidate) => candidate.name === 'Roll out the pushed digest',
+    );
+    const lines = (step?.run ?? '').split('\n');
+    // The step's script up to its `oc` calls, run as the runner would in a checkout.
+    const script = lines
+      .slice(
+        0,
+        lines.findIndex((line) => line.startsWith('oc ')),
+      )
+      .join('\n');
+    expect(script).toMatch(/kustomization\.yaml/);
+    const checkout = join(scratch, 'checkout');
+    await cp(join(ROOT, 'services/pruner/deploy'), join(checkout, 'services/pruner/deploy'), {
+      recursive: true,
+    });
+    const result = await run('bash', ['-euo', 'pipefail', '-c', `cd "$CHECKOUT"\n${script}`], {
+      PATH: process.env['PATH'],
+      CHECKOUT: checkout,
+      IMAGE: ref,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect((await renderedWorker(join(checkout, '.deploy'))).image).toBe(ref);
   });
 });
