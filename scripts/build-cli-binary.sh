@@ -130,8 +130,14 @@ EOF
     --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2
   chmod 0755 "$partial"
   if [ "$arch" = "$host_arch" ]; then
-    # The binary must start and answer on its own before it replaces the previous one.
-    env -i PATH=/nonexistent "$partial" --help >/dev/null
+    # The binary must start and answer on its own before it replaces the previous one. (A crash prints the
+    # minified line it happened on, the whole bundle: only the end of the output is shown.)
+    if ! env -i PATH=/nonexistent "$partial" --help >"$work/smoke.log" 2>&1; then
+      tail -c 1500 "$work/smoke.log" >&2
+      echo >&2
+      echo "error: the built $arch binary does not start (\`$partial --help\` failed; its output ends above)." >&2
+      exit 1
+    fi
   fi
   mv -f "$partial" "$target"
   echo "$stamp" >"$work/registry-push-linux-$arch.inputs"
