@@ -689,7 +689,8 @@ async function measure(workerCount, withExtras) {
       PRUNER_REGISTRY_HOST: host,
       PRUNER_REGISTRY_CA_FILE: cluster.ingressCA,
       PRUNER_LOG_LEVEL: 'info',
-      NODE_OPTIONS: nodeOptions,
+      // BENCH_WORKER_NODE_OPTIONS adds to the deployed ones (a CPU profile: --cpu-prof --cpu-prof-dir=DIR).
+      NODE_OPTIONS: [nodeOptions, process.env.BENCH_WORKER_NODE_OPTIONS ?? ''].join(' ').trim(),
       ...RATES,
     };
     workers = startWorkers(workerCount, env, work);
@@ -796,7 +797,7 @@ const mib = (values) => values.map((v) => v.toFixed(0)).join(' / ');
 console.log(
   `\nConfirmed full prune through the queue, fresh openshift-sim per row (${first.images} Images, ${first.streams} streams, ` +
     `${first.pods} pods; keepTagRevisions 2), registry storage written directly (${first.storageFiles} files), ` +
-    `NODE_OPTIONS='${first.nodeOptions}', rates ${Object.keys(RATES).length === 0 ? 'at their defaults (API 50/s, registry 500/s)' : JSON.stringify(RATES)}:\n`,
+    `NODE_OPTIONS='${first.nodeOptions}', rates ${Object.keys(RATES).length === 0 ? 'at their defaults (API 100/s, registry 1000/s)' : JSON.stringify(RATES)}:\n`,
 );
 console.log(
   '| workers | images deleted | registry deletes | wall s | registry DELETE/s | API calls/s | peak RSS MiB per worker | failed items | storage check |',

@@ -18,7 +18,7 @@ import {
 } from '@registry-push/core';
 import type { FlowProducer, Queue } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
-import { currentMode, openRegistry, type EventRecorder } from './cluster.js';
+import { openRegistry, type EventRecorder } from './cluster.js';
 import type { Failpoints } from './failpoints.js';
 import {
   createRateLimiters,
@@ -28,6 +28,7 @@ import {
   type RateLimiters,
 } from './limiter.js';
 import type { Logger } from './logger.js';
+import { ModeWatch } from './mode-watch.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
 import type { RunRecord, RunStore, StoredPlan } from './store.js';
@@ -87,6 +88,8 @@ export class PrunerContext {
   readonly failpoints: Failpoints;
   /** Aborted when the process is asked to stop. */
   readonly shutdown: AbortSignal;
+  /** The mode each unit's registry deletes may use, from a watch of the registry operator's config. */
+  readonly mode: ModeWatch;
   readonly #runs = new Map<string, LoadedRun>();
   #registry: { client: ClientPruneRegistry; port: PruneRegistry; at: number } | undefined;
   #view: ViewHolder | undefined;
@@ -109,6 +112,12 @@ export class PrunerContext {
     );
     this.pacedClient = throttledClient(parts.client, this.limiters.api);
     this.cluster = throttledCluster(pruneClusterOf(parts.client), this.limiters.api);
+    this.mode = new ModeWatch(parts.client, parts.settings.mode, (error) =>
+      parts.logger.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        'cannot watch the registry operator config (the role needs list and watch on configs); reading it before each unit instead',
+      ),
+    );
   }
 
   /** The registry port (paced, with a token at most five minutes old), for confirmed full runs. */
@@ -174,10 +183,19 @@ export class PrunerContext {
       cluster: this.cluster,
       confirm,
       view,
-      ...(full ? { registry: await this.registry(), registrySlot: () => this.#registrySlot() } : {}),
+      ...(full
+        ? {
+            registry: await this.registry(),
+            registrySlot: () => this.#registrySlot(),
+            registryConcurrency: this.settings.registryConcurrency,
+          }
+        : {}),
       onLayerLinkDeleted: (repository, digest) => void restorer.removed(repository, digest, run.record.runId),
       // Asked before each unit's registry deletes: a registry that left Managed is no longer touched.
-      checkMode: () => currentMode(this.client, this.settings.mode),
+      checkMode: () => {
+        this.mode.start();
+        return this.mode.current();
+      },
     };
   }
 
@@ -258,6 +276,7 @@ export class PrunerContext {
 
   /** Stops the live view and closes the registry client. */
   async close(): Promise<void> {
+    await this.mode.stop();
     if (this.#view !== undefined) await this.#stopView(this.#view);
     this.#view = undefined;
     await this.#registry?.client.close();

@@ -17,6 +17,7 @@ import {
   type PruneRunResult,
 } from '@registry-push/core';
 import { connectCluster, currentMode, openRegistry, readPrunerConfig } from './cluster.js';
+import { ModeWatch } from './mode-watch.js';
 import {
   createRateLimiters,
   observedRegistry,
@@ -97,13 +98,15 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> 
               ),
           })
         : undefined;
+    const modeWatch = new ModeWatch(client, options.mode);
     let result: PruneRunResult;
     try {
+      modeWatch.start();
       result = await executePlan(plan, {
         cluster: throttledCluster(pruneClusterOf(client), limiters.api),
         confirm: options.confirm,
         concurrency: options.concurrency ?? 5,
-        checkMode: () => currentMode(client, options.mode),
+        checkMode: () => modeWatch.current(),
         ...(view !== undefined ? { view } : {}),
         // Each delete takes its registry slot before it is decided; the call itself only reports back.
         ...(registry !== undefined
@@ -125,6 +128,7 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> 
         },
       });
     } finally {
+      await modeWatch.stop();
       await restorer?.stop();
       await view?.stop();
     }

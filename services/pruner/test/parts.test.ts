@@ -262,10 +262,12 @@ describe('run ids, the CR and settings', () => {
 
   it('paces the API and the registry apart, and still reads the old names of the API rate', () => {
     expect(loadSettings({})).toMatchObject({
-      apiRate: 50,
+      apiRate: 100,
       apiMinRate: 2,
-      registryRate: 500,
+      registryRate: 1000,
       registryMinRate: 10,
+      concurrency: 16,
+      registryConcurrency: 32,
     });
     const set = loadSettings({
       PRUNER_API_RATE: '20',
@@ -278,7 +280,7 @@ describe('run ids, the CR and settings', () => {
     expect(loadSettings({ PRUNER_RATE: '30', PRUNER_MIN_RATE: '3' })).toMatchObject({
       apiRate: 30,
       apiMinRate: 3,
-      registryRate: 500,
+      registryRate: 1000,
       registryMinRate: 10,
     });
     // Both names with the same value are no contradiction.
@@ -307,8 +309,8 @@ describe('run ids, the CR and settings', () => {
     expect(refused({ PRUNER_RATE: '5', PRUNER_MIN_RATE: '10' })).toBe(
       'PRUNER_MIN_RATE (10) must not be above PRUNER_RATE (5). Lower PRUNER_MIN_RATE or raise PRUNER_RATE. [PRUNER_SETTING_INVALID]',
     );
-    expect(refused({ PRUNER_API_MIN_RATE: '60' })).toBe(
-      'PRUNER_API_MIN_RATE (60) must not be above PRUNER_API_RATE (50, the default). Lower PRUNER_API_MIN_RATE or raise PRUNER_API_RATE. [PRUNER_SETTING_INVALID]',
+    expect(refused({ PRUNER_API_MIN_RATE: '120' })).toBe(
+      'PRUNER_API_MIN_RATE (120) must not be above PRUNER_API_RATE (100, the default). Lower PRUNER_API_MIN_RATE or raise PRUNER_API_RATE. [PRUNER_SETTING_INVALID]',
     );
     expect(refused({ PRUNER_REGISTRY_RATE: '100', PRUNER_REGISTRY_MIN_RATE: '200' })).toMatch(
       /^PRUNER_REGISTRY_MIN_RATE \(200\) must not be above PRUNER_REGISTRY_RATE \(100\)\./,

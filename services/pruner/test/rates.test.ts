@@ -98,7 +98,7 @@ describe.runIf(root)('API and registry rates', () => {
 
   it('keeps API calls at full speed through a registry 429 storm, and registry calls through an API one', async () => {
     const limiters = createRateLimiters(loadSettings({}));
-    expect([limiters.api.rate, limiters.registry.rate]).toEqual([50, 500]);
+    expect([limiters.api.rate, limiters.registry.rate]).toEqual([100, 1000]);
     registryClient = createPruneRegistry({
       host: world.host,
       caPem: registryProxy.caPem,
@@ -125,9 +125,9 @@ describe.runIf(root)('API and registry rates', () => {
     expect((refused as RegistryPushError).code).toBe('REGISTRY_RATE_LIMITED');
     expect((refused as RegistryPushError).details['retryAfterMs']).toBe(5000);
     const refusedAt = registryProxy.log.filter((r) => r.injected === 429).at(-1)!.at;
-    expect(limiters.registry.rate).toBe(250);
+    expect(limiters.registry.rate).toBe(500);
     expect(limiters.registry.pausedUntil).toBeGreaterThan(Date.now() + 2000);
-    expect(limiters.api.rate).toBe(50);
+    expect(limiters.api.rate).toBe(100);
 
     // API calls go on at once while registry calls wait out the Retry-After.
     for (let i = 0; i < 5; i++) expect(await cluster.getImage(missing)).toBeUndefined();
@@ -138,7 +138,7 @@ describe.runIf(root)('API and registry rates', () => {
     const next = registryProxy.log.filter((r) => r.method === 'DELETE' && r.injected === undefined).at(-1)!;
     // Timers may fire a millisecond early; the pause itself is 5 s.
     expect(next.at - refusedAt).toBeGreaterThanOrEqual(4900);
-    expect(limiters.api.rate).toBe(50);
+    expect(limiters.api.rate).toBe(100);
 
     // The API answers 429 until its pace is at the floor (2/s); the registry keeps its own pace.
     storm.api = true;
@@ -185,12 +185,12 @@ describe.runIf(root)('API and registry rates', () => {
       ),
     ).toBe(true);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    expect(metrics).toMatch(/registry_pruner_call_rate_limit\{side="api"\} 50\n/);
+    expect(metrics).toMatch(/registry_pruner_call_rate_limit\{side="api"\} 100\n/);
     const registryRate = Number(
       /registry_pruner_call_rate_limit\{side="registry"\} (\S+)/.exec(metrics)?.[1],
     );
     expect(registryRate).toBeGreaterThanOrEqual(10);
-    expect(registryRate).toBeLessThan(500);
+    expect(registryRate).toBeLessThan(1000);
 
     // The run record keeps the run's progress.
     expect(record.progress).toMatchObject({

@@ -1,18 +1,35 @@
 import {
   AuthorizationV1Api,
+  createConfiguration,
   CustomObjectsApi,
   KubernetesObjectApi,
   PatchStrategy,
+  ServerConfiguration,
+  setHeaderMiddleware,
   type KubeConfig,
   type KubernetesObject,
+  type RequestContext,
+  type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import type { RequestOptions } from 'node:https';
 import { RegistryPushError } from '../errors.js';
 import { toClusterError, type ApiRequest } from './api-errors.js';
+import { ApiConnections } from './connections.js';
 import { loadClusterAccess, type ClusterAccessOptions, type ClusterAccessSource } from './kubeconfig.js';
 import { Informer, type InformerOptions } from './informer.js';
 import { groupOf, qualifiedName, versionOf, type ResourceType } from './resources.js';
 import { RawApi, type WatchRequestOptions, type WatchStream } from './watch.js';
+
+/** What the API server's audit log names as the client. */
+const USER_AGENT = 'registry-push';
+
+/** client-node's object API on a given configuration, with the KubeConfig's namespace as the default. */
+class ObjectApi extends KubernetesObjectApi {
+  constructor(configuration: ConstructorParameters<typeof KubernetesObjectApi>[0], kubeConfig: KubeConfig) {
+    super(configuration);
+    this.setDefaultNamespace(kubeConfig);
+  }
+}
 
 /** The metadata fields the tools read. */
 export interface ObjectMeta {
@@ -120,6 +137,7 @@ export class ClusterClient {
   private readonly custom: CustomObjectsApi;
   private readonly authorization: AuthorizationV1Api;
   private readonly raw: RawApi;
+  private readonly connections: ApiConnections;
 
   private constructor(
     private readonly kubeConfig: KubeConfig,
@@ -128,10 +146,32 @@ export class ClusterClient {
   ) {
     this.server = server;
     this.source = source;
-    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
-    this.raw = new RawApi(kubeConfig, server);
+    const connections = new ApiConnections();
+    this.connections = connections;
+    // client-node's own authentication, then the pooled connection instead of a new agent per call.
+    const auth: SecurityAuthentication = {
+      getName: () => 'kubeconfig, pooled connections',
+      applySecurityAuthentication: async (context: RequestContext) => {
+        await kubeConfig.applySecurityAuthentication(context);
+        const options: RequestOptions = {};
+        await kubeConfig.applyToHTTPSOptions(options);
+        context.setDispatcher(connections.dispatcher(options));
+      },
+    };
+    const configuration = createConfiguration({
+      baseServer: new ServerConfiguration(server, {}),
+      authMethods: { default: auth },
+      middleware: [setHeaderMiddleware('User-Agent', USER_AGENT)],
+    });
+    this.objects = new ObjectApi(configuration, kubeConfig);
+    this.custom = new CustomObjectsApi(configuration);
+    this.authorization = new AuthorizationV1Api(configuration);
+    this.raw = new RawApi(kubeConfig, server, connections);
+  }
+
+  /** Closes the pooled connections to the API server (idle ones never keep the process alive). */
+  async close(): Promise<void> {
+    await this.connections.close();
   }
 
   /**

@@ -89,6 +89,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.synced;
   }
 
+  /**
+   * Whether a watch is open now (after the first list): the store follows the server. False while the
+   * informer starts, backs off, re-lists or after it stopped.
+   */
+  get connected(): boolean {
+    return this.synced && !this.stopped && this.stream !== undefined;
+  }
+
   /** The error that stopped the informer, if one did. */
   get error(): RegistryPushError | undefined {
     return this.failure;

@@ -8,6 +8,7 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { RegistryPushError } from '../errors.js';
+import { ApiConnections } from './connections.js';
 import { fromStatusCode, toClusterError, type ApiRequest } from './api-errors.js';
 import type { KubeObject } from './client.js';
 import { qualifiedName, type ResourceType } from './resources.js';
@@ -50,11 +51,15 @@ export function collectionPath(type: ResourceType, namespace: string | undefined
   return `${base}${scope}/${type.plural}`;
 }
 
-/** A raw request: the KubeConfig's credentials, CA and client certificate applied per request. */
+/**
+ * A raw request: the KubeConfig's credentials, CA and client certificate applied per request; lists and
+ * reads on pooled keep-alive connections, each watch on a socket of its own.
+ */
 export class RawApi {
   constructor(
     private readonly kubeConfig: KubeConfig,
     readonly server: string,
+    private readonly connections: ApiConnections = new ApiConnections(),
   ) {}
 
   private async open(
@@ -63,6 +68,7 @@ export class RawApi {
     request: ApiRequest,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
+    socket: 'pooled' | 'own',
   ): Promise<{
     response: IncomingMessage;
     abort: () => void;
@@ -84,9 +90,11 @@ export class RawApi {
         port: url.port === '' ? 443 : Number(url.port),
         method: 'GET',
         path: `${prefix}${path}${qs === '' ? '' : `?${qs}`}`,
-        headers: { ...(options.headers ?? {}), Accept: 'application/json' },
+        headers: { ...(options.headers ?? {}), Accept: 'application/json', 'User-Agent': 'registry-push' },
         // A watch holds its socket for minutes: it must not sit in (and keep alive) a shared agent's pool.
-        agent: false,
+        ...(socket === 'pooled'
+          ? { agent: this.connections.httpsAgent(options) }
+          : { agent: false, secureContext: this.connections.secureContext(options) }),
         ...(signal === undefined ? {} : { signal }),
       });
       // A list that hangs must fail, not hold the informer forever; a watch is idle by nature and has none.
@@ -108,7 +116,7 @@ export class RawApi {
     request: ApiRequest,
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
-    const { response } = await this.open(path, query, request, signal, LIST_TIMEOUT_MS);
+    const { response } = await this.open(path, query, request, signal, LIST_TIMEOUT_MS, 'pooled');
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of response) chunks.push(chunk as Buffer);
@@ -222,6 +230,7 @@ export class RawApi {
       request,
       signal,
       undefined,
+      'own',
     );
     const status = response.statusCode ?? 0;
     if (status < 200 || status >= 300) {

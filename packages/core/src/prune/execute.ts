@@ -9,7 +9,7 @@ import type { PruneCluster } from './cluster-port.js';
 import { linkedGroups } from './groups.js';
 import type { ImageStreamObject } from './objects.js';
 import type { PruneRegistry, RegistryDeleteOutcome } from './registry.js';
-import { ListedView, type PruneView, type ViewNeed } from './view.js';
+import { catchUpRepository, ListedView, type PruneView } from './view.js';
 import {
   PLAN_SCHEMA,
   RESULT_SCHEMA,
@@ -229,11 +229,10 @@ function withoutItems(
 
 /** Catches the view up for one decision; undefined (and the reason recorded by the caller) when it cannot. */
 async function caughtUp(
-  view: PruneView,
-  need: ViewNeed = 'all',
+  catchUp: () => Promise<void>,
 ): Promise<{ error: { code: string; message: string } } | undefined> {
   try {
-    await view.catchUp(need);
+    await catchUp();
     return undefined;
   } catch (error) {
     return { error: errorOf(error) };
@@ -256,15 +255,15 @@ async function registryAllowed(options: ExecuteOptions, plan: UnitPlanContext): 
 async function decidedDelete(
   recorder: UnitRecorder,
   what: { kind: PlanItemKind; target: string; bytes?: number },
-  context: { view: PruneView; options: ExecuteOptions; need: ViewNeed },
+  context: { options: ExecuteOptions; catchUp: () => Promise<void> },
   keep: () => string | undefined,
   call: () => Promise<RegistryDeleteOutcome>,
 ): Promise<boolean> {
-  const { view, options, need } = context;
+  const { options, catchUp } = context;
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   for (let attempt = 1; ; attempt++) {
     await options.registrySlot?.();
-    const stale = await caughtUp(view, need);
+    const stale = await caughtUp(catchUp);
     if (stale !== undefined) {
       // Failed, not skipped: the next plan may not know this item any more, so the unit must run again.
       recorder.record(what.kind, what.target, 'failed', { attempts: attempt, error: stale.error });
@@ -381,7 +380,7 @@ async function runStreamUnit(
     const deleted = await decidedDelete(
       recorder,
       { kind, target: `${repo}@${digest}` },
-      { view, options, need: 'all' },
+      { options, catchUp: () => catchUpRepository(view, unit.namespace, unit.name) },
       () => {
         const needs = view.index.repositoryNeeds(unit.namespace, unit.name);
         // An Image of the remaining history that cannot be read fully could need any link of that kind.
@@ -444,7 +443,7 @@ async function deleteBlobs(
       recorder,
       { kind: 'blob', target: blob.digest, bytes: blob.size },
       // A blob's referrers are Images: the streams need not be caught up for it.
-      { view, options, need: 'images' },
+      { options, catchUp: () => view.catchUp('images') },
       () => {
         const user = view.index.referrersOf(blob.digest).find((digest) => digest !== unit.digest);
         if (user !== undefined) return `used by ${user}`;
@@ -473,7 +472,7 @@ async function runImageUnit(
     return skipImage(unit, recorder, 'blocked', `${unsettled} did not complete`);
   }
   const view = state.viewFor(options, plan);
-  const stale = await caughtUp(view);
+  const stale = await caughtUp(() => view.catchUp('all'));
   if (stale !== undefined) {
     for (const blob of unit.blobs)
       recorder.record('blob', blob.digest, 'skipped', { reason: 'no-fresh-view' });

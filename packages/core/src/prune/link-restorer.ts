@@ -9,7 +9,7 @@
 import { RegistryPushError } from '../errors.js';
 import { systemErrorCode } from '../system-errors.js';
 import type { PruneRegistry } from './registry.js';
-import type { PruneView } from './view.js';
+import { catchUpRepository, type PruneView } from './view.js';
 
 /** What became of one link that a push needed again. */
 export interface LinkRestoreResult {
@@ -107,13 +107,13 @@ export class LinkRestorer {
       return;
     }
     const { view } = this.options;
+    const [namespace = '', name = ''] = repository.split('/');
     try {
-      await view.catchUp();
+      await catchUpRepository(view, namespace, name);
     } catch {
       // A later history change, or the next removal in this repository, checks again.
       return;
     }
-    const [namespace = '', name = ''] = repository.split('/');
     const needs = view.index.repositoryNeeds(namespace, name);
     for (const [digest, { origin }] of [...digests]) {
       if (!needs.blobs.has(digest)) continue;

@@ -15,6 +15,11 @@ export interface RepositoryNeeds {
   blobs: Set<string>;
   /** Parts of the history's Images that could not be read: any link of that kind could be needed. */
   unknown: Set<string>;
+  /**
+   * Digests the history names (or lists among them name) with no Image in the index: deleted, or created
+   * after the Images the index has seen.
+   */
+  missing: Set<string>;
 }
 
 /** One stream as the index keeps it. */
@@ -160,16 +165,25 @@ export class ViewIndex {
 
   /**
    * What the repository's current history needs: the manifests it names (and their children) and every
-   * blob of those Images. An image the history names without an Image object needs nothing.
+   * blob of those Images. An image the history names without an Image object needs nothing, and is
+   * reported in `missing`.
    */
   repositoryNeeds(namespace: string, name: string): RepositoryNeeds {
-    const needs: RepositoryNeeds = { manifests: new Set(), blobs: new Set(), unknown: new Set() };
+    const needs: RepositoryNeeds = {
+      manifests: new Set(),
+      blobs: new Set(),
+      unknown: new Set(),
+      missing: new Set(),
+    };
     const pending = [...(this.#streams.get(streamKey(namespace, name))?.history ?? [])];
     for (let digest = pending.pop(); digest !== undefined; digest = pending.pop()) {
       if (needs.manifests.has(digest)) continue;
       needs.manifests.add(digest);
       const image = this.#images.get(digest);
-      if (image === undefined) continue;
+      if (image === undefined) {
+        needs.missing.add(digest);
+        continue;
+      }
       for (const blob of blobsOf(image)) needs.blobs.add(blob.digest);
       for (const part of image.unknown ?? []) needs.unknown.add(part);
       pending.push(...image.manifests);

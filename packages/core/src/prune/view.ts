@@ -37,14 +37,18 @@ export interface HistoryAddition {
   images: string[];
 }
 
-/** What a decision reads: every Image only (a blob's referrers), or Images and stream histories. */
-export type ViewNeed = 'images' | 'all';
+/**
+ * What a decision reads: every Image only (a blob's referrers), stream histories only (a link's repository:
+ * Images are immutable in what they reference, so only the ones a history names and the view lacks need
+ * the Images caught up too), or both.
+ */
+export type ViewNeed = 'images' | 'streams' | 'all';
 
 /** What the executor needs of a view. */
 export interface PruneView {
   /**
    * Resolves once the index reflects every change the cluster had made when the call was made — to Images
-   * only, or to Images and streams (`all`, the default); rejects (`PRUNE_VIEW_STALE`) when that cannot be
+   * only, to streams only, or to both (`all`, the default); rejects (`PRUNE_VIEW_STALE`) when that cannot be
    * shown. Concurrent calls share the work.
    */
   catchUp(need?: ViewNeed): Promise<void>;
@@ -55,39 +59,57 @@ export interface PruneView {
 }
 
 /**
- * Runs `task` for callers that arrive while it is idle; callers that arrive while it runs wait for the next
- * run (which must start after they asked), and all of them share that one.
+ * Catches the view up for a decision about one repository's links: its stream history, and the Images as
+ * well only when that history names one the view has not seen (what an Image references never changes, and
+ * an Image is created before a history names it).
  */
-class Coalesced {
-  #running: Promise<void> | undefined;
-  #next: Promise<void> | undefined;
+export async function catchUpRepository(view: PruneView, namespace: string, name: string): Promise<void> {
+  await view.catchUp('streams');
+  if (view.index.repositoryNeeds(namespace, name).missing.size > 0) await view.catchUp('images');
+}
 
-  constructor(private readonly task: () => Promise<void>) {}
+/**
+ * Runs `task` for callers that arrive while it is idle; callers that arrive while it runs wait for the next
+ * run (which must start after they asked), and all of them share that one. With `minIntervalMs`, a run
+ * starts no sooner than that after the previous one started: the callers of that time share it.
+ */
+class Coalesced<T> {
+  #running: Promise<T> | undefined;
+  #next: Promise<T> | undefined;
+  #lastStart = Number.NEGATIVE_INFINITY;
 
-  run(): Promise<void> {
-    if (this.#running === undefined) return this.#start();
-    this.#next ??= this.#running
-      .catch(() => undefined)
-      .then(() => {
-        this.#next = undefined;
-        return this.#start();
-      });
-    return this.#next;
-  }
+  constructor(
+    private readonly task: () => Promise<T>,
+    private readonly minIntervalMs = 0,
+  ) {}
 
-  #start(): Promise<void> {
-    const running = this.task().finally(() => {
-      if (this.#running === running) this.#running = undefined;
-    });
-    this.#running = running;
-    return running;
+  run(): Promise<T> {
+    if (this.#next !== undefined) return this.#next;
+    const previous = this.#running;
+    const next = (async (): Promise<T> => {
+      // At least one turn passes here, so `#next` below is this run's own.
+      await previous?.catch(() => undefined);
+      const wait = this.#lastStart + this.minIntervalMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      this.#next = undefined;
+      this.#lastStart = Date.now();
+      const running = this.task();
+      this.#running = running;
+      try {
+        return await running;
+      } finally {
+        if (this.#running === running) this.#running = undefined;
+      }
+    })();
+    this.#next = next;
+    return next;
   }
 }
 
 /** A view that lists every Image and stream for each catch-up. */
 export class ListedView implements PruneView {
   #index: ViewIndex;
-  readonly #catchUp: Coalesced;
+  readonly #catchUp: Coalesced<void>;
 
   /**
    * @param cluster Where the lists come from.
@@ -129,6 +151,12 @@ export interface LiveViewOptions {
   protectAnnotation: string;
   /** Awaited before each read of the current resourceVersion (the caller's rate limit). */
   pace?: () => Promise<void>;
+  /**
+   * The least time between two reads of the current resourceVersion (default 100 ms). Every catch-up
+   * asked for in between shares the next read: with many decisions in flight, a read serves them all, and
+   * the reads cost at most ten API calls a second whatever the rate of deletes.
+   */
+  catchUpIntervalMs?: number;
   /** How long a catch-up waits for the watches before it asks the server directly (default 25 ms). */
   settleMs?: number;
   /** How long that direct question (a short watch) may stay open, in seconds (default 2). */
@@ -181,15 +209,20 @@ function slim<T extends ImageObject | ImageStreamObject>(object: T): T {
  * so after `settleMs` it opens a short watch of its own from where the view is: the server sends every change
  * after that point at once, as the watch opens, so the short watch is done at a bookmark at or past the
  * target, or after `quietMs` without an event. The view is current once its own watches have delivered every
- * change the short watch showed.
+ * change the short watch showed. The reads and the short watches are shared: every catch-up asked for
+ * before a read starts waits for that read, and every one that needs a short watch of a kind joins the next
+ * to start, so their number stays bounded however many decisions are in flight.
  */
 export class LiveView implements PruneView {
   readonly #index: ViewIndex;
   readonly #images: Informer<ImageObject>;
   readonly #streams: Informer<ImageStreamObject>;
   readonly #listeners = new Set<(addition: HistoryAddition) => void>();
-  readonly #catchUp: Coalesced;
-  readonly #catchUpImages: Coalesced;
+  /** The cluster's current resourceVersion, read for the catch-ups asked for before the read. */
+  readonly #target: Coalesced<string>;
+  /** The newest target read: a short watch started after a catch-up's read covers at least its target. */
+  #latestTarget = '';
+  readonly #probes = new Map<Informer, Coalesced<void>>();
   #stopped = false;
 
   /**
@@ -225,8 +258,13 @@ export class LiveView implements PruneView {
         }
       },
     });
-    this.#catchUp = new Coalesced(() => this.#catchUpOnce('all'));
-    this.#catchUpImages = new Coalesced(() => this.#catchUpOnce('images'));
+    this.#target = new Coalesced(() => this.#readTarget(), options.catchUpIntervalMs ?? 100);
+    for (const [informer, type] of [
+      [this.#images, Resources.image],
+      [this.#streams, Resources.imageStream],
+    ] as const) {
+      this.#probes.set(informer, new Coalesced(() => this.#probe(informer, type)));
+    }
   }
 
   get index(): ViewQueries {
@@ -256,9 +294,13 @@ export class LiveView implements PruneView {
     await Promise.all([this.#images.stop(), this.#streams.stop()]);
   }
 
-  catchUp(need: ViewNeed = 'all'): Promise<void> {
-    if (this.#stopped) return Promise.reject(stale('The live view was stopped.'));
-    return (need === 'images' ? this.#catchUpImages : this.#catchUp).run();
+  async catchUp(need: ViewNeed = 'all'): Promise<void> {
+    if (this.#stopped) throw stale('The live view was stopped.');
+    const target = await this.#target.run();
+    await Promise.all([
+      ...(need === 'streams' ? [] : [this.#reach(this.#images, Resources.image, target)]),
+      ...(need === 'images' ? [] : [this.#reach(this.#streams, Resources.imageStream, target)]),
+    ]);
   }
 
   onHistoryAdded(listener: (addition: HistoryAddition) => void): () => void {
@@ -266,24 +308,22 @@ export class LiveView implements PruneView {
     return () => this.#listeners.delete(listener);
   }
 
-  async #catchUpOnce(need: ViewNeed): Promise<void> {
+  async #readTarget(): Promise<string> {
     await this.options.pace?.();
-    let target: string;
     try {
-      target = await this.client.currentVersion(Resources.imageStream);
+      const target = await this.client.currentVersion(Resources.imageStream);
+      if (!atLeast(this.#latestTarget, target)) this.#latestTarget = target;
+      return target;
     } catch (error) {
       throw stale('The cluster could not be asked for its current state.', error);
     }
-    await Promise.all([
-      this.#reach(this.#images, Resources.image, target),
-      ...(need === 'all' ? [this.#reach(this.#streams, Resources.imageStream, target)] : []),
-    ]);
   }
 
   /** Resolves once `informer` has delivered everything up to `target`. */
   async #reach(informer: Informer, type: ResourceType, target: string): Promise<void> {
     if (await this.#delivered(informer, type, target, this.options.settleMs ?? 25)) return;
-    return this.#probe(informer, type, target);
+    // One short watch at a time per kind, shared by every catch-up that reads before it starts.
+    return this.#probes.get(informer)!.run();
   }
 
   /** Whether `informer` reaches `version` within `ms` (it stops early when the view cannot decide). */
@@ -304,8 +344,13 @@ export class LiveView implements PruneView {
     }
   }
 
-  /** A short watch from where the view is: which changes exist up to `target`, then wait for them. */
-  async #probe(informer: Informer, type: ResourceType, target: string): Promise<void> {
+  /**
+   * A short watch from where the view is: which changes exist up to now (at least the newest target read
+   * before it started), then wait for the view's own watch to deliver them.
+   */
+  async #probe(informer: Informer, type: ResourceType): Promise<void> {
+    this.#check(informer, type);
+    const target = this.#latestTarget;
     const from = informer.resourceVersion;
     let newest = from;
     let stream;

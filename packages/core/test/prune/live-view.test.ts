@@ -91,6 +91,34 @@ describe('the live view', () => {
     }
   }, 60_000);
 
+  it('shares its reads of the cluster among the catch-ups in flight, however many there are', async () => {
+    const calls = { currentVersion: 0, watch: 0 };
+    const counted = new Proxy(pruner, {
+      get(target, property, receiver): unknown {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        const method = value as (...args: unknown[]) => unknown;
+        return (...args: unknown[]) => {
+          if (property === 'currentVersion' || property === 'watch') calls[property]++;
+          return method.apply(target, args);
+        };
+      },
+    });
+    const view = new LiveView(counted, { protectAnnotation: 'example.com/keep' });
+    await view.start();
+    try {
+      const image = await createImage(admin, 'lv-shared-reads');
+      await Promise.all(Array.from({ length: 200 }, (_, i) => view.catchUp(i % 3 === 0 ? 'images' : 'all')));
+      expect(view.index.image(image)).toBeDefined();
+      // One read for the catch-ups asked for at once (a second when the first was already under way),
+      // and at most as many short watches per kind.
+      expect(calls.currentVersion).toBeLessThanOrEqual(2);
+      expect(calls.watch).toBeLessThanOrEqual(4);
+    } finally {
+      await view.stop();
+    }
+  });
+
   it('reports images a stream history names anew, and not the ones it named before', async () => {
     await createImage(admin, 'lv-old');
     await createImage(admin, 'lv-new');
