@@ -13,6 +13,7 @@
 // workflows must be pinned by a full commit SHA with the version in a comment.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -250,6 +251,61 @@ describe('scripts/ci-openshift-sim.sh (the self-test workflow starts and stops t
     } finally {
       await run(script, ['stop', dir], { cwd: root }).catch(() => undefined);
       await removeWorkDir(work);
+    }
+  });
+});
+
+describe('changesets (versions and changelogs)', () => {
+  const RELEASED = [
+    'packages/core',
+    'packages/cli',
+    'packages/openshift-sim',
+    'packages/testkit',
+    'services/pruner',
+    'actions/registry-push',
+  ];
+
+  it('`changeset version` gives every package one version, a CHANGELOG entry and matching ranges', async () => {
+    // A copy of what changesets reads: the manifests, the lockfile, the changelogs and the config, with one
+    // changeset of its own (a patch of core) instead of whatever is pending in the repository.
+    const work = await makeWorkDir('changesets');
+    try {
+      for (const file of ['package.json', 'package-lock.json', '.changeset/config.json']) {
+        await mkdir(dirname(join(work, file)), { recursive: true });
+        await copyFile(join(root, file), join(work, file));
+      }
+      for (const dir of [...RELEASED, 'test']) {
+        await mkdir(join(work, dir), { recursive: true });
+        await copyFile(join(root, dir, 'package.json'), join(work, dir, 'package.json'));
+        if (existsSync(join(root, dir, 'CHANGELOG.md'))) {
+          await copyFile(join(root, dir, 'CHANGELOG.md'), join(work, dir, 'CHANGELOG.md'));
+        }
+      }
+      await writeFile(
+        join(work, '.changeset', 'test-patch.md'),
+        `---\n'@registry-push/core': patch\n---\n\nA fix found by the release-files test.\n`,
+      );
+      const version = (dir: string): string =>
+        (JSON.parse(readFileSync(join(work, dir, 'package.json'), 'utf8')) as { version: string }).version;
+      const before = version('packages/core');
+      const [major, minor, patch] = before.split('.').map(Number);
+      const next = `${major}.${minor}.${patch! + 1}`;
+      const changeset = join(root, 'node_modules', '@changesets', 'cli', 'bin.js');
+      await run(process.execPath, [changeset, 'version'], { cwd: work });
+
+      expect(RELEASED.map(version)).toEqual(RELEASED.map(() => next));
+      expect(version('test')).toBe(before); // the e2e workspace is not released
+      const cli = JSON.parse(await readFile(join(work, 'packages/cli/package.json'), 'utf8')) as {
+        dependencies: Record<string, string>;
+      };
+      expect(cli.dependencies['@registry-push/core']).toBe(`^${next}`);
+      const changelog = await readFile(join(work, 'packages/core/CHANGELOG.md'), 'utf8');
+      expect(changelog).toMatch(
+        new RegExp(`## ${next.replace(/\./g, '\\.')}\\n[\\s\\S]*A fix found by the release-files test`),
+      );
+      expect(existsSync(join(work, '.changeset', 'test-patch.md'))).toBe(false);
+    } finally {
+      await rm(work, { recursive: true, force: true });
     }
   });
 });
