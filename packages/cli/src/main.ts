@@ -10,8 +10,24 @@ import {
   STATUS_OPTIONS,
   TRUST_OPTIONS,
 } from './command-options.js';
+import {
+  COMPLETION_SHELLS,
+  completionScript,
+  type CompletionCommand,
+  type CompletionOption,
+  type CompletionShell,
+} from './completion.js';
 import type { CommandResult, Io } from './context.js';
-import { UsageError, describeOptions, parseOptions, type OptionName, type Options } from './options.js';
+import {
+  OPTIONS,
+  UsageError,
+  type OptionSpec,
+  describeOptions,
+  parseOptions,
+  type OptionName,
+  type Options,
+} from './options.js';
+import { cliVersion } from './version.js';
 
 const CLUSTER_OPTIONS: readonly OptionName[] = [
   'server',
@@ -101,11 +117,17 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+const COMPLETION_SUMMARY = 'print a completion script: source <(registry-push completion bash), or zsh';
+
 function usage(): string {
-  const commands = Object.entries(COMMANDS)
-    .map(([name, command]) => `  ${name.padEnd(8)} ${command.summary}`)
+  const commands = [
+    ...Object.entries(COMMANDS).map(([name, command]) => [name, command.summary] as const),
+    ['completion', COMPLETION_SUMMARY] as const,
+  ]
+    .map(([name, summary]) => `  ${name.padEnd(10)} ${summary}`)
     .join('\n');
   return `usage: registry-push <command> [options]
+       registry-push --version | -V
 
 Expose, trust, log in to and push to the OpenShift integrated image registry from any CI system.
 Every option can also be set as REGISTRY_PUSH_<OPTION> (e.g. REGISTRY_PUSH_TOKEN, REGISTRY_PUSH_NAMESPACE).
@@ -158,10 +180,14 @@ function wantsJson(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
   );
 }
 
+/** Every option a command takes: its own, cluster access if it uses the cluster, and output. */
+function allowedOptions(command: Command): OptionName[] {
+  return [...command.options, ...(command.usesCluster ? CLUSTER_OPTIONS : []), ...COMMON_OPTIONS];
+}
+
 function parseFor(name: string, command: Command, argv: readonly string[], io: Io): Parsed | number {
-  const allowed = [...command.options, ...(command.usesCluster ? CLUSTER_OPTIONS : []), ...COMMON_OPTIONS];
   try {
-    const parsed = parseOptions(argv, allowed, io.env);
+    const parsed = parseOptions(argv, allowedOptions(command), io.env);
     const extra = parsed.positionals[command.positionals?.length ?? 0];
     if (extra !== undefined) throw new UsageError(`unexpected argument ${describeArgument(extra)}`);
     return parsed;
@@ -218,6 +244,67 @@ function warnAboutUnverifiedTls(options: Options, io: Io): void {
   );
 }
 
+function completionOption(name: OptionName): CompletionOption {
+  const spec: OptionSpec = OPTIONS[name];
+  return {
+    name,
+    help: spec.help,
+    ...(spec.short === undefined ? {} : { short: spec.short }),
+    ...(spec.type === 'string' ? { value: spec.value ?? 'VALUE' } : {}),
+    ...(spec.choices === undefined ? {} : { choices: spec.choices }),
+  };
+}
+
+/** The commands and options for completion: the tables `--help` prints, and nothing else. */
+function completionCommands(): CompletionCommand[] {
+  return [
+    ...Object.entries(COMMANDS).map(([name, command]) => ({
+      name,
+      summary: command.summary,
+      options: allowedOptions(command).map(completionOption),
+    })),
+    {
+      name: 'completion',
+      summary: COMPLETION_SUMMARY,
+      options: [completionOption('help')],
+      arguments: COMPLETION_SHELLS,
+    },
+  ];
+}
+
+const COMPLETION_USAGE = `usage: registry-push completion bash|zsh
+
+${COMPLETION_SUMMARY}.
+  bash: add \`source <(registry-push completion bash)\` to ~/.bashrc
+  zsh:  add \`source <(registry-push completion zsh)\` to ~/.zshrc after compinit, or save the output as
+        _registry-push in a directory of $fpath`;
+
+function completionCommand(argv: readonly string[], io: Io): number {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(COMPLETION_USAGE);
+    return 0;
+  }
+  const [shell, extra] = argv;
+  if (shell === undefined || extra !== undefined || !COMPLETION_SHELLS.includes(shell as CompletionShell)) {
+    const given = shell === undefined ? 'no shell' : `"${describeArgument(argv.join(' '))}"`;
+    return usageMistake(io, 'completion', `expected one shell, bash or zsh, not ${given}`, false);
+  }
+  io.stdout(
+    completionScript(
+      {
+        program: 'registry-push',
+        commands: completionCommands(),
+        globalOptions: [
+          completionOption('help'),
+          { name: 'version', short: 'V', help: 'print the version of registry-push' },
+        ],
+      },
+      shell as CompletionShell,
+    ).trimEnd(),
+  );
+  return 0;
+}
+
 /** Run the CLI; returns the exit code (0 success, 1 failure, 2 usage error). */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
@@ -225,6 +312,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     io.stdout(usage());
     return name === undefined ? 2 : 0;
   }
+  if (name === '--version' || name === '-V') {
+    io.stdout(cliVersion());
+    return 0;
+  }
+  if (name === 'completion') return completionCommand(rest, io);
   const command = COMMANDS[name];
   if (command === undefined) {
     return usageMistake(io, undefined, `unknown command ${describeArgument(name)}`, wantsJson(rest, io.env));

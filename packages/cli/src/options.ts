@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { RegistryPushError } from '@registry-push/core/push';
 
 /** One command-line option; every one can also come from `REGISTRY_PUSH_<NAME>` in the environment. */
-interface OptionSpec {
+export interface OptionSpec {
   type: 'string' | 'boolean';
   multiple?: boolean;
   short?: string;

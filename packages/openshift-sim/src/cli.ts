@@ -1,32 +1,14 @@
 #!/usr/bin/env node
 // openshift-sim start --dir DIR: runs a simulated cluster in the foreground, prints one JSON line when
 // ready, and stops it (and every child) on SIGTERM or SIGINT.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster, type ClusterOptions, type UserSpec } from './cluster.js';
 import { ROLE_NAMES, type RoleName } from './api/rbac.js';
+import { START_OPTIONS, completionScript, usage } from './cli-options.js';
 
-const USAGE = `usage: openshift-sim start --dir DIR [options]
-
-Runs a simulated OpenShift on 127.0.0.1 until SIGTERM or SIGINT. When ready it prints one JSON line
-(apiServer, kubeconfig, users, appsDomain, routerAddress, internalRegistry, ingressCA) and writes the
-kubeconfigs and CA files under DIR.
-
-options:
-  --dir DIR                        where to write kubeconfig, users/*.kubeconfig, ingress-ca.crt (required)
-  --apps-domain DOMAIN             apps domain (default apps.sim-<random>.test, unique per simulator)
-  --management-state STATE         Managed (default), Removed or Unmanaged
-  --storage KIND                   emptyDir (default), pvc or none (none bootstraps Removed)
-  --read-only                      start the registry read-only
-  --default-route                  start with spec.defaultRoute: true
-  --custom-default-certificate     serve an admin-provided default certificate (no router-certs-default)
-  --route-admission-delay MS       delay before the router admits a route (default 0)
-  --user NAME=ROLE[@NS][,ROLE[@NS]] an extra user, e.g. pruner=system:image-pruner or ci=edit@demo (repeatable)
-  --namespace NS                   an extra namespace (repeatable)
-  --api-port PORT                  API server port (default: a free one)
-  --router-mode MODE               hosts (route hosts in /etc/hosts, router on :443; needs root), port
-                                   (router on 127.0.0.1:<free port>) or auto (default: hosts when root)
-`;
+const USAGE = usage();
 
 class UsageError extends Error {}
 
@@ -62,21 +44,7 @@ function optionsFrom(argv: string[]): ClusterOptions & { dir: string } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      dir: { type: 'string' },
-      'apps-domain': { type: 'string' },
-      'management-state': { type: 'string' },
-      storage: { type: 'string' },
-      'read-only': { type: 'boolean' },
-      'default-route': { type: 'boolean' },
-      'custom-default-certificate': { type: 'boolean' },
-      'route-admission-delay': { type: 'string' },
-      user: { type: 'string', multiple: true },
-      namespace: { type: 'string', multiple: true },
-      'api-port': { type: 'string' },
-      'router-mode': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: START_OPTIONS,
   });
   if (values.help === true) {
     process.stdout.write(USAGE);
@@ -87,13 +55,13 @@ function optionsFrom(argv: string[]): ClusterOptions & { dir: string } {
   if (values.dir === undefined) throw new UsageError('--dir is required');
   const delay = values['route-admission-delay'];
   const port = values['api-port'];
-  const managementState = oneOf('--management-state', values['management-state'], [
-    'Managed',
-    'Removed',
-    'Unmanaged',
-  ] as const);
-  const storage = oneOf('--storage', values.storage, ['emptyDir', 'pvc', 'none'] as const);
-  const routerMode = oneOf('--router-mode', values['router-mode'], ['hosts', 'port', 'auto'] as const);
+  const managementState = oneOf(
+    '--management-state',
+    values['management-state'],
+    START_OPTIONS['management-state'].choices,
+  );
+  const storage = oneOf('--storage', values.storage, START_OPTIONS.storage.choices);
+  const routerMode = oneOf('--router-mode', values['router-mode'], START_OPTIONS['router-mode'].choices);
   if (delay !== undefined && !/^\d+$/.test(delay))
     throw new UsageError('--route-admission-delay takes milliseconds');
   if (port !== undefined && !/^\d+$/.test(port)) throw new UsageError('--api-port takes a port number');
@@ -113,7 +81,30 @@ function optionsFrom(argv: string[]): ClusterOptions & { dir: string } {
   };
 }
 
+/** The version of the package this command belongs to: the package.json next to dist/. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
 async function main(): Promise<void> {
+  const [first, ...others] = process.argv.slice(2);
+  if ((first === '--version' || first === '-V') && others.length === 0) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
+  if (first === 'completion') {
+    const script = others.length === 1 ? completionScript(others[0]) : undefined;
+    if (script === undefined) {
+      process.stderr.write('openshift-sim completion: name one shell, bash or zsh\n');
+      process.exitCode = 2;
+      return;
+    }
+    process.stdout.write(script);
+    return;
+  }
   let options: ClusterOptions & { dir: string };
   try {
     options = optionsFrom(process.argv.slice(2));

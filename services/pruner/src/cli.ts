@@ -1,7 +1,18 @@
 #!/usr/bin/env node
 // The `registry-pruner` binary: runs one command and exits with its code.
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { main } from './main.js';
+
+// `--version` and `-V` print the package version: the package.json next to dist/ (in the image too).
+const first = process.argv[2];
+if (first === '--version' || first === '-V') {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
+  process.stdout.write(`${typeof pkg.version === 'string' ? pkg.version : 'unknown'}\n`);
+  process.exit(0);
+}
 
 const stopSignal = new Promise<string>((resolve) => {
   process.once('SIGTERM', () => resolve('SIGTERM'));
