@@ -8,11 +8,20 @@ import {
   removeWorkDir,
   startRegistry,
 } from '@registry-push/testkit';
-import { Authorizer, ROLE_NAMES, type PolicyRule, type RoleName, type Subject } from './api/rbac.js';
+import {
+  Authorizer,
+  bootstrapRules,
+  ROLE_NAMES,
+  type PolicyRule,
+  type RoleName,
+  type Subject,
+} from './api/rbac.js';
+import { ruleObject, storedRuleSets } from './api/rbac-objects.js';
 import { ResourceCatalog } from './api/resources.js';
 import { ApiServer } from './api/server.js';
 import { ResourceService } from './api/service.js';
 import { ObjectStore } from './api/store.js';
+import { ServiceAccountTokens } from './api/tokens.js';
 import type { ClusterFacts } from './api/types.js';
 import { VirtualResources } from './api/virtual.js';
 import { kubeconfigFor } from './kubeconfig.js';
@@ -203,13 +212,18 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const store = new ObjectStore();
   const catalog = new ResourceCatalog();
   const service = new ResourceService(store);
-  const authorizer = new Authorizer();
+  // Bindings made in code (seed users, --user) and the RBAC objects stored through the API.
+  const authorizer = new Authorizer((subject, namespace) => storedRuleSets(store, subject, namespace));
+  const serviceAccountTokens = new ServiceAccountTokens(store);
   const virtual = new VirtualResources(catalog, service);
   const parts: ControllerParts = { catalog, service, store, authorizer, facts };
   // Controllers authenticate as members of system:masters, which kube binds to cluster-admin.
   authorizer.bind({ role: 'cluster-admin', group: 'system:masters' });
   authorizer.bind({ role: 'cluster-admin', group: 'system:cluster-admins' });
   const tokens = new Map<string, Subject>();
+  // User tokens from the map; anything JWT-shaped is a service-account token, checked by its issuer.
+  const authenticate = (token: string): Subject | undefined =>
+    tokens.get(token) ?? serviceAccountTokens.authenticate(token);
   const server = new ApiServer({
     catalog,
     store,
@@ -217,7 +231,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     virtual,
     authorizer,
     facts,
-    authenticate: (token) => tokens.get(token),
+    authenticate,
+    tokens: serviceAccountTokens,
     tls: apiCert,
   });
   const apiServer = await server.listen(options.apiPort ?? 0);
@@ -227,6 +242,27 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   for (const name of [...SYSTEM_NAMESPACES, 'demo', ...(options.namespaces ?? [])]) {
     if (!store.get('namespaces', '', name))
       service.create(namespaces, '', { metadata: { name } }, {}, bootstrapCtx);
+  }
+  // The bootstrap roles as ClusterRole objects, for bindings created through the API to reference (the
+  // operator's system:image-pruner among them), labelled as kube labels its defaults.
+  const clusterRoles = catalog.require('rbac.authorization.k8s.io', 'clusterroles');
+  for (const role of ROLE_NAMES) {
+    service.create(
+      clusterRoles,
+      '',
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: {
+          name: role,
+          labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
+          annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' },
+        },
+        rules: bootstrapRules(role).map(ruleObject),
+      },
+      {},
+      bootstrapCtx,
+    );
   }
   const namespaceBundles = new NamespaceBundles(
     parts,
@@ -268,7 +304,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     ],
   });
   const front = new RegistryFront({
-    authenticate: (token) => tokens.get(token),
+    authenticate,
     authorizer,
     store,
     notifier: new PushNotifier(catalog, service, virtual, facts.internalRegistryHostname),

@@ -1,0 +1,229 @@
+// RBAC as API objects: Role, ClusterRole, RoleBinding and ClusterRoleBinding (rbac.authorization.k8s.io/v1)
+// and ServiceAccounts, validated as kube-apiserver validates them, and read back by the authorizer: what a
+// binding in the store grants is decided from the Role or ClusterRole it references, at request time.
+import { isJsonObject, jsonEqual, objectAt, stringAt, type JsonObject, type JsonValue } from '../json.js';
+import type { PolicyRule, Subject } from './rbac.js';
+import type { StatusCause } from './status.js';
+import type { ObjectStore } from './store.js';
+import type { Strategy } from './types.js';
+
+export const RBAC_GROUP = 'rbac.authorization.k8s.io';
+export const ROLES_KEY = `roles.${RBAC_GROUP}`;
+export const CLUSTER_ROLES_KEY = `clusterroles.${RBAC_GROUP}`;
+export const ROLE_BINDINGS_KEY = `rolebindings.${RBAC_GROUP}`;
+export const CLUSTER_ROLE_BINDINGS_KEY = `clusterrolebindings.${RBAC_GROUP}`;
+
+const PATH_SEGMENT_BAD = ['.', '..'];
+
+function required(field: string, message = 'Required value'): StatusCause {
+  return { reason: 'FieldValueRequired', message, field };
+}
+
+function unsupported(field: string, value: JsonValue | undefined, supported: readonly string[]): StatusCause {
+  return {
+    reason: 'FieldValueNotSupported',
+    message: `Unsupported value: ${JSON.stringify(value ?? '')}: supported values: ${supported.map((s) => `"${s}"`).join(', ')}`,
+    field,
+  };
+}
+
+function invalid(field: string, value: string, message: string): StatusCause {
+  return { reason: 'FieldValueInvalid', message: `Invalid value: ${value}: ${message}`, field };
+}
+
+function stringList(value: JsonValue | undefined): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** kube's `ValidatePolicyRule`: verbs always; resource rules need groups and resources; URLs only cluster-wide. */
+function ruleCauses(rule: JsonValue, at: string, namespaced: boolean): StatusCause[] {
+  if (!isJsonObject(rule)) return [invalid(at, 'the rule', 'must be an object')];
+  const causes: StatusCause[] = [];
+  const verbs = stringList(rule['verbs']);
+  const groups = rule['apiGroups'];
+  const resources = rule['resources'];
+  const urls = stringList(rule['nonResourceURLs']);
+  if (verbs.length === 0) causes.push(required(`${at}.verbs`, 'verbs must contain at least one value'));
+  if (urls.length > 0) {
+    if (namespaced) {
+      causes.push(
+        invalid(
+          `${at}.nonResourceURLs`,
+          JSON.stringify(urls),
+          'namespaced rules cannot apply to non-resource URLs',
+        ),
+      );
+    }
+    if (stringList(groups).length > 0 || stringList(resources).length > 0) {
+      causes.push(
+        invalid(
+          `${at}.nonResourceURLs`,
+          JSON.stringify(urls),
+          'rules cannot apply to both regular resources and non-resource URLs',
+        ),
+      );
+    }
+    return causes;
+  }
+  if (!Array.isArray(groups) || groups.length === 0)
+    causes.push(required(`${at}.apiGroups`, 'resource rules must supply at least one api group'));
+  if (stringList(resources).length === 0)
+    causes.push(required(`${at}.resources`, 'resource rules must supply at least one resource'));
+  return causes;
+}
+
+function rulesCauses(object: JsonObject, namespaced: boolean): StatusCause[] {
+  const rules = object['rules'];
+  if (rules === undefined || rules === null) return [];
+  if (!Array.isArray(rules)) return [invalid('rules', 'the rules', 'must be a list')];
+  return rules.flatMap((rule, i) => ruleCauses(rule, `rules[${i}]`, namespaced));
+}
+
+function roleRefText(ref: JsonObject | undefined): string {
+  return `rbac.RoleRef{APIGroup:${JSON.stringify(stringAt(ref, 'apiGroup') ?? '')}, Kind:${JSON.stringify(
+    stringAt(ref, 'kind') ?? '',
+  )}, Name:${JSON.stringify(stringAt(ref, 'name') ?? '')}}`;
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function serviceAccountSubjectCauses(subject: JsonObject, at: string, namespaced: boolean): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const name = stringAt(subject, 'name') ?? '';
+  const apiGroup = stringAt(subject, 'apiGroup') ?? '';
+  if (name !== '' && (name.length > 253 || !DNS_SUBDOMAIN.test(name))) {
+    causes.push(
+      invalid(
+        `${at}.name`,
+        JSON.stringify(name),
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+      ),
+    );
+  }
+  if (apiGroup !== '') causes.push(unsupported(`${at}.apiGroup`, apiGroup, ['']));
+  // A ClusterRoleBinding has no namespace of its own to default it from.
+  if (!namespaced && (stringAt(subject, 'namespace') ?? '') === '') causes.push(required(`${at}.namespace`));
+  return causes;
+}
+
+/** kube's `ValidateRoleBindingSubject`. */
+function subjectCauses(subject: JsonValue, at: string, namespaced: boolean): StatusCause[] {
+  if (!isJsonObject(subject)) return [invalid(at, 'the subject', 'must be an object')];
+  const causes: StatusCause[] = [];
+  const kind = stringAt(subject, 'kind') ?? '';
+  const apiGroup = stringAt(subject, 'apiGroup') ?? '';
+  if ((stringAt(subject, 'name') ?? '') === '') causes.push(required(`${at}.name`));
+  if (kind === 'ServiceAccount') causes.push(...serviceAccountSubjectCauses(subject, at, namespaced));
+  else if (kind === 'User' || kind === 'Group') {
+    if (apiGroup !== RBAC_GROUP) causes.push(unsupported(`${at}.apiGroup`, apiGroup, [RBAC_GROUP]));
+  } else causes.push(unsupported(`${at}.kind`, kind, ['ServiceAccount', 'User', 'Group']));
+  return causes;
+}
+
+/** kube's `ValidateRoleBinding` / `ValidateClusterRoleBinding`, and the immutable roleRef on update. */
+function bindingCauses(object: JsonObject, old: JsonObject | undefined, namespaced: boolean): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const ref = objectAt(object, 'roleRef');
+  const apiGroup = stringAt(ref, 'apiGroup') ?? '';
+  const kind = stringAt(ref, 'kind') ?? '';
+  const name = stringAt(ref, 'name') ?? '';
+  if (apiGroup !== RBAC_GROUP) causes.push(unsupported('roleRef.apiGroup', apiGroup, [RBAC_GROUP]));
+  const kinds = namespaced ? ['Role', 'ClusterRole'] : ['ClusterRole'];
+  if (!kinds.includes(kind)) causes.push(unsupported('roleRef.kind', kind, kinds));
+  if (name === '') causes.push(required('roleRef.name'));
+  else if (PATH_SEGMENT_BAD.includes(name) || name.includes('/') || name.includes('%')) {
+    causes.push(
+      invalid('roleRef.name', JSON.stringify(name), `may not contain '/' or '%' or be '.' or '..'`),
+    );
+  }
+  const subjects = object['subjects'];
+  if (Array.isArray(subjects))
+    subjects.forEach((s, i) => causes.push(...subjectCauses(s, `subjects[${i}]`, namespaced)));
+  if (old !== undefined && !jsonEqual(objectAt(old, 'roleRef'), ref)) {
+    causes.push(invalid('roleRef', roleRefText(ref), 'cannot change roleRef'));
+  }
+  return causes;
+}
+
+export const roleStrategy: Strategy = { validate: (object) => rulesCauses(object, true) };
+export const clusterRoleStrategy: Strategy = { validate: (object) => rulesCauses(object, false) };
+export const roleBindingStrategy: Strategy = {
+  validate: (object, old) => bindingCauses(object, old, true),
+};
+export const clusterRoleBindingStrategy: Strategy = {
+  validate: (object, old) => bindingCauses(object, old, false),
+};
+
+/** The rules of a stored Role or ClusterRole, in the authorizer's shape. */
+export function policyRulesOf(role: JsonObject | undefined): PolicyRule[] {
+  const rules = role?.['rules'];
+  if (!Array.isArray(rules)) return [];
+  return rules.filter(isJsonObject).map((rule) => {
+    const names = stringList(rule['resourceNames']);
+    return {
+      apiGroups: stringList(rule['apiGroups']),
+      resources: stringList(rule['resources']),
+      verbs: stringList(rule['verbs']),
+      ...(names.length > 0 ? { resourceNames: names } : {}),
+    };
+  });
+}
+
+/** A stored policy rule from the authorizer's shape. */
+export function ruleObject(rule: PolicyRule): JsonObject {
+  return {
+    apiGroups: [...rule.apiGroups],
+    resources: [...rule.resources],
+    verbs: [...rule.verbs],
+    ...(rule.resourceNames !== undefined ? { resourceNames: [...rule.resourceNames] } : {}),
+  };
+}
+
+/** Whether a binding's subject names the requester (kube's `appliesToUser`). */
+function subjectApplies(subject: JsonValue, who: Subject, bindingNamespace: string): boolean {
+  if (!isJsonObject(subject)) return false;
+  const name = stringAt(subject, 'name') ?? '';
+  switch (stringAt(subject, 'kind') ?? '') {
+    case 'User':
+      return who.name === name;
+    case 'Group':
+      return who.groups.includes(name);
+    case 'ServiceAccount': {
+      const namespace = stringAt(subject, 'namespace') || bindingNamespace;
+      return who.name === `system:serviceaccount:${namespace}:${name}`;
+    }
+    default:
+      return false;
+  }
+}
+
+function appliesTo(binding: JsonObject, who: Subject, bindingNamespace: string): boolean {
+  const subjects = binding['subjects'];
+  return Array.isArray(subjects) && subjects.some((s) => subjectApplies(s, who, bindingNamespace));
+}
+
+/**
+ * The rule sets the stored bindings grant a requester for a request in `namespace` (empty: cluster scope):
+ * every ClusterRoleBinding naming them, and the RoleBindings of that namespace. A binding whose role does
+ * not exist grants nothing, as in kube.
+ */
+export function storedRuleSets(store: ObjectStore, who: Subject, namespace: string): PolicyRule[][] {
+  const sets: PolicyRule[][] = [];
+  for (const binding of store.list(CLUSTER_ROLE_BINDINGS_KEY)) {
+    if (!appliesTo(binding, who, '')) continue;
+    const ref = objectAt(binding, 'roleRef');
+    sets.push(policyRulesOf(store.get(CLUSTER_ROLES_KEY, '', stringAt(ref, 'name') ?? '')));
+  }
+  if (namespace === '') return sets;
+  for (const binding of store.list(ROLE_BINDINGS_KEY, namespace)) {
+    if (!appliesTo(binding, who, namespace)) continue;
+    const ref = objectAt(binding, 'roleRef');
+    const name = stringAt(ref, 'name') ?? '';
+    const role =
+      stringAt(ref, 'kind') === 'ClusterRole'
+        ? store.get(CLUSTER_ROLES_KEY, '', name)
+        : store.get(ROLES_KEY, namespace, name);
+    sets.push(policyRulesOf(role));
+  }
+  return sets;
+}
