@@ -30,6 +30,7 @@ import { bootstrapIngress } from './operator/ingress.js';
 import { NamespaceBundles } from './operator/namespaces.js';
 import { RegistryOperator, type RegistryBootstrap } from './operator/registry-operator.js';
 import { RouterAdmission } from './operator/router-admission.js';
+import { ServiceCaInjector } from './operator/service-ca-injector.js';
 import { systemContext, type ControllerParts } from './operator/system.js';
 import { PushNotifier } from './registry/push-notifications.js';
 import { RegistryFront } from './registry/registry-front.js';
@@ -270,6 +271,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     onError,
   );
   namespaceBundles.start();
+  const serviceCaInjector = new ServiceCaInjector(parts, serviceCa.certPem, onError);
+  serviceCaInjector.start();
   const ingress = await bootstrapIngress(parts, {
     appsDomain,
     ...(options.customDefaultCertificate !== undefined
@@ -429,6 +432,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       pruner.stop();
       admission.stop();
       namespaceBundles.stop();
+      serviceCaInjector.stop();
       await router.stop();
       await front.close();
       await storage.stop();
