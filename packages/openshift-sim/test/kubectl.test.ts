@@ -71,6 +71,11 @@ function resourceArg(o: { apiVersion?: string; kind?: string }): string {
     'config.openshift.io/v1/Image': 'images.config.openshift.io',
     'config.openshift.io/v1/Ingress': 'ingresses.config.openshift.io',
     'operator.openshift.io/v1/IngressController': 'ingresscontrollers.operator.openshift.io',
+    'v1/ServiceAccount': 'serviceaccounts',
+    'rbac.authorization.k8s.io/v1/Role': 'roles.rbac.authorization.k8s.io',
+    'rbac.authorization.k8s.io/v1/RoleBinding': 'rolebindings.rbac.authorization.k8s.io',
+    'rbac.authorization.k8s.io/v1/ClusterRole': 'clusterroles.rbac.authorization.k8s.io',
+    'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'clusterrolebindings.rbac.authorization.k8s.io',
   };
   const key = `${o.apiVersion ?? ''}/${o.kind ?? ''}`;
   const found = plural[key];
