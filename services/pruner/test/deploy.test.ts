@@ -217,6 +217,14 @@ describe.runIf(root)('the deploy manifests, applied and run as their ServiceAcco
     const again = await kubectl(['apply', '-k', DEPLOY]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).not.toMatch(/created|configured/);
+    // The optional monitoring/ needs the Prometheus Operator's CRDs, which the simulator does not serve:
+    // it gets the answer of a cluster without them.
+    const monitoring = await kubectl(['apply', '-k', join(DEPLOY, 'monitoring')]);
+    expect(monitoring.code).toBe(1);
+    for (const kind of ['PrometheusRule', 'ServiceMonitor'])
+      expect(monitoring.stderr).toContain(
+        `no matches for kind "${kind}" in version "monitoring.coreos.com/v1"\nensure CRDs are installed first`,
+      );
 
     const dir = join(world.work, 'pod');
     const pod = await podOf(dir);

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
-import { openApiGroupVersion, openApiRoot } from './openapi.js';
+import { openApiGroupVersion, openApiRoot, openApiV2 } from './openapi.js';
 import { PatchError, patchTypeForContentType } from './patch.js';
 import { forbiddenMessage, type Attributes, type Authorizer, type Subject } from './rbac.js';
 import type { ResourceCatalog } from './resources.js';
@@ -291,6 +291,15 @@ export class ApiServer {
       return;
     }
     const subject = this.subjectOf(req);
+    if (url.pathname === '/openapi/v2' && subject !== ANONYMOUS) {
+      const document = openApiV2(req.headers.accept);
+      res.writeHead(200, {
+        'Content-Type': document.contentType,
+        'Content-Length': String(document.body.length),
+      });
+      res.end(document.body);
+      return;
+    }
     const discovery = this.discovery(url.pathname);
     if (discovery !== undefined) {
       if (subject === ANONYMOUS) {
