@@ -192,6 +192,78 @@ describe('RBAC objects', () => {
     );
   });
 
+  it('lets a user grant only what they hold (no escalation), as kube does', async () => {
+    // developer is admin of demo: a Role of rights it holds is fine, one with more is refused.
+    const own = await create(
+      `${RBAC}/namespaces/demo/roles`,
+      {
+        metadata: { name: 'cm-get' },
+        rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
+      },
+      'developer',
+    );
+    expect(own.status, JSON.stringify(own.json)).toBe(201);
+    const more = await create(
+      `${RBAC}/namespaces/demo/roles`,
+      {
+        metadata: { name: 'image-deleter' },
+        rules: [
+          { apiGroups: ['image.openshift.io'], resources: ['images', 'imagestreams'], verbs: ['delete'] },
+        ],
+      },
+      'developer',
+    );
+    expect(more.status).toBe(403);
+    expect(more.json).toMatchObject({
+      reason: 'Forbidden',
+      details: { name: 'image-deleter', group: 'rbac.authorization.k8s.io', kind: 'roles' },
+    });
+    expect(more.json['message']).toBe(
+      'roles.rbac.authorization.k8s.io "image-deleter" is forbidden: user "developer" (groups=["system:authenticated" "system:authenticated:oauth"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:["image.openshift.io"], Resources:["images"], Verbs:["delete"]}',
+    );
+    // Binding: edit (which admin holds) in demo yes; the image pruner's role no; a missing role is 404.
+    const sa = [{ kind: 'ServiceAccount', name: 'default', namespace: 'demo' }];
+    expect(
+      (
+        await create(
+          `${RBAC}/namespaces/demo/rolebindings`,
+          binding('RoleBinding', 'editors', roleRef('ClusterRole', 'edit'), sa),
+          'developer',
+        )
+      ).status,
+    ).toBe(201);
+    const pruner = await create(
+      `${RBAC}/namespaces/demo/rolebindings`,
+      binding('RoleBinding', 'pruners', roleRef('ClusterRole', 'system:image-pruner'), sa),
+      'developer',
+    );
+    expect(pruner.status).toBe(403);
+    expect(pruner.json['message']).toContain(
+      'rolebindings.rbac.authorization.k8s.io "pruners" is forbidden: user "developer"',
+    );
+    expect(pruner.json['message']).toContain(
+      '{APIGroups:["image.openshift.io"], Resources:["images"], Verbs:["delete"]}',
+    );
+    expect(
+      (
+        await create(
+          `${RBAC}/namespaces/demo/rolebindings`,
+          binding('RoleBinding', 'ghost', roleRef('ClusterRole', 'no-such-role'), sa),
+          'developer',
+        )
+      ).status,
+    ).toBe(404);
+    // The cluster admin may grant anything, including to others.
+    expect(
+      (
+        await create(
+          `${RBAC}/namespaces/demo/rolebindings`,
+          binding('RoleBinding', 'pruners', roleRef('ClusterRole', 'system:image-pruner'), sa),
+        )
+      ).status,
+    ).toBe(201);
+  });
+
   it('issues tokens for existing service accounts, bound to them and to the API audience', async () => {
     await serviceAccount('team-a', 'bot');
     const token = await tokenFor('team-a', 'bot');

@@ -3,9 +3,9 @@
 // binding in the store grants is decided from the Role or ClusterRole it references, at request time.
 import { isJsonObject, jsonEqual, objectAt, stringAt, type JsonObject, type JsonValue } from '../json.js';
 import type { PolicyRule, Subject } from './rbac.js';
-import type { StatusCause } from './status.js';
+import { errors, type StatusCause } from './status.js';
 import type { ObjectStore } from './store.js';
-import type { Strategy } from './types.js';
+import type { RequestContext, Strategy } from './types.js';
 
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 export const ROLES_KEY = `roles.${RBAC_GROUP}`;
@@ -145,14 +145,165 @@ function bindingCauses(object: JsonObject, old: JsonObject | undefined, namespac
   return causes;
 }
 
-export const roleStrategy: Strategy = { validate: (object) => rulesCauses(object, true) };
-export const clusterRoleStrategy: Strategy = { validate: (object) => rulesCauses(object, false) };
-export const roleBindingStrategy: Strategy = {
-  validate: (object, old) => bindingCauses(object, old, true),
-};
-export const clusterRoleBindingStrategy: Strategy = {
-  validate: (object, old) => bindingCauses(object, old, false),
-};
+/** One permission a rule grants: a verb on one group and resource (and name), or on one URL. */
+interface Atom {
+  verb: string;
+  group?: string;
+  resource?: string;
+  name?: string;
+  url?: string;
+}
+
+function atomsOf(rule: PolicyRule): Atom[] {
+  const atoms: Atom[] = [];
+  for (const verb of rule.verbs) {
+    for (const url of rule.nonResourceURLs ?? []) atoms.push({ verb, url });
+    for (const group of rule.apiGroups)
+      for (const resource of rule.resources) {
+        const names = rule.resourceNames ?? [];
+        if (names.length === 0) atoms.push({ verb, group, resource });
+        for (const name of names) atoms.push({ verb, group, resource, name });
+      }
+  }
+  return atoms;
+}
+
+/** kube's `ruleCovers`: whether a rule the user holds grants at least this permission. */
+function covers(owner: PolicyRule, atom: Atom): boolean {
+  if (!owner.verbs.includes('*') && !owner.verbs.includes(atom.verb)) return false;
+  if (atom.url !== undefined) {
+    const url = atom.url;
+    return (owner.nonResourceURLs ?? []).some(
+      (u) => u === '*' || u === url || (u.endsWith('*') && url.startsWith(u.slice(0, -1))),
+    );
+  }
+  if (!owner.apiGroups.includes('*') && !owner.apiGroups.includes(atom.group ?? '')) return false;
+  const resource = atom.resource ?? '';
+  const slash = resource.indexOf('/');
+  const resourceCovered =
+    owner.resources.includes('*') ||
+    owner.resources.includes(resource) ||
+    (slash > 0 && owner.resources.includes(`*${resource.slice(slash)}`));
+  if (!resourceCovered) return false;
+  const names = owner.resourceNames ?? [];
+  return names.length === 0 || (atom.name !== undefined && names.includes(atom.name));
+}
+
+function atomText(atom: Atom): string {
+  const verbs = `Verbs:[${JSON.stringify(atom.verb)}]`;
+  if (atom.url !== undefined) return `{NonResourceURLs:[${JSON.stringify(atom.url)}], ${verbs}}`;
+  const names = atom.name !== undefined ? ` ResourceNames:[${JSON.stringify(atom.name)}],` : '';
+  return `{APIGroups:[${JSON.stringify(atom.group ?? '')}], Resources:[${JSON.stringify(atom.resource ?? '')}],${names} ${verbs}}`;
+}
+
+/**
+ * kube's `ConfirmNoEscalation`: a user may only grant (in a role, or by binding one) what they hold
+ * themselves in that namespace, else 403 listing what they lack.
+ */
+function confirmNoEscalation(
+  ctx: RequestContext,
+  target: { resource: string; name: string },
+  namespace: string,
+  rules: readonly PolicyRule[],
+): void {
+  const owned = ctx.authorizer.rulesFor(ctx.user, namespace);
+  const missing = rules.flatMap(atomsOf).filter((atom) => !owned.some((rule) => covers(rule, atom)));
+  if (missing.length === 0) return;
+  const groups = ctx.user.groups.map((g) => JSON.stringify(g)).join(' ');
+  throw errors.forbidden(
+    `${target.resource}.${RBAC_GROUP} "${target.name}" is forbidden: user "${ctx.user.name}" (groups=[${groups}]) is attempting to grant RBAC permissions not currently held:\n${missing.map(atomText).join('\n')}`,
+    { group: RBAC_GROUP, resource: target.resource, name: target.name },
+  );
+}
+
+function namespaceOf(object: JsonObject, ctx: RequestContext): string {
+  return stringAt(objectAt(object, 'metadata'), 'namespace') ?? ctx.namespace;
+}
+
+/** Privileged callers (system:masters, the simulator's controllers) skip the escalation checks, as in kube. */
+function escalationAllowed(ctx: RequestContext): boolean {
+  return ctx.user.groups.includes('system:masters');
+}
+
+/** A Role or ClusterRole may hold only rules its writer holds, unless they may `escalate` roles. */
+function checkRoleEscalation(
+  object: JsonObject,
+  old: JsonObject | undefined,
+  ctx: RequestContext,
+  resource: 'roles' | 'clusterroles',
+): void {
+  if (escalationAllowed(ctx) || (old !== undefined && jsonEqual(old['rules'], object['rules']))) return;
+  const namespace = resource === 'roles' ? namespaceOf(object, ctx) : '';
+  const name = stringAt(objectAt(object, 'metadata'), 'name') ?? '';
+  const escalate = ctx.authorizer.allows(ctx.user, {
+    verb: 'escalate',
+    group: RBAC_GROUP,
+    resource,
+    name,
+    ...(namespace !== '' ? { namespace } : {}),
+  });
+  if (!escalate) confirmNoEscalation(ctx, { resource, name }, namespace, policyRulesOf(object));
+}
+
+/** A binding may name a role only for a writer who may `bind` it or holds all its rules there. */
+function checkBindingEscalation(
+  object: JsonObject,
+  old: JsonObject | undefined,
+  ctx: RequestContext,
+  resource: 'rolebindings' | 'clusterrolebindings',
+): void {
+  if (escalationAllowed(ctx) || (old !== undefined && jsonEqual(old['subjects'], object['subjects']))) return;
+  const namespace = resource === 'rolebindings' ? namespaceOf(object, ctx) : '';
+  const ref = objectAt(object, 'roleRef');
+  const roleName = stringAt(ref, 'name') ?? '';
+  const roleResource = stringAt(ref, 'kind') === 'Role' ? 'roles' : 'clusterroles';
+  const bind = ctx.authorizer.allows(ctx.user, {
+    verb: 'bind',
+    group: RBAC_GROUP,
+    resource: roleResource,
+    name: roleName,
+    ...(namespace !== '' ? { namespace } : {}),
+  });
+  if (bind) return;
+  const role =
+    roleResource === 'roles'
+      ? ctx.store.get(ROLES_KEY, namespace, roleName)
+      : ctx.store.get(CLUSTER_ROLES_KEY, '', roleName);
+  if (!role) throw errors.notFound({ group: RBAC_GROUP, resource: roleResource, name: roleName });
+  const name = stringAt(objectAt(object, 'metadata'), 'name') ?? '';
+  confirmNoEscalation(ctx, { resource, name }, namespace, policyRulesOf(role));
+}
+
+/** Validation first (422 with every cause); only a valid object is checked for escalation (403). */
+function strategy(
+  causesOf: (object: JsonObject, old: JsonObject | undefined) => StatusCause[],
+  escalation: (object: JsonObject, old: JsonObject | undefined, ctx: RequestContext) => void,
+): Strategy {
+  return {
+    validate: (object, old, ctx) => {
+      const causes = causesOf(object, old);
+      if (causes.length === 0) escalation(object, old, ctx);
+      return causes;
+    },
+  };
+}
+
+export const roleStrategy = strategy(
+  (object) => rulesCauses(object, true),
+  (object, old, ctx) => checkRoleEscalation(object, old, ctx, 'roles'),
+);
+export const clusterRoleStrategy = strategy(
+  (object) => rulesCauses(object, false),
+  (object, old, ctx) => checkRoleEscalation(object, old, ctx, 'clusterroles'),
+);
+export const roleBindingStrategy = strategy(
+  (object, old) => bindingCauses(object, old, true),
+  (object, old, ctx) => checkBindingEscalation(object, old, ctx, 'rolebindings'),
+);
+export const clusterRoleBindingStrategy = strategy(
+  (object, old) => bindingCauses(object, old, false),
+  (object, old, ctx) => checkBindingEscalation(object, old, ctx, 'clusterrolebindings'),
+);
 
 /** The rules of a stored Role or ClusterRole, in the authorizer's shape. */
 export function policyRulesOf(role: JsonObject | undefined): PolicyRule[] {
@@ -160,17 +311,21 @@ export function policyRulesOf(role: JsonObject | undefined): PolicyRule[] {
   if (!Array.isArray(rules)) return [];
   return rules.filter(isJsonObject).map((rule) => {
     const names = stringList(rule['resourceNames']);
+    const urls = stringList(rule['nonResourceURLs']);
     return {
       apiGroups: stringList(rule['apiGroups']),
       resources: stringList(rule['resources']),
       verbs: stringList(rule['verbs']),
       ...(names.length > 0 ? { resourceNames: names } : {}),
+      ...(urls.length > 0 ? { nonResourceURLs: urls } : {}),
     };
   });
 }
 
 /** A stored policy rule from the authorizer's shape. */
 export function ruleObject(rule: PolicyRule): JsonObject {
+  if (rule.nonResourceURLs !== undefined)
+    return { nonResourceURLs: [...rule.nonResourceURLs], verbs: [...rule.verbs] };
   return {
     apiGroups: [...rule.apiGroups],
     resources: [...rule.resources],

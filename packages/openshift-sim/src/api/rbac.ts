@@ -20,6 +20,8 @@ export interface PolicyRule {
   verbs: readonly string[];
   /** When set, the rule applies only to requests naming one of these objects. */
   resourceNames?: readonly string[];
+  /** Paths outside the resource API (`/metrics`, `*`); only cluster-wide roles have them. */
+  nonResourceURLs?: readonly string[];
 }
 
 /** The roles the simulator knows. */
@@ -142,7 +144,10 @@ const BASIC_USER: PolicyRule[] = [
 ];
 
 const ROLES: Record<RoleName, readonly PolicyRule[]> = {
-  'cluster-admin': [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+  'cluster-admin': [
+    { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+    { apiGroups: [], resources: [], nonResourceURLs: ['*'], verbs: ['*'] },
+  ],
   admin: ADMIN,
   edit: EDIT,
   view: VIEW,
@@ -236,6 +241,24 @@ export class Authorizer {
         this.bindings.splice(i, 1);
       }
     }
+  }
+
+  /**
+   * Every rule the subject holds for requests in `namespace` ('' for the cluster scope): kube's rule
+   * resolver, which the escalation check compares a new role or binding with.
+   */
+  rulesFor(subject: Subject, namespace: string): PolicyRule[] {
+    const rules: PolicyRule[] = [];
+    if (subject.groups.includes('system:authenticated')) rules.push(...ROLES['basic-user']);
+    for (const binding of this.bindings) {
+      const bound =
+        binding.user === subject.name ||
+        (binding.group !== undefined && subject.groups.includes(binding.group));
+      if (!bound || (binding.namespace !== undefined && binding.namespace !== namespace)) continue;
+      rules.push(...(binding.rules ?? ROLES[binding.role]));
+    }
+    for (const set of this.storedRules?.(subject, namespace) ?? []) rules.push(...set);
+    return rules;
   }
 
   /** True when some binding of the subject allows the request. Authenticated users also have basic-user. */
