@@ -92,6 +92,14 @@ describe('RBAC objects', () => {
     expect(Object.keys(index.json['paths'] as object)).toContain('apis/rbac.authorization.k8s.io/v1');
   });
 
+  it('gives every namespace its default ServiceAccount', async () => {
+    for (const ns of ['demo', 'team-a', 'default']) {
+      expect((await raw(cluster, 'GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status).toBe(
+        200,
+      );
+    }
+  });
+
   it('serves the bootstrap roles as ClusterRoles', async () => {
     const pruner = await raw(cluster, 'GET', `${RBAC}/clusterroles/system:image-pruner`);
     expect(pruner.status).toBe(200);
