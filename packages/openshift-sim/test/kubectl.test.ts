@@ -287,6 +287,7 @@ describe('kubectl', () => {
   });
 
   it('serves /openapi/v2 as the protobuf document kubectl asks for, and as JSON', async () => {
+    expect((await raw(cluster, 'GET', '/openapi/v2', { user: null })).status).toBe(403);
     const json = await raw(cluster, 'GET', '/openapi/v2');
     expect(json.status).toBe(200);
     expect(json.json).toMatchObject({ swagger: '2.0', paths: {}, definitions: {} });

@@ -168,6 +168,15 @@ function atomsOf(rule: PolicyRule): Atom[] {
   return atoms;
 }
 
+function resourceCovered(owned: readonly string[], resource: string): boolean {
+  const slash = resource.indexOf('/');
+  return (
+    owned.includes('*') ||
+    owned.includes(resource) ||
+    (slash > 0 && owned.includes(`*${resource.slice(slash)}`))
+  );
+}
+
 /** kube's `ruleCovers`: whether a rule the user holds grants at least this permission. */
 function covers(owner: PolicyRule, atom: Atom): boolean {
   if (!owner.verbs.includes('*') && !owner.verbs.includes(atom.verb)) return false;
@@ -178,13 +187,7 @@ function covers(owner: PolicyRule, atom: Atom): boolean {
     );
   }
   if (!owner.apiGroups.includes('*') && !owner.apiGroups.includes(atom.group ?? '')) return false;
-  const resource = atom.resource ?? '';
-  const slash = resource.indexOf('/');
-  const resourceCovered =
-    owner.resources.includes('*') ||
-    owner.resources.includes(resource) ||
-    (slash > 0 && owner.resources.includes(`*${resource.slice(slash)}`));
-  if (!resourceCovered) return false;
+  if (!resourceCovered(owner.resources, atom.resource ?? '')) return false;
   const names = owner.resourceNames ?? [];
   return names.length === 0 || (atom.name !== undefined && names.includes(atom.name));
 }

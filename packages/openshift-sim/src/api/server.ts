@@ -210,6 +210,10 @@ function deletePreconditions(body: Buffer): { uid?: string; resourceVersion?: st
   };
 }
 
+function isTokenRequest(type: ResourceType, path: ParsedPath): boolean {
+  return type.group === '' && type.plural === 'serviceaccounts' && path.subresource === 'token';
+}
+
 /** `metadata.name=<name>` (or `==`) as the only requirement of a field selector, else undefined. */
 function nameFromFieldSelector(selector: string | null): string | undefined {
   if (selector === null || selector.includes(',')) return undefined;
@@ -291,13 +295,8 @@ export class ApiServer {
       return;
     }
     const subject = this.subjectOf(req);
-    if (url.pathname === '/openapi/v2' && subject !== ANONYMOUS) {
-      const document = openApiV2(req.headers.accept);
-      res.writeHead(200, {
-        'Content-Type': document.contentType,
-        'Content-Length': String(document.body.length),
-      });
-      res.end(document.body);
+    if (url.pathname === '/openapi/v2') {
+      this.openApiV2(req, res, subject);
       return;
     }
     const discovery = this.discovery(url.pathname);
@@ -341,6 +340,19 @@ export class ApiServer {
       namespace: path.namespace ?? '',
     };
     await this.dispatch(req, res, { type, path, verb, query: url.searchParams, ctx });
+  }
+
+  /** `/openapi/v2`, for authenticated callers as the other discovery documents. */
+  private openApiV2(req: IncomingMessage, res: ServerResponse, subject: Subject): void {
+    if (subject === ANONYMOUS) {
+      throw errors.forbidden('forbidden: User "system:anonymous" cannot get path "/openapi/v2"');
+    }
+    const document = openApiV2(req.headers.accept);
+    res.writeHead(200, {
+      'Content-Type': document.contentType,
+      'Content-Length': String(document.body.length),
+    });
+    res.end(document.body);
   }
 
   /** A discovery document, null for an unknown discovery path, undefined when not a discovery path. */
@@ -410,11 +422,8 @@ export class ApiServer {
     if (type.namespaced && path.namespace === undefined && verb !== 'list' && verb !== 'watch') {
       throw errors.methodNotAllowed();
     }
-    if (type.group === '' && type.plural === 'serviceaccounts' && path.subresource === 'token') {
-      const tokens = this.parts.tokens;
-      if (tokens === undefined || verb !== 'create') throw errors.methodNotAllowed();
-      const body = await readBody(req);
-      send(res, 201, tokens.request(path.namespace ?? '', path.name ?? '', this.jsonBody(req, body)));
+    if (isTokenRequest(type, path)) {
+      await this.tokenRequest(req, res, path, verb);
       return;
     }
     if (path.subresource !== undefined && !(path.subresource === 'status' && type.statusSubresource)) {
@@ -451,6 +460,19 @@ export class ApiServer {
     }
     await Promise.resolve();
     this.dispatchGeneric(req, res, call, body);
+  }
+
+  /** `POST …/serviceaccounts/<name>/token`: a TokenRequest. */
+  private async tokenRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: ParsedPath,
+    verb: string,
+  ): Promise<void> {
+    const tokens = this.parts.tokens;
+    if (tokens === undefined || verb !== 'create') throw errors.methodNotAllowed();
+    const body = await readBody(req);
+    send(res, 201, tokens.request(path.namespace ?? '', path.name ?? '', this.jsonBody(req, body)));
   }
 
   private jsonBody(req: IncomingMessage, body: Buffer): JsonObject {
