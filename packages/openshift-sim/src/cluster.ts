@@ -16,7 +16,7 @@ import {
   type RoleName,
   type Subject,
 } from './api/rbac.js';
-import { ruleObject, storedRuleSets } from './api/rbac-objects.js';
+import { ruleObject, StoredRbac } from './api/rbac-objects.js';
 import { ResourceCatalog } from './api/resources.js';
 import { ApiServer } from './api/server.js';
 import { ResourceService } from './api/service.js';
@@ -214,7 +214,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const catalog = new ResourceCatalog();
   const service = new ResourceService(store);
   // Bindings made in code (seed users, --user) and the RBAC objects stored through the API.
-  const authorizer = new Authorizer((subject, namespace) => storedRuleSets(store, subject, namespace));
+  const storedRbac = new StoredRbac(store);
+  const authorizer = new Authorizer((subject, namespace) => storedRbac.ruleSets(subject, namespace));
   const serviceAccountTokens = new ServiceAccountTokens(store);
   const virtual = new VirtualResources(catalog, service);
   const parts: ControllerParts = { catalog, service, store, authorizer, facts };
@@ -433,6 +434,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       admission.stop();
       namespaceBundles.stop();
       serviceCaInjector.stop();
+      storedRbac.stop();
       await router.stop();
       await front.close();
       await storage.stop();

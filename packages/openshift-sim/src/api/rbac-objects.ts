@@ -355,33 +355,91 @@ function subjectApplies(subject: JsonValue, who: Subject, bindingNamespace: stri
   }
 }
 
-function appliesTo(binding: JsonObject, who: Subject, bindingNamespace: string): boolean {
-  const subjects = binding['subjects'];
-  return Array.isArray(subjects) && subjects.some((s) => subjectApplies(s, who, bindingNamespace));
+interface StoredBinding {
+  subjects: JsonValue[];
+  /** `roles` or `clusterroles`. */
+  roleResource: string;
+  roleName: string;
+}
+
+/** The stored RBAC objects, parsed once per change of any of them (not once per request). */
+interface RbacIndex {
+  clusterBindings: StoredBinding[];
+  /** RoleBindings by namespace. */
+  roleBindings: Map<string, StoredBinding[]>;
+  /** Rules by `roles/<ns>/<name>` and `clusterroles//<name>`. */
+  rules: Map<string, PolicyRule[]>;
+}
+
+function storedBinding(object: JsonObject): StoredBinding {
+  const ref = objectAt(object, 'roleRef');
+  const subjects = object['subjects'];
+  return {
+    subjects: Array.isArray(subjects) ? subjects : [],
+    roleResource: stringAt(ref, 'kind') === 'Role' ? 'roles' : 'clusterroles',
+    roleName: stringAt(ref, 'name') ?? '',
+  };
 }
 
 /**
- * The rule sets the stored bindings grant a requester for a request in `namespace` (empty: cluster scope):
- * every ClusterRoleBinding naming them, and the RoleBindings of that namespace. A binding whose role does
- * not exist grants nothing, as in kube.
+ * What the stored bindings grant, for the authorizer: every ClusterRoleBinding naming the requester, and
+ * the RoleBindings of the request's namespace, each with the rules of the Role or ClusterRole it
+ * references at that moment. A binding whose role does not exist grants nothing, as in kube.
  */
-export function storedRuleSets(store: ObjectStore, who: Subject, namespace: string): PolicyRule[][] {
-  const sets: PolicyRule[][] = [];
-  for (const binding of store.list(CLUSTER_ROLE_BINDINGS_KEY)) {
-    if (!appliesTo(binding, who, '')) continue;
-    const ref = objectAt(binding, 'roleRef');
-    sets.push(policyRulesOf(store.get(CLUSTER_ROLES_KEY, '', stringAt(ref, 'name') ?? '')));
+export class StoredRbac {
+  private index: RbacIndex | undefined;
+  private readonly unsubscribe: Array<() => void>;
+
+  constructor(private readonly store: ObjectStore) {
+    const invalidate = (): void => {
+      this.index = undefined;
+    };
+    this.unsubscribe = [ROLES_KEY, CLUSTER_ROLES_KEY, ROLE_BINDINGS_KEY, CLUSTER_ROLE_BINDINGS_KEY].map(
+      (key) => store.subscribe(key, undefined, invalidate),
+    );
   }
-  if (namespace === '') return sets;
-  for (const binding of store.list(ROLE_BINDINGS_KEY, namespace)) {
-    if (!appliesTo(binding, who, namespace)) continue;
-    const ref = objectAt(binding, 'roleRef');
-    const name = stringAt(ref, 'name') ?? '';
-    const role =
-      stringAt(ref, 'kind') === 'ClusterRole'
-        ? store.get(CLUSTER_ROLES_KEY, '', name)
-        : store.get(ROLES_KEY, namespace, name);
-    sets.push(policyRulesOf(role));
+
+  stop(): void {
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
   }
-  return sets;
+
+  private build(): RbacIndex {
+    const name = (object: JsonObject): string => stringAt(objectAt(object, 'metadata'), 'name') ?? '';
+    const namespace = (object: JsonObject): string =>
+      stringAt(objectAt(object, 'metadata'), 'namespace') ?? '';
+    const rules = new Map<string, PolicyRule[]>();
+    for (const role of this.store.list(ROLES_KEY))
+      rules.set(`roles/${namespace(role)}/${name(role)}`, policyRulesOf(role));
+    for (const role of this.store.list(CLUSTER_ROLES_KEY))
+      rules.set(`clusterroles//${name(role)}`, policyRulesOf(role));
+    const roleBindings = new Map<string, StoredBinding[]>();
+    for (const object of this.store.list(ROLE_BINDINGS_KEY)) {
+      const list = roleBindings.get(namespace(object)) ?? [];
+      list.push(storedBinding(object));
+      roleBindings.set(namespace(object), list);
+    }
+    return {
+      clusterBindings: this.store.list(CLUSTER_ROLE_BINDINGS_KEY).map(storedBinding),
+      roleBindings,
+      rules,
+    };
+  }
+
+  /** The rule sets granted to `who` for a request in `namespace` ('' for the cluster scope). */
+  ruleSets(who: Subject, namespace: string): PolicyRule[][] {
+    const index = (this.index ??= this.build());
+    const applies = (binding: StoredBinding, bindingNamespace: string): boolean =>
+      binding.subjects.some((s) => subjectApplies(s, who, bindingNamespace));
+    const sets: PolicyRule[][] = [];
+    for (const binding of index.clusterBindings) {
+      if (applies(binding, '')) sets.push(index.rules.get(`clusterroles//${binding.roleName}`) ?? []);
+    }
+    if (namespace === '') return sets;
+    for (const binding of index.roleBindings.get(namespace) ?? []) {
+      if (!applies(binding, namespace)) continue;
+      const roleNamespace = binding.roleResource === 'roles' ? namespace : '';
+      sets.push(index.rules.get(`${binding.roleResource}/${roleNamespace}/${binding.roleName}`) ?? []);
+    }
+    return sets;
+  }
 }

@@ -14,6 +14,16 @@ const DEFAULT_SECONDS = 3600;
 const MIN_SECONDS = 600;
 const MAX_SECONDS = 2 ** 32;
 
+/** What a verified token is bound to. */
+interface BoundToken {
+  exp: number;
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+const VERIFIED_LIMIT = 1000;
+
 interface Claims {
   iss: string;
   sub: string;
@@ -38,6 +48,21 @@ function parseClaims(body: string): JsonObject | undefined {
   }
 }
 
+/** The binding of claims for the API's audience, or undefined. */
+function boundTokenOf(claims: JsonObject | undefined): BoundToken | undefined {
+  const aud = claims?.['aud'];
+  const exp = claims?.['exp'];
+  if (!Array.isArray(aud) || !aud.includes(API_AUDIENCE) || typeof exp !== 'number') return undefined;
+  const bound = objectAt(claims, 'kubernetes.io');
+  const account = objectAt(bound, 'serviceaccount');
+  return {
+    exp,
+    namespace: stringAt(bound, 'namespace') ?? '',
+    name: stringAt(account, 'name') ?? '',
+    uid: stringAt(account, 'uid') ?? '',
+  };
+}
+
 /** The groups kube gives a service account. */
 export function serviceAccountSubject(namespace: string, name: string): Subject {
   return {
@@ -50,6 +75,7 @@ export function serviceAccountSubject(namespace: string, name: string): Subject 
 export class ServiceAccountTokens {
   private readonly privateKey: KeyObject;
   private readonly publicKey: KeyObject;
+  private readonly verified = new Map<string, BoundToken>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -136,6 +162,16 @@ export class ServiceAccountTokens {
    * still there with the uid it was issued for. Undefined for anything else (the caller answers 401).
    */
   authenticate(token: string): Subject | undefined {
+    const bound = this.verified.get(token) ?? this.verify(token);
+    if (bound === undefined || bound.exp * 1000 <= this.now()) return undefined;
+    const stored = this.store.peek('serviceaccounts', bound.namespace, bound.name);
+    const uid = isJsonObject(stored?.['metadata']) ? stored['metadata']['uid'] : undefined;
+    if (uid !== bound.uid) return undefined;
+    return serviceAccountSubject(bound.namespace, bound.name);
+  }
+
+  /** Checks the signature and audience once per token (then remembered: an RSA check per request is slow). */
+  private verify(token: string): BoundToken | undefined {
     const parts = token.split('.');
     if (parts.length !== 3) return undefined;
     const [head = '', body = '', signature = ''] = parts;
@@ -143,19 +179,13 @@ export class ServiceAccountTokens {
       .update(`${head}.${body}`)
       .verify(this.publicKey, Buffer.from(signature, 'base64url'));
     if (!valid) return undefined;
-    const claims = parseClaims(body);
-    if (claims === undefined) return undefined;
-    const aud = claims['aud'];
-    if (!Array.isArray(aud) || !aud.includes(API_AUDIENCE)) return undefined;
-    const exp = claims['exp'];
-    if (typeof exp !== 'number' || exp * 1000 <= this.now()) return undefined;
-    const bound = objectAt(claims, 'kubernetes.io');
-    const namespace = stringAt(bound, 'namespace') ?? '';
-    const account = objectAt(bound, 'serviceaccount');
-    const name = stringAt(account, 'name') ?? '';
-    const stored = this.store.get('serviceaccounts', namespace, name);
-    if (!stored || stringAt(objectAt(stored, 'metadata'), 'uid') !== stringAt(account, 'uid'))
-      return undefined;
-    return serviceAccountSubject(namespace, name);
+    const result = boundTokenOf(parseClaims(body));
+    if (result === undefined) return undefined;
+    if (this.verified.size >= VERIFIED_LIMIT) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(token, result);
+    return result;
   }
 }
