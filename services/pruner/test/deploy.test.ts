@@ -258,8 +258,10 @@ describe.runIf(root)('the deploy manifests, applied and run as their ServiceAcco
     });
 
     const [g1, g2, g3] = await pushGenerations(world, 'deployed', 'deployed');
+    // The Deployment's two replicas.
     const worker = workers.start('sa-worker', env);
-    await worker.port();
+    const replica = workers.start('sa-worker-2', env);
+    await Promise.all([worker.port(), replica.port()]);
     const run = await runCli(['enqueue', '--confirm', '--wait'], env);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     expect(run.stdout).toMatch(/^manual-\S+ succeeded full: \d+ changed/);
@@ -269,7 +271,37 @@ describe.runIf(root)('the deploy manifests, applied and run as their ServiceAcco
       expect(await world.blobExists(gone.digest)).toBe(false);
     }
     expect(await world.pullDiff('deployed/app:latest', g3!)).toEqual([]);
-    expect(worker.logs.filter((line) => JSON.stringify(line).includes('FORBIDDEN'))).toEqual([]);
+    for (const started of [worker, replica]) {
+      const logged = JSON.stringify(started.logs);
+      expect(logged).not.toContain('FORBIDDEN');
+      // The role's list and watch on imagepruners/cluster (by field selector) let the CR be watched.
+      expect(logged).not.toContain('cannot watch the ImagePruner CR');
+    }
+  });
+
+  it('falls back to reading the CR without list and watch on it, and still prunes', async () => {
+    const copy = join(world.work, 'deploy-no-watch');
+    await cp(DEPLOY, copy, { recursive: true });
+    const rbac = await readFile(join(copy, 'rbac.yaml'), 'utf8');
+    const watchRule =
+      '  - apiGroups: [imageregistry.operator.openshift.io]\n    resources: [imagepruners]\n    resourceNames: [cluster]\n    verbs: [list, watch]\n';
+    expect(rbac).toContain(watchRule);
+    await writeFile(join(copy, 'rbac.yaml'), rbac.replace(watchRule, ''));
+    expect((await kubectl(['apply', '-k', copy])).code).toBe(0);
+    try {
+      const dir = join(copy, 'pod');
+      const pod = await podOf(dir);
+      const env = workerEnv(pod.env, join(dir, 'in-cluster.kubeconfig'));
+      const [, , newest] = await pushGenerations(world, 'deployed', 'no-watch');
+      const worker = workers.start('sa-worker', env);
+      await worker.waitForLog((line) => line.msg?.startsWith('cannot watch the ImagePruner CR') === true);
+      const run = await runCli(['enqueue', '--confirm', '--wait'], env);
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.stdout).toMatch(/^manual-\S+ succeeded full: /);
+      expect(await world.history('deployed', 'app')).toEqual({ latest: [newest!.digest] });
+    } finally {
+      expect((await kubectl(['apply', '-k', DEPLOY])).code).toBe(0);
+    }
   });
 
   // Each case removes one permission from a copy of the kustomization, applies the copy over the running
