@@ -2,14 +2,15 @@
 // the worker run the way the Deployment runs it — its environment, the service CA from the ConfigMap it
 // mounts, and only the token of its ServiceAccount (a TokenRequest token in a file, read like the pod's
 // projected token) — through a confirmed full prune. That proves the least-privilege role instead of
-// reading it; copies of the kustomization with one permission removed show that each one tested is needed.
+// reading it; copies of the kustomization with one permission removed show what each one is for: a run that
+// does not start or fails naming it, the CR polled instead of watched, a layer link restore refused.
 import { execFile } from 'node:child_process';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { httpRequest, requireBinary } from '@registry-push/testkit';
+import { httpRequest, requireBinary, type BuiltImage } from '@registry-push/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, runCli, WorkerSet } from './support/processes.js';
+import { killAll, runCli, WorkerSet, type LogLine } from './support/processes.js';
 import { pushGenerations, root, startWorld, type World } from './support/world.js';
 
 const DEPLOY = join(dirname(fileURLToPath(import.meta.url)), '..', 'deploy');
@@ -181,7 +182,7 @@ function workerEnv(pod: Record<string, string>, kubeconfig: string): Record<stri
 describe.runIf(root)('the deploy manifests, applied and run as their ServiceAccount', () => {
   beforeAll(async () => {
     kubectlPath = requireBinary('kubectl');
-    world = await startWorld(['deployed']);
+    world = await startWorld(['deployed', 'heal', 'heal-denied']);
     await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
   });
 
@@ -303,6 +304,79 @@ describe.runIf(root)('the deploy manifests, applied and run as their ServiceAcco
       expect((await kubectl(['apply', '-k', DEPLOY])).code).toBe(0);
     }
   });
+
+  // The registry's push and pull rights on image streams: a push that lands between a layer link delete's
+  // decision and its call (held there by a failpoint) needs that link again, and the worker puts it back.
+  const layerRule =
+    '  - apiGroups: [image.openshift.io]\n    resources: [imagestreams/layers]\n    verbs: [get, update]\n';
+  async function raceARebuild(namespace: string): Promise<{ code: number; restore: LogLine }> {
+    let old: BuiltImage | undefined;
+    let oldSeed = '';
+    // An old build whose first link deleted (in digest order) is a layer, which the rebuild shares.
+    for (let n = 0; old === undefined; n++) {
+      oldSeed = `${namespace}-old-${n}`;
+      const candidate = await world.build(oldSeed, oldSeed, 2);
+      const manifest = candidate.manifests[0]!;
+      const first = [manifest.config.digest, ...manifest.layers.map((l) => l.digest)].sort()[0];
+      if (first !== manifest.config.digest) old = candidate;
+    }
+    await world.push(old, `${namespace}/app:latest`);
+    const current = await world.build(`${namespace}-new`, `${namespace}-new`, 1);
+    await world.push(current, `${namespace}/app:latest`);
+    const dir = join(world.work, `pod-${namespace}`);
+    const pod = await podOf(dir);
+    const env = {
+      ...workerEnv(pod.env, join(dir, 'in-cluster.kubeconfig')),
+      PRUNER_FAILPOINT: 'layer-link-delete:6000',
+    };
+    const worker = workers.start('sa-worker', env);
+    await worker.port();
+    const run = runCli(['enqueue', '--confirm', '--wait'], env, 120_000);
+    await worker.waitForLog((line) => line.msg === 'failpoint reached', 60_000);
+    const rebuilt = await world.build(`${namespace}-rebuilt`, oldSeed, 2, 'hotfix');
+    await world.push(rebuilt, `${namespace}/app:hotfix`);
+    const result = await run;
+    expect(result.stdout).toMatch(/^manual-\S+ succeeded full: /);
+    const restore = await worker.waitForLog(
+      (line) => line.msg === 'a push needed a removed layer link again',
+    );
+    expect(restore['repository']).toBe(`${namespace}/app`);
+    // The rebuild pulls either way (on OpenShift too: the registry falls back to blobs its stream's images use).
+    expect(await world.pullDiff(`${namespace}/app:hotfix`, rebuilt)).toEqual([]);
+    return { code: result.code, restore };
+  }
+
+  it('puts back a layer link a racing push needs, with the imagestreams/layers rule', async () => {
+    // As deployed (a no-op after the first test).
+    expect((await kubectl(['apply', '-k', DEPLOY])).code).toBe(0);
+    const { code, restore } = await raceARebuild('heal');
+    expect(code).toBe(0);
+    expect(restore['outcome']).toBe('restored');
+  }, 180_000);
+
+  it('reports the layer link restore failing without the imagestreams/layers rule', async () => {
+    const copy = join(world.work, 'deploy-no-layers');
+    await cp(DEPLOY, copy, { recursive: true });
+    const rbac = await readFile(join(copy, 'rbac.yaml'), 'utf8');
+    expect(rbac).toContain(layerRule);
+    await writeFile(join(copy, 'rbac.yaml'), rbac.replace(layerRule, ''));
+    expect((await kubectl(['apply', '-k', copy])).code).toBe(0);
+    try {
+      const { code, restore } = await raceARebuild('heal-denied');
+      // A restore is no part of the run's outcome: it is logged (and counted) as failed, naming the refusal.
+      expect(code).toBe(0);
+      expect(restore).toMatchObject({
+        outcome: 'failed',
+        error: {
+          code: 'REGISTRY_DENIED',
+          message:
+            'The registry image-registry.openshift-image-registry.svc:5000 did not allow you to mount a blob into heal-denied/app.',
+        },
+      });
+    } finally {
+      expect((await kubectl(['apply', '-k', DEPLOY])).code).toBe(0);
+    }
+  }, 180_000);
 
   // Each case removes one permission from a copy of the kustomization, applies the copy over the running
   // install, and expects the confirmed run (or the worker, for what it reads before taking jobs) to fail
