@@ -275,17 +275,19 @@ describe.runIf(root)('the deploy manifests, applied and run as their ServiceAcco
     for (const started of [worker, replica]) {
       const logged = JSON.stringify(started.logs);
       expect(logged).not.toContain('FORBIDDEN');
-      // The role's list and watch on imagepruners/cluster (by field selector) let the CR be watched.
+      // The role's list and watch on imagepruners/cluster and configs/cluster (by field selector) let the
+      // CR and the registry operator's config be watched.
       expect(logged).not.toContain('cannot watch the ImagePruner CR');
+      expect(logged).not.toContain('cannot watch the registry operator config');
     }
   });
 
-  it('falls back to reading the CR without list and watch on it, and still prunes', async () => {
+  it('falls back to reading the CR and the operator config without list and watch on them, and still prunes', async () => {
     const copy = join(world.work, 'deploy-no-watch');
     await cp(DEPLOY, copy, { recursive: true });
     const rbac = await readFile(join(copy, 'rbac.yaml'), 'utf8');
     const watchRule =
-      '  - apiGroups: [imageregistry.operator.openshift.io]\n    resources: [imagepruners]\n    resourceNames: [cluster]\n    verbs: [list, watch]\n';
+      '  - apiGroups: [imageregistry.operator.openshift.io]\n    resources: [imagepruners, configs]\n    resourceNames: [cluster]\n    verbs: [list, watch]\n';
     expect(rbac).toContain(watchRule);
     await writeFile(join(copy, 'rbac.yaml'), rbac.replace(watchRule, ''));
     expect((await kubectl(['apply', '-k', copy])).code).toBe(0);
@@ -300,6 +302,10 @@ describe.runIf(root)('the deploy manifests, applied and run as their ServiceAcco
       expect(run.code, run.stdout).toBe(0);
       expect(run.stdout).toMatch(/^manual-\S+ succeeded full: /);
       expect(await world.history('deployed', 'app')).toEqual({ latest: [newest!.digest] });
+      // The mode came from reading the config before each unit.
+      await worker.waitForLog(
+        (line) => line.msg?.startsWith('cannot watch the registry operator config') === true,
+      );
     } finally {
       expect((await kubectl(['apply', '-k', DEPLOY])).code).toBe(0);
     }
