@@ -8,15 +8,8 @@ import {
   removeWorkDir,
   startRegistry,
 } from '@registry-push/testkit';
-import {
-  Authorizer,
-  bootstrapRules,
-  ROLE_NAMES,
-  type PolicyRule,
-  type RoleName,
-  type Subject,
-} from './api/rbac.js';
-import { ruleObject, StoredRbac } from './api/rbac-objects.js';
+import { Authorizer, ROLE_NAMES, type PolicyRule, type RoleName, type Subject } from './api/rbac.js';
+import { bootstrapClusterRoles, StoredRbac } from './api/rbac-objects.js';
 import { ResourceCatalog } from './api/resources.js';
 import { ApiServer } from './api/server.js';
 import { ResourceService } from './api/service.js';
@@ -245,27 +238,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     if (!store.get('namespaces', '', name))
       service.create(namespaces, '', { metadata: { name } }, {}, bootstrapCtx);
   }
-  // The bootstrap roles as ClusterRole objects, for bindings created through the API to reference (the
-  // operator's system:image-pruner among them), labelled as kube labels its defaults.
-  const clusterRoles = catalog.require('rbac.authorization.k8s.io', 'clusterroles');
-  for (const role of ROLE_NAMES) {
-    service.create(
-      clusterRoles,
-      '',
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRole',
-        metadata: {
-          name: role,
-          labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
-          annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' },
-        },
-        rules: bootstrapRules(role).map(ruleObject),
-      },
-      {},
-      bootstrapCtx,
-    );
-  }
+  bootstrapClusterRoles(service, catalog.require('rbac.authorization.k8s.io', 'clusterroles'), bootstrapCtx);
   const namespaceBundles = new NamespaceBundles(
     parts,
     { apiCa: apiCa.certPem, serviceCa: serviceCa.certPem },

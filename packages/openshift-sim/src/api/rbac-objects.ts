@@ -2,10 +2,11 @@
 // and ServiceAccounts, validated as kube-apiserver validates them, and read back by the authorizer: what a
 // binding in the store grants is decided from the Role or ClusterRole it references, at request time.
 import { isJsonObject, jsonEqual, objectAt, stringAt, type JsonObject, type JsonValue } from '../json.js';
-import type { PolicyRule, Subject } from './rbac.js';
+import { bootstrapRules, ROLE_NAMES, type PolicyRule, type Subject } from './rbac.js';
+import type { ResourceService } from './service.js';
 import { errors, type StatusCause } from './status.js';
 import type { ObjectStore } from './store.js';
-import type { RequestContext, Strategy } from './types.js';
+import type { RequestContext, ResourceType, Strategy } from './types.js';
 
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 export const ROLES_KEY = `roles.${RBAC_GROUP}`;
@@ -441,5 +442,34 @@ export class StoredRbac {
       sets.push(index.rules.get(`${binding.roleResource}/${roleNamespace}/${binding.roleName}`) ?? []);
     }
     return sets;
+  }
+}
+
+/**
+ * The bootstrap roles as ClusterRole objects, for bindings created through the API to reference (the
+ * operator's system:image-pruner among them), labelled as kube labels its defaults.
+ */
+export function bootstrapClusterRoles(
+  service: ResourceService,
+  clusterRoles: ResourceType,
+  ctx: RequestContext,
+): void {
+  for (const role of ROLE_NAMES) {
+    service.create(
+      clusterRoles,
+      '',
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: {
+          name: role,
+          labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
+          annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' },
+        },
+        rules: bootstrapRules(role).map(ruleObject),
+      },
+      {},
+      ctx,
+    );
   }
 }
