@@ -124,8 +124,9 @@ async function main(): Promise<void> {
       : cluster.registryServiceAddress;
     const prunerEnv: NodeJS.ProcessEnv = {
       ...baseEnv(),
-      // The simulator has no custom roles, so the worker runs as cluster-admin here; in a cluster it runs
-      // as its ServiceAccount with the least-privilege role in services/pruner/deploy.
+      // The demo runs the worker as cluster-admin for brevity; in a cluster it runs as its ServiceAccount
+      // with the least-privilege role in services/pruner/deploy, which services/pruner/test/deploy.test.ts
+      // applies to the simulator and runs a confirmed prune with.
       KUBECONFIG: cluster.kubeconfig,
       REDIS_URL: redis.url,
       PRUNER_HTTP_PORT: '0',

@@ -9,10 +9,12 @@ import {
   startRegistry,
 } from '@registry-push/testkit';
 import { Authorizer, ROLE_NAMES, type PolicyRule, type RoleName, type Subject } from './api/rbac.js';
+import { bootstrapClusterRoles, StoredRbac } from './api/rbac-objects.js';
 import { ResourceCatalog } from './api/resources.js';
 import { ApiServer } from './api/server.js';
 import { ResourceService } from './api/service.js';
 import { ObjectStore } from './api/store.js';
+import { ServiceAccountTokens } from './api/tokens.js';
 import type { ClusterFacts } from './api/types.js';
 import { VirtualResources } from './api/virtual.js';
 import { kubeconfigFor } from './kubeconfig.js';
@@ -21,6 +23,7 @@ import { bootstrapIngress } from './operator/ingress.js';
 import { NamespaceBundles } from './operator/namespaces.js';
 import { RegistryOperator, type RegistryBootstrap } from './operator/registry-operator.js';
 import { RouterAdmission } from './operator/router-admission.js';
+import { ServiceCaInjector } from './operator/service-ca-injector.js';
 import { systemContext, type ControllerParts } from './operator/system.js';
 import { PushNotifier } from './registry/push-notifications.js';
 import { RegistryFront } from './registry/registry-front.js';
@@ -203,13 +206,19 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const store = new ObjectStore();
   const catalog = new ResourceCatalog();
   const service = new ResourceService(store);
-  const authorizer = new Authorizer();
+  // Bindings made in code (seed users, --user) and the RBAC objects stored through the API.
+  const storedRbac = new StoredRbac(store);
+  const authorizer = new Authorizer((subject, namespace) => storedRbac.ruleSets(subject, namespace));
+  const serviceAccountTokens = new ServiceAccountTokens(store);
   const virtual = new VirtualResources(catalog, service);
   const parts: ControllerParts = { catalog, service, store, authorizer, facts };
   // Controllers authenticate as members of system:masters, which kube binds to cluster-admin.
   authorizer.bind({ role: 'cluster-admin', group: 'system:masters' });
   authorizer.bind({ role: 'cluster-admin', group: 'system:cluster-admins' });
   const tokens = new Map<string, Subject>();
+  // User tokens from the map; anything JWT-shaped is a service-account token, checked by its issuer.
+  const authenticate = (token: string): Subject | undefined =>
+    tokens.get(token) ?? serviceAccountTokens.authenticate(token);
   const server = new ApiServer({
     catalog,
     store,
@@ -217,7 +226,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     virtual,
     authorizer,
     facts,
-    authenticate: (token) => tokens.get(token),
+    authenticate,
+    tokens: serviceAccountTokens,
     tls: apiCert,
   });
   const apiServer = await server.listen(options.apiPort ?? 0);
@@ -228,12 +238,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     if (!store.get('namespaces', '', name))
       service.create(namespaces, '', { metadata: { name } }, {}, bootstrapCtx);
   }
+  bootstrapClusterRoles(service, catalog.require('rbac.authorization.k8s.io', 'clusterroles'), bootstrapCtx);
   const namespaceBundles = new NamespaceBundles(
     parts,
     { apiCa: apiCa.certPem, serviceCa: serviceCa.certPem },
     onError,
   );
   namespaceBundles.start();
+  const serviceCaInjector = new ServiceCaInjector(parts, serviceCa.certPem, onError);
+  serviceCaInjector.start();
   const ingress = await bootstrapIngress(parts, {
     appsDomain,
     ...(options.customDefaultCertificate !== undefined
@@ -268,7 +281,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     ],
   });
   const front = new RegistryFront({
-    authenticate: (token) => tokens.get(token),
+    authenticate,
     authorizer,
     store,
     notifier: new PushNotifier(catalog, service, virtual, facts.internalRegistryHostname),
@@ -393,6 +406,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       pruner.stop();
       admission.stop();
       namespaceBundles.stop();
+      serviceCaInjector.stop();
+      storedRbac.stop();
       await router.stop();
       await front.close();
       await storage.stop();

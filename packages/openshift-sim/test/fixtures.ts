@@ -97,6 +97,33 @@ export function sampleObjects(ns: string): Array<KubernetesObject & Record<strin
       metadata: { name: 'other' },
       spec: { domain: 'apps.other.test' },
     },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa1', namespace: ns } },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'role1', namespace: ns },
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'rolebinding1', namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'role1' },
+      subjects: [{ kind: 'ServiceAccount', name: 'sa1' }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: `${ns}-clusterrole1` },
+      rules: [{ apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'], verbs: ['get'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: `${ns}-clusterrolebinding1` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${ns}-clusterrole1` },
+      subjects: [{ kind: 'ServiceAccount', name: 'sa1', namespace: ns }],
+    },
     {
       apiVersion: 'operator.openshift.io/v1',
       kind: 'IngressController',

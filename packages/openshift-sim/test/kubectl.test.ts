@@ -3,10 +3,11 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeWorkDir, removeWorkDir, requireBinary } from '@registry-push/testkit';
+import { httpRequest, makeWorkDir, removeWorkDir, requireBinary } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type RunningCluster } from '../src/index.js';
 import { sampleObjects } from './fixtures.js';
+import { raw } from './helpers.js';
 
 interface Result {
   code: number;
@@ -71,6 +72,11 @@ function resourceArg(o: { apiVersion?: string; kind?: string }): string {
     'config.openshift.io/v1/Image': 'images.config.openshift.io',
     'config.openshift.io/v1/Ingress': 'ingresses.config.openshift.io',
     'operator.openshift.io/v1/IngressController': 'ingresscontrollers.operator.openshift.io',
+    'v1/ServiceAccount': 'serviceaccounts',
+    'rbac.authorization.k8s.io/v1/Role': 'roles.rbac.authorization.k8s.io',
+    'rbac.authorization.k8s.io/v1/RoleBinding': 'rolebindings.rbac.authorization.k8s.io',
+    'rbac.authorization.k8s.io/v1/ClusterRole': 'clusterroles.rbac.authorization.k8s.io',
+    'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'clusterrolebindings.rbac.authorization.k8s.io',
   };
   const key = `${o.apiVersion ?? ''}/${o.kind ?? ''}`;
   const found = plural[key];
@@ -256,5 +262,45 @@ describe('kubectl', () => {
       return '';
     })();
     expect(host).toBe(`default-route-openshift-image-registry.${cluster.appsDomain}`);
+  });
+
+  it('validates a kind it does not serve as kube does: no matches for kind, not a failed OpenAPI download', async () => {
+    const file = join(workDir, 'unserved.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'ServiceMonitor',
+        metadata: { name: 'm', namespace: 'kubectl' },
+        spec: { endpoints: [{ port: 'metrics' }] },
+      }),
+    );
+    // Strict validation (the default) finds the kind in neither /openapi/v3 nor /openapi/v2 and lets the
+    // request go on to the REST mapping, which refuses it.
+    const result = await kubectl(['apply', '-f', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'no matches for kind "ServiceMonitor" in version "monitoring.coreos.com/v1"',
+    );
+    expect(result.stderr).toContain('ensure CRDs are installed first');
+    expect(result.stderr).not.toContain('openapi');
+  });
+
+  it('serves /openapi/v2 as the protobuf document kubectl asks for, and as JSON', async () => {
+    expect((await raw(cluster, 'GET', '/openapi/v2', { user: null })).status).toBe(403);
+    const json = await raw(cluster, 'GET', '/openapi/v2');
+    expect(json.status).toBe(200);
+    expect(json.json).toMatchObject({ swagger: '2.0', paths: {}, definitions: {} });
+    const pb = await httpRequest(`${cluster.apiServer}/openapi/v2`, {
+      headers: {
+        Authorization: `Bearer ${cluster.users['kubeadmin']?.token ?? ''}`,
+        Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf',
+      },
+      caPem: cluster.apiCaPem,
+    });
+    expect(pb.headers['content-type']).toBe('application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+    // swagger = 1 ("2.0"), then info = 2.
+    expect([...pb.body.subarray(0, 5)]).toEqual([0x0a, 3, ...Buffer.from('2.0')]);
+    expect(pb.body[5]).toBe(0x12);
   });
 });

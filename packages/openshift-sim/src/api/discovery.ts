@@ -79,6 +79,17 @@ function resourceEntries(type: ResourceType): JsonObject[] {
       verbs: ['get', 'patch', 'update'],
     });
   }
+  for (const sub of type.subresources ?? []) {
+    entries.push({
+      name: `${type.plural}/${sub.name}`,
+      singularName: '',
+      namespaced: type.namespaced,
+      group: sub.group,
+      version: sub.version,
+      kind: sub.kind,
+      verbs: [...sub.verbs],
+    });
+  }
   return entries;
 }
 

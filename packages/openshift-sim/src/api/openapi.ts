@@ -66,3 +66,47 @@ export function openApiRoot(catalog: ResourceCatalog): JsonObject {
   }
   return { paths: entries };
 }
+
+/** A protobuf length-delimited field (wire type 2) holding `value`. */
+function protoField(field: number, value: Buffer): Buffer {
+  const length: number[] = [];
+  let n = value.length;
+  while (n > 0x7f) {
+    length.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  length.push(n);
+  return Buffer.concat([Buffer.from([(field << 3) | 2, ...length]), value]);
+}
+
+/**
+ * The protobuf media type of `/openapi/v2` (gnostic's `openapi_v2.Document`): client-go asks for the old
+ * spelling with `@`, which Go cannot parse as a Content-Type, so kube answers with the dotted one.
+ */
+const V2_PROTOBUF_ASKED = /com\.github\.proto-openapi\.spec\.v2[@.]v1\.0\+protobuf/;
+const V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+
+/**
+ * `/openapi/v2`: a Swagger 2.0 document with no paths and no definitions. kubectl reads it only for a kind
+ * missing from `/openapi/v3`; finding nothing there, it lets the request go on, so a kind the server does
+ * not serve meets kube's own answer ("no matches for kind … ensure CRDs are installed first") rather than
+ * "failed to download openapi". In protobuf (`swagger = 1`, `info = 2` with `title = 1`, `version = 2`)
+ * when asked for it, as kubectl does, else JSON.
+ */
+export function openApiV2(accept: string | undefined): { contentType: string; body: Buffer } {
+  const info = { title: 'openshift-sim', version: 'v1.32.5' };
+  if (V2_PROTOBUF_ASKED.test(accept ?? '')) {
+    const infoMessage = Buffer.concat([
+      protoField(1, Buffer.from(info.title)),
+      protoField(2, Buffer.from(info.version)),
+    ]);
+    return {
+      contentType: V2_PROTOBUF,
+      body: Buffer.concat([protoField(1, Buffer.from('2.0')), protoField(2, infoMessage)]),
+    };
+  }
+  return {
+    contentType: 'application/json',
+    body: Buffer.from(JSON.stringify({ swagger: '2.0', info, paths: {}, definitions: {} })),
+  };
+}

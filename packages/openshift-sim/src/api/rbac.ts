@@ -20,6 +20,8 @@ export interface PolicyRule {
   verbs: readonly string[];
   /** When set, the rule applies only to requests naming one of these objects. */
   resourceNames?: readonly string[];
+  /** Paths outside the resource API (`/metrics`, `*`); only cluster-wide roles have them. */
+  nonResourceURLs?: readonly string[];
 }
 
 /** The roles the simulator knows. */
@@ -142,7 +144,10 @@ const BASIC_USER: PolicyRule[] = [
 ];
 
 const ROLES: Record<RoleName, readonly PolicyRule[]> = {
-  'cluster-admin': [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+  'cluster-admin': [
+    { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+    { apiGroups: [], resources: [], nonResourceURLs: ['*'], verbs: ['*'] },
+  ],
   admin: ADMIN,
   edit: EDIT,
   view: VIEW,
@@ -154,6 +159,11 @@ const ROLES: Record<RoleName, readonly PolicyRule[]> = {
   'basic-user': BASIC_USER,
 };
 
+/** The rules of a bootstrap role, for the ClusterRole objects the simulator serves. */
+export function bootstrapRules(role: RoleName): readonly PolicyRule[] {
+  return ROLES[role];
+}
+
 /** Every role name, for validating CLI input. */
 export const ROLE_NAMES = Object.keys(ROLES) as RoleName[];
 
@@ -161,11 +171,26 @@ function matches(list: readonly string[], value: string): boolean {
   return list.includes('*') || list.includes(value);
 }
 
-function ruleAllows(rule: PolicyRule, attrs: Attributes): boolean {
-  if (rule.resourceNames !== undefined && !rule.resourceNames.includes(attrs.name ?? '')) return false;
+/** kube's `ResourceMatches`: `*`, the exact `resource/subresource`, or `*\/subresource`. */
+function resourceMatches(list: readonly string[], requested: string): boolean {
+  const slash = requested.indexOf('/');
+  const subresource = slash < 0 ? undefined : requested.slice(slash + 1);
+  return list.some(
+    (r) => r === '*' || r === requested || (subresource !== undefined && r === `*/${subresource}`),
+  );
+}
+
+/** Whether one rule allows the request (an empty `resourceNames` means any name, as in kube). */
+export function ruleAllows(rule: PolicyRule, attrs: Attributes): boolean {
+  if (
+    rule.resourceNames !== undefined &&
+    rule.resourceNames.length > 0 &&
+    !rule.resourceNames.includes(attrs.name ?? '')
+  )
+    return false;
   return (
     matches(rule.apiGroups, attrs.group) &&
-    matches(rule.resources, attrs.resource) &&
+    resourceMatches(rule.resources, attrs.resource) &&
     matches(rule.verbs, attrs.verb)
   );
 }
@@ -176,9 +201,18 @@ export interface Subject {
   groups: readonly string[];
 }
 
-/** Decides requests from role bindings. Every authenticated user also has `basic-user`. */
+/** Where the authorizer finds the rules of RBAC objects stored through the API (see rbac-objects.ts). */
+export type StoredRules = (subject: Subject, namespace: string) => readonly (readonly PolicyRule[])[];
+
+/**
+ * Decides requests from role bindings: those made in code (seed users, `--user`), and, when given
+ * `storedRules`, the RoleBindings and ClusterRoleBindings stored through the API. Every authenticated user
+ * also has `basic-user`.
+ */
 export class Authorizer {
   private readonly bindings: RoleBinding[] = [];
+
+  constructor(private readonly storedRules?: StoredRules) {}
 
   /** Adds a binding (idempotent). */
   bind(binding: RoleBinding): void {
@@ -209,11 +243,29 @@ export class Authorizer {
     }
   }
 
+  /**
+   * Every rule the subject holds for requests in `namespace` ('' for the cluster scope): kube's rule
+   * resolver, which the escalation check compares a new role or binding with.
+   */
+  rulesFor(subject: Subject, namespace: string): PolicyRule[] {
+    const rules: PolicyRule[] = [];
+    if (subject.groups.includes('system:authenticated')) rules.push(...ROLES['basic-user']);
+    for (const binding of this.bindings) {
+      const bound =
+        binding.user === subject.name ||
+        (binding.group !== undefined && subject.groups.includes(binding.group));
+      if (!bound || (binding.namespace !== undefined && binding.namespace !== namespace)) continue;
+      rules.push(...(binding.rules ?? ROLES[binding.role]));
+    }
+    for (const set of this.storedRules?.(subject, namespace) ?? []) rules.push(...set);
+    return rules;
+  }
+
   /** True when some binding of the subject allows the request. Authenticated users also have basic-user. */
   allows(subject: Subject, attrs: Attributes): boolean {
     const authenticated = subject.groups.includes('system:authenticated');
     if (authenticated && ROLES['basic-user'].some((rule) => ruleAllows(rule, attrs))) return true;
-    return this.bindings.some((binding) => {
+    const fromCode = this.bindings.some((binding) => {
       const bound =
         binding.user === subject.name ||
         (binding.group !== undefined && subject.groups.includes(binding.group));
@@ -222,6 +274,10 @@ export class Authorizer {
       if (binding.namespace !== undefined && binding.namespace !== attrs.namespace) return false;
       return (binding.rules ?? ROLES[binding.role]).some((rule) => ruleAllows(rule, attrs));
     });
+    if (fromCode || this.storedRules === undefined) return fromCode;
+    return this.storedRules(subject, attrs.namespace ?? '').some((rules) =>
+      rules.some((rule) => ruleAllows(rule, attrs)),
+    );
   }
 }
 

@@ -2,7 +2,14 @@ import { fileURLToPath } from 'node:url';
 import { imageStrategy, imageStreamStrategy } from './images.js';
 import { routeStrategy } from './routes.js';
 import { loadCrdFile } from './schema.js';
-import type { NameRule, ResourceType, Strategy } from './types.js';
+import {
+  clusterRoleBindingStrategy,
+  clusterRoleStrategy,
+  RBAC_GROUP,
+  roleBindingStrategy,
+  roleStrategy,
+} from './rbac-objects.js';
+import type { ExtraSubresource, NameRule, ResourceType, Strategy } from './types.js';
 import { WORKLOAD_STRATEGIES } from './workloads.js';
 
 const STANDARD_VERBS = [
@@ -32,6 +39,7 @@ interface BuiltinSpec {
   hasGeneration?: boolean;
   strategy?: Strategy;
   selectableFields?: string[];
+  subresources?: ExtraSubresource[];
 }
 
 function builtin(spec: BuiltinSpec): ResourceType {
@@ -53,6 +61,7 @@ function builtin(spec: BuiltinSpec): ResourceType {
     hasGeneration: spec.hasGeneration ?? false,
     selectableFields: spec.selectableFields ?? [],
     ...(spec.strategy ? { strategy: spec.strategy } : {}),
+    ...(spec.subresources ? { subresources: spec.subresources } : {}),
   };
 }
 
@@ -90,6 +99,23 @@ const BUILTINS: ResourceType[] = [
     shortNames: ['svc'],
     categories: ALL,
     statusSubresource: true,
+  }),
+  builtin({
+    group: '',
+    version: 'v1',
+    plural: 'serviceaccounts',
+    kind: 'ServiceAccount',
+    namespaced: true,
+    shortNames: ['sa'],
+    subresources: [
+      {
+        name: 'token',
+        group: 'authentication.k8s.io',
+        version: 'v1',
+        kind: 'TokenRequest',
+        verbs: ['create'],
+      },
+    ],
   }),
   builtin({
     group: '',
@@ -290,6 +316,42 @@ const BUILTINS: ResourceType[] = [
     namespaced: true,
     verbs: ['create'],
     nameRule: 'image-stream',
+  }),
+  builtin({
+    group: RBAC_GROUP,
+    version: 'v1',
+    plural: 'roles',
+    kind: 'Role',
+    namespaced: true,
+    nameRule: 'path-segment',
+    strategy: roleStrategy,
+  }),
+  builtin({
+    group: RBAC_GROUP,
+    version: 'v1',
+    plural: 'clusterroles',
+    kind: 'ClusterRole',
+    namespaced: false,
+    nameRule: 'path-segment',
+    strategy: clusterRoleStrategy,
+  }),
+  builtin({
+    group: RBAC_GROUP,
+    version: 'v1',
+    plural: 'rolebindings',
+    kind: 'RoleBinding',
+    namespaced: true,
+    nameRule: 'path-segment',
+    strategy: roleBindingStrategy,
+  }),
+  builtin({
+    group: RBAC_GROUP,
+    version: 'v1',
+    plural: 'clusterrolebindings',
+    kind: 'ClusterRoleBinding',
+    namespaced: false,
+    nameRule: 'path-segment',
+    strategy: clusterRoleBindingStrategy,
   }),
   builtin({
     group: 'authorization.k8s.io',

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
-import { openApiGroupVersion, openApiRoot } from './openapi.js';
+import { openApiGroupVersion, openApiRoot, openApiV2 } from './openapi.js';
 import { PatchError, patchTypeForContentType } from './patch.js';
 import { forbiddenMessage, type Attributes, type Authorizer, type Subject } from './rbac.js';
 import type { ResourceCatalog } from './resources.js';
@@ -14,6 +14,7 @@ import type { FieldValidation, ListOptions, ResourceService, WriteOptions } from
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { ApiError, errors } from './status.js';
 import type { ObjectStore, WatchEvent } from './store.js';
+import type { ServiceAccountTokens } from './tokens.js';
 import { apiVersionOf, type ClusterFacts, type RequestContext, type ResourceType } from './types.js';
 import type { VirtualResources } from './virtual.js';
 
@@ -26,6 +27,8 @@ export interface ApiServerParts {
   authorizer: Authorizer;
   /** Looks a bearer token up; undefined means unknown (401). */
   authenticate: (token: string) => Subject | undefined;
+  /** Issues service-account tokens (the TokenRequest subresource `serviceaccounts/token`). */
+  tokens?: ServiceAccountTokens;
   facts: ClusterFacts;
   tls: { certPem: string; keyPem: string };
 }
@@ -207,6 +210,17 @@ function deletePreconditions(body: Buffer): { uid?: string; resourceVersion?: st
   };
 }
 
+function isTokenRequest(type: ResourceType, path: ParsedPath): boolean {
+  return type.group === '' && type.plural === 'serviceaccounts' && path.subresource === 'token';
+}
+
+/** `metadata.name=<name>` (or `==`) as the only requirement of a field selector, else undefined. */
+function nameFromFieldSelector(selector: string | null): string | undefined {
+  if (selector === null || selector.includes(',')) return undefined;
+  const match = /^\s*metadata\.name\s*==?\s*([^\s=!]+)\s*$/.exec(selector);
+  return match?.[1];
+}
+
 /** The simulated kube-apiserver (plus the openshift-apiserver groups), over HTTPS. */
 export class ApiServer {
   private server: Server | undefined;
@@ -281,6 +295,10 @@ export class ApiServer {
       return;
     }
     const subject = this.subjectOf(req);
+    if (url.pathname === '/openapi/v2') {
+      this.openApiV2(req, res, subject);
+      return;
+    }
     const discovery = this.discovery(url.pathname);
     if (discovery !== undefined) {
       if (subject === ANONYMOUS) {
@@ -313,7 +331,7 @@ export class ApiServer {
     }
     const watch = ['true', '1'].includes(url.searchParams.get('watch') ?? '');
     const verb = verbFor(method, path, watch);
-    this.authorize(subject, type, path, verb);
+    this.authorize(subject, type, path, verb, url.searchParams);
     const ctx: RequestContext = {
       store: this.parts.store,
       authorizer: this.parts.authorizer,
@@ -322,6 +340,19 @@ export class ApiServer {
       namespace: path.namespace ?? '',
     };
     await this.dispatch(req, res, { type, path, verb, query: url.searchParams, ctx });
+  }
+
+  /** `/openapi/v2`, for authenticated callers as the other discovery documents. */
+  private openApiV2(req: IncomingMessage, res: ServerResponse, subject: Subject): void {
+    if (subject === ANONYMOUS) {
+      throw errors.forbidden('forbidden: User "system:anonymous" cannot get path "/openapi/v2"');
+    }
+    const document = openApiV2(req.headers.accept);
+    res.writeHead(200, {
+      'Content-Type': document.contentType,
+      'Content-Length': String(document.body.length),
+    });
+    res.end(document.body);
   }
 
   /** A discovery document, null for an unknown discovery path, undefined when not a discovery path. */
@@ -346,13 +377,26 @@ export class ApiServer {
     return undefined;
   }
 
-  private authorize(subject: Subject, type: ResourceType, path: ParsedPath, verb: string): void {
+  private authorize(
+    subject: Subject,
+    type: ResourceType,
+    path: ParsedPath,
+    verb: string,
+    query: URLSearchParams,
+  ): void {
+    // A list or watch narrowed to one name by `fieldSelector=metadata.name=<name>` is authorized as a
+    // request for that name (so rules with resourceNames cover it), as kube's request info does.
+    const selectedName =
+      path.name === undefined && (verb === 'list' || verb === 'watch')
+        ? nameFromFieldSelector(query.get('fieldSelector'))
+        : undefined;
+    const name = path.name ?? selectedName;
     const attrs: Attributes = {
       verb,
       group: type.group,
       resource: path.subresource !== undefined ? `${type.plural}/${path.subresource}` : type.plural,
       ...(path.namespace !== undefined ? { namespace: path.namespace } : {}),
-      ...(path.name !== undefined ? { name: path.name } : {}),
+      ...(name !== undefined ? { name } : {}),
     };
     // A namespace is its own scope for authorization, as in kube.
     if (type.group === '' && type.plural === 'namespaces' && path.name !== undefined)
@@ -361,7 +405,7 @@ export class ApiServer {
       const target = {
         group: type.group,
         resource: type.plural,
-        ...(path.name !== undefined ? { name: path.name } : {}),
+        ...(name !== undefined ? { name } : {}),
       };
       throw errors.forbidden(forbiddenMessage(subject, attrs), target);
     }
@@ -377,6 +421,10 @@ export class ApiServer {
     // The all-namespaces path of a namespaced kind serves list and watch only, as in kube.
     if (type.namespaced && path.namespace === undefined && verb !== 'list' && verb !== 'watch') {
       throw errors.methodNotAllowed();
+    }
+    if (isTokenRequest(type, path)) {
+      await this.tokenRequest(req, res, path, verb);
+      return;
     }
     if (path.subresource !== undefined && !(path.subresource === 'status' && type.statusSubresource)) {
       send(
@@ -412,6 +460,19 @@ export class ApiServer {
     }
     await Promise.resolve();
     this.dispatchGeneric(req, res, call, body);
+  }
+
+  /** `POST …/serviceaccounts/<name>/token`: a TokenRequest. */
+  private async tokenRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: ParsedPath,
+    verb: string,
+  ): Promise<void> {
+    const tokens = this.parts.tokens;
+    if (tokens === undefined || verb !== 'create') throw errors.methodNotAllowed();
+    const body = await readBody(req);
+    send(res, 201, tokens.request(path.namespace ?? '', path.name ?? '', this.jsonBody(req, body)));
   }
 
   private jsonBody(req: IncomingMessage, body: Buffer): JsonObject {

@@ -39,6 +39,16 @@ export interface Strategy {
 /** How names of a resource are checked. */
 export type NameRule = 'dns-subdomain' | 'dns-label' | 'path-segment' | 'image-stream';
 
+/** A subresource other than `/status`, served by its own handler (`serviceaccounts/token`). */
+export interface ExtraSubresource {
+  name: string;
+  /** The kind it takes and answers, in its own group. */
+  group: string;
+  version: string;
+  kind: string;
+  verbs: readonly string[];
+}
+
 /** One served resource type. */
 export interface ResourceType {
   group: string;
@@ -66,6 +76,8 @@ export interface ResourceType {
   strategy?: Strategy;
   /** Extra field-selector fields. */
   selectableFields: readonly string[];
+  /** Subresources besides `/status`. */
+  subresources?: readonly ExtraSubresource[];
 }
 
 /** `apps/v1`, or `v1` for the core group. */

@@ -1,9 +1,10 @@
-// Every namespace gets the CA bundles kube and OpenShift publish into it, as their controllers do.
+// Every namespace gets the CA bundles kube and OpenShift publish into it, and the `default`
+// ServiceAccount, as their controllers do.
 import { stringAt, objectAt } from '../json.js';
 import { ApiError } from '../api/status.js';
 import { systemContext, type ControllerParts } from './system.js';
 
-/** Publishes `kube-root-ca.crt` and `openshift-service-ca.crt` into each new namespace. */
+/** Publishes `kube-root-ca.crt`, `openshift-service-ca.crt` and ServiceAccount `default` into each new namespace. */
 export class NamespaceBundles {
   private unsubscribe: (() => void) | undefined;
 
@@ -42,6 +43,14 @@ export class NamespaceBundles {
       } catch (err) {
         if (!(err instanceof ApiError && (err.code === 404 || err.code === 409))) this.onError(err);
       }
+    }
+    try {
+      if (!this.parts.store.get('serviceaccounts', namespace, 'default')) {
+        const accounts = this.parts.catalog.require('', 'serviceaccounts');
+        this.parts.service.create(accounts, namespace, { metadata: { name: 'default' } }, {}, ctx);
+      }
+    } catch (err) {
+      if (!(err instanceof ApiError && (err.code === 404 || err.code === 409))) this.onError(err);
     }
   }
 }
