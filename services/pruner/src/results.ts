@@ -6,7 +6,10 @@
 import {
   RESULT_SCHEMA,
   summariseRun,
+  type ItemOutcome,
+  type PlanItemKind,
   type PruneRunResult,
+  type RunSummary,
   type UnitResult,
   type WorkUnit,
 } from '@registry-push/core';
@@ -67,32 +70,79 @@ export function lostUnit(unit: WorkUnit, reason: string): UnitResult {
   return { unit: unit.id, status: 'failed', items: [item] };
 }
 
+/** The head of a run's result log: everything but the units (stored beside it, one by one). */
+export type ResultHead = Omit<PruneRunResult, 'units'>;
+
+function addTo(summary: RunSummary, more: RunSummary): void {
+  for (const [kind, outcomes] of Object.entries(more.counts)) {
+    const into = (summary.counts[kind as PlanItemKind] ??= {});
+    for (const [outcome, count] of Object.entries(outcomes)) {
+      into[outcome as ItemOutcome] = (into[outcome as ItemOutcome] ?? 0) + count;
+    }
+  }
+  summary.bytesFreed += more.bytesFreed;
+  for (const [code, count] of Object.entries(more.errors))
+    summary.errors[code] = (summary.errors[code] ?? 0) + count;
+}
+
 /**
- * The run's result log from the stored unit results, in plan order; units without a result are reported
- * as lost. A lost stream unit may have written its history and a lost image unit deleted some blobs: each
- * step is safe on its own, and the next run plans whatever is left.
+ * The run's result log, put together unit by unit in plan order from the stored unit results; a unit
+ * without a result is reported as lost. A lost stream unit may have written its history and a lost image
+ * unit deleted some blobs: each step is safe on its own, and the next run plans whatever is left. Only the
+ * summary and each unit's status are kept (and, for a dry run, the items that would free bytes): at 100k
+ * images the whole log holds over half a million items, which a worker never holds at once.
  */
+export class ResultAssembler {
+  readonly summary: RunSummary = { counts: {}, bytesFreed: 0, errors: {} };
+  readonly #brief: UnitResult[] = [];
+  #lost = 0;
+
+  /** Adds the next unit of the plan; returns its entry of the log. */
+  add(unit: WorkUnit, stored: StoredUnitResult | undefined): UnitResult {
+    if (stored === undefined) this.#lost++;
+    const result =
+      stored?.result ??
+      lostUnit(
+        unit,
+        `No worker finished unit ${unit.id} (its job failed for good); the next run plans what is left of it again.`,
+      );
+    addTo(this.summary, summariseRun([result]));
+    const wouldFree = result.items.filter((item) => item.outcome === 'dry-run' && item.bytes > 0);
+    this.#brief.push({ unit: result.unit, status: result.status, items: wouldFree });
+    return result;
+  }
+
+  /** Units no worker finished. */
+  get lost(): number {
+    return this.#lost;
+  }
+
+  /** The head of the log. */
+  head(plan: StoredPlan, run: { dryRun: boolean; startedAt: string; finishedAt: string }): ResultHead {
+    return {
+      schema: RESULT_SCHEMA,
+      planId: plan.id,
+      mode: plan.mode,
+      dryRun: run.dryRun,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+      summary: this.summary,
+    };
+  }
+
+  /** The log with each unit's status only, for the report's table. */
+  brief(head: ResultHead): PruneRunResult {
+    return { ...head, units: this.#brief };
+  }
+}
+
+/** The whole result log from the stored unit results (for a plan small enough to hold at once). */
 export function assembleResult(
   plan: StoredPlan,
   stored: ReadonlyMap<string, StoredUnitResult>,
   run: { dryRun: boolean; startedAt: string; finishedAt: string },
 ): PruneRunResult {
-  const units = plan.units.map(
-    (unit) =>
-      stored.get(unit.id)?.result ??
-      lostUnit(
-        unit,
-        `No worker finished unit ${unit.id} (its job failed for good); the next run plans what is left of it again.`,
-      ),
-  );
-  return {
-    schema: RESULT_SCHEMA,
-    planId: plan.id,
-    mode: plan.mode,
-    dryRun: run.dryRun,
-    startedAt: run.startedAt,
-    finishedAt: run.finishedAt,
-    units,
-    summary: summariseRun(units),
-  };
+  const assembler = new ResultAssembler();
+  const units = plan.units.map((unit) => assembler.add(unit, stored.get(unit.id)));
+  return { ...assembler.head(plan, run), units };
 }

@@ -140,6 +140,8 @@ return 1`;
 
 /** How long a finished run's plan and unit results stay around (the record and result stay until trimmed). */
 const FINISHED_RUN_TTL_SECONDS = 24 * 3600;
+/** Units of a result log read or written at a time. */
+const RESULT_PAGE = 1000;
 
 /** The pruner's keys in Redis, all under `<prefix>:<queue>:pruner:` (one hash slot with the default prefix). */
 export class RunStore {
@@ -347,13 +349,41 @@ export class RunStore {
     return text === null ? undefined : (JSON.parse(text) as string[]);
   }
 
-  async putResult(result: PruneRunResult, runId: string): Promise<void> {
-    await this.#redis.set(this.#key('run', runId, 'result'), JSON.stringify(result));
+  /**
+   * Writes a run's result log in parts: first the units (`startResult`, then `appendResult` in plan order,
+   * as many times as it takes), then the head (`putResultHead`), which makes the log readable. Written
+   * again, it replaces the earlier one.
+   */
+  async startResult(runId: string): Promise<void> {
+    await this.#redis.del(this.#key('run', runId, 'result-units'));
   }
 
+  async appendResult(runId: string, units: readonly UnitResult[]): Promise<void> {
+    if (units.length === 0) return;
+    await this.#redis.rpush(
+      this.#key('run', runId, 'result-units'),
+      ...units.map((unit) => JSON.stringify(unit)),
+    );
+  }
+
+  async putResultHead(runId: string, head: Omit<PruneRunResult, 'units'>): Promise<void> {
+    await this.#redis.set(this.#key('run', runId, 'result'), JSON.stringify(head));
+  }
+
+  /** The result log (read page by page; a log written whole by an earlier version is read as it is). */
   async getResult(runId: string): Promise<PruneRunResult | undefined> {
     const text = await this.#redis.get(this.#key('run', runId, 'result'));
-    return text === null ? undefined : (JSON.parse(text) as PruneRunResult);
+    if (text === null) return undefined;
+    const head = JSON.parse(text) as Omit<PruneRunResult, 'units'> & { units?: UnitResult[] };
+    if (Array.isArray(head.units)) return head as PruneRunResult;
+    const key = this.#key('run', runId, 'result-units');
+    const units: UnitResult[] = [];
+    for (let start = 0; ; start += RESULT_PAGE) {
+      const page = await this.#redis.lrange(key, start, start + RESULT_PAGE - 1);
+      for (const unit of page) units.push(JSON.parse(unit) as UnitResult);
+      if (page.length < RESULT_PAGE) break;
+    }
+    return { ...head, units };
   }
 
   /** Lets the working data of a finished run expire. */
@@ -406,6 +436,7 @@ export class RunStore {
       multi.del(
         this.#key('run', id),
         this.#key('run', id, 'result'),
+        this.#key('run', id, 'result-units'),
         this.#key('run', id, 'plan'),
         this.#key('run', id, 'results'),
         this.#key('run', id, 'unsettled'),

@@ -23,6 +23,45 @@ describe('run store', () => {
     await redis?.stop();
   });
 
+  it('keeps a result log in pages, in order, replaced when written again, and reads one written whole', async () => {
+    const runs = store();
+    const head = {
+      schema: 'registry-push.prune-result/v1',
+      planId: 'p',
+      mode: 'full',
+      dryRun: false,
+      startedAt: 's',
+      finishedAt: 'f',
+      summary: { counts: {}, bytesFreed: 0, errors: {} },
+    } as const;
+    const unit = (i: number): UnitResult => ({ unit: `image/${i}`, status: 'done', items: [] });
+    await runs.startResult('r');
+    for (let start = 0; start < 2500; start += 500) {
+      await runs.appendResult(
+        'r',
+        Array.from({ length: 500 }, (_, i) => unit(start + i)),
+      );
+    }
+    await runs.putResultHead('r', head);
+    const read = await runs.getResult('r');
+    expect(read?.units.map((u) => u.unit)).toEqual(Array.from({ length: 2500 }, (_, i) => `image/${i}`));
+    expect(read).toMatchObject(head);
+    // Written again (a repeated finalize), the log is the new one.
+    await runs.startResult('r');
+    await runs.appendResult('r', [unit(7)]);
+    await runs.putResultHead('r', head);
+    expect((await runs.getResult('r'))?.units).toEqual([unit(7)]);
+    // A log an earlier version wrote whole is read as it is.
+    const queue = `q-${randomUUID().slice(0, 8)}`;
+    const older = new RunStore(connection, '{test}', queue);
+    await connection.set(
+      `{test}:${queue}:pruner:run:old:result`,
+      JSON.stringify({ ...head, units: [unit(1)] }),
+    );
+    expect((await older.getResult('old'))?.units).toEqual([unit(1)]);
+    expect(await older.getResult('missing')).toBeUndefined();
+  });
+
   it('lets one run hold the lock, renews it for that run, and releases it only for that run', async () => {
     const runs = store();
     expect(await runs.acquireLock('a', 60_000)).toBe('a');

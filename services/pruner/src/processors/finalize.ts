@@ -1,12 +1,13 @@
 /**
  * The end of a run: the result log put together from the stored unit results, the run record and history
- * updated, the lock released, metrics and an Event. Repeatable: a second pass writes the same record.
+ * updated, the lock released, metrics and an Event. Repeatable: a second pass writes the same record. The
+ * log is read and written a page of units at a time, so finishing a run of any size takes little memory.
  */
 import type { Job } from 'bullmq';
-import { formatRunResult, type PruneRunResult, type RunSummary } from '@registry-push/core';
-import type { PrunerContext } from '../context.js';
+import { formatRunResult, type PruneRunResult, type RunSummary, type UnitResult } from '@registry-push/core';
+import type { LoadedRun, PrunerContext } from '../context.js';
 import type { FinalizeJobData } from '../jobs.js';
-import { assembleResult } from '../results.js';
+import { ResultAssembler, type ResultHead } from '../results.js';
 import { runIsOver, type RunRecord } from '../store.js';
 
 /** What the finalize job returns. */
@@ -22,15 +23,44 @@ function errorOf(summary: RunSummary): RunRecord['error'] {
   return { code: 'PRUNER_RUN_FAILED', message: codes.map(([code, n]) => `${n}× ${code}`).join(', ') };
 }
 
-/** Writes the result and the record, releases the lock, trims the history. */
+/** Units of the plan whose stored results are read at a time. */
+const PAGE = 500;
+
+/** Writes the result log page by page from the stored unit results; returns its head and the assembler. */
+async function writeResult(
+  ctx: PrunerContext,
+  run: LoadedRun,
+  finishedAt: Date,
+): Promise<{ head: ResultHead; assembler: ResultAssembler }> {
+  const runId = run.record.runId;
+  const assembler = new ResultAssembler();
+  await ctx.store.startResult(runId);
+  for (let start = 0; start < run.plan.units.length; start += PAGE) {
+    const units = run.plan.units.slice(start, start + PAGE);
+    const stored = await ctx.store.getUnitResults(
+      runId,
+      units.map((unit) => unit.id),
+    );
+    const page: UnitResult[] = units.map((unit) => assembler.add(unit, stored.get(unit.id)));
+    await ctx.store.appendResult(runId, page);
+  }
+  const head = assembler.head(run.plan, {
+    dryRun: run.record.dryRun,
+    startedAt: run.record.createdAt,
+    finishedAt: finishedAt.toISOString(),
+  });
+  await ctx.store.putResultHead(runId, head);
+  return { head, assembler };
+}
+
+/** Writes the record, releases the lock, trims the history. */
 async function save(
   ctx: PrunerContext,
   record: RunRecord,
-  result: PruneRunResult,
+  result: ResultHead,
   finishedAt: Date,
 ): Promise<void> {
   const error = errorOf(result.summary);
-  await ctx.store.putResult(result, record.runId);
   await ctx.store.updateRun(record.runId, {
     status: error === undefined ? 'succeeded' : 'failed',
     finishedAt: result.finishedAt,
@@ -81,17 +111,12 @@ export async function processFinalize(
   }
   const run = await ctx.loadRun(runId);
   const finishedAt = new Date();
-  const stored = await ctx.store.getUnitResults(runId);
-  const result = assembleResult(run.plan, stored, {
-    dryRun: run.record.dryRun,
-    startedAt: run.record.createdAt,
-    finishedAt: finishedAt.toISOString(),
-  });
-  await save(ctx, run.record, result, finishedAt);
-  await report(ctx, run.record, result, result.units.filter((unit) => !stored.has(unit.unit)).length);
+  const { head, assembler } = await writeResult(ctx, run, finishedAt);
+  await save(ctx, run.record, head, finishedAt);
+  await report(ctx, run.record, assembler.brief(head), assembler.lost);
   return {
     runId,
-    status: errorOf(result.summary) === undefined ? 'succeeded' : 'failed',
-    summary: result.summary,
+    status: errorOf(head.summary) === undefined ? 'succeeded' : 'failed',
+    summary: head.summary,
   };
 }
