@@ -8,6 +8,7 @@ import {
   type SnapshotImage,
   type SnapshotStream,
 } from '../../src/prune/types.js';
+import type { ImageObject } from '../../src/prune/objects.js';
 
 export const NOW = new Date('2026-06-01T12:00:00Z');
 
@@ -101,3 +102,13 @@ export const use = (referrer: string, parts: Omit<ImageUse, 'referrer'>): ImageU
   referrer,
   ...parts,
 });
+
+/** An Image object as the API serves it: layers named by seed, a config digest derived from the seed. */
+export function imageObject(seed: string, layers: string[]): ImageObject {
+  return {
+    metadata: { name: digest(seed) },
+    dockerImageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+    dockerImageLayers: layers.map((layer) => ({ name: digest(layer), size: 10, mediaType: 'x' })),
+    dockerImageMetadata: { Id: digest(`${seed}-config`), Size: 100 },
+  };
+}

@@ -9,16 +9,7 @@ import type { PruneRegistry } from '../../src/prune/registry.js';
 import type { StreamUnit } from '../../src/prune/types.js';
 import type { PruneView, ViewNeed } from '../../src/prune/view.js';
 import { ViewIndex } from '../../src/prune/view-index.js';
-import { digest } from './fixtures.js';
-
-function imageObject(seed: string, layers: string[]): ImageObject {
-  return {
-    metadata: { name: digest(seed) },
-    dockerImageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
-    dockerImageLayers: layers.map((layer) => ({ name: digest(layer), size: 10, mediaType: 'x' })),
-    dockerImageMetadata: { Id: digest(`${seed}-config`), Size: 100 },
-  };
-}
+import { digest, imageObject } from './fixtures.js';
 
 const streamObject = (images: string[]): ImageStreamObject =>
   ({

@@ -3,20 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { RegistryPushError } from '../../src/errors.js';
 import { LinkRestorer, type LinkRestoreResult } from '../../src/prune/link-restorer.js';
-import type { ImageObject, ImageStreamObject } from '../../src/prune/objects.js';
+import type { ImageStreamObject } from '../../src/prune/objects.js';
 import type { PruneRegistry } from '../../src/prune/registry.js';
 import type { HistoryAddition, PruneView } from '../../src/prune/view.js';
 import { ViewIndex } from '../../src/prune/view-index.js';
-import { digest } from './fixtures.js';
-
-function imageObject(seed: string, layers: string[]): ImageObject {
-  return {
-    metadata: { name: digest(seed) },
-    dockerImageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
-    dockerImageLayers: layers.map((layer) => ({ name: digest(layer), size: 10, mediaType: 'x' })),
-    dockerImageMetadata: { Id: digest(`${seed}-config`), Size: 100 },
-  };
-}
+import { digest, imageObject } from './fixtures.js';
 
 function stream(namespace: string, name: string, images: string[]): ImageStreamObject {
   return {
