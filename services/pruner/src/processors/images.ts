@@ -10,6 +10,9 @@ import type { PrunerContext } from '../context.js';
 import { JobNames, jobIds, unitJobOptions, type ImagesJobData } from '../jobs.js';
 import { streamSettled } from '../results.js';
 
+/** Stream unit results read at a time. */
+const PAGE = 500;
+
 /** What the images step returns. */
 export interface ImagesJobResult {
   batches: number;
@@ -29,8 +32,14 @@ export async function processImages(
   let unsettled = (await ctx.store.getUnsettled(runId)) ?? [];
   if (job.data.step !== 'waiting') {
     const streams = run.plan.units.filter((unit) => unit.type === 'stream').map((unit) => unit.id);
-    const results = await ctx.store.getUnitResults(runId, streams);
-    unsettled = streams.filter((id) => !streamSettled(results.get(id)?.result));
+    unsettled = [];
+    // A page of results at a time: at 100k images the stream units' results hold hundreds of thousands of
+    // items, and only whether each stream settled is needed.
+    for (let start = 0; start < streams.length; start += PAGE) {
+      const page = streams.slice(start, start + PAGE);
+      const results = await ctx.store.getUnitResults(runId, page);
+      for (const id of page) if (!streamSettled(results.get(id)?.result)) unsettled.push(id);
+    }
     await ctx.store.putUnsettled(runId, unsettled);
     if (unsettled.length > 0)
       ctx.logger.warn({ runId, unsettled }, 'some streams did not settle; images relying on them stay');
