@@ -59,17 +59,7 @@ export class ApiConnections {
     const tls = this.#current(options);
     this.#undici ??= new UndiciAgent({
       connections: MAX_SOCKETS,
-      connect: {
-        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-        ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-        ...(tls.key === undefined ? {} : { key: tls.key }),
-        ...(tls.pfx === undefined ? {} : { pfx: tls.pfx }),
-        ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
-        ...(tls.servername === undefined ? {} : { servername: tls.servername }),
-        ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
-        keepAlive: true,
-        keepAliveInitialDelay: 30_000,
-      },
+      connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 },
     });
     return this.#undici;
   }
@@ -77,13 +67,8 @@ export class ApiConnections {
   /** The TLS context for a watch's own socket, for these TLS settings. */
   secureContext(options: RequestOptions): SecureContext {
     const tls = this.#current(options);
-    this.#context ??= createSecureContext({
-      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-      ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-      ...(tls.key === undefined ? {} : { key: tls.key }),
-      ...(tls.pfx === undefined ? {} : { pfx: tls.pfx }),
-      ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
-    });
+    const { servername: _servername, rejectUnauthorized: _reject, ...credentials } = tls;
+    this.#context ??= createSecureContext(credentials);
     return this.#context;
   }
 
