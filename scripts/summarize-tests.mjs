@@ -20,6 +20,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const missing = [];
+const failures = [];
 for (const dir of dirs) {
   if (!existsSync(join(dir, 'vitest.config.ts'))) continue;
   const report = join(dir, '.vitest-results.json');
@@ -31,6 +32,24 @@ for (const dir of dirs) {
   passed += result.numPassedTests;
   failed += result.numFailedTests;
   skipped += result.numPendingTests + result.numTodoTests;
+  for (const file of result.testResults) {
+    const where = file.name.startsWith(root) ? file.name.slice(root.length) : file.name;
+    // A file that failed to load has no assertions, only its message.
+    if (file.status === 'failed' && file.assertionResults.every((a) => a.status !== 'failed')) {
+      failures.push({ where, title: '(the file)', message: file.message });
+    }
+    for (const test of file.assertionResults) {
+      if (test.status === 'failed') {
+        failures.push({ where, title: test.fullName, message: test.failureMessages.join('\n') });
+      }
+    }
+  }
+}
+// CI keeps only the end of the log: repeat what failed here, where it will be read.
+for (const { where, title, message } of failures) {
+  console.error(`FAILED ${where} > ${title}`);
+  const lines = (message ?? '').split('\n').slice(0, 12);
+  for (const line of lines) console.error(`    ${line}`);
 }
 for (const dir of missing) console.error(`no test report from ${dir}: its tests did not run to the end`);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
