@@ -33,17 +33,33 @@ export interface InformerOptions<T extends KubeObject = KubeObject> extends Watc
   /** Events a watch buffers before it pauses the socket (default 256). */
   bufferSize?: number;
   /**
-   * What the store keeps of each object (default: all of it). Events still carry the whole object; a
-   * consumer that indexes what it needs can keep the store down to `metadata` (a DELETED event made up by
-   * a re-list then carries only what was kept). The name, namespace and resourceVersion must stay.
+   * What the store keeps of each object: all of it (`objects`, the default), or only its resourceVersion
+   * (`versions`), for a consumer that indexes what it needs from the events itself: then {@link get} and
+   * {@link list} are not available, and a DELETED event made up by a re-list carries only the name,
+   * namespace and resourceVersion.
    */
-  transform?: (object: T) => T;
+  keep?: 'objects' | 'versions';
   /** Objects per page of the (re-)list (default 500). */
   pageSize?: number;
 }
 
+/** A cluster-scoped object's key is its name (which has no slash); a namespaced one's `namespace/name`. */
+function keyFor(name: string, namespace: string | undefined): string {
+  return namespace === undefined || namespace === '' ? name : `${namespace}/${name}`;
+}
+
 function keyOf(object: KubeObject): string {
-  return `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+  return keyFor(object.metadata.name, object.metadata.namespace);
+}
+
+/** The object a DELETED event carries when only its key and version were kept. */
+function placeholder<T extends KubeObject>(key: string, resourceVersion: string): T {
+  const slash = key.indexOf('/');
+  const metadata =
+    slash < 0
+      ? { name: key, resourceVersion }
+      : { namespace: key.slice(0, slash), name: key.slice(slash + 1), resourceVersion };
+  return { metadata } as T;
 }
 
 /**
@@ -53,7 +69,10 @@ function keyOf(object: KubeObject): string {
  * first sync, {@link waitForSync} rejects with it, so the caller can fall back to polling.
  */
 export class Informer<T extends KubeObject = KubeObject> {
-  private readonly store = new Map<string, T>();
+  /** The objects by key (`keep: 'objects'`). */
+  private readonly objects = new Map<string, T>();
+  /** The resourceVersions by key (`keep: 'versions'`). */
+  private readonly versions = new Map<string, string>();
   private version = '';
   private synced = false;
   private stopped = false;
@@ -104,12 +123,14 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** The object by name (and namespace for namespaced kinds). */
   get(name: string, namespace?: string): T | undefined {
-    return this.store.get(`${namespace ?? ''}/${name}`);
+    this.requireObjects();
+    return this.objects.get(keyFor(name, namespace));
   }
 
   /** Every object in the store. */
   list(): T[] {
-    return [...this.store.values()];
+    this.requireObjects();
+    return [...this.objects.values()];
   }
 
   /** Starts listing and watching (once). */
@@ -218,15 +239,38 @@ export class Informer<T extends KubeObject = KubeObject> {
     };
   }
 
+  private requireObjects(): void {
+    if (this.options.keep === 'versions') {
+      throw new Error(
+        'This informer keeps only resourceVersions (keep: versions): it has no objects to read.',
+      );
+    }
+  }
+
+  private remember(key: string, object: T): void {
+    if (this.options.keep === 'versions') this.versions.set(key, object.metadata.resourceVersion ?? '');
+    else this.objects.set(key, object);
+  }
+
+  private forget(key: string): void {
+    this.objects.delete(key);
+    this.versions.delete(key);
+  }
+
+  private *storedVersions(): Iterable<[string, string]> {
+    yield* this.versions;
+    for (const [key, object] of this.objects) yield [key, object.metadata.resourceVersion ?? ''];
+  }
+
   /**
    * Lists page by page, replaces the store, and hands on the difference to the old store as synthetic
    * events (additions and changes as their page arrives, deletions at the end), so no more than a page of
    * whole objects is held at a time.
    */
   private async relist(): Promise<void> {
-    const before = new Map(this.store);
+    const before = new Map<string, string>();
+    for (const [key, version] of this.storedVersions()) before.set(key, version);
     const seen = new Set<string>();
-    const keep = this.options.transform ?? ((object: T): T => object);
     const resourceVersion = await this.api.listEach<T>(
       this.type,
       this.target(),
@@ -238,19 +282,20 @@ export class Informer<T extends KubeObject = KubeObject> {
           const key = keyOf(item);
           seen.add(key);
           const old = before.get(key);
-          this.store.set(key, keep(item));
+          this.remember(key, item);
           if (old === undefined)
             await this.options.onEvent?.({ type: 'ADDED', object: item, synthetic: true });
-          else if (old.metadata.resourceVersion !== item.metadata.resourceVersion) {
+          else if (old !== (item.metadata.resourceVersion ?? '')) {
             await this.options.onEvent?.({ type: 'MODIFIED', object: item, synthetic: true });
           }
         }
       },
     );
     if (this.stopped) return;
-    for (const [key, gone] of before) {
+    for (const [key, version] of before) {
       if (seen.has(key)) continue;
-      this.store.delete(key);
+      const gone = this.objects.get(key) ?? placeholder<T>(key, version);
+      this.forget(key);
       if (this.stopped) return;
       await this.options.onEvent?.({ type: 'DELETED', object: gone, synthetic: true });
     }
@@ -264,8 +309,8 @@ export class Informer<T extends KubeObject = KubeObject> {
       return;
     }
     const key = keyOf(event.object);
-    if (event.type === 'DELETED') this.store.delete(key);
-    else this.store.set(key, this.options.transform?.(event.object) ?? event.object);
+    if (event.type === 'DELETED') this.forget(key);
+    else this.remember(key, event.object);
     if (rv !== undefined && rv !== '') this.version = rv;
     await this.options.onEvent?.({ ...event, synthetic: false });
   }

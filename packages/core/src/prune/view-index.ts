@@ -2,12 +2,15 @@
  * The cluster as the executor's delete decisions need it, indexed: every Image (as its snapshot form) and
  * every stream's history, with the answers "which Images reference this blob or manifest", "is this image in
  * any history" and "what does this repository's history still need" as lookups. Pure: fed object by object
- * (from a list, or from watch events), it makes no call. Digests are interned, so a base layer shared by ten
- * thousand images is one string.
+ * (from a list, or from watch events), it makes no call.
+ *
+ * A worker holds it for every Image of the cluster, so it is kept small: each digest is a number from a
+ * {@link DigestTable} (32 bytes, not a 71-character string), what is known per digest lives in typed arrays
+ * indexed by that number, and an Image keeps its parts as numbers. The snapshot form is rebuilt when asked.
  */
-import { Interner } from './intern.js';
+import { DigestTable } from './digest-table.js';
 import { blobsOf, toSnapshotImage, type ImageObject, type ImageStreamObject } from './objects.js';
-import type { SnapshotImage } from './types.js';
+import type { SnapshotBlob, SnapshotImage, UnknownPart } from './types.js';
 
 /** What a repository's current history holds in it: manifests (with list children) and blobs. */
 export interface RepositoryNeeds {
@@ -22,50 +25,54 @@ export interface RepositoryNeeds {
   missing: Set<string>;
 }
 
+/** An Image as the index keeps it: its parts as digest numbers, the rest as read. */
+interface ImageRecord {
+  created: string;
+  managed: boolean;
+  protected: boolean;
+  mediaType: string;
+  /** Layer digests, base first. */
+  layers: number[];
+  /** The config blob's digest, or -1 when it has none. */
+  config: number;
+  /** Child manifest digests. */
+  manifests: number[];
+  size: number;
+  /**
+   * The sizes of the layers then the config, only when one differs from the size first seen for its digest
+   * (a broken Image); otherwise those are the sizes.
+   */
+  sizes?: number[];
+  problem?: string;
+  unknown?: UnknownPart[];
+}
+
 /** One stream as the index keeps it. */
 interface StreamEntry {
   uid: string;
   /** Image digests of every history item, in order (repeats kept: they are counted). */
-  history: string[];
+  history: number[];
 }
 
-/** A digest's referrers: one digest, or several (most blobs have one user; the array is made on the second). */
-type Referrers = string | string[];
-
-function add(map: Map<string, Referrers>, key: string, value: string): void {
-  const known = map.get(key);
-  if (known === undefined) map.set(key, value);
-  else if (typeof known === 'string') {
-    if (known !== value) map.set(key, [known, value]);
-  } else if (!known.includes(value)) known.push(value);
-}
-
-function remove(map: Map<string, Referrers>, key: string, value: string): void {
-  const known = map.get(key);
-  if (known === undefined) return;
-  if (typeof known === 'string') {
-    if (known === value) map.delete(key);
-    return;
-  }
-  const at = known.indexOf(value);
-  if (at >= 0) known.splice(at, 1);
-  if (known.length === 1) map.set(key, known[0]!);
-  else if (known.length === 0) map.delete(key);
-}
-
-const asList = (referrers: Referrers | undefined): readonly string[] =>
-  referrers === undefined ? [] : typeof referrers === 'string' ? [referrers] : referrers;
+const NO_NUMBERS: readonly number[] = Object.freeze([]);
 
 const streamKey = (namespace: string, name: string): string => `${namespace}/${name}`;
 
 /** Every Image and stream history, indexed for delete decisions. */
 export class ViewIndex {
-  readonly #intern = new Interner();
-  readonly #images = new Map<string, SnapshotImage>();
-  /** Blob, config or child manifest digest → the Images that reference it (an Image itself is not listed). */
-  readonly #referrers = new Map<string, Referrers>();
-  /** Image digest → how many history items name it, over all streams. */
-  readonly #historyCount = new Map<string, number>();
+  readonly #digests = new DigestTable();
+  readonly #images = new Map<number, ImageRecord>();
+  /**
+   * Per digest: the first Image that references it as a blob or child manifest, plus one (0: none); the
+   * others are in `#moreReferrers`, oldest first. Most blobs have one user.
+   */
+  #firstReferrer = new Int32Array(1024);
+  readonly #moreReferrers = new Map<number, number[]>();
+  /** Per digest: how many history items name it, over all streams. */
+  #historyCount = new Int32Array(1024);
+  /** Per digest: the blob size first seen for it (-1: none yet). */
+  #blobSize = new Float64Array(1024).fill(-1);
+  readonly #mediaTypes = new Map<string, string>();
   readonly #streams = new Map<string, StreamEntry>();
   /** Images whose layers (config) could not be read: any layer (config) blob could be theirs. */
   readonly #unknownLayers = new Set<string>();
@@ -85,20 +92,44 @@ export class ViewIndex {
 
   /** Adds or replaces an Image. */
   putImage(object: ImageObject): void {
-    const image = toSnapshotImage(object, this.protectAnnotation, this.#intern);
+    const image = toSnapshotImage(object, this.protectAnnotation);
     this.removeImage(image.digest);
-    this.#images.set(image.digest, image);
-    for (const part of this.#parts(image)) add(this.#referrers, part, image.digest);
+    const id = this.#number(image.digest);
+    const blobs = blobsOf(image);
+    const parts = blobs.map((blob) => this.#number(blob.digest));
+    const manifests = image.manifests.map((digest) => this.#number(digest));
+    let sizesDiffer = false;
+    blobs.forEach((blob, i) => {
+      const part = parts[i]!;
+      if (this.#blobSize[part]! < 0) this.#blobSize[part] = blob.size;
+      else if (this.#blobSize[part] !== blob.size) sizesDiffer = true;
+    });
+    const record: ImageRecord = {
+      created: image.created,
+      managed: image.managed,
+      protected: image.protected,
+      mediaType: this.#mediaType(image.mediaType),
+      layers: parts.slice(0, image.layers.length),
+      config: image.config === undefined ? -1 : parts[parts.length - 1]!,
+      manifests: manifests.length === 0 ? (NO_NUMBERS as number[]) : manifests,
+      size: image.size,
+    };
+    if (sizesDiffer) record.sizes = blobs.map((blob) => blob.size);
+    if (image.problem !== undefined) record.problem = image.problem;
+    if (image.unknown !== undefined) record.unknown = image.unknown;
+    this.#images.set(id, record);
+    for (const part of this.#parts(record)) this.#addReferrer(part, id);
     if (image.unknown?.includes('layers') === true) this.#unknownLayers.add(image.digest);
     if (image.unknown?.includes('config') === true) this.#unknownConfig.add(image.digest);
   }
 
   /** Forgets an Image. */
   removeImage(digest: string): void {
-    const image = this.#images.get(digest);
-    if (image === undefined) return;
-    this.#images.delete(digest);
-    for (const part of this.#parts(image)) remove(this.#referrers, part, digest);
+    const id = this.#digests.find(digest);
+    const record = id < 0 ? undefined : this.#images.get(id);
+    if (record === undefined) return;
+    this.#images.delete(id);
+    for (const part of this.#parts(record)) this.#removeReferrer(part, id);
     this.#unknownLayers.delete(digest);
     this.#unknownConfig.delete(digest);
   }
@@ -111,14 +142,14 @@ export class ViewIndex {
   putStream(stream: ImageStreamObject): string[] {
     const key = streamKey(stream.metadata.namespace ?? '', stream.metadata.name);
     const history = (stream.status?.tags ?? []).flatMap((entry) =>
-      (entry.items ?? []).map((item) => this.#intern.string(item.image)),
+      (entry.items ?? []).map((item) => this.#number(item.image)),
     );
     const before = this.#streams.get(key);
-    this.#count(before?.history ?? [], -1);
+    this.#count(before?.history ?? NO_NUMBERS, -1);
     this.#count(history, 1);
     this.#streams.set(key, { uid: stream.metadata.uid ?? '', history });
-    const old = new Set(before?.history ?? []);
-    return [...new Set(history.filter((digest) => !old.has(digest)))];
+    const old = new Set(before?.history ?? NO_NUMBERS);
+    return [...new Set(history.filter((id) => !old.has(id)))].map((id) => this.#digests.digest(id));
   }
 
   /** Forgets a stream. */
@@ -130,9 +161,26 @@ export class ViewIndex {
     this.#streams.delete(key);
   }
 
-  /** The Image, or undefined when there is none. */
+  /** The Image (its snapshot form, made for this call), or undefined when there is none. */
   image(digest: string): SnapshotImage | undefined {
-    return this.#images.get(digest);
+    const id = this.#digests.find(digest);
+    const record = id < 0 ? undefined : this.#images.get(id);
+    if (record === undefined) return undefined;
+    const blob = (part: number, i: number): SnapshotBlob => ({
+      digest: this.#digests.digest(part),
+      size: record.sizes?.[i] ?? this.#blobSize[part]!,
+    });
+    const layers = record.layers.map(blob);
+    const manifests = record.manifests.map((part) => this.#digests.digest(part));
+    const { created, managed, mediaType, size } = record;
+    const base = { digest: this.#digests.digest(id), created, managed, protected: record.protected };
+    const image: SnapshotImage =
+      record.config >= 0
+        ? { ...base, mediaType, layers, config: blob(record.config, layers.length), manifests, size }
+        : { ...base, mediaType, layers, manifests, size };
+    if (record.problem !== undefined) image.problem = record.problem;
+    if (record.unknown !== undefined) image.unknown = [...record.unknown];
+    return image;
   }
 
   /** The uid of a stream, or undefined when it does not exist. */
@@ -142,20 +190,24 @@ export class ViewIndex {
 
   /** Whether a stream's history names the image, directly or as a child of a manifest list it names. */
   inHistory(digest: string): boolean {
-    if ((this.#historyCount.get(digest) ?? 0) > 0) return true;
-    return this.parentsOf(digest).some((parent) => (this.#historyCount.get(parent) ?? 0) > 0);
+    const id = this.#digests.find(digest);
+    if (id < 0) return false;
+    if (this.#historyCount[id]! > 0) return true;
+    return this.#parentIds(id).some((parent) => this.#historyCount[parent]! > 0);
   }
 
   /** Images that reference the digest as a layer, config or child manifest (not the Image of that digest). */
   referrersOf(digest: string): readonly string[] {
-    return asList(this.#referrers.get(digest));
+    const id = this.#digests.find(digest);
+    if (id < 0) return [];
+    return this.#referrerIds(id).map((referrer) => this.#digests.digest(referrer));
   }
 
   /** Manifest lists that name the image as a child. */
   parentsOf(digest: string): string[] {
-    return this.referrersOf(digest).filter((referrer) =>
-      this.#images.get(referrer)?.manifests.includes(digest),
-    );
+    const id = this.#digests.find(digest);
+    if (id < 0) return [];
+    return this.#parentIds(id).map((parent) => this.#digests.digest(parent));
   }
 
   /** Images whose layers (`layers`) or config (`config`) could not be read. */
@@ -169,26 +221,27 @@ export class ViewIndex {
    * reported in `missing`.
    */
   repositoryNeeds(namespace: string, name: string): RepositoryNeeds {
-    const needs: RepositoryNeeds = {
-      manifests: new Set(),
-      blobs: new Set(),
-      unknown: new Set(),
-      missing: new Set(),
-    };
-    const pending = [...(this.#streams.get(streamKey(namespace, name))?.history ?? [])];
-    for (let digest = pending.pop(); digest !== undefined; digest = pending.pop()) {
-      if (needs.manifests.has(digest)) continue;
-      needs.manifests.add(digest);
-      const image = this.#images.get(digest);
-      if (image === undefined) {
-        needs.missing.add(digest);
+    const manifests = new Set<number>();
+    const blobs = new Set<number>();
+    const missing = new Set<number>();
+    const unknown = new Set<string>();
+    const pending = [...(this.#streams.get(streamKey(namespace, name))?.history ?? NO_NUMBERS)];
+    for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
+      if (manifests.has(id)) continue;
+      manifests.add(id);
+      const record = this.#images.get(id);
+      if (record === undefined) {
+        missing.add(id);
         continue;
       }
-      for (const blob of blobsOf(image)) needs.blobs.add(blob.digest);
-      for (const part of image.unknown ?? []) needs.unknown.add(part);
-      pending.push(...image.manifests);
+      for (const part of record.layers) blobs.add(part);
+      if (record.config >= 0) blobs.add(record.config);
+      for (const part of record.unknown ?? []) unknown.add(part);
+      pending.push(...record.manifests);
     }
-    return needs;
+    const digests = (ids: Set<number>): Set<string> =>
+      new Set([...ids].map((id) => this.#digests.digest(id)));
+    return { manifests: digests(manifests), blobs: digests(blobs), unknown, missing: digests(missing) };
   }
 
   /**
@@ -196,8 +249,10 @@ export class ViewIndex {
    * it from one of them. A scan of every history: for the rare restore, not for each decision.
    */
   repositoriesNeeding(blob: string): string[] {
-    const holders = new Set(this.referrersOf(blob));
-    for (const holder of [...holders]) for (const parent of this.parentsOf(holder)) holders.add(parent);
+    const id = this.#digests.find(blob);
+    if (id < 0) return [];
+    const holders = new Set(this.#referrerIds(id));
+    for (const holder of [...holders]) for (const parent of this.#parentIds(holder)) holders.add(parent);
     const found: string[] = [];
     for (const [key, entry] of this.#streams) {
       if (entry.history.some((digest) => holders.has(digest))) found.push(key);
@@ -205,15 +260,74 @@ export class ViewIndex {
     return found;
   }
 
-  #parts(image: SnapshotImage): string[] {
-    return [...blobsOf(image).map((blob) => blob.digest), ...image.manifests];
+  /** The digest's number, with room for it in the per-digest arrays. */
+  #number(digest: string): number {
+    const id = this.#digests.add(digest);
+    if (id >= this.#historyCount.length) {
+      const length = Math.max(this.#historyCount.length * 2, id + 1);
+      const grow = <A extends Int32Array | Float64Array>(old: A, make: (n: number) => A): A => {
+        const grown = make(length);
+        grown.set(old);
+        return grown;
+      };
+      this.#firstReferrer = grow(this.#firstReferrer, (n) => new Int32Array(n));
+      this.#historyCount = grow(this.#historyCount, (n) => new Int32Array(n));
+      const sizes = grow(this.#blobSize, (n) => new Float64Array(n));
+      sizes.fill(-1, this.#blobSize.length);
+      this.#blobSize = sizes;
+    }
+    return id;
   }
 
-  #count(history: readonly string[], by: 1 | -1): void {
-    for (const digest of history) {
-      const next = (this.#historyCount.get(digest) ?? 0) + by;
-      if (next <= 0) this.#historyCount.delete(digest);
-      else this.#historyCount.set(digest, next);
+  #mediaType(value: string): string {
+    const known = this.#mediaTypes.get(value);
+    if (known !== undefined) return known;
+    this.#mediaTypes.set(value, value);
+    return value;
+  }
+
+  #parts(record: ImageRecord): number[] {
+    return [...record.layers, ...(record.config >= 0 ? [record.config] : []), ...record.manifests];
+  }
+
+  #referrerIds(id: number): number[] {
+    const first = this.#firstReferrer[id]! - 1;
+    if (first < 0) return [];
+    return [first, ...(this.#moreReferrers.get(id) ?? NO_NUMBERS)];
+  }
+
+  #parentIds(id: number): number[] {
+    return this.#referrerIds(id).filter(
+      (referrer) => this.#images.get(referrer)?.manifests.includes(id) === true,
+    );
+  }
+
+  #addReferrer(part: number, image: number): void {
+    const first = this.#firstReferrer[part]! - 1;
+    if (first < 0) {
+      this.#firstReferrer[part] = image + 1;
+      return;
     }
+    if (first === image) return;
+    const more = this.#moreReferrers.get(part);
+    if (more === undefined) this.#moreReferrers.set(part, [image]);
+    else if (!more.includes(image)) more.push(image);
+  }
+
+  #removeReferrer(part: number, image: number): void {
+    const more = this.#moreReferrers.get(part);
+    if (this.#firstReferrer[part]! - 1 === image) {
+      // The next oldest takes its place, so the order stays the order of arrival.
+      const next = more?.shift();
+      this.#firstReferrer[part] = next === undefined ? 0 : next + 1;
+    } else if (more !== undefined) {
+      const at = more.indexOf(image);
+      if (at >= 0) more.splice(at, 1);
+    }
+    if (more?.length === 0) this.#moreReferrers.delete(part);
+  }
+
+  #count(history: readonly number[], by: 1 | -1): void {
+    for (const id of history) this.#historyCount[id] = Math.max(0, this.#historyCount[id]! + by);
   }
 }

@@ -186,19 +186,6 @@ function stale(message: string, cause?: unknown): RegistryPushError {
   });
 }
 
-/** Only what the informers' stores need (the index keeps the rest). */
-function slim<T extends ImageObject | ImageStreamObject>(object: T): T {
-  const { name, namespace, resourceVersion, uid } = object.metadata;
-  return {
-    metadata: {
-      name,
-      ...(namespace === undefined ? {} : { namespace }),
-      ...(resourceVersion === undefined ? {} : { resourceVersion }),
-      ...(uid === undefined ? {} : { uid }),
-    },
-  } as T;
-}
-
 /**
  * A view kept current by watches on Images and ImageStreams. Start it with {@link start} (the first lists),
  * then call {@link catchUp} before each decision, and {@link stop} it when done.
@@ -236,7 +223,7 @@ export class LiveView implements PruneView {
     this.#index = new ViewIndex(options.protectAnnotation);
     const onError = options.onError;
     this.#images = client.informer<ImageObject>(Resources.image, {
-      transform: slim,
+      keep: 'versions',
       ...(onError === undefined ? {} : { onError }),
       onEvent: (event) => {
         if (event.type === 'DELETED') this.#index.removeImage(event.object.metadata.name);
@@ -244,7 +231,7 @@ export class LiveView implements PruneView {
       },
     });
     this.#streams = client.informer<ImageStreamObject>(Resources.imageStream, {
-      transform: slim,
+      keep: 'versions',
       ...(onError === undefined ? {} : { onError }),
       onEvent: (event) => {
         const { name, namespace = '' } = event.object.metadata;

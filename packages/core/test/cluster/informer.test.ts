@@ -161,53 +161,74 @@ describe('informer', () => {
     }
   });
 
-  it('re-lists on a 410 inside the stream and hands on the difference as synthetic events', async () => {
-    await makeNamespace('inf-gone');
-    const client = admin();
-    for (const name of ['x', 'y']) await client.create(Resources.configMap, labelled(name, 'inf-gone'));
-    const proxy = await cuttableProxy(new URL(cluster.apiServer));
-    const events: string[] = [];
-    const errors: string[] = [];
-    const informer = admin(proxy.url)
-      .informer<KubeObject>(Resources.configMap, {
-        namespace: 'inf-gone',
-        labelSelector: 'test=informer',
-        backoffMs: { initial: 50, max: 500 },
-        onEvent: (event) => {
-          events.push(summary(event));
-        },
-        onError: (error) => errors.push(error.code),
-      })
-      .start();
-    try {
-      await informer.waitForSync();
-      expect(events.sort()).toEqual(['ADDED x (synthetic)', 'ADDED y (synthetic)']);
-      events.length = 0;
-      proxy.cut(true);
-      await until(() => proxy.open() === 0, 'the cut');
-      await client.delete(Resources.configMap, 'x', 'inf-gone');
-      await client.mergePatch(Resources.configMap, 'y', { data: { k: 'v' } }, 'inf-gone');
-      await client.create(Resources.configMap, labelled('z', 'inf-gone'));
-      // The history the informer would resume from is gone: the sim answers with an ERROR event 410.
-      cluster.compact();
-      proxy.cut(false);
-      await until(() => events.length >= 3, 'the re-list difference');
-      expect(errors).toContain('GONE');
-      expect(events.sort()).toEqual([
-        'ADDED z (synthetic)',
-        'DELETED x (synthetic)',
-        'MODIFIED y (synthetic)',
-      ]);
-      const store = informer.list().map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`);
-      expect(store.sort()).toEqual(await names(client, 'inf-gone'));
-      // And it watches again after the re-list.
-      await client.delete(Resources.configMap, 'z', 'inf-gone');
-      await until(() => events.includes('DELETED z'), 'DELETED z after the re-list');
-    } finally {
-      await informer.stop();
-      await proxy.close();
-    }
-  });
+  it.each(['objects', 'versions'] as const)(
+    're-lists on a 410 inside the stream and hands on the difference as synthetic events (keeping %s)',
+    async (keep) => {
+      const namespace = `inf-gone-${keep}`;
+      await makeNamespace(namespace);
+      const client = admin();
+      for (const name of ['x', 'y']) await client.create(Resources.configMap, labelled(name, namespace));
+      const proxy = await cuttableProxy(new URL(cluster.apiServer));
+      const events: string[] = [];
+      const errors: string[] = [];
+      const deleted: KubeObject[] = [];
+      const informer = admin(proxy.url)
+        .informer<KubeObject>(Resources.configMap, {
+          namespace,
+          labelSelector: 'test=informer',
+          backoffMs: { initial: 50, max: 500 },
+          keep,
+          onEvent: (event) => {
+            events.push(summary(event));
+            if (event.type === 'DELETED') deleted.push(event.object);
+          },
+          onError: (error) => errors.push(error.code),
+        })
+        .start();
+      try {
+        await informer.waitForSync();
+        expect(events.sort()).toEqual(['ADDED x (synthetic)', 'ADDED y (synthetic)']);
+        events.length = 0;
+        proxy.cut(true);
+        await until(() => proxy.open() === 0, 'the cut');
+        const removed = await client.get(Resources.configMap, 'x', namespace);
+        await client.delete(Resources.configMap, 'x', namespace);
+        await client.mergePatch(Resources.configMap, 'y', { data: { k: 'v' } }, namespace);
+        await client.create(Resources.configMap, labelled('z', namespace));
+        // The history the informer would resume from is gone: the sim answers with an ERROR event 410.
+        cluster.compact();
+        proxy.cut(false);
+        await until(() => events.length >= 3, 'the re-list difference');
+        expect(errors).toContain('GONE');
+        expect(events.sort()).toEqual([
+          'ADDED z (synthetic)',
+          'DELETED x (synthetic)',
+          'MODIFIED y (synthetic)',
+        ]);
+        if (keep === 'objects') {
+          const store = informer.list().map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`);
+          expect(store.sort()).toEqual(await names(client, namespace));
+          // The whole object as it was last seen.
+          expect(deleted[0]).toMatchObject({
+            metadata: { namespace, name: 'x', resourceVersion: removed.metadata.resourceVersion },
+            data: {},
+          });
+        } else {
+          // Only the key and version were kept: that is what the made-up DELETED event carries.
+          expect(() => informer.list()).toThrow(/keeps only resourceVersions/);
+          expect(deleted[0]).toEqual({
+            metadata: { namespace, name: 'x', resourceVersion: removed.metadata.resourceVersion },
+          });
+        }
+        // And it watches again after the re-list.
+        await client.delete(Resources.configMap, 'z', namespace);
+        await until(() => events.includes('DELETED z'), 'DELETED z after the re-list');
+      } finally {
+        await informer.stop();
+        await proxy.close();
+      }
+    },
+  );
 
   it('moves its resourceVersion on with bookmarks, without events', async () => {
     await makeNamespace('inf-bm');
