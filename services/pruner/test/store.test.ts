@@ -108,6 +108,38 @@ describe('run store', () => {
     expect(await runs.getPlan('r2')).toBeDefined();
   });
 
+  it('keeps a plan in pages, reads one written whole, and never reads one missing units as complete', async () => {
+    const queue = `q-${randomUUID().slice(0, 8)}`;
+    const runs = new RunStore(connection, '{test}', queue);
+    const shared = `sha256:${'a'.repeat(64)}`;
+    const units = Array.from({ length: 2500 }, (_, i) => ({
+      id: `image/${i}`,
+      type: 'image',
+      blobs: [shared],
+    }));
+    const plan = { id: 'p', mode: 'full', units } as unknown as StoredPlan;
+    await runs.putPlan('r', plan);
+    // No single value holds the whole plan.
+    const stored = await connection.get(`{test}:${queue}:pruner:run:r:plan`);
+    expect(stored?.length).toBeLessThan(200);
+    expect(await connection.llen(`{test}:${queue}:pruner:run:r:plan-units`)).toBe(2500);
+    const read = await runs.getPlan('r');
+    expect(read).toEqual(plan);
+    // A digest many units name is one string in the plan read back.
+    const blobs = (read?.units ?? []) as unknown as { blobs: string[] }[];
+    expect(blobs[0]!.blobs[0]).toBe(blobs[2499]!.blobs[0]);
+    expect(await runs.getProgress('r')).toMatchObject({ unitsTotal: 2500 });
+    // Planned again (a plan step that was retried): the new units replace the old ones.
+    await runs.putPlan('r', { ...plan, units: units.slice(0, 3) } as StoredPlan);
+    expect((await runs.getPlan('r'))?.units).toEqual(units.slice(0, 3));
+    // Units lost under the head (expired, trimmed): no plan rather than part of one.
+    await connection.rpop(`{test}:${queue}:pruner:run:r:plan-units`);
+    expect(await runs.getPlan('r')).toBeUndefined();
+    // A plan an earlier version wrote whole is read as it is.
+    await connection.set(`{test}:${queue}:pruner:run:old:plan`, JSON.stringify(plan));
+    expect(await runs.getPlan('old')).toEqual(plan);
+  });
+
   it("counts a run's progress once per unit, however many workers record it at once", async () => {
     const queue = `q-${randomUUID().slice(0, 8)}`;
     // Two workers: two connections, two stores on the same keys.
