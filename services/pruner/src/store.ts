@@ -270,7 +270,7 @@ export class RunStore {
       return undefined;
     }
     const { unitCount: _count, ...rest } = head;
-    return { ...rest, units } as StoredPlan;
+    return { ...rest, units };
   }
 
   /**
