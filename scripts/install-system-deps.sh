@@ -5,6 +5,7 @@
 #   skopeo           the reference client the tests verify with and the benchmarks compare against
 #   kubectl          a real kube client the simulator's contract tests drive (Debian: kubernetes-client;
 #                    a kubectl from another package, e.g. google-cloud-cli's, is used as it is)
+#   zsh              the completion scripts are tested in the shells they are for (bash is always there)
 # Works as root or through sudo on Debian and Ubuntu. Anything else gets the list to install by hand.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ declare -A PACKAGE_OF=(
   [docker-registry]=docker-registry
   [skopeo]=skopeo
   [kubectl]=kubernetes-client
+  [zsh]=zsh
 )
 
 missing=()

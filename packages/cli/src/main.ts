@@ -16,7 +16,7 @@ import {
   type CompletionCommand,
   type CompletionOption,
   type CompletionShell,
-} from './completion.js';
+} from '@registry-push/core/completion';
 import type { CommandResult, Io } from './context.js';
 import {
   OPTIONS,

@@ -1,9 +1,15 @@
 /**
- * The `registry-pruner` command line: `run`, `worker`, `enqueue`, `status`. Returns the exit code:
+ * The `registry-pruner` command line: `run`, `worker`, `enqueue`, `status`, `completion`. Returns the exit code:
  * 0 done, 1 failed, 2 usage error, 3 the trigger was rejected because another run is in progress.
  */
 import { parseArgs } from 'node:util';
 import { formatPlan, formatRunResult, parseDuration, type ClusterAccessOptions } from '@registry-push/core';
+import {
+  COMPLETION_SHELLS,
+  completionScript,
+  type CompletionOption,
+  type CompletionSpec,
+} from '@registry-push/core/completion';
 import { PrunerClient } from './client.js';
 import { PrunerError, describeError, errorBody } from './errors.js';
 import { formatRun, formatStatus } from './format.js';
@@ -31,12 +37,42 @@ export interface Io {
 
 type Values = Record<string, string | boolean | undefined>;
 
+/** One option: how it parses, and what `--help` and completion show. */
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  help: string;
+  /** The placeholder of its value (FILE completes file names). */
+  value?: string;
+  choices?: readonly string[];
+}
+
 const CLUSTER = {
-  kubeconfig: { type: 'string' },
-  context: { type: 'string' },
-  'in-cluster': { type: 'boolean' },
-} as const;
-const OUTPUT = { output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } } as const;
+  kubeconfig: {
+    type: 'string',
+    value: 'FILE',
+    help: 'the kubeconfig (default $KUBECONFIG, then ~/.kube/config)',
+  },
+  context: { type: 'string', value: 'NAME', help: 'the kubeconfig context to use' },
+  'in-cluster': { type: 'boolean', help: "use the pod's service account" },
+} as const satisfies Record<string, OptionSpec>;
+const HELP = { type: 'boolean', short: 'h', help: 'show this help' } as const satisfies OptionSpec;
+const OUTPUT = {
+  output: {
+    type: 'string',
+    short: 'o',
+    value: 'FORMAT',
+    choices: ['table', 'json'],
+    help: 'table (default) or json',
+  },
+  help: HELP,
+} as const satisfies Record<string, OptionSpec>;
+const MODE = {
+  type: 'string',
+  value: 'MODE',
+  choices: ['auto', 'metadata', 'full'],
+  help: "auto (default) follows the registry's managementState",
+} as const satisfies OptionSpec;
 
 /** Most runs `status --limit` lists (the store keeps far fewer). */
 const MAX_LIMIT = 10_000;
@@ -47,10 +83,14 @@ const COMMANDS = {
     options: {
       ...CLUSTER,
       ...OUTPUT,
-      confirm: { type: 'boolean' },
-      mode: { type: 'string' },
-      'keep-tag-revisions': { type: 'string' },
-      'keep-younger-than': { type: 'string' },
+      confirm: { type: 'boolean', help: 'delete for real (default: a dry run)' },
+      mode: MODE,
+      'keep-tag-revisions': { type: 'string', value: 'N', help: 'revisions kept per tag (default: the CR)' },
+      'keep-younger-than': {
+        type: 'string',
+        value: 'DURATION',
+        help: 'keep images younger than this, e.g. 60m (default: the CR)',
+      },
     },
     usage:
       '[--confirm] [--mode auto|metadata|full] [--keep-tag-revisions N] [--keep-younger-than 60m] [--output table|json]',
@@ -59,11 +99,11 @@ const COMMANDS = {
     summary: 'consume the queue and keep the schedule of the ImagePruner CR (runs until SIGTERM)',
     options: {
       ...CLUSTER,
-      help: OUTPUT.help,
-      confirm: { type: 'boolean' },
-      mode: { type: 'string' },
-      'http-host': { type: 'string' },
-      'http-port': { type: 'string' },
+      help: HELP,
+      confirm: { type: 'boolean', help: 'scheduled runs delete for real (PRUNER_CONFIRM)' },
+      mode: MODE,
+      'http-host': { type: 'string', value: 'HOST', help: 'where /healthz, /readyz and /metrics listen' },
+      'http-port': { type: 'string', value: 'PORT', help: 'their port (0: any free port)' },
     },
     usage:
       '[--confirm] [--mode auto|metadata|full] [--http-host 127.0.0.1] [--http-port 8080]\n' +
@@ -74,9 +114,9 @@ const COMMANDS = {
     summary: 'trigger a run now; --wait follows it and prints its result',
     options: {
       ...OUTPUT,
-      confirm: { type: 'boolean' },
-      wait: { type: 'boolean' },
-      timeout: { type: 'string' },
+      confirm: { type: 'boolean', help: 'the run deletes for real (default: a dry run)' },
+      wait: { type: 'boolean', help: 'follow the run and print its result' },
+      timeout: { type: 'string', value: 'DURATION', help: 'how long --wait waits, e.g. 30m' },
     },
     usage:
       '[--confirm] [--wait [--timeout 30m]] [--output table|json]\n' +
@@ -85,15 +125,23 @@ const COMMANDS = {
   },
   status: {
     summary: 'the schedule, the run in progress and the last runs',
-    options: { ...OUTPUT, limit: { type: 'string' } },
+    options: { ...OUTPUT, limit: { type: 'string', value: 'N', help: `runs to list, 0 to ${MAX_LIMIT}` } },
     usage: `[--limit 10] [--output table|json]   (--limit: 0 to ${MAX_LIMIT})`,
   },
-} as const;
+  completion: {
+    summary: 'print a completion script: source <(registry-pruner completion bash), or zsh',
+    options: { help: HELP },
+    usage: 'bash|zsh',
+  },
+} as const satisfies Record<string, { summary: string; options: Record<string, OptionSpec>; usage: string }>;
 
 type CommandName = keyof typeof COMMANDS;
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(8)} ${command.summary}`);
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(
+    ([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`,
+  );
   return [
     'usage: registry-pruner <command> [options]',
     '',
@@ -260,11 +308,64 @@ async function statusCommand(values: Values, io: Io): Promise<number> {
   }
 }
 
+/** The commands and options for completion: the tables `--help` prints, and nothing else. */
+function completionSpec(): CompletionSpec {
+  const option = ([name, spec]: [string, OptionSpec]): CompletionOption => ({
+    name,
+    help: spec.help,
+    ...(spec.short === undefined ? {} : { short: spec.short }),
+    ...(spec.value === undefined ? {} : { value: spec.value }),
+    ...(spec.choices === undefined ? {} : { choices: spec.choices }),
+  });
+  return {
+    program: 'registry-pruner',
+    commands: Object.entries(COMMANDS).map(([name, command]) => ({
+      name,
+      summary: command.summary,
+      options: Object.entries<OptionSpec>(command.options).map(option),
+      ...(name === 'completion' ? { arguments: COMPLETION_SHELLS } : {}),
+    })),
+    globalOptions: [option(['help', HELP]), { name: 'version', short: 'V', help: 'print the version' }],
+  };
+}
+
+async function completionCommand(values: Values, io: Io): Promise<number> {
+  const shell = values.shell;
+  if (typeof shell !== 'string' || !(COMPLETION_SHELLS as readonly string[]).includes(shell)) {
+    throw usageError(
+      shell === undefined
+        ? `Name the shell: ${COMPLETION_SHELLS.join(' or ')}.`
+        : `Unknown shell "${String(shell)}" (shells: ${COMPLETION_SHELLS.join(', ')}).`,
+    );
+  }
+  await io.stdout(completionScript(completionSpec(), shell as (typeof COMPLETION_SHELLS)[number]));
+  return 0;
+}
+
+/** `usage: …`, the summary, and each option with its help. */
+function commandHelp(command: CommandName): string {
+  const entries = Object.entries<OptionSpec>(COMMANDS[command].options);
+  const flags = entries.map(([name, spec]) => {
+    const short = spec.short === undefined ? '    ' : `-${spec.short}, `;
+    return `${short}--${name}${spec.value === undefined ? '' : ` ${spec.value}`}`;
+  });
+  const width = Math.max(...flags.map((flag) => flag.length)) + 2;
+  return [
+    `usage: registry-pruner ${command} ${COMMANDS[command].usage}`,
+    '',
+    COMMANDS[command].summary,
+    '',
+    'options:',
+    ...entries.map(([, spec], i) => `  ${flags[i]!.padEnd(width)}${spec.help}`),
+  ].join('\n');
+}
+
 const HANDLERS: Record<CommandName, (values: Values, io: Io) => Promise<number>> = {
   run: runCommand,
   worker: workerCommand,
   enqueue: enqueueCommand,
   status: statusCommand,
+  completion: completionCommand,
 };
 
 /**
@@ -273,17 +374,28 @@ const HANDLERS: Record<CommandName, (values: Values, io: Io) => Promise<number>>
  * starting with "--" is taken as a missing value, and every mistake is one line.
  */
 function parse(name: CommandName, argv: readonly string[]): Values {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = COMMANDS[name].options;
+  const options: Record<string, OptionSpec> = COMMANDS[name].options;
   const { tokens } = parseArgs({
     args: [...argv],
-    options,
+    options: Object.fromEntries(
+      Object.entries(options).map(([key, { type, short }]) => [
+        key,
+        short === undefined ? { type } : { type, short },
+      ]),
+    ),
     allowPositionals: true,
     strict: false,
     tokens: true,
   });
   const values: Values = {};
   for (const token of tokens) {
-    if (token.kind === 'positional') throw usageError(`Unexpected argument "${token.value}".`);
+    if (token.kind === 'positional') {
+      // `completion` takes the shell; no other command takes an argument.
+      if (name !== 'completion' || values.shell !== undefined)
+        throw usageError(`Unexpected argument "${token.value}".`);
+      values.shell = token.value;
+      continue;
+    }
     if (token.kind === 'option-terminator') continue;
     const option = options[token.name];
     if (option === undefined) throw usageError(`Unknown option "${token.rawName}".`);
@@ -332,9 +444,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return 2;
   }
   if (values.help === true) {
-    await io.stdout(
-      `usage: registry-pruner ${command} ${COMMANDS[command].usage}\n\n${COMMANDS[command].summary}`,
-    );
+    await io.stdout(commandHelp(command));
     return 0;
   }
   try {

@@ -130,7 +130,7 @@ describe('run store', () => {
     expect(blobs[0]!.blobs[0]).toBe(blobs[2499]!.blobs[0]);
     expect(await runs.getProgress('r')).toMatchObject({ unitsTotal: 2500 });
     // Planned again (a plan step that was retried): the new units replace the old ones.
-    await runs.putPlan('r', { ...plan, units: units.slice(0, 3) } as StoredPlan);
+    await runs.putPlan('r', { ...plan, units: units.slice(0, 3) } as unknown as StoredPlan);
     expect((await runs.getPlan('r'))?.units).toEqual(units.slice(0, 3));
     // Units lost under the head (expired, trimmed): no plan rather than part of one.
     await connection.rpop(`{test}:${queue}:pruner:run:r:plan-units`);

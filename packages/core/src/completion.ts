@@ -1,5 +1,11 @@
-// Shell completion scripts for bash and zsh, generated from the same tables that print `--help`: the
-// commands with their summaries and option lists, and each option's spec (short name, value, choices).
+/**
+ * Shell completion scripts for bash and zsh, generated from the same tables that print `--help`: the
+ * commands with their summaries and option lists, and each option's spec (short name, value, choices).
+ * `registry-push` and `registry-pruner` share it (`@registry-push/core/completion`), so their scripts
+ * behave alike.
+ *
+ * @packageDocumentation
+ */
 
 /** One option as completion needs it. */
 export interface CompletionOption {
