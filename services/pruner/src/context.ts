@@ -90,7 +90,8 @@ export class PrunerContext {
   readonly shutdown: AbortSignal;
   /** The mode each unit's registry deletes may use, from a watch of the registry operator's config. */
   readonly mode: ModeWatch;
-  readonly #runs = new Map<string, LoadedRun>();
+  /** The run being worked on, loaded or loading (one at a time: a plan at 100k Images is large). */
+  readonly #runs = new Map<string, Promise<LoadedRun>>();
   #registry: { client: ClientPruneRegistry; port: PruneRegistry; at: number } | undefined;
   #view: ViewHolder | undefined;
 
@@ -151,25 +152,36 @@ export class PrunerContext {
     await this.limiters.registry.acquire();
   }
 
-  /** The stored run (cached; the plan of a run never changes). */
-  async loadRun(runId: string): Promise<LoadedRun> {
+  /**
+   * The stored run (cached; the plan of a run never changes). The jobs of a worker that start together share
+   * one load: each loading the plan for itself held it as many times as jobs ran at once.
+   */
+  loadRun(runId: string): Promise<LoadedRun> {
     const cached = this.#runs.get(runId);
     if (cached !== undefined) return cached;
+    const loading = this.#loadRun(runId);
+    this.#runs.clear();
+    this.#runs.set(runId, loading);
+    // A failed load is not kept: the next job tries again.
+    loading.catch(() => {
+      if (this.#runs.get(runId) === loading) this.#runs.delete(runId);
+    });
+    return loading;
+  }
+
+  async #loadRun(runId: string): Promise<LoadedRun> {
     const [record, plan] = await Promise.all([this.store.getRun(runId), this.store.getPlan(runId)]);
     if (record === undefined || plan === undefined) {
       throw new UnrecoverableError(
         `Run ${runId} has no stored plan (it was trimmed from the history, or Redis lost it); its remaining jobs do nothing.`,
       );
     }
-    const loaded: LoadedRun = {
+    return {
       record,
       plan,
       units: new Map(plan.units.map((unit) => [unit.id, unit])),
       context: { mode: plan.mode, protectAnnotation: plan.policy.protectAnnotation },
     };
-    this.#runs.clear();
-    this.#runs.set(runId, loaded);
-    return loaded;
   }
 
   /** How units of `run` are executed in this process. */
