@@ -31,14 +31,22 @@ import type { Logger } from './logger.js';
 import { ModeWatch } from './mode-watch.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
-import type { RunRecord, RunStore, StoredPlan } from './store.js';
+import type { PlanHead, RunRecord, RunStore } from './store.js';
 
-/** A run as a unit job needs it. */
+/**
+ * A run as a unit job needs it: its record and its plan's head. The units stay in Redis; each job reads its
+ * own ({@link PrunerContext.unitsOf}).
+ */
 export interface LoadedRun {
   record: RunRecord;
-  plan: StoredPlan;
-  units: Map<string, WorkUnit>;
+  plan: PlanHead;
   context: UnitPlanContext;
+}
+
+function noPlan(runId: string): UnrecoverableError {
+  return new UnrecoverableError(
+    `Run ${runId} has no stored plan (it was trimmed from the history, or Redis lost it); its remaining jobs do nothing.`,
+  );
 }
 
 /** What a {@link PrunerContext} is made of. */
@@ -90,7 +98,7 @@ export class PrunerContext {
   readonly shutdown: AbortSignal;
   /** The mode each unit's registry deletes may use, from a watch of the registry operator's config. */
   readonly mode: ModeWatch;
-  /** The run being worked on, loaded or loading (one at a time: a plan at 100k Images is large). */
+  /** The run being worked on, loaded or loading. */
   readonly #runs = new Map<string, Promise<LoadedRun>>();
   #registry: { client: ClientPruneRegistry; port: PruneRegistry; at: number } | undefined;
   #view: ViewHolder | undefined;
@@ -154,7 +162,7 @@ export class PrunerContext {
 
   /**
    * The stored run (cached; the plan of a run never changes). The jobs of a worker that start together share
-   * one load: each loading the plan for itself held it as many times as jobs ran at once.
+   * one load.
    */
   loadRun(runId: string): Promise<LoadedRun> {
     const cached = this.#runs.get(runId);
@@ -170,18 +178,31 @@ export class PrunerContext {
   }
 
   async #loadRun(runId: string): Promise<LoadedRun> {
-    const [record, plan] = await Promise.all([this.store.getRun(runId), this.store.getPlan(runId)]);
-    if (record === undefined || plan === undefined) {
-      throw new UnrecoverableError(
-        `Run ${runId} has no stored plan (it was trimmed from the history, or Redis lost it); its remaining jobs do nothing.`,
-      );
-    }
-    return {
-      record,
-      plan,
-      units: new Map(plan.units.map((unit) => [unit.id, unit])),
-      context: { mode: plan.mode, protectAnnotation: plan.policy.protectAnnotation },
-    };
+    const [record, plan] = await Promise.all([this.store.getRun(runId), this.store.getPlanHead(runId)]);
+    if (record === undefined || plan === undefined) throw noPlan(runId);
+    return { record, plan, context: { mode: plan.mode, protectAnnotation: plan.policy.protectAnnotation } };
+  }
+
+  /**
+   * The units of `run` a job works on, read from Redis (a worker never holds the whole plan: at 100k
+   * Images its units are 60 MB of JSON).
+   *
+   * @throws UnrecoverableError when one is not a unit of that type in the run's plan.
+   */
+  async unitsOf<T extends WorkUnit['type']>(
+    run: LoadedRun,
+    ids: readonly string[],
+    type: T,
+  ): Promise<Extract<WorkUnit, { type: T }>[]> {
+    const runId = run.record.runId;
+    const found = await this.store.getUnits(runId, ids);
+    return ids.map((id) => {
+      const unit = found.get(id);
+      if (unit === undefined && found.size === 0 && ids.length > 0) throw noPlan(runId);
+      if (unit?.type !== type)
+        throw new UnrecoverableError(`Unit ${id} is not among the ${type} units of run ${runId}.`);
+      return unit as Extract<WorkUnit, { type: T }>;
+    });
   }
 
   /** How units of `run` are executed in this process. */

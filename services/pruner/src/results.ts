@@ -118,7 +118,10 @@ export class ResultAssembler {
   }
 
   /** The head of the log. */
-  head(plan: StoredPlan, run: { dryRun: boolean; startedAt: string; finishedAt: string }): ResultHead {
+  head(
+    plan: Pick<StoredPlan, 'id' | 'mode'>,
+    run: { dryRun: boolean; startedAt: string; finishedAt: string },
+  ): ResultHead {
     return {
       schema: RESULT_SCHEMA,
       planId: plan.id,

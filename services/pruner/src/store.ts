@@ -3,7 +3,15 @@
  * `status` shows), the stored plan of each run, and each unit's result as soon as it is known — the
  * checkpoint that lets another worker resume a batch where a killed one stopped.
  */
-import type { PruneMode, PrunePlan, PruneRunResult, RunSummary, UnitResult } from '@registry-push/core';
+import type {
+  PruneMode,
+  PrunePlan,
+  PruneRunResult,
+  RunSummary,
+  UnitResult,
+  WorkUnit,
+} from '@registry-push/core';
+import { PrunerError } from './errors.js';
 import type { RedisConnection } from './redis.js';
 
 /** Where a run is. */
@@ -90,8 +98,11 @@ const PROGRESS_FIELDS = [
 /** A plan as stored for the workers: the units and facts, without the per-item decisions. */
 export type StoredPlan = Omit<PrunePlan, 'items'>;
 
-/** The plan's head as stored: everything but the units, which are a list of their own. */
-type StoredPlanHead = Omit<StoredPlan, 'units'> & { units?: undefined; unitCount: number };
+/**
+ * A plan as a worker holds it: everything but its units, which stay in Redis and are read as a job needs
+ * them (at 100k Images the units are 60 MB of JSON; no worker keeps them all).
+ */
+export type PlanHead = Omit<StoredPlan, 'units'> & { unitCount: number };
 
 /** A unit's result and who produced it. */
 export interface StoredUnitResult {
@@ -145,6 +156,15 @@ return 1`;
 const FINISHED_RUN_TTL_SECONDS = 24 * 3600;
 /** Units of a result log read or written at a time. */
 const RESULT_PAGE = 1000;
+/** A run whose plan is not (completely) in Redis any more. */
+function incomplete(runId: string): PrunerError {
+  return new PrunerError(
+    'PRUNER_RUN_NOT_FOUND',
+    `Run ${runId} has no complete plan in Redis any more (it expired, was trimmed from the history, or Redis lost it).`,
+    { hint: 'Nothing more of it is carried out; give Redis a volume and `enqueue` again.' },
+  );
+}
+
 /** Plan units per write and per read. */
 const PLAN_PAGE = 1000;
 
@@ -221,19 +241,24 @@ export class RunStore {
 
   /**
    * Stores the plan; the run's progress starts (its total is the plan's units) and the metrics follow it.
-   * The units go in first, a page at a time, one list entry each; the head (the plan without its units)
-   * last, which makes the plan readable. At 100k Images the plan is 60 MB of JSON: written or read as one
-   * value it would sit in memory twice more, as a string and as Redis's buffer, next to the plan itself.
+   * The units go in first, a page at a time: each in a hash by its id, and their ids in plan order in a
+   * list. The head (the plan without its units) goes last, which makes the plan readable.
    */
   async putPlan(runId: string, plan: StoredPlan): Promise<void> {
-    const units: readonly unknown[] = Array.isArray(plan.units) ? plan.units : [];
+    const units: readonly WorkUnit[] = Array.isArray(plan.units) ? plan.units : [];
+    const idsKey = this.#key('run', runId, 'plan-ids');
     const unitsKey = this.#key('run', runId, 'plan-units');
-    await this.#redis.del(unitsKey);
+    await this.#redis.del(idsKey, unitsKey);
     for (let start = 0; start < units.length; start += PLAN_PAGE) {
-      const page = units.slice(start, start + PLAN_PAGE).map((unit) => JSON.stringify(unit));
-      await this.#redis.rpush(unitsKey, ...page);
+      const page = units.slice(start, start + PLAN_PAGE);
+      await this.#redis
+        .multi()
+        .rpush(idsKey, ...page.map((unit) => unit.id))
+        .hset(unitsKey, ...page.flatMap((unit) => [unit.id, JSON.stringify(unit)]))
+        .exec();
     }
-    const head: StoredPlanHead = { ...plan, units: undefined, unitCount: units.length };
+    const { units: _units, ...rest } = plan;
+    const head: PlanHead = { ...rest, unitCount: units.length };
     await this.#redis
       .multi()
       .set(this.#key('run', runId, 'plan'), JSON.stringify(head))
@@ -242,35 +267,77 @@ export class RunStore {
       .exec();
   }
 
-  /** The stored plan (read page by page; a plan written whole by an earlier version is read as it is). */
-  async getPlan(runId: string): Promise<StoredPlan | undefined> {
+  /** The plan's head, or undefined when the run has no (complete) plan stored. */
+  async getPlanHead(runId: string): Promise<PlanHead | undefined> {
     const text = await this.#redis.get(this.#key('run', runId, 'plan'));
     if (text === null) return undefined;
-    // A worker keeps the plan while it works on the run: a digest named by many units (a base layer's link
-    // in thousands of repositories) is kept once, a quarter less memory at 100k images.
-    const digests = new Map<string, string>();
-    const reviver = (_key: string, value: unknown): unknown => {
-      if (typeof value !== 'string' || !value.startsWith('sha256:')) return value;
-      const known = digests.get(value);
-      if (known !== undefined) return known;
-      digests.set(value, value);
-      return value;
-    };
-    const head = JSON.parse(text, reviver) as StoredPlanHead | StoredPlan;
-    if (!('unitCount' in head) || typeof head.unitCount !== 'number') return head as StoredPlan;
-    const key = this.#key('run', runId, 'plan-units');
-    const units: StoredPlan['units'] = [];
-    for (let start = 0; start < head.unitCount; start += PLAN_PAGE) {
-      const page = await this.#redis.lrange(key, start, start + PLAN_PAGE - 1);
-      for (const unit of page) units.push(JSON.parse(unit, reviver) as StoredPlan['units'][number]);
-      if (page.length < PLAN_PAGE) break;
+    const parsed = JSON.parse(text) as PlanHead | StoredPlan;
+    if ('unitCount' in parsed) return parsed;
+    // A plan an earlier version wrote whole: its units are in the same value.
+    const { units, ...rest } = parsed;
+    return { ...rest, unitCount: units.length };
+  }
+
+  /** Units of the plan by id; those it does not have (or no longer has) are missing from the map. */
+  async getUnits(runId: string, ids: readonly string[]): Promise<Map<string, WorkUnit>> {
+    const found = new Map<string, WorkUnit>();
+    if (ids.length === 0) return found;
+    const whole = await this.#wholePlan(runId);
+    if (whole !== undefined) {
+      const wanted = new Set(ids);
+      for (const unit of whole.units) if (wanted.has(unit.id)) found.set(unit.id, unit);
+      return found;
     }
-    if (units.length !== head.unitCount) {
-      // Expired or trimmed under the reader: a plan missing units must not look complete.
-      return undefined;
+    const texts = await this.#redis.hmget(this.#key('run', runId, 'plan-units'), ...ids);
+    ids.forEach((id, index) => {
+      const text = texts[index];
+      if (typeof text === 'string') found.set(id, JSON.parse(text) as WorkUnit);
+    });
+    return found;
+  }
+
+  /**
+   * The plan's units in plan order, `size` at a time.
+   *
+   * @throws PrunerError `PRUNER_RUN_NOT_FOUND` when units are missing: a run must not be finished, or
+   *   carried on, on part of its plan.
+   */
+  async *unitPages(runId: string, size = PLAN_PAGE): AsyncGenerator<WorkUnit[]> {
+    const head = await this.getPlanHead(runId);
+    if (head === undefined) throw incomplete(runId);
+    const whole = await this.#wholePlan(runId);
+    if (whole !== undefined) {
+      for (let start = 0; start < whole.units.length; start += size)
+        yield whole.units.slice(start, start + size);
+      return;
     }
+    let seen = 0;
+    for (let start = 0; start < head.unitCount; start += size) {
+      const ids = await this.#redis.lrange(this.#key('run', runId, 'plan-ids'), start, start + size - 1);
+      const units = await this.getUnits(runId, ids);
+      if (ids.length === 0 || units.size !== ids.length) throw incomplete(runId);
+      seen += ids.length;
+      yield ids.map((id) => units.get(id)!);
+    }
+    if (seen !== head.unitCount) throw incomplete(runId);
+  }
+
+  /** The whole plan (tests, small plans); undefined when none is stored. */
+  async getPlan(runId: string): Promise<StoredPlan | undefined> {
+    const head = await this.getPlanHead(runId);
+    if (head === undefined) return undefined;
+    const units: WorkUnit[] = [];
+    for await (const page of this.unitPages(runId)) units.push(...page);
     const { unitCount: _count, ...rest } = head;
     return { ...rest, units };
+  }
+
+  /** A plan an earlier version stored as one value, or undefined for a plan stored in parts. */
+  async #wholePlan(runId: string): Promise<StoredPlan | undefined> {
+    const text = await this.#redis.get(this.#key('run', runId, 'plan'));
+    if (text === null) return undefined;
+    const parsed = JSON.parse(text) as PlanHead | StoredPlan;
+    return 'unitCount' in parsed ? undefined : parsed;
   }
 
   /**
@@ -424,6 +491,7 @@ export class RunStore {
     await this.#redis
       .multi()
       .expire(this.#key('run', runId, 'plan'), FINISHED_RUN_TTL_SECONDS)
+      .expire(this.#key('run', runId, 'plan-ids'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'plan-units'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'results'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'unsettled'), FINISHED_RUN_TTL_SECONDS)
@@ -472,6 +540,7 @@ export class RunStore {
         this.#key('run', id, 'result'),
         this.#key('run', id, 'result-units'),
         this.#key('run', id, 'plan'),
+        this.#key('run', id, 'plan-ids'),
         this.#key('run', id, 'plan-units'),
         this.#key('run', id, 'results'),
         this.#key('run', id, 'unsettled'),

@@ -108,35 +108,43 @@ describe('run store', () => {
     expect(await runs.getPlan('r2')).toBeDefined();
   });
 
-  it('keeps a plan in pages, reads one written whole, and never reads one missing units as complete', async () => {
+  it('keeps a plan as a head and its units, read by id and page by page; reads one written whole', async () => {
     const queue = `q-${randomUUID().slice(0, 8)}`;
     const runs = new RunStore(connection, '{test}', queue);
-    const shared = `sha256:${'a'.repeat(64)}`;
-    const units = Array.from({ length: 2500 }, (_, i) => ({
-      id: `image/${i}`,
-      type: 'image',
-      blobs: [shared],
-    }));
+    const units = Array.from({ length: 2500 }, (_, i) =>
+      i % 5 === 0 ? { id: `stream/ns/s${i}`, type: 'stream' } : { id: `image/${i}`, type: 'image' },
+    );
     const plan = { id: 'p', mode: 'full', units } as unknown as StoredPlan;
     await runs.putPlan('r', plan);
     // No single value holds the whole plan.
     const stored = await connection.get(`{test}:${queue}:pruner:run:r:plan`);
     expect(stored?.length).toBeLessThan(200);
-    expect(await connection.llen(`{test}:${queue}:pruner:run:r:plan-units`)).toBe(2500);
-    const read = await runs.getPlan('r');
-    expect(read).toEqual(plan);
-    // A digest many units name is one string in the plan read back.
-    const blobs = (read?.units ?? []) as unknown as { blobs: string[] }[];
-    expect(blobs[0]!.blobs[0]).toBe(blobs[2499]!.blobs[0]);
+    expect(await runs.getPlanHead('r')).toEqual({ id: 'p', mode: 'full', unitCount: 2500 });
     expect(await runs.getProgress('r')).toMatchObject({ unitsTotal: 2500 });
+    // A job reads its own units.
+    const some = await runs.getUnits('r', ['image/7', 'stream/ns/s10', 'image/none']);
+    expect([...some.values()]).toEqual([units[7], units[10]]);
+    // Finalize reads them all, in plan order, a page at a time.
+    const pages: number[] = [];
+    const read: unknown[] = [];
+    for await (const page of runs.unitPages('r', 1000)) {
+      pages.push(page.length);
+      read.push(...page);
+    }
+    expect(pages).toEqual([1000, 1000, 500]);
+    expect(read).toEqual(units);
+    expect(await runs.getPlan('r')).toEqual(plan);
     // Planned again (a plan step that was retried): the new units replace the old ones.
     await runs.putPlan('r', { ...plan, units: units.slice(0, 3) } as unknown as StoredPlan);
     expect((await runs.getPlan('r'))?.units).toEqual(units.slice(0, 3));
-    // Units lost under the head (expired, trimmed): no plan rather than part of one.
-    await connection.rpop(`{test}:${queue}:pruner:run:r:plan-units`);
-    expect(await runs.getPlan('r')).toBeUndefined();
-    // A plan an earlier version wrote whole is read as it is.
+    expect((await runs.getUnits('r', ['image/7'])).size).toBe(0);
+    // Units lost under the head (expired, trimmed): the run cannot be carried on or finished on part of it.
+    await connection.hdel(`{test}:${queue}:pruner:run:r:plan-units`, 'image/1');
+    await expect(runs.getPlan('r')).rejects.toMatchObject({ code: 'PRUNER_RUN_NOT_FOUND' });
+    // A plan an earlier version wrote whole is read as it is, by id and by page too.
     await connection.set(`{test}:${queue}:pruner:run:old:plan`, JSON.stringify(plan));
+    expect(await runs.getPlanHead('old')).toEqual({ id: 'p', mode: 'full', unitCount: 2500 });
+    expect([...(await runs.getUnits('old', ['image/7'])).values()]).toEqual([units[7]]);
     expect(await runs.getPlan('old')).toEqual(plan);
   });
 

@@ -264,7 +264,7 @@ export class ViewIndex {
   #number(digest: string): number {
     const id = this.#digests.add(digest);
     if (id >= this.#historyCount.length) {
-      const length = Math.max(this.#historyCount.length * 2, id + 1);
+      const length = Math.max(Math.ceil(this.#historyCount.length * 1.5), id + 1);
       const grow = <A extends Int32Array | Float64Array>(old: A, make: (n: number) => A): A => {
         const grown = make(length);
         grown.set(old);

@@ -35,8 +35,7 @@ async function writeResult(
   const runId = run.record.runId;
   const assembler = new ResultAssembler();
   await ctx.store.startResult(runId);
-  for (let start = 0; start < run.plan.units.length; start += PAGE) {
-    const units = run.plan.units.slice(start, start + PAGE);
+  for await (const units of ctx.store.unitPages(runId, PAGE)) {
     const stored = await ctx.store.getUnitResults(
       runId,
       units.map((unit) => unit.id),

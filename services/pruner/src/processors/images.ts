@@ -5,6 +5,7 @@
  * adds nothing.
  */
 import { WaitingChildrenError, type Job } from 'bullmq';
+import type { ImageUnit } from '@registry-push/core';
 import { imageBatches } from '../batches.js';
 import type { PrunerContext } from '../context.js';
 import { JobNames, jobIds, unitJobOptions, type ImagesJobData } from '../jobs.js';
@@ -27,11 +28,19 @@ export async function processImages(
 ): Promise<ImagesJobResult> {
   const run = await ctx.loadRun(job.data.runId);
   const runId = run.record.runId;
-  const images = run.plan.units.filter((unit) => unit.type === 'image');
+  // The image units are read for the batches (a blob shared by several units keeps them in one batch);
+  // only the stream units' ids are kept.
+  const images: ImageUnit[] = [];
+  const streams: string[] = [];
+  for await (const page of ctx.store.unitPages(runId)) {
+    for (const unit of page) {
+      if (unit.type === 'image') images.push(unit);
+      else streams.push(unit.id);
+    }
+  }
   const batches = imageBatches(images, ctx.settings.batchSize);
   let unsettled = (await ctx.store.getUnsettled(runId)) ?? [];
   if (job.data.step !== 'waiting') {
-    const streams = run.plan.units.filter((unit) => unit.type === 'stream').map((unit) => unit.id);
     unsettled = [];
     // A page of results at a time: at 100k images the stream units' results hold hundreds of thousands of
     // items, and only whether each stream settled is needed.

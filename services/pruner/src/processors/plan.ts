@@ -57,11 +57,11 @@ function storedPlanOf(plan: PrunePlan): StoredPlan {
   return rest;
 }
 
-async function addFlow(ctx: PrunerContext, runId: string, plan: StoredPlan): Promise<void> {
+/** Adds the run's jobs: a job per stream unit (by id, in plan order), then the images step, then finalize. */
+async function addFlow(ctx: PrunerContext, runId: string, streams: readonly string[]): Promise<void> {
   if ((await ctx.queue.getJob(jobIds.finalize(runId))) !== undefined) return;
   const queueName = ctx.queue.name;
   const unitOptions = unitJobOptions(ctx.settings);
-  const streams = plan.units.filter((unit) => unit.type === 'stream');
   await ctx.flows.add({
     name: JobNames.finalize,
     queueName,
@@ -78,7 +78,7 @@ async function addFlow(ctx: PrunerContext, runId: string, plan: StoredPlan): Pro
               children: streams.map((unit, index) => ({
                 name: JobNames.stream,
                 queueName,
-                data: { runId, unit: unit.id },
+                data: { runId, unit },
                 opts: { ...unitOptions, jobId: jobIds.stream(runId, index) },
               })),
             }
@@ -90,10 +90,11 @@ async function addFlow(ctx: PrunerContext, runId: string, plan: StoredPlan): Pro
 
 async function startRun(ctx: PrunerContext, record: RunRecord): Promise<PlanJobResult> {
   const runId = record.runId;
-  let stored = await ctx.store.getPlan(runId);
-  if (stored === undefined) {
+  let head = await ctx.store.getPlanHead(runId);
+  let streams: string[];
+  if (head === undefined) {
     const { plan, config } = await makePlan(ctx, record);
-    stored = storedPlanOf(plan);
+    const stored = storedPlanOf(plan);
     await ctx.store.putPlan(runId, stored);
     await ctx.store.updateRun(runId, {
       status: 'running',
@@ -116,14 +117,22 @@ async function startRun(ctx: PrunerContext, record: RunRecord): Promise<PlanJobR
       'plan stored',
     );
     await ctx.failpoints.hit('plan-stored');
+    const { units: _units, ...rest } = stored;
+    head = { ...rest, unitCount: plan.units.length };
+    streams = plan.units.filter((unit) => unit.type === 'stream').map((unit) => unit.id);
+  } else {
+    // Planned by an earlier attempt: its stream units, read from the stored plan.
+    streams = [];
+    for await (const page of ctx.store.unitPages(runId))
+      for (const unit of page) if (unit.type === 'stream') streams.push(unit.id);
   }
-  await addFlow(ctx, runId, stored);
+  await addFlow(ctx, runId, streams);
   await ctx.events.record({
     type: 'Normal',
     reason: 'PruneRunStarted',
-    message: `Prune run ${runId} started (${stored.mode}${record.dryRun ? ', dry run' : ''}): ${stored.units.length} work units.`,
+    message: `Prune run ${runId} started (${head.mode}${record.dryRun ? ', dry run' : ''}): ${head.unitCount} work units.`,
   });
-  return { status: 'started', runId, planId: stored.id, units: stored.units.length };
+  return { status: 'started', runId, planId: head.id, units: head.unitCount };
 }
 
 function finishedAlready(record: RunRecord): PlanJobResult {

@@ -50,17 +50,6 @@ async function holdRunLock(ctx: PrunerContext, runId: string): Promise<void> {
   }
 }
 
-function unitOf<T extends WorkUnit['type']>(
-  run: LoadedRun,
-  id: string,
-  type: T,
-): Extract<WorkUnit, { type: T }> {
-  const unit = run.units.get(id);
-  if (unit?.type !== type)
-    throw new UnrecoverableError(`Unit ${id} is not a ${type} unit of run ${run.record.runId}.`);
-  return unit as Extract<WorkUnit, { type: T }>;
-}
-
 function noteDowngrade(ctx: PrunerContext, runId: string, result: UnitResult): void {
   if (
     result.items.some((item) => item.reason === 'registry-not-managed') &&
@@ -124,7 +113,8 @@ function permanentFailure(runId: string, results: readonly UnitResult[]): Unreco
 /** Phase 1: one imagestream's history, then its repository links. */
 export async function processStream(job: Job<StreamJobData>, ctx: PrunerContext): Promise<UnitJobResult> {
   const run = await ctx.loadRun(job.data.runId);
-  const unit: StreamUnit = unitOf(run, job.data.unit, 'stream');
+  const [unit]: StreamUnit[] = await ctx.unitsOf(run, [job.data.unit], 'stream');
+  if (unit === undefined) throw new UnrecoverableError(`Run ${job.data.runId} has no unit ${job.data.unit}.`);
   if ((await ctx.store.getUnitResults(run.record.runId, [unit.id])).has(unit.id))
     return { units: 1, failed: 0, resumed: 1 };
   await ctx.failpoints.hit('stream-unit');
@@ -153,7 +143,7 @@ export async function processBatch(
 ): Promise<UnitJobResult> {
   const run = await ctx.loadRun(job.data.runId);
   const runId = run.record.runId;
-  const units: ImageUnit[] = job.data.units.map((id) => unitOf(run, id, 'image'));
+  const units: ImageUnit[] = await ctx.unitsOf(run, job.data.units, 'image');
   const state = ctx.newState((await ctx.store.getUnsettled(runId)) ?? []);
   const recorded = await ctx.store.getUnitResults(runId, job.data.units);
   const results: UnitResult[] = [];
