@@ -192,8 +192,20 @@ describe('installing the CA', () => {
 });
 
 describe('additionalTrustedCA', () => {
+  it.each(['[fd00::1]:5000', 'fd00::1', '[::1]', 'host:5000:1', 'reg/x:5000', '.hidden:5000'])(
+    'refuses %s, which no config map key can name (OPTION_INVALID, nothing written)',
+    async (bad) => {
+      expect(() => additionalTrustedCaKey(bad)).toThrow(
+        /cannot be named in the cluster's additionalTrustedCA/,
+      );
+      const error = await failure(addAdditionalTrustedCA(admin, { host: bad, caPem: cluster.ingressCaPem }));
+      expect(error.code).toBe('OPTION_INVALID');
+    },
+  );
+
   it('keys the CA by host..port, creates the config map and references it once', async () => {
     expect(additionalTrustedCaKey('registry.corp.example:5000')).toBe('registry.corp.example..5000');
+    expect(additionalTrustedCaKey('registry.corp.example')).toBe('registry.corp.example');
     const first = await addAdditionalTrustedCA(admin, {
       host: 'registry.corp.example:5000',
       caPem: cluster.ingressCaPem,

@@ -124,6 +124,7 @@ const BUILTINS: ResourceType[] = [
     kind: 'ConfigMap',
     namespaced: true,
     shortNames: ['cm'],
+    strategy: w['configmaps'],
   }),
   builtin({
     group: '',

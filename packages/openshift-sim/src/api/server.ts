@@ -188,8 +188,10 @@ function writeOptions(query: URLSearchParams): WriteOptions {
 
 function listOptions(query: URLSearchParams): ListOptions {
   const limitText = query.get('limit');
-  const limit = limitText === null ? 0 : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 0) throw errors.badRequest(`invalid limit "${limitText ?? ''}"`);
+  const given = limitText === null ? 0 : Number(limitText);
+  if (!Number.isInteger(given)) throw errors.badRequest(`invalid limit "${limitText ?? ''}"`);
+  // A real server takes a negative limit as no limit.
+  const limit = Math.max(0, given);
   return {
     labelSelector: query.get('labelSelector'),
     fieldSelector: query.get('fieldSelector'),

@@ -1,7 +1,7 @@
 // The generic registry: create, read, list, update, patch and delete with kube-apiserver's rules for
 // resourceVersion, generation, status subresources, finalizers, validation and paging. RBAC is checked
 // by the HTTP layer before it calls in; operators call in directly as a privileged component.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   cloneJson,
   isJsonObject,
@@ -28,6 +28,8 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export interface WriteOptions {
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
+  /** The patch as sent, when the write is a PATCH (strict field validation names it). */
+  patch?: string;
 }
 
 /** A write's result plus the `Warning` headers kube would send. */
@@ -83,7 +85,11 @@ function encodeContinue(token: ContinueToken): string {
 
 function decodeContinue(text: string): ContinueToken {
   try {
-    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    const bytes = Buffer.from(text, 'base64url');
+    // Node's decoder skips what it cannot read; a real server refuses a token it did not issue, even one
+    // with a single character added.
+    if (bytes.toString('base64url') !== text) throw new Error('not a token this server issued');
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
     if (isJsonObject(value) && typeof value['rv'] === 'number' && typeof value['start'] === 'string') {
       return { rv: value['rv'], start: value['start'] };
     }
@@ -295,9 +301,16 @@ export class ResourceService {
       if (unknown.length > 0) {
         const mode = options.fieldValidation ?? 'Warn';
         if (mode === 'Strict') {
-          throw errors.badRequest(
-            `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`,
-          );
+          const strict = `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`;
+          // A body is refused as undecodable (400); a patch, once applied, as an invalid patch (422).
+          if (options.patch === undefined) throw errors.badRequest(strict);
+          throw errors.invalid(this.target(type, name), [
+            {
+              reason: 'FieldValueInvalid',
+              message: `Invalid value: ${JSON.stringify(options.patch)}: ${strict}`,
+              field: 'patch',
+            },
+          ]);
         }
         if (mode === 'Warn') warnings.push(...unknown.map((f) => `unknown field "${f}"`));
       }
@@ -346,6 +359,10 @@ export class ResourceService {
     if (this.store.get(storeKey(type), ns, name)) throw errors.alreadyExists(this.target(type, name));
     // A dry run goes through the same decorator as a real write (kube's generic store decorates both).
     if (options.dryRun) {
+      // What the store would assign, as a real server's dry run shows it (nothing is stored).
+      const meta = metadataOf(admitted);
+      meta['uid'] ??= randomUUID();
+      meta['creationTimestamp'] ??= new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
       type.strategy?.decorate?.(admitted, ctx);
       return { object: admitted, warnings, created: true };
     }
@@ -512,7 +529,8 @@ export class ResourceService {
         `the name of the object (${String(patchedName)}) does not match the name on the URL (${name})`,
       );
     }
-    return this.writeUpdate(type, ns, name, old, patched, subresource, options, ctx);
+    const patch = body.toString('utf8');
+    return this.writeUpdate(type, ns, name, old, patched, subresource, { ...options, patch }, ctx);
   }
 
   /** DELETE: honours preconditions and finalizers; namespaces take their contents with them. */

@@ -2,6 +2,8 @@
 // client is likely to trip over are enforced (required containers, selector matching the template); the
 // real apiserver checks far more, which the package README says.
 import { isJsonObject, jsonEqual, objectAt, textOf, type JsonObject, type JsonValue } from '../json.js';
+import { configMap, secret } from './config-data.js';
+import { nameProblem } from './names.js';
 import type { StatusCause } from './status.js';
 import type { Strategy } from './types.js';
 
@@ -14,6 +16,7 @@ function podSpecCauses(spec: JsonObject | undefined, path: string): StatusCause[
   const containers = spec['containers'];
   if (!Array.isArray(containers) || containers.length === 0) return [required(`${path}.containers`)];
   const causes: StatusCause[] = [];
+  const seen = new Set<string>();
   const lists: Array<[string, JsonValue | undefined]> = [
     ['containers', containers],
     ['initContainers', spec['initContainers']],
@@ -27,8 +30,9 @@ function podSpecCauses(spec: JsonObject | undefined, path: string): StatusCause[
         causes.push({ reason: 'FieldValueInvalid', message: 'must be an object', field: at });
         return;
       }
-      if (typeof container['name'] !== 'string' || container['name'] === '')
-        causes.push(required(`${at}.name`));
+      const name = container['name'];
+      if (typeof name !== 'string' || name === '') causes.push(required(`${at}.name`));
+      else causes.push(...containerNameCauses(name, `${at}.name`, seen));
       if (
         list !== 'ephemeralContainers' &&
         (typeof container['image'] !== 'string' || container['image'] === '')
@@ -38,6 +42,33 @@ function podSpecCauses(spec: JsonObject | undefined, path: string): StatusCause[
     });
   }
   return causes;
+}
+
+/** A container's name is an RFC 1123 label, unique among all the pod's containers. */
+function containerNameCauses(name: string, field: string, seen: Set<string>): StatusCause[] {
+  const problem = nameProblem(name, 'dns-label');
+  if (problem !== undefined)
+    return [
+      { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(name)}: ${problem}`, field },
+    ];
+  if (seen.has(name))
+    return [{ reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(name)}`, field }];
+  seen.add(name);
+  return [];
+}
+
+/** `spec.replicas`, when given, is a whole number of at least 0. */
+function replicasCauses(spec: JsonObject): StatusCause[] {
+  const replicas = spec['replicas'];
+  if (replicas === undefined || replicas === null) return [];
+  if (typeof replicas === 'number' && Number.isInteger(replicas) && replicas >= 0) return [];
+  return [
+    {
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+      field: 'spec.replicas',
+    },
+  ];
 }
 
 function labelsOf(value: JsonObject | undefined): Record<string, string> {
@@ -84,7 +115,10 @@ function templated(plainSelector: boolean, selectorRequired = true): Strategy {
       const spec = objectAt(object, 'spec');
       if (!spec) return [required('spec')];
       const template = objectAt(spec, 'template');
-      const causes = podSpecCauses(objectAt(template, 'spec'), 'spec.template.spec');
+      const causes = [
+        ...replicasCauses(spec),
+        ...podSpecCauses(objectAt(template, 'spec'), 'spec.template.spec'),
+      ];
       return selectorRequired ? [...selectorCauses(spec, plainSelector), ...causes] : causes;
     },
   };
@@ -104,26 +138,6 @@ const cronJob: Strategy = {
 
 const build: Strategy = {
   validate: (object) => (objectAt(objectAt(object, 'spec'), 'strategy') ? [] : [required('spec.strategy')]),
-};
-
-const secret: Strategy = {
-  validate: (object) => {
-    const data = objectAt(object, 'data') ?? {};
-    const causes: StatusCause[] = [];
-    for (const [key, value] of Object.entries(data)) {
-      if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
-        causes.push({ reason: 'FieldValueInvalid', message: 'illegal base64 data', field: `data[${key}]` });
-      }
-    }
-    if (object['type'] === 'kubernetes.io/tls') {
-      for (const key of ['tls.crt', 'tls.key']) if (!(key in data)) causes.push(required(`data[${key}]`));
-    }
-    return causes;
-  },
-  fields: (object) => ({ type: textOf(object['type']) }),
-  prepareCreate: (object) => {
-    object['type'] ??= 'Opaque';
-  },
 };
 
 const ACCESS_MODES = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'];
@@ -218,5 +232,6 @@ export const WORKLOAD_STRATEGIES: Record<string, Strategy> = {
   builds: build,
   buildconfigs: build,
   secrets: secret,
+  configmaps: configMap,
   persistentvolumeclaims: persistentVolumeClaim,
 };
