@@ -25,7 +25,8 @@ import {
   type PlanJobData,
   type PlanJobResult,
 } from '../jobs.js';
-import { runIsOver, type RunRecord, type StoredPlan } from '../store.js';
+import { collectGarbage } from '../memory.js';
+import { runIsOver, type PlanHead, type RunRecord, type StoredPlan } from '../store.js';
 import { failRun, rejectTrigger } from './run-end.js';
 
 async function makePlan(
@@ -88,38 +89,53 @@ async function addFlow(ctx: PrunerContext, runId: string, streams: readonly stri
   });
 }
 
+/**
+ * Plans the run and stores the plan; returns only its head and stream unit ids, so that nothing of the
+ * snapshot or the whole plan stays reachable once it returns.
+ */
+async function planAndStore(
+  ctx: PrunerContext,
+  record: RunRecord,
+): Promise<{ head: PlanHead; streams: string[] }> {
+  const runId = record.runId;
+  const { plan, config } = await makePlan(ctx, record);
+  const stored = storedPlanOf(plan);
+  await ctx.store.putPlan(runId, stored);
+  await ctx.store.updateRun(runId, {
+    status: 'running',
+    mode: plan.mode,
+    planId: plan.id,
+    units: plan.units.length,
+    planCounts: plan.summary.counts,
+    historyLimits: { successful: config.successfulHistoryLimit, failed: config.failedHistoryLimit },
+    notes: plan.notes,
+  });
+  ctx.logger.info(
+    {
+      runId,
+      planId: plan.id,
+      mode: plan.mode,
+      units: plan.units.length,
+      dryRun: record.dryRun,
+      plan: formatPlan(plan).split('\n'),
+    },
+    'plan stored',
+  );
+  await ctx.failpoints.hit('plan-stored');
+  const { units: _units, ...rest } = stored;
+  return {
+    head: { ...rest, unitCount: plan.units.length },
+    streams: plan.units.filter((unit) => unit.type === 'stream').map((unit) => unit.id),
+  };
+}
+
 async function startRun(ctx: PrunerContext, record: RunRecord): Promise<PlanJobResult> {
   const runId = record.runId;
   let head = await ctx.store.getPlanHead(runId);
   let streams: string[];
   if (head === undefined) {
-    const { plan, config } = await makePlan(ctx, record);
-    const stored = storedPlanOf(plan);
-    await ctx.store.putPlan(runId, stored);
-    await ctx.store.updateRun(runId, {
-      status: 'running',
-      mode: plan.mode,
-      planId: plan.id,
-      units: plan.units.length,
-      planCounts: plan.summary.counts,
-      historyLimits: { successful: config.successfulHistoryLimit, failed: config.failedHistoryLimit },
-      notes: plan.notes,
-    });
-    ctx.logger.info(
-      {
-        runId,
-        planId: plan.id,
-        mode: plan.mode,
-        units: plan.units.length,
-        dryRun: record.dryRun,
-        plan: formatPlan(plan).split('\n'),
-      },
-      'plan stored',
-    );
-    await ctx.failpoints.hit('plan-stored');
-    const { units: _units, ...rest } = stored;
-    head = { ...rest, unitCount: plan.units.length };
-    streams = plan.units.filter((unit) => unit.type === 'stream').map((unit) => unit.id);
+    ({ head, streams } = await planAndStore(ctx, record));
+    collectGarbage();
   } else {
     // Planned by an earlier attempt: its stream units, read from the stored plan.
     streams = [];
