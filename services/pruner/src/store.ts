@@ -322,6 +322,22 @@ export class RunStore {
     if (seen !== head.unitCount) throw incomplete(runId);
   }
 
+  /** The image batches of phase 2 (unit ids per batch job), made once when the plan is stored. */
+  async putBatches(runId: string, batches: readonly (readonly string[])[]): Promise<void> {
+    const key = this.#key('run', runId, 'plan-batches');
+    await this.#redis.del(key);
+    for (let start = 0; start < batches.length; start += PLAN_PAGE) {
+      const page = batches.slice(start, start + PLAN_PAGE).map((batch) => JSON.stringify(batch));
+      if (page.length > 0) await this.#redis.rpush(key, ...page);
+    }
+  }
+
+  /** The stored image batches, or undefined when none were stored (a plan stored by an earlier version). */
+  async getBatches(runId: string): Promise<string[][] | undefined> {
+    const texts = await this.#redis.lrange(this.#key('run', runId, 'plan-batches'), 0, -1);
+    return texts.length === 0 ? undefined : texts.map((text) => JSON.parse(text) as string[]);
+  }
+
   /** The whole plan (tests, small plans); undefined when none is stored. */
   async getPlan(runId: string): Promise<StoredPlan | undefined> {
     const head = await this.getPlanHead(runId);
@@ -493,6 +509,7 @@ export class RunStore {
       .expire(this.#key('run', runId, 'plan'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'plan-ids'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'plan-units'), FINISHED_RUN_TTL_SECONDS)
+      .expire(this.#key('run', runId, 'plan-batches'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'results'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'unsettled'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'progress'), FINISHED_RUN_TTL_SECONDS)
@@ -542,6 +559,7 @@ export class RunStore {
         this.#key('run', id, 'plan'),
         this.#key('run', id, 'plan-ids'),
         this.#key('run', id, 'plan-units'),
+        this.#key('run', id, 'plan-batches'),
         this.#key('run', id, 'results'),
         this.#key('run', id, 'unsettled'),
         this.#key('run', id, 'progress'),

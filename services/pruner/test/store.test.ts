@@ -141,6 +141,11 @@ describe('run store', () => {
     // Units lost under the head (expired, trimmed): the run cannot be carried on or finished on part of it.
     await connection.hdel(`{test}:${queue}:pruner:run:r:plan-units`, 'image/1');
     await expect(runs.getPlan('r')).rejects.toMatchObject({ code: 'PRUNER_RUN_NOT_FOUND' });
+    // Phase 2's batches, stored with the plan; a plan stored without them has none.
+    expect(await runs.getBatches('r')).toBeUndefined();
+    const batches = Array.from({ length: 1500 }, (_, i) => [`image/${2 * i}`, `image/${2 * i + 1}`]);
+    await runs.putBatches('r', batches);
+    expect(await runs.getBatches('r')).toEqual(batches);
     // A plan an earlier version wrote whole is read as it is, by id and by page too.
     await connection.set(`{test}:${queue}:pruner:run:old:plan`, JSON.stringify(plan));
     expect(await runs.getPlanHead('old')).toEqual({ id: 'p', mode: 'full', unitCount: 2500 });

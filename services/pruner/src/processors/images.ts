@@ -28,17 +28,19 @@ export async function processImages(
 ): Promise<ImagesJobResult> {
   const run = await ctx.loadRun(job.data.runId);
   const runId = run.record.runId;
-  // The image units are read for the batches (a blob shared by several units keeps them in one batch);
-  // only the stream units' ids are kept.
+  // The batches were made with the plan. A plan stored by an earlier version has none: its image units are
+  // read back to make them (units sharing a blob go in one batch).
+  const stored = await ctx.store.getBatches(runId);
   const images: ImageUnit[] = [];
   const streams: string[] = [];
   for await (const page of ctx.store.unitPages(runId)) {
     for (const unit of page) {
-      if (unit.type === 'image') images.push(unit);
-      else streams.push(unit.id);
+      if (unit.type === 'stream') streams.push(unit.id);
+      else if (stored === undefined) images.push(unit);
     }
   }
-  const batches = imageBatches(images, ctx.settings.batchSize);
+  const batches = stored ?? imageBatches(images, ctx.settings.batchSize);
+  images.length = 0;
   let unsettled = (await ctx.store.getUnsettled(runId)) ?? [];
   if (job.data.step !== 'waiting') {
     unsettled = [];
@@ -65,7 +67,10 @@ export async function processImages(
       })),
     );
     await job.updateData({ ...job.data, step: 'waiting' });
-    ctx.logger.info({ runId, batches: batches.length, imageUnits: images.length }, 'image phase started');
+    ctx.logger.info(
+      { runId, batches: batches.length, imageUnits: batches.reduce((n, batch) => n + batch.length, 0) },
+      'image phase started',
+    );
   }
   if (token !== undefined && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
   return { batches: batches.length, unsettledStreams: unsettled.length };

@@ -25,6 +25,7 @@ import {
   type PlanJobData,
   type PlanJobResult,
 } from '../jobs.js';
+import { imageBatches } from '../batches.js';
 import { collectGarbage } from '../memory.js';
 import { runIsOver, type PlanHead, type RunRecord, type StoredPlan } from '../store.js';
 import { failRun, rejectTrigger } from './run-end.js';
@@ -101,6 +102,10 @@ async function planAndStore(
   const { plan, config } = await makePlan(ctx, record);
   const stored = storedPlanOf(plan);
   await ctx.store.putPlan(runId, stored);
+  // Phase 2's batches need every image unit (units sharing a blob go together): made now, while the plan
+  // is in memory anyway, so the images step need not read the units back.
+  const images = plan.units.filter((unit) => unit.type === 'image');
+  await ctx.store.putBatches(runId, imageBatches(images, ctx.settings.batchSize));
   await ctx.store.updateRun(runId, {
     status: 'running',
     mode: plan.mode,
