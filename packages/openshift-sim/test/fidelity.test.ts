@@ -204,3 +204,50 @@ describe('what a real API server accepts or shows', () => {
     expect((await raw(cluster, 'GET', '/api/v1/namespaces/fid/configmaps/cm-dry')).status).toBe(404);
   });
 });
+
+describe('v1 Events', () => {
+  const event = (namespace: string, involvedObject: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: `ev-${Math.random().toString(36).slice(2, 8)}`, namespace },
+    involvedObject,
+    type: 'Normal',
+    reason: 'PruneRunStarted',
+    message: 'started',
+  });
+  const pruner = {
+    apiVersion: 'imageregistry.operator.openshift.io/v1',
+    kind: 'ImagePruner',
+    name: 'cluster',
+  };
+
+  it('are served: one about a cluster-scoped object is created in default and listed', async () => {
+    const created = await raw(cluster, 'POST', '/api/v1/namespaces/default/events', {
+      body: event('default', pruner),
+    });
+    expect(created.status).toBe(201);
+    const list = await raw(cluster, 'GET', '/api/v1/namespaces/default/events');
+    const items = (list.json['items'] as { reason: string }[]).map((item) => item.reason);
+    expect(items).toContain('PruneRunStarted');
+  });
+
+  it('must live in the namespace of what they are about (422 otherwise)', async () => {
+    const elsewhere = await raw(cluster, 'POST', '/api/v1/namespaces/fid/events', {
+      body: event('fid', pruner),
+    });
+    expect(elsewhere.status).toBe(422);
+    expect(causesOf(elsewhere.json)[0]).toEqual({
+      reason: 'FieldValueInvalid',
+      message: 'Invalid value: "": does not match event.namespace',
+      field: 'involvedObject.namespace',
+    });
+    const mismatch = await raw(cluster, 'POST', '/api/v1/namespaces/default/events', {
+      body: event('default', { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'fid' }),
+    });
+    expect(mismatch.status).toBe(422);
+    const matching = await raw(cluster, 'POST', '/api/v1/namespaces/fid/events', {
+      body: event('fid', { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'fid' }),
+    });
+    expect(matching.status).toBe(201);
+  });
+});

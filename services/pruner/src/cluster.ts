@@ -203,7 +203,8 @@ export interface RunEvent {
 const EVENT = { apiVersion: 'v1', kind: 'Event', plural: 'events', namespaced: true } as const;
 
 /**
- * Records Events on `imagepruners/cluster`. A cluster without the events API (the simulator) or a role
+ * Records Events on `imagepruners/cluster` (in `default`: kube files Events about cluster-scoped objects
+ * there). An API server that refuses them (another namespace, no events API) or a role
  * without `create events` turns it off after the first try, with one log line, and never fails a run.
  */
 export class EventRecorder {

@@ -129,6 +129,15 @@ const BUILTINS: ResourceType[] = [
   builtin({
     group: '',
     version: 'v1',
+    plural: 'events',
+    kind: 'Event',
+    namespaced: true,
+    shortNames: ['ev'],
+    strategy: w['events'],
+  }),
+  builtin({
+    group: '',
+    version: 'v1',
     plural: 'pods',
     kind: 'Pod',
     namespaced: true,

@@ -208,6 +208,28 @@ const persistentVolumeClaim: Strategy = {
   prepareUpdate: (object) => defaultVolumeMode(object),
 };
 
+/**
+ * A core v1 Event (the old form, without `eventTime`) lives in the namespace of what it is about; one about
+ * a cluster-scoped object lives in `default` (kube's legacy Event validation).
+ */
+const event: Strategy = {
+  validate: (object) => {
+    const involved = objectAt(object, 'involvedObject') ?? {};
+    const involvedNamespace = textOf(involved['namespace']);
+    const namespace = textOf(objectAt(object, 'metadata')?.['namespace']);
+    const allowed = involvedNamespace === '' ? ['', 'default'] : [involvedNamespace];
+    if (object['eventTime'] !== undefined && object['eventTime'] !== null) return [];
+    if (allowed.includes(namespace)) return [];
+    return [
+      {
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(involvedNamespace)}: does not match event.namespace`,
+        field: 'involvedObject.namespace',
+      },
+    ];
+  },
+};
+
 const namespace: Strategy = {
   prepareCreate: (object) => {
     object['status'] = { phase: 'Active' };
@@ -233,5 +255,6 @@ export const WORKLOAD_STRATEGIES: Record<string, Strategy> = {
   buildconfigs: build,
   secrets: secret,
   configmaps: configMap,
+  events: event,
   persistentvolumeclaims: persistentVolumeClaim,
 };
