@@ -618,7 +618,11 @@ export class ApiServer {
     });
     // kube sends the headers at once; without this a watch with nothing to report yet never got its 200.
     res.flushHeaders();
+    // A watch that ended (its timeout, the server stopping, the client gone) writes nothing more: between
+    // res.end() and the 'close' event a store change could still reach it, and a write after end is an
+    // unhandled error that stops the whole simulator.
     const write = (event: { type: string; object: JsonObject }): void => {
+      if (res.writableEnded || res.destroyed) return;
       res.write(`${JSON.stringify(event)}\n`);
     };
     if (backlog === undefined) {
@@ -665,6 +669,7 @@ export class ApiServer {
     // watch on its timeout, so the client resumes from there rather than from its last (maybe old) event.
     const bookmarks = ['true', '1'].includes(query.get('allowWatchBookmarks') ?? '');
     const end = (): void => {
+      finish();
       if (bookmarks) {
         write({
           type: 'BOOKMARK',
@@ -677,13 +682,14 @@ export class ApiServer {
       }
       res.end();
     };
-    const timer = timeoutSeconds > 0 ? setTimeout(end, timeoutSeconds * 1000) : undefined;
     const finish = (): void => {
       unsubscribe();
       if (timer) clearTimeout(timer);
       this.openWatches.delete(res);
     };
+    const timer = timeoutSeconds > 0 ? setTimeout(end, timeoutSeconds * 1000) : undefined;
     res.on('close', finish);
+    res.on('error', finish);
     req.on('close', finish);
   }
 }
