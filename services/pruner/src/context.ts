@@ -198,7 +198,7 @@ export class PrunerContext {
     const found = await this.store.getUnits(runId, ids);
     return ids.map((id) => {
       const unit = found.get(id);
-      if (unit === undefined && found.size === 0 && ids.length > 0) throw noPlan(runId);
+      if (found.size === 0) throw noPlan(runId);
       if (unit?.type !== type)
         throw new UnrecoverableError(`Unit ${id} is not among the ${type} units of run ${runId}.`);
       return unit as Extract<WorkUnit, { type: T }>;

@@ -113,8 +113,7 @@ function permanentFailure(runId: string, results: readonly UnitResult[]): Unreco
 /** Phase 1: one imagestream's history, then its repository links. */
 export async function processStream(job: Job<StreamJobData>, ctx: PrunerContext): Promise<UnitJobResult> {
   const run = await ctx.loadRun(job.data.runId);
-  const [unit]: StreamUnit[] = await ctx.unitsOf(run, [job.data.unit], 'stream');
-  if (unit === undefined) throw new UnrecoverableError(`Run ${job.data.runId} has no unit ${job.data.unit}.`);
+  const [unit] = (await ctx.unitsOf(run, [job.data.unit], 'stream')) as [StreamUnit];
   if ((await ctx.store.getUnitResults(run.record.runId, [unit.id])).has(unit.id))
     return { units: 1, failed: 0, resumed: 1 };
   await ctx.failpoints.hit('stream-unit');
