@@ -166,6 +166,12 @@ export interface LiveViewOptions {
    * sends the changes after the requested point at once, as the watch opens.
    */
   quietMs?: number;
+  /**
+   * How long a catch-up may wait on a view that is behind the server's watch history (default 60 s). The
+   * short watch from where the view is then answers 410, yet the view's own watch is still delivering (or
+   * re-listing): the catch-up asks again from where the view has got to, until this time is up.
+   */
+  behindMs?: number;
   /** Told of every failure the watches ride out. */
   onError?: (error: RegistryPushError) => void;
 }
@@ -174,6 +180,16 @@ export interface LiveViewOptions {
 function atLeast(version: string, target: string): boolean {
   if (!/^\d+$/.test(version) || !/^\d+$/.test(target)) return false;
   return BigInt(version) >= BigInt(target);
+}
+
+/** The resourceVersion just after `version` (any later change is at or above it). */
+function after(version: string): string {
+  return /^\d+$/.test(version) ? String(BigInt(version) + 1n) : version;
+}
+
+/** A 410 from a watch: the server's history no longer reaches back to the version asked for. */
+function isGone(error: unknown): boolean {
+  return error instanceof RegistryPushError && error.code === 'GONE';
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -308,9 +324,19 @@ export class LiveView implements PruneView {
 
   /** Resolves once `informer` has delivered everything up to `target`. */
   async #reach(informer: Informer, type: ResourceType, target: string): Promise<void> {
-    if (await this.#delivered(informer, type, target, this.options.settleMs ?? 25)) return;
-    // One short watch at a time per kind, shared by every catch-up that reads before it starts.
-    return this.#probes.get(informer)!.run();
+    const settleMs = this.options.settleMs ?? 25;
+    const until = Date.now() + 2_000;
+    let seen = informer.resourceVersion;
+    while (!(await this.#delivered(informer, type, target, settleMs))) {
+      // A watch that is still delivering gets there by itself: a short watch now would only fetch again
+      // what it is about to deliver (and, on a busy worker, put it further behind).
+      if (informer.resourceVersion !== seen && Date.now() < until) {
+        seen = informer.resourceVersion;
+        continue;
+      }
+      // One short watch at a time per kind, shared by every catch-up that reads before it starts.
+      return this.#probes.get(informer)!.run();
+    }
   }
 
   /** Whether `informer` reaches `version` within `ms` (it stops early when the view cannot decide). */
@@ -333,12 +359,37 @@ export class LiveView implements PruneView {
 
   /**
    * A short watch from where the view is: which changes exist up to now (at least the newest target read
-   * before it started), then wait for the view's own watch to deliver them.
+   * before it started), then wait for the view's own watch to deliver them. When the server's history no
+   * longer reaches back to where the view is (410), the view is behind but its watch goes on delivering:
+   * ask again from where it has got to, for up to `behindMs`.
    */
   async #probe(informer: Informer, type: ResourceType): Promise<void> {
-    this.#check(informer, type);
     const target = this.#latestTarget;
-    const from = informer.resourceVersion;
+    const deadline = Date.now() + (this.options.behindMs ?? 60_000);
+    for (;;) {
+      this.#check(informer, type);
+      const from = informer.resourceVersion;
+      const newest = await this.#changesSince(type, from, target);
+      if (newest !== undefined) {
+        // Every change up to the target is now known; the view is current once its own watch delivered them.
+        if (await this.#delivered(informer, type, newest, Math.max(10_000, deadline - Date.now()))) return;
+        throw stale(`The watch of ${type.plural} did not deliver changes in time.`);
+      }
+      if (Date.now() >= deadline) {
+        throw stale(
+          `The view of ${type.plural} stayed behind the cluster's history for ${Math.round((this.options.behindMs ?? 60_000) / 1000)} s.`,
+        );
+      }
+      // Until the view's watch has moved on (or half a second), then from there.
+      await this.#delivered(informer, type, after(from), 500);
+    }
+  }
+
+  /**
+   * The newest resourceVersion of a change after `from`, up to `target` at least (`from` when there is
+   * none), or undefined when the server's history no longer reaches back to `from` (410).
+   */
+  async #changesSince(type: ResourceType, from: string, target: string): Promise<string | undefined> {
     let newest = from;
     let stream;
     try {
@@ -348,6 +399,7 @@ export class LiveView implements PruneView {
         timeoutSeconds: this.options.probeSeconds ?? 2,
       });
     } catch (error) {
+      if (isGone(error)) return undefined;
       throw stale(`The view of ${type.plural} could not be checked against the cluster.`, error);
     }
     const quietMs = this.options.quietMs ?? 50;
@@ -367,15 +419,11 @@ export class LiveView implements PruneView {
         if (atLeast(version, newest)) newest = version;
       }
     } catch (error) {
-      // 410: the view is so far behind that the server's history no longer reaches it; its informer
-      // re-lists, and this decision waits for a later catch-up.
-      throw stale(`The view of ${type.plural} is behind the cluster's history.`, error);
+      if (isGone(error)) return undefined;
+      throw stale(`The view of ${type.plural} could not be checked against the cluster.`, error);
     } finally {
       stream.close();
     }
-    // Every change up to the target is now known; the view is current once its own watch delivered them.
-    if (!(await this.#delivered(informer, type, newest, 10_000))) {
-      throw stale(`The watch of ${type.plural} did not deliver changes in time.`);
-    }
+    return newest;
   }
 }

@@ -5,6 +5,7 @@ import { startCluster, type RunningCluster } from '@registry-push/openshift-sim'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
+import { RegistryPushError } from '../../src/errors.js';
 import { LiveView, type HistoryAddition } from '../../src/prune/view.js';
 import { failure } from '../failure.js';
 import { digest } from './fixtures.js';
@@ -134,6 +135,64 @@ describe('the live view', () => {
       await view.stop();
     }
   });
+
+  /** The pruner's client, whose short watches (the catch-ups' own) answer 410 `gone` times, or always. */
+  function behindTheHistory(gone: number): { client: ClusterClient; probes: () => number } {
+    let probes = 0;
+    const client = new Proxy(pruner, {
+      get(target, property, receiver): unknown {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        const method = value as (...args: unknown[]) => unknown;
+        return (...args: unknown[]) => {
+          if (property === 'watch' && ++probes <= gone) {
+            return Promise.reject(
+              new RegistryPushError('GONE', 'The requested resourceVersion is too old (410 Gone).'),
+            );
+          }
+          return method.apply(target, args);
+        };
+      },
+    });
+    return { client, probes: () => probes };
+  }
+
+  it("behind the server's history (410 to its short watch), asks again from where its watch has got to", async () => {
+    const { client, probes } = behindTheHistory(2);
+    const view = new LiveView(client, { protectAnnotation: 'example.com/keep' });
+    await view.start();
+    try {
+      // Only another kind changes: the view's watches deliver nothing, so the catch-up needs a short watch.
+      await admin.create(Resources.configMap, {
+        metadata: { name: 'lv-behind', namespace: 'live' },
+        data: {},
+      });
+      await view.catchUp();
+      expect(probes()).toBeGreaterThanOrEqual(3);
+    } finally {
+      await view.stop();
+    }
+  }, 60_000);
+
+  it("a view that stays behind the server's history longer than behindMs refuses to decide", async () => {
+    const { client } = behindTheHistory(Number.POSITIVE_INFINITY);
+    const view = new LiveView(client, { protectAnnotation: 'example.com/keep', behindMs: 1_500 });
+    await view.start();
+    try {
+      await admin.create(Resources.configMap, {
+        metadata: { name: 'lv-behind-2', namespace: 'live' },
+        data: {},
+      });
+      const started = Date.now();
+      expect(await failure(view.catchUp())).toMatchObject({
+        code: 'PRUNE_VIEW_STALE',
+        message: expect.stringContaining('behind the cluster') as unknown,
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    } finally {
+      await view.stop();
+    }
+  }, 60_000);
 
   it('a stopped view refuses to decide anything', async () => {
     const view = await startedView();
