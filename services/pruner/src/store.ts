@@ -4,6 +4,7 @@
  * checkpoint that lets another worker resume a batch where a killed one stopped.
  */
 import type {
+  ImageUnit,
   PruneMode,
   PrunePlan,
   PruneRunResult,
@@ -269,20 +270,27 @@ export class RunStore {
 
   /** The plan's head, or undefined when the run has no (complete) plan stored. */
   async getPlanHead(runId: string): Promise<PlanHead | undefined> {
+    return (await this.#readPlan(runId))?.head;
+  }
+
+  /**
+   * The plan key, read and parsed once: the head, and the whole plan when an earlier version wrote it as one
+   * value (its units are in the same value).
+   */
+  async #readPlan(runId: string): Promise<{ head: PlanHead; whole?: StoredPlan } | undefined> {
     const text = await this.#redis.get(this.#key('run', runId, 'plan'));
     if (text === null) return undefined;
     const parsed = JSON.parse(text) as PlanHead | StoredPlan;
-    if ('unitCount' in parsed) return parsed;
-    // A plan an earlier version wrote whole: its units are in the same value.
+    if ('unitCount' in parsed) return { head: parsed };
     const { units, ...rest } = parsed;
-    return { ...rest, unitCount: units.length };
+    return { head: { ...rest, unitCount: units.length }, whole: parsed };
   }
 
   /** Units of the plan by id; those it does not have (or no longer has) are missing from the map. */
   async getUnits(runId: string, ids: readonly string[]): Promise<Map<string, WorkUnit>> {
     const found = new Map<string, WorkUnit>();
     if (ids.length === 0) return found;
-    const whole = await this.#wholePlan(runId);
+    const whole = (await this.#readPlan(runId))?.whole;
     if (whole !== undefined) {
       const wanted = new Set(ids);
       for (const unit of whole.units) if (wanted.has(unit.id)) found.set(unit.id, unit);
@@ -303,9 +311,9 @@ export class RunStore {
    *   carried on, on part of its plan.
    */
   async *unitPages(runId: string, size = PLAN_PAGE): AsyncGenerator<WorkUnit[]> {
-    const head = await this.getPlanHead(runId);
-    if (head === undefined) throw incomplete(runId);
-    const whole = await this.#wholePlan(runId);
+    const plan = await this.#readPlan(runId);
+    if (plan === undefined) throw incomplete(runId);
+    const { head, whole } = plan;
     if (whole !== undefined) {
       for (let start = 0; start < whole.units.length; start += size)
         yield whole.units.slice(start, start + size);
@@ -320,6 +328,22 @@ export class RunStore {
       yield ids.map((id) => units.get(id)!);
     }
     if (seen !== head.unitCount) throw incomplete(runId);
+  }
+
+  /**
+   * The ids of the plan's stream units in plan order and, when `withImages` (a plan stored by an earlier
+   * version, without batches), its image units.
+   */
+  async planParts(runId: string, withImages: boolean): Promise<{ streams: string[]; images: ImageUnit[] }> {
+    const streams: string[] = [];
+    const images: ImageUnit[] = [];
+    for await (const page of this.unitPages(runId)) {
+      for (const unit of page) {
+        if (unit.type === 'stream') streams.push(unit.id);
+        else if (withImages) images.push(unit);
+      }
+    }
+    return { streams, images };
   }
 
   /** The image batches of phase 2 (unit ids per batch job), made once when the plan is stored. */
@@ -346,14 +370,6 @@ export class RunStore {
     for await (const page of this.unitPages(runId)) units.push(...page);
     const { unitCount: _count, ...rest } = head;
     return { ...rest, units };
-  }
-
-  /** A plan an earlier version stored as one value, or undefined for a plan stored in parts. */
-  async #wholePlan(runId: string): Promise<StoredPlan | undefined> {
-    const text = await this.#redis.get(this.#key('run', runId, 'plan'));
-    if (text === null) return undefined;
-    const parsed = JSON.parse(text) as PlanHead | StoredPlan;
-    return 'unitCount' in parsed ? undefined : parsed;
   }
 
   /**

@@ -5,7 +5,6 @@
  * adds nothing.
  */
 import { WaitingChildrenError, type Job } from 'bullmq';
-import type { ImageUnit } from '@registry-push/core';
 import { imageBatches } from '../batches.js';
 import type { PrunerContext } from '../context.js';
 import { JobNames, jobIds, unitJobOptions, type ImagesJobData } from '../jobs.js';
@@ -20,6 +19,19 @@ export interface ImagesJobResult {
   unsettledStreams: number;
 }
 
+/**
+ * The stream unit ids, and the image batches made with the plan. A plan stored by an earlier version has
+ * none: its image units are read back to make them (units sharing a blob go in one batch), and let go.
+ */
+async function phaseTwoInputs(
+  ctx: PrunerContext,
+  runId: string,
+): Promise<{ streams: string[]; batches: string[][] }> {
+  const stored = await ctx.store.getBatches(runId);
+  const { streams, images } = await ctx.store.planParts(runId, stored === undefined);
+  return { streams, batches: stored ?? imageBatches(images, ctx.settings.batchSize) };
+}
+
 /** Fans out phase 2 and waits for it. */
 export async function processImages(
   job: Job<ImagesJobData>,
@@ -28,19 +40,7 @@ export async function processImages(
 ): Promise<ImagesJobResult> {
   const run = await ctx.loadRun(job.data.runId);
   const runId = run.record.runId;
-  // The batches were made with the plan. A plan stored by an earlier version has none: its image units are
-  // read back to make them (units sharing a blob go in one batch).
-  const stored = await ctx.store.getBatches(runId);
-  const images: ImageUnit[] = [];
-  const streams: string[] = [];
-  for await (const page of ctx.store.unitPages(runId)) {
-    for (const unit of page) {
-      if (unit.type === 'stream') streams.push(unit.id);
-      else if (stored === undefined) images.push(unit);
-    }
-  }
-  const batches = stored ?? imageBatches(images, ctx.settings.batchSize);
-  images.length = 0;
+  const { streams, batches } = await phaseTwoInputs(ctx, runId);
   let unsettled = (await ctx.store.getUnsettled(runId)) ?? [];
   if (job.data.step !== 'waiting') {
     unsettled = [];

@@ -26,7 +26,7 @@ import {
   type PlanJobResult,
 } from '../jobs.js';
 import { imageBatches } from '../batches.js';
-import { collectGarbage } from '../memory.js';
+import { collectGarbage, collectWhileReading } from '../memory.js';
 import { runIsOver, type PlanHead, type RunRecord, type StoredPlan } from '../store.js';
 import { failRun, rejectTrigger } from './run-end.js';
 
@@ -48,7 +48,10 @@ async function makePlan(
   const snapshot = await takeSnapshot(ctx.pacedClient, {
     protectAnnotation: policy.protectAnnotation,
     ignoreInvalidImageReferences: policy.ignoreInvalidImageReferences,
+    onProgress: collectWhileReading(),
   });
+  // The last pages' garbage goes before the plan adds its own.
+  collectGarbage();
   // The run is stored and carried out by its units; the counts are in the summary, so no item is listed.
   const plan = planPrune(snapshot, policy, { mode, now: new Date(), detail: 'summary' });
   return { plan, config };
@@ -143,9 +146,7 @@ async function startRun(ctx: PrunerContext, record: RunRecord): Promise<PlanJobR
     collectGarbage();
   } else {
     // Planned by an earlier attempt: its stream units, read from the stored plan.
-    streams = [];
-    for await (const page of ctx.store.unitPages(runId))
-      for (const unit of page) if (unit.type === 'stream') streams.push(unit.id);
+    ({ streams } = await ctx.store.planParts(runId, false));
   }
   await addFlow(ctx, runId, streams);
   await ctx.events.record({
