@@ -15,6 +15,7 @@ import type { Informer } from '../cluster/informer.js';
 import { Resources, type ResourceType } from '../cluster/resources.js';
 import type { PruneCluster } from './cluster-port.js';
 import type { ImageObject, ImageStreamObject } from './objects.js';
+import { atLeast, newestChange } from './changes-since.js';
 import { ViewIndex } from './view-index.js';
 
 /** The index's questions, as the executor asks them. */
@@ -174,12 +175,6 @@ export interface LiveViewOptions {
   behindMs?: number;
   /** Told of every failure the watches ride out. */
   onError?: (error: RegistryPushError) => void;
-}
-
-/** Kubernetes resourceVersions are etcd revisions: decimal integers that only grow. */
-function atLeast(version: string, target: string): boolean {
-  if (!/^\d+$/.test(version) || !/^\d+$/.test(target)) return false;
-  return BigInt(version) >= BigInt(target);
 }
 
 /** The resourceVersion just after `version` (any later change is at or above it). */
@@ -390,7 +385,6 @@ export class LiveView implements PruneView {
    * none), or undefined when the server's history no longer reaches back to `from` (410).
    */
   async #changesSince(type: ResourceType, from: string, target: string): Promise<string | undefined> {
-    let newest = from;
     let stream;
     try {
       stream = await this.client.watch(type, {
@@ -402,28 +396,13 @@ export class LiveView implements PruneView {
       if (isGone(error)) return undefined;
       throw stale(`The view of ${type.plural} could not be checked against the cluster.`, error);
     }
-    const quietMs = this.options.quietMs ?? 50;
     try {
-      for (;;) {
-        let timer: NodeJS.Timeout | undefined;
-        const quiet = new Promise<'quiet'>(
-          (resolve) => (timer = setTimeout(() => resolve('quiet'), quietMs)),
-        );
-        const event = await Promise.race([stream.next(), quiet]).finally(() => clearTimeout(timer));
-        if (event === 'quiet' || event === undefined) break;
-        const version = event.object.metadata.resourceVersion ?? '';
-        if (event.type === 'BOOKMARK') {
-          if (atLeast(version, target)) break;
-          continue;
-        }
-        if (atLeast(version, newest)) newest = version;
-      }
+      return await newestChange(stream, from, target, this.options.quietMs ?? 50);
     } catch (error) {
       if (isGone(error)) return undefined;
       throw stale(`The view of ${type.plural} could not be checked against the cluster.`, error);
     } finally {
       stream.close();
     }
-    return newest;
   }
 }
