@@ -128,6 +128,38 @@ describe('LinkRestorer', () => {
     ]);
   });
 
+  it('keeps the removals of two runs apart, and any digest form, restoring each with its own origin', async () => {
+    const view = handView();
+    const sha512 = `sha512:${'ab'.repeat(64)}`;
+    const fix = imageObject('fix', ['first', 'second']);
+    fix.dockerImageLayers = [...(fix.dockerImageLayers ?? []), { name: sha512, size: 10, mediaType: 'x' }];
+    view.index.putImage(fix);
+    view.put(stream('demo', 'app', []));
+    const port = registry(() => Promise.resolve(true));
+    const results: LinkRestoreResult[] = [];
+    const restorer = new LinkRestorer({ view, registry: port, onRestore: (r) => results.push(r) });
+    await restorer.removed('demo/app', digest('first'), 'run-1');
+    await restorer.removed('demo/app', digest('second'), 'run-2');
+    await restorer.removed('demo/app', sha512, 'run-2');
+    await restorer.removed('demo/app', digest('unused'), 'run-2');
+    expect(restorer.watching).toBe(4);
+    view.put(stream('demo', 'app', ['fix']));
+    await settle();
+    await restorer.stop();
+    expect(
+      results
+        .map(({ digest: blob, origin, outcome }) => ({ blob, origin, outcome }))
+        .sort((a, b) => a.blob.localeCompare(b.blob)),
+    ).toEqual(
+      [
+        { blob: digest('first'), origin: 'run-1', outcome: 'restored' },
+        { blob: digest('second'), origin: 'run-2', outcome: 'restored' },
+        { blob: sha512, origin: 'run-2', outcome: 'restored' },
+      ].sort((a, b) => a.blob.localeCompare(b.blob)),
+    );
+    expect(restorer.watching).toBe(1);
+  });
+
   it('forgets a removed link once its window has passed', async () => {
     const view = handView();
     view.index.putImage(imageObject('fix', ['late']));
