@@ -46,10 +46,11 @@ function errorOf(error: unknown): { code: string; message: string } {
 }
 
 /**
- * The links one remover took out of one repository: blob (see {@link keyOf}) → until when it is watched, in
- * ms after the restorer started (a small integer for the first 12 days of a worker, not a boxed number). A run at 100k Images removes about 265k links, all watched for the
- * window: as plain entries (a digest string, an object, a boxed time) they took about 47 MiB of the worker's heap,
- * as 32-byte keys and small-integer times about 24.
+ * The links one remover took out of one repository: blob (see {@link keyOf}) → until when it is watched,
+ * in ms after the restorer started (a small integer for the first 12 days of a worker, not a boxed number).
+ * A run at 100k Images removes about 265k links, all watched for the window: as plain entries (a digest
+ * string, an object, a boxed time) they took about 47 MiB of the worker's heap, as 32-byte keys and
+ * small-integer times about 24.
  */
 interface Removals {
   origin: string | undefined;
