@@ -154,6 +154,7 @@ export {
   type ExtraUseSource,
   type SnapshotOptions,
   type SnapshotProgress,
+  type SnapshotSource,
 } from './prune/snapshot.js';
 export { planPrune, type PlanOptions } from './prune/plan.js';
 export {

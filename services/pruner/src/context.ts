@@ -13,6 +13,7 @@ import {
   type LinkRestoreResult,
   type PruneCluster,
   type PruneRegistry,
+  type SnapshotSource,
   type UnitPlanContext,
   type WorkUnit,
 } from '@registry-push/core';
@@ -23,7 +24,7 @@ import type { Failpoints } from './failpoints.js';
 import {
   createRateLimiters,
   observedRegistry,
-  throttledClient,
+  pacedSnapshotSource,
   throttledCluster,
   type RateLimiters,
 } from './limiter.js';
@@ -80,8 +81,8 @@ interface ViewHolder {
 export class PrunerContext {
   /** The pace of API server calls and, separately, of registry calls. */
   readonly limiters: RateLimiters;
-  /** The client with its calls paced (for the snapshot). */
-  readonly pacedClient: ClusterClient;
+  /** The snapshot's source, every page of its lists paced. */
+  readonly snapshotSource: SnapshotSource;
   /** The executor's cluster port, paced. */
   readonly cluster: PruneCluster;
   readonly settings: Settings;
@@ -119,7 +120,7 @@ export class PrunerContext {
       (side, rate, reason) => parts.logger.info({ side, rate, reason }, 'call rate changed'),
       (side, ms) => parts.logger.warn({ side, ms }, 'calls paused (Retry-After)'),
     );
-    this.pacedClient = throttledClient(parts.client, this.limiters.api);
+    this.snapshotSource = pacedSnapshotSource(parts.client, this.limiters.api);
     this.cluster = throttledCluster(pruneClusterOf(parts.client), this.limiters.api);
     this.mode = new ModeWatch(parts.client, parts.settings.mode, (error) =>
       parts.logger.warn(

@@ -5,7 +5,7 @@
  * own ({@link RateLimiters}), so an overloaded registry never slows the API calls, nor the reverse; a 429
  * that says `Retry-After` also holds every call of its side for that long.
  */
-import type { ClusterClient, PruneCluster, PruneRegistry } from '@registry-push/core';
+import type { PruneCluster, PruneRegistry, SnapshotSource } from '@registry-push/core';
 import { RegistryPushError } from '@registry-push/core';
 import { isThrottleSignal } from './errors.js';
 
@@ -206,19 +206,25 @@ export function throttledRegistry(registry: PruneRegistry, limiter: AdaptiveRate
   };
 }
 
-const PACED_METHODS = new Set<PropertyKey>(['get', 'find', 'list', 'replaceStatus', 'delete', 'create']);
-
 /**
- * The client with its reads and writes paced by `limiter` (the snapshot takes a `ClusterClient`, not a
- * port, so the pacing goes around the object). A paged list counts as one call.
+ * The snapshot's source with every page of its lists paced by `limiter`: a paged list is one call per page,
+ * each in its own slot, and a throttled page (429/5xx) slows the rest.
  */
-export function throttledClient(client: ClusterClient, limiter: AdaptiveRateLimiter): ClusterClient {
-  return new Proxy(client, {
-    get(target, property, receiver): unknown {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function' || !PACED_METHODS.has(property)) return value;
-      const method = value as (...args: unknown[]) => Promise<unknown>;
-      return (...args: unknown[]) => limiter.run(() => method.apply(target, args));
-    },
-  });
+export function pacedSnapshotSource(client: SnapshotSource, limiter: AdaptiveRateLimiter): SnapshotSource {
+  return {
+    listPages: (type, options, onPage) =>
+      limiter.observe(() =>
+        client.listPages(
+          type,
+          {
+            ...options,
+            beforePage: async () => {
+              await options.beforePage?.();
+              await limiter.acquire();
+            },
+          },
+          onPage,
+        ),
+      ),
+  };
 }

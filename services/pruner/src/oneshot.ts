@@ -21,7 +21,7 @@ import { ModeWatch } from './mode-watch.js';
 import {
   createRateLimiters,
   observedRegistry,
-  throttledClient,
+  pacedSnapshotSource,
   throttledCluster,
   type RateSettings,
 } from './limiter.js';
@@ -71,7 +71,7 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> 
   try {
     // The snapshot is let go once planned: a large cluster's would otherwise stay in memory for the whole run.
     const plan = planPrune(
-      await takeSnapshot(throttledClient(client, limiters.api), {
+      await takeSnapshot(pacedSnapshotSource(client, limiters.api), {
         protectAnnotation: policy.protectAnnotation,
         ignoreInvalidImageReferences: policy.ignoreInvalidImageReferences,
       }),

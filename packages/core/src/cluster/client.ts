@@ -66,6 +66,8 @@ export interface ListOptions {
   pageSize?: number;
   /** Called after each page with the number of items read so far (for progress displays). */
   onPage?: (itemsSoFar: number) => void;
+  /** Awaited before each page is requested (a caller's rate limit: a paged list is many calls). */
+  beforePage?: () => Promise<void>;
 }
 
 /** One SelfSubjectAccessReview question. */
@@ -250,6 +252,7 @@ export class ClusterClient {
     let count = 0;
     let continueToken: string | undefined;
     do {
+      await options.beforePage?.();
       const page = await this.call(request, () => this.listPage(type, options, continueToken));
       count += page.items.length;
       onPage(page.items as T[]);

@@ -4,7 +4,7 @@
  * event). Workloads come last. If any list fails the snapshot fails: a plan made from a partial view could
  * delete what the missing part uses.
  */
-import type { ClusterClient, KubeObject } from '../cluster/client.js';
+import type { ClusterClient, KubeObject, ListOptions } from '../cluster/client.js';
 import { Resources, type ResourceType } from '../cluster/resources.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { Interner } from './intern.js';
@@ -38,6 +38,18 @@ export interface SnapshotProgress {
   source: string;
   items: number;
   done: boolean;
+}
+
+/**
+ * What {@link takeSnapshot} reads the cluster through: paged lists. A {@link ClusterClient} is one; a
+ * wrapper that paces or counts the pages (through {@link ListOptions.beforePage}) is another.
+ */
+export interface SnapshotSource {
+  listPages<T extends KubeObject>(
+    type: ResourceType,
+    options: ListOptions,
+    onPage: (items: T[]) => void,
+  ): Promise<number>;
 }
 
 /** Options of {@link takeSnapshot}. */
@@ -456,7 +468,7 @@ function* drain<T>(items: T[]): Generator<T> {
  * @throws RegistryPushError `PRUNE_SNAPSHOT_INCOMPLETE` when a list fails, `PRUNE_REFERENCE_INVALID` when a
  *   reference does not parse and invalid references are not ignored.
  */
-export async function takeSnapshot(client: ClusterClient, options: SnapshotOptions): Promise<PruneSnapshot> {
+export async function takeSnapshot(client: SnapshotSource, options: SnapshotOptions): Promise<PruneSnapshot> {
   // Images stream in page by page (never held whole); if their continue token expires mid-way the
   // snapshot starts over, so it is always one consistent listing.
   for (let attempt = 1; ; attempt++) {
@@ -471,7 +483,7 @@ export async function takeSnapshot(client: ClusterClient, options: SnapshotOptio
 /** How often a snapshot starts over when the Image list's continue token expires. */
 const SNAPSHOT_RESTARTS = 3;
 
-async function snapshotOnce(client: ClusterClient, options: SnapshotOptions): Promise<PruneSnapshot> {
+async function snapshotOnce(client: SnapshotSource, options: SnapshotOptions): Promise<PruneSnapshot> {
   const takenAt = (options.now ?? (() => new Date()))().toISOString();
   const namespace = options.namespace;
   const builder = new SnapshotBuilder({

@@ -195,6 +195,42 @@ describe('reads and writes', () => {
     expect(pages).toBeGreaterThanOrEqual(3);
   });
 
+  it('waits for beforePage before requesting each page of a paged list (the rate limit of its caller)', async () => {
+    const client = developer();
+    for (let i = 0; i < 5; i++) {
+      await client.create(Resources.configMap, {
+        metadata: { name: `paced-${i}`, namespace: 'demo', labels: { paced: 'yes' } },
+      });
+    }
+    const log: string[] = [];
+    let received = 0;
+    const count = await client.listPages(
+      Resources.configMap,
+      {
+        namespace: 'demo',
+        labelSelector: 'paced=yes',
+        pageSize: 2,
+        beforePage: async () => {
+          log.push(`slot after ${received}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        },
+      },
+      (items) => {
+        received += items.length;
+        log.push(`page of ${items.length}`);
+      },
+    );
+    expect(count).toBe(5);
+    expect(log).toEqual([
+      'slot after 0',
+      'page of 2',
+      'slot after 2',
+      'page of 2',
+      'slot after 4',
+      'page of 1',
+    ]);
+  });
+
   it('merge-patches a custom resource and updates a status subresource', async () => {
     const admin = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
     const patched = await admin.mergePatch<{ metadata: { name: string }; spec: { logLevel?: string } }>(

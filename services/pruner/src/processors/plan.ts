@@ -45,7 +45,7 @@ async function makePlan(
       await tokenOf(ctx.client),
     );
   }
-  const snapshot = await takeSnapshot(ctx.pacedClient, {
+  const snapshot = await takeSnapshot(ctx.snapshotSource, {
     protectAnnotation: policy.protectAnnotation,
     ignoreInvalidImageReferences: policy.ignoreInvalidImageReferences,
     onProgress: collectWhileReading(),
