@@ -243,6 +243,16 @@ function claimRules(claim: PersistentVolumeClaim, replicas: number, strategy: st
   }
 }
 
+/** What Removed does, said before it happens: with managed storage the operator deletes the images too. */
+function removedWarning(config: RegistryConfig): string {
+  const managed = config.spec.storage?.managementState === 'Managed';
+  return `managementState Removed makes the operator delete the registry deployment, service and routes${
+    managed
+      ? ', and, since spec.storage.managementState is Managed, the storage with every image in it'
+      : '; the storage is left in place (spec.storage.managementState is not Managed)'
+  }. Pushes and pulls through the registry stop.`;
+}
+
 /** Check, patch (recording the previous managed fields in the same patch) and report one change. */
 async function change(
   client: ClusterClient,
@@ -262,6 +272,7 @@ async function change(
     'replicas' in specPatch || 'rolloutStrategy' in specPatch
       ? await checkStorageRules(client, config, target)
       : [];
+  if (specPatch['managementState'] === 'Removed') warnings.push(removedWarning(config));
   const previous: PreviousSpec = { at: (options.now ?? new Date()).toISOString(), spec: before };
   const patch = {
     metadata: { annotations: { [PREVIOUS_SPEC_ANNOTATION]: JSON.stringify(previous) } },

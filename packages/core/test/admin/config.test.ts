@@ -254,6 +254,37 @@ describe('config set, get, diff and undo against the simulator', () => {
     expect(result.diff.join('\n')).not.toContain('s3cret-pass');
   });
 
+  it('warns before Removed that managed storage is deleted with it', async () => {
+    const result = await setRegistryConfig(admin, ['managementState=Removed'], { dryRun: true });
+    expect(result.warnings).toEqual([
+      'managementState Removed makes the operator delete the registry deployment, service and routes, and, since spec.storage.managementState is Managed, the storage with every image in it. Pushes and pulls through the registry stop.',
+    ]);
+  });
+
+  it('a change made by someone else between the read and the patch ends in CONFLICT, recording nothing wrong', async () => {
+    const other = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
+    const recordBefore = (await config()).metadata.annotations?.[PREVIOUS_SPEC_ANNOTATION];
+    // The real client, with another admin's change landing right after the config was read.
+    const racing = new Proxy(admin, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (property !== 'get' || typeof value !== 'function') return value;
+        return async (...args: unknown[]): Promise<unknown> => {
+          const read: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          await other.mergePatch(Resources.registryConfig, RegistryNames.operatorConfig, {
+            spec: { logLevel: 'Trace' },
+          });
+          return read;
+        };
+      },
+    });
+    const error = await failure(setRegistryConfig(racing, ['logLevel=Debug']));
+    expect(error.code).toBe('CONFLICT');
+    const after = await config();
+    expect(after.spec).toMatchObject({ logLevel: 'Trace' });
+    expect(after.metadata.annotations?.[PREVIOUS_SPEC_ANNOTATION]).toBe(recordBefore);
+  });
+
   it('a viewer is refused with FORBIDDEN and told who can do it', async () => {
     const viewer = ClusterClient.fromOptions({ kubeconfig: cluster.users['viewer']!.kubeconfig });
     const error = await failure(setRegistryConfig(viewer, ['logLevel=Debug']));
