@@ -1,6 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ClusterClient, RegistryNames, Resources } from '@registry-push/core';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +40,32 @@ describe('registry-push config', () => {
     expect(help.stdout).toMatch(/usage: registry-push config \[options\] \[get\|set\|diff\|undo\]/);
     expect(help.stdout).toMatch(/logLevel=Normal\|Debug\|Trace\|TraceAll/);
     expect(help.stdout).toMatch(/replicas > 1 is refused on emptyDir/);
+  });
+
+  it('bash completion offers the actions and the options', async () => {
+    const env = { HOME: scratch, PATH: process.env.PATH ?? '' };
+    const script = join(scratch, 'completion.bash');
+    await writeFile(script, (await runBinary(['completion', 'bash'], env)).stdout);
+    const complete = async (words: string[]): Promise<string[]> => {
+      const quoted = words.map((word) => `'${word}'`).join(' ');
+      const { stdout } = await promisify(execFile)(
+        'bash',
+        [
+          '-c',
+          `source '${script}' && COMP_WORDS=(${quoted}) && COMP_CWORD=${words.length - 1} && _registry_push && printf '%s\\n' "\${COMPREPLY[@]}"`,
+        ],
+        { env },
+      );
+      return stdout.split('\n').filter((line) => line !== '');
+    };
+    expect(await complete(['registry-push', 'con'])).toEqual(['config']);
+    expect((await complete(['registry-push', 'config', ''])).slice(0, 4)).toEqual([
+      'get',
+      'set',
+      'diff',
+      'undo',
+    ]);
+    expect(await complete(['registry-push', 'config', '--dr'])).toEqual(['--dry-run']);
   });
 
   it('get prints the spec as JSON, and a field as a plain value', async () => {
