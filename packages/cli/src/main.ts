@@ -131,6 +131,12 @@ const COMMANDS: Record<string, Command> = {
     usesCluster: true,
     run: async (...args) => (await import('./commands/enable.js')).enableCommand(args[0], args[1]),
   },
+  metrics: {
+    summary: "read the registry's imageregistry_* metrics with your token",
+    options: METRICS_OPTIONS,
+    usesCluster: true,
+    run: async (...args) => (await import('./commands/metrics.js')).metricsCommand(args[0], args[1]),
+  },
   config: {
     summary:
       "read or change the registry operator's spec (replicas, logLevel, proxy, requests, placement...) and undo a change",
@@ -141,12 +147,6 @@ const COMMANDS: Record<string, Command> = {
     arguments: ['get', 'set', 'diff', 'undo'],
     details: CONFIG_DETAILS,
     run: async (...args) => (await import('./commands/config.js')).configCommand(...args),
-  },
-  metrics: {
-    summary: "read the registry's imageregistry_* metrics with your token",
-    options: METRICS_OPTIONS,
-    usesCluster: true,
-    run: async (...args) => (await import('./commands/metrics.js')).metricsCommand(args[0], args[1]),
   },
 };
 
