@@ -28,9 +28,10 @@ async function get(options: Options, io: Io, args: readonly string[]): Promise<C
     throw new UsageError('config get takes at most one PATH, e.g. config get requests.read');
   const path = args[0];
   const value = await getRegistryConfig(clusterClient(options, io), path);
+  // A proxy URL may carry a password; the output of a command ends up in CI logs.
   return {
-    json: path === undefined ? (value as object) : { path, value: value ?? null },
-    text: plain(value),
+    json: shownJson(path === undefined ? (value as object) : { path, value: value ?? null }),
+    text: plain(value).map(hideUrlPasswords),
   };
 }
 
@@ -105,9 +106,6 @@ export async function configCommand(
         ? 'config needs an action: get, set, diff or undo'
         : `config action must be get, set, diff or undo, not "${action.slice(0, 40)}"`,
     );
-  }
-  if (options['dry-run'] === true && (action === 'get' || action === 'diff')) {
-    throw new UsageError(`--dry-run is for config set and undo; config ${action} changes nothing anyway`);
   }
   return run(options, io, args);
 }
