@@ -104,3 +104,5 @@ export const METRICS_OPTIONS: readonly OptionName[] = [
   'ca-data',
   'tls-verify',
 ];
+
+export const CONFIG_OPTIONS: readonly OptionName[] = ['dry-run'];

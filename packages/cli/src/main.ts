@@ -1,6 +1,7 @@
 import { RegistryPushError, formatError, isRegistryPushError } from '@registry-push/core/push';
 import {
   ALL_OPTIONS,
+  CONFIG_OPTIONS,
   DOCTOR_OPTIONS,
   ENABLE_OPTIONS,
   EXPOSE_OPTIONS,
@@ -45,8 +46,29 @@ interface Command {
   usesCluster: boolean;
   /** Names of the positional arguments it takes (all optional), for usage and checking. */
   positionals?: readonly string[];
+  /** Whether the last positional may repeat (`config set SETTING...`). */
+  variadic?: boolean;
+  /** Words completion offers as arguments (the actions of `config`). */
+  arguments?: readonly string[];
+  /** More help after the summary (what the positionals take). */
+  details?: string;
   run: (options: Options, io: Io, positionals: readonly string[]) => Promise<CommandResult>;
 }
+
+const CONFIG_DETAILS = `actions:
+  get [PATH]           print the spec (httpSecret left out) or one field by dotted path
+  diff PATH=VALUE...   print what the settings would change, as - old / + new lines
+  set PATH=VALUE...    change the fields (--dry-run: print the merge patch); the spec before is recorded
+  undo                 restore the recorded spec (and record the current one: undo twice returns)
+
+settable PATHs (checked against the CRD before anything is sent; PATH=null removes an optional field):
+  managementState=Managed|Unmanaged|Force|Removed   readOnly=true|false   replicas=N
+  logLevel=Normal|Debug|Trace|TraceAll   rolloutStrategy=RollingUpdate|Recreate
+  defaultRoute=true|false   disableRedirect=true|false   proxy.http|proxy.https|proxy.noProxy=TEXT
+  requests.read|requests.write .maxRunning=N .maxInQueue=N .maxWaitInQueue=DURATION (e.g. 30s)
+  nodeSelector, tolerations, affinity, topologySpreadConstraints, resources = JSON
+storage rules: replicas > 1 is refused on emptyDir and on a claim that is not ReadWriteMany; a ReadWriteOnce
+claim needs rolloutStrategy=Recreate.`;
 
 // Commands load their code when run, so `push` with a token never loads the Kubernetes client.
 const COMMANDS: Record<string, Command> = {
@@ -115,6 +137,17 @@ const COMMANDS: Record<string, Command> = {
     usesCluster: true,
     run: async (...args) => (await import('./commands/metrics.js')).metricsCommand(args[0], args[1]),
   },
+  config: {
+    summary:
+      "read or change the registry operator's spec (replicas, logLevel, proxy, requests, placement...) and undo a change",
+    options: CONFIG_OPTIONS,
+    usesCluster: true,
+    positionals: ['get|set|diff|undo', 'PATH | PATH=VALUE...'],
+    variadic: true,
+    arguments: ['get', 'set', 'diff', 'undo'],
+    details: CONFIG_DETAILS,
+    run: async (...args) => (await import('./commands/config.js')).configCommand(...args),
+  },
 };
 
 const COMPLETION_SUMMARY = 'print a completion script: source <(registry-push completion bash), or zsh';
@@ -140,7 +173,7 @@ Run \`registry-push <command> --help\` for its options.`;
 
 function commandUsage(name: string, command: Command): string {
   const sections = [
-    `usage: registry-push ${name} [options]${(command.positionals ?? []).map((p) => ` [${p}]`).join('')}\n\n${command.summary}\n\noptions:\n${describeOptions(command.options)}`,
+    `usage: registry-push ${name} [options]${(command.positionals ?? []).map((p) => ` [${p}]`).join('')}\n\n${command.summary}${command.details === undefined ? '' : `\n\n${command.details}`}\n\noptions:\n${describeOptions(command.options)}`,
   ];
   if (command.usesCluster) sections.push(`cluster access:\n${describeOptions(CLUSTER_OPTIONS)}`);
   sections.push(`output:\n${describeOptions(COMMON_OPTIONS)}`);
@@ -189,7 +222,8 @@ function parseFor(name: string, command: Command, argv: readonly string[], io: I
   try {
     const parsed = parseOptions(argv, allowedOptions(command), io.env);
     const extra = parsed.positionals[command.positionals?.length ?? 0];
-    if (extra !== undefined) throw new UsageError(`unexpected argument ${describeArgument(extra)}`);
+    if (extra !== undefined && command.variadic !== true)
+      throw new UsageError(`unexpected argument ${describeArgument(extra)}`);
     return parsed;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -262,6 +296,7 @@ function completionCommands(): CompletionCommand[] {
       name,
       summary: command.summary,
       options: allowedOptions(command).map(completionOption),
+      ...(command.arguments === undefined ? {} : { arguments: command.arguments }),
     })),
     {
       name: 'completion',

@@ -159,7 +159,10 @@ export const OPTIONS = {
     value: 'FILE',
     help: 'enable: Azure account key from FILE (or REGISTRY_PUSH_AZURE_ACCOUNT_KEY)',
   },
-  'dry-run': { type: 'boolean', help: 'enable: check and print the patch, change nothing' },
+  'dry-run': {
+    type: 'boolean',
+    help: 'enable, config set and config undo: check and print the patch, change nothing',
+  },
   prune: { type: 'boolean', help: 'doctor: also check what pruning needs' },
   // output
   output: {

@@ -271,3 +271,13 @@ export {
   type RegistryMetrics,
 } from './admin/metrics.js';
 export { AdminNames, type AdminProgress } from './admin/shapes.js';
+// `registry-push config get|set|diff|undo`: the operator spec's documented fields, with undo
+export {
+  PREVIOUS_SPEC_ANNOTATION,
+  getRegistryConfig,
+  hideUrlPasswords,
+  setRegistryConfig,
+  undoRegistryConfig,
+  type ConfigChangeOptions,
+  type ConfigChangeResult,
+} from './admin/config.js';

@@ -1,0 +1,322 @@
+// The registry operator's spec fields that `config set` changes, typed from the CRD
+// (configs.imageregistry.operator.openshift.io, openshift/api imageregistry/v1), and the pure parsing and
+// checking of `path=value` settings. Checks run before anything is sent so that a mistake names the field
+// and its allowed values; the API server's own validation stays the last word on the nested Kubernetes types.
+import { RegistryPushError } from '../errors.js';
+
+/** The kind of value a settable field holds, after the CRD schema. */
+type FieldKind =
+  | { type: 'boolean' }
+  | { type: 'integer'; min: number; max: number }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'string' }
+  | { type: 'duration' }
+  | { type: 'json'; check: (value: unknown, field: string) => void };
+
+const INT32_MAX = 2_147_483_647;
+
+/** A Go duration as the registry parses it: `0`, or numbers with units (`1m30s`, `500ms`). */
+const DURATION = /^(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$/;
+
+/** A Kubernetes resource quantity (the CRD's pattern). */
+const QUANTITY =
+  /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
+
+function invalid(field: string, message: string, hint: string): never {
+  throw new RegistryPushError('OPTION_INVALID', message, { hint, details: { field } });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+function onlyKeys(value: Record<string, unknown>, field: string, allowed: readonly string[]): void {
+  const unknown = Object.keys(value).find((key) => !allowed.includes(key));
+  if (unknown !== undefined) {
+    invalid(
+      field,
+      `${field} has no field "${unknown}"; it takes ${allowed.join(', ')}.`,
+      `Remove "${unknown}" from ${field}.`,
+    );
+  }
+}
+
+function checkOneOf(value: unknown, field: string, values: readonly string[]): void {
+  if (value !== undefined && (typeof value !== 'string' || !values.includes(value))) {
+    invalid(
+      field,
+      `${field} must be one of ${values.join(', ')}, not ${describe(value)}.`,
+      `Use one of ${values.join(', ')}.`,
+    );
+  }
+}
+
+function checkWhole(value: unknown, field: string, min: number): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)) {
+    invalid(
+      field,
+      `${field} must be a whole number of ${min} or more, not ${describe(value)}.`,
+      `Give ${field} as a number.`,
+    );
+  }
+}
+
+function checkString(value: unknown, field: string): void {
+  if (value !== undefined && typeof value !== 'string') {
+    invalid(field, `${field} must be a string, not ${describe(value)}.`, `Quote ${field} in the JSON.`);
+  }
+}
+
+function checkStringMap(value: unknown, field: string): void {
+  if (!isObject(value)) {
+    invalid(
+      field,
+      `${field} must be a JSON object, not ${describe(value)}.`,
+      `Example: ${field}='{"key":"value"}'.`,
+    );
+  }
+  for (const [key, item] of Object.entries(value)) checkString(item, `${field}.${key}`);
+}
+
+function checkList(value: unknown, field: string, example: string): Record<string, unknown>[] {
+  if (!Array.isArray(value) || !value.every(isObject)) {
+    invalid(
+      field,
+      `${field} must be a JSON array of objects, not ${describe(value)}.`,
+      `Example: ${example}.`,
+    );
+  }
+  return value;
+}
+
+function checkTolerations(value: unknown, field: string): void {
+  const example = `${field}='[{"key":"infra","operator":"Exists","effect":"NoSchedule"}]'`;
+  checkList(value, field, example).forEach((item, index) => {
+    const at = `${field}[${index}]`;
+    onlyKeys(item, at, ['key', 'operator', 'value', 'effect', 'tolerationSeconds']);
+    checkString(item['key'], `${at}.key`);
+    checkString(item['value'], `${at}.value`);
+    // Lt and Gt need a feature gate (TaintTolerationComparisonOperators) that clusters do not have by default.
+    checkOneOf(item['operator'], `${at}.operator`, ['Exists', 'Equal']);
+    checkOneOf(item['effect'], `${at}.effect`, ['NoSchedule', 'PreferNoSchedule', 'NoExecute']);
+    checkWhole(item['tolerationSeconds'], `${at}.tolerationSeconds`, 0);
+  });
+}
+
+function checkSpread(value: unknown, field: string): void {
+  const example = `${field}='[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"ScheduleAnyway"}]'`;
+  checkList(value, field, example).forEach((item, index) => {
+    const at = `${field}[${index}]`;
+    for (const required of ['maxSkew', 'topologyKey', 'whenUnsatisfiable']) {
+      if (item[required] === undefined) {
+        invalid(
+          `${at}.${required}`,
+          `${at} needs ${required} (the CRD requires maxSkew, topologyKey and whenUnsatisfiable).`,
+          `Example: ${example}.`,
+        );
+      }
+    }
+    checkWhole(item['maxSkew'], `${at}.maxSkew`, 1);
+    checkString(item['topologyKey'], `${at}.topologyKey`);
+    checkOneOf(item['whenUnsatisfiable'], `${at}.whenUnsatisfiable`, ['DoNotSchedule', 'ScheduleAnyway']);
+  });
+}
+
+function checkResources(value: unknown, field: string): void {
+  if (!isObject(value)) {
+    invalid(
+      field,
+      `${field} must be a JSON object, not ${describe(value)}.`,
+      `Example: ${field}='{"requests":{"cpu":"100m","memory":"256Mi"}}'.`,
+    );
+  }
+  onlyKeys(value, field, ['limits', 'requests', 'claims']);
+  for (const part of ['limits', 'requests']) {
+    const amounts = value[part];
+    if (amounts === undefined) continue;
+    if (!isObject(amounts))
+      invalid(
+        `${field}.${part}`,
+        `${field}.${part} must be a JSON object of quantities.`,
+        'Example: {"cpu":"100m"}.',
+      );
+    for (const [name, amount] of Object.entries(amounts)) {
+      const ok =
+        (typeof amount === 'number' && Number.isSafeInteger(amount)) ||
+        (typeof amount === 'string' && QUANTITY.test(amount));
+      if (!ok) {
+        invalid(
+          `${field}.${part}.${name}`,
+          `${field}.${part}.${name} must be a quantity such as "500m", "2" or "1Gi", not ${describe(amount)}.`,
+          'Give a Kubernetes quantity.',
+        );
+      }
+    }
+  }
+}
+
+function checkAffinity(value: unknown, field: string): void {
+  if (!isObject(value)) {
+    invalid(
+      field,
+      `${field} must be a JSON object, not ${describe(value)}.`,
+      `Give ${field} as a Kubernetes Affinity object.`,
+    );
+  }
+  onlyKeys(value, field, ['nodeAffinity', 'podAffinity', 'podAntiAffinity']);
+  for (const [key, part] of Object.entries(value)) {
+    if (!isObject(part))
+      invalid(
+        `${field}.${key}`,
+        `${field}.${key} must be a JSON object, not ${describe(part)}.`,
+        `Give ${field}.${key} as a Kubernetes ${key} object.`,
+      );
+  }
+}
+
+const LOG_LEVELS = ['Normal', 'Debug', 'Trace', 'TraceAll'] as const;
+
+/** The settable fields by path, with their CRD types. */
+export const CONFIG_FIELDS: Readonly<Record<string, FieldKind>> = {
+  managementState: { type: 'enum', values: ['Managed', 'Unmanaged', 'Force', 'Removed'] },
+  readOnly: { type: 'boolean' },
+  replicas: { type: 'integer', min: 0, max: INT32_MAX },
+  logLevel: { type: 'enum', values: LOG_LEVELS },
+  rolloutStrategy: { type: 'enum', values: ['RollingUpdate', 'Recreate'] },
+  defaultRoute: { type: 'boolean' },
+  disableRedirect: { type: 'boolean' },
+  'proxy.http': { type: 'string' },
+  'proxy.https': { type: 'string' },
+  'proxy.noProxy': { type: 'string' },
+  'requests.read.maxRunning': { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER },
+  'requests.read.maxInQueue': { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER },
+  'requests.read.maxWaitInQueue': { type: 'duration' },
+  'requests.write.maxRunning': { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER },
+  'requests.write.maxInQueue': { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER },
+  'requests.write.maxWaitInQueue': { type: 'duration' },
+  nodeSelector: { type: 'json', check: checkStringMap },
+  tolerations: { type: 'json', check: checkTolerations },
+  affinity: { type: 'json', check: checkAffinity },
+  topologySpreadConstraints: { type: 'json', check: checkSpread },
+  resources: { type: 'json', check: checkResources },
+};
+
+/**
+ * The top-level spec keys `config` manages: what is recorded before a change and restored by undo.
+ * Storage (set by `enable`), routes and httpSecret are left alone.
+ */
+export const MANAGED_KEYS: readonly string[] = [
+  ...new Set(Object.keys(CONFIG_FIELDS).map((path) => path.split('.')[0] ?? path)),
+];
+
+/** Fields the CRD requires (or the operator always writes), so they can be changed but not removed. */
+const REQUIRED: readonly string[] = ['replicas', 'managementState'];
+
+/** One parsed `path=value` setting; `value` null removes the field. */
+export interface ConfigSetting {
+  path: string;
+  value: unknown;
+}
+
+function parseJson(path: string, check: (value: unknown, field: string) => void, text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch {
+    const shown = text.length > 60 ? `${text.slice(0, 60)}...` : text;
+    return invalid(
+      path,
+      `${path} takes JSON, and "${shown}" is not JSON.`,
+      `Quote the value for the shell: ${path}='<JSON>'.`,
+    );
+  }
+  check(value, path);
+  return value;
+}
+
+function parseValue(path: string, kind: FieldKind, text: string): unknown {
+  switch (kind.type) {
+    case 'boolean':
+      if (text === 'true' || text === 'false') return text === 'true';
+      return invalid(
+        path,
+        `${path} must be true or false, not "${text}".`,
+        `Set ${path}=true or ${path}=false.`,
+      );
+    case 'integer': {
+      const value = /^\d+$/.test(text) ? Number(text) : NaN;
+      if (!Number.isSafeInteger(value) || value < kind.min || value > kind.max) {
+        return invalid(
+          path,
+          `${path} must be a whole number from ${kind.min} to ${kind.max}, not "${text}".`,
+          `Set ${path}=<number>.`,
+        );
+      }
+      return value;
+    }
+    case 'enum':
+      if (kind.values.includes(text)) return text;
+      return invalid(
+        path,
+        `${path} must be one of ${kind.values.join(', ')}, not "${text}".`,
+        `Set ${path}=${kind.values.join('|')}.`,
+      );
+    case 'string':
+      return text;
+    case 'duration':
+      if (DURATION.test(text)) return text;
+      return invalid(
+        path,
+        `${path} must be a duration such as 0s, 500ms, 30s or 1m30s, not "${text}".`,
+        `Set ${path}=<number><unit> with a unit of ns, us, ms, s, m or h.`,
+      );
+    case 'json':
+      return parseJson(path, kind.check, text);
+  }
+}
+
+/**
+ * Parse `path=value` settings (pure). `path=null` removes an optional field; JSON fields take JSON.
+ * Throws `OPTION_INVALID` naming the field and its allowed values.
+ */
+export function parseConfigSettings(settings: readonly string[]): ConfigSetting[] {
+  if (settings.length === 0) {
+    invalid('', 'No setting given.', 'Give one or more PATH=VALUE settings, e.g. replicas=2 logLevel=Debug.');
+  }
+  const seen = new Set<string>();
+  return settings.map((setting) => {
+    const at = setting.indexOf('=');
+    const path = at < 0 ? setting : setting.slice(0, at);
+    const kind = CONFIG_FIELDS[path];
+    if (kind === undefined) {
+      return invalid(
+        path,
+        `Unknown setting "${path.slice(0, 80)}": config set takes ${Object.keys(CONFIG_FIELDS).join(', ')}.`,
+        'Use one of those paths, as PATH=VALUE.',
+      );
+    }
+    if (at < 0)
+      return invalid(
+        path,
+        `Setting "${path}" has no value.`,
+        `Write it as ${path}=VALUE (${path}=null removes it).`,
+      );
+    if (seen.has(path)) return invalid(path, `${path} is given twice.`, 'Give each setting once.');
+    seen.add(path);
+    const text = setting.slice(at + 1);
+    if (text === 'null') {
+      if (REQUIRED.includes(path))
+        return invalid(
+          path,
+          `${path} cannot be removed: the registry config always has it.`,
+          `Set ${path} to a value instead.`,
+        );
+      return { path, value: null };
+    }
+    return { path, value: parseValue(path, kind, text) };
+  });
+}

@@ -1,0 +1,357 @@
+import type { ClusterClient } from '../cluster/client.js';
+import { RegistryNames, Resources } from '../cluster/resources.js';
+import type { RegistryConfig } from '../cluster/shapes.js';
+import { RegistryPushError, isRegistryPushError } from '../errors.js';
+import { MANAGED_KEYS, parseConfigSettings, type ConfigSetting } from './config-fields.js';
+import { AdminNames, AdminResources, type PersistentVolumeClaim } from './shapes.js';
+
+export { CONFIG_FIELDS, parseConfigSettings, type ConfigSetting } from './config-fields.js';
+
+/** The annotation on `configs.imageregistry.operator.openshift.io/cluster` that holds the spec before the last change. */
+export const PREVIOUS_SPEC_ANNOTATION = 'registry-push.io/previous-spec';
+
+type Spec = Record<string, unknown>;
+
+/** The recorded spec: the managed fields before a change (null for absent) and when it was recorded. */
+export interface PreviousSpec {
+  at: string;
+  spec: Spec;
+}
+
+/** What {@link setRegistryConfig} or {@link undoRegistryConfig} did, or would do. */
+export interface ConfigChangeResult {
+  /** The merge patch (spec part empty: nothing to change, and nothing is sent). */
+  patch: { metadata?: { annotations: Record<string, string> }; spec: Spec };
+  /** The change as `- path: old` / `+ path: new` lines (URL passwords hidden). */
+  diff: string[];
+  dryRun: boolean;
+  applied: boolean;
+  warnings: string[];
+}
+
+/** Options of {@link setRegistryConfig} and {@link undoRegistryConfig}. */
+export interface ConfigChangeOptions {
+  /** Compute and return the patch; change nothing. */
+  dryRun?: boolean;
+  /** The recording time (default now), for tests. */
+  now?: Date;
+}
+
+const CONFIG_ROLE_HINT =
+  'Changing the registry config needs cluster-admin (patch on configs.imageregistry.operator.openshift.io). Ask an admin to run the same command.';
+
+function forbidden(error: unknown): never {
+  if (isRegistryPushError(error, 'FORBIDDEN')) {
+    throw new RegistryPushError('FORBIDDEN', error.message, { hint: CONFIG_ROLE_HINT, cause: error });
+  }
+  throw error;
+}
+
+async function readConfig(client: ClusterClient): Promise<RegistryConfig> {
+  try {
+    return await client.get<RegistryConfig>(Resources.registryConfig, RegistryNames.operatorConfig);
+  } catch (error) {
+    if (isRegistryPushError(error, 'NOT_FOUND')) {
+      throw new RegistryPushError(
+        'OPERATOR_CONFIG_MISSING',
+        'configs.imageregistry.operator.openshift.io "cluster" not found: the image registry operator has not created its config.',
+        { hint: 'Check that the image-registry cluster operator is installed (`oc get co image-registry`).' },
+      );
+    }
+    forbidden(error);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The spec as `config get` shows it: httpSecret (the upload signing secret) left out. */
+function shownSpec(config: RegistryConfig): Spec {
+  const { httpSecret: _secret, ...spec } = config.spec as Spec;
+  return spec;
+}
+
+/**
+ * Read the registry operator's spec, or one field of it by dotted path (`requests.read.maxRunning`);
+ * undefined when the field is not set. `httpSecret` is never returned.
+ */
+export async function getRegistryConfig(client: ClusterClient, path?: string): Promise<unknown> {
+  const spec = shownSpec(await readConfig(client));
+  if (path === undefined || path === '') return spec;
+  let value: unknown = spec;
+  for (const part of path.split('.')) {
+    if (!isObject(value)) return undefined;
+    value = value[part];
+  }
+  return value;
+}
+
+/** The managed top-level fields of a spec, absent ones as null (so restoring them removes them). */
+function managedPart(spec: Spec): Spec {
+  return Object.fromEntries(MANAGED_KEYS.map((key) => [key, structuredClone(spec[key] ?? null)]));
+}
+
+/** The spec with the settings applied (pure). */
+function applySettings(spec: Spec, settings: readonly ConfigSetting[]): Spec {
+  const next = structuredClone(spec);
+  for (const { path, value } of settings) {
+    const parts = path.split('.');
+    const last = parts.pop() ?? path;
+    let at = next;
+    for (const part of parts) {
+      const child = at[part];
+      if (!isObject(child)) at[part] = {};
+      at = at[part] as Spec;
+    }
+    if (value === null) delete at[last];
+    else at[last] = value;
+  }
+  return next;
+}
+
+/** The JSON merge patch (RFC 7386) that turns `from` into `to`: changed keys, null for removed ones. */
+export function mergePatchBetween(from: Spec, to: Spec): Spec {
+  const patch: Spec = {};
+  for (const key of new Set([...Object.keys(from), ...Object.keys(to)])) {
+    const before = from[key] ?? null;
+    const after = to[key] ?? null;
+    if (JSON.stringify(before) === JSON.stringify(after)) continue;
+    patch[key] = isObject(before) && isObject(after) ? mergePatchBetween(before, after) : after;
+  }
+  return patch;
+}
+
+/** Leaf values by dotted path; arrays and empty objects are leaves. */
+function leaves(value: unknown, prefix: string, into: Map<string, unknown>): Map<string, unknown> {
+  if (isObject(value) && Object.keys(value).length > 0) {
+    for (const [key, child] of Object.entries(value))
+      leaves(child, prefix === '' ? key : `${prefix}.${key}`, into);
+  } else if (value !== null && value !== undefined) {
+    into.set(prefix, value);
+  }
+  return into;
+}
+
+/**
+ * The text with the password of any `scheme://user:password@` URL replaced by `***` (pure): proxy URLs
+ * may carry credentials, and diffs and patches end up in CI logs.
+ */
+export function hideUrlPasswords(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*):[^@\s"/]*@/gi, '$1:***@');
+}
+
+function shown(value: unknown): string {
+  return hideUrlPasswords(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+/** The change between two specs as readable lines: `- path: old`, `+ path: new`, sorted by path (pure). */
+export function specDiff(before: Spec, after: Spec): string[] {
+  const old = leaves(before, '', new Map());
+  const next = leaves(after, '', new Map());
+  const lines: string[] = [];
+  for (const path of [...new Set([...old.keys(), ...next.keys()])].sort()) {
+    const a = old.get(path);
+    const b = next.get(path);
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    if (a !== undefined) lines.push(`- ${path}: ${shown(a)}`);
+    if (b !== undefined) lines.push(`+ ${path}: ${shown(b)}`);
+  }
+  return lines;
+}
+
+function storageKind(config: RegistryConfig): string | undefined {
+  const storage = config.spec.storage ?? {};
+  return Object.keys(storage).find(
+    (key) => key !== 'managementState' && storage[key] !== null && storage[key] !== undefined,
+  );
+}
+
+function refuse(message: string, hint: string, details: Record<string, string | number>): never {
+  throw new RegistryPushError('STORAGE_REFUSED', message, { hint, details });
+}
+
+/**
+ * The documented storage rules for replicas and rollout strategy, checked when a change touches either:
+ * more than one replica needs shared storage, so not emptyDir and not a ReadWriteOnce claim; a
+ * ReadWriteOnce claim needs rolloutStrategy Recreate (a rolling update would start the new pod while the
+ * old one holds the volume). Returns warnings for what could not be checked.
+ */
+async function checkStorageRules(
+  client: ClusterClient,
+  config: RegistryConfig,
+  after: Spec,
+): Promise<string[]> {
+  const replicas = typeof after['replicas'] === 'number' ? after['replicas'] : 1;
+  const strategy = typeof after['rolloutStrategy'] === 'string' ? after['rolloutStrategy'] : 'RollingUpdate';
+  const kind = storageKind(config);
+  if (kind === 'emptyDir' && replicas > 1) {
+    refuse(
+      `replicas=${replicas} refused: the registry uses emptyDir storage, and the rule is that more than one replica needs shared storage (emptyDir gives each pod its own empty volume, so an image pushed through one pod is missing on the others).`,
+      'Keep replicas=1 with emptyDir, or move to shared storage first (`registry-push enable --storage pvc=CLAIM` with a ReadWriteMany claim, or object storage).',
+      { field: 'replicas', replicas, storage: kind },
+    );
+  }
+  if (kind !== 'pvc') return [];
+  const pvc = config.spec.storage?.['pvc'];
+  const given =
+    isObject(pvc) && typeof pvc['claim'] === 'string' && pvc['claim'] !== '' ? pvc['claim'] : undefined;
+  const name = given ?? AdminNames.defaultClaim;
+  let claim: PersistentVolumeClaim | undefined;
+  try {
+    claim = await client.find<PersistentVolumeClaim>(
+      AdminResources.persistentVolumeClaim,
+      name,
+      RegistryNames.namespace,
+    );
+  } catch (error) {
+    if (!isRegistryPushError(error, 'FORBIDDEN')) throw error;
+    return [
+      `Could not read claim ${name} (not allowed), so the replicas and rollout rules for its access modes were not checked.`,
+    ];
+  }
+  if (claim === undefined)
+    return [
+      `Claim ${name} was not found in ${RegistryNames.namespace}, so its access modes were not checked.`,
+    ];
+  claimRules(claim, replicas, strategy);
+  return [];
+}
+
+/** The access-mode rules for the registry's claim (pure): see {@link checkStorageRules}. */
+function claimRules(claim: PersistentVolumeClaim, replicas: number, strategy: string): void {
+  const name = claim.metadata.name;
+  const modes = claim.spec.accessModes ?? [];
+  if (modes.includes('ReadWriteMany')) return;
+  const readWriteOnce = modes.includes('ReadWriteOnce');
+  const what = readWriteOnce
+    ? 'is ReadWriteOnce'
+    : `has access modes [${modes.join(', ')}], not ReadWriteMany`;
+  if (replicas > 1) {
+    refuse(
+      `replicas=${replicas} refused: claim ${name} ${what}, and the rule is that more than one replica needs a ReadWriteMany claim (a ReadWriteOnce volume is mounted on one node only).`,
+      `Keep replicas=1 (with rolloutStrategy=Recreate) on this claim, or move to a ReadWriteMany claim first (\`registry-push enable --storage pvc=CLAIM\`).`,
+      { field: 'replicas', replicas, claim: name },
+    );
+  }
+  if (readWriteOnce && strategy !== 'Recreate') {
+    refuse(
+      `rolloutStrategy=${strategy} refused: claim ${name} is ReadWriteOnce, and the rule is that a ReadWriteOnce claim needs rolloutStrategy Recreate (a rolling update starts the new pod while the old one still holds the volume, so it never finishes).`,
+      'Set rolloutStrategy=Recreate.',
+      { field: 'rolloutStrategy', claim: name },
+    );
+  }
+}
+
+/** What Removed does, said before it happens: with managed storage the operator deletes the images too. */
+function removedWarning(config: RegistryConfig): string {
+  const managed = config.spec.storage?.managementState === 'Managed';
+  return `managementState Removed makes the operator delete the registry deployment, service and routes${
+    managed
+      ? ', and, since spec.storage.managementState is Managed, the storage with every image in it'
+      : '; the storage is left in place (spec.storage.managementState is not Managed)'
+  }. Pushes and pulls through the registry stop.`;
+}
+
+/** Check, patch (recording the previous managed fields in the same patch) and report one change. */
+async function change(
+  client: ClusterClient,
+  config: RegistryConfig,
+  after: Spec,
+  options: ConfigChangeOptions,
+): Promise<ConfigChangeResult> {
+  const before = managedPart(config.spec);
+  const target = managedPart(after);
+  const specPatch = mergePatchBetween(before, target);
+  const dryRun = options.dryRun === true;
+  const diff = specDiff(before, target);
+  if (Object.keys(specPatch).length === 0) {
+    return { patch: { spec: {} }, diff, dryRun, applied: false, warnings: [] };
+  }
+  const warnings =
+    'replicas' in specPatch || 'rolloutStrategy' in specPatch
+      ? await checkStorageRules(client, config, target)
+      : [];
+  if (specPatch['managementState'] === 'Removed') warnings.push(removedWarning(config));
+  const previous: PreviousSpec = { at: (options.now ?? new Date()).toISOString(), spec: before };
+  const patch = {
+    metadata: { annotations: { [PREVIOUS_SPEC_ANNOTATION]: JSON.stringify(previous) } },
+    spec: specPatch,
+  };
+  if (dryRun) return { patch, diff, dryRun, applied: false, warnings };
+  try {
+    // The resourceVersion makes the patch fail with a conflict if someone changed the config since it was
+    // read, so the recorded previous spec is exactly what this change replaced.
+    await client.mergePatch(Resources.registryConfig, RegistryNames.operatorConfig, {
+      ...patch,
+      metadata: { ...patch.metadata, resourceVersion: config.metadata.resourceVersion },
+    });
+  } catch (error) {
+    forbidden(error);
+  }
+  return { patch, diff, dryRun, applied: true, warnings };
+}
+
+/**
+ * Change the registry operator's spec with `path=value` settings (see the CLI README for the fields).
+ * Values are checked against the CRD types first (`OPTION_INVALID` naming the field and the allowed
+ * values), replicas and rollout strategy against the storage rules (`STORAGE_REFUSED` with the rule);
+ * the spec before the change is recorded in the {@link PREVIOUS_SPEC_ANNOTATION} annotation by the same
+ * merge patch, for {@link undoRegistryConfig}. With `dryRun` nothing is sent.
+ */
+export async function setRegistryConfig(
+  client: ClusterClient,
+  settings: readonly string[],
+  options: ConfigChangeOptions = {},
+): Promise<ConfigChangeResult> {
+  const parsed = parseConfigSettings(settings);
+  const config = await readConfig(client);
+  return change(client, config, applySettings(config.spec, parsed), options);
+}
+
+function recordedSpec(config: RegistryConfig): PreviousSpec {
+  const text = config.metadata.annotations?.[PREVIOUS_SPEC_ANNOTATION];
+  if (text === undefined) {
+    throw new RegistryPushError(
+      'OPTION_INVALID',
+      `Nothing to undo: configs.imageregistry.operator.openshift.io/cluster has no ${PREVIOUS_SPEC_ANNOTATION} annotation (no change was made with registry-push config set).`,
+      { hint: 'Change the config with `registry-push config set` first.' },
+    );
+  }
+  let previous: unknown;
+  try {
+    previous = JSON.parse(text) as unknown;
+  } catch {
+    previous = undefined;
+  }
+  if (!isObject(previous) || !isObject(previous['spec']) || typeof previous['at'] !== 'string') {
+    throw new RegistryPushError(
+      'OPTION_INVALID',
+      `The ${PREVIOUS_SPEC_ANNOTATION} annotation is not a recorded spec (someone edited it), so there is nothing safe to undo.`,
+      {
+        hint: `Remove the annotation (\`oc annotate configs.imageregistry.operator.openshift.io cluster ${PREVIOUS_SPEC_ANNOTATION}-\`) and set the fields with \`registry-push config set\`.`,
+      },
+    );
+  }
+  return { at: previous['at'], spec: previous['spec'] };
+}
+
+/**
+ * Restore the spec recorded by the last {@link setRegistryConfig} (or undo), recording the current one in
+ * its place, so a second undo returns to where the first started. The storage rules are checked again,
+ * since storage may have changed since the record was made.
+ */
+export async function undoRegistryConfig(
+  client: ClusterClient,
+  options: ConfigChangeOptions = {},
+): Promise<ConfigChangeResult & { recordedAt: string }> {
+  const config = await readConfig(client);
+  const previous = recordedSpec(config);
+  const restored = { ...(config.spec as Spec) };
+  for (const key of MANAGED_KEYS) {
+    const value = previous.spec[key];
+    if (value === null || value === undefined) delete restored[key];
+    else restored[key] = value;
+  }
+  return { ...(await change(client, config, restored, options)), recordedAt: previous.at };
+}
