@@ -22,6 +22,7 @@ const COMMANDS = [
   'doctor',
   'enable',
   'metrics',
+  'config',
 ];
 
 let binDir: string;
