@@ -390,6 +390,9 @@ describe('SubjectAccessReview', () => {
     const fields = (both.json['details'] as { causes: Array<{ field: string }> }).causes.map((c) => c.field);
     expect(fields).toEqual(['spec.nonResourceAttributes', 'spec.user']);
     expect(both.json['message']).toContain(
+      'spec.nonResourceAttributes: Invalid value: authorization.NonResourceAttributes{Path:"/", Verb:"get"}: cannot be specified in combination with resourceAttributes',
+    );
+    expect(both.json['message']).toContain(
       'spec.user: Invalid value: "": at least one of user or group must be specified',
     );
     const named = await post(

@@ -53,13 +53,14 @@ function subjectAccessReviewCauses(body: JsonObject, spec: JsonObject): StatusCa
   const nonResource = spec['nonResourceAttributes'];
   const has = (value: JsonValue | undefined): boolean => value !== undefined && value !== null;
   if (has(resource) && has(nonResource)) {
-    causes.push(
-      invalidCause(
-        'spec.nonResourceAttributes',
-        nonResource,
-        'cannot be specified in combination with resourceAttributes',
-      ),
-    );
+    causes.push({
+      reason: 'FieldValueInvalid',
+      // Go's %#v of the struct, as field.Invalid prints a non-nil pointer's value.
+      message: `Invalid value: authorization.NonResourceAttributes{Path:${JSON.stringify(
+        stringAt(objectAt(spec, 'nonResourceAttributes'), 'path') ?? '',
+      )}, Verb:${JSON.stringify(stringAt(objectAt(spec, 'nonResourceAttributes'), 'verb') ?? '')}}: cannot be specified in combination with resourceAttributes`,
+      field: 'spec.nonResourceAttributes',
+    });
   }
   if (!has(resource) && !has(nonResource)) {
     causes.push(
