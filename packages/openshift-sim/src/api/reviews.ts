@@ -75,9 +75,17 @@ function subjectAccessReviewCauses(body: JsonObject, spec: JsonObject): StatusCa
   if (user === '' && stringList(spec['groups']).length === 0)
     causes.push(invalidCause('spec.user', user, 'at least one of user or group must be specified'));
   const meta = objectAt(body, 'metadata') ?? {};
-  const set = Object.entries(meta).filter(([key, value]) => !(key === 'creationTimestamp' && value === null));
+  // Go compares with an empty ObjectMeta: zero values (an empty name, a null timestamp) are empty.
+  const set = Object.entries(meta).filter(([, value]) => !isZero(value));
   if (set.length > 0) causes.push(invalidCause('metadata', meta, 'must be empty'));
   return causes;
+}
+
+/** Whether a JSON value is what Go would decode as a zero value. */
+function isZero(value: JsonValue): boolean {
+  if (value === null || value === '' || value === 0 || value === false) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && Object.keys(value).length === 0;
 }
 
 /** kube's `NonResourceURLMatches`: the exact path, `*`, or a prefix ending in `*`. */
