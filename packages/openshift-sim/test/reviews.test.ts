@@ -21,7 +21,24 @@ beforeAll(async () => {
   workDir = await makeWorkDir('reviews-test');
   cluster = await startCluster({
     namespaces: ['team-a'],
-    users: [{ name: 'delegator', roles: [{ role: 'system:auth-delegator' }] }],
+    users: [
+      { name: 'delegator', roles: [{ role: 'system:auth-delegator' }] },
+      {
+        name: 'custom-reader',
+        roles: [],
+        customRoles: [
+          {
+            rules: [
+              {
+                apiGroups: ['imageregistry.operator.openshift.io'],
+                resources: ['imagepruners'],
+                verbs: ['get'],
+              },
+            ],
+          },
+        ],
+      },
+    ],
   });
 });
 afterAll(async () => {
@@ -318,6 +335,18 @@ describe('SubjectAccessReview', () => {
     });
     expect(await ask('update')).toEqual({ allowed: false });
     expect(await ask('get', 'other')).toEqual({ allowed: false });
+  });
+
+  it('names the bindings made in code (a user’s own rules) after the user', async () => {
+    const review = await post(
+      SUBJECT_ACCESS_REVIEWS,
+      sar({ user: 'custom-reader', resourceAttributes: imagePrunerAttrs('get') }),
+    );
+    expect(review.json['status']).toEqual({
+      allowed: true,
+      reason:
+        'RBAC: allowed by ClusterRoleBinding "custom-reader-custom" of ClusterRole "custom-reader-custom" to User "custom-reader"',
+    });
   });
 
   it('uses the groups given, and no others (system:authenticated is not implied)', async () => {

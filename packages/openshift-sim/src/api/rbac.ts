@@ -233,10 +233,13 @@ function describeCodeBinding(binding: RoleBinding): string {
       ? `User ${JSON.stringify(binding.user)}`
       : `Group ${JSON.stringify(binding.group ?? '')}`;
   const who = binding.user ?? binding.group ?? '';
-  // Bindings made in code have no object; they are named as the role and subject, as `oc adm policy` would.
-  const role = binding.rules !== undefined ? `${who}-custom` : binding.role;
-  const roleKind = binding.rules !== undefined && binding.namespace !== undefined ? 'Role' : 'ClusterRole';
-  const name = binding.role === role && binding.group !== undefined ? role : `${role}-${who}`;
+  // Bindings made in code have no object and no name. They are described with made-up names: a bootstrap
+  // role bound to a group as kube names its own (`cluster-admin` for system:masters), one bound to a user
+  // `<role>-<user>`, and a user's own rules as a role `<user>-custom`.
+  const custom = binding.rules !== undefined;
+  const role = custom ? `${who}-custom` : binding.role;
+  const roleKind = custom && binding.namespace !== undefined ? 'Role' : 'ClusterRole';
+  const name = custom || binding.group !== undefined ? role : `${role}-${who}`;
   return binding.namespace === undefined
     ? `ClusterRoleBinding ${JSON.stringify(name)} of ${roleKind} ${JSON.stringify(role)} to ${subject}`
     : `RoleBinding ${JSON.stringify(`${name}/${binding.namespace}`)} of ${roleKind} ${JSON.stringify(role)} to ${subject}`;
