@@ -373,6 +373,22 @@ describe('SubjectAccessReview', () => {
     expect((authenticated.json['status'] as { allowed: boolean }).allowed).toBe(true);
   });
 
+  it('leaves SelfSubjectAccessReview answering for the caller, through the same route', async () => {
+    const self = (verb: string) =>
+      raw(cluster, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+        user: 'viewer',
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { namespace: 'demo', verb, resource: 'pods' } },
+        },
+      });
+    const list = await self('list');
+    expect(list.status).toBe(201);
+    expect((list.json['status'] as { allowed: boolean }).allowed).toBe(true);
+    expect((await self('delete')).json['status']).toEqual({ allowed: false });
+  });
+
   it('answers nonResourceAttributes from nonResourceURLs rules', async () => {
     const metrics = { path: '/metrics', verb: 'get' };
     const admin = await post(

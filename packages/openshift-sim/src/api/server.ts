@@ -449,12 +449,8 @@ export class ApiServer {
       this.dispatchImageVirtual(res, call, body);
       return;
     }
-    if (type.group === 'authentication.k8s.io' || type.plural === 'subjectaccessreviews') {
-      this.review(req, res, type, body);
-      return;
-    }
-    if (type.group === 'authorization.k8s.io') {
-      send(res, 201, this.parts.virtual.selfSubjectAccessReview(this.jsonBody(req, body), call.ctx));
+    if (type.group === 'authentication.k8s.io' || type.group === 'authorization.k8s.io') {
+      this.review(req, res, call, body);
       return;
     }
     if (type.group === 'user.openshift.io') {
@@ -471,15 +467,27 @@ export class ApiServer {
     this.dispatchGeneric(req, res, call, body);
   }
 
-  /** `POST tokenreviews` and `POST subjectaccessreviews` (the caller's right to create them is checked). */
-  private review(req: IncomingMessage, res: ServerResponse, type: ResourceType, body: Buffer): void {
+  /**
+   * `POST tokenreviews`, `subjectaccessreviews` and `selfsubjectaccessreviews` (the caller's right to create
+   * them is already checked).
+   */
+  private review(
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: { type: ResourceType; ctx: RequestContext },
+    body: Buffer,
+  ): void {
+    const review = this.jsonBody(req, body);
+    if (call.type.plural === 'selfsubjectaccessreviews') {
+      send(res, 201, this.parts.virtual.selfSubjectAccessReview(review, call.ctx));
+      return;
+    }
     const reviews = this.parts.reviews;
     if (reviews === undefined) throw errors.methodNotAllowed();
-    const review = this.jsonBody(req, body);
     send(
       res,
       201,
-      type.plural === 'tokenreviews' ? reviews.tokenReview(review) : reviews.subjectAccessReview(review),
+      call.type.plural === 'tokenreviews' ? reviews.tokenReview(review) : reviews.subjectAccessReview(review),
     );
   }
 
