@@ -1,5 +1,5 @@
 // startCluster: the API server, its controllers and the files a client needs, wired together.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -11,6 +11,7 @@ import {
 import { Authorizer, ROLE_NAMES, type PolicyRule, type RoleName, type Subject } from './api/rbac.js';
 import { bootstrapClusterRoles, StoredRbac } from './api/rbac-objects.js';
 import { ResourceCatalog } from './api/resources.js';
+import { AccessReviews } from './api/reviews.js';
 import { ApiServer } from './api/server.js';
 import { ResourceService } from './api/service.js';
 import { ObjectStore } from './api/store.js';
@@ -208,7 +209,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const service = new ResourceService(store);
   // Bindings made in code (seed users, --user) and the RBAC objects stored through the API.
   const storedRbac = new StoredRbac(store);
-  const authorizer = new Authorizer((subject, namespace) => storedRbac.ruleSets(subject, namespace));
+  const authorizer = new Authorizer(
+    (subject, namespace) => storedRbac.ruleSets(subject, namespace),
+    (subject, namespace) => storedRbac.grants(subject, namespace),
+  );
   const serviceAccountTokens = new ServiceAccountTokens(store);
   const virtual = new VirtualResources(catalog, service);
   const parts: ControllerParts = { catalog, service, store, authorizer, facts };
@@ -219,7 +223,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   // User tokens from the map; anything JWT-shaped is a service-account token, checked by its issuer.
   const authenticate = (token: string): Subject | undefined =>
     tokens.get(token) ?? serviceAccountTokens.authenticate(token);
+  // A TokenReview sees the same tokens; only service-account tokens are bound to the API's audience.
+  const reviews = new AccessReviews((token) => {
+    const user = tokens.get(token);
+    if (user !== undefined) return { subject: user, audienceBound: false };
+    const account = serviceAccountTokens.authenticate(token);
+    return account === undefined ? undefined : { subject: account, audienceBound: true };
+  }, authorizer);
   const server = new ApiServer({
+    reviews,
     catalog,
     store,
     service,
@@ -331,6 +343,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     const token = newToken();
     tokens.set(token, {
       name: spec.name,
+      // An OpenShift user's uid is its User object's; the simulator has none, so one per user here.
+      uid: randomUUID(),
       groups: ['system:authenticated', 'system:authenticated:oauth', ...(spec.groups ?? [])],
     });
     const kubeconfig = join(dir, 'users', `${spec.name}.kubeconfig`);

@@ -2,7 +2,7 @@
 // and ServiceAccounts, validated as kube-apiserver validates them, and read back by the authorizer: what a
 // binding in the store grants is decided from the Role or ClusterRole it references, at request time.
 import { isJsonObject, jsonEqual, objectAt, stringAt, type JsonObject, type JsonValue } from '../json.js';
-import { bootstrapRules, ROLE_NAMES, type PolicyRule, type Subject } from './rbac.js';
+import { bootstrapRules, ROLE_NAMES, type Grant, type PolicyRule, type Subject } from './rbac.js';
 import type { ResourceService } from './service.js';
 import { errors, type StatusCause } from './status.js';
 import type { ObjectStore } from './store.js';
@@ -356,7 +356,20 @@ function subjectApplies(subject: JsonValue, who: Subject, bindingNamespace: stri
   }
 }
 
+/** kube's `describeSubject`: `User "x"`, `Group "g"`, `ServiceAccount "name/namespace"`. */
+function describeSubject(subject: JsonValue, bindingNamespace: string): string {
+  if (!isJsonObject(subject)) return '';
+  const kind = stringAt(subject, 'kind') ?? '';
+  const name = stringAt(subject, 'name') ?? '';
+  if (kind !== 'ServiceAccount') return `${kind} ${JSON.stringify(name)}`;
+  const namespace = stringAt(subject, 'namespace') || bindingNamespace;
+  return `${kind} ${JSON.stringify(`${name}/${namespace}`)}`;
+}
+
 interface StoredBinding {
+  /** The binding's name, and its namespace ('' for a ClusterRoleBinding). */
+  name: string;
+  namespace: string;
   subjects: JsonValue[];
   /** `roles` or `clusterroles`. */
   roleResource: string;
@@ -375,7 +388,10 @@ interface RbacIndex {
 function storedBinding(object: JsonObject): StoredBinding {
   const ref = objectAt(object, 'roleRef');
   const subjects = object['subjects'];
+  const meta = objectAt(object, 'metadata');
   return {
+    name: stringAt(meta, 'name') ?? '',
+    namespace: stringAt(meta, 'namespace') ?? '',
     subjects: Array.isArray(subjects) ? subjects : [],
     roleResource: stringAt(ref, 'kind') === 'Role' ? 'roles' : 'clusterroles',
     roleName: stringAt(ref, 'name') ?? '',
@@ -442,6 +458,40 @@ export class StoredRbac {
       sets.push(index.rules.get(`${binding.roleResource}/${roleNamespace}/${binding.roleName}`) ?? []);
     }
     return sets;
+  }
+
+  /**
+   * The same grants as `ruleSets`, each described as kube's rule resolver describes its binding
+   * (`ClusterRoleBinding "x" of ClusterRole "y" to User "z"`, `RoleBinding "x/ns" of Role "y" to …`).
+   */
+  grants(who: Subject, namespace: string): Grant[] {
+    const index = (this.index ??= this.build());
+    const grants: Grant[] = [];
+    const add = (binding: StoredBinding, bindingNamespace: string, rules: PolicyRule[]): void => {
+      const subject = binding.subjects.find((s) => subjectApplies(s, who, bindingNamespace));
+      if (subject === undefined) return;
+      const kind = binding.roleResource === 'roles' ? 'Role' : 'ClusterRole';
+      const what =
+        bindingNamespace === ''
+          ? `ClusterRoleBinding ${JSON.stringify(binding.name)}`
+          : `RoleBinding ${JSON.stringify(`${binding.name}/${bindingNamespace}`)}`;
+      grants.push({
+        source: `${what} of ${kind} ${JSON.stringify(binding.roleName)} to ${describeSubject(subject, bindingNamespace)}`,
+        rules,
+      });
+    };
+    for (const binding of index.clusterBindings)
+      add(binding, '', index.rules.get(`clusterroles//${binding.roleName}`) ?? []);
+    if (namespace === '') return grants;
+    for (const binding of index.roleBindings.get(namespace) ?? []) {
+      const roleNamespace = binding.roleResource === 'roles' ? namespace : '';
+      add(
+        binding,
+        namespace,
+        index.rules.get(`${binding.roleResource}/${roleNamespace}/${binding.roleName}`) ?? [],
+      );
+    }
+    return grants;
   }
 }
 

@@ -35,6 +35,7 @@ export type RoleName =
   | 'system:image-builder'
   | 'system:image-puller'
   | 'system:image-pruner'
+  | 'system:auth-delegator'
   | 'basic-user';
 
 /** A role bound to a user or group, in one namespace or cluster-wide (no namespace). */
@@ -138,6 +139,12 @@ const IMAGE_PRUNER: PolicyRule[] = [
   { apiGroups: ['image.openshift.io'], resources: ['imagestreams'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['image.openshift.io'], resources: ['imagestreams/status'], verbs: ['update'] },
 ];
+// kube's bootstrap system:auth-delegator: what a server that delegates authentication and authorization
+// to the API (a dashboard checking a caller's bearer token) needs, and nothing else.
+const AUTH_DELEGATOR: PolicyRule[] = [
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+];
 const BASIC_USER: PolicyRule[] = [
   { apiGroups: ['user.openshift.io'], resources: ['users'], verbs: ['get'], resourceNames: ['~'] },
   { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
@@ -156,6 +163,7 @@ const ROLES: Record<RoleName, readonly PolicyRule[]> = {
   'system:image-builder': IMAGE_BUILDER,
   'system:image-puller': IMAGE_PULLER,
   'system:image-pruner': IMAGE_PRUNER,
+  'system:auth-delegator': AUTH_DELEGATOR,
   'basic-user': BASIC_USER,
 };
 
@@ -199,10 +207,43 @@ export function ruleAllows(rule: PolicyRule, attrs: Attributes): boolean {
 export interface Subject {
   name: string;
   groups: readonly string[];
+  /** The user's uid, as a TokenReview reports it (a ServiceAccount's uid for its tokens). */
+  uid?: string;
 }
 
 /** Where the authorizer finds the rules of RBAC objects stored through the API (see rbac-objects.ts). */
 export type StoredRules = (subject: Subject, namespace: string) => readonly (readonly PolicyRule[])[];
+
+/**
+ * Rules a subject holds through one binding, with kube's description of that binding (the rule resolver's
+ * `ClusterRoleBinding "x" of ClusterRole "y" to User "z"`), for the reason of an access review.
+ */
+export interface Grant {
+  source: string;
+  rules: readonly PolicyRule[];
+}
+
+/** The stored bindings' grants, described (see rbac-objects.ts). */
+export type StoredGrants = (subject: Subject, namespace: string) => readonly Grant[];
+
+/** kube's `describeSubject`, for a binding made in code (a user or a group). */
+function describeCodeBinding(binding: RoleBinding): string {
+  const subject =
+    binding.user !== undefined
+      ? `User ${JSON.stringify(binding.user)}`
+      : `Group ${JSON.stringify(binding.group ?? '')}`;
+  const who = binding.user ?? binding.group ?? '';
+  // Bindings made in code have no object and no name. They are described with made-up names: a bootstrap
+  // role bound to a group as kube names its own (`cluster-admin` for system:masters), one bound to a user
+  // `<role>-<user>`, and a user's own rules as a role `<user>-custom`.
+  const custom = binding.rules !== undefined;
+  const role = custom ? `${who}-custom` : binding.role;
+  const roleKind = custom && binding.namespace !== undefined ? 'Role' : 'ClusterRole';
+  const name = custom || binding.group !== undefined ? role : `${role}-${who}`;
+  return binding.namespace === undefined
+    ? `ClusterRoleBinding ${JSON.stringify(name)} of ${roleKind} ${JSON.stringify(role)} to ${subject}`
+    : `RoleBinding ${JSON.stringify(`${name}/${binding.namespace}`)} of ${roleKind} ${JSON.stringify(role)} to ${subject}`;
+}
 
 /**
  * Decides requests from role bindings: those made in code (seed users, `--user`), and, when given
@@ -212,7 +253,10 @@ export type StoredRules = (subject: Subject, namespace: string) => readonly (rea
 export class Authorizer {
   private readonly bindings: RoleBinding[] = [];
 
-  constructor(private readonly storedRules?: StoredRules) {}
+  constructor(
+    private readonly storedRules?: StoredRules,
+    private readonly storedGrants?: StoredGrants,
+  ) {}
 
   /** Adds a binding (idempotent). */
   bind(binding: RoleBinding): void {
@@ -259,6 +303,30 @@ export class Authorizer {
     }
     for (const set of this.storedRules?.(subject, namespace) ?? []) rules.push(...set);
     return rules;
+  }
+
+  /**
+   * The subject's grants for requests in `namespace` ('' for the cluster scope), each with the binding it
+   * comes from: what an access review reads its reason from. Holds the same rules as `rulesFor`.
+   */
+  grants(subject: Subject, namespace: string): Grant[] {
+    const grants: Grant[] = [];
+    if (subject.groups.includes('system:authenticated')) {
+      grants.push({
+        source:
+          'ClusterRoleBinding "basic-users" of ClusterRole "basic-user" to Group "system:authenticated"',
+        rules: ROLES['basic-user'],
+      });
+    }
+    for (const binding of this.bindings) {
+      const bound =
+        binding.user === subject.name ||
+        (binding.group !== undefined && subject.groups.includes(binding.group));
+      if (!bound || (binding.namespace !== undefined && binding.namespace !== namespace)) continue;
+      grants.push({ source: describeCodeBinding(binding), rules: binding.rules ?? ROLES[binding.role] });
+    }
+    grants.push(...(this.storedGrants?.(subject, namespace) ?? []));
+    return grants;
   }
 
   /** True when some binding of the subject allows the request. Authenticated users also have basic-user. */

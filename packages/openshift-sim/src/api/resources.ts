@@ -364,6 +364,22 @@ const BUILTINS: ResourceType[] = [
     strategy: clusterRoleBindingStrategy,
   }),
   builtin({
+    group: 'authentication.k8s.io',
+    version: 'v1',
+    plural: 'tokenreviews',
+    kind: 'TokenReview',
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  builtin({
+    group: 'authorization.k8s.io',
+    version: 'v1',
+    plural: 'subjectaccessreviews',
+    kind: 'SubjectAccessReview',
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  builtin({
     group: 'authorization.k8s.io',
     version: 'v1',
     plural: 'selfsubjectaccessreviews',

@@ -7,6 +7,7 @@ import { isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
 import { openApiGroupVersion, openApiRoot, openApiV2 } from './openapi.js';
 import { PatchError, patchTypeForContentType } from './patch.js';
+import type { AccessReviews } from './reviews.js';
 import { forbiddenMessage, type Attributes, type Authorizer, type Subject } from './rbac.js';
 import type { ResourceCatalog } from './resources.js';
 import { storeKey } from './resources.js';
@@ -27,6 +28,8 @@ export interface ApiServerParts {
   authorizer: Authorizer;
   /** Looks a bearer token up; undefined means unknown (401). */
   authenticate: (token: string) => Subject | undefined;
+  /** Answers TokenReviews and SubjectAccessReviews. */
+  reviews?: AccessReviews;
   /** Issues service-account tokens (the TokenRequest subresource `serviceaccounts/token`). */
   tokens?: ServiceAccountTokens;
   facts: ClusterFacts;
@@ -446,8 +449,8 @@ export class ApiServer {
       this.dispatchImageVirtual(res, call, body);
       return;
     }
-    if (type.group === 'authorization.k8s.io') {
-      send(res, 201, this.parts.virtual.selfSubjectAccessReview(this.jsonBody(req, body), call.ctx));
+    if (type.group === 'authentication.k8s.io' || type.group === 'authorization.k8s.io') {
+      this.review(req, res, call, body);
       return;
     }
     if (type.group === 'user.openshift.io') {
@@ -462,6 +465,30 @@ export class ApiServer {
     }
     await Promise.resolve();
     this.dispatchGeneric(req, res, call, body);
+  }
+
+  /**
+   * `POST tokenreviews`, `subjectaccessreviews` and `selfsubjectaccessreviews` (the caller's right to create
+   * them is already checked).
+   */
+  private review(
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: { type: ResourceType; ctx: RequestContext },
+    body: Buffer,
+  ): void {
+    const review = this.jsonBody(req, body);
+    if (call.type.plural === 'selfsubjectaccessreviews') {
+      send(res, 201, this.parts.virtual.selfSubjectAccessReview(review, call.ctx));
+      return;
+    }
+    const reviews = this.parts.reviews;
+    if (reviews === undefined) throw errors.methodNotAllowed();
+    send(
+      res,
+      201,
+      call.type.plural === 'tokenreviews' ? reviews.tokenReview(review) : reviews.subjectAccessReview(review),
+    );
   }
 
   /** `POST …/serviceaccounts/<name>/token`: a TokenRequest. */

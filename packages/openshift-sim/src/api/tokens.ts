@@ -167,7 +167,7 @@ export class ServiceAccountTokens {
     const stored = this.store.peek('serviceaccounts', bound.namespace, bound.name);
     const uid = isJsonObject(stored?.['metadata']) ? stored['metadata']['uid'] : undefined;
     if (uid !== bound.uid) return undefined;
-    return serviceAccountSubject(bound.namespace, bound.name);
+    return { ...serviceAccountSubject(bound.namespace, bound.name), uid: bound.uid };
   }
 
   /** Checks the signature and audience once per token (then remembered: an RSA check per request is slow). */
