@@ -8,12 +8,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { argv, exit, stderr, stdout } from 'node:process';
 import { fileURLToPath } from 'node:url';
 
-const [apiGit, machineryGit, tag] = process.argv.slice(2);
+const [apiGit, machineryGit, tag] = argv.slice(2);
 if (!apiGit || !machineryGit || !tag) {
-  console.error('usage: node scripts/vendor-proto.mjs <api git dir> <apimachinery git dir> <tag>');
-  process.exit(2);
+  stderr.write('usage: node scripts/vendor-proto.mjs <api git dir> <apimachinery git dir> <tag>\n');
+  exit(2);
 }
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'proto');
 const show = (gitDir, path) =>
@@ -24,6 +25,7 @@ const sources = [
   { git: apiGit, dir: 'apps/v1', repo: 'k8s.io/api', pkg: 'k8s.io.api.apps.v1' },
   { git: apiGit, dir: 'batch/v1', repo: 'k8s.io/api', pkg: 'k8s.io.api.batch.v1' },
   { git: apiGit, dir: 'rbac/v1', repo: 'k8s.io/api', pkg: 'k8s.io.api.rbac.v1' },
+  { git: apiGit, dir: 'authentication/v1', repo: 'k8s.io/api', pkg: 'k8s.io.api.authentication.v1' },
   {
     git: machineryGit,
     dir: 'pkg/apis/meta/v1',
@@ -55,4 +57,4 @@ for (const source of sources) {
 }
 writeFileSync(join(out, 'LICENSE'), show(apiGit, 'LICENSE'));
 writeFileSync(join(out, 'pointer-fields.json'), `${JSON.stringify(pointers, null, 2)}\n`);
-console.log(`vendored ${sources.length} proto files at ${tag} into ${out}`);
+stdout.write(`vendored ${sources.length} proto files at ${tag} into ${out}\n`);

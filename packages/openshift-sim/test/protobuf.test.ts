@@ -152,6 +152,17 @@ describe('kubectl 1.32 generator commands (protobuf bodies)', () => {
     expect((ns['status'] as Record<string, unknown>)['phase']).toBe('Active');
   });
 
+  it('creates a service-account token (a protobuf TokenRequest)', async () => {
+    const token = (await ok(['-n', 'proto', 'create', 'token', 'default', '--duration=10m'])).trim();
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      sub: string;
+      exp: number;
+      iat: number;
+    };
+    expect(payload.sub).toBe('system:serviceaccount:proto:default');
+    expect(payload.exp - payload.iat).toBe(600);
+  });
+
   it('reports a conflict as kube does (the Status answered in protobuf)', async () => {
     const again = await kubectl(['-n', 'proto', 'create', 'configmap', 'x', '--from-literal=a=b']);
     expect(again.code).not.toBe(0);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import protobufjs from 'protobufjs';
 import type { Field, IConversionOptions, Type } from 'protobufjs';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
-import { ApiError, errors } from './status.js';
+import { errors, type ApiError } from './status.js';
 
 /** The protobuf media type of the Kubernetes API. */
 export const PROTOBUF = 'application/vnd.kubernetes.protobuf';
@@ -24,6 +24,7 @@ const FILES = [
   'k8s.io/api/apps/v1/generated.proto',
   'k8s.io/api/batch/v1/generated.proto',
   'k8s.io/api/rbac/v1/generated.proto',
+  'k8s.io/api/authentication/v1/generated.proto',
 ];
 
 /** API group → proto package, for the groups whose messages are vendored. */
@@ -32,6 +33,7 @@ const PACKAGES: Record<string, string> = {
   apps: 'k8s.io.api.apps.v1',
   batch: 'k8s.io.api.batch.v1',
   'rbac.authorization.k8s.io': 'k8s.io.api.rbac.v1',
+  'authentication.k8s.io': 'k8s.io.api.authentication.v1',
 };
 
 /** Kinds of meta/v1 that kube serves under any group version (a Status answers every request). */
@@ -134,51 +136,65 @@ function parseJsonBytes(base64: JsonValue | undefined): JsonValue | undefined {
   }
 }
 
+function text(value: JsonValue | undefined): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** The JSON form of the apimachinery types whose JSON is not their message's shape; undefined for others. */
+function specialToJson(type: Type, value: JsonObject): { json: JsonValue | undefined } | undefined {
+  switch (fullName(type)) {
+    case TIME:
+      return { json: timeToJson(value, false) };
+    case MICRO_TIME:
+      return { json: timeToJson(value, true) };
+    case INT_OR_STRING:
+      return {
+        json: Number(value['type'] ?? 0) === 1 ? text(value['strVal']) : Number(value['intVal'] ?? 0),
+      };
+    case QUANTITY:
+      return { json: text(value['string']) };
+    case FIELDS_V1:
+      return { json: parseJsonBytes(value['Raw']) };
+    case RAW_EXTENSION:
+      return { json: parseJsonBytes(value['raw']) };
+    default:
+      return undefined;
+  }
+}
+
 /** A field's value of a message (from protobufjs `toObject`) as Go's JSON encoding would write it. */
 function valueToJson(field: Field, value: JsonValue): JsonValue | undefined {
   const type = field.resolvedType;
-  if (!(type instanceof protobufjs.Type)) return value;
-  if (!isJsonObject(value)) return value;
+  if (!(type instanceof protobufjs.Type) || !isJsonObject(value)) return value;
   return messageToJson(type, value);
 }
 
-function messageToJson(type: Type, value: JsonObject): JsonValue | undefined {
-  switch (fullName(type)) {
-    case TIME:
-      return timeToJson(value, false);
-    case MICRO_TIME:
-      return timeToJson(value, true);
-    case INT_OR_STRING:
-      return Number(value['type'] ?? 0) === 1 ? String(value['strVal'] ?? '') : Number(value['intVal'] ?? 0);
-    case QUANTITY:
-      return String(value['string'] ?? '');
-    case FIELDS_V1:
-      return parseJsonBytes(value['Raw']);
-    case RAW_EXTENSION:
-      return parseJsonBytes(value['raw']);
-    default:
-      break;
+function fieldToJson(field: Field, given: JsonValue): JsonValue | undefined {
+  if (field.map && isJsonObject(given)) {
+    const entries = Object.entries(given).map(([k, v]) => [k, valueToJson(field, v)] as const);
+    const kept = entries.filter((e): e is [string, JsonValue] => e[1] !== undefined);
+    // An empty map is no map, as Go's omitempty leaves it out.
+    return kept.length > 0 ? Object.fromEntries(kept) : undefined;
   }
+  if (field.repeated && Array.isArray(given)) {
+    return given.length > 0 ? given.map((item) => valueToJson(field, item) ?? null) : undefined;
+  }
+  return valueToJson(field, given);
+}
+
+function messageToJson(type: Type, value: JsonObject): JsonValue | undefined {
+  const special = specialToJson(type, value);
+  if (special) return special.json;
   const pointers = loadCodec().pointers.get(fullName(type));
   const out: JsonObject = {};
   for (const field of type.fieldsArray) {
     const given = value[field.name];
     if (given === undefined || given === null) continue;
-    let converted: JsonValue | undefined;
-    if (field.map && isJsonObject(given)) {
-      const entries = Object.entries(given).map(([k, v]) => [k, valueToJson(field, v)] as const);
-      converted = Object.fromEntries(entries.filter((e): e is [string, JsonValue] => e[1] !== undefined));
-    } else if (field.repeated && Array.isArray(given)) {
-      converted = given.map((item) => valueToJson(field, item) ?? null);
-    } else {
-      converted = valueToJson(field, given);
-    }
+    const converted = fieldToJson(field, given);
     if (converted === undefined) continue;
     // Go writes a non-pointer field even when zero; its JSON leaves such a field out (omitempty). A pointer
     // field on the wire was set, so its `false` or `0` is kept.
     if (isZero(converted) && !(pointers?.has(field.name) ?? false)) continue;
-    if (Array.isArray(converted) && converted.length === 0) continue;
-    if (field.map && isJsonObject(converted) && Object.keys(converted).length === 0) continue;
     out[field.name] = converted;
   }
   return out;
@@ -197,42 +213,49 @@ function jsonBytes(value: JsonValue): string {
   return Buffer.from(JSON.stringify(value)).toString('base64');
 }
 
-/** A JSON value as the plain object protobufjs `fromObject` takes for `type`. */
-function messageFromJson(type: Type, value: JsonValue): JsonValue | undefined {
+/** The message form of the apimachinery types whose JSON is not their message's shape; undefined for others. */
+function specialFromJson(type: Type, value: JsonValue): { plain: JsonValue | undefined } | undefined {
   switch (fullName(type)) {
     case TIME:
     case MICRO_TIME:
-      return timeFromJson(value);
+      return { plain: timeFromJson(value) };
     case INT_OR_STRING:
-      return typeof value === 'string' ? { type: 1, strVal: value } : { type: 0, intVal: Number(value) };
+      return {
+        plain: typeof value === 'string' ? { type: 1, strVal: value } : { type: 0, intVal: Number(value) },
+      };
     case QUANTITY:
-      return { string: String(value) };
+      return { plain: { string: typeof value === 'number' ? String(value) : text(value) } };
     case FIELDS_V1:
-      return { Raw: jsonBytes(value) };
+      return { plain: { Raw: jsonBytes(value) } };
     case RAW_EXTENSION:
-      return { raw: jsonBytes(value) };
+      return { plain: { raw: jsonBytes(value) } };
     default:
-      break;
+      return undefined;
   }
+}
+
+function fieldFromJson(field: Field, given: JsonValue): JsonValue | undefined {
+  const nested = field.resolvedType;
+  if (!(nested instanceof protobufjs.Type)) return given;
+  const convert = (v: JsonValue): JsonValue => messageFromJson(nested, v) ?? null;
+  if (field.map && isJsonObject(given)) {
+    return Object.fromEntries(Object.entries(given).map(([k, v]) => [k, convert(v)]));
+  }
+  if (field.repeated && Array.isArray(given)) return given.map(convert);
+  return messageFromJson(nested, given);
+}
+
+/** A JSON value as the plain object protobufjs `fromObject` takes for `type`. */
+function messageFromJson(type: Type, value: JsonValue): JsonValue | undefined {
+  const special = specialFromJson(type, value);
+  if (special) return special.plain;
   if (!isJsonObject(value)) return undefined;
   const out: JsonObject = {};
   for (const field of type.fieldsArray) {
     const given = value[field.name];
     if (given === undefined || given === null) continue;
-    const nested = field.resolvedType;
-    if (!(nested instanceof protobufjs.Type)) {
-      out[field.name] = given;
-      continue;
-    }
-    const convert = (v: JsonValue): JsonValue => messageFromJson(nested, v) ?? null;
-    if (field.map && isJsonObject(given)) {
-      out[field.name] = Object.fromEntries(Object.entries(given).map(([k, v]) => [k, convert(v)]));
-    } else if (field.repeated && Array.isArray(given)) {
-      out[field.name] = given.map(convert);
-    } else {
-      const converted = messageFromJson(nested, given);
-      if (converted !== undefined) out[field.name] = converted;
-    }
+    const converted = fieldFromJson(field, given);
+    if (converted !== undefined) out[field.name] = converted;
   }
   return out;
 }
@@ -260,6 +283,27 @@ function summarize(body: Buffer): string {
   return body.length > 30 ? `${head} ...` : head;
 }
 
+/** The `runtime.Unknown` after the magic: the object's apiVersion, kind and message bytes. */
+function readEnvelope(
+  data: Buffer,
+  unrecognized: (reason: string) => ApiError,
+): { apiVersion: string; kind: string; raw: Uint8Array } {
+  const { unknown } = loadCodec();
+  try {
+    const envelope = unknown.toObject(unknown.decode(data), { bytes: Buffer }) as {
+      typeMeta?: { apiVersion?: string; kind?: string };
+      raw?: Buffer;
+    };
+    return {
+      apiVersion: envelope.typeMeta?.apiVersion ?? '',
+      kind: envelope.typeMeta?.kind ?? '',
+      raw: envelope.raw ?? Buffer.alloc(0),
+    };
+  } catch (err) {
+    throw unrecognized((err as Error).message);
+  }
+}
+
 /**
  * Decodes a protobuf request body into the JSON object it stands for, with `apiVersion` and `kind` from the
  * envelope. `expectedKind` is the kind the URL's resource holds, for kube's wording of a body it cannot read
@@ -277,20 +321,7 @@ export function decodeProtobuf(body: Buffer, expectedKind: string): JsonObject {
     );
   }
   if (body.length === MAGIC.length) throw unrecognized('empty body');
-  const { unknown } = loadCodec();
-  let apiVersion: string;
-  let kind: string;
-  let raw: Uint8Array;
-  try {
-    const envelope = unknown.toObject(unknown.decode(body.subarray(MAGIC.length)), {
-      bytes: Buffer,
-    }) as { typeMeta?: { apiVersion?: string; kind?: string }; raw?: Buffer };
-    apiVersion = envelope.typeMeta?.apiVersion ?? '';
-    kind = envelope.typeMeta?.kind ?? '';
-    raw = envelope.raw ?? Buffer.alloc(0);
-  } catch (err) {
-    throw unrecognized((err as Error).message);
-  }
+  const { apiVersion, kind, raw } = readEnvelope(body.subarray(MAGIC.length), unrecognized);
   if (kind === '') throw unrecognized("Object 'Kind' is missing in the protobuf envelope");
   if (apiVersion === '') throw unrecognized("Object 'apiVersion' is missing in the protobuf envelope");
   const type = messageType(apiVersion, kind);
@@ -299,14 +330,14 @@ export function decodeProtobuf(body: Buffer, expectedKind: string): JsonObject {
       `${kind} in version "${apiVersion}" cannot be handled as a ${expectedKind}: no kind "${kind}" is registered for version "${apiVersion}"`,
     );
   }
-  let decoded: JsonValue;
+  let decoded: JsonObject;
   try {
-    decoded = type.toObject(type.decode(raw), TO_OBJECT) as JsonValue;
+    decoded = type.toObject(type.decode(raw), TO_OBJECT);
   } catch (err) {
     throw errors.badRequest(
       `${kind} in version "${apiVersion}" cannot be handled as a ${expectedKind}: ${(err as Error).message}`,
     );
   }
-  const object = isJsonObject(decoded) ? messageToJson(type, decoded) : undefined;
+  const object = messageToJson(type, decoded);
   return { apiVersion, kind, ...(isJsonObject(object) ? object : {}) };
 }

@@ -501,7 +501,10 @@ export class ApiServer {
     const tokens = this.parts.tokens;
     if (tokens === undefined || verb !== 'create') throw errors.methodNotAllowed();
     const body = await readBody(req);
-    send(res, 201, tokens.request(path.namespace ?? '', path.name ?? '', this.jsonBody(req, body)));
+    // kubectl create token sends its TokenRequest in protobuf.
+    const request =
+      mediaTypeOf(req) === PROTOBUF ? decodeProtobuf(body, 'TokenRequest') : this.jsonBody(req, body);
+    send(res, 201, tokens.request(path.namespace ?? '', path.name ?? '', request));
   }
 
   private jsonBody(req: IncomingMessage, body: Buffer): JsonObject {
