@@ -252,6 +252,24 @@ describe('hand-built protobuf requests', () => {
     expect(json.json['data']).toEqual({ greeting: 'hello' });
   });
 
+  it('reads delete options sent in protobuf (a uid precondition)', async () => {
+    root.loadSync(['k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto'], { keepCase: true });
+    const optionsType = 'k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions';
+    const create = envelope('v1', 'ConfigMap', cmType, { metadata: { name: 'to-delete' } });
+    expect((await protobufRequest('POST', '/api/v1/namespaces/proto/configmaps', create)).status).toBe(201);
+    const path = '/api/v1/namespaces/proto/configmaps/to-delete';
+    const wrong = envelope('v1', 'DeleteOptions', optionsType, { preconditions: { uid: 'not-its-uid' } });
+    const refused = await protobufRequest('DELETE', path, wrong, 'application/json');
+    expect(refused.status).toBe(409);
+    expect((JSON.parse(refused.body.toString('utf8')) as { message: string }).message).toContain(
+      'not-its-uid',
+    );
+    const uid = ((await raw(cluster, 'GET', path)).json['metadata'] as { uid: string }).uid;
+    const right = envelope('v1', 'DeleteOptions', optionsType, { preconditions: { uid } });
+    expect((await protobufRequest('DELETE', path, right)).status).toBe(200);
+    expect((await raw(cluster, 'GET', path)).status).toBe(404);
+  });
+
   it('lists in protobuf', async () => {
     const list = await protobufRequest('GET', '/api/v1/namespaces/proto/configmaps');
     expect(list.status).toBe(200);
