@@ -340,7 +340,21 @@ describe('hand-built protobuf requests', () => {
     expect(status['reason']).toBe('BadRequest');
     expect(status['message']).toBe(
       'the object provided is unrecognized (must be of type ConfigMap): provided data does not appear to be a ' +
-        `protobuf message, expected prefix [107 56 115 0] (${Buffer.from('{"kind":"ConfigMap"}').toString('hex')})`,
+        'protobuf message, expected prefix [107 56 115 0] ({"kind":"ConfigMap"})',
+    );
+  });
+
+  it('summarizes a body that is not JSON-like in hex, as kube', async () => {
+    const response = await protobufRequest(
+      'POST',
+      '/api/v1/namespaces/proto/configmaps',
+      Buffer.from('k8s'),
+      'application/json',
+    );
+    expect(response.status).toBe(400);
+    expect((JSON.parse(response.body.toString('utf8')) as { message: string }).message).toBe(
+      'the object provided is unrecognized (must be of type ConfigMap): provided data does not appear to be a ' +
+        'protobuf message, expected prefix [107 56 115 0] (6b3873)',
     );
   });
 

@@ -276,11 +276,12 @@ export function encodeProtobuf(object: JsonObject): Buffer | undefined {
   return Buffer.concat([MAGIC, envelope]);
 }
 
-/** kube's summary of a body it could not decode: hex of its first 30 bytes. */
+/** kube's summary of a body it could not decode (`summarizeData`): its first 30 bytes, as text if JSON-like. */
 function summarize(body: Buffer): string {
   if (body.length === 0) return '<empty>';
-  const head = body.subarray(0, 30).toString('hex');
-  return body.length > 30 ? `${head} ...` : head;
+  const head = body.subarray(0, 30);
+  const shown = body[0] === 0x7b ? head.toString('utf8') : head.toString('hex');
+  return body.length > 30 ? `${shown} ...` : shown;
 }
 
 /** The `runtime.Unknown` after the magic: the object's apiVersion, kind and message bytes. */
