@@ -39,7 +39,7 @@ const PUBLISHED = {
     'dist/index.d.ts',
     'crds',
     'proto/LICENSE',
-    'proto/pointer-fields.json',
+    'proto/go-fields.json',
     'proto/k8s.io/api/core/v1/generated.proto',
   ],
   '@registry-push/testkit': ['dist/index.js', 'dist/index.d.ts'],

@@ -1,5 +1,5 @@
 // Vendors the upstream Kubernetes `generated.proto` files the simulator's protobuf codec loads, and lists the
-// Go pointer fields of those types (proto/pointer-fields.json). Go's protobuf encoding writes every non-pointer
+// Go pointer fields and inline embedded structs of those types (proto/go-fields.json). Go's protobuf encoding writes every non-pointer
 // field, zero or not, so a decoder cannot tell `false` from "not set" by the wire alone; the Go types can: a
 // pointer field that is present was set, a non-pointer zero is what Go's JSON leaves out (omitempty).
 //
@@ -39,6 +39,9 @@ const sources = [
 ];
 
 const pointers = {};
+// Go structs embedded with `json:",inline"` are a nested message on the wire (Probe's `handler`, a key
+// selector's `localObjectReference`) but their fields sit in the parent in JSON.
+const inline = {};
 for (const source of sources) {
   const target = join(out, source.repo, source.dir, 'generated.proto');
   mkdirSync(dirname(target), { recursive: true });
@@ -52,9 +55,15 @@ for (const source of sources) {
     else if (struct !== undefined) {
       const field = /^\t\w+\s+\*[\w.]+\s+`json:"(\w+)/.exec(line);
       if (field) (pointers[`${source.pkg}.${struct}`] ??= []).push(field[1]);
+      const embedded = /^\t(\w+)\s+`json:",inline"\s+protobuf:"([^"]*)"/.exec(line);
+      if (embedded) {
+        const named = /name=(\w+)/.exec(embedded[2])?.[1];
+        const goName = embedded[1];
+        (inline[`${source.pkg}.${struct}`] ??= []).push(named ?? goName[0].toLowerCase() + goName.slice(1));
+      }
     }
   }
 }
 writeFileSync(join(out, 'LICENSE'), show(apiGit, 'LICENSE'));
-writeFileSync(join(out, 'pointer-fields.json'), `${JSON.stringify(pointers, null, 2)}\n`);
+writeFileSync(join(out, 'go-fields.json'), `${JSON.stringify({ tag, pointers, inline }, null, 2)}\n`);
 stdout.write(`vendored ${sources.length} proto files at ${tag} into ${out}\n`);

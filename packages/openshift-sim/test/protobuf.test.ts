@@ -399,8 +399,51 @@ describe('every built-in kind the simulator serves, through protobuf', () => {
     return { ...object, metadata: meta };
   }
 
+  /** Beyond the fixtures: the apimachinery types with their own JSON (IntOrString, Quantity) and Go pointer zeros. */
+  const detailed = (ns: string): ReturnType<typeof sampleObjects> => [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'detailed', namespace: ns, annotations: { note: '' } },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'd' } },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 1 } },
+        template: {
+          metadata: { labels: { app: 'd' } },
+          spec: {
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: 0,
+            containers: [
+              {
+                name: 'app',
+                image: 'quay.io/example/app:1',
+                ports: [{ name: 'http', containerPort: 8080 }],
+                resources: { limits: { cpu: '500m', memory: '128Mi' } },
+                readinessProbe: { httpGet: { path: '/', port: 'http' } },
+                securityContext: { allowPrivilegeEscalation: false },
+                env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'cm1', key: 'a' } } }],
+                volumeMounts: [{ name: 'conf', mountPath: '/conf' }],
+              },
+            ],
+            volumes: [
+              { name: 'conf', configMap: { name: 'cm1', defaultMode: 420 } },
+              { name: 'scratch', emptyDir: {} },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'detailed', namespace: ns },
+      spec: { selector: { app: 'd' }, ports: [{ port: 80, targetPort: 8080 }] },
+    },
+  ];
+
   const samples = (ns: string): ReturnType<typeof sampleObjects> =>
-    sampleObjects(ns).filter((o) => {
+    [...sampleObjects(ns), ...detailed(ns)].filter((o) => {
       const [group, version] = (o.apiVersion ?? '').includes('/')
         ? (o.apiVersion ?? '').split('/')
         : ['', o.apiVersion ?? ''];
@@ -409,7 +452,7 @@ describe('every built-in kind the simulator serves, through protobuf', () => {
 
   it('covers the core, apps, batch and rbac samples', () => {
     expect(samples('proto-pb').map((o) => o.kind)).toEqual(
-      expect.arrayContaining(['Secret', 'ConfigMap', 'Pod', 'Deployment', 'StatefulSet', 'CronJob', 'Role']),
+      expect.arrayContaining(['Secret', 'ConfigMap', 'Pod', 'Service', 'StatefulSet', 'CronJob', 'Role']),
     );
   });
 
@@ -431,6 +474,24 @@ describe('every built-in kind the simulator serves, through protobuf', () => {
       const storedJson = await raw(cluster, 'GET', `${base('proto-json')}/${name}`);
       const storedProto = await raw(cluster, 'GET', `${base('proto-pb')}/${name}`);
       expect(comparable(storedProto.json), protoSample.kind).toEqual(comparable(storedJson.json));
+      if (name === 'detailed' && protoSample.kind === 'Deployment') {
+        // The zeros of Go pointer fields survive the wire; the empty annotation (a map value) too.
+        expect(storedProto.json).toMatchObject({
+          metadata: { annotations: { note: '' } },
+          spec: {
+            replicas: 0,
+            strategy: { rollingUpdate: { maxSurge: '25%', maxUnavailable: 1 } },
+            template: {
+              spec: {
+                enableServiceLinks: false,
+                terminationGracePeriodSeconds: 0,
+                containers: [{ readinessProbe: { httpGet: { port: 'http' } } }],
+                volumes: [{ configMap: { name: 'cm1' } }, { name: 'scratch', emptyDir: {} }],
+              },
+            },
+          },
+        });
+      }
       // Read back in protobuf: the same object as its JSON read.
       const asProto = await protobufRequest('GET', `${base('proto-pb')}/${name}`);
       expect(asProto.headers['content-type']).toBe(PROTOBUF);

@@ -44,6 +44,8 @@ interface Codec {
   unknown: Type;
   /** Message full name (no leading dot) → json names of its Go pointer fields. */
   pointers: Map<string, Set<string>>;
+  /** Message full name → its fields that are Go structs embedded inline (their fields are the parent's in JSON). */
+  inline: Map<string, Set<string>>;
 }
 
 let codec: Codec | undefined;
@@ -55,12 +57,18 @@ function loadCodec(): Codec {
   root.resolvePath = (_origin, target) => PROTO_DIR + target;
   root.loadSync(FILES, { keepCase: true });
   root.resolveAll();
-  const listed = JSON.parse(readFileSync(`${PROTO_DIR}pointer-fields.json`, 'utf8')) as Record<
-    string,
-    string[]
+  const goFields = JSON.parse(readFileSync(`${PROTO_DIR}go-fields.json`, 'utf8')) as Record<
+    'pointers' | 'inline',
+    Record<string, string[]>
   >;
-  const pointers = new Map(Object.entries(listed).map(([name, fields]) => [name, new Set(fields)]));
-  codec = { root, unknown: root.lookupType(`${RUNTIME}.Unknown`), pointers };
+  const sets = (listed: Record<string, string[]>): Map<string, Set<string>> =>
+    new Map(Object.entries(listed).map(([name, fields]) => [name, new Set(fields)]));
+  codec = {
+    root,
+    unknown: root.lookupType(`${RUNTIME}.Unknown`),
+    pointers: sets(goFields.pointers),
+    inline: sets(goFields.inline),
+  };
   return codec;
 }
 
@@ -186,12 +194,17 @@ function messageToJson(type: Type, value: JsonObject): JsonValue | undefined {
   const special = specialToJson(type, value);
   if (special) return special.json;
   const pointers = loadCodec().pointers.get(fullName(type));
+  const inline = loadCodec().inline.get(fullName(type));
   const out: JsonObject = {};
   for (const field of type.fieldsArray) {
     const given = value[field.name];
     if (given === undefined || given === null) continue;
     const converted = fieldToJson(field, given);
     if (converted === undefined) continue;
+    if (inline?.has(field.name) && isJsonObject(converted)) {
+      Object.assign(out, converted);
+      continue;
+    }
     // Go writes a non-pointer field even when zero; its JSON leaves such a field out (omitempty). A pointer
     // field on the wire was set, so its `false` or `0` is kept.
     if (isZero(converted) && !(pointers?.has(field.name) ?? false)) continue;
@@ -250,9 +263,11 @@ function messageFromJson(type: Type, value: JsonValue): JsonValue | undefined {
   const special = specialFromJson(type, value);
   if (special) return special.plain;
   if (!isJsonObject(value)) return undefined;
+  const inline = loadCodec().inline.get(fullName(type));
   const out: JsonObject = {};
   for (const field of type.fieldsArray) {
-    const given = value[field.name];
+    // An inline struct's fields are the parent's own in JSON.
+    const given = inline?.has(field.name) ? value : value[field.name];
     if (given === undefined || given === null) continue;
     const converted = fieldFromJson(field, given);
     if (converted !== undefined) out[field.name] = converted;
