@@ -515,16 +515,17 @@ export class ApiServer {
 
   /** The object of a create or update: JSON, or protobuf for the kinds that have a protobuf form. */
   private objectBody(req: IncomingMessage, body: Buffer, type: ResourceType): JsonObject {
-    const protobuf = type.builtin && supportsProtobuf(type.group, type.version, type.kind);
+    // Asked only when needed: the first question loads the protobuf definitions, which JSON clients never use.
+    const protobuf = (): boolean => type.builtin && supportsProtobuf(type.group, type.version, type.kind);
     if (mediaTypeOf(req) === PROTOBUF) {
       // As kube-apiserver: a custom resource (or a kind served without protobuf) refuses a protobuf body.
-      if (!protobuf) throw unsupportedBody(false);
+      if (!protobuf()) throw unsupportedBody(false);
       return decodeProtobuf(body, type.kind);
     }
     try {
       return this.jsonBody(req, body);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 415) throw unsupportedBody(protobuf);
+      if (err instanceof ApiError && err.code === 415) throw unsupportedBody(protobuf());
       throw err;
     }
   }
