@@ -503,13 +503,14 @@ export class ApiServer {
     const body = await readBody(req);
     // kubectl create token sends its TokenRequest in protobuf.
     const request =
-      mediaTypeOf(req) === PROTOBUF ? decodeProtobuf(body, 'TokenRequest') : this.jsonBody(req, body);
+      mediaTypeOf(req) === PROTOBUF ? decodeProtobuf(body, 'TokenRequest') : this.jsonBody(req, body, true);
     send(res, 201, tokens.request(path.namespace ?? '', path.name ?? '', request));
   }
 
-  private jsonBody(req: IncomingMessage, body: Buffer): JsonObject {
+  /** A JSON body; `protobuf` says whether the 415 for another format lists protobuf as accepted. */
+  private jsonBody(req: IncomingMessage, body: Buffer, protobuf = false): JsonObject {
     const contentType = mediaTypeOf(req);
-    if (contentType !== 'application/json' && contentType !== '*/*') throw unsupportedBody(false);
+    if (contentType !== 'application/json' && contentType !== '*/*') throw unsupportedBody(protobuf);
     return parseJsonBody(body);
   }
 
