@@ -33,7 +33,15 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PUBLISHED = {
   '@registry-push/core': ['dist/index.js', 'dist/index.d.ts', 'dist/push-api.js', 'dist/push-api.d.ts'],
   '@registry-push/cli': ['bin/registry-push.js', 'dist/cli.js', 'dist/index.d.ts'],
-  '@registry-push/openshift-sim': ['bin/openshift-sim.js', 'dist/cli.js', 'dist/index.d.ts', 'crds'],
+  '@registry-push/openshift-sim': [
+    'bin/openshift-sim.js',
+    'dist/cli.js',
+    'dist/index.d.ts',
+    'crds',
+    'proto/LICENSE',
+    'proto/go-fields.json',
+    'proto/k8s.io/api/core/v1/generated.proto',
+  ],
   '@registry-push/testkit': ['dist/index.js', 'dist/index.d.ts'],
 } as const;
 type Published = keyof typeof PUBLISHED;

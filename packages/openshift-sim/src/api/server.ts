@@ -7,6 +7,7 @@ import { isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
 import { openApiGroupVersion, openApiRoot, openApiV2 } from './openapi.js';
 import { PatchError, patchTypeForContentType } from './patch.js';
+import { decodeProtobuf, encodeProtobuf, prefersProtobuf, PROTOBUF, supportsProtobuf } from './protobuf.js';
 import type { AccessReviews } from './reviews.js';
 import { forbiddenMessage, type Attributes, type Authorizer, type Subject } from './rbac.js';
 import type { ResourceCatalog } from './resources.js';
@@ -135,12 +136,34 @@ function parseJsonBody(body: Buffer): JsonObject {
   return value;
 }
 
+/**
+ * Responses whose request preferred protobuf (kubectl's `Accept: application/vnd.kubernetes.protobuf,
+ * application/json`): every answer to it, errors included, is protobuf when its kind has a protobuf form.
+ */
+const protobufAnswers = new WeakSet<ServerResponse>();
+
+/** The media type of a request body: the Content-Type without parameters, JSON when absent. */
+function mediaTypeOf(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/** kube's 415 for a body in a format the resource does not take, listing only the formats it does take. */
+function unsupportedBody(protobuf: boolean): ApiError {
+  const accepted = ['application/json', ...(protobuf ? [PROTOBUF] : [])].join(', ');
+  return errors.unsupportedMediaType(
+    `the body of the request was in an unknown format - accepted media types include: ${accepted}`,
+  );
+}
+
 function send(res: ServerResponse, code: number, body: JsonObject, warnings: readonly string[] = []): void {
-  const text = JSON.stringify(body);
+  // A kind without a protobuf form (a custom resource, an OpenShift kind) is answered in JSON, which the
+  // client accepts as its fallback, as kube-apiserver does.
+  const encoded = protobufAnswers.has(res) ? encodeProtobuf(body) : undefined;
+  const text = encoded ?? JSON.stringify(body);
   const headers: Record<string, string | string[]> = {
-    'Content-Type': 'application/json',
+    'Content-Type': encoded !== undefined ? PROTOBUF : 'application/json',
     'Cache-Control': 'no-cache, private',
-    'Content-Length': String(Buffer.byteLength(text)),
+    'Content-Length': String(encoded !== undefined ? encoded.length : Buffer.byteLength(text)),
   };
   if (warnings.length > 0) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
   res.writeHead(code, headers);
@@ -203,9 +226,12 @@ function listOptions(query: URLSearchParams): ListOptions {
   };
 }
 
-function deletePreconditions(body: Buffer): { uid?: string; resourceVersion?: string } {
+function deletePreconditions(
+  body: Buffer,
+  mediaType = 'application/json',
+): { uid?: string; resourceVersion?: string } {
   if (body.length === 0) return {};
-  const options = parseJsonBody(body);
+  const options = mediaType === PROTOBUF ? decodeProtobuf(body, 'DeleteOptions') : parseJsonBody(body);
   const preconditions = objectAt(options, 'preconditions') ?? {};
   const uid = stringAt(preconditions, 'uid');
   const resourceVersion = stringAt(preconditions, 'resourceVersion');
@@ -269,6 +295,7 @@ export class ApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (prefersProtobuf(req.headers.accept)) protobufAnswers.add(res);
     try {
       await this.route(req, res);
     } catch (err) {
@@ -501,17 +528,34 @@ export class ApiServer {
     const tokens = this.parts.tokens;
     if (tokens === undefined || verb !== 'create') throw errors.methodNotAllowed();
     const body = await readBody(req);
-    send(res, 201, tokens.request(path.namespace ?? '', path.name ?? '', this.jsonBody(req, body)));
+    // kubectl create token sends its TokenRequest in protobuf.
+    const request =
+      mediaTypeOf(req) === PROTOBUF ? decodeProtobuf(body, 'TokenRequest') : this.jsonBody(req, body, true);
+    send(res, 201, tokens.request(path.namespace ?? '', path.name ?? '', request));
   }
 
-  private jsonBody(req: IncomingMessage, body: Buffer): JsonObject {
-    const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
-    if (contentType !== 'application/json' && contentType !== '*/*') {
-      throw errors.unsupportedMediaType(
-        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
-      );
-    }
+  /** A JSON body; `protobuf` says whether the 415 for another format lists protobuf as accepted. */
+  private jsonBody(req: IncomingMessage, body: Buffer, protobuf = false): JsonObject {
+    const contentType = mediaTypeOf(req);
+    if (contentType !== 'application/json' && contentType !== '*/*') throw unsupportedBody(protobuf);
     return parseJsonBody(body);
+  }
+
+  /** The object of a create or update: JSON, or protobuf for the kinds that have a protobuf form. */
+  private objectBody(req: IncomingMessage, body: Buffer, type: ResourceType): JsonObject {
+    // Asked only when needed: the first question loads the protobuf definitions, which JSON clients never use.
+    const protobuf = (): boolean => type.builtin && supportsProtobuf(type.group, type.version, type.kind);
+    if (mediaTypeOf(req) === PROTOBUF) {
+      // As kube-apiserver: a custom resource (or a kind served without protobuf) refuses a protobuf body.
+      if (!protobuf()) throw unsupportedBody(false);
+      return decodeProtobuf(body, type.kind);
+    }
+    try {
+      return this.jsonBody(req, body);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 415) throw unsupportedBody(protobuf());
+      throw err;
+    }
   }
 
   private dispatchImageVirtual(
@@ -553,7 +597,13 @@ export class ApiServer {
         send(res, 200, service.list(type, path.namespace, listOptions(query), ctx));
         return;
       case 'create': {
-        const result = service.create(type, namespace, this.jsonBody(req, body), writeOptions(query), ctx);
+        const result = service.create(
+          type,
+          namespace,
+          this.objectBody(req, body, type),
+          writeOptions(query),
+          ctx,
+        );
         send(res, 201, result.object, result.warnings);
         return;
       }
@@ -562,7 +612,7 @@ export class ApiServer {
           type,
           namespace,
           name,
-          this.jsonBody(req, body),
+          this.objectBody(req, body, type),
           sub,
           writeOptions(query),
           ctx,
@@ -580,7 +630,14 @@ export class ApiServer {
         send(
           res,
           200,
-          service.delete(type, namespace, name, deletePreconditions(body), writeOptions(query), ctx),
+          service.delete(
+            type,
+            namespace,
+            name,
+            deletePreconditions(body, mediaTypeOf(req)),
+            writeOptions(query),
+            ctx,
+          ),
         );
         return;
       case 'deletecollection':
