@@ -4,7 +4,7 @@
  * event). Workloads come last. If any list fails the snapshot fails: a plan made from a partial view could
  * delete what the missing part uses.
  */
-import type { ClusterClient, KubeObject, ListOptions } from '../cluster/client.js';
+import type { KubeObject, ListOptions } from '../cluster/client.js';
 import { Resources, type ResourceType } from '../cluster/resources.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { Interner } from './intern.js';
@@ -41,7 +41,7 @@ export interface SnapshotProgress {
 }
 
 /**
- * What {@link takeSnapshot} reads the cluster through: paged lists. A {@link ClusterClient} is one; a
+ * What {@link takeSnapshot} reads the cluster through: paged lists. A `ClusterClient` is one; a
  * wrapper that paces or counts the pages (through {@link ListOptions.beforePage}) is another.
  */
 export interface SnapshotSource {
