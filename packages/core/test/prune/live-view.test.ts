@@ -137,7 +137,10 @@ describe('the live view', () => {
   });
 
   /** The pruner's client, whose short watches (the catch-ups' own) answer 410 `gone` times, or always. */
-  function behindTheHistory(gone: number): { client: ClusterClient; probes: () => number } {
+  function behindTheHistory(
+    gone: number,
+    until = Number.POSITIVE_INFINITY,
+  ): { client: ClusterClient; probes: () => number } {
     let probes = 0;
     const client = new Proxy(pruner, {
       get(target, property, receiver): unknown {
@@ -145,7 +148,7 @@ describe('the live view', () => {
         if (typeof value !== 'function') return value;
         const method = value as (...args: unknown[]) => unknown;
         return (...args: unknown[]) => {
-          if (property === 'watch' && ++probes <= gone) {
+          if (property === 'watch' && ++probes <= gone && Date.now() < until) {
             return Promise.reject(
               new RegistryPushError('GONE', 'The requested resourceVersion is too old (410 Gone).'),
             );
@@ -169,6 +172,40 @@ describe('the live view', () => {
       });
       await view.catchUp();
       expect(probes()).toBeGreaterThanOrEqual(3);
+    } finally {
+      await view.stop();
+    }
+  }, 60_000);
+
+  it('waits longer than behindMs on a view that is behind but whose watch keeps moving', async () => {
+    // A client whose watches lag: the informers' resourceVersions creep up by one every 50 ms and reach
+    // the cluster's (10000) only after 3 s; every short watch answers 410 until then.
+    const opened = Date.now();
+    const version = (): string =>
+      Date.now() - opened >= 3_000 ? '10000' : String(100 + Math.floor((Date.now() - opened) / 50));
+    const lagging = {
+      informer: () => ({
+        start: () => undefined,
+        waitForSync: () => Promise.resolve(),
+        stop: () => Promise.resolve(),
+        error: undefined,
+        get resourceVersion() {
+          return version();
+        },
+      }),
+      currentVersion: () => Promise.resolve('10000'),
+      watch: () =>
+        Date.now() - opened >= 3_000
+          ? Promise.resolve({ next: () => Promise.resolve(undefined), close: () => undefined })
+          : Promise.reject(
+              new RegistryPushError('GONE', 'The requested resourceVersion is too old (410 Gone).'),
+            ),
+    } as unknown as ClusterClient;
+    const view = new LiveView(lagging, { protectAnnotation: 'example.com/keep', behindMs: 1_000 });
+    await view.start();
+    try {
+      await view.catchUp('streams');
+      expect(Date.now() - opened).toBeGreaterThanOrEqual(2_900);
     } finally {
       await view.stop();
     }
