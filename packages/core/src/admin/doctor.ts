@@ -11,13 +11,14 @@ import { resolveToken, type ResolvedToken } from '../login/token.js';
 import { registryTrust, type RegistryTrust } from '../trust/registry-trust.js';
 import { AdminResources, type PersistentVolumeClaim } from './shapes.js';
 import { claimProblem } from './storage.js';
+import { pullPermissionCheck } from './pull-permission.js';
 
 /** The outcome of one check. */
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
 /** One check of {@link registryDoctor}. */
 export interface DoctorCheck {
-  /** Stable identifier (`token`, `storage`, `push-permission`, ...). */
+  /** Stable identifier (`token`, `storage`, `push-permission`, `pull-permission`, ...). */
   id: string;
   title: string;
   status: CheckStatus;
@@ -462,6 +463,10 @@ export async function registryDoctor(
       return { status: 'pass', detail: `may push to ${namespace} (update imagestreams/layers)` };
     });
   }
+  if (namespace !== undefined)
+    await checks.run('pull-permission', `pull permission in ${namespace}`, () =>
+      pullPermissionCheck(client, namespace, user),
+    );
   if (options.prune === true)
     await checks.run('prune-permission', 'prune permission', () => pruneCheck(client, user));
   let host = options.host;
