@@ -106,3 +106,5 @@ export const METRICS_OPTIONS: readonly OptionName[] = [
 ];
 
 export const CONFIG_OPTIONS: readonly OptionName[] = ['dry-run'];
+
+export const TRUSTED_CA_OPTIONS: readonly OptionName[] = ['ca-file', 'ca-data', 'dry-run'];

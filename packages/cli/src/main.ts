@@ -10,6 +10,7 @@ import {
   PUSH_OPTIONS,
   STATUS_OPTIONS,
   TRUST_OPTIONS,
+  TRUSTED_CA_OPTIONS,
 } from './command-options.js';
 import {
   COMPLETION_SHELLS,
@@ -69,6 +70,14 @@ settable PATHs (checked against the CRD before anything is sent; PATH=null remov
   nodeSelector, tolerations, affinity, topologySpreadConstraints, resources = JSON
 storage rules: replicas > 1 is refused on emptyDir and on a claim that is not ReadWriteMany; a ReadWriteOnce
 claim needs rolloutStrategy=Recreate.`;
+
+const TRUSTED_CA_DETAILS = `actions:
+  add HOST[:PORT] --ca-file FILE   put the CA (PEM certificates, never a key) under key HOST..PORT of the config
+                                   map images.config.openshift.io/cluster spec.additionalTrustedCA names in
+                                   openshift-config; creates the config map (registry-cas) and the reference
+  list                             the registries the cluster trusts this way, with their certificates
+  remove HOST[:PORT]               remove the registry's key; other keys, the config map and the reference stay
+--dry-run prints the merge patches and changes nothing. IPv6 literals cannot be config map keys: use a DNS name.`;
 
 // Commands load their code when run, so `push` with a token never loads the Kubernetes client.
 const COMMANDS: Record<string, Command> = {
@@ -147,6 +156,16 @@ const COMMANDS: Record<string, Command> = {
     arguments: ['get', 'set', 'diff', 'undo'],
     details: CONFIG_DETAILS,
     run: async (...args) => (await import('./commands/config.js')).configCommand(...args),
+  },
+  'trusted-ca': {
+    summary:
+      'make the cluster trust an external registry CA (additionalTrustedCA): add HOST[:PORT] --ca-file FILE, list, remove HOST[:PORT]',
+    options: TRUSTED_CA_OPTIONS,
+    usesCluster: true,
+    positionals: ['add|list|remove', 'HOST[:PORT]'],
+    arguments: ['add', 'list', 'remove'],
+    details: TRUSTED_CA_DETAILS,
+    run: async (...args) => (await import('./commands/trusted-ca.js')).trustedCaCommand(...args),
   },
 };
 

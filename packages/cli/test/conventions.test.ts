@@ -23,6 +23,7 @@ const COMMANDS = [
   'enable',
   'metrics',
   'config',
+  'trusted-ca',
 ];
 
 let binDir: string;

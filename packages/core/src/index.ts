@@ -79,6 +79,17 @@ export {
   type AdditionalTrustedCaResult,
 } from './trust/additional-trusted-ca.js';
 export { parseCertificateBundle, type CertificateInfo } from './trust/pem.js';
+export {
+  addTrustedCA,
+  DEFAULT_TRUSTED_CA_CONFIG_MAP,
+  listTrustedCAs,
+  parseTrustedCaPem,
+  removeTrustedCA,
+  type TrustedCaChange,
+  type TrustedCaChangeOptions,
+  type TrustedCaEntry,
+  type TrustedCaList,
+} from './trust/trusted-ca-admin.js';
 
 // Logging in
 export {

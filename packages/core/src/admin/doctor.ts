@@ -11,13 +11,14 @@ import { resolveToken, type ResolvedToken } from '../login/token.js';
 import { registryTrust, type RegistryTrust } from '../trust/registry-trust.js';
 import { AdminResources, type PersistentVolumeClaim } from './shapes.js';
 import { claimProblem } from './storage.js';
+import { pullPermissionCheck } from './pull-permission.js';
 
 /** The outcome of one check. */
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
 /** One check of {@link registryDoctor}. */
 export interface DoctorCheck {
-  /** Stable identifier (`token`, `storage`, `push-permission`, ...). */
+  /** Stable identifier (`token`, `storage`, `push-permission`, `pull-permission`, ...). */
   id: string;
   title: string;
   status: CheckStatus;
@@ -418,7 +419,7 @@ async function readConfig(checks: Checks, client: ClusterClient): Promise<Regist
 /**
  * Run every check a push or prune depends on, from the caller's point of view: API access and identity,
  * token lifetime, the registry's management state, storage, availability and read-only mode (when the
- * caller may read them), push permission in the project, prune permissions, the registry host, the route's
+ * caller may read them), push and pull permission in the project, prune permissions, the registry host, the route's
  * reachability and certificate, and a `/v2/` login. Each problem comes with the exact fix. Never throws for
  * a failed check; `ok` is false when any check failed.
  */
@@ -461,6 +462,18 @@ export async function registryDoctor(
       await preflightPush(client, namespace);
       return { status: 'pass', detail: `may push to ${namespace} (update imagestreams/layers)` };
     });
+  }
+  if (namespace === undefined) {
+    checks.add({
+      id: 'pull-permission',
+      title: 'pull permission',
+      status: 'skip',
+      detail: 'no project given (--namespace)',
+    });
+  } else {
+    await checks.run('pull-permission', `pull permission in ${namespace}`, () =>
+      pullPermissionCheck(client, namespace, user),
+    );
   }
   if (options.prune === true)
     await checks.run('prune-permission', 'prune permission', () => pruneCheck(client, user));
