@@ -161,7 +161,7 @@ export const OPTIONS = {
   },
   'dry-run': {
     type: 'boolean',
-    help: 'enable, config set and config undo: check and print the patch, change nothing',
+    help: 'enable, config set, config undo and trusted-ca: check and print the patch, change nothing',
   },
   prune: { type: 'boolean', help: 'doctor: also check what pruning needs' },
   // output
