@@ -321,11 +321,12 @@ export class LiveView implements PruneView {
   /** Resolves once `informer` has delivered everything up to `target`. */
   async #reach(informer: Informer, type: ResourceType, target: string): Promise<void> {
     const settleMs = this.options.settleMs ?? 25;
-    const until = Date.now() + 2_000;
+    const until = Date.now() + 10 * (this.options.behindMs ?? 60_000);
     let seen = informer.resourceVersion;
     while (!(await this.#delivered(informer, type, target, settleMs))) {
       // A watch that is still delivering gets there by itself: a short watch now would only fetch again
-      // what it is about to deliver (and, on a busy worker, put it further behind).
+      // what it is about to deliver — from a view far behind, thousands of changes per decision, which
+      // loads the server and puts every view further behind.
       if (informer.resourceVersion !== seen && Date.now() < until) {
         seen = informer.resourceVersion;
         continue;
@@ -387,8 +388,9 @@ export class LiveView implements PruneView {
           `The view of ${type.plural} stayed behind the cluster's history for ${Math.round((now - started) / 1000)} s.`,
         );
       }
-      // Until the view's watch has moved on (or half a second), then from there.
+      // Until the view's watch has moved on (or half a second); it may have got there meanwhile.
       await this.#delivered(informer, type, after(from), 500);
+      if (atLeast(informer.resourceVersion, target)) return;
     }
   }
 

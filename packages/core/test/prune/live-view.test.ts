@@ -211,6 +211,38 @@ describe('the live view', () => {
     }
   }, 60_000);
 
+  it('does not ask the server while its own watch is still delivering, however long that takes', async () => {
+    const opened = Date.now();
+    let probes = 0;
+    const delivering = {
+      informer: () => ({
+        start: () => undefined,
+        waitForSync: () => Promise.resolve(),
+        stop: () => Promise.resolve(),
+        error: undefined,
+        // One change every 5 ms; the cluster's version (10000) is reached after 3 s.
+        get resourceVersion() {
+          return Date.now() - opened >= 3_000 ? '10000' : String(100 + Math.floor((Date.now() - opened) / 5));
+        },
+      }),
+      currentVersion: () => Promise.resolve('10000'),
+      watch: () => {
+        probes++;
+        return Promise.reject(
+          new RegistryPushError('GONE', 'The requested resourceVersion is too old (410 Gone).'),
+        );
+      },
+    } as unknown as ClusterClient;
+    const view = new LiveView(delivering, { protectAnnotation: 'example.com/keep', behindMs: 1_000 });
+    await view.start();
+    try {
+      await view.catchUp();
+      expect(probes).toBe(0);
+    } finally {
+      await view.stop();
+    }
+  }, 60_000);
+
   it("a view that stays behind the server's history longer than behindMs refuses to decide", async () => {
     const { client } = behindTheHistory(Number.POSITIVE_INFINITY);
     const view = new LiveView(client, { protectAnnotation: 'example.com/keep', behindMs: 1_500 });
