@@ -656,21 +656,19 @@ export class ApiServer {
         return;
       }
       case 'update': {
-        const result = service.update(
-          type,
-          namespace,
-          name,
-          this.objectBody(req, body, type),
-          sub,
-          writeOptions(query),
-          ctx,
-        );
+        const result = service.update({ type, namespace, name }, this.objectBody(req, body, type), ctx, {
+          subresource: sub,
+          options: writeOptions(query),
+        });
         send(res, 200, result.object, result.warnings);
         return;
       }
       case 'patch': {
         const patchType = patchTypeForContentType(req.headers['content-type'], type.builtin);
-        const result = service.patch(type, namespace, name, patchType, body, sub, writeOptions(query), ctx);
+        const result = service.patch({ type, namespace, name }, { type: patchType, body }, ctx, {
+          subresource: sub,
+          options: writeOptions(query),
+        });
         send(res, 200, result.object, result.warnings);
         return;
       }
@@ -678,14 +676,10 @@ export class ApiServer {
         send(
           res,
           200,
-          service.delete(
-            type,
-            namespace,
-            name,
-            deletePreconditions(body, mediaTypeOf(req)),
-            writeOptions(query),
-            ctx,
-          ),
+          service.delete({ type, namespace, name }, ctx, {
+            preconditions: deletePreconditions(body, mediaTypeOf(req)),
+            options: writeOptions(query),
+          }),
         );
         return;
       case 'deletecollection':

@@ -45,6 +45,25 @@ export interface WriteResult {
  */
 export type Subresource = 'status' | 'spec+status' | undefined;
 
+/** The object a write addresses: its kind, namespace (ignored for a cluster-scoped kind) and name. */
+export interface ObjectTarget {
+  type: ResourceType;
+  namespace: string;
+  name: string;
+}
+
+/** How an update or patch is asked for: on the main resource (default) or a subresource, dry run or not. */
+export interface WriteHow {
+  subresource?: Subresource;
+  options?: WriteOptions;
+}
+
+/** A DELETE's preconditions: the object must still have this uid and resourceVersion. */
+export interface Preconditions {
+  uid?: string;
+  resourceVersion?: string;
+}
+
 /** Query of a list request. */
 export interface ListOptions {
   labelSelector?: string | null;
@@ -351,15 +370,9 @@ export class ResourceService {
   }
 
   /** PUT on the main resource or on `/status`. */
-  update(
-    type: ResourceType,
-    namespace: string,
-    name: string,
-    body: JsonObject,
-    subresource: Subresource,
-    options: WriteOptions,
-    ctx: RequestContext,
-  ): WriteResult {
+  update(target: ObjectTarget, body: JsonObject, ctx: RequestContext, how: WriteHow = {}): WriteResult {
+    const { type, namespace, name } = target;
+    const { subresource, options = {} } = how;
     const ns = type.namespaced ? namespace : '';
     const old = this.store.get(storeKey(type), ns, name);
     if (!old) throw errors.notFound(this.target(type, name));
@@ -481,15 +494,14 @@ export class ResourceService {
 
   /** PATCH: apply the patch to the current object, then update as a PUT would. */
   patch(
-    type: ResourceType,
-    namespace: string,
-    name: string,
-    patchType: PatchType,
-    body: Buffer,
-    subresource: Subresource,
-    options: WriteOptions,
+    target: ObjectTarget,
+    change: { type: PatchType; body: Buffer },
     ctx: RequestContext,
+    how: WriteHow = {},
   ): WriteResult {
+    const { type, namespace, name } = target;
+    const { subresource, options = {} } = how;
+    const { type: patchType, body } = change;
     const ns = type.namespaced ? namespace : '';
     const old = this.store.get(storeKey(type), ns, name);
     if (!old) throw errors.notFound(this.target(type, name));
@@ -524,7 +536,7 @@ export class ResourceService {
     type: ResourceType,
     name: string,
     meta: JsonObject,
-    preconditions: { uid?: string; resourceVersion?: string },
+    preconditions: Preconditions,
   ): void {
     if (preconditions.uid !== undefined && preconditions.uid !== meta['uid']) {
       throw errors.conflict(
@@ -545,37 +557,48 @@ export class ResourceService {
 
   /** DELETE: honours preconditions and finalizers; namespaces take their contents with them. */
   delete(
-    type: ResourceType,
-    namespace: string,
-    name: string,
-    preconditions: { uid?: string; resourceVersion?: string },
-    options: WriteOptions,
+    target: ObjectTarget,
     ctx: RequestContext,
+    how: { preconditions?: Preconditions; options?: WriteOptions } = {},
   ): JsonObject {
+    const { type, namespace, name } = target;
     const ns = type.namespaced ? namespace : '';
     const existing = this.store.get(storeKey(type), ns, name);
     if (!existing) throw errors.notFound(this.target(type, name));
     const meta = metadataOf(existing);
-    this.checkPreconditions(type, name, meta, preconditions);
+    this.checkPreconditions(type, name, meta, how.preconditions ?? {});
     const status = successStatus({
       name,
       group: type.group,
       kind: type.plural,
       uid: textOf(meta['uid']),
     });
-    if (options.dryRun) return type.deleteReturnsStatus ? status : existing;
-    const finalizers = meta['finalizers'];
-    // A finalizer holds the object: the delete only marks it, once; the finalizer's owner removes it later.
-    if (Array.isArray(finalizers) && finalizers.length > 0) {
-      if (meta['deletionTimestamp'] !== undefined) return existing;
-      meta['deletionTimestamp'] = nowSeconds();
-      return this.store.replace(storeKey(type), ns, name, existing);
-    }
+    if (how.options?.dryRun === true) return type.deleteReturnsStatus ? status : existing;
+    const held = this.holdForFinalizers(type, ns, name, existing);
+    if (held !== undefined) return held;
     if (type.plural === 'namespaces' && type.group === '') this.deleteNamespaceContents(name);
     const removed = this.store.remove(storeKey(type), ns, name);
     if (type.deleteReturnsStatus || !removed) return status;
     type.strategy?.decorate?.(removed, ctx);
     return removed;
+  }
+
+  /**
+   * A finalizer holds the object: the delete only marks it (once) with a deletionTimestamp, and the
+   * finalizer's owner removes it later. Undefined when nothing holds it.
+   */
+  private holdForFinalizers(
+    type: ResourceType,
+    ns: string,
+    name: string,
+    existing: JsonObject,
+  ): JsonObject | undefined {
+    const meta = metadataOf(existing);
+    const finalizers = meta['finalizers'];
+    if (!Array.isArray(finalizers) || finalizers.length === 0) return undefined;
+    if (meta['deletionTimestamp'] !== undefined) return existing;
+    meta['deletionTimestamp'] = nowSeconds();
+    return this.store.replace(storeKey(type), ns, name, existing);
   }
 
   /** Everything in a namespace goes with it (kube does this asynchronously; here it is immediate). */
@@ -603,12 +626,9 @@ export class ResourceService {
       const meta = metadataOf(item);
       try {
         this.delete(
-          type,
-          stringAt(meta, 'namespace') ?? '',
-          stringAt(meta, 'name') ?? '',
-          {},
-          writeOptions,
+          { type, namespace: stringAt(meta, 'namespace') ?? '', name: stringAt(meta, 'name') ?? '' },
           ctx,
+          { options: writeOptions },
         );
         deleted.push(item);
       } catch (err) {

@@ -228,13 +228,10 @@ export class VirtualResources {
     const specObject: JsonObject = { ...(objectAt(found, 'spec') ?? {}), tags: keptSpec };
     const statusObject: JsonObject = { ...(objectAt(found, 'status') ?? {}), tags: keptStatus };
     this.service.update(
-      type,
-      namespace,
-      stream,
+      { type, namespace, name: stream },
       { ...found, spec: specObject, status: statusObject },
-      'spec+status',
-      {},
       ctx,
+      { subresource: 'spec+status' },
     );
     return successStatus();
   }
