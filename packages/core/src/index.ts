@@ -96,11 +96,10 @@ export {
   DEFAULT_USERNAME,
   registryLogin,
   registryLogout,
-  type CredentialCheck,
-  type CredentialChecker,
   type LoginOptions,
   type RegistryLogin,
 } from './login/login.js';
+export { type CredentialCheck, type CredentialChecker } from './registry/login-check.js';
 export { readAuthCredentials, removeAuthEntrySync, type AuthEntry } from './login/auth-file.js';
 export { jwtExpiry, resolveToken, type ResolvedToken, type TokenSource } from './login/token.js';
 export { stopRunningTools, toolLoginCommand, type LoginTool, type ToolCommand } from './login/tool-login.js';

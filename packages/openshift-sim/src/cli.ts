@@ -40,12 +40,15 @@ function oneOf<T extends string>(
   return value as T;
 }
 
+/** The flags of `start` as parseArgs types them. */
+type StartFlags = ReturnType<typeof parseArgs<{ options: typeof START_OPTIONS; allowPositionals: true }>>;
+
+function parseStart(argv: string[]): StartFlags {
+  return parseArgs({ args: argv, allowPositionals: true, options: START_OPTIONS });
+}
+
 function optionsFrom(argv: string[]): ClusterOptions & { dir: string } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: START_OPTIONS,
-  });
+  const { values, positionals } = parseStart(argv);
   if (values.help === true) {
     process.stdout.write(USAGE);
     process.exit(0);
@@ -53,6 +56,11 @@ function optionsFrom(argv: string[]): ClusterOptions & { dir: string } {
   if (positionals[0] !== 'start' || positionals.length !== 1)
     throw new UsageError('the only command is "start"');
   if (values.dir === undefined) throw new UsageError('--dir is required');
+  return { dir: resolve(values.dir), ...clusterOptionsFrom(values) };
+}
+
+/** The cluster's options from the parsed flags, each checked; an absent flag leaves the cluster default. */
+function clusterOptionsFrom(values: StartFlags['values']): ClusterOptions {
   const delay = values['route-admission-delay'];
   const port = values['api-port'];
   const managementState = oneOf(
@@ -66,7 +74,6 @@ function optionsFrom(argv: string[]): ClusterOptions & { dir: string } {
     throw new UsageError('--route-admission-delay takes milliseconds');
   if (port !== undefined && !/^\d+$/.test(port)) throw new UsageError('--api-port takes a port number');
   return {
-    dir: resolve(values.dir),
     ...(values['apps-domain'] !== undefined ? { appsDomain: values['apps-domain'] } : {}),
     ...(managementState !== undefined ? { managementState } : {}),
     ...(storage !== undefined ? { storage } : {}),

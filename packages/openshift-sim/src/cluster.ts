@@ -172,6 +172,43 @@ function newToken(): string {
   return `sha256~${randomBytes(32).toString('base64url')}`;
 }
 
+/** The registry operator's starting state: the options given, the defaults of a fresh cluster otherwise. */
+function registryBootstrap(options: ClusterOptions): RegistryBootstrap {
+  return {
+    managementState: options.managementState ?? 'Managed',
+    storage: options.storage ?? 'emptyDir',
+    readOnly: options.readOnly ?? false,
+    replicas: 1,
+    defaultRoute: options.defaultRoute ?? false,
+    rolloutDelayMs: options.registryRolloutDelayMs ?? 0,
+  };
+}
+
+function ingressBootstrap(
+  options: ClusterOptions,
+  appsDomain: string,
+): Parameters<typeof bootstrapIngress>[1] {
+  return {
+    appsDomain,
+    ...(options.customDefaultCertificate !== undefined
+      ? { customDefaultCertificate: options.customDefaultCertificate }
+      : {}),
+  };
+}
+
+/** Creates each namespace once: a name given with --namespace may be a system one or `demo` already. */
+function createNamespaces(
+  parts: ControllerParts,
+  names: readonly string[],
+  ctx: ReturnType<typeof systemContext>,
+): void {
+  const namespaces = parts.catalog.require('', 'namespaces');
+  for (const name of names) {
+    if (!parts.store.get('namespaces', '', name))
+      parts.service.create(namespaces, '', { metadata: { name } }, {}, ctx);
+  }
+}
+
 /**
  * Starts a simulated OpenShift: an HTTPS API server on 127.0.0.1 with its own CA and bearer tokens,
  * the registry and ingress operators' behaviour, and kubeconfig files for the seed users (kubeadmin,
@@ -245,11 +282,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const apiServer = await server.listen(options.apiPort ?? 0);
 
   const bootstrapCtx = systemContext(parts, 'kube-system:bootstrap');
-  const namespaces = catalog.require('', 'namespaces');
-  for (const name of [...SYSTEM_NAMESPACES, 'demo', ...(options.namespaces ?? [])]) {
-    if (!store.get('namespaces', '', name))
-      service.create(namespaces, '', { metadata: { name } }, {}, bootstrapCtx);
-  }
+  createNamespaces(parts, [...SYSTEM_NAMESPACES, 'demo', ...(options.namespaces ?? [])], bootstrapCtx);
   bootstrapClusterRoles(service, catalog.require('rbac.authorization.k8s.io', 'clusterroles'), bootstrapCtx);
   const namespaceBundles = new NamespaceBundles(
     parts,
@@ -259,26 +292,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   namespaceBundles.start();
   const serviceCaInjector = new ServiceCaInjector(parts, serviceCa.certPem, onError);
   serviceCaInjector.start();
-  const ingress = await bootstrapIngress(parts, {
-    appsDomain,
-    ...(options.customDefaultCertificate !== undefined
-      ? { customDefaultCertificate: options.customDefaultCertificate }
-      : {}),
-  });
+  const ingress = await bootstrapIngress(parts, ingressBootstrap(options, appsDomain));
   const admission = new RouterAdmission(parts, options.routeAdmissionDelayMs ?? 0, onError);
   admission.start();
-  const operator = new RegistryOperator(
-    parts,
-    {
-      managementState: options.managementState ?? 'Managed',
-      storage: options.storage ?? 'emptyDir',
-      readOnly: options.readOnly ?? false,
-      replicas: 1,
-      defaultRoute: options.defaultRoute ?? false,
-      rolloutDelayMs: options.registryRolloutDelayMs ?? 0,
-    },
-    onError,
-  );
+  const operator = new RegistryOperator(parts, registryBootstrap(options), onError);
   operator.start();
   const pruner = new ImagePrunerController(parts, onError);
   pruner.start();

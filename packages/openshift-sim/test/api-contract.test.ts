@@ -34,14 +34,7 @@ describe('every resource through client-node', () => {
       const created = await api.create(sample);
       expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
       expect(Number(created.metadata?.resourceVersion)).toBeGreaterThan(0);
-      const ref = {
-        apiVersion: sample.apiVersion,
-        kind: sample.kind,
-        metadata: {
-          name: sample.metadata?.name ?? '',
-          ...(sample.metadata?.namespace ? { namespace: sample.metadata.namespace } : {}),
-        },
-      };
+      const ref = referenceTo(sample);
       const read = await api.read(ref);
       expect(read.metadata?.uid).toBe(created.metadata?.uid);
 
@@ -81,6 +74,18 @@ describe('every resource through client-node', () => {
     },
   );
 });
+
+/** What client-node needs to address an object again: its kind and name (and namespace). */
+function referenceTo(sample: KubernetesObject): KubernetesObject & { metadata: { name: string } } {
+  return {
+    apiVersion: sample.apiVersion ?? '',
+    kind: sample.kind ?? '',
+    metadata: {
+      name: sample.metadata?.name ?? '',
+      ...(sample.metadata?.namespace ? { namespace: sample.metadata.namespace } : {}),
+    },
+  };
+}
 
 /** The object's URL path, built the way kube lays paths out. */
 function selfPath(o: KubernetesObject): string {

@@ -4,7 +4,8 @@ import { conditionOf, type RegistryConfig } from '../cluster/shapes.js';
 import { formatError, isRegistryPushError, type ErrorCode, type RegistryPushError } from '../errors.js';
 import { discoverRegistryHost } from '../expose/discover.js';
 import { IMAGE_REGISTRY_REMOVED_ADVICE, registryState } from '../expose/registry-state.js';
-import { DEFAULT_USERNAME, type CredentialChecker } from '../login/login.js';
+import { DEFAULT_USERNAME } from '../login/login.js';
+import type { CredentialChecker } from '../registry/login-check.js';
 import { preflightPush } from '../login/preflight.js';
 import { checkRegistryLogin } from '../registry/login-check.js';
 import { resolveToken, type ResolvedToken } from '../login/token.js';
@@ -213,15 +214,23 @@ function said(condition: { reason?: string; message?: string } | undefined): str
   return [condition?.reason, condition?.message].filter(Boolean).join(': ');
 }
 
+/** Why the registry is not available: the Available condition's words, and the rollout's if one is under way. */
+function notAvailableReason(
+  available: { reason?: string; message?: string } | undefined,
+  progressing: { status?: string; message?: string } | undefined,
+): string {
+  return [said(available), progressing?.status === 'True' ? progressing.message : undefined]
+    .filter(Boolean)
+    .join(': ');
+}
+
 function availableCheck(config: RegistryConfig): Omit<DoctorCheck, 'id' | 'title'> {
   const available = conditionOf(config.status?.conditions, 'Available');
   const degraded = conditionOf(config.status?.conditions, 'Degraded');
   const progressing = conditionOf(config.status?.conditions, 'Progressing');
   const ready = `${config.status?.readyReplicas ?? 0}/${config.spec.replicas ?? 1} replicas ready`;
   if (available?.status !== 'True' || available.reason === 'Removed') {
-    const why = [said(available), progressing?.status === 'True' ? progressing.message : undefined]
-      .filter(Boolean)
-      .join(': ');
+    const why = notAvailableReason(available, progressing);
     return {
       status: 'fail',
       detail: `The registry is not available (${why || 'no Available condition yet'}); ${ready}.`,

@@ -51,6 +51,18 @@ export function collectionPath(type: ResourceType, namespace: string | undefined
   return `${base}${scope}/${type.plural}`;
 }
 
+/** One raw GET: where it goes, what it is (for error messages), and how its socket and timeout behave. */
+interface OpenOptions {
+  path: string;
+  query: URLSearchParams;
+  request: ApiRequest;
+  signal?: AbortSignal | undefined;
+  /** Socket idle time before the request fails; absent for a watch, which is idle by nature. */
+  timeoutMs?: number;
+  /** `pooled` for lists and reads (keep-alive agent), `own` for a watch (a socket of its own). */
+  socket: 'pooled' | 'own';
+}
+
 /**
  * A raw request: the KubeConfig's credentials, CA and client certificate applied per request; lists and
  * reads on pooled keep-alive connections, each watch on a socket of its own.
@@ -62,14 +74,7 @@ export class RawApi {
     private readonly connections: ApiConnections = new ApiConnections(),
   ) {}
 
-  private async open(
-    path: string,
-    query: URLSearchParams,
-    request: ApiRequest,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-    socket: 'pooled' | 'own',
-  ): Promise<{
+  private async open({ path, query, request, signal, timeoutMs, socket }: OpenOptions): Promise<{
     response: IncomingMessage;
     abort: () => void;
   }> {
@@ -116,7 +121,14 @@ export class RawApi {
     request: ApiRequest,
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
-    const { response } = await this.open(path, query, request, signal, LIST_TIMEOUT_MS, 'pooled');
+    const { response } = await this.open({
+      path,
+      query,
+      request,
+      signal,
+      timeoutMs: LIST_TIMEOUT_MS,
+      socket: 'pooled',
+    });
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of response) chunks.push(chunk as Buffer);
@@ -224,14 +236,13 @@ export class RawApi {
       query.set('resourceVersion', options.resourceVersion);
     }
     if (options.timeoutSeconds !== undefined) query.set('timeoutSeconds', String(options.timeoutSeconds));
-    const { response, abort } = await this.open(
-      collectionPath(type, options.namespace),
+    const { response, abort } = await this.open({
+      path: collectionPath(type, options.namespace),
       query,
       request,
       signal,
-      undefined,
-      'own',
-    );
+      socket: 'own',
+    });
     const status = response.statusCode ?? 0;
     if (status < 200 || status >= 300) {
       const chunks: Buffer[] = [];

@@ -1,6 +1,6 @@
 import type { ClusterClient } from '../cluster/client.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
-import { checkRegistryLogin } from '../registry/login-check.js';
+import { checkRegistryLogin, type CredentialChecker } from '../registry/login-check.js';
 import { installTrust, uninstallTrust } from '../trust/install.js';
 import { redact } from '../secrets.js';
 import { removeAuthEntry, writeAuthEntry, type AuthEntry } from './auth-file.js';
@@ -9,21 +9,6 @@ import { runToolCommand, toolLoginCommand, type LoginTool } from './tool-login.j
 
 /** The username used when none is given; the OpenShift registry accepts any name without `:`. */
 export const DEFAULT_USERNAME = 'registry-push';
-
-/** What a credential check needs: where, who, and how to trust the host. */
-export interface CredentialCheck {
-  host: string;
-  username: string;
-  token: string;
-  caPem?: string;
-  tlsVerify: boolean;
-  connectTo?: string;
-  /** Plain HTTP (a local registry without TLS). */
-  plainHttp?: boolean;
-}
-
-/** Verifies credentials against the registry's `/v2/` (the registry client's login check plugs in here). */
-export type CredentialChecker = (check: CredentialCheck) => Promise<void>;
 
 /** Options of {@link registryLogin}. */
 export interface LoginOptions {

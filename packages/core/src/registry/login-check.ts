@@ -1,5 +1,21 @@
-import type { CredentialCheck } from '../login/login.js';
+// The check's shape lives here, with the check, so that login (which calls it) depends on the registry side
+// and not the other way round.
 import { RegistryClient } from './client.js';
+
+/** What a credential check needs: where, who, and how to trust the host. */
+export interface CredentialCheck {
+  host: string;
+  username: string;
+  token: string;
+  caPem?: string;
+  tlsVerify: boolean;
+  connectTo?: string;
+  /** Plain HTTP (a local registry without TLS). */
+  plainHttp?: boolean;
+}
+
+/** Verifies credentials against the registry's `/v2/` (the registry client's login check plugs in here). */
+export type CredentialChecker = (check: CredentialCheck) => Promise<void>;
 
 /**
  * The default credential check of `registryLogin`: `GET /v2/` through the registry's own challenge (the

@@ -72,31 +72,49 @@ export function validateTag(tag: string): string {
 export function parseReference(input: string): ImageReference {
   const text = input.trim();
   if (text === '') throw invalid(input, 'it is empty');
-  let rest = text;
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!DIGEST_RE.test(digest)) throw invalid(input, `"${digest}" is not a digest (algorithm:hex)`);
-  }
-  let tag: string | undefined;
-  const lastSlash = rest.lastIndexOf('/');
-  const lastColon = rest.lastIndexOf(':');
-  if (lastColon > lastSlash) {
-    tag = rest.slice(lastColon + 1);
-    rest = rest.slice(0, lastColon);
-    if (!TAG_RE.test(tag)) throw invalid(input, `"${tag}" is not a valid tag`);
-  }
+  const { rest: named, digest } = splitDigest(input, text);
+  const { rest, tag } = splitTag(input, named);
   const slash = rest.indexOf('/');
   if (slash < 0) throw invalid(input, 'it names no registry host');
-  const host = rest.slice(0, slash);
-  const repository = rest.slice(slash + 1);
+  const host = checkHost(input, rest.slice(0, slash));
+  const repository = checkRepository(input, rest.slice(slash + 1));
+  return {
+    host,
+    repository,
+    ...(tag === undefined ? {} : { tag }),
+    ...(digest === undefined ? {} : { digest }),
+  };
+}
+
+/** Splits off `@digest` (the digest comes last and may itself contain `:`, so it goes first). */
+function splitDigest(input: string, text: string): { rest: string; digest?: string } {
+  const at = text.indexOf('@');
+  if (at < 0) return { rest: text };
+  const digest = text.slice(at + 1);
+  if (!DIGEST_RE.test(digest)) throw invalid(input, `"${digest}" is not a digest (algorithm:hex)`);
+  return { rest: text.slice(0, at), digest };
+}
+
+/** Splits off `:tag`: only a colon after the last `/`, since a colon before it is the host's port. */
+function splitTag(input: string, text: string): { rest: string; tag?: string } {
+  const lastColon = text.lastIndexOf(':');
+  if (lastColon <= text.lastIndexOf('/')) return { rest: text };
+  const tag = text.slice(lastColon + 1);
+  if (!TAG_RE.test(tag)) throw invalid(input, `"${tag}" is not a valid tag`);
+  return { rest: text.slice(0, lastColon), tag };
+}
+
+/** The first component is a host only if it looks like one, as distribution decides. */
+function checkHost(input: string, host: string): string {
   const looksLikeHost =
     host.includes('.') || host.includes(':') || host === 'localhost' || host.startsWith('[');
   if (!looksLikeHost || !DOMAIN_RE.test(host)) {
     throw invalid(input, `"${host}" is not a registry host`);
   }
+  return host;
+}
+
+function checkRepository(input: string, repository: string): string {
   if (repository === '') throw invalid(input, 'the repository is empty');
   if (repository.length > MAX_NAME_LENGTH) {
     throw invalid(input, `the repository is longer than ${MAX_NAME_LENGTH} characters`);
@@ -110,12 +128,7 @@ export function parseReference(input: string): ImageReference {
       );
     }
   }
-  return {
-    host,
-    repository,
-    ...(tag === undefined ? {} : { tag }),
-    ...(digest === undefined ? {} : { digest }),
-  };
+  return repository;
 }
 
 /**

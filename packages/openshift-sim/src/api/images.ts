@@ -44,22 +44,31 @@ function normaliseSpec(object: JsonObject, generation: number, old?: JsonObject)
   const oldTags = objectAt(old, 'spec')?.['tags'];
   for (const tag of tags) {
     if (!isJsonObject(tag)) continue;
-    tag['annotations'] ??= null;
-    const importPolicy = objectAt(tag, 'importPolicy') ?? {};
-    importPolicy['importMode'] ??= 'Legacy';
-    tag['importPolicy'] = importPolicy;
-    const referencePolicy = objectAt(tag, 'referencePolicy') ?? {};
-    referencePolicy['type'] ??= 'Source';
-    tag['referencePolicy'] = referencePolicy;
+    defaultSpecTag(tag);
     const before = Array.isArray(oldTags)
       ? oldTags.find((t) => isJsonObject(t) && t['name'] === tag['name'])
       : undefined;
-    const changed =
-      !isJsonObject(before) || !jsonEqual({ ...before, generation: null }, { ...tag, generation: null });
-    tag['generation'] =
-      changed || tag['generation'] === 0 ? generation : (before['generation'] ?? generation);
+    tag['generation'] = tagGeneration(tag, before, generation);
   }
   tags.sort(byKey('name'));
+}
+
+/** The defaults the server fills into each spec tag. */
+function defaultSpecTag(tag: JsonObject): void {
+  tag['annotations'] ??= null;
+  const importPolicy = objectAt(tag, 'importPolicy') ?? {};
+  importPolicy['importMode'] ??= 'Legacy';
+  tag['importPolicy'] = importPolicy;
+  const referencePolicy = objectAt(tag, 'referencePolicy') ?? {};
+  referencePolicy['type'] ??= 'Source';
+  tag['referencePolicy'] = referencePolicy;
+}
+
+/** A tag keeps its generation unless it changed (or is new, or was reset to 0): then it takes the stream's. */
+function tagGeneration(tag: JsonObject, before: JsonValue | undefined, generation: number): JsonValue {
+  const changed =
+    !isJsonObject(before) || !jsonEqual({ ...before, generation: null }, { ...tag, generation: null });
+  return changed || tag['generation'] === 0 ? generation : (before['generation'] ?? generation);
 }
 
 function sortStatusTags(object: JsonObject): void {
@@ -194,50 +203,60 @@ function parseJson(text: string): JsonObject | undefined {
 function fillFromManifest(object: JsonObject): void {
   const manifestText = stringAt(object, 'dockerImageManifest');
   const manifest = manifestText !== undefined ? parseJson(manifestText) : undefined;
-  if (manifest) {
-    object['dockerImageManifestMediaType'] ??= stringAt(manifest, 'mediaType') ?? null;
-    const layers = manifest['layers'];
-    if (Array.isArray(layers) && object['dockerImageLayers'] === undefined) {
-      object['dockerImageLayers'] = layers.filter(isJsonObject).map((l) => ({
-        name: l['digest'] ?? '',
-        size: l['size'] ?? 0,
-        mediaType: l['mediaType'] ?? '',
-      }));
-    }
-    const children = manifest['manifests'];
-    if (Array.isArray(children) && object['dockerImageManifests'] === undefined) {
-      object['dockerImageManifests'] = children.filter(isJsonObject).map((m) => {
-        const platform = objectAt(m, 'platform') ?? {};
-        return {
-          digest: m['digest'] ?? '',
-          mediaType: m['mediaType'] ?? '',
-          manifestSize: m['size'] ?? 0,
-          architecture: platform['architecture'] ?? '',
-          os: platform['os'] ?? '',
-          ...(platform['variant'] !== undefined ? { variant: platform['variant'] } : {}),
-        };
-      });
-    }
-  }
+  if (manifest) fillFromParsedManifest(object, manifest);
   const configText = stringAt(object, 'dockerImageConfig');
   const config = configText !== undefined ? parseJson(configText) : undefined;
   if (config && configText !== undefined && object['dockerImageMetadata'] === undefined) {
-    const layers = Array.isArray(object['dockerImageLayers']) ? object['dockerImageLayers'] : [];
-    const layerBytes = layers.reduce<number>(
-      (sum, l) => sum + (isJsonObject(l) ? Number(l['size'] ?? 0) : 0),
-      0,
-    );
-    object['dockerImageMetadata'] = {
-      kind: 'DockerImage',
-      apiVersion: 'image.openshift.io/1.0',
-      Id: sha256(configText),
-      Created: config['created'] ?? null,
-      ContainerConfig: {},
-      Config: config['config'] ?? {},
-      Architecture: config['architecture'] ?? '',
-      Size: Buffer.byteLength(configText) + layerBytes,
-    };
+    object['dockerImageMetadata'] = metadataFromConfig(object, config, configText);
   }
+}
+
+/** Media type, layers (of an image manifest) and children (of an index), unless the client gave them. */
+function fillFromParsedManifest(object: JsonObject, manifest: JsonObject): void {
+  object['dockerImageManifestMediaType'] ??= stringAt(manifest, 'mediaType') ?? null;
+  const layers = manifest['layers'];
+  if (Array.isArray(layers) && object['dockerImageLayers'] === undefined) {
+    object['dockerImageLayers'] = layers.filter(isJsonObject).map((l) => ({
+      name: l['digest'] ?? '',
+      size: l['size'] ?? 0,
+      mediaType: l['mediaType'] ?? '',
+    }));
+  }
+  const children = manifest['manifests'];
+  if (Array.isArray(children) && object['dockerImageManifests'] === undefined) {
+    object['dockerImageManifests'] = children.filter(isJsonObject).map(manifestEntry);
+  }
+}
+
+function manifestEntry(m: JsonObject): JsonObject {
+  const platform = objectAt(m, 'platform') ?? {};
+  return {
+    digest: m['digest'] ?? '',
+    mediaType: m['mediaType'] ?? '',
+    manifestSize: m['size'] ?? 0,
+    architecture: platform['architecture'] ?? '',
+    os: platform['os'] ?? '',
+    ...(platform['variant'] !== undefined ? { variant: platform['variant'] } : {}),
+  };
+}
+
+/** dockerImageMetadata as the server derives it: the config's fields; Size counts config and layers. */
+function metadataFromConfig(object: JsonObject, config: JsonObject, configText: string): JsonObject {
+  const layers = Array.isArray(object['dockerImageLayers']) ? object['dockerImageLayers'] : [];
+  const layerBytes = layers.reduce<number>(
+    (sum, l) => sum + (isJsonObject(l) ? Number(l['size'] ?? 0) : 0),
+    0,
+  );
+  return {
+    kind: 'DockerImage',
+    apiVersion: 'image.openshift.io/1.0',
+    Id: sha256(configText),
+    Created: config['created'] ?? null,
+    ContainerConfig: {},
+    Config: config['config'] ?? {},
+    Architecture: config['architecture'] ?? '',
+    Size: Buffer.byteLength(configText) + layerBytes,
+  };
 }
 
 const IMMUTABLE_IMAGE_FIELDS = ['dockerImageMetadata', 'dockerImageMetadataVersion', 'dockerImageLayers'];

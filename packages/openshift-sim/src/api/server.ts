@@ -64,50 +64,114 @@ function segmentsOf(pathname: string): string[] {
 
 /** Splits a resource path; undefined when it is not one (a discovery path or unknown). */
 export function parseResourcePath(pathname: string): ParsedPath | undefined {
-  const segs = segmentsOf(pathname);
-  let group: string;
-  let version: string;
-  let rest: string[];
-  if (segs[0] === 'api' && segs.length >= 3) {
-    group = '';
-    version = segs[1] ?? '';
-    rest = segs.slice(2);
-  } else if (segs[0] === 'apis' && segs.length >= 4) {
-    group = segs[1] ?? '';
-    version = segs[2] ?? '';
-    rest = segs.slice(3);
-  } else {
-    return undefined;
-  }
-  const base = { group, version };
+  const api = splitApiPrefix(segmentsOf(pathname));
+  if (api === undefined) return undefined;
+  const { rest, ...base } = api;
   for (const segment of rest) {
     if (segment === '.' || segment === '..') {
       throw errors.badRequest(`Name parameter invalid: "${segment}": may not be '${segment}'`);
     }
   }
-  const isNamespaceItself =
-    group === '' &&
-    rest[0] === 'namespaces' &&
-    (rest.length <= 2 || (rest.length === 3 && ['status', 'finalize'].includes(rest[2] ?? '')));
-  if (rest[0] === 'namespaces' && rest.length >= 3 && !isNamespaceItself) {
+  if (isNamespacedPath(base.group, rest)) {
     const [, namespace = '', plural = '', name, subresource] = rest;
     if (rest.length > 5) return undefined;
-    return {
-      ...base,
-      namespace,
-      plural,
-      ...(name !== undefined ? { name } : {}),
-      ...(subresource !== undefined ? { subresource } : {}),
-    };
+    return { ...base, namespace, ...resourceParts(plural, name, subresource) };
   }
   const [plural = '', name, subresource] = rest;
   if (rest.length > 3) return undefined;
+  return { ...base, ...resourceParts(plural, name, subresource) };
+}
+
+/** `/api/<version>/...` is the core group; `/apis/<group>/<version>/...` any other. */
+function splitApiPrefix(segs: string[]): { group: string; version: string; rest: string[] } | undefined {
+  if (segs[0] === 'api' && segs.length >= 3) {
+    return { group: '', version: segs[1] ?? '', rest: segs.slice(2) };
+  }
+  if (segs[0] === 'apis' && segs.length >= 4) {
+    return { group: segs[1] ?? '', version: segs[2] ?? '', rest: segs.slice(3) };
+  }
+  return undefined;
+}
+
+/**
+ * Whether the path is under `namespaces/<ns>/`: a namespace's own paths (`namespaces/<ns>`, its status and
+ * finalize) name the cluster-scoped Namespace object, not a resource inside it.
+ */
+function isNamespacedPath(group: string, rest: string[]): boolean {
+  if (rest[0] !== 'namespaces' || rest.length < 3) return false;
+  const isNamespaceItself =
+    group === '' && rest.length === 3 && ['status', 'finalize'].includes(rest[2] ?? '');
+  return !isNamespaceItself;
+}
+
+function resourceParts(
+  plural: string,
+  name: string | undefined,
+  subresource: string | undefined,
+): Pick<ParsedPath, 'plural' | 'name' | 'subresource'> {
   return {
-    ...base,
     plural,
     ...(name !== undefined ? { name } : {}),
     ...(subresource !== undefined ? { subresource } : {}),
   };
+}
+
+/** The paths every caller may read, authenticated or not: health probes and `/version`. */
+function serveOpenPath(pathname: string, res: ServerResponse): boolean {
+  if (['/healthz', '/readyz', '/livez'].includes(pathname)) {
+    res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    return true;
+  }
+  if (pathname === '/version') {
+    send(res, 200, versionInfo());
+    return true;
+  }
+  return false;
+}
+
+function sendResourceNotFound(res: ServerResponse): void {
+  send(
+    res,
+    404,
+    new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus(),
+  );
+}
+
+/** 405 for a verb the kind does not serve; the all-namespaces path of a namespaced kind serves list and watch only. */
+function checkVerbAllowed(type: ResourceType, path: ParsedPath, verb: string): void {
+  if (!type.verbs.includes(verb)) throw errors.methodNotAllowed();
+  if (type.namespaced && path.namespace === undefined && verb !== 'list' && verb !== 'watch') {
+    throw errors.methodNotAllowed();
+  }
+}
+
+/** `/api`, `/apis`, `/api/<v>`, `/apis/<g>` and `/apis/<g>/<v>`; null for an unknown one; undefined otherwise. */
+function apiDiscovery(
+  catalog: ResourceCatalog,
+  address: string,
+  segs: string[],
+): JsonObject | null | undefined {
+  const [root, first = '', second = ''] = segs;
+  if (root === 'api') {
+    if (segs.length === 1) return coreVersions(address);
+    if (segs.length === 2) return resourceList(catalog, '', first) ?? null;
+  }
+  if (root === 'apis') {
+    if (segs.length === 1) return groupList(catalog);
+    if (segs.length === 2) return groupInfo(catalog, first) ?? null;
+    if (segs.length === 3) return resourceList(catalog, first, second) ?? null;
+  }
+  return undefined;
+}
+
+/** `/openapi/v3` and its group-version documents; any other `/openapi/...` path is unknown (null). */
+function openApiV3Discovery(catalog: ResourceCatalog, segs: string[]): JsonObject | null {
+  if (segs[1] !== 'v3') return null;
+  if (segs.length === 2) return openApiRoot(catalog);
+  if (segs[2] === 'api' && segs.length === 4) return openApiGroupVersion(catalog, '', segs[3] ?? '') ?? null;
+  if (segs[2] === 'apis' && segs.length === 5)
+    return openApiGroupVersion(catalog, segs[3] ?? '', segs[4] ?? '') ?? null;
+  return null;
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -317,52 +381,21 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'https://sim.invalid');
     // The path as sent: URL parsing would resolve `%2e%2e` segments into another resource's path.
     const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
-    const method = req.method ?? 'GET';
-    if (['/healthz', '/readyz', '/livez'].includes(url.pathname)) {
-      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
-      return;
-    }
-    if (url.pathname === '/version') {
-      send(res, 200, versionInfo());
-      return;
-    }
+    if (serveOpenPath(url.pathname, res)) return;
     const subject = this.subjectOf(req);
     if (url.pathname === '/openapi/v2') {
       this.openApiV2(req, res, subject);
       return;
     }
-    const discovery = this.discovery(url.pathname);
-    if (discovery !== undefined) {
-      if (subject === ANONYMOUS) {
-        throw errors.forbidden(`forbidden: User "system:anonymous" cannot get path "${url.pathname}"`);
-      }
-      send(
-        res,
-        discovery === null ? 404 : 200,
-        discovery ?? errors.notFound({ group: '', resource: '' }).toStatus(),
-      );
+    if (this.serveDiscovery(url.pathname, res, subject)) return;
+    const resolved = this.resolveResource(rawPath);
+    if (resolved === undefined) {
+      sendResourceNotFound(res);
       return;
     }
-    const path = parseResourcePath(rawPath);
-    if (!path) {
-      send(
-        res,
-        404,
-        new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus(),
-      );
-      return;
-    }
-    const type = this.parts.catalog.find(path.group, path.plural);
-    if (!type || type.version !== path.version || (path.namespace !== undefined && !type.namespaced)) {
-      send(
-        res,
-        404,
-        new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus(),
-      );
-      return;
-    }
+    const { type, path } = resolved;
     const watch = ['true', '1'].includes(url.searchParams.get('watch') ?? '');
-    const verb = verbFor(method, path, watch);
+    const verb = verbFor(req.method ?? 'GET', path, watch);
     this.authorize(subject, type, path, verb, url.searchParams);
     const ctx: RequestContext = {
       store: this.parts.store,
@@ -372,6 +405,32 @@ export class ApiServer {
       namespace: path.namespace ?? '',
     };
     await this.dispatch(req, res, { type, path, verb, query: url.searchParams, ctx });
+  }
+
+  /** Answers a discovery path (true) for authenticated callers; false when the path is not one. */
+  private serveDiscovery(pathname: string, res: ServerResponse, subject: Subject): boolean {
+    const discovery = this.discovery(pathname);
+    if (discovery === undefined) return false;
+    if (subject === ANONYMOUS) {
+      throw errors.forbidden(`forbidden: User "system:anonymous" cannot get path "${pathname}"`);
+    }
+    send(
+      res,
+      discovery === null ? 404 : 200,
+      discovery ?? errors.notFound({ group: '', resource: '' }).toStatus(),
+    );
+    return true;
+  }
+
+  /** The kind a resource path names, when the server serves it at that version and scope. */
+  private resolveResource(rawPath: string): { type: ResourceType; path: ParsedPath } | undefined {
+    const path = parseResourcePath(rawPath);
+    if (!path) return undefined;
+    const type = this.parts.catalog.find(path.group, path.plural);
+    if (!type || type.version !== path.version || (path.namespace !== undefined && !type.namespaced)) {
+      return undefined;
+    }
+    return { type, path };
   }
 
   /** `/openapi/v2`, for authenticated callers as the other discovery documents. */
@@ -390,23 +449,8 @@ export class ApiServer {
   /** A discovery document, null for an unknown discovery path, undefined when not a discovery path. */
   private discovery(pathname: string): JsonObject | null | undefined {
     const segs = segmentsOf(pathname);
-    const { catalog } = this.parts;
-    if (segs.length === 1 && segs[0] === 'api') return coreVersions(this.address);
-    if (segs.length === 1 && segs[0] === 'apis') return groupList(catalog);
-    if (segs.length === 2 && segs[0] === 'api') return resourceList(catalog, '', segs[1] ?? '') ?? null;
-    if (segs.length === 2 && segs[0] === 'apis') return groupInfo(catalog, segs[1] ?? '') ?? null;
-    if (segs.length === 3 && segs[0] === 'apis')
-      return resourceList(catalog, segs[1] ?? '', segs[2] ?? '') ?? null;
-    if (segs[0] === 'openapi' && segs[1] === 'v3') {
-      if (segs.length === 2) return openApiRoot(catalog);
-      if (segs[2] === 'api' && segs.length === 4)
-        return openApiGroupVersion(catalog, '', segs[3] ?? '') ?? null;
-      if (segs[2] === 'apis' && segs.length === 5)
-        return openApiGroupVersion(catalog, segs[3] ?? '', segs[4] ?? '') ?? null;
-      return null;
-    }
-    if (segs[0] === 'openapi') return null;
-    return undefined;
+    if (segs[0] === 'openapi') return openApiV3Discovery(this.parts.catalog, segs);
+    return apiDiscovery(this.parts.catalog, this.address, segs);
   }
 
   private authorize(
@@ -449,49 +493,53 @@ export class ApiServer {
     call: { type: ResourceType; path: ParsedPath; verb: string; query: URLSearchParams; ctx: RequestContext },
   ): Promise<void> {
     const { type, path, verb } = call;
-    if (!type.verbs.includes(verb)) throw errors.methodNotAllowed();
-    // The all-namespaces path of a namespaced kind serves list and watch only, as in kube.
-    if (type.namespaced && path.namespace === undefined && verb !== 'list' && verb !== 'watch') {
-      throw errors.methodNotAllowed();
-    }
+    checkVerbAllowed(type, path, verb);
     if (isTokenRequest(type, path)) {
       await this.tokenRequest(req, res, path, verb);
       return;
     }
     if (path.subresource !== undefined && !(path.subresource === 'status' && type.statusSubresource)) {
-      send(
-        res,
-        404,
-        new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus(),
-      );
+      sendResourceNotFound(res);
       return;
     }
     const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? '')
       ? await readBody(req)
       : Buffer.alloc(0);
-    if (
-      type.group === 'image.openshift.io' &&
-      ['imagestreamtags', 'imagestreammappings'].includes(type.plural)
-    ) {
-      this.dispatchImageVirtual(res, call, body);
-      return;
-    }
-    if (type.group === 'authentication.k8s.io' || type.group === 'authorization.k8s.io') {
-      this.review(req, res, call, body);
-      return;
-    }
-    if (type.group === 'user.openshift.io') {
-      if (path.name !== '~')
-        throw errors.notFound({ group: type.group, resource: 'users', name: path.name ?? '' });
-      send(res, 200, this.parts.virtual.currentUser(call.ctx));
-      return;
-    }
+    if (this.dispatchVirtual(req, res, call, body)) return;
     if (verb === 'watch') {
       this.watch(req, res, call);
       return;
     }
     await Promise.resolve();
     this.dispatchGeneric(req, res, call, body);
+  }
+
+  /** Serves the kinds computed on request rather than stored (true), or leaves the call (false). */
+  private dispatchVirtual(
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: { type: ResourceType; path: ParsedPath; verb: string; query: URLSearchParams; ctx: RequestContext },
+    body: Buffer,
+  ): boolean {
+    const { type, path } = call;
+    if (
+      type.group === 'image.openshift.io' &&
+      ['imagestreamtags', 'imagestreammappings'].includes(type.plural)
+    ) {
+      this.dispatchImageVirtual(res, call, body);
+      return true;
+    }
+    if (type.group === 'authentication.k8s.io' || type.group === 'authorization.k8s.io') {
+      this.review(req, res, call, body);
+      return true;
+    }
+    if (type.group === 'user.openshift.io') {
+      if (path.name !== '~')
+        throw errors.notFound({ group: type.group, resource: 'users', name: path.name ?? '' });
+      send(res, 200, this.parts.virtual.currentUser(call.ctx));
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -608,21 +656,19 @@ export class ApiServer {
         return;
       }
       case 'update': {
-        const result = service.update(
-          type,
-          namespace,
-          name,
-          this.objectBody(req, body, type),
-          sub,
-          writeOptions(query),
-          ctx,
-        );
+        const result = service.update({ type, namespace, name }, this.objectBody(req, body, type), ctx, {
+          subresource: sub,
+          options: writeOptions(query),
+        });
         send(res, 200, result.object, result.warnings);
         return;
       }
       case 'patch': {
         const patchType = patchTypeForContentType(req.headers['content-type'], type.builtin);
-        const result = service.patch(type, namespace, name, patchType, body, sub, writeOptions(query), ctx);
+        const result = service.patch({ type, namespace, name }, { type: patchType, body }, ctx, {
+          subresource: sub,
+          options: writeOptions(query),
+        });
         send(res, 200, result.object, result.warnings);
         return;
       }
@@ -630,14 +676,10 @@ export class ApiServer {
         send(
           res,
           200,
-          service.delete(
-            type,
-            namespace,
-            name,
-            deletePreconditions(body, mediaTypeOf(req)),
-            writeOptions(query),
-            ctx,
-          ),
+          service.delete({ type, namespace, name }, ctx, {
+            preconditions: deletePreconditions(body, mediaTypeOf(req)),
+            options: writeOptions(query),
+          }),
         );
         return;
       case 'deletecollection':

@@ -45,6 +45,25 @@ export interface WriteResult {
  */
 export type Subresource = 'status' | 'spec+status' | undefined;
 
+/** The object a write addresses: its kind, namespace (ignored for a cluster-scoped kind) and name. */
+export interface ObjectTarget {
+  type: ResourceType;
+  namespace: string;
+  name: string;
+}
+
+/** How an update or patch is asked for: on the main resource (default) or a subresource, dry run or not. */
+export interface WriteHow {
+  subresource?: Subresource;
+  options?: WriteOptions;
+}
+
+/** A DELETE's preconditions: the object must still have this uid and resourceVersion. */
+export interface Preconditions {
+  uid?: string;
+  resourceVersion?: string;
+}
+
 /** Query of a list request. */
 export interface ListOptions {
   labelSelector?: string | null;
@@ -167,6 +186,18 @@ export class ResourceService {
     this.store.replaceShared(storeKey(type), ns, name, next);
   }
 
+  /** Where a list starts: the store now, or a continue token's revision and key (410 once compacted away). */
+  private continuePoint(continueToken: ListOptions['continueToken']): { revision: number; start: string } {
+    if (!continueToken) return { revision: this.store.currentRevision, start: '' };
+    const token = decodeContinue(continueToken);
+    if (token.rv < this.store.compactedAt) {
+      throw errors.gone(
+        'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+      );
+    }
+    return { revision: token.rv, start: token.start };
+  }
+
   /** A `<Kind>List` honouring selectors and `limit`/`continue` paging. */
   list(
     type: ResourceType,
@@ -174,49 +205,14 @@ export class ResourceService {
     options: ListOptions,
     ctx: RequestContext,
   ): JsonObject {
-    const labelMatch = parseLabelSelector(options.labelSelector ?? null);
-    const fieldNames = [
-      'metadata.name',
-      ...(type.namespaced ? ['metadata.namespace'] : []),
-      ...type.selectableFields,
-    ];
-    const fieldMatch = parseFieldSelector(options.fieldSelector ?? null, fieldNames);
-    let revision = this.store.currentRevision;
-    let start = '';
-    if (options.continueToken) {
-      const token = decodeContinue(options.continueToken);
-      if (token.rv < this.store.compactedAt) {
-        throw errors.gone(
-          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
-        );
-      }
-      revision = token.rv;
-      start = token.start;
-    }
-    const keyOf = (o: JsonObject): string =>
-      `${stringAt(metadataOf(o), 'namespace') ?? ''}/${stringAt(metadataOf(o), 'name') ?? ''}`;
-    const matches = (o: JsonObject): boolean => {
-      if (!labelMatch(labelsOf(o))) return false;
-      // Fields computed on read are selectable too.
-      type.strategy?.decorate?.(o, ctx);
-      const meta = metadataOf(o);
-      return fieldMatch({
-        'metadata.name': stringAt(meta, 'name') ?? '',
-        'metadata.namespace': stringAt(meta, 'namespace') ?? '',
-        ...(type.strategy?.fields?.(o) ?? {}),
-      });
-    };
+    const matches = selectorMatcher(type, options, ctx);
+    const { revision, start } = this.continuePoint(options.continueToken);
     // Walk the keys in order from the continue point, copying only the objects that are looked at.
     const resource = storeKey(type);
     const keys = this.store.sortedKeys(resource);
-    const prefix = type.namespaced && namespace !== undefined ? `${namespace}/` : '';
-    // `${namespace}0` is the first key after every `${namespace}/…` ('0' follows '/').
-    const end = prefix === '' ? keys.length : firstAtOrAfter(keys, `${namespace ?? ''}0`);
-    // The first key after `start` is the first at or after `start` followed by the smallest character.
-    let index = Math.max(
-      firstAtOrAfter(keys, prefix),
-      start === '' ? 0 : firstAtOrAfter(keys, `${start}\u0000`),
-    );
+    const range = keyRange(keys, type.namespaced ? namespace : undefined, start);
+    const end = range.end;
+    let index = range.start;
     const limit = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
     const page: JsonObject[] = [];
     let more = false;
@@ -232,7 +228,7 @@ export class ResourceService {
     const listMeta: JsonObject = { resourceVersion: String(revision) };
     const last = page.at(-1);
     if (more && last) {
-      listMeta['continue'] = encodeContinue({ rv: revision, start: keyOf(last) });
+      listMeta['continue'] = encodeContinue({ rv: revision, start: storeKeyOf(last) });
       // kube counts the rest only when no selector filtered the list (then every key left is an item).
       if (!options.labelSelector && !options.fieldSelector) {
         listMeta['remainingItemCount'] = end - index;
@@ -320,6 +316,21 @@ export class ResourceService {
     return { object: admitted, warnings };
   }
 
+  /** The name of a new object: the one given, or one made from `generateName`; 422 when neither is. */
+  private nameOnCreate(type: ResourceType, metadata: JsonObject): string {
+    const generateName = stringAt(metadata, 'generateName');
+    if ((stringAt(metadata, 'name') ?? '') === '' && generateName !== undefined && generateName !== '') {
+      metadata['name'] = `${generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
+    }
+    const name = stringAt(metadata, 'name') ?? '';
+    if (name === '') {
+      throw errors.invalid(this.target(type, ''), [
+        { reason: 'FieldValueRequired', message: 'name or generateName is required', field: 'metadata.name' },
+      ]);
+    }
+    return name;
+  }
+
   /** POST: create a new object. */
   create(
     type: ResourceType,
@@ -332,22 +343,9 @@ export class ResourceService {
     this.checkBodyIdentity(type, object);
     this.checkNamespace(type, object, namespace);
     const metadata = metadataOf(object);
-    const generateName = stringAt(metadata, 'generateName');
-    if ((stringAt(metadata, 'name') ?? '') === '' && generateName !== undefined && generateName !== '') {
-      metadata['name'] = `${generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
-    }
-    const name = stringAt(metadata, 'name') ?? '';
-    if (name === '') {
-      throw errors.invalid(this.target(type, ''), [
-        { reason: 'FieldValueRequired', message: 'name or generateName is required', field: 'metadata.name' },
-      ]);
-    }
+    const name = this.nameOnCreate(type, metadata);
     this.requireNamespace(type, namespace);
-    for (const field of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'selfLink']) {
-      delete metadata[field];
-    }
-    if (type.hasGeneration) metadata['generation'] = 1;
-    else delete metadata['generation'];
+    resetServerFieldsOnCreate(type, metadata);
     // Status is the controllers' to write: a create never takes it from the client.
     if (type.statusSubresource) delete object['status'];
     type.strategy?.prepareCreate?.(object, { ...ctx, namespace });
@@ -362,7 +360,7 @@ export class ResourceService {
       // What the store would assign, as a real server's dry run shows it (nothing is stored).
       const meta = metadataOf(admitted);
       meta['uid'] ??= randomUUID();
-      meta['creationTimestamp'] ??= new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      meta['creationTimestamp'] ??= nowSeconds();
       type.strategy?.decorate?.(admitted, ctx);
       return { object: admitted, warnings, created: true };
     }
@@ -372,15 +370,9 @@ export class ResourceService {
   }
 
   /** PUT on the main resource or on `/status`. */
-  update(
-    type: ResourceType,
-    namespace: string,
-    name: string,
-    body: JsonObject,
-    subresource: Subresource,
-    options: WriteOptions,
-    ctx: RequestContext,
-  ): WriteResult {
+  update(target: ObjectTarget, body: JsonObject, ctx: RequestContext, how: WriteHow = {}): WriteResult {
+    const { type, namespace, name } = target;
+    const { subresource, options = {} } = how;
     const ns = type.namespaced ? namespace : '';
     const old = this.store.get(storeKey(type), ns, name);
     if (!old) throw errors.notFound(this.target(type, name));
@@ -414,54 +406,16 @@ export class ResourceService {
     } else if (rv !== oldMeta['resourceVersion']) {
       throw errors.conflict(this.target(type, name));
     }
-    return this.writeUpdate(type, ns, name, old, object, subresource, options, ctx);
+    return this.writeUpdate({ type, ns, name, old, object, subresource, options, ctx });
   }
 
-  private writeUpdate(
-    type: ResourceType,
-    ns: string,
-    name: string,
-    old: JsonObject,
-    object: JsonObject,
-    subresource: Subresource,
-    options: WriteOptions,
-    ctx: RequestContext,
-  ): WriteResult {
+  /** The shared second half of PUT and PATCH: admit the new object and store it (or find nothing changed). */
+  private writeUpdate(write: UpdateWrite): WriteResult {
+    const { type, ns, name, old, object, options, ctx } = write;
     const oldMeta = metadataOf(old);
-    const metadata = metadataOf(object);
-    for (const field of ['uid', 'creationTimestamp', 'deletionTimestamp', 'generation', 'namespace']) {
-      if (oldMeta[field] === undefined) delete metadata[field];
-      else metadata[field] = oldMeta[field] ?? null;
-    }
-    const rctx = { ...ctx, namespace: ns };
-    let prepared: { object: JsonObject; warnings: string[] };
-    if (subresource === 'status') {
-      const next = { ...cloneJson(old), status: object['status'] ?? {} };
-      type.strategy?.prepareStatusUpdate?.(next, old, rctx);
-      prepared = this.admit(type, next, old, options, rctx);
-    } else {
-      if (type.statusSubresource && subresource !== 'spec+status') {
-        if (old['status'] === undefined) delete object['status'];
-        else object['status'] = cloneJson(old['status']);
-      }
-      this.checkFinalizers(type, object, old);
-      const attempt = (generation: number | undefined): { object: JsonObject; warnings: string[] } => {
-        const next = cloneJson(object);
-        if (generation === undefined) delete metadataOf(next)['generation'];
-        else metadataOf(next)['generation'] = generation;
-        type.strategy?.prepareUpdate?.(next, old, rctx);
-        if (subresource === 'spec+status') type.strategy?.prepareStatusUpdate?.(next, old, rctx);
-        return this.admit(type, next, old, options, rctx);
-      };
-      // Compared after pruning, defaulting and normalising, as kube decodes before it compares: a write that
-      // only restates defaults or sends pruned fields is a no-op and keeps the generation.
-      const oldGeneration = typeof oldMeta['generation'] === 'number' ? oldMeta['generation'] : undefined;
-      prepared = attempt(oldGeneration);
-      if (type.hasGeneration && !jsonEqual(specPart(prepared.object), specPart(old))) {
-        prepared = attempt((oldGeneration ?? 1) + 1);
-      }
-    }
-    const { object: admitted, warnings } = prepared;
+    keepServerFields(oldMeta, metadataOf(object));
+    const { object: admitted, warnings } =
+      write.subresource === 'status' ? this.prepareStatusWrite(write) : this.prepareMainWrite(write);
     const admittedMeta = metadataOf(admitted);
     admittedMeta['resourceVersion'] = oldMeta['resourceVersion'] ?? null;
     if (jsonEqual(admitted, old)) {
@@ -472,17 +426,53 @@ export class ResourceService {
       type.strategy?.decorate?.(admitted, ctx);
       return { object: admitted, warnings };
     }
-    const finalizers = admittedMeta['finalizers'];
-    const finished =
-      admittedMeta['deletionTimestamp'] !== undefined &&
-      (!Array.isArray(finalizers) || finalizers.length === 0);
-    if (finished) {
+    if (isFinishedDeleting(admittedMeta)) {
       const removed = this.store.remove(storeKey(type), ns, name) ?? admitted;
       return { object: removed, warnings };
     }
     const stored = this.store.replace(storeKey(type), ns, name, admitted);
     type.strategy?.decorate?.(stored, ctx);
     return { object: stored, warnings };
+  }
+
+  /** A `/status` write takes only the status from the body; everything else stays as stored. */
+  private prepareStatusWrite(write: UpdateWrite): { object: JsonObject; warnings: string[] } {
+    const { type, ns, old, object, options, ctx } = write;
+    const rctx = { ...ctx, namespace: ns };
+    const next = { ...cloneJson(old), status: object['status'] ?? {} };
+    type.strategy?.prepareStatusUpdate?.(next, old, rctx);
+    return this.admit(type, next, old, options, rctx);
+  }
+
+  /**
+   * A write of the main resource: the stored status kept (unless `spec+status`), and the generation bumped
+   * only when the spec changed.
+   */
+  private prepareMainWrite(write: UpdateWrite): { object: JsonObject; warnings: string[] } {
+    const { type, ns, old, object, subresource, options, ctx } = write;
+    const rctx = { ...ctx, namespace: ns };
+    if (type.statusSubresource && subresource !== 'spec+status') {
+      if (old['status'] === undefined) delete object['status'];
+      else object['status'] = cloneJson(old['status']);
+    }
+    this.checkFinalizers(type, object, old);
+    const attempt = (generation: number | undefined): { object: JsonObject; warnings: string[] } => {
+      const next = cloneJson(object);
+      if (generation === undefined) delete metadataOf(next)['generation'];
+      else metadataOf(next)['generation'] = generation;
+      type.strategy?.prepareUpdate?.(next, old, rctx);
+      if (subresource === 'spec+status') type.strategy?.prepareStatusUpdate?.(next, old, rctx);
+      return this.admit(type, next, old, options, rctx);
+    };
+    // Compared after pruning, defaulting and normalising, as kube decodes before it compares: a write that
+    // only restates defaults or sends pruned fields is a no-op and keeps the generation.
+    const oldGeneration = metadataOf(old)['generation'];
+    const generation = typeof oldGeneration === 'number' ? oldGeneration : undefined;
+    const prepared = attempt(generation);
+    if (type.hasGeneration && !jsonEqual(specPart(prepared.object), specPart(old))) {
+      return attempt((generation ?? 1) + 1);
+    }
+    return prepared;
   }
 
   /** Once deletion has started, finalizers can only be removed. */
@@ -504,15 +494,14 @@ export class ResourceService {
 
   /** PATCH: apply the patch to the current object, then update as a PUT would. */
   patch(
-    type: ResourceType,
-    namespace: string,
-    name: string,
-    patchType: PatchType,
-    body: Buffer,
-    subresource: Subresource,
-    options: WriteOptions,
+    target: ObjectTarget,
+    change: { type: PatchType; body: Buffer },
     ctx: RequestContext,
+    how: WriteHow = {},
   ): WriteResult {
+    const { type, namespace, name } = target;
+    const { subresource, options = {} } = how;
+    const { type: patchType, body } = change;
     const ns = type.namespaced ? namespace : '';
     const old = this.store.get(storeKey(type), ns, name);
     if (!old) throw errors.notFound(this.target(type, name));
@@ -530,22 +519,25 @@ export class ResourceService {
       );
     }
     const patch = body.toString('utf8');
-    return this.writeUpdate(type, ns, name, old, patched, subresource, { ...options, patch }, ctx);
+    return this.writeUpdate({
+      type,
+      ns,
+      name,
+      old,
+      object: patched,
+      subresource,
+      options: { ...options, patch },
+      ctx,
+    });
   }
 
-  /** DELETE: honours preconditions and finalizers; namespaces take their contents with them. */
-  delete(
+  /** A DELETE's uid and resourceVersion preconditions: 409 with kube's wording when one does not hold. */
+  private checkPreconditions(
     type: ResourceType,
-    namespace: string,
     name: string,
-    preconditions: { uid?: string; resourceVersion?: string },
-    options: WriteOptions,
-    ctx: RequestContext,
-  ): JsonObject {
-    const ns = type.namespaced ? namespace : '';
-    const existing = this.store.get(storeKey(type), ns, name);
-    if (!existing) throw errors.notFound(this.target(type, name));
-    const meta = metadataOf(existing);
+    meta: JsonObject,
+    preconditions: Preconditions,
+  ): void {
     if (preconditions.uid !== undefined && preconditions.uid !== meta['uid']) {
       throw errors.conflict(
         this.target(type, name),
@@ -561,26 +553,52 @@ export class ResourceService {
         `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${textOf(meta['resourceVersion'])}`,
       );
     }
+  }
+
+  /** DELETE: honours preconditions and finalizers; namespaces take their contents with them. */
+  delete(
+    target: ObjectTarget,
+    ctx: RequestContext,
+    how: { preconditions?: Preconditions; options?: WriteOptions } = {},
+  ): JsonObject {
+    const { type, namespace, name } = target;
+    const ns = type.namespaced ? namespace : '';
+    const existing = this.store.get(storeKey(type), ns, name);
+    if (!existing) throw errors.notFound(this.target(type, name));
+    const meta = metadataOf(existing);
+    this.checkPreconditions(type, name, meta, how.preconditions ?? {});
     const status = successStatus({
       name,
       group: type.group,
       kind: type.plural,
       uid: textOf(meta['uid']),
     });
-    if (options.dryRun) return type.deleteReturnsStatus ? status : existing;
-    const finalizers = meta['finalizers'];
-    if (Array.isArray(finalizers) && finalizers.length > 0) {
-      if (meta['deletionTimestamp'] === undefined) {
-        meta['deletionTimestamp'] = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-        return this.store.replace(storeKey(type), ns, name, existing);
-      }
-      return existing;
-    }
+    if (how.options?.dryRun === true) return type.deleteReturnsStatus ? status : existing;
+    const held = this.holdForFinalizers(type, ns, name, existing);
+    if (held !== undefined) return held;
     if (type.plural === 'namespaces' && type.group === '') this.deleteNamespaceContents(name);
     const removed = this.store.remove(storeKey(type), ns, name);
     if (type.deleteReturnsStatus || !removed) return status;
     type.strategy?.decorate?.(removed, ctx);
     return removed;
+  }
+
+  /**
+   * A finalizer holds the object: the delete only marks it (once) with a deletionTimestamp, and the
+   * finalizer's owner removes it later. Undefined when nothing holds it.
+   */
+  private holdForFinalizers(
+    type: ResourceType,
+    ns: string,
+    name: string,
+    existing: JsonObject,
+  ): JsonObject | undefined {
+    const meta = metadataOf(existing);
+    const finalizers = meta['finalizers'];
+    if (!Array.isArray(finalizers) || finalizers.length === 0) return undefined;
+    if (meta['deletionTimestamp'] !== undefined) return existing;
+    meta['deletionTimestamp'] = nowSeconds();
+    return this.store.replace(storeKey(type), ns, name, existing);
   }
 
   /** Everything in a namespace goes with it (kube does this asynchronously; here it is immediate). */
@@ -608,12 +626,9 @@ export class ResourceService {
       const meta = metadataOf(item);
       try {
         this.delete(
-          type,
-          stringAt(meta, 'namespace') ?? '',
-          stringAt(meta, 'name') ?? '',
-          {},
-          writeOptions,
+          { type, namespace: stringAt(meta, 'namespace') ?? '', name: stringAt(meta, 'name') ?? '' },
           ctx,
+          { options: writeOptions },
         );
         deleted.push(item);
       } catch (err) {
@@ -634,4 +649,95 @@ function firstAtOrAfter(keys: readonly string[], key: string): number {
     else high = middle;
   }
   return low;
+}
+
+/** One update on its way to the store: the stored object, the new one, and how the write was asked for. */
+interface UpdateWrite {
+  type: ResourceType;
+  /** The namespace as stored: empty for a cluster-scoped kind. */
+  ns: string;
+  name: string;
+  old: JsonObject;
+  object: JsonObject;
+  subresource: Subresource;
+  options: WriteOptions;
+  ctx: RequestContext;
+}
+
+/** An object whose deletion has started and whose last finalizer is gone leaves the store. */
+function isFinishedDeleting(meta: JsonObject): boolean {
+  const finalizers = meta['finalizers'];
+  return meta['deletionTimestamp'] !== undefined && (!Array.isArray(finalizers) || finalizers.length === 0);
+}
+
+/** Now, to the second, as kube writes timestamps. */
+function nowSeconds(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The server owns these on update: the client's values are replaced by the stored ones. */
+function keepServerFields(oldMeta: JsonObject, metadata: JsonObject): void {
+  for (const field of ['uid', 'creationTimestamp', 'deletionTimestamp', 'generation', 'namespace']) {
+    if (oldMeta[field] === undefined) delete metadata[field];
+    else metadata[field] = oldMeta[field] ?? null;
+  }
+}
+
+/** The server assigns these on create, whatever the client sent; the generation starts at 1. */
+function resetServerFieldsOnCreate(type: ResourceType, metadata: JsonObject): void {
+  for (const field of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'selfLink']) {
+    delete metadata[field];
+  }
+  if (type.hasGeneration) metadata['generation'] = 1;
+  else delete metadata['generation'];
+}
+
+/** An object's key in the store's order, `<namespace>/<name>`: what a continue token resumes after. */
+function storeKeyOf(o: JsonObject): string {
+  return `${stringAt(metadataOf(o), 'namespace') ?? ''}/${stringAt(metadataOf(o), 'name') ?? ''}`;
+}
+
+/** The list's label and field selectors as one test of an object. */
+function selectorMatcher(
+  type: ResourceType,
+  options: ListOptions,
+  ctx: RequestContext,
+): (o: JsonObject) => boolean {
+  const labelMatch = parseLabelSelector(options.labelSelector ?? null);
+  const fieldNames = [
+    'metadata.name',
+    ...(type.namespaced ? ['metadata.namespace'] : []),
+    ...type.selectableFields,
+  ];
+  const fieldMatch = parseFieldSelector(options.fieldSelector ?? null, fieldNames);
+  return (o: JsonObject): boolean => {
+    if (!labelMatch(labelsOf(o))) return false;
+    // Fields computed on read are selectable too.
+    type.strategy?.decorate?.(o, ctx);
+    const meta = metadataOf(o);
+    return fieldMatch({
+      'metadata.name': stringAt(meta, 'name') ?? '',
+      'metadata.namespace': stringAt(meta, 'namespace') ?? '',
+      ...(type.strategy?.fields?.(o) ?? {}),
+    });
+  };
+}
+
+/**
+ * The indexes of the sorted keys a list walks: those of the namespace (all when none), after `start`.
+ * `${namespace}0` is the first key after every `${namespace}/…` ('0' follows '/'); the first key after
+ * `start` is the first at or after `start` followed by the smallest character.
+ */
+function keyRange(
+  keys: readonly string[],
+  namespace: string | undefined,
+  start: string,
+): { start: number; end: number } {
+  const prefix = namespace !== undefined ? `${namespace}/` : '';
+  const end = namespace === undefined ? keys.length : firstAtOrAfter(keys, `${namespace}0`);
+  const first = Math.max(
+    firstAtOrAfter(keys, prefix),
+    start === '' ? 0 : firstAtOrAfter(keys, `${start}\u0000`),
+  );
+  return { start: first, end };
 }

@@ -17,7 +17,7 @@ import { imageLimitViolation, imageSize } from './image-limits.js';
 import { TAG_PATTERN } from './names.js';
 import type { ResourceCatalog } from './resources.js';
 import type { ResourceService } from './service.js';
-import { ApiError, errors, successStatus } from './status.js';
+import { ApiError, errors, successStatus, type StatusCause } from './status.js';
 
 const IMAGE_GROUP = 'image.openshift.io';
 
@@ -124,6 +124,27 @@ export class VirtualResources {
     return errors.notFound({ group: IMAGE_GROUP, resource: 'imagestreamtags', name });
   }
 
+  /** The tag's metadata: the stream's identity, named `<stream>:<tag>`, created when the tag's image was. */
+  private tagMetadata(
+    stream: JsonObject,
+    tag: string,
+    item: JsonObject,
+    spec: JsonObject | undefined,
+  ): JsonObject {
+    const meta = objectAt(stream, 'metadata') ?? {};
+    const labels = objectAt(meta, 'labels');
+    const annotations = spec ? objectAt(spec, 'annotations') : undefined;
+    return {
+      name: `${textOf(meta['name'])}:${tag}`,
+      namespace: meta['namespace'] ?? null,
+      uid: meta['uid'] ?? null,
+      resourceVersion: meta['resourceVersion'] ?? null,
+      creationTimestamp: item['created'] ?? null,
+      ...(labels ? { labels } : {}),
+      ...(annotations ? { annotations } : {}),
+    };
+  }
+
   private buildTag(
     stream: JsonObject,
     tag: string,
@@ -136,38 +157,13 @@ export class VirtualResources {
     const digest = textOf(item['image']);
     const image = this.service.find(this.imageType(), '', digest, ctx);
     if (full && !image) return undefined;
-    const meta = objectAt(stream, 'metadata') ?? {};
     const spec = specTags(stream).find((t) => t['name'] === tag);
     const reference = textOf(item['dockerImageReference']);
-    let imageView: JsonObject;
-    if (full && image) {
-      const { dockerImageManifest: _m, dockerImageConfig: _c, ...rest } = image;
-      imageView = { ...rest, dockerImageReference: reference };
-    } else {
-      imageView = {
-        metadata: { name: digest },
-        dockerImageReference: reference,
-        dockerImageMetadata: {
-          kind: 'DockerImage',
-          apiVersion: 'image.openshift.io/1.0',
-          Id: '',
-          ContainerConfig: {},
-        },
-      };
-    }
-    const annotations = spec ? objectAt(spec, 'annotations') : undefined;
+    const imageView = full && image ? fullImageView(image, reference) : shortImageView(digest, reference);
     return {
       kind: 'ImageStreamTag',
       apiVersion: 'image.openshift.io/v1',
-      metadata: {
-        name: `${textOf(meta['name'])}:${tag}`,
-        namespace: meta['namespace'] ?? null,
-        uid: meta['uid'] ?? null,
-        resourceVersion: meta['resourceVersion'] ?? null,
-        creationTimestamp: item['created'] ?? null,
-        ...(objectAt(meta, 'labels') ? { labels: objectAt(meta, 'labels') ?? {} } : {}),
-        ...(annotations ? { annotations } : {}),
-      },
+      metadata: this.tagMetadata(stream, tag, item, spec),
       tag: spec ?? null,
       generation: item['generation'] ?? 0,
       lookupPolicy: objectAt(objectAt(stream, 'spec'), 'lookupPolicy') ?? { local: false },
@@ -232,15 +228,27 @@ export class VirtualResources {
     const specObject: JsonObject = { ...(objectAt(found, 'spec') ?? {}), tags: keptSpec };
     const statusObject: JsonObject = { ...(objectAt(found, 'status') ?? {}), tags: keptStatus };
     this.service.update(
-      type,
-      namespace,
-      stream,
+      { type, namespace, name: stream },
       { ...found, spec: specObject, status: statusObject },
-      'spec+status',
-      {},
       ctx,
+      { subresource: 'spec+status' },
     );
     return successStatus();
+  }
+
+  /** Creates the mapping's Image; one that exists already is fine (the same image pushed to another tag). */
+  private ensureImage(image: JsonObject, ctx: RequestContext): void {
+    try {
+      this.service.create(
+        this.imageType(),
+        '',
+        { ...image, apiVersion: 'image.openshift.io/v1', kind: 'Image' },
+        {},
+        ctx,
+      );
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 409 && err.reason === 'AlreadyExists')) throw err;
+    }
   }
 
   /**
@@ -253,22 +261,7 @@ export class VirtualResources {
     const tag = stringAt(body, 'tag') ?? '';
     const image = objectAt(body, 'image');
     const digest = stringAt(objectAt(image, 'metadata'), 'name') ?? '';
-    const causes = [
-      ...(streamName === ''
-        ? [{ reason: 'FieldValueRequired', message: 'Required value', field: 'metadata.name' }]
-        : []),
-      ...(tag === '' ? [{ reason: 'FieldValueRequired', message: 'Required value', field: 'tag' }] : []),
-      ...(digest === ''
-        ? [{ reason: 'FieldValueRequired', message: 'Required value', field: 'image.metadata.name' }]
-        : []),
-    ];
-    if (tag !== '' && !TAG_PATTERN.test(tag)) {
-      causes.push({
-        reason: 'FieldValueInvalid',
-        message: `Invalid value: "${tag}": must match "${TAG_PATTERN.source}"`,
-        field: 'tag',
-      });
-    }
+    const causes = mappingCauses(streamName, tag, digest);
     if (causes.length > 0 || !image) {
       throw errors.invalid(
         { group: IMAGE_GROUP, resource: 'imagestreammappings', kind: 'ImageStreamMapping', name: streamName },
@@ -289,17 +282,7 @@ export class VirtualResources {
         { group: IMAGE_GROUP, resource: 'imagestreammappings', name: streamName },
       );
     }
-    try {
-      this.service.create(
-        this.imageType(),
-        '',
-        { ...image, apiVersion: 'image.openshift.io/v1', kind: 'Image' },
-        {},
-        ctx,
-      );
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === 409 && err.reason === 'AlreadyExists')) throw err;
-    }
+    this.ensureImage(image, ctx);
     const reference = textOf(image['dockerImageReference']);
     const generation = Number(readonlyObjectAt(stream, 'metadata')?.['generation'] ?? 1);
     const event: JsonObject = {
@@ -375,4 +358,46 @@ export class VirtualResources {
       groups: [...ctx.user.groups],
     };
   }
+}
+
+/** The image as an ImageStreamTag shows it: the stored Image without its raw manifest and config. */
+function fullImageView(image: JsonObject, reference: string): JsonObject {
+  const { dockerImageManifest: _m, dockerImageConfig: _c, ...rest } = image;
+  return { ...rest, dockerImageReference: reference };
+}
+
+/** The image of a tag listed without details: its name and reference, empty metadata. */
+function shortImageView(digest: string, reference: string): JsonObject {
+  return {
+    metadata: { name: digest },
+    dockerImageReference: reference,
+    dockerImageMetadata: {
+      kind: 'DockerImage',
+      apiVersion: 'image.openshift.io/1.0',
+      Id: '',
+      ContainerConfig: {},
+    },
+  };
+}
+
+/** The 422 causes of an ImageStreamMapping: the stream, tag and image name required, the tag well formed. */
+function mappingCauses(streamName: string, tag: string, digest: string): StatusCause[] {
+  const required = (field: string): StatusCause => ({
+    reason: 'FieldValueRequired',
+    message: 'Required value',
+    field,
+  });
+  const causes: StatusCause[] = [
+    ...(streamName === '' ? [required('metadata.name')] : []),
+    ...(tag === '' ? [required('tag')] : []),
+    ...(digest === '' ? [required('image.metadata.name')] : []),
+  ];
+  if (tag !== '' && !TAG_PATTERN.test(tag)) {
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: "${tag}": must match "${TAG_PATTERN.source}"`,
+      field: 'tag',
+    });
+  }
+  return causes;
 }

@@ -114,7 +114,9 @@ export class ImagePrunerController {
       conditions: mergeConditions(old['conditions'], desired),
     };
     if (jsonEqual(status, old)) return;
-    service.update(prunerType, '', 'cluster', { ...pruner, status }, 'status', {}, this.ctx);
+    service.update({ type: prunerType, namespace: '', name: 'cluster' }, { ...pruner, status }, this.ctx, {
+      subresource: 'status',
+    });
   }
 
   private ensureCronJob(schedule: string, suspend: boolean): void {
@@ -152,7 +154,7 @@ export class ImagePrunerController {
     if (!existing) {
       service.create(type, NAMESPACE, { metadata: { name: CRONJOB }, spec }, {}, this.ctx);
     } else if (!jsonEqual(objectAt(existing, 'spec'), spec)) {
-      service.update(type, NAMESPACE, CRONJOB, { ...existing, spec }, undefined, {}, this.ctx);
+      service.update({ type, namespace: NAMESPACE, name: CRONJOB }, { ...existing, spec }, this.ctx);
     }
   }
 }

@@ -88,9 +88,7 @@ export async function bootstrapIngress(
     ctx,
   ).object;
   service.update(
-    controllers,
-    'openshift-ingress-operator',
-    'default',
+    { type: controllers, namespace: 'openshift-ingress-operator', name: 'default' },
     {
       ...controller,
       status: {
@@ -99,9 +97,8 @@ export async function bootstrapIngress(
         selector: 'ingresscontroller.operator.openshift.io/deployment-ingresscontroller=default',
       },
     },
-    'status',
-    {},
     ctx,
+    { subresource: 'status' },
   );
   return { serving, trustBundle };
 }

@@ -189,12 +189,8 @@ export class RegistryOperator {
         ? meta['finalizers'].filter((f) => f !== FINALIZER)
         : [];
       service.update(
-        configType,
-        '',
-        'cluster',
+        { type: configType, namespace: '', name: 'cluster' },
         { ...config, metadata: { ...meta, finalizers } },
-        undefined,
-        {},
         this.ctx,
       );
       return;
@@ -228,12 +224,8 @@ export class RegistryOperator {
       // The operator records what it filled in (claim name, storage managementState); the write triggers
       // the next pass.
       service.update(
-        configType,
-        '',
-        'cluster',
+        { type: configType, namespace: '', name: 'cluster' },
         { ...config, spec: { ...spec, storage: outcome.storage } },
-        undefined,
-        {},
         this.ctx,
       );
       return;
@@ -331,12 +323,8 @@ export class RegistryOperator {
       if (route.host === '') merged['host'] = currentSpec['host'] ?? '';
       if (!jsonEqual(merged, currentSpec)) {
         service.update(
-          routeType,
-          REGISTRY_NAMESPACE,
-          route.name,
+          { type: routeType, namespace: REGISTRY_NAMESPACE, name: route.name },
           { ...existing, spec: merged },
-          undefined,
-          {},
           this.ctx,
         );
       }
@@ -356,7 +344,7 @@ export class RegistryOperator {
 
   private deleteQuietly(type: ResourceType, namespace: string, name: string): void {
     try {
-      this.parts.service.delete(type, namespace, name, {}, {}, this.ctx);
+      this.parts.service.delete({ type, namespace, name }, this.ctx);
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 404)) throw err;
     }
@@ -510,13 +498,10 @@ export class RegistryOperator {
     };
     if (jsonEqual(status, old)) return;
     this.parts.service.update(
-      this.type(IMAGEREGISTRY, 'configs'),
-      '',
-      'cluster',
+      { type: this.type(IMAGEREGISTRY, 'configs'), namespace: '', name: 'cluster' },
       { ...config, status },
-      'status',
-      {},
       this.ctx,
+      { subresource: 'status' },
     );
   }
 
@@ -545,6 +530,8 @@ export class RegistryOperator {
     if (ordered.length > 0) status['externalRegistryHostnames'] = ordered;
     else delete status['externalRegistryHostnames'];
     if (jsonEqual(status, objectAt(config, 'status'))) return;
-    service.update(type, '', 'cluster', { ...config, status }, 'status', {}, this.ctx);
+    service.update({ type, namespace: '', name: 'cluster' }, { ...config, status }, this.ctx, {
+      subresource: 'status',
+    });
   }
 }

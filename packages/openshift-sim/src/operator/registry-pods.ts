@@ -59,7 +59,7 @@ export class RegistryPods {
 
   private deleteQuietly(type: ResourceType, name: string): void {
     try {
-      this.parts.service.delete(type, NAMESPACE, name, {}, {}, this.ctx);
+      this.parts.service.delete({ type, namespace: NAMESPACE, name }, this.ctx);
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 404)) throw err;
     }
@@ -101,13 +101,10 @@ export class RegistryPods {
     };
     const name = stringAt(objectAt(pod, 'metadata'), 'name') ?? '';
     this.parts.service.update(
-      this.type('', 'pods'),
-      NAMESPACE,
-      name,
+      { type: this.type('', 'pods'), namespace: NAMESPACE, name },
       { ...pod, status },
-      'status',
-      {},
       this.ctx,
+      { subresource: 'status' },
     );
   }
 
@@ -165,7 +162,11 @@ export class RegistryPods {
     }
     const spec = { ...(objectAt(existing, 'spec') ?? {}), ...desired };
     if (!jsonEqual(spec, objectAt(existing, 'spec'))) {
-      service.update(deployments, NAMESPACE, NAME, { ...existing, spec }, undefined, {}, this.ctx);
+      service.update(
+        { type: deployments, namespace: NAMESPACE, name: NAME },
+        { ...existing, spec },
+        this.ctx,
+      );
     }
   }
 
@@ -179,7 +180,12 @@ export class RegistryPods {
       updatedReplicas: counts.total,
     };
     if (jsonEqual(objectAt(current, 'status'), status)) return;
-    this.parts.service.update(deployments, NAMESPACE, NAME, { ...current, status }, 'status', {}, this.ctx);
+    this.parts.service.update(
+      { type: deployments, namespace: NAMESPACE, name: NAME },
+      { ...current, status },
+      this.ctx,
+      { subresource: 'status' },
+    );
   }
 
   /** Delete the Deployment and its pods (Removed, or storage that cannot be used). */

@@ -123,13 +123,10 @@ export class RouterAdmission {
     const type = this.parts.catalog.require('route.openshift.io', 'routes');
     try {
       this.parts.service.update(
-        type,
-        stringAt(meta, 'namespace') ?? '',
-        stringAt(meta, 'name') ?? '',
+        { type, namespace: stringAt(meta, 'namespace') ?? '', name: stringAt(meta, 'name') ?? '' },
         { ...route, status: { ingress: [ingress] } },
-        'status',
-        {},
         this.ctx,
+        { subresource: 'status' },
       );
     } catch (err) {
       // Deleted or changed meanwhile: the watch brings the next version.

@@ -59,12 +59,8 @@ export class ServiceCaInjector {
       const ctx = systemContext(this.parts, 'openshift-service-ca:service-ca', namespace);
       try {
         this.parts.service.update(
-          type,
-          namespace,
-          name,
+          { type, namespace, name },
           { ...current, data: { ...data, [KEY]: this.serviceCaPem } },
-          undefined,
-          {},
           ctx,
         );
       } catch (err) {
