@@ -5,9 +5,8 @@ import { formatError, isRegistryPushError, type ErrorCode, type RegistryPushErro
 import { discoverRegistryHost } from '../expose/discover.js';
 import { IMAGE_REGISTRY_REMOVED_ADVICE, registryState } from '../expose/registry-state.js';
 import { DEFAULT_USERNAME } from '../login/login.js';
-import type { CredentialChecker } from '../registry/login-check.js';
 import { preflightPush } from '../login/preflight.js';
-import { checkRegistryLogin } from '../registry/login-check.js';
+import { checkRegistryLogin, type CredentialChecker } from '../registry/login-check.js';
 import { resolveToken, type ResolvedToken } from '../login/token.js';
 import { registryTrust, type RegistryTrust } from '../trust/registry-trust.js';
 import { AdminResources, type PersistentVolumeClaim } from './shapes.js';
