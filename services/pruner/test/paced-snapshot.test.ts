@@ -15,15 +15,19 @@ function pagedSource(pages: number, failAt?: number): SnapshotSource & { request
         await options.beforePage?.();
         requested.push(Date.now());
         if (page === failAt) {
-          throw new RegistryPushError('API_ERROR', 'The API server could not list images right now (HTTP 429).', {
-            details: { status: 429 },
-          });
+          throw new RegistryPushError(
+            'API_ERROR',
+            'The API server could not list images right now (HTTP 429).',
+            {
+              details: { status: 429 },
+            },
+          );
         }
         onPage([{}] as T[]);
       }
       return pages;
     },
-  } as SnapshotSource & { requested: number[] };
+  };
 }
 
 const images = { group: 'image.openshift.io', version: 'v1', plural: 'images' } as never;
