@@ -8,6 +8,7 @@ import {
 import { clusterClient } from '../cluster.js';
 import type { CommandResult, Io } from '../context.js';
 import { UsageError, type Options } from '../options.js';
+import { runAction, type CommandAction } from '../subcommands.js';
 
 const TARGET = 'configs.imageregistry.operator.openshift.io/cluster';
 
@@ -84,13 +85,12 @@ async function undo(options: Options, io: Io, args: readonly string[]): Promise<
   };
 }
 
-const ACTIONS: Record<string, (options: Options, io: Io, args: readonly string[]) => Promise<CommandResult>> =
-  {
-    get,
-    set,
-    diff,
-    undo,
-  };
+const ACTIONS: Record<string, CommandAction> = {
+  get,
+  set,
+  diff,
+  undo,
+};
 
 /** `registry-push config get [PATH] | set SETTING... | diff SETTING... | undo`: the registry operator's spec. */
 export async function configCommand(
@@ -98,14 +98,5 @@ export async function configCommand(
   io: Io,
   positionals: readonly string[],
 ): Promise<CommandResult> {
-  const [action, ...args] = positionals;
-  const run = action === undefined ? undefined : ACTIONS[action];
-  if (run === undefined) {
-    throw new UsageError(
-      action === undefined
-        ? 'config needs an action: get, set, diff or undo'
-        : `config action must be get, set, diff or undo, not "${action.slice(0, 40)}"`,
-    );
-  }
-  return run(options, io, args);
+  return runAction('config', ACTIONS, options, io, positionals);
 }

@@ -8,6 +8,7 @@ import {
 import { clusterClient } from '../cluster.js';
 import { caOption, type CommandResult, type Io } from '../context.js';
 import { UsageError, type Options } from '../options.js';
+import { runAction, type CommandAction } from '../subcommands.js';
 
 const IMAGE_CONFIG = 'images.config.openshift.io/cluster';
 const NAMESPACE = 'openshift-config';
@@ -114,8 +115,7 @@ async function list(options: Options, io: Io, args: readonly string[]): Promise<
   return { json: found, text: listText(found) };
 }
 
-const ACTIONS: Record<string, (options: Options, io: Io, args: readonly string[]) => Promise<CommandResult>> =
-  { add, list, remove };
+const ACTIONS: Record<string, CommandAction> = { add, list, remove };
 
 /**
  * `registry-push trusted-ca add HOST[:PORT] --ca-file FILE | list | remove HOST[:PORT]`: the registry CAs
@@ -126,14 +126,5 @@ export async function trustedCaCommand(
   io: Io,
   positionals: readonly string[],
 ): Promise<CommandResult> {
-  const [action, ...args] = positionals;
-  const run = action === undefined ? undefined : ACTIONS[action];
-  if (run === undefined) {
-    throw new UsageError(
-      action === undefined
-        ? 'trusted-ca needs an action: add, list or remove'
-        : `trusted-ca action must be add, list or remove, not "${action.slice(0, 40)}"`,
-    );
-  }
-  return run(options, io, args);
+  return runAction('trusted-ca', ACTIONS, options, io, positionals);
 }

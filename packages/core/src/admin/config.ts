@@ -3,6 +3,7 @@ import { RegistryNames, Resources } from '../cluster/resources.js';
 import type { RegistryConfig } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { MANAGED_KEYS, parseConfigSettings, type ConfigSetting } from './config-fields.js';
+import { readOperatorConfig } from './operator-config.js';
 import { AdminNames, AdminResources, type PersistentVolumeClaim } from './shapes.js';
 
 export { CONFIG_FIELDS, parseConfigSettings, type ConfigSetting } from './config-fields.js';
@@ -47,19 +48,8 @@ function forbidden(error: unknown): never {
   throw error;
 }
 
-async function readConfig(client: ClusterClient): Promise<RegistryConfig> {
-  try {
-    return await client.get<RegistryConfig>(Resources.registryConfig, RegistryNames.operatorConfig);
-  } catch (error) {
-    if (isRegistryPushError(error, 'NOT_FOUND')) {
-      throw new RegistryPushError(
-        'OPERATOR_CONFIG_MISSING',
-        'configs.imageregistry.operator.openshift.io "cluster" not found: the image registry operator has not created its config.',
-        { hint: 'Check that the image-registry cluster operator is installed (`oc get co image-registry`).' },
-      );
-    }
-    forbidden(error);
-  }
+function readConfig(client: ClusterClient): Promise<RegistryConfig> {
+  return readOperatorConfig(client, forbidden);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -4,6 +4,7 @@ import { RegistryNames, Resources } from '../cluster/resources.js';
 import { conditionOf, type Condition, type DataObject, type RegistryConfig } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { STORAGE_KINDS, registryState } from '../expose/registry-state.js';
+import { readOperatorConfig } from './operator-config.js';
 import { AdminNames, type AdminProgress } from './shapes.js';
 import { credentialData, planStorage, type StorageCredentials, type StorageRequest } from './storage.js';
 
@@ -237,19 +238,8 @@ async function waitForAvailable(
   );
 }
 
-async function readConfig(client: ClusterClient): Promise<RegistryConfig> {
-  try {
-    return await client.get<RegistryConfig>(Resources.registryConfig, RegistryNames.operatorConfig);
-  } catch (error) {
-    if (isRegistryPushError(error, 'NOT_FOUND')) {
-      throw new RegistryPushError(
-        'OPERATOR_CONFIG_MISSING',
-        'configs.imageregistry.operator.openshift.io "cluster" not found: the image registry operator has not created its config.',
-        { hint: 'Check that the image-registry cluster operator is installed (`oc get co image-registry`).' },
-      );
-    }
-    forbidden(error);
-  }
+function readConfig(client: ClusterClient): Promise<RegistryConfig> {
+  return readOperatorConfig(client, forbidden);
 }
 
 async function applyPatch(
