@@ -144,6 +144,16 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.sync;
   }
 
+  /**
+   * Ends the open watch, so that the informer resumes from its resourceVersion at once — or re-lists, when
+   * the server's history no longer reaches back that far. For a consumer that needs a recent
+   * resourceVersion from an informer whose kind has not changed for a long time (its watch has nothing to
+   * deliver, so its resourceVersion stays where the last change left it).
+   */
+  refresh(): void {
+    this.stream?.close();
+  }
+
   /** Ends the watch, its socket and any back-off timer; waits until the loop has returned. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -391,6 +391,10 @@ export class LiveView implements PruneView {
       // Until the view's watch has moved on (or half a second); it may have got there meanwhile.
       await this.#delivered(informer, type, after(from), 500);
       if (atLeast(informer.resourceVersion, target)) return;
+      // Nothing of this kind changed for longer than the server's history reaches back (the streams while
+      // only Images are deleted): its watch has nothing to deliver and stays where it is. Restarted, it is
+      // refused the same way (410) and re-lists, which makes it current.
+      if (informer.resourceVersion === from) informer.refresh();
     }
   }
 

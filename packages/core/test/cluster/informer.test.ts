@@ -256,6 +256,38 @@ describe('informer', () => {
     }
   });
 
+  it('refresh: an idle informer whose history is gone re-lists and is current again', async () => {
+    await makeNamespace('inf-refresh');
+    const client = admin();
+    const errors: string[] = [];
+    const informer = client
+      .informer<KubeObject>(Resources.configMap, {
+        namespace: 'inf-refresh',
+        labelSelector: 'test=informer',
+        // No bookmark at a watch's end comes to its rescue within the test.
+        timeoutSeconds: 600,
+        onError: (error) => errors.push(error.code),
+      })
+      .start();
+    try {
+      await informer.waitForSync();
+      const idle = informer.resourceVersion;
+      // Other kinds change and the history is compacted: nothing this informer watches moved.
+      const elsewhere = await client.create(Resources.configMap, labelled('refresh-elsewhere', 'default'));
+      cluster.compact();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(informer.resourceVersion).toBe(idle);
+      informer.refresh();
+      await until(
+        () => Number(informer.resourceVersion) >= Number(elsewhere.metadata.resourceVersion),
+        'a re-list after refresh',
+      );
+      expect(errors).toContain('GONE');
+    } finally {
+      await informer.stop();
+    }
+  });
+
   it('leaves no socket and no timer behind after stop, even mid back-off', async () => {
     await makeNamespace('inf-stop');
     const proxy = await cuttableProxy(new URL(cluster.apiServer));

@@ -188,6 +188,7 @@ describe('the live view', () => {
         start: () => undefined,
         waitForSync: () => Promise.resolve(),
         stop: () => Promise.resolve(),
+        refresh: () => undefined,
         error: undefined,
         get resourceVersion() {
           return version();
@@ -219,6 +220,7 @@ describe('the live view', () => {
         start: () => undefined,
         waitForSync: () => Promise.resolve(),
         stop: () => Promise.resolve(),
+        refresh: () => undefined,
         error: undefined,
         // One change every 5 ms; the cluster's version (10000) is reached after 3 s.
         get resourceVersion() {
@@ -258,6 +260,24 @@ describe('the live view', () => {
         message: expect.stringContaining('behind the cluster') as unknown,
       });
       expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    } finally {
+      await view.stop();
+    }
+  }, 60_000);
+
+  it("a kind idle for longer than the server's history is re-listed, and the catch-up goes through", async () => {
+    const view = new LiveView(pruner, { protectAnnotation: 'example.com/keep', behindMs: 5_000 });
+    await view.start();
+    try {
+      // Only another kind changes, then the history is compacted: a short watch from where the view's
+      // streams are answers 410, and their watch has nothing to deliver.
+      await admin.create(Resources.configMap, { metadata: { name: 'lv-idle', namespace: 'live' }, data: {} });
+      cluster.compact();
+      await view.catchUp('streams');
+      const before = view.size.streams;
+      await createStream(admin, 'live', 'lv-after-idle', {});
+      await view.catchUp('streams');
+      expect(view.size.streams).toBe(before + 1);
     } finally {
       await view.stop();
     }
