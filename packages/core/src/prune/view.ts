@@ -358,7 +358,8 @@ export class LiveView implements PruneView {
    * A short watch from where the view is: which changes exist up to now (at least the newest target read
    * before it started), then wait for the view's own watch to deliver them. When the server's history no
    * longer reaches back to where the view is (410), the view is behind but its watch goes on delivering:
-   * ask again from where it has got to, for up to `behindMs`.
+   * ask again from where it has got to, as long as it keeps moving (see `behindMs`), and restart a watch
+   * that has nothing to deliver.
    */
   async #probe(informer: Informer, type: ResourceType): Promise<void> {
     const target = this.#latestTarget;
