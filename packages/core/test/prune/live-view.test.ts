@@ -177,13 +177,17 @@ describe('the live view', () => {
     }
   }, 60_000);
 
-  it('waits longer than behindMs on a view that is behind but whose watch keeps moving', async () => {
-    // A client whose watches lag: the informers' resourceVersions creep up by one every 50 ms and reach
-    // the cluster's (10000) only after 3 s; every short watch answers 410 until then.
+  const gone = (): RegistryPushError =>
+    new RegistryPushError('GONE', 'The requested resourceVersion is too old (410 Gone).');
+
+  /**
+   * A client whose watches lag: its informers' resourceVersions creep up by one every `stepMs` and reach
+   * the cluster's (10000) only after 3 s; short watches are answered by `watch`.
+   */
+  function laggingClient(stepMs: number, watch: (sinceOpened: number) => Promise<unknown>): ClusterClient {
     const opened = Date.now();
-    const version = (): string =>
-      Date.now() - opened >= 3_000 ? '10000' : String(100 + Math.floor((Date.now() - opened) / 50));
-    const lagging = {
+    const since = (): number => Date.now() - opened;
+    return {
       informer: () => ({
         start: () => undefined,
         waitForSync: () => Promise.resolve(),
@@ -191,17 +195,22 @@ describe('the live view', () => {
         refresh: () => undefined,
         error: undefined,
         get resourceVersion() {
-          return version();
+          return since() >= 3_000 ? '10000' : String(100 + Math.floor(since() / stepMs));
         },
       }),
       currentVersion: () => Promise.resolve('10000'),
-      watch: () =>
-        Date.now() - opened >= 3_000
-          ? Promise.resolve({ next: () => Promise.resolve(undefined), close: () => undefined })
-          : Promise.reject(
-              new RegistryPushError('GONE', 'The requested resourceVersion is too old (410 Gone).'),
-            ),
+      watch: () => watch(since()),
     } as unknown as ClusterClient;
+  }
+
+  it('waits longer than behindMs on a view that is behind but whose watch keeps moving', async () => {
+    const opened = Date.now();
+    // Every short watch answers 410 until the view has caught up by itself.
+    const lagging = laggingClient(50, (since) =>
+      since >= 3_000
+        ? Promise.resolve({ next: () => Promise.resolve(undefined), close: () => undefined })
+        : Promise.reject(gone()),
+    );
     const view = new LiveView(lagging, { protectAnnotation: 'example.com/keep', behindMs: 1_000 });
     await view.start();
     try {
@@ -213,28 +222,12 @@ describe('the live view', () => {
   }, 60_000);
 
   it('does not ask the server while its own watch is still delivering, however long that takes', async () => {
-    const opened = Date.now();
     let probes = 0;
-    const delivering = {
-      informer: () => ({
-        start: () => undefined,
-        waitForSync: () => Promise.resolve(),
-        stop: () => Promise.resolve(),
-        refresh: () => undefined,
-        error: undefined,
-        // One change every 5 ms; the cluster's version (10000) is reached after 3 s.
-        get resourceVersion() {
-          return Date.now() - opened >= 3_000 ? '10000' : String(100 + Math.floor((Date.now() - opened) / 5));
-        },
-      }),
-      currentVersion: () => Promise.resolve('10000'),
-      watch: () => {
-        probes++;
-        return Promise.reject(
-          new RegistryPushError('GONE', 'The requested resourceVersion is too old (410 Gone).'),
-        );
-      },
-    } as unknown as ClusterClient;
+    // One change every 5 ms.
+    const delivering = laggingClient(5, () => {
+      probes++;
+      return Promise.reject(gone());
+    });
     const view = new LiveView(delivering, { protectAnnotation: 'example.com/keep', behindMs: 1_000 });
     await view.start();
     try {
