@@ -72,19 +72,17 @@ export {
   type SystemStore,
   type TrustInstallation,
 } from './trust/install.js';
-export {
-  addAdditionalTrustedCA,
-  additionalTrustedCaKey,
-  type AdditionalTrustedCaOptions,
-  type AdditionalTrustedCaResult,
-} from './trust/additional-trusted-ca.js';
+export { additionalTrustedCaKey } from './trust/additional-trusted-ca.js';
 export { parseCertificateBundle, type CertificateInfo } from './trust/pem.js';
 export {
+  addAdditionalTrustedCA,
   addTrustedCA,
   DEFAULT_TRUSTED_CA_CONFIG_MAP,
   listTrustedCAs,
   parseTrustedCaPem,
   removeTrustedCA,
+  type AdditionalTrustedCaOptions,
+  type AdditionalTrustedCaResult,
   type TrustedCaChange,
   type TrustedCaChangeOptions,
   type TrustedCaEntry,

@@ -219,3 +219,39 @@ export async function removeTrustedCA(
     );
   return { ...base, configMapChange: 'updated', configMapPatch, certificates: [] };
 }
+
+/** Options of {@link addAdditionalTrustedCA}. */
+export interface AdditionalTrustedCaOptions {
+  /** The registry `host[:port]` the cluster should trust. */
+  host: string;
+  caPem: string;
+  /** Config map in `openshift-config` to use when the image config names none (default `registry-cas`). */
+  configMapName?: string;
+}
+
+/** What {@link addAdditionalTrustedCA} did. */
+export interface AdditionalTrustedCaResult {
+  configMap: string;
+  key: string;
+  /** `created`, `updated` or `unchanged`. */
+  configMapChange: 'created' | 'updated' | 'unchanged';
+  /** Whether `images.config.openshift.io/cluster` was changed to reference the config map. */
+  imageConfigPatched: boolean;
+}
+
+/**
+ * Make the cluster (image imports, builds, pod pulls) trust a registry CA: {@link addTrustedCA}, with the
+ * answer in the shape this function has always given.
+ */
+export async function addAdditionalTrustedCA(
+  client: ClusterClient,
+  options: AdditionalTrustedCaOptions,
+): Promise<AdditionalTrustedCaResult> {
+  const change = await addTrustedCA(client, options);
+  return {
+    configMap: change.configMap,
+    key: change.key,
+    configMapChange: change.configMapChange,
+    imageConfigPatched: change.imageConfigPatch !== undefined,
+  };
+}
