@@ -29,6 +29,7 @@ import {
   type RateLimiters,
 } from './limiter.js';
 import type { Logger } from './logger.js';
+import { releaseMemory } from './memory.js';
 import { ModeWatch } from './mode-watch.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
@@ -299,6 +300,8 @@ export class PrunerContext {
     const [view, restorer] = await Promise.allSettled([holder.started, holder.restorer]);
     if (restorer.status === 'fulfilled') await restorer.value.stop();
     if (view.status === 'fulfilled') await view.value.stop();
+    // Every Image's digests were in the view: give its memory back while the worker waits for work.
+    releaseMemory();
   }
 
   /** Fresh per job: the state of one batch. */

@@ -1,7 +1,15 @@
 // The collections the plan job asks for while a snapshot is read: one per 10k objects, counted across the
-// lists read at the same time, each list reporting its own running count.
+// lists read at the same time, each list reporting its own running count; and the memory-reducing one that
+// gives a dropped plan's pages back to the system.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collectGarbage, collectWhileReading } from '../src/memory.js';
+import { collectGarbage, collectWhileReading, releaseMemory } from '../src/memory.js';
+
+const execFileAsync = promisify(execFile);
+// Node 24 runs the TypeScript source itself (its types stripped).
+const MEMORY_MODULE = fileURLToPath(new URL('../src/memory.ts', import.meta.url));
 
 const host = globalThis as { gc?: () => void };
 const original = host.gc;
@@ -40,5 +48,42 @@ describe('garbage collection while a snapshot is read', () => {
     const progress = collectWhileReading();
     expect(() => progress({ source: 'images', items: 50_000, done: false })).not.toThrow();
     expect(() => collectGarbage()).not.toThrow();
+  });
+});
+
+describe('giving memory back', () => {
+  it('asks V8 for its memory-reducing collection', () => {
+    const seen: unknown[] = [];
+    host.gc = (options?: unknown) => void seen.push(options);
+    releaseMemory();
+    expect(seen).toEqual([{ type: 'major', execution: 'sync', flavor: 'last-resort' }]);
+  });
+
+  it('returns the pages an ordinary collection keeps to the system (a real process)', async () => {
+    // A worker's plan at 100k Images: a few hundred MiB of small objects, then dropped.
+    const script = `
+      import { collectGarbage, releaseMemory } from ${JSON.stringify(MEMORY_MODULE)};
+      let kept = [];
+      for (let i = 0; i < 2_000_000; i++) kept.push({ name: 'image-' + i, layers: [i, i + 1] });
+      kept = undefined;
+      collectGarbage();
+      const afterCollect = process.memoryUsage().rss;
+      releaseMemory();
+      const afterRelease = process.memoryUsage().rss;
+      console.log(JSON.stringify({ afterCollect, afterRelease }));
+    `;
+    const { stdout } = await execFileAsync(process.execPath, [
+      '--expose-gc',
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    const { afterCollect, afterRelease } = JSON.parse(stdout) as {
+      afterCollect: number;
+      afterRelease: number;
+    };
+    const MiB = 1024 * 1024;
+    // Measured: about 300 MiB kept after the ordinary collection, about 60 after the release.
+    expect(afterCollect - afterRelease).toBeGreaterThan(100 * MiB);
   });
 });

@@ -7,6 +7,7 @@ import type { Job } from 'bullmq';
 import { formatRunResult, type PruneRunResult, type RunSummary, type UnitResult } from '@registry-push/core';
 import type { LoadedRun, PrunerContext } from '../context.js';
 import type { FinalizeJobData } from '../jobs.js';
+import { releaseMemory } from '../memory.js';
 import { ResultAssembler, type ResultHead } from '../results.js';
 import { runIsOver, type RunRecord } from '../store.js';
 
@@ -113,6 +114,8 @@ export async function processFinalize(
   const { head, assembler } = await writeResult(ctx, run, finishedAt);
   await save(ctx, run.record, head, finishedAt);
   await report(ctx, run.record, assembler.brief(head), assembler.lost);
+  // The run's pages of results and the jobs' garbage go back to the system between runs.
+  releaseMemory();
   return {
     runId,
     status: errorOf(head.summary) === undefined ? 'succeeded' : 'failed',

@@ -26,7 +26,7 @@ import {
   type PlanJobResult,
 } from '../jobs.js';
 import { imageBatches } from '../batches.js';
-import { collectGarbage, collectWhileReading } from '../memory.js';
+import { collectGarbage, collectWhileReading, releaseMemory } from '../memory.js';
 import { runIsOver, type PlanHead, type RunRecord, type StoredPlan } from '../store.js';
 import { failRun, rejectTrigger } from './run-end.js';
 
@@ -143,7 +143,7 @@ async function startRun(ctx: PrunerContext, record: RunRecord): Promise<PlanJobR
   let streams: string[];
   if (head === undefined) {
     ({ head, streams } = await planAndStore(ctx, record));
-    collectGarbage();
+    releaseMemory();
   } else {
     // Planned by an earlier attempt: its stream units, read from the stored plan.
     ({ streams } = await ctx.store.planParts(runId, false));
