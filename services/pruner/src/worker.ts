@@ -67,6 +67,22 @@ async function dispatch(job: Job<PrunerJobData>, ctx: PrunerContext, token?: str
   }
 }
 
+/** How long closing the connections may take once the job in hand is done or given up. */
+const CLOSE_MS = 5_000;
+
+/** `work`, or 'timeout' when it takes longer than `ms` (it goes on in the background). */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A plan or finalize job that failed for good (also by stalling too often) ends its run. */
 async function onFailed(
   job: Job<PrunerJobData> | undefined,
@@ -225,19 +241,23 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     (stopping ??= (async () => {
       logger.info({ reason }, 'stopping: no new jobs; the job in hand finishes or is handed back');
       abort.abort();
-      await keeper.stop();
-      const closed = worker.close();
-      const grace = new Promise<'timeout'>((resolve) =>
-        setTimeout(() => resolve('timeout'), options.shutdownGraceMs ?? 20_000).unref(),
-      );
-      if ((await Promise.race([closed, grace])) === 'timeout') {
+      await within(keeper.stop(), CLOSE_MS);
+      if ((await within(worker.close(), options.shutdownGraceMs ?? 20_000)) === 'timeout') {
         logger.warn(
           'the job in hand did not finish in time; its lock expires and another worker takes it over',
         );
-        await worker.close(true);
+        await within(worker.close(true), CLOSE_MS);
       }
-      await Promise.allSettled([queue.close(), flows.close(), ctx.close(), http.close()]);
-      await redis.quit().catch(() => redis.disconnect());
+      // With Redis or the API server away, closing waits on connections that never answer: give them a
+      // moment, then drop them (nothing is left to write; a job in hand is taken over when its lock expires).
+      const closing = (async () => {
+        await Promise.allSettled([queue.close(), flows.close(), ctx.close(), http.close()]);
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      if ((await within(closing, CLOSE_MS)) === 'timeout') {
+        logger.warn('Redis or the API server did not answer while closing; connections dropped');
+        redis.disconnect();
+      }
       logger.info('stopped');
     })());
   return { host: http.host, port: http.port, stop };

@@ -47,7 +47,7 @@ const hexOf = (digest: string): string => digest.slice('sha256:'.length);
 
 describe.runIf(root)('runs that survive', () => {
   beforeAll(async () => {
-    world = await startWorld(['crash', 'down', 'redis', 'term', 'wait', 'lost']);
+    world = await startWorld(['crash', 'down', 'redis', 'term', 'wait', 'lost', 'gone']);
     await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
   });
 
@@ -173,6 +173,30 @@ describe.runIf(root)('runs that survive', () => {
     }
     expect(w1.logs.some((line) => line.msg === 'redis connection error')).toBe(true);
   });
+
+  // Found stopping a benchmark: with Redis gone, SIGTERM left the worker waiting on its queue connections
+  // for good (still running a quarter of an hour later). A stop has to end whatever Redis does.
+  it('stops on SIGTERM within its grace when Redis is gone, the job in hand left to its lock', async () => {
+    const redis = await startDurableRedis({ persistent: false });
+    restartable.push(redis);
+    await createStreams(world.admin, 'gone', 2, 2);
+    const env = world.env({ REDIS_URL: redis.url, PRUNER_MODE: 'metadata' });
+    const w1 = worker('w1', env, 'batch-unit:60000');
+    await w1.port();
+    await enqueue(env);
+    await w1.waitForLog((line) => line.failpoint === 'batch-unit', 120_000);
+    await redis.stop();
+    const asked = Date.now();
+    w1.kill('SIGTERM');
+    const code = await Promise.race([
+      w1.exited,
+      new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 60_000)),
+    ]);
+    // 20 s for the job in hand, then the connections are given 5 s before they are dropped.
+    expect(code).not.toBe('still running');
+    expect(Date.now() - asked).toBeLessThan(45_000);
+    expect(w1.logs.some((line) => line.msg === 'stopped')).toBe(true);
+  }, 240_000);
 
   // `enqueue --wait` while Redis restarts: the old client gave up after about 3 s with ioredis stack traces
   // and "Connection is closed." (no code), though the run went on. Redis is away for 5 s here.
