@@ -10,6 +10,7 @@ import type { BuiltImage } from '@registry-push/testkit';
 import type { RestoreReport } from '@registry-push/core';
 import { Redis } from 'ioredis';
 import type { StatusReport } from '../src/client.js';
+import { createStreams } from './support/objects.js';
 import { killAll, runCli, WorkerSet, type WorkerProcess } from './support/processes.js';
 import { pushGenerations, root, startWorld, type World } from './support/world.js';
 
@@ -109,7 +110,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 describe.runIf(root)('the undo window', () => {
   beforeAll(async () => {
-    world = await startWorld(['undo', 'moved', 'zero', 'late', 'kept', 'lost', 'killed', 'rkill']);
+    world = await startWorld(['undo', 'moved', 'zero', 'late', 'kept', 'lost', 'killed', 'rkill', 'meta']);
     await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
   }, 120_000);
 
@@ -225,7 +226,7 @@ describe.runIf(root)('the undo window', () => {
     // A short window: metadata now, the registry after it.
     const lateImages = await pushGenerations(world, 'late', 'late');
     const [l1, l2, l3] = lateImages;
-    const env = world.env({ PRUNER_UNDO_WINDOW: '6s' });
+    const env = world.env({ PRUNER_UNDO_WINDOW: '15s' });
     const w = worker('late', env);
     const before = await files();
     const runId = await prune(env);
@@ -245,9 +246,30 @@ describe.runIf(root)('the undo window', () => {
     expect(await world.imageExists(l1!.digest)).toBe(false);
   }, 400_000);
 
+  it('records a metadata-mode run too: its window never closes, and restore puts it back', async () => {
+    const streams = await createStreams(world.admin, 'meta', 2, 3);
+    const env = world.env({ PRUNER_MODE: 'metadata', PRUNER_UNDO_WINDOW: '1s' });
+    worker('meta', env);
+    const runId = await prune(env);
+    for (const [name, images] of Object.entries(streams)) {
+      expect(await world.history('meta', name)).toEqual({ latest: [images[0]] });
+      expect(await world.imageExists(images[2]!)).toBe(false);
+    }
+    // Well past its "window": nothing is ever deleted from the registry in metadata mode.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const report = JSON.parse((await runCli(['status', '--output', 'json'], env)).stdout) as StatusReport;
+    expect(report.undoWindows.map((head) => [head.runId, head.mode, head.state])).toEqual([
+      [runId, 'metadata', 'open'],
+    ]);
+    const restored = await restore(env, [runId, '--stream', 'meta/app0']);
+    expect(restored.counts).toEqual({ restored: 4 });
+    expect(await world.history('meta', 'app0')).toEqual({ latest: streams['app0'] });
+    expect(await world.history('meta', 'app1')).toEqual({ latest: [streams['app1']![0]] });
+  }, 300_000);
+
   it('keeps what was restored during the window when the registry phase runs', async () => {
     const [k1, k2, k3] = await pushGenerations(world, 'kept', 'kept');
-    const env = world.env({ PRUNER_UNDO_WINDOW: '12s' });
+    const env = world.env({ PRUNER_UNDO_WINDOW: '25s' });
     const w = worker('kept', env);
     const runId = await prune(env);
     expect((await restore(env, [runId, '--image', k1!.digest])).counts).toEqual({ restored: 2 });
@@ -264,7 +286,7 @@ describe.runIf(root)('the undo window', () => {
 
   it('refuses the registry phase when Redis lost the record, and deletes nothing', async () => {
     const images = await pushGenerations(world, 'lost', 'lost');
-    const env = world.env({ PRUNER_UNDO_WINDOW: '8s' });
+    const env = world.env({ PRUNER_UNDO_WINDOW: '20s' });
     const w = worker('lost', env);
     const before = await files();
     const runId = await prune(env);
