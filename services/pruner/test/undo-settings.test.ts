@@ -28,3 +28,33 @@ describe('undo window settings', () => {
     expect(() => loadSettings({ PRUNER_UNDO_RETENTION: '-1h' })).toThrow(/PRUNER_UNDO_RETENTION/);
   });
 });
+
+describe('registry-pruner restore usage', () => {
+  const run = async (args: string[]): Promise<{ code: number; stderr: string }> => {
+    const { main } = await import('../src/main.js');
+    const stderr: string[] = [];
+    // Usage is checked before Redis or the cluster are contacted: nothing here listens.
+    const code = await main(args, {
+      stdout: () => undefined,
+      stderr: (text) => void stderr.push(text),
+      env: { REDIS_URL: 'redis://127.0.0.1:9' },
+    });
+    return { code, stderr: stderr.join('\n') };
+  };
+
+  it('needs a run, a digest for --image and NS/NAME[:TAG] for --stream, each with one coded line', async () => {
+    for (const [args, says] of [
+      [['restore'], 'restore needs the run id'],
+      [['restore', 'r1', '--image', 'latest'], '--image must be an image digest'],
+      [['restore', 'r1', '--stream', 'app'], '--stream must be NAMESPACE/NAME'],
+      [['restore', 'r1', '--stream', 'a/b:c:d'], '--stream must be NAMESPACE/NAME'],
+      [['restore', 'r1', 'r2'], 'Unexpected argument "r2"'],
+    ] as const) {
+      const result = await run([...args]);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(says);
+      expect(result.stderr).toMatch(/\[PRUNER_USAGE\]$/);
+      expect(result.stderr.split('\n')).toHaveLength(1);
+    }
+  });
+});
