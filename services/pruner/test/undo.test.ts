@@ -7,7 +7,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltImage } from '@registry-push/testkit';
-import type { RestoreReport } from '@registry-push/core';
+import type { KubeObject, RestoreReport } from '@registry-push/core';
 import { Redis } from 'ioredis';
 import type { StatusReport } from '../src/client.js';
 import { createStreams } from './support/objects.js';
@@ -96,6 +96,15 @@ async function pulls(namespace: string, image: BuiltImage, tag?: string): Promis
     `${namespace}@${image.digest}`,
   ).toEqual([]);
   if (tag !== undefined) expect(await world.pullDiff(`${namespace}/app:${tag}`, image)).toEqual([]);
+}
+
+/** The reasons of the Events on the ImagePruner that name `runId`. */
+async function eventReasons(runId: string): Promise<string[]> {
+  const events = await world.admin.list<KubeObject & { reason?: string; message?: string }>(
+    { apiVersion: 'v1', kind: 'Event', plural: 'events', namespaced: true },
+    { namespace: 'default' },
+  );
+  return events.filter((e) => e.message?.includes(runId) === true).map((e) => e.reason ?? '');
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -190,6 +199,9 @@ describe.runIf(root)('the undo window', () => {
     expect(metrics).toMatch(/registry_pruner_undo_runs_in_window 1/);
     expect(metrics).toMatch(/registry_pruner_undo_bytes_pending_deletion [1-9]/);
     expect(metrics).toMatch(/registry_pruner_undo_restored_objects\{outcome="restored"\} 6/);
+    expect(await eventReasons(runId)).toEqual(
+      expect.arrayContaining(['PruneRunSucceeded', 'PruneUndoWindowOpen', 'PruneRunRestored']),
+    );
   }, 300_000);
 
   it('keeps the new head of a tag pushed during the window and puts the old items behind it', async () => {
@@ -240,6 +252,9 @@ describe.runIf(root)('the undo window', () => {
       expect(await world.blobExists(gone.digest)).toBe(false);
     }
     await pulls('late', l3!, 'latest');
+    expect(await eventReasons(runId)).toEqual(
+      expect.arrayContaining(['PruneUndoWindowOpen', 'PruneRegistryPhaseDone']),
+    );
     const late = await restore(env, [runId, '--stream', 'late/app']);
     expect(late.code).toBe(1);
     expect(late.counts).toEqual({ 'too-late': 4 });
@@ -302,6 +317,7 @@ describe.runIf(root)('the undo window', () => {
     const refused = await w.waitForLog((line) => line.msg === 'registry phase refused', 90_000);
     expect(refused).toMatchObject({ runId, code: 'PRUNER_UNDO_RECORD_MISSING' });
     expect(deletedKinds(before, await files(), 'lost', images)).toEqual({});
+    expect(await eventReasons(runId)).toContain('PruneRegistryPhaseRefused');
     const restored = await runCli(['restore', runId], env);
     expect(restored.code).toBe(1);
     expect(restored.stderr).toContain('[PRUNER_UNDO_RECORD_MISSING]');
