@@ -171,7 +171,9 @@ export {
   executeUnit,
   summariseRun,
   ExecutionState,
+  UNDO_WINDOW_REASON,
   type ExecuteOptions,
+  type ExecutePhase,
   type PruneProgress,
   type RetryOptions,
   type UnitPlanContext,
@@ -179,6 +181,20 @@ export {
 export type { PruneRegistry, RegistryDeleteOutcome } from './prune/registry.js';
 export { pruneClusterOf, type PruneCluster } from './prune/cluster-port.js';
 export { linkedGroups } from './prune/groups.js';
+export {
+  restoreClusterOf,
+  restoreRemoved,
+  type ImageRemovalRecord,
+  type RemovalRecord,
+  type RemovedHistoryItem,
+  type RestoreCluster,
+  type RestoreItemResult,
+  type RestoreOptions,
+  type RestoreOutcome,
+  type RestoreReport,
+  type RestoreSelection,
+  type StreamRemovalRecord,
+} from './prune/undo.js';
 export { LinkRestorer, type LinkRestoreResult, type LinkRestorerOptions } from './prune/link-restorer.js';
 export {
   ListedView,

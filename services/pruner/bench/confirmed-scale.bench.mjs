@@ -689,6 +689,8 @@ async function measure(workerCount, withExtras) {
       PRUNER_REGISTRY_HOST: host,
       PRUNER_REGISTRY_CA_FILE: cluster.ingressCA,
       PRUNER_LOG_LEVEL: 'info',
+      // One phase, as measured: the registry deletes right away (no undo window).
+      PRUNER_UNDO_WINDOW: '0',
       // BENCH_WORKER_NODE_OPTIONS adds to the deployed ones (a CPU profile: --cpu-prof --cpu-prof-dir=DIR).
       NODE_OPTIONS: [nodeOptions, process.env.BENCH_WORKER_NODE_OPTIONS ?? ''].join(' ').trim(),
       ...RATES,

@@ -8,6 +8,7 @@ import { PrunerError } from './errors.js';
 import { JobNames, SCHEDULER_ID, newManualRunId, planJobOptions, type PlanJobData } from './jobs.js';
 import { connectRedis, describeRedis, pingRedis, redisReady, type RedisConnection } from './redis.js';
 import type { Settings } from './settings.js';
+import { UndoStore, type UndoHead } from './undo-store.js';
 import { RunStore, runIsOver, type AppliedConfig, type RunProgress, type RunRecord } from './store.js';
 
 /** How long one `enqueue` or `status` waits for Redis (it may be restarting). */
@@ -23,6 +24,7 @@ class RedisLate extends Error {}
 export class PrunerClient {
   readonly queue: Queue<PlanJobData>;
   readonly store: RunStore;
+  readonly undo: UndoStore;
 
   private constructor(
     private readonly redis: RedisConnection,
@@ -33,6 +35,7 @@ export class PrunerClient {
     // Redis being away is handled by the deadlines below; the messages say what it means.
     this.queue.on('error', () => undefined);
     this.store = new RunStore(redis, settings.prefix, settings.queue);
+    this.undo = new UndoStore(redis, settings.prefix, settings.queue);
   }
 
   /**
@@ -164,7 +167,7 @@ export class PrunerClient {
   }
 
   async #status(limit: number): Promise<StatusReport> {
-    const [scheduler, applied, activeRun, runs, queue, lastSuccess] = await Promise.all([
+    const [scheduler, applied, activeRun, runs, queue, lastSuccess, undo] = await Promise.all([
       this.queue.getJobScheduler(SCHEDULER_ID),
       this.store.getAppliedConfig(),
       this.store.lockHolder(),
@@ -179,6 +182,7 @@ export class PrunerClient {
         'completed',
       ),
       this.store.lastSuccess(),
+      this.undo.list(),
     ]);
     // Runs in progress show their live counters; ended ones keep theirs in the record.
     await Promise.all(
@@ -210,6 +214,7 @@ export class PrunerClient {
       ...(lastSuccess !== undefined ? { lastSuccess: new Date(lastSuccess).toISOString() } : {}),
       queue,
       runs,
+      undoWindows: undo.filter((head) => head.state === 'open' || head.state === 'recording'),
     };
   }
 
@@ -237,4 +242,6 @@ export interface StatusReport {
   lastSuccess?: string;
   queue: Record<string, number>;
   runs: RunRecord[];
+  /** Runs whose removals can still be restored (`registry-pruner restore RUN`). */
+  undoWindows: UndoHead[];
 }

@@ -34,6 +34,7 @@ import { ModeWatch } from './mode-watch.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
 import type { PlanHead, RunRecord, RunStore } from './store.js';
+import type { UndoStore } from './undo-store.js';
 
 /**
  * A run as a unit job needs it: its record and its plan's head. The units stay in Redis; each job reads its
@@ -56,6 +57,8 @@ export interface PrunerContextParts {
   settings: Settings;
   client: ClusterClient;
   store: RunStore;
+  /** The undo records of confirmed runs. */
+  undo: UndoStore;
   queue: Queue;
   flows: FlowProducer;
   logger: Logger;
@@ -90,6 +93,7 @@ export class PrunerContext {
   /** The client as configured (unpaced), for the mode checks and events. */
   readonly client: ClusterClient;
   readonly store: RunStore;
+  readonly undo: UndoStore;
   readonly queue: Queue;
   readonly flows: FlowProducer;
   readonly logger: Logger;
@@ -109,6 +113,7 @@ export class PrunerContext {
     this.settings = parts.settings;
     this.client = parts.client;
     this.store = parts.store;
+    this.undo = parts.undo;
     this.queue = parts.queue;
     this.flows = parts.flows;
     this.logger = parts.logger;
@@ -207,12 +212,46 @@ export class PrunerContext {
     });
   }
 
-  /** How units of `run` are executed in this process. */
+  /**
+   * How units of `run` are executed in this process. A run with an undo window (`record.undoWindowMs`)
+   * records every removal first; in full mode with a window its registry deletes wait for the registry
+   * phase.
+   */
   async executeOptions(run: LoadedRun): Promise<ExecuteOptions> {
-    const confirm = !run.record.dryRun;
+    const options = await this.#optionsFor({
+      runId: run.record.runId,
+      dryRun: run.record.dryRun,
+      mode: run.plan.mode,
+      protectAnnotation: run.plan.policy.protectAnnotation,
+    });
+    const window = run.record.undoWindowMs;
+    if (options.confirm !== true || window === undefined) return options;
+    const runId = run.record.runId;
+    return {
+      ...options,
+      recordRemoval: (record) => this.undo.append(runId, record),
+      ...(run.plan.mode === 'full' && window > 0 ? { phase: 'metadata' as const } : {}),
+    };
+  }
+
+  /** The options of a run's delayed registry phase (its plan may have expired: the record says enough). */
+  registryPhaseOptions(runId: string, protectAnnotation: string): Promise<ExecuteOptions> {
+    return this.#optionsFor({ runId, dryRun: false, mode: 'full', protectAnnotation }).then((options) => ({
+      ...options,
+      phase: 'registry' as const,
+    }));
+  }
+
+  async #optionsFor(run: {
+    runId: string;
+    dryRun: boolean;
+    mode: UnitPlanContext['mode'];
+    protectAnnotation: string;
+  }): Promise<ExecuteOptions> {
+    const confirm = !run.dryRun;
     if (!confirm) return { cluster: this.cluster, confirm };
-    const full = run.plan.mode === 'full';
-    const holder = this.#liveView(run.plan.policy.protectAnnotation);
+    const full = run.mode === 'full';
+    const holder = this.#liveView(run.protectAnnotation);
     const [view, restorer] = await Promise.all([holder.started, holder.restorer]);
     return {
       cluster: this.cluster,
@@ -225,7 +264,7 @@ export class PrunerContext {
             registryConcurrency: this.settings.registryConcurrency,
           }
         : {}),
-      onLayerLinkDeleted: (repository, digest) => void restorer.removed(repository, digest, run.record.runId),
+      onLayerLinkDeleted: (repository, digest) => void restorer.removed(repository, digest, run.runId),
       // Asked before each unit's registry deletes: a registry that left Managed is no longer touched.
       checkMode: () => {
         this.mode.start();

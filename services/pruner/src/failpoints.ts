@@ -18,6 +18,7 @@ export const FAILPOINTS = [
   'layer-link-delete',
   'batch-unit',
   'finalize',
+  'restore-history',
 ] as const;
 
 /** One of {@link FAILPOINTS}. */

@@ -86,11 +86,30 @@ export function formatStatus(report: StatusReport): string {
     `run in progress: ${report.activeRun ?? 'none'}${activeProgress(report)}`,
     `last success: ${report.lastSuccess ?? 'never'}`,
     `queue: ${queue === '' ? 'empty' : queue}`,
+    ...undoLines(report),
     '',
     ...(rows.length === 0
       ? ['no runs yet']
       : table(['run', 'trigger', 'status', 'dry run', 'mode', 'started', 'finished', 'changes'], rows)),
   ].join('\n');
+}
+
+/** The runs still in their undo window: what `restore` can put back, and until when. */
+function undoLines(report: StatusReport): string[] {
+  if (report.undoWindows.length === 0) return ['in undo window: none'];
+  return [
+    'in undo window (registry-pruner restore RUN):',
+    ...report.undoWindows.map(
+      (head) =>
+        `  ${head.runId} ${head.mode}: ${head.recorded} removals recorded, ${
+          head.mode === 'metadata'
+            ? 'nothing is deleted from the registry'
+            : head.registryAt !== undefined
+              ? `registry deletes (${formatBytes(head.bytesPending)}) at ${head.registryAt}`
+              : 'run in progress'
+        }`,
+    ),
+  ];
 }
 
 /** A finished run as text: its record line and, when there is one, the result table. */

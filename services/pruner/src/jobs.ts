@@ -10,6 +10,7 @@
  *   └ images <run>.images     fans out the image batches once every stream unit is through
  *       ├ stream <run>.s<n>   one per trimmed imagestream (phase 1)
  *       └ batch <run>.b<n>    image units, linked ones together (phase 2, added by images)
+ * registry <run>.registry     with an undo window: the registry deletes, delayed until the window ends
  * ```
  */
 import type { JobsOptions } from 'bullmq';
@@ -23,6 +24,7 @@ export const JobNames = {
   images: 'images',
   batch: 'batch',
   finalize: 'finalize',
+  registry: 'registry',
 } as const;
 
 /** A trigger: from the schedule or from `enqueue`. */
@@ -55,8 +57,14 @@ export interface FinalizeJobData {
   runId: string;
 }
 
+/** The registry phase of a run with an undo window (added by finalize, delayed by the window). */
+export interface RegistryJobData {
+  runId: string;
+}
+
 /** The data of any pruner job. */
-export type PrunerJobData = PlanJobData | StreamJobData | ImagesJobData | BatchJobData | FinalizeJobData;
+export type PrunerJobData =
+  PlanJobData | StreamJobData | ImagesJobData | BatchJobData | FinalizeJobData | RegistryJobData;
 
 /** What the plan job returns: the run it started, or why it did not start one. */
 export type PlanJobResult =
@@ -87,6 +95,7 @@ export const jobIds = {
   images: (runId: string): string => `${runId}.images`,
   stream: (runId: string, index: number): string => `${runId}.s${index}`,
   batch: (runId: string, index: number): string => `${runId}.b${index}`,
+  registry: (runId: string): string => `${runId}.registry`,
 };
 
 function retried(settings: Settings): JobsOptions {
@@ -111,4 +120,14 @@ export function unitJobOptions(settings: Settings): JobsOptions {
 /** The finalize job. */
 export function finalizeJobOptions(settings: Settings): JobsOptions {
   return { ...retried(settings), removeOnComplete: { count: 200 }, removeOnFail: { count: 200 } };
+}
+
+/** The registry phase: delayed by the run's undo window; retried; kept a while to show how it ended. */
+export function registryJobOptions(settings: Settings, delayMs: number): JobsOptions {
+  return {
+    ...retried(settings),
+    delay: delayMs,
+    removeOnComplete: { age: 7 * 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * The `registry-pruner` command line: `run`, `worker`, `enqueue`, `status`, `completion`. Returns the exit code:
+ * The `registry-pruner` command line: `run`, `worker`, `enqueue`, `status`, `restore`, `completion`. Returns the exit code:
  * 0 done, 1 failed, 2 usage error, 3 the trigger was rejected because another run is in progress.
  */
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import { PrunerError, describeError, errorBody } from './errors.js';
 import { formatRun, formatStatus } from './format.js';
 import { writeJsonLines } from './json-lines.js';
 import { runOnce } from './oneshot.js';
+import { formatRestore, restoreRun, restoreSelection } from './restore.js';
 import {
   MAX_SETTING,
   loadSettings,
@@ -127,6 +128,21 @@ const COMMANDS = {
     summary: 'the schedule, the run in progress and the last runs',
     options: { ...OUTPUT, limit: { type: 'string', value: 'N', help: `runs to list, 0 to ${MAX_LIMIT}` } },
     usage: `[--limit 10] [--output table|json]   (--limit: 0 to ${MAX_LIMIT})`,
+  },
+  restore: {
+    summary: 'put back what a confirmed run removed, while its undo window is open',
+    options: {
+      ...CLUSTER,
+      ...OUTPUT,
+      image: { type: 'string', value: 'DIGEST', help: 'only this Image and its history items' },
+      stream: {
+        type: 'string',
+        value: 'NS/NAME[:TAG]',
+        help: 'only the history items of this stream (or tag) and their Images',
+      },
+      'dry-run': { type: 'boolean', help: 'show what would be restored; change nothing' },
+    },
+    usage: 'RUN [--image DIGEST] [--stream NS/NAME[:TAG]] [--dry-run] [--output table|json]',
   },
   completion: {
     summary: 'print a completion script: source <(registry-pruner completion bash), or zsh',
@@ -360,11 +376,32 @@ function commandHelp(command: CommandName): string {
   ].join('\n');
 }
 
+async function restoreCommand(values: Values, io: Io): Promise<number> {
+  const runId = values.shell;
+  if (typeof runId !== 'string')
+    throw usageError('restore needs the run id (`registry-pruner status` lists the runs in their window).');
+  const json = outputOf(values) === 'json';
+  const selection = restoreSelection(values.image, values.stream);
+  const dryRun = values['dry-run'] === true;
+  const { report } = await restoreRun({
+    runId,
+    selection,
+    dryRun,
+    access: accessOf(values, io.env),
+    settings: loadSettings(io.env),
+  });
+  await io.stdout(
+    json ? JSON.stringify({ runId, dryRun, ...report }, null, 2) : formatRestore(runId, report, dryRun),
+  );
+  return (report.counts.failed ?? 0) + (report.counts['too-late'] ?? 0) > 0 ? 1 : 0;
+}
+
 const HANDLERS: Record<CommandName, (values: Values, io: Io) => Promise<number>> = {
   run: runCommand,
   worker: workerCommand,
   enqueue: enqueueCommand,
   status: statusCommand,
+  restore: restoreCommand,
   completion: completionCommand,
 };
 
@@ -390,8 +427,8 @@ function parse(name: CommandName, argv: readonly string[]): Values {
   const values: Values = {};
   for (const token of tokens) {
     if (token.kind === 'positional') {
-      // `completion` takes the shell; no other command takes an argument.
-      if (name !== 'completion' || values.shell !== undefined)
+      // `completion` takes the shell, `restore` the run; no other command takes an argument.
+      if ((name !== 'completion' && name !== 'restore') || values.shell !== undefined)
         throw usageError(`Unexpected argument "${token.value}".`);
       values.shell = token.value;
       continue;

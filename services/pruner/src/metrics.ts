@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ItemResult, PruneMode } from '@registry-push/core';
 import type { CurrentProgress, RunProgress } from './store.js';
+import type { UndoTotals } from './undo-store.js';
 
 /** Calls per second a limiter allows now, by side. */
 export interface RateBySide {
@@ -26,6 +27,8 @@ export interface MetricSources {
    * run when none is; undefined before the first run.
    */
   progress?(): Promise<CurrentProgress | undefined>;
+  /** Runs in their undo window, the bytes their registry phases may delete, restores by outcome. */
+  undo?(): Promise<UndoTotals>;
 }
 
 /** The service's metrics. */
@@ -115,6 +118,40 @@ export class PrunerMetrics {
     });
     const progress = sources.progress?.bind(sources);
     if (progress !== undefined) this.#progressGauges(progress, registers);
+    const undo = sources.undo?.bind(sources);
+    if (undo !== undefined) this.#undoGauges(undo, registers);
+  }
+
+  /** Gauges of the undo windows, read from Redis at scrape time (every replica reports the same). */
+  #undoGauges(read: () => Promise<UndoTotals>, registers: Registry[]): void {
+    let pending: Promise<UndoTotals> | undefined;
+    const once = (): Promise<UndoTotals> =>
+      (pending ??= read().finally(() => setTimeout(() => (pending = undefined), 0)));
+    new Gauge({
+      name: 'registry_pruner_undo_runs_in_window',
+      help: 'Confirmed runs whose removals can still be restored (registry-pruner restore RUN)',
+      registers,
+      async collect() {
+        this.set((await once()).runsInWindow);
+      },
+    });
+    new Gauge({
+      name: 'registry_pruner_undo_bytes_pending_deletion',
+      help: 'Blob bytes the registry phases of runs in their undo window may delete when it ends',
+      registers,
+      async collect() {
+        this.set((await once()).bytesPending);
+      },
+    });
+    new Gauge({
+      name: 'registry_pruner_undo_restored_objects',
+      help: 'Objects restore commands reported, by outcome (restored, already-there, too-late, failed), all replicas and CLIs',
+      labelNames: ['outcome'],
+      registers,
+      async collect() {
+        for (const [outcome, n] of Object.entries((await once()).restores)) this.set({ outcome }, n);
+      },
+    });
   }
 
   /**

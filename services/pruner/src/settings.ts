@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { PrunePolicyInput } from '@registry-push/core';
+import { parseDuration, type PrunePolicyInput } from '@registry-push/core';
 import { PrunerError } from './errors.js';
 import { FAILPOINTS } from './failpoints.js';
 
@@ -97,6 +97,14 @@ export interface Settings {
   obsolete: string[];
   /** A run still holding the lock after this long lets another one start. Default 6 h. */
   runTimeoutMs: number;
+  /**
+   * How long a confirmed full run's registry deletes wait after its metadata removal, while `restore` can
+   * put everything back (`PRUNER_UNDO_WINDOW`, else the policy's `undoWindow`). Default 24 h; 0 deletes
+   * from the registry right away, as one phase, with no undo record.
+   */
+  undoWindowMs: number;
+  /** How long a run's undo record is kept after its window closed (`PRUNER_UNDO_RETENTION`). Default 7 d. */
+  undoRetentionMs: number;
   /** Namespace of the Kubernetes Events about the (cluster-scoped) ImagePruner. Default `default`. */
   eventsNamespace: string;
   logLevel: string;
@@ -180,6 +188,38 @@ function hostPorts(name: string, raw: string | undefined): { host: string; port:
     return { host: match[1]!, port: Number(match[2]) };
   });
 }
+
+/** Longest undo window or retention: what a BullMQ delay and a Redis expiry take comfortably (about 24 days). */
+const MAX_UNDO_MS = 2_147_483_647;
+
+/** A Go duration setting (`24h`, `90m`, `0`). */
+function durationSetting(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined || text === '') return fallback;
+  const value = parseDuration(text);
+  if (value === undefined || value > MAX_UNDO_MS)
+    throw invalid(
+      name,
+      `${name} must be a duration such as 24h, 90m or 0 (at most 596h), not "${text}".`,
+      'Units ns, us, ms, s, m, h.',
+    );
+  return Math.round(value);
+}
+
+/** The undo window: the variable, else the policy's `undoWindow`, else 24 h. */
+function undoWindow(env: Env, policy: PrunePolicyInput & { undoWindow?: unknown }): number {
+  const fromEnv = optional(env, 'PRUNER_UNDO_WINDOW');
+  if (fromEnv !== undefined) return durationSetting('PRUNER_UNDO_WINDOW', fromEnv, DEFAULT_UNDO_WINDOW_MS);
+  if (policy.undoWindow === undefined) return DEFAULT_UNDO_WINDOW_MS;
+  if (typeof policy.undoWindow !== 'string')
+    throw invalid(
+      'PRUNER_POLICY',
+      'The policy\'s undoWindow must be a duration string such as "24h" or "0".',
+    );
+  return durationSetting('PRUNER_POLICY undoWindow', policy.undoWindow, DEFAULT_UNDO_WINDOW_MS);
+}
+
+/** Default of {@link Settings.undoWindowMs}. */
+export const DEFAULT_UNDO_WINDOW_MS = 24 * 3_600_000;
 
 function policyInput(env: Env): PrunePolicyInput {
   const inline = env.PRUNER_POLICY;
@@ -439,6 +479,9 @@ export function loadSettings(env: Env = process.env): Settings {
     minRate: ['PRUNER_API_MIN_RATE', 'PRUNER_MIN_RATE'],
     defaults: DEFAULT_API_RATES,
   });
+  // The undo window may sit in the policy; the core's policy does not take it.
+  const policy: PrunePolicyInput & { undoWindow?: unknown } = policyInput(env);
+  const { undoWindow: _window, ...corePolicy } = policy;
   const registry = rates(env, {
     rate: ['PRUNER_REGISTRY_RATE'],
     minRate: ['PRUNER_REGISTRY_MIN_RATE'],
@@ -450,7 +493,7 @@ export function loadSettings(env: Env = process.env): Settings {
     prefix: optional(env, 'PRUNER_REDIS_PREFIX') ?? '{registry-pruner}',
     confirm: parseBoolean('PRUNER_CONFIRM', env.PRUNER_CONFIRM, false),
     mode: parseMode(env.PRUNER_MODE),
-    policy: policyInput(env),
+    policy: corePolicy,
     registry: registrySettings(env),
     httpPort: integer(env, 'PRUNER_HTTP_PORT', 8080, 0, 65_535),
     httpHost: httpHost(env),
@@ -473,6 +516,12 @@ export function loadSettings(env: Env = process.env): Settings {
     jobsPerSecond: integer(env, 'PRUNER_JOBS_PER_SECOND', 100, 1),
     obsolete: OBSOLETE.filter((name) => optional(env, name) !== undefined),
     runTimeoutMs: integer(env, 'PRUNER_RUN_TIMEOUT_MS', 6 * 3_600_000, 1_000),
+    undoWindowMs: undoWindow(env, policy),
+    undoRetentionMs: durationSetting(
+      'PRUNER_UNDO_RETENTION',
+      optional(env, 'PRUNER_UNDO_RETENTION'),
+      7 * 24 * 3_600_000,
+    ),
     eventsNamespace,
     logLevel: oneOf(env, 'PRUNER_LOG_LEVEL', LOG_LEVELS, 'info'),
     workerName: optional(env, 'PRUNER_WORKER_NAME') ?? `${env.HOSTNAME ?? 'pruner'}-${process.pid}`,

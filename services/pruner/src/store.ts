@@ -46,6 +46,13 @@ export interface RunRecord {
   /** For a rejected trigger: the run that was in progress. */
   activeRun?: string;
   historyLimits?: { successful: number; failed: number };
+  /**
+   * Set when the run records every removal for `restore` (confirmed full runs with a window, confirmed
+   * metadata runs): the undo window, in ms (0 in metadata mode, where it never closes).
+   */
+  undoWindowMs?: number;
+  /** When the registry phase of a run with an undo window is due. */
+  registryAt?: string;
   /** The process that planned it. */
   plannedBy?: string;
   notes?: string[];

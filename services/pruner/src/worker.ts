@@ -18,6 +18,7 @@ import {
   type ImagesJobData,
   type PlanJobData,
   type PrunerJobData,
+  type RegistryJobData,
   type StreamJobData,
 } from './jobs.js';
 import { createLogger, type Logger } from './logger.js';
@@ -27,6 +28,8 @@ import { processImages } from './processors/images.js';
 import { processPlan } from './processors/plan.js';
 import { failRun } from './processors/run-end.js';
 import { processBatch, processStream } from './processors/units.js';
+import { processRegistryPhase } from './processors/undo.js';
+import { UndoStore } from './undo-store.js';
 import { connectRedis, describeRedis, pingRedis, type RedisConnection } from './redis.js';
 import { ScheduleKeeper } from './schedule.js';
 import type { Settings } from './settings.js';
@@ -62,6 +65,8 @@ async function dispatch(job: Job<PrunerJobData>, ctx: PrunerContext, token?: str
       return processBatch(job as Job<BatchJobData>, ctx, token);
     case JobNames.finalize:
       return processFinalize(job as Job<FinalizeJobData>, ctx);
+    case JobNames.registry:
+      return processRegistryPhase(job as Job<RegistryJobData>, ctx, token);
     default:
       throw new Error(`Unknown job "${job.name}".`);
   }
@@ -142,6 +147,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   queue.on('error', () => undefined);
   flows.on('error', () => undefined);
   const store = new RunStore(redis, settings.prefix, settings.queue);
+  const undo = new UndoStore(redis, settings.prefix, settings.queue);
   const abort = new AbortController();
   const events = new EventRecorder(client, settings.eventsNamespace, 'registry-pruner', (reason) =>
     logger.warn(
@@ -156,11 +162,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       queue.getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized', 'failed'),
     rate: () => rate(),
     progress: () => store.currentProgress(),
+    undo: () => undo.totals(),
   });
   const ctx = new PrunerContext({
     settings,
     client,
     store,
+    undo,
     queue: queue as Queue,
     flows,
     logger,

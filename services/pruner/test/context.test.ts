@@ -10,6 +10,7 @@ import { Failpoints } from '../src/failpoints.js';
 import { createLogger } from '../src/logger.js';
 import { loadSettings } from '../src/settings.js';
 import type { PlanHead, RunRecord, RunStore } from '../src/store.js';
+import type { UndoStore } from '../src/undo-store.js';
 
 const record: RunRecord = {
   runId: 'r',
@@ -42,6 +43,7 @@ function contextWith(getPlanHead: () => Promise<PlanHead | undefined>): PrunerCo
       getUnits: (_run: string, ids: readonly string[]) =>
         Promise.resolve(new Map(ids.flatMap((id) => (units.has(id) ? [[id, units.get(id)!]] : [])))),
     } as unknown as RunStore,
+    undo: {} as UndoStore,
     queue: {} as Queue,
     flows: {} as FlowProducer,
     logger,

@@ -9,6 +9,7 @@ import type { PruneCluster } from './cluster-port.js';
 import { linkedGroups } from './groups.js';
 import type { ImageStreamObject } from './objects.js';
 import type { PruneRegistry, RegistryDeleteOutcome } from './registry.js';
+import type { RemovalRecord, RemovedHistoryItem } from './undo.js';
 import { catchUpRepository, ListedView, type PruneView } from './view.js';
 import {
   PLAN_SCHEMA,
@@ -81,7 +82,26 @@ export interface ExecuteOptions {
   onProgress?: (event: PruneProgress) => void;
   /** Stops starting new units; running ones finish. */
   signal?: AbortSignal;
+  /**
+   * Which side of a confirmed unit runs. `all` (the default): the metadata, then the registry deletes.
+   * `metadata`: the history items and the Image only; the registry deletes are reported `skipped`
+   * (`undo-window`), left for a later `registry` phase. `registry`: only the registry deletes, each decided
+   * on the view as in `all`; an image unit whose Image exists again (restored) keeps every blob.
+   */
+  phase?: ExecutePhase;
+  /**
+   * Awaited with what a unit is about to remove, right before each removal (the run's undo record): the
+   * items of a status write with their places, the Image whole before its deletion. When it fails, the
+   * removal does not happen and the unit fails.
+   */
+  recordRemoval?: (record: RemovalRecord) => Promise<void>;
 }
+
+/** The sides of a confirmed unit: see {@link ExecuteOptions.phase}. */
+export type ExecutePhase = 'all' | 'metadata' | 'registry';
+
+/** The reason of registry deletes left for the registry phase after the undo window. */
+export const UNDO_WINDOW_REASON = 'undo-window';
 
 /** The plan facts a unit needs besides itself (so a queue job can carry just these). */
 export interface UnitPlanContext {
@@ -227,6 +247,23 @@ function withoutItems(
   return { next: { ...stream, status: { ...stream.status, tags } }, removed };
 }
 
+/** The items a status write removes, with their places in the stream as read, for the undo record. */
+function streamRecord(unit: StreamUnit, stream: ImageStreamObject, removed: Set<string>): RemovalRecord {
+  const items: RemovedHistoryItem[] = [];
+  const before: Record<string, string[]> = {};
+  for (const entry of stream.status?.tags ?? []) {
+    const list = entry.items ?? [];
+    let touched = false;
+    list.forEach((item, position) => {
+      if (!removed.has(removalKey(entry.tag, item.image, item.created))) return;
+      touched = true;
+      items.push({ tag: entry.tag, position, item });
+    });
+    if (touched) before[entry.tag] = list.map((item) => `${item.image}@${item.created}`);
+  }
+  return { type: 'stream', unit, items, before };
+}
+
 /** Catches the view up for one decision; undefined (and the reason recorded by the caller) when it cannot. */
 async function caughtUp(
   catchUp: () => Promise<void>,
@@ -321,6 +358,8 @@ async function updateHistory(
         return undefined;
       }
       const { next, removed } = withoutItems(stream, unit.removals);
+      if (options.recordRemoval !== undefined)
+        await options.recordRemoval(streamRecord(unit, stream, removed));
       const written =
         removed.size === 0
           ? stream
@@ -355,12 +394,22 @@ async function runStreamUnit(
   recorder: UnitRecorder,
 ): Promise<void> {
   const repo = `${unit.namespace}/${unit.name}`;
-  const updated = await updateHistory(unit, recorder, options);
-  if (updated === undefined) {
-    state.unsettledStreams.add(unit.id);
-    return;
+  const phase = options.phase ?? 'all';
+  if (phase !== 'registry') {
+    const updated = await updateHistory(unit, recorder, options);
+    if (updated === undefined) {
+      state.unsettledStreams.add(unit.id);
+      return;
+    }
   }
   if (unit.manifestLinks.length + unit.layerLinks.length === 0) return;
+  if (phase === 'metadata' && plan.mode === 'full') {
+    for (const d of unit.manifestLinks)
+      recorder.record('manifest-link', `${repo}@${d}`, 'skipped', { reason: UNDO_WINDOW_REASON });
+    for (const d of unit.layerLinks)
+      recorder.record('layer-link', `${repo}@${d}`, 'skipped', { reason: UNDO_WINDOW_REASON });
+    return;
+  }
   if (!(await registryAllowed(options, plan))) {
     for (const d of unit.manifestLinks)
       recorder.record('manifest-link', `${repo}@${d}`, 'skipped', { reason: 'registry-not-managed' });
@@ -448,8 +497,11 @@ async function deleteBlobs(
         const user = view.index.referrersOf(blob.digest).find((digest) => digest !== unit.digest);
         if (user !== undefined) return `used by ${user}`;
         if (blob.digest === unit.digest) return undefined;
-        const holders = view.index.unknownHolders(kindOf(blob.digest));
-        const holder = [...holders].find((digest) => digest !== unit.digest);
+        // The registry phase has no view of its own Image (it is gone): either kind could be the blob's.
+        const kinds: ('config' | 'layers')[] =
+          own === undefined && options.phase === 'registry' ? ['config', 'layers'] : [kindOf(blob.digest)];
+        const holders = kinds.flatMap((kind) => [...view.index.unknownHolders(kind)]);
+        const holder = holders.find((digest) => digest !== unit.digest);
         return holder === undefined ? undefined : `identity unknown: Image ${holder}`;
       },
       async () => {
@@ -467,6 +519,7 @@ async function runImageUnit(
   state: ExecutionState,
   recorder: UnitRecorder,
 ): Promise<void> {
+  if (options.phase === 'registry') return runImageRegistryPhase(unit, plan, options, state, recorder);
   const unsettled = unit.dependsOn.find((id) => state.unsettledStreams.has(id));
   if (unsettled !== undefined) {
     return skipImage(unit, recorder, 'blocked', `${unsettled} did not complete`);
@@ -488,6 +541,7 @@ async function runImageUnit(
   // pulls. A blob whose deletion then fails is reported, and the unit run again retries it.
   let imageOutcome: 'deleted' | 'absent';
   try {
+    if (options.recordRemoval !== undefined) await recordImage(unit, options, options.recordRemoval);
     const { value, attempts } = await retrying(() => options.cluster.deleteImage(unit.digest), options.retry);
     recorder.record('image', unit.digest, value, { attempts });
     imageOutcome = value;
@@ -497,10 +551,50 @@ async function runImageUnit(
       recorder.record('blob', blob.digest, 'skipped', { reason: 'image-deletion-failed' });
     return;
   }
+  if (options.phase === 'metadata' && plan.mode === 'full') {
+    for (const blob of unit.blobs)
+      recorder.record('blob', blob.digest, 'skipped', { reason: UNDO_WINDOW_REASON });
+    return;
+  }
   // The registry answers a blob delete with 204 whether or not the blob was there. When the Image was gone
   // already, this unit (or another) has run before and its blobs are most likely gone too: they are
   // reported as absent, so a repeated run does not count storage it did not free.
   await deleteBlobs(unit, view, { plan, options, own, repeated: imageOutcome === 'absent' }, recorder);
+}
+
+/** Reads the Image whole and records it before its deletion (undefined when it is gone already). */
+async function recordImage(
+  unit: ImageUnit,
+  options: ExecuteOptions,
+  record: (removal: RemovalRecord) => Promise<void>,
+): Promise<void> {
+  const { value: image } = await retrying(() => options.cluster.getImage(unit.digest), options.retry);
+  await record(image === undefined ? { type: 'image', unit } : { type: 'image', unit, image });
+}
+
+/**
+ * The registry side of an image unit whose Image the metadata phase deleted: its blobs, each decided on
+ * the view as in a one-phase run. An Image that exists again (restored, or pushed again) keeps them all.
+ */
+async function runImageRegistryPhase(
+  unit: ImageUnit,
+  plan: UnitPlanContext,
+  options: ExecuteOptions,
+  state: ExecutionState,
+  recorder: UnitRecorder,
+): Promise<void> {
+  const view = state.viewFor(options, plan);
+  const stale = await caughtUp(() => view.catchUp('all'));
+  if (stale !== undefined) {
+    for (const blob of unit.blobs) recorder.record('blob', blob.digest, 'failed', { error: stale.error });
+    return;
+  }
+  const back = view.index.image(unit.digest) !== undefined ? 'image-present' : reasonToKeep(unit, view);
+  if (back !== undefined) {
+    for (const blob of unit.blobs) recorder.record('blob', blob.digest, 'skipped', { reason: back });
+    return;
+  }
+  await deleteBlobs(unit, view, { plan, options, own: undefined, repeated: false }, recorder);
 }
 
 /** Why the view says the image must stay now, if it does. */

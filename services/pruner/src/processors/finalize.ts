@@ -10,6 +10,7 @@ import type { FinalizeJobData } from '../jobs.js';
 import { releaseMemory } from '../memory.js';
 import { ResultAssembler, type ResultHead } from '../results.js';
 import { runIsOver, type RunRecord } from '../store.js';
+import { openUndoWindow } from './undo.js';
 
 /** What the finalize job returns. */
 export interface FinalizeJobResult {
@@ -106,13 +107,16 @@ export async function processFinalize(
   await ctx.failpoints.hit('finalize');
   const known = await ctx.store.getRun(runId);
   if (known?.summary !== undefined && runIsOver(known.status)) {
-    // A late copy (its worker stalled after finishing): the run is recorded already.
+    // A late copy (its worker stalled after finishing): the run is recorded already; its undo window may
+    // not be open yet (opening it again adds nothing).
+    await openUndoWindow(ctx, known, new Date(known.finishedAt ?? Date.now()));
     return { runId, status: known.status === 'succeeded' ? 'succeeded' : 'failed', summary: known.summary };
   }
   const run = await ctx.loadRun(runId);
   const finishedAt = new Date();
   const { head, assembler } = await writeResult(ctx, run, finishedAt);
   await save(ctx, run.record, head, finishedAt);
+  await openUndoWindow(ctx, run.record, finishedAt);
   await report(ctx, run.record, assembler.brief(head), assembler.lost);
   // The run's pages of results and the jobs' garbage go back to the system between runs.
   releaseMemory();

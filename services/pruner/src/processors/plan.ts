@@ -94,6 +94,33 @@ async function addFlow(ctx: PrunerContext, runId: string, streams: readonly stri
 }
 
 /**
+ * Starts the undo record of a confirmed run that keeps one: metadata mode (its window never closes), and full
+ * mode with an undo window. Returns the run's window, undefined when it keeps no record (a dry run, or full
+ * mode with a window of 0: today's one-phase run).
+ */
+async function beginUndoRecord(
+  ctx: PrunerContext,
+  record: RunRecord,
+  plan: PrunePlan,
+): Promise<number | undefined> {
+  if (record.dryRun) return undefined;
+  const windowMs = plan.mode === 'metadata' ? 0 : ctx.settings.undoWindowMs;
+  if (plan.mode === 'full' && windowMs === 0) return undefined;
+  const { runTimeoutMs, undoRetentionMs } = ctx.settings;
+  await ctx.undo.begin(
+    {
+      runId: record.runId,
+      mode: plan.mode,
+      windowMs,
+      protectAnnotation: plan.policy.protectAnnotation,
+      createdAt: record.createdAt,
+    },
+    runTimeoutMs + windowMs + undoRetentionMs,
+  );
+  return windowMs;
+}
+
+/**
  * Plans the run and stores the plan; returns only its head and stream unit ids, so that nothing of the
  * snapshot or the whole plan stays reachable once it returns.
  */
@@ -109,7 +136,9 @@ async function planAndStore(
   // is in memory anyway, so the images step need not read the units back.
   const images = plan.units.filter((unit) => unit.type === 'image');
   await ctx.store.putBatches(runId, imageBatches(images, ctx.settings.batchSize));
+  const undoWindowMs = await beginUndoRecord(ctx, record, plan);
   await ctx.store.updateRun(runId, {
+    ...(undoWindowMs !== undefined ? { undoWindowMs } : {}),
     status: 'running',
     mode: plan.mode,
     planId: plan.id,

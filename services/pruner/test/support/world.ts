@@ -97,6 +97,8 @@ export async function startWorld(namespaces: string[] = []): Promise<World> {
       PRUNER_REGISTRY_HOST: host,
       PRUNER_REGISTRY_CA_FILE: cluster.ingressCA,
       PRUNER_LOG_LEVEL: 'info',
+      // Today's one-phase full runs; the undo tests set a window.
+      PRUNER_UNDO_WINDOW: '0',
       ...extra,
     }),
     build: (name, seed, layers, variant) =>
