@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import { conditionOf, type RegistryConfig } from '../cluster/shapes.js';
 import { formatError, isRegistryPushError, type ErrorCode, type RegistryPushError } from '../errors.js';
@@ -146,7 +146,7 @@ function configCheck(config: RegistryConfig): Omit<DoctorCheck, 'id' | 'title'> 
 }
 
 async function storageCheck(
-  client: ClusterClient,
+  client: ClusterApi,
   config: RegistryConfig,
 ): Promise<Omit<DoctorCheck, 'id' | 'title'>> {
   const state = registryState(config);
@@ -179,7 +179,7 @@ async function storageCheck(
 }
 
 async function claimCheck(
-  client: ClusterClient,
+  client: ClusterApi,
   config: RegistryConfig,
 ): Promise<Omit<DoctorCheck, 'id' | 'title'>> {
   const name = (config.spec.storage?.['pvc'] as { claim?: string } | undefined)?.claim;
@@ -263,7 +263,7 @@ const PRUNE_ACCESS = [
 ] as const;
 
 async function pruneCheck(
-  client: ClusterClient,
+  client: ClusterApi,
   user: string | undefined,
 ): Promise<Omit<DoctorCheck, 'id' | 'title'>> {
   const missing: string[] = [];
@@ -289,7 +289,7 @@ async function pruneCheck(
 /** The network checks: reachable, trusted, logged in. */
 async function registryChecks(
   checks: Checks,
-  client: ClusterClient,
+  client: ClusterApi,
   host: string,
   token: string | undefined,
   options: DoctorOptions,
@@ -405,7 +405,7 @@ async function loginCheck(
   });
 }
 
-async function readConfig(checks: Checks, client: ClusterClient): Promise<RegistryConfig | undefined> {
+async function readConfig(checks: Checks, client: ClusterApi): Promise<RegistryConfig | undefined> {
   try {
     const config = await client.get<RegistryConfig>(Resources.registryConfig, RegistryNames.operatorConfig);
     checks.add({ id: 'registry-config', title: 'registry operator config', ...configCheck(config) });
@@ -431,10 +431,7 @@ async function readConfig(checks: Checks, client: ClusterClient): Promise<Regist
  * reachability and certificate, and a `/v2/` login. Each problem comes with the exact fix. Never throws for
  * a failed check; `ok` is false when any check failed.
  */
-export async function registryDoctor(
-  client: ClusterClient,
-  options: DoctorOptions = {},
-): Promise<DoctorReport> {
+export async function registryDoctor(client: ClusterApi, options: DoctorOptions = {}): Promise<DoctorReport> {
   const checks = new Checks();
   let user: string | undefined;
   const access = await checks.run('api-access', 'cluster API access', async () => {

@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import { conditionOf, type Condition, type RegistryConfig, type Route } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
@@ -110,7 +110,7 @@ function podReady(pod: PodSummary): boolean {
 }
 
 async function replicaStatus(
-  client: ClusterClient,
+  client: ClusterApi,
   config: RegistryConfig,
   notes: string[],
 ): Promise<ReplicaStatus> {
@@ -136,7 +136,7 @@ async function replicaStatus(
 }
 
 async function routeStatuses(
-  client: ClusterClient,
+  client: ClusterApi,
   config: RegistryConfig,
   notes: string[],
 ): Promise<RegistryRouteStatus[]> {
@@ -193,7 +193,7 @@ function prunerStatus(pruner: ImagePruner): PrunerStatus {
 }
 
 async function metricsReachability(
-  client: ClusterClient,
+  client: ClusterApi,
   host: string | undefined,
   options: StatusOptions,
 ): Promise<MetricsReachability> {
@@ -249,7 +249,7 @@ async function metricsReachability(
  * config itself is required.
  */
 export async function registryStatus(
-  client: ClusterClient,
+  client: ClusterApi,
   options: StatusOptions = {},
 ): Promise<RegistryStatus> {
   const notes: string[] = [];

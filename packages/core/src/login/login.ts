@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { checkRegistryLogin, type CredentialChecker } from '../registry/login-check.js';
 import { installTrust, uninstallTrust } from '../trust/install.js';
@@ -16,7 +16,7 @@ export interface LoginOptions {
   host: string;
   /** The token; default: the cluster client's bearer token (kubeconfig or service account). */
   token?: string;
-  client?: ClusterClient;
+  client?: ClusterApi;
   /** Default {@link DEFAULT_USERNAME}; must not contain `:`. */
   username?: string;
   /** CA to trust for the host (from `registryTrust`). */
