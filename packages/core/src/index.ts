@@ -116,6 +116,7 @@ export {
   type FetchedManifest,
   type RegistryClientOptions,
 } from './registry/client.js';
+export type { PushBlobOptions, RegistryApi } from './ports/registry-api.js';
 export type { RegistryCredentials } from './registry/auth.js';
 export type { ConnectionOptions } from './registry/transport.js';
 export { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './registry/retry.js';
@@ -142,7 +143,7 @@ export { parseSource, type SourceReference, type SourceTransport } from './push/
 export type { PushTool } from './push/tool-push.js';
 
 // prune engine
-export { createPruneRegistry, type ClientPruneRegistry } from './prune/registry-client.js';
+export { createPruneRegistry, pruneRegistryOf, type ClientPruneRegistry } from './prune/registry-client.js';
 export { pruneModeFor } from './prune/mode.js';
 export {
   DEFAULT_KEEP_TAG_REVISIONS,
