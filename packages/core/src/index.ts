@@ -72,6 +72,7 @@ export {
   type InstallTrustOptions,
   type SystemStore,
   type TrustInstallation,
+  type UninstallTrustOptions,
 } from './trust/install.js';
 export { additionalTrustedCaKey } from './trust/additional-trusted-ca.js';
 export { parseCertificateBundle, type CertificateInfo } from './trust/pem.js';
@@ -105,6 +106,12 @@ export { stopRunningTools, toolLoginCommand, type LoginTool, type ToolCommand } 
 export { removeHeldTemporaries } from './temporary-files.js';
 export { preflightPush, type PushPreflight } from './login/preflight.js';
 export { redact } from './secrets.js';
+export {
+  nodeCommandRunner,
+  type CommandResult,
+  type CommandRun,
+  type CommandRunner,
+} from './ports/command-runner.js';
 
 // The OCI registry client
 export {

@@ -48,7 +48,7 @@ export interface PushOptions {
   /** `native` (default) or a tool for sources only tools read; `containers-storage:`/`docker-daemon:` need one. */
   tool?: 'native' | PushTool;
   /** For the tool path: the auth file and cert dir from login and trust. */
-  toolOptions?: Pick<ToolPushOptions, 'authFile' | 'certDir' | 'retries'>;
+  toolOptions?: Pick<ToolPushOptions, 'authFile' | 'certDir' | 'retries' | 'runner'>;
   onEvent?: (event: PushEvent) => void;
   signal?: AbortSignal;
 }
