@@ -1,16 +1,12 @@
 // The cluster port's contract (from the testkit) against each implementation: the in-memory cluster, the
 // core's ClusterClient on openshift-sim, and — when REGISTRY_PUSH_CONTRACT_KUBECONFIG names a kubeconfig —
 // the same client on a real cluster (see packages/testkit/README.md).
-import { MemoryCluster, type PortErrorFactory } from '@registry-push/testkit';
+import { MemoryCluster } from '@registry-push/testkit';
 import { clusterApiContract } from '@registry-push/testkit/contracts';
 import { startCluster } from '@registry-push/openshift-sim';
 import { ClusterClient } from '../../src/cluster/client.js';
-import { RegistryPushError, type ErrorCode } from '../../src/errors.js';
 import type { ClusterApi } from '../../src/ports/cluster-api.js';
-
-/** The in-memory ports speak the core's error type, so code under test sees what the real client throws. */
-export const coreError: PortErrorFactory = (code, message, { status, retryable }) =>
-  new RegistryPushError(code as ErrorCode, message, { retryable, details: { status } });
+import { coreError } from './core-error.js';
 
 clusterApiContract('memory', () => {
   const cluster = new MemoryCluster({ error: coreError });
