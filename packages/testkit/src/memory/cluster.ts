@@ -18,7 +18,7 @@ import {
   type PortErrorFactory,
   type ResourceKind,
 } from './cluster-types.js';
-import { causesFor, type FieldCause } from './validation.js';
+import { causesFor, normalize, type FieldCause } from './validation.js';
 
 /** Options of {@link MemoryCluster}. */
 export interface MemoryClusterOptions {
@@ -53,7 +53,14 @@ class Store {
   compactedAt = 0;
 }
 
-const NO_STATUS = new Set(['v1/ConfigMap', 'v1/Secret', 'v1/ServiceAccount', 'v1/Event', 'v1/Endpoints']);
+const NO_STATUS = new Set([
+  'v1/ConfigMap',
+  'v1/Secret',
+  'v1/ServiceAccount',
+  'v1/Event',
+  'v1/Endpoints',
+  'image.openshift.io/v1/Image',
+]);
 const clone = <T>(value: T): T => structuredClone(value);
 
 /** `work`'s result or throw as a settled promise (the in-memory API answers at once, but asynchronously). */
@@ -221,6 +228,27 @@ export class MemoryCluster implements ContractCluster {
     this.store.compactedAt = ++this.store.revision;
     this.store.changes.length = 0;
     this.store.lists.clear();
+  }
+
+  /**
+   * Stores an object as given — its creationTimestamp, status and generation included — as if it had been
+   * created so, for test fixtures (a uid is added when it has none). Replaces an object of the same name.
+   */
+  seed<T extends ClusterObject>(type: ResourceKind, object: T): T {
+    const stored = clone(object);
+    stored.apiVersion = type.apiVersion;
+    stored.kind = type.kind;
+    stored.metadata = {
+      uid: randomUUID(),
+      creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      ...stored.metadata,
+      resourceVersion: String(++this.store.revision),
+    };
+    const key = this.key(type, stored.metadata.name, stored.metadata.namespace);
+    const existed = this.store.objects.has(key);
+    this.store.objects.set(key, stored);
+    this.record(type, { rv: this.store.revision, type: existed ? 'MODIFIED' : 'ADDED', object: stored });
+    return clone(stored);
   }
 
   /** Every object of a kind as stored (for assertions). */
@@ -463,6 +491,7 @@ export class MemoryCluster implements ContractCluster {
       const { metadata: _m, status: _s, ...rest } = o as ClusterObject & { status?: unknown };
       return rest;
     };
+    normalize(type, next);
     const changed = JSON.stringify(strip(current)) !== JSON.stringify(strip(next));
     next.metadata = {
       ...next.metadata,
@@ -527,13 +556,9 @@ export class MemoryCluster implements ContractCluster {
         ...clone(current),
         status: clone((body as { status?: unknown }).status),
       } as unknown as T;
-      next.metadata = {
-        ...clone(current.metadata),
-        labels: body.metadata.labels,
-        annotations: body.metadata.annotations,
-      };
-      if (next.metadata.labels === undefined) delete next.metadata.labels;
-      if (next.metadata.annotations === undefined) delete next.metadata.annotations;
+      // As kube: a status write changes the status stanza only, metadata included.
+      next.metadata = clone(current.metadata);
+      this.check(type, 'update', next);
       return this.write(type, current, next) as T;
     });
   }

@@ -212,8 +212,7 @@ export class MemoryRegistry {
 
   deleteManifest(repository: string, digest: string): Promise<'deleted' | 'absent'> {
     return this.answer('deleteManifest', () => {
-      const stored = this.storage.repositories.get(repository);
-      if (stored?.manifests.has(digest) !== true) return 'absent';
+      // The OpenShift registry asks the image stream first: a referenced manifest is refused, linked or not.
       if (this.options.referenced?.(repository, digest) === true) {
         throw this.fail(
           'REGISTRY_UNSUPPORTED',
@@ -221,6 +220,8 @@ export class MemoryRegistry {
           `The registry ${this.host} does not allow deleting the manifest ${digest} of ${repository}: an image stream still references it.`,
         );
       }
+      const stored = this.storage.repositories.get(repository);
+      if (stored?.manifests.has(digest) !== true) return 'absent';
       stored.manifests.delete(digest);
       for (const [tag, target] of stored.tags) if (target === digest) stored.tags.delete(tag);
       return 'deleted';

@@ -16,8 +16,13 @@ const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-function nameCauses(object: ClusterObject): FieldCause[] {
+/** OpenShift names an Image by its digest. */
+const IMAGE_NAME = /^sha(256|512):[a-f0-9]+$/;
+
+function nameCauses(type: ResourceKind, object: ClusterObject): FieldCause[] {
   const name = object.metadata.name;
+  if (type.apiVersion === 'image.openshift.io/v1' && type.kind === 'Image' && IMAGE_NAME.test(name))
+    return [];
   if (name === '' || name.length > 253 || !SUBDOMAIN.test(name)) {
     return [
       {
@@ -81,7 +86,7 @@ export function causesFor(
       };
     }
   }
-  const causes = nameCauses(object);
+  const causes = nameCauses(type, object);
   if (key === 'v1/ConfigMap') {
     causes.push(
       ...keyCauses('config key', body.data, 'data'),
@@ -99,5 +104,41 @@ export function causesFor(
     }
     causes.push(...containerCauses(body.spec?.template?.spec, 'spec.template.spec'));
   }
+  if (key === 'image.openshift.io/v1/ImageStream') causes.push(...tagEventCauses(object));
   return { causes };
+}
+
+interface ImageStreamStatusLike {
+  status?: {
+    tags?: { tag?: string; items?: { dockerImageReference?: string; image?: string }[] | null }[] | null;
+  };
+}
+
+/** The OpenShift API server refuses a tag event without a pull spec or image (422). */
+function tagEventCauses(object: ClusterObject): FieldCause[] {
+  const tags = (object as ImageStreamStatusLike).status?.tags ?? [];
+  return tags.flatMap((tag, t) =>
+    (tag.items ?? []).flatMap((item, i) =>
+      item.dockerImageReference === '' || item.image === ''
+        ? [
+            {
+              field: `status.tags[${t}].items[${i}]`,
+              message: 'Required value: dockerImageReference and image',
+            },
+          ]
+        : [],
+    ),
+  );
+}
+
+/**
+ * What the server stores for what it accepted: an ImageStream's status keeps only tags that have history
+ * (the OpenShift API server drops a tag whose last event was removed).
+ */
+export function normalize(type: ResourceKind, object: ClusterObject): void {
+  if (type.apiVersion !== 'image.openshift.io/v1' || type.kind !== 'ImageStream') return;
+  const status = (object as ImageStreamStatusLike).status;
+  if (status?.tags !== undefined && status.tags !== null) {
+    status.tags = status.tags.filter((tag) => (tag.items ?? []).length > 0);
+  }
 }
