@@ -7,6 +7,7 @@ import { startCluster } from '@registry-push/openshift-sim';
 import { ClusterClient } from '../../src/cluster/client.js';
 import type { ClusterApi } from '../../src/ports/cluster-api.js';
 import { coreError } from './core-error.js';
+import { rawRequester } from './raw-request.js';
 
 clusterApiContract('memory', () => {
   const cluster = new MemoryCluster({ error: coreError });
@@ -28,6 +29,7 @@ clusterApiContract('openshift-sim', async () => {
     restricted,
     namespace: 'contract',
     compact: () => cluster.compact(),
+    raw: rawRequester(cluster.kubeconfig),
     stop: async () => {
       await client.close();
       await restricted.close();
@@ -49,6 +51,7 @@ clusterApiContract('a real cluster (REGISTRY_PUSH_CONTRACT_KUBECONFIG)', () => {
     client,
     namespace: process.env['REGISTRY_PUSH_CONTRACT_NAMESPACE'] ?? 'registry-push-contract',
     ...(restricted === undefined ? {} : { restricted }),
+    raw: rawRequester(kubeconfig),
     stop: async () => {
       await client.close();
       await restricted?.close();

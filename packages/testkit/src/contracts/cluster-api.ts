@@ -9,7 +9,7 @@ import type { ClusterObject, ContractCluster, ResourceKind } from '../memory/clu
 
 /** What {@link clusterApiContract} runs against. */
 export interface ClusterContractTarget {
-  /** A client that may create, change, delete, list and watch ConfigMaps, Secrets and Deployments in `namespace`. */
+  /** A client that may create, change, delete, list and watch ConfigMaps, Secrets, Deployments and Routes in `namespace`. */
   client: ContractCluster;
   /** An existing namespace to work in; every object the suite makes there carries a unique name and is removed. */
   namespace: string;
@@ -20,8 +20,22 @@ export interface ClusterContractTarget {
    * on a real cluster, whose compaction runs every 5 minutes: those cases are skipped.
    */
   compact?: () => void | Promise<void>;
+  /**
+   * One HTTP request to the API server with the client's credentials, for the cases the port cannot express
+   * (a forged continue token, strict field validation); absent (the in-memory cluster): those are skipped.
+   */
+  raw?: (request: RawRequest) => Promise<{ status: number; body: unknown }>;
   /** Called after the suite (close clients, stop servers). */
   stop?: () => Promise<void>;
+}
+
+/** A request for {@link ClusterContractTarget.raw}. */
+export interface RawRequest {
+  method: 'GET' | 'PATCH';
+  /** Path and query, e.g. `/api/v1/namespaces/x/configmaps?limit=1`. */
+  path: string;
+  body?: string;
+  contentType?: string;
 }
 
 const ConfigMap: ResourceKind = {
@@ -37,6 +51,17 @@ const Deployment: ResourceKind = {
   plural: 'deployments',
   namespaced: true,
 };
+
+const Route: ResourceKind = {
+  apiVersion: 'route.openshift.io/v1',
+  kind: 'Route',
+  plural: 'routes',
+  namespaced: true,
+};
+
+interface RouteObject extends ClusterObject {
+  spec: { to: { kind: string; name: string } };
+}
 
 interface ConfigMapObject extends ClusterObject {
   data?: Record<string, string>;
@@ -373,6 +398,48 @@ export function clusterApiContract(
       expect(last?.type).toBe('BOOKMARK');
       expect(BigInt(last?.rv ?? '0')).toBeGreaterThanOrEqual(BigInt(events.at(-2)?.rv ?? '0'));
     }, 20_000);
+
+    it('answers 400 to a continue token with characters added, even when its length stays a multiple of 4', async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      for (const i of [0, 1, 2]) await create(ConfigMap, configMap(`forged-${i}`));
+      const collection = `/api/v1/namespaces/${t().namespace}/configmaps?limit=1&labelSelector=registry-push-contract%3D${run}`;
+      const first = await raw({ method: 'GET', path: collection });
+      const token = (first.body as { metadata?: { continue?: string } }).metadata?.continue ?? '';
+      expect(token).not.toBe('');
+      const next = await raw({ method: 'GET', path: `${collection}&continue=${encodeURIComponent(token)}` });
+      expect(next.status).toBe(200);
+      for (const extra of ['A', 'AAAA']) {
+        const forged = await raw({
+          method: 'GET',
+          path: `${collection}&continue=${encodeURIComponent(token + extra)}`,
+        });
+        expect(forged.status, `token + ${extra}`).toBe(400);
+      }
+    });
+
+    it('answers a strict merge patch with an unknown field with 422 on the field "patch"', async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const created = await create<RouteObject>(Route, {
+        metadata: { name: unique('strict'), labels: { 'registry-push-contract': run } },
+        spec: { to: { kind: 'Service', name: 'web' } },
+      });
+      const patch = JSON.stringify({ spec: { to: { name: 'other' }, unknownField: 1 } });
+      const answer = await raw({
+        method: 'PATCH',
+        path: `/apis/route.openshift.io/v1/namespaces/${t().namespace}/routes/${created.metadata.name}?fieldValidation=Strict`,
+        body: patch,
+        contentType: 'application/merge-patch+json',
+      });
+      expect(answer.status).toBe(422);
+      const causes = (answer.body as { details?: { causes?: { field?: string; message?: string }[] } })
+        .details?.causes;
+      expect(causes?.[0]?.field).toBe('patch');
+      expect(causes?.[0]?.message).toContain('unknown field "spec.unknownField"');
+      const after = await t().client.get<RouteObject>(Route, created.metadata.name, t().namespace);
+      expect(after.spec.to.name).toBe('web');
+    });
 
     it('answers a watch from a compacted resourceVersion with 410', async (context) => {
       const compact = target?.compact;
