@@ -286,6 +286,44 @@ async function pruneCheck(
   };
 }
 
+/** The registry's CA as `registryTrust` finds and proves it, or the typed error why not. */
+async function findTrust(
+  client: ClusterApi,
+  host: string,
+  options: DoctorOptions,
+): Promise<{ trust?: RegistryTrust; error?: RegistryPushError }> {
+  try {
+    const trust = await registryTrust({
+      host,
+      client,
+      ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
+      ...(options.tlsVerify === false ? { verify: false } : {}),
+      ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
+    });
+    return { trust };
+  } catch (error) {
+    if (!isRegistryPushError(error)) throw error;
+    return { error };
+  }
+}
+
+/** The route answered no handshake: reachability fails, and what depends on it is skipped. */
+function unreachableChecks(checks: Checks, error: RegistryPushError): void {
+  checks.add({
+    id: 'route-reachable',
+    title: 'registry route reachable',
+    status: 'fail',
+    detail: error.message,
+    fix: error.hint,
+  });
+  for (const [id, title] of [
+    ['certificate', 'certificate trusted'],
+    ['registry-login', '/v2/ login'],
+  ] as const) {
+    checks.add({ id, title, status: 'skip', detail: 'the route is not reachable' });
+  }
+}
+
 /** The network checks: reachable, trusted, logged in. */
 async function registryChecks(
   checks: Checks,
@@ -294,41 +332,9 @@ async function registryChecks(
   token: string | undefined,
   options: DoctorOptions,
 ): Promise<void> {
-  const connect = options.connectTo === undefined ? {} : { connectTo: options.connectTo };
-  let trust: RegistryTrust | undefined;
-  let trustError: RegistryPushError | undefined;
-  try {
-    trust = await registryTrust({
-      host,
-      client,
-      ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
-      ...(options.tlsVerify === false ? { verify: false } : {}),
-      ...connect,
-    });
-  } catch (error) {
-    if (!isRegistryPushError(error)) throw error;
-    trustError = error;
-  }
-  if (trustError?.code === 'REGISTRY_UNREACHABLE') {
-    checks.add({
-      id: 'route-reachable',
-      title: 'registry route reachable',
-      status: 'fail',
-      detail: trustError.message,
-      fix: trustError.hint,
-    });
-    checks.add({
-      id: 'certificate',
-      title: 'certificate trusted',
-      status: 'skip',
-      detail: 'the route is not reachable',
-    });
-    checks.add({
-      id: 'registry-login',
-      title: '/v2/ login',
-      status: 'skip',
-      detail: 'the route is not reachable',
-    });
+  const { trust, error } = await findTrust(client, host, options);
+  if (error?.code === 'REGISTRY_UNREACHABLE') {
+    unreachableChecks(checks, error);
     return;
   }
   checks.add({
@@ -337,24 +343,35 @@ async function registryChecks(
     status: 'pass',
     detail: `TLS handshake with ${host}`,
   });
-  if (trust === undefined) {
+  if (trust !== undefined) {
+    checks.add({ id: 'certificate', title: 'certificate trusted', ...certificateCheck(trust) });
+    await loginCheck(checks, host, token, trust.caPem, options);
+    return;
+  }
+  if (options.tlsVerify === false) {
+    // Nothing is verified anyway: a CA nobody can read is worth a warning, not a failed check.
     checks.add({
       id: 'certificate',
       title: 'certificate trusted',
-      status: 'fail',
-      detail: trustError?.message ?? 'not trusted',
-      ...(trustError?.hint ? { fix: trustError.hint } : {}),
+      status: 'warn',
+      detail: `not verified (tls-verify off); no CA found: ${error?.message ?? 'no CA source was readable'}`,
     });
-    checks.add({
-      id: 'registry-login',
-      title: '/v2/ login',
-      status: 'skip',
-      detail: 'the certificate is not trusted',
-    });
+    await loginCheck(checks, host, token, undefined, options);
     return;
   }
-  checks.add({ id: 'certificate', title: 'certificate trusted', ...certificateCheck(trust) });
-  await loginCheck(checks, host, token, trust.caPem, options);
+  checks.add({
+    id: 'certificate',
+    title: 'certificate trusted',
+    status: 'fail',
+    detail: error?.message ?? 'not trusted',
+    ...(error?.hint ? { fix: error.hint } : {}),
+  });
+  checks.add({
+    id: 'registry-login',
+    title: '/v2/ login',
+    status: 'skip',
+    detail: 'the certificate is not trusted',
+  });
 }
 
 function certificateCheck(trust: RegistryTrust): Omit<DoctorCheck, 'id' | 'title'> {

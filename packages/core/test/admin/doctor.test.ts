@@ -85,6 +85,19 @@ describe('doctor, status and metrics on an exposed emptyDir registry', () => {
     expect(report.ok).toBe(false);
   });
 
+  it('with tls-verify off, warns that the certificate is not verified and still logs in when no CA source is readable', async () => {
+    const report = await registryDoctor(client('developer'), {
+      namespace: 'demo',
+      tlsVerify: false,
+      connectTo: cluster.routerAddress,
+    });
+    const checks = byId(report.checks);
+    expect(checks['certificate']).toMatchObject({ status: 'warn' });
+    expect(checks['certificate']?.detail).toMatch(/^not verified \(tls-verify off\); no CA found: /);
+    expect(checks['registry-login']).toMatchObject({ status: 'pass' });
+    expect(report.ok).toBe(true);
+  });
+
   it('gives an admin the registry checks, a prune check, and warns about emptyDir', async () => {
     const report = await registryDoctor(client('kubeadmin'), {
       namespace: 'demo',
