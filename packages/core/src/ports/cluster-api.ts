@@ -105,8 +105,9 @@ export interface DeletePreconditions {
  * The cluster API as the core uses it. Every failure rejects with an error whose `code` says what the
  * server answered: `NOT_FOUND` (404), `CONFLICT` (409: AlreadyExists, or a stale `resourceVersion`),
  * `GONE` (410: an expired continue token or watch position), `INVALID` (422, the field causes in the
- * message), `API_ERROR` with `details.status` 400 (a body the server cannot decode, e.g. Secret data that is not base64), `FORBIDDEN` (403, naming user, verb and resource), `TOKEN_INVALID` (401).
- * The real implementation's errors are `RegistryPushError`s.
+ * message), `API_ERROR` with `details.status` 400 (a body the server cannot decode, e.g. Secret data that
+ * is not base64), `FORBIDDEN` (403, naming user, verb and resource), `TOKEN_INVALID` (401). The real
+ * implementation's errors are `RegistryPushError`s.
  */
 export interface ClusterApi {
   /** The API server URL (for messages). */
