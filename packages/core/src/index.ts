@@ -24,6 +24,7 @@ export {
   type ListOptions,
   type ObjectMeta,
 } from './cluster/client.js';
+export type { ClusterApi, ClusterWatch, DeletePreconditions } from './ports/cluster-api.js';
 export type { ClusterAccessOptions, ClusterAccessSource } from './cluster/kubeconfig.js';
 export { Informer, type InformerEvent, type InformerOptions } from './cluster/informer.js';
 export { WatchStream, type WatchEvent, type WatchRequestOptions, type WatchTarget } from './cluster/watch.js';
@@ -71,6 +72,7 @@ export {
   type InstallTrustOptions,
   type SystemStore,
   type TrustInstallation,
+  type UninstallTrustOptions,
 } from './trust/install.js';
 export { additionalTrustedCaKey } from './trust/additional-trusted-ca.js';
 export { parseCertificateBundle, type CertificateInfo } from './trust/pem.js';
@@ -104,6 +106,12 @@ export { stopRunningTools, toolLoginCommand, type LoginTool, type ToolCommand } 
 export { removeHeldTemporaries } from './temporary-files.js';
 export { preflightPush, type PushPreflight } from './login/preflight.js';
 export { redact } from './secrets.js';
+export {
+  nodeCommandRunner,
+  type CommandResult,
+  type CommandRun,
+  type CommandRunner,
+} from './ports/command-runner.js';
 
 // The OCI registry client
 export {
@@ -115,6 +123,7 @@ export {
   type FetchedManifest,
   type RegistryClientOptions,
 } from './registry/client.js';
+export type { PushBlobOptions, RegistryApi } from './ports/registry-api.js';
 export type { RegistryCredentials } from './registry/auth.js';
 export type { ConnectionOptions } from './registry/transport.js';
 export { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './registry/retry.js';
@@ -141,7 +150,7 @@ export { parseSource, type SourceReference, type SourceTransport } from './push/
 export type { PushTool } from './push/tool-push.js';
 
 // prune engine
-export { createPruneRegistry, type ClientPruneRegistry } from './prune/registry-client.js';
+export { createPruneRegistry, pruneRegistryOf, type ClientPruneRegistry } from './prune/registry-client.js';
 export { pruneModeFor } from './prune/mode.js';
 export {
   DEFAULT_KEEP_TAG_REVISIONS,

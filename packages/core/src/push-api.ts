@@ -20,6 +20,7 @@ export { resolveToken } from './login/token.js';
 export { clusterAccessGiven } from './cluster/access-given.js';
 export { installTrust, uninstallTrust, type TrustInstallation } from './trust/install.js';
 export { RegistryClient, type RegistryClientOptions } from './registry/client.js';
+export type { RegistryApi } from './ports/registry-api.js';
 export type { RegistryCredentials } from './registry/auth.js';
 export {
   parseOpenShiftTarget,

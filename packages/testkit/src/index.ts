@@ -38,3 +38,19 @@ export {
   type ProxiedRequest,
   type RunningFaultProxy,
 } from './fault-proxy.js';
+export { MemoryCluster, type MemoryClusterOptions } from './memory/cluster.js';
+export {
+  PortError,
+  portError,
+  type ClusterAccessCheck,
+  type ClusterListOptions,
+  type ClusterObject,
+  type ClusterWatchEvent,
+  type ClusterWatchOptions,
+  type ClusterWatchStream,
+  type ContractCluster,
+  type ObjectMetadata,
+  type PortErrorFactory,
+  type ResourceKind,
+} from './memory/cluster-types.js';
+export { MemoryRegistry, MemoryRegistryStorage, type MemoryRegistryOptions } from './memory/registry.js';

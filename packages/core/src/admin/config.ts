@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import type { RegistryConfig } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
@@ -48,7 +48,7 @@ function forbidden(error: unknown): never {
   throw error;
 }
 
-function readConfig(client: ClusterClient): Promise<RegistryConfig> {
+function readConfig(client: ClusterApi): Promise<RegistryConfig> {
   return readOperatorConfig(client, forbidden);
 }
 
@@ -66,7 +66,7 @@ function shownSpec(config: RegistryConfig): Spec {
  * Read the registry operator's spec, or one field of it by dotted path (`requests.read.maxRunning`);
  * undefined when the field is not set. `httpSecret` is never returned.
  */
-export async function getRegistryConfig(client: ClusterClient, path?: string): Promise<unknown> {
+export async function getRegistryConfig(client: ClusterApi, path?: string): Promise<unknown> {
   const spec = shownSpec(await readConfig(client));
   if (path === undefined || path === '') return spec;
   let value: unknown = spec;
@@ -167,11 +167,7 @@ function refuse(message: string, hint: string, details: Record<string, string | 
  * ReadWriteOnce claim needs rolloutStrategy Recreate (a rolling update would start the new pod while the
  * old one holds the volume). Returns warnings for what could not be checked.
  */
-async function checkStorageRules(
-  client: ClusterClient,
-  config: RegistryConfig,
-  after: Spec,
-): Promise<string[]> {
+async function checkStorageRules(client: ClusterApi, config: RegistryConfig, after: Spec): Promise<string[]> {
   const replicas = typeof after['replicas'] === 'number' ? after['replicas'] : 1;
   const strategy = typeof after['rolloutStrategy'] === 'string' ? after['rolloutStrategy'] : 'RollingUpdate';
   const kind = storageKind(config);
@@ -245,7 +241,7 @@ function removedWarning(config: RegistryConfig): string {
 
 /** Check, patch (recording the previous managed fields in the same patch) and report one change. */
 async function change(
-  client: ClusterClient,
+  client: ClusterApi,
   config: RegistryConfig,
   after: Spec,
   options: ConfigChangeOptions,
@@ -290,7 +286,7 @@ async function change(
  * merge patch, for {@link undoRegistryConfig}. With `dryRun` nothing is sent.
  */
 export async function setRegistryConfig(
-  client: ClusterClient,
+  client: ClusterApi,
   settings: readonly string[],
   options: ConfigChangeOptions = {},
 ): Promise<ConfigChangeResult> {
@@ -332,7 +328,7 @@ function recordedSpec(config: RegistryConfig): PreviousSpec {
  * since storage may have changed since the record was made.
  */
 export async function undoRegistryConfig(
-  client: ClusterClient,
+  client: ClusterApi,
   options: ConfigChangeOptions = {},
 ): Promise<ConfigChangeResult & { recordedAt: string }> {
   const config = await readConfig(client);

@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import { conditionOf, type RegistryConfig } from '../cluster/shapes.js';
 import { formatError, isRegistryPushError, type ErrorCode, type RegistryPushError } from '../errors.js';
@@ -146,7 +146,7 @@ function configCheck(config: RegistryConfig): Omit<DoctorCheck, 'id' | 'title'> 
 }
 
 async function storageCheck(
-  client: ClusterClient,
+  client: ClusterApi,
   config: RegistryConfig,
 ): Promise<Omit<DoctorCheck, 'id' | 'title'>> {
   const state = registryState(config);
@@ -179,7 +179,7 @@ async function storageCheck(
 }
 
 async function claimCheck(
-  client: ClusterClient,
+  client: ClusterApi,
   config: RegistryConfig,
 ): Promise<Omit<DoctorCheck, 'id' | 'title'>> {
   const name = (config.spec.storage?.['pvc'] as { claim?: string } | undefined)?.claim;
@@ -263,7 +263,7 @@ const PRUNE_ACCESS = [
 ] as const;
 
 async function pruneCheck(
-  client: ClusterClient,
+  client: ClusterApi,
   user: string | undefined,
 ): Promise<Omit<DoctorCheck, 'id' | 'title'>> {
   const missing: string[] = [];
@@ -286,49 +286,55 @@ async function pruneCheck(
   };
 }
 
-/** The network checks: reachable, trusted, logged in. */
-async function registryChecks(
-  checks: Checks,
-  client: ClusterClient,
+/** The registry's CA as `registryTrust` finds and proves it, or the typed error why not. */
+async function findTrust(
+  client: ClusterApi,
   host: string,
-  token: string | undefined,
   options: DoctorOptions,
-): Promise<void> {
-  const connect = options.connectTo === undefined ? {} : { connectTo: options.connectTo };
-  let trust: RegistryTrust | undefined;
-  let trustError: RegistryPushError | undefined;
+): Promise<{ trust?: RegistryTrust; error?: RegistryPushError }> {
   try {
-    trust = await registryTrust({
+    const trust = await registryTrust({
       host,
       client,
       ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
       ...(options.tlsVerify === false ? { verify: false } : {}),
-      ...connect,
+      ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
     });
+    return { trust };
   } catch (error) {
     if (!isRegistryPushError(error)) throw error;
-    trustError = error;
+    return { error };
   }
-  if (trustError?.code === 'REGISTRY_UNREACHABLE') {
-    checks.add({
-      id: 'route-reachable',
-      title: 'registry route reachable',
-      status: 'fail',
-      detail: trustError.message,
-      fix: trustError.hint,
-    });
-    checks.add({
-      id: 'certificate',
-      title: 'certificate trusted',
-      status: 'skip',
-      detail: 'the route is not reachable',
-    });
-    checks.add({
-      id: 'registry-login',
-      title: '/v2/ login',
-      status: 'skip',
-      detail: 'the route is not reachable',
-    });
+}
+
+/** The route answered no handshake: reachability fails, and what depends on it is skipped. */
+function unreachableChecks(checks: Checks, error: RegistryPushError): void {
+  checks.add({
+    id: 'route-reachable',
+    title: 'registry route reachable',
+    status: 'fail',
+    detail: error.message,
+    fix: error.hint,
+  });
+  for (const [id, title] of [
+    ['certificate', 'certificate trusted'],
+    ['registry-login', '/v2/ login'],
+  ] as const) {
+    checks.add({ id, title, status: 'skip', detail: 'the route is not reachable' });
+  }
+}
+
+/** The network checks: reachable, trusted, logged in. */
+async function registryChecks(
+  checks: Checks,
+  client: ClusterApi,
+  host: string,
+  token: string | undefined,
+  options: DoctorOptions,
+): Promise<void> {
+  const { trust, error } = await findTrust(client, host, options);
+  if (error?.code === 'REGISTRY_UNREACHABLE') {
+    unreachableChecks(checks, error);
     return;
   }
   checks.add({
@@ -337,24 +343,35 @@ async function registryChecks(
     status: 'pass',
     detail: `TLS handshake with ${host}`,
   });
-  if (trust === undefined) {
+  if (trust !== undefined) {
+    checks.add({ id: 'certificate', title: 'certificate trusted', ...certificateCheck(trust) });
+    await loginCheck(checks, host, token, trust.caPem, options);
+    return;
+  }
+  if (options.tlsVerify === false) {
+    // Nothing is verified anyway: a CA nobody can read is worth a warning, not a failed check.
     checks.add({
       id: 'certificate',
       title: 'certificate trusted',
-      status: 'fail',
-      detail: trustError?.message ?? 'not trusted',
-      ...(trustError?.hint ? { fix: trustError.hint } : {}),
+      status: 'warn',
+      detail: `not verified (tls-verify off); no CA found: ${error?.message ?? 'no CA source was readable'}`,
     });
-    checks.add({
-      id: 'registry-login',
-      title: '/v2/ login',
-      status: 'skip',
-      detail: 'the certificate is not trusted',
-    });
+    await loginCheck(checks, host, token, undefined, options);
     return;
   }
-  checks.add({ id: 'certificate', title: 'certificate trusted', ...certificateCheck(trust) });
-  await loginCheck(checks, host, token, trust.caPem, options);
+  checks.add({
+    id: 'certificate',
+    title: 'certificate trusted',
+    status: 'fail',
+    detail: error?.message ?? 'not trusted',
+    ...(error?.hint ? { fix: error.hint } : {}),
+  });
+  checks.add({
+    id: 'registry-login',
+    title: '/v2/ login',
+    status: 'skip',
+    detail: 'the certificate is not trusted',
+  });
 }
 
 function certificateCheck(trust: RegistryTrust): Omit<DoctorCheck, 'id' | 'title'> {
@@ -405,7 +422,7 @@ async function loginCheck(
   });
 }
 
-async function readConfig(checks: Checks, client: ClusterClient): Promise<RegistryConfig | undefined> {
+async function readConfig(checks: Checks, client: ClusterApi): Promise<RegistryConfig | undefined> {
   try {
     const config = await client.get<RegistryConfig>(Resources.registryConfig, RegistryNames.operatorConfig);
     checks.add({ id: 'registry-config', title: 'registry operator config', ...configCheck(config) });
@@ -431,10 +448,7 @@ async function readConfig(checks: Checks, client: ClusterClient): Promise<Regist
  * reachability and certificate, and a `/v2/` login. Each problem comes with the exact fix. Never throws for
  * a failed check; `ok` is false when any check failed.
  */
-export async function registryDoctor(
-  client: ClusterClient,
-  options: DoctorOptions = {},
-): Promise<DoctorReport> {
+export async function registryDoctor(client: ClusterApi, options: DoctorOptions = {}): Promise<DoctorReport> {
   const checks = new Checks();
   let user: string | undefined;
   const access = await checks.run('api-access', 'cluster API access', async () => {

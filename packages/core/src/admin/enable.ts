@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import { conditionOf, type Condition, type DataObject, type RegistryConfig } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
@@ -106,7 +106,7 @@ function buildPatch(
 }
 
 async function credentialsChange(
-  client: ClusterClient,
+  client: ClusterApi,
   credentials: StorageCredentials,
 ): Promise<{ change: CredentialsChange; data: Record<string, string> }> {
   const plain = credentialData(credentials);
@@ -141,7 +141,7 @@ async function credentialsChange(
 }
 
 async function writeCredentials(
-  client: ClusterClient,
+  client: ClusterApi,
   { change, data }: { change: CredentialsChange; data: Record<string, string> },
   progress: (step: AdminProgress['step'], message: string) => void,
 ): Promise<void> {
@@ -210,7 +210,7 @@ function progressLine(config: RegistryConfig): string {
 }
 
 async function waitForAvailable(
-  client: ClusterClient,
+  client: ClusterApi,
   options: EnableOptions,
   progress: (step: AdminProgress['step'], message: string) => void,
 ): Promise<RegistryConfig> {
@@ -238,12 +238,12 @@ async function waitForAvailable(
   );
 }
 
-function readConfig(client: ClusterClient): Promise<RegistryConfig> {
+function readConfig(client: ClusterApi): Promise<RegistryConfig> {
   return readOperatorConfig(client, forbidden);
 }
 
 async function applyPatch(
-  client: ClusterClient,
+  client: ClusterApi,
   patch: { spec: Record<string, unknown> },
   kind: string,
   progress: (step: AdminProgress['step'], message: string) => void,
@@ -267,7 +267,7 @@ async function applyPatch(
  * set the storage stanza and `managementState: Managed` with one merge patch, and wait for the operator to
  * report the registry Available. With `dryRun` nothing is written and the patch is returned.
  */
-export async function enableRegistry(client: ClusterClient, options: EnableOptions): Promise<EnableResult> {
+export async function enableRegistry(client: ClusterApi, options: EnableOptions): Promise<EnableResult> {
   const progress = (step: AdminProgress['step'], message: string): void =>
     options.onProgress?.({ step, message });
   progress('config', 'reading configs.imageregistry.operator.openshift.io/cluster');

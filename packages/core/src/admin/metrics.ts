@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryPushError } from '../errors.js';
 import { resolveToken } from '../login/token.js';
 import { httpsGet } from './https-get.js';
@@ -48,7 +48,7 @@ export interface MetricsOptions {
   host: string;
   /** The caller's token; default the cluster client's. */
   token?: string;
-  client?: ClusterClient;
+  client?: ClusterApi;
   /** CA to trust for the host (from `registryTrust`). */
   caPem?: string;
   /** Default true. */

@@ -1,5 +1,5 @@
 /** Reading the image registry operator's config, as `enable` and `config` both need it. */
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import type { RegistryConfig } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
@@ -11,7 +11,7 @@ import { RegistryPushError, isRegistryPushError } from '../errors.js';
  * @throws RegistryPushError `OPERATOR_CONFIG_MISSING` when the operator has not created it.
  */
 export async function readOperatorConfig(
-  client: ClusterClient,
+  client: ClusterApi,
   forbidden: (error: unknown) => never,
 ): Promise<RegistryConfig> {
   try {

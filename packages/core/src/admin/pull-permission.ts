@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import type { DoctorCheck } from './doctor.js';
 
 /**
@@ -18,7 +18,7 @@ function policySubject(user: string | undefined, namespace: string): string {
  * the registry reviews for a pull, which system:image-puller and registry-viewer grant (and view does not).
  */
 export async function pullPermissionCheck(
-  client: ClusterClient,
+  client: ClusterApi,
   namespace: string,
   user: string | undefined,
 ): Promise<Omit<DoctorCheck, 'id' | 'title'>> {

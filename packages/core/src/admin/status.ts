@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import { conditionOf, type Condition, type RegistryConfig, type Route } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
@@ -110,7 +110,7 @@ function podReady(pod: PodSummary): boolean {
 }
 
 async function replicaStatus(
-  client: ClusterClient,
+  client: ClusterApi,
   config: RegistryConfig,
   notes: string[],
 ): Promise<ReplicaStatus> {
@@ -136,7 +136,7 @@ async function replicaStatus(
 }
 
 async function routeStatuses(
-  client: ClusterClient,
+  client: ClusterApi,
   config: RegistryConfig,
   notes: string[],
 ): Promise<RegistryRouteStatus[]> {
@@ -192,28 +192,44 @@ function prunerStatus(pruner: ImagePruner): PrunerStatus {
   };
 }
 
+/** The CA to probe `host` with: the given one, else the one `registryTrust` proves (the route's own first). */
+async function metricsCa(
+  client: ClusterApi,
+  target: { host: string; route: RegistryRouteStatus | undefined },
+  options: StatusOptions,
+): Promise<{ caPem?: string } | MetricsReachability> {
+  if (options.caPem !== undefined) return { caPem: options.caPem };
+  const { host, route } = target;
+  try {
+    // A custom route serves its own certificate: look for the CA that signed that one first.
+    const trust = await registryTrust({
+      host,
+      client,
+      ...(route?.kind === 'custom' ? { routeName: route.name } : {}),
+      ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
+    });
+    return trust.caPem === undefined ? {} : { caPem: trust.caPem };
+  } catch (error) {
+    if (!isRegistryPushError(error)) throw error;
+    const state = error.code === 'REGISTRY_UNREACHABLE' ? 'unreachable' : 'untrusted';
+    return { state, host, detail: error.message };
+  }
+}
+
 async function metricsReachability(
-  client: ClusterClient,
-  host: string | undefined,
+  client: ClusterApi,
+  target: { host: string | undefined; route: RegistryRouteStatus | undefined },
   options: StatusOptions,
 ): Promise<MetricsReachability> {
+  const { host, route } = target;
   if (host === undefined) {
     return {
       state: 'no-host',
       detail: 'no admitted registry route; pass the registry host to probe metrics',
     };
   }
-  const connect = options.connectTo === undefined ? {} : { connectTo: options.connectTo };
-  let caPem = options.caPem;
-  if (caPem === undefined) {
-    try {
-      caPem = (await registryTrust({ host, client, ...connect })).caPem;
-    } catch (error) {
-      if (!isRegistryPushError(error)) throw error;
-      const state = error.code === 'REGISTRY_UNREACHABLE' ? 'unreachable' : 'untrusted';
-      return { state, host, detail: error.message };
-    }
-  }
+  const ca = await metricsCa(client, { host, route }, options);
+  if ('state' in ca) return ca;
   const token = await client.bearerToken();
   try {
     const answer = await httpsGet({
@@ -221,8 +237,8 @@ async function metricsReachability(
       path: METRICS_PATH,
       action: 'read the metrics of',
       ...(token === undefined ? {} : { headers: { Authorization: `Bearer ${token}` } }),
-      ...(caPem === undefined ? {} : { caPem }),
-      ...connect,
+      ...ca,
+      ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
     if (answer.status === 200) return { state: 'ok', host, detail: `${METRICS_PATH} answered 200` };
@@ -249,7 +265,7 @@ async function metricsReachability(
  * config itself is required.
  */
 export async function registryStatus(
-  client: ClusterClient,
+  client: ClusterApi,
   options: StatusOptions = {},
 ): Promise<RegistryStatus> {
   const notes: string[] = [];
@@ -291,7 +307,11 @@ export async function registryStatus(
     metrics:
       options.skipMetrics === true
         ? { state: 'skipped', detail: 'not probed' }
-        : await metricsReachability(client, host, options),
+        : await metricsReachability(
+            client,
+            { host, route: routes.find((route) => route.host === host) },
+            options,
+          ),
     notes,
   };
 }

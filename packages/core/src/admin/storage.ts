@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import type { DataObject, RegistryConfig } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
@@ -112,7 +112,7 @@ function refuse(problem: StorageProblem, details: Record<string, string | number
 }
 
 async function findClaim(
-  client: ClusterClient,
+  client: ClusterApi,
   name: string,
   warnings: string[],
 ): Promise<PersistentVolumeClaim | undefined | 'unreadable'> {
@@ -130,7 +130,7 @@ async function findClaim(
 }
 
 async function planClaim(
-  client: ClusterClient,
+  client: ClusterApi,
   given: string | undefined,
   replicas: number,
   rolloutStrategy: string,
@@ -173,7 +173,7 @@ async function planClaim(
 }
 
 async function planCloud(
-  client: ClusterClient,
+  client: ClusterApi,
   request: Exclude<StorageRequest, { kind: 'emptyDir' } | { kind: 'pvc' }>,
   credentials: StorageCredentials | undefined,
   warnings: string[],
@@ -212,7 +212,7 @@ async function planCloud(
  * `STORAGE_REFUSED` errors that say why and what to pass instead.
  */
 export async function planStorage(
-  client: ClusterClient,
+  client: ClusterApi,
   config: RegistryConfig,
   request: StorageRequest,
   options: { replicas?: number; rolloutStrategy?: string; credentials?: StorageCredentials },

@@ -18,7 +18,18 @@ import { ApiConnections } from './connections.js';
 import { loadClusterAccess, type ClusterAccessOptions, type ClusterAccessSource } from './kubeconfig.js';
 import { Informer, type InformerOptions } from './informer.js';
 import { groupOf, qualifiedName, versionOf, type ResourceType } from './resources.js';
-import { RawApi, type WatchRequestOptions, type WatchStream } from './watch.js';
+import { RawApi, type WatchStream } from './watch.js';
+import type {
+  AccessCheck,
+  ClusterApi,
+  DeletePreconditions,
+  Identity,
+  KubeObject,
+  ListOptions,
+  WatchRequestOptions,
+} from '../ports/cluster-api.js';
+
+export type { AccessCheck, Identity, KubeObject, ListOptions, ObjectMeta } from '../ports/cluster-api.js';
 
 /** What the API server's audit log names as the client. */
 const USER_AGENT = 'registry-push';
@@ -31,60 +42,10 @@ class ObjectApi extends KubernetesObjectApi {
   }
 }
 
-/** The metadata fields the tools read. */
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-
-/** Any Kubernetes object: its metadata typed, the rest open. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-}
-
 /** One page of a list as plain JSON. */
 interface ListPage {
   items: unknown[];
   metadata?: { continue?: string };
-}
-
-/** Options of {@link ClusterClient.list}. */
-export interface ListOptions {
-  /** Limit to one namespace; all namespaces otherwise (for namespaced kinds). */
-  namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  /** Items per page (default 500, as kubectl). */
-  pageSize?: number;
-  /** Called after each page with the number of items read so far (for progress displays). */
-  onPage?: (itemsSoFar: number) => void;
-  /** Awaited before each page is requested (a caller's rate limit: a paged list is many calls). */
-  beforePage?: () => Promise<void>;
-}
-
-/** One SelfSubjectAccessReview question. */
-export interface AccessCheck {
-  verb: string;
-  /** Plural resource name, e.g. `imagestreams`. */
-  resource: string;
-  group?: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-}
-
-/** The identity behind the credentials. */
-export interface Identity {
-  username: string;
-  groups: string[];
 }
 
 /** How long one API call may take before it counts as a timeout. */
@@ -130,7 +91,7 @@ function header(
  * {@link RegistryPushError}; client-node's raw exceptions (which carry response bodies and headers) never
  * leave this class.
  */
-export class ClusterClient {
+export class ClusterClient implements ClusterApi {
   /** The API server URL. */
   readonly server: string;
   /** Where the access came from. */
@@ -445,7 +406,7 @@ export class ClusterClient {
     type: ResourceType,
     name: string,
     namespace?: string,
-    preconditions?: { resourceVersion?: string; uid?: string },
+    preconditions?: DeletePreconditions,
   ): Promise<boolean> {
     try {
       await this.call({ verb: 'delete', resource: qualifiedName(type), name, namespace }, () =>

@@ -10,38 +10,19 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { RegistryPushError } from '../errors.js';
 import { ApiConnections } from './connections.js';
 import { fromStatusCode, toClusterError, type ApiRequest } from './api-errors.js';
-import type { KubeObject } from './client.js';
+import type {
+  ClusterWatch,
+  KubeObject,
+  WatchEvent,
+  WatchRequestOptions,
+  WatchTarget,
+} from '../ports/cluster-api.js';
+
+export type { WatchEvent, WatchRequestOptions, WatchTarget } from '../ports/cluster-api.js';
 import { qualifiedName, type ResourceType } from './resources.js';
-
-/** A watch event with its object typed; `BOOKMARK` only carries `metadata.resourceVersion`. */
-export type WatchEvent<T extends KubeObject = KubeObject> =
-  | { type: 'ADDED'; object: T }
-  | { type: 'MODIFIED'; object: T }
-  | { type: 'DELETED'; object: T }
-  | { type: 'BOOKMARK'; object: { metadata: { resourceVersion: string } } };
-
-/** Where a watch or list goes. */
-export interface WatchTarget {
-  /** One namespace; all namespaces (or the cluster scope) otherwise. */
-  namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-}
 
 /** How long a list page may take (socket idle time) before it fails as a timeout. */
 const LIST_TIMEOUT_MS = 30_000;
-
-/** Options of one watch request. */
-export interface WatchRequestOptions extends WatchTarget {
-  /** Resume after this resourceVersion; empty/absent starts with the current state as ADDED events. */
-  resourceVersion?: string;
-  /** Ask for BOOKMARK events (default true). */
-  allowWatchBookmarks?: boolean;
-  /** Server-side timeout of the request; the stream ends normally after it. */
-  timeoutSeconds?: number;
-  /** Events buffered before the response is paused (default 256). */
-  bufferSize?: number;
-}
 
 /** The path of a kind's collection: `/api/v1/...` for the core group, `/apis/<group>/<version>/...` else. */
 export function collectionPath(type: ResourceType, namespace: string | undefined): string {
@@ -294,7 +275,7 @@ function errorEvent(object: unknown, request: ApiRequest): RegistryPushError {
  * The events of one watch response. Lines are parsed as they come into a bounded buffer; when it is full
  * the response is paused (TCP back-pressure reaches the server) until the consumer takes events again.
  */
-export class WatchStream<T extends KubeObject = KubeObject> implements AsyncIterable<WatchEvent<T>> {
+export class WatchStream<T extends KubeObject = KubeObject> implements ClusterWatch<T> {
   private readonly buffer: (WatchEvent<T> | RegistryPushError)[] = [];
   private partial = '';
   private ended = false;

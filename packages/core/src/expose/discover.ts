@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import type { ImageConfig, ImageStreamSummary, Route } from '../cluster/shapes.js';
 import { isRegistryPushError } from '../errors.js';
@@ -54,7 +54,7 @@ async function allowed<T>(read: () => Promise<T>, tried: string[], what: string)
 }
 
 async function fromRoute(
-  client: ClusterClient,
+  client: ClusterApi,
   name: string,
   tried: string[],
 ): Promise<DiscoveredHost | undefined> {
@@ -73,7 +73,7 @@ async function fromRoute(
   return { host: admission.host, source: 'route', detail: what };
 }
 
-async function fromImageConfig(client: ClusterClient, tried: string[]): Promise<DiscoveredHost | undefined> {
+async function fromImageConfig(client: ClusterApi, tried: string[]): Promise<DiscoveredHost | undefined> {
   const what = 'images.config.openshift.io/cluster';
   const config = await allowed(() => client.get<ImageConfig>(Resources.imageConfig, 'cluster'), tried, what);
   if (config === undefined) return undefined;
@@ -86,7 +86,7 @@ async function fromImageConfig(client: ClusterClient, tried: string[]): Promise<
 }
 
 async function fromImageStreams(
-  client: ClusterClient,
+  client: ClusterApi,
   namespace: string,
   tried: string[],
 ): Promise<DiscoveredHost | undefined> {
@@ -135,7 +135,7 @@ async function fromImageStreams(
  * (readable by anyone who may push there). Sources the user may not read are skipped and noted.
  */
 export async function discoverRegistryHost(
-  client: ClusterClient,
+  client: ClusterApi,
   options: DiscoverOptions = {},
 ): Promise<Discovery> {
   const tried: string[] = [];

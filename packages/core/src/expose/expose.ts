@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import type { DataObject, RegistryConfig, RegistryRouteSpec } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
@@ -87,7 +87,7 @@ function customRouteHint(route: CustomRouteOptions | undefined): string {
 }
 
 interface Context {
-  client: ClusterClient;
+  client: ClusterApi;
   /** The hint of EXPOSE_FORBIDDEN: what an admin does instead for the exposure that was asked for. */
   forbiddenHint: string;
   timeoutMs: number;
@@ -353,10 +353,7 @@ async function discoverOrExpose(
  * running it again changes nothing and returns the same host. The `changes` of the result feed
  * {@link revertExpose}.
  */
-export async function exposeRegistry(
-  client: ClusterClient,
-  options: ExposeOptions = {},
-): Promise<ExposeResult> {
+export async function exposeRegistry(client: ClusterApi, options: ExposeOptions = {}): Promise<ExposeResult> {
   const context: Context = {
     client,
     forbiddenHint: options.mode === 'custom-route' ? customRouteHint(options.route) : PATCH_ROLE_HINT,
@@ -391,7 +388,7 @@ export async function exposeRegistry(
   }
 }
 
-async function revertChange(client: ClusterClient, change: ExposeChange): Promise<string> {
+async function revertChange(client: ClusterApi, change: ExposeChange): Promise<string> {
   switch (change.kind) {
     case 'default-route-enabled':
       await client.mergePatch(Resources.registryConfig, RegistryNames.operatorConfig, {
@@ -427,7 +424,7 @@ async function revertChange(client: ClusterClient, change: ExposeChange): Promis
  * if one fails; the failures are returned, not thrown, because cleanup must not hide the real result.
  */
 export async function revertExpose(
-  client: ClusterClient,
+  client: ClusterApi,
   changes: readonly ExposeChange[],
   onProgress?: (progress: ExposeProgress) => void,
 ): Promise<{ done: string[]; failed: RegistryPushError[] }> {

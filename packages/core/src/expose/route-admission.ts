@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import { conditionOf, type Route } from '../cluster/shapes.js';
 import { RegistryPushError } from '../errors.js';
@@ -53,7 +53,7 @@ export interface WaitOptions {
  * error shows the routers' conditions (e.g. `HostAlreadyClaimed`).
  */
 export async function waitForAdmittedRoute(
-  client: ClusterClient,
+  client: ClusterApi,
   name: string,
   options: WaitOptions,
 ): Promise<Route> {

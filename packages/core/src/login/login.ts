@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { checkRegistryLogin, type CredentialChecker } from '../registry/login-check.js';
 import { installTrust, uninstallTrust } from '../trust/install.js';
@@ -6,6 +6,7 @@ import { redact } from '../secrets.js';
 import { removeAuthEntry, writeAuthEntry, type AuthEntry } from './auth-file.js';
 import { resolveToken, validateUsername, type TokenSource } from './token.js';
 import { runToolCommand, toolLoginCommand, type LoginTool } from './tool-login.js';
+import type { CommandRunner } from '../ports/command-runner.js';
 
 /** The username used when none is given; the OpenShift registry accepts any name without `:`. */
 export const DEFAULT_USERNAME = 'registry-push';
@@ -16,7 +17,7 @@ export interface LoginOptions {
   host: string;
   /** The token; default: the cluster client's bearer token (kubeconfig or service account). */
   token?: string;
-  client?: ClusterClient;
+  client?: ClusterApi;
   /** Default {@link DEFAULT_USERNAME}; must not contain `:`. */
   username?: string;
   /** CA to trust for the host (from `registryTrust`). */
@@ -37,6 +38,8 @@ export interface LoginOptions {
   plainHttp?: boolean;
   /** The check to use (default: `GET /v2/` with the built-in registry client). */
   checkCredentials?: CredentialChecker;
+  /** Where `<tool> login` runs (default: child processes of this one). */
+  runner?: CommandRunner;
 }
 
 /** A completed login; contains no secret, so it can be kept in CI state for the logout. */
@@ -145,7 +148,11 @@ async function toolLogin(
       ...login,
       ...(certDir === undefined ? {} : { certDir }),
     });
-    await runToolCommand(command, [login.token]);
+    await runToolCommand(
+      command,
+      [login.token],
+      options.runner === undefined ? {} : { runner: options.runner },
+    );
   } finally {
     if (temporaryTrust !== undefined) await uninstallTrust(temporaryTrust).catch(() => undefined);
   }

@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { Resources } from '../cluster/resources.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 
@@ -15,7 +15,7 @@ export interface PushPreflight {
  * it (`update imagestreams/layers`, what the registry checks), so a missing role is named up front instead
  * of surfacing as the registry's generic "authentication required".
  */
-export async function preflightPush(client: ClusterClient, namespace: string): Promise<PushPreflight> {
+export async function preflightPush(client: ClusterApi, namespace: string): Promise<PushPreflight> {
   const username = await client.whoami().then(
     (identity) => identity.username,
     () => undefined,

@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryPushError } from '../errors.js';
 
 /** Where the registry password (the API token) came from. */
@@ -28,10 +28,7 @@ export function jwtExpiry(token: string): Date | undefined {
  * The token to log in with: the given one, else the one the cluster client sends (kubeconfig token, exec
  * plugin or in-cluster service account). A token that says it has expired is refused before use.
  */
-export async function resolveToken(options: {
-  token?: string;
-  client?: ClusterClient;
-}): Promise<ResolvedToken> {
+export async function resolveToken(options: { token?: string; client?: ClusterApi }): Promise<ResolvedToken> {
   let resolved: ResolvedToken | undefined;
   if (options.token !== undefined && options.token !== '') {
     resolved = { token: options.token.trim(), source: 'input' };

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
 import { childEnvironment } from '../child-env.js';
 import { RegistryPushError } from '../errors.js';
 import { redact } from '../secrets.js';
+import { defaultCommandRunner, type CommandResult, type CommandRunner } from '../ports/command-runner.js';
 
 /** Container tools that can log in with `--password-stdin`. */
 export type LoginTool = 'skopeo' | 'podman' | 'buildah' | 'docker';
@@ -62,15 +62,16 @@ export interface ToolRunOptions {
   /** Default LOGIN_TOOL_FAILED. */
   failureCode?: 'LOGIN_TOOL_FAILED' | 'PUSH_TOOL_FAILED';
   hint?: string;
+  /** Where the tool runs; default the process's own ({@link defaultCommandRunner}). */
+  runner?: CommandRunner;
 }
 
-/** Tools running now, so an interrupted run can stop them instead of leaving them orphaned. */
-const running = new Set<ChildProcess>();
-
-/** Send `signal` to every tool still running (a push or login cut short by SIGINT/SIGTERM); returns how many. */
+/**
+ * Send `signal` to every tool the default runner still runs (a push or login cut short by SIGINT/SIGTERM);
+ * returns how many.
+ */
 export function stopRunningTools(signal: NodeJS.Signals = 'SIGTERM'): number {
-  for (const child of running) child.kill(signal);
-  return running.size;
+  return defaultCommandRunner.stopAll(signal);
 }
 
 /** Run a tool command, feeding stdin; a failure becomes one typed error with the tool's output redacted. */
@@ -81,64 +82,58 @@ export async function runToolCommand(
 ): Promise<string> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const failureCode = options.failureCode ?? 'LOGIN_TOOL_FAILED';
-  return new Promise((resolve, reject) => {
-    const child = spawn(command.program, command.args, {
+  const runner = options.runner ?? defaultCommandRunner;
+  let ended: CommandResult;
+  try {
+    ended = await runner.run({
+      program: command.program,
+      args: command.args,
       // Only what the tool needs: our environment holds the token (REGISTRY_PUSH_TOKEN) and CI secrets.
       env: childEnvironment(command.program, command.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: timeoutMs,
+      stdin: command.stdin,
+      timeoutMs,
     });
-    running.add(child);
-    child.on('close', () => running.delete(child));
-    child.on('error', () => running.delete(child));
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'ENOENT'
-          ? new RegistryPushError('TOOL_MISSING', `${command.program} is not installed.`, {
-              hint: `Install ${command.program}, or use the native push (no external tool needed).`,
-            })
-          : new RegistryPushError(
-              failureCode,
-              `${command.program} could not be started (${error.code ?? error.message}).`,
-              {},
-            ),
-      );
+  } catch (error) {
+    throw startFailure(command, error as NodeJS.ErrnoException, failureCode);
+  }
+  const { exitCode: code, signal, output } = ended;
+  const clean = redact(output, secrets).trim();
+  if (code === 0) return clean;
+  const last =
+    clean
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .pop() ?? '';
+  const message = `${command.program} ${command.args[0] ?? ''} failed (${signal ?? `exit ${String(code)}`}): ${last}`;
+  // A certificate the tool does not trust is not a credentials problem: say so, and how to fix it.
+  if (UNTRUSTED_CERTIFICATE.test(clean)) {
+    throw new RegistryPushError('REGISTRY_TLS_UNTRUSTED', message, {
+      hint:
+        command.program === 'docker'
+          ? 'docker does not trust the registry certificate: it reads /etc/docker/certs.d, so install the CA there (`registry-push trust --trust docker`, as root).'
+          : `${command.program} does not trust the registry certificate: pass its CA (--ca-file, or the --cert-dir that \`registry-push trust\` wrote), or --tls-verify false for a test registry.`,
     });
-    child.on('close', (code, signal) => {
-      const clean = redact(output, secrets).trim();
-      if (code === 0) {
-        resolve(clean);
-        return;
-      }
-      const last =
-        clean
-          .split('\n')
-          .filter((line) => line.trim() !== '')
-          .pop() ?? '';
-      const message = `${command.program} ${command.args[0] ?? ''} failed (${signal ?? `exit ${String(code)}`}): ${last}`;
-      // A certificate the tool does not trust is not a credentials problem: say so, and how to fix it.
-      if (UNTRUSTED_CERTIFICATE.test(clean)) {
-        reject(
-          new RegistryPushError('REGISTRY_TLS_UNTRUSTED', message, {
-            hint:
-              command.program === 'docker'
-                ? 'docker does not trust the registry certificate: it reads /etc/docker/certs.d, so install the CA there (`registry-push trust --trust docker`, as root).'
-                : `${command.program} does not trust the registry certificate: pass its CA (--ca-file, or the --cert-dir that \`registry-push trust\` wrote), or --tls-verify false for a test registry.`,
-          }),
-        );
-        return;
-      }
-      reject(
-        new RegistryPushError(failureCode, message, {
-          hint:
-            options.hint ??
-            'See the message above; the same credentials work for the native client if they are valid.',
-        }),
-      );
-    });
-    child.stdin.end(command.stdin);
+  }
+  throw new RegistryPushError(failureCode, message, {
+    hint:
+      options.hint ??
+      'See the message above; the same credentials work for the native client if they are valid.',
   });
+}
+
+/** A tool that could not be started, as one typed error. */
+function startFailure(
+  command: ToolCommand,
+  error: NodeJS.ErrnoException,
+  failureCode: NonNullable<ToolRunOptions['failureCode']>,
+): RegistryPushError {
+  return error.code === 'ENOENT'
+    ? new RegistryPushError('TOOL_MISSING', `${command.program} is not installed.`, {
+        hint: `Install ${command.program}, or use the native push (no external tool needed).`,
+      })
+    : new RegistryPushError(
+        failureCode,
+        `${command.program} could not be started (${error.code ?? error.message}).`,
+        {},
+      );
 }

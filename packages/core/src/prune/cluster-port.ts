@@ -1,8 +1,8 @@
 /**
  * The API side of executing a plan, as a port: the reads and writes the executor makes. `pruneClusterOf`
- * adapts a {@link ClusterClient}; the property tests drive the executor through an in-memory cluster.
+ * adapts a {@link ClusterApi}; the property tests drive the executor through an in-memory cluster.
  */
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { Resources } from '../cluster/resources.js';
 import type { ImageObject, ImageStreamObject } from './objects.js';
 
@@ -22,13 +22,13 @@ export interface PruneCluster {
 }
 
 /**
- * The executor's view of a cluster through a {@link ClusterClient}.
+ * The executor's view of a cluster through a {@link ClusterApi}.
  *
  * @param client The client, with the `system:image-pruner` role or more.
  * @param pageSize Items per page of the lists. Default 500.
  * @returns The port.
  */
-export function pruneClusterOf(client: ClusterClient, pageSize = 500): PruneCluster {
+export function pruneClusterOf(client: ClusterApi, pageSize = 500): PruneCluster {
   return {
     getImageStream: (namespace, name) =>
       client.find<ImageStreamObject>(Resources.imageStream, name, namespace),

@@ -1,4 +1,5 @@
 import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
+import type { RegistryApi } from '../ports/registry-api.js';
 import type { PruneRegistry } from './registry.js';
 
 /** A {@link PruneRegistry} on the OCI registry client, and the pool to close when done. */
@@ -13,7 +14,17 @@ export interface ClientPruneRegistry extends PruneRegistry {
  * `credentials: {kind: 'bearer', token}` as `oc adm prune images` does.
  */
 export function createPruneRegistry(options: Omit<RegistryClientOptions, 'retry'>): ClientPruneRegistry {
-  const client = new RegistryClient({ ...options, retry: { retries: 0 } });
+  return pruneRegistryOf(new RegistryClient({ ...options, retry: { retries: 0 } }));
+}
+
+/**
+ * The prune engine's registry port on any {@link RegistryApi} (the engine retries each delete itself, so
+ * the implementation should not).
+ *
+ * @param client The registry, authenticated as a user allowed to `delete images`.
+ * @returns The port; `close` closes the client.
+ */
+export function pruneRegistryOf(client: RegistryApi): ClientPruneRegistry {
   return {
     deleteManifest: (repository, digest) => client.deleteManifest(repository, digest),
     deleteLayerLink: (repository, digest) => client.deleteBlob(repository, digest),

@@ -1,6 +1,7 @@
 import { RegistryPushError } from '../errors.js';
 import { validateUsername } from '../login/token.js';
-import { RegistryClient, type BlobOutcome, type RegistryClientOptions } from '../registry/client.js';
+import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
+import type { BlobOutcome, RegistryApi } from '../ports/registry-api.js';
 import { formatReference, parseOpenShiftTarget, parseReference, validateTag } from '../registry/reference.js';
 import {
   loadImage,
@@ -35,6 +36,11 @@ export interface PushOptions {
   openshift?: boolean;
   /** How to reach and authenticate to the registry (`host` is taken from the target). */
   connection?: Omit<RegistryClientOptions, 'host'>;
+  /**
+   * The registry port to push through, made from the connection options (with `host` and `onRetry` set).
+   * Default: the OCI client, `new RegistryClient(options)`. Closed when the push ends.
+   */
+  registry?: (options: RegistryClientOptions) => RegistryApi;
   /** Uploads in flight at once (default 4). */
   concurrency?: number;
   /** Repositories on the same registry to mount blobs from before uploading them. */
@@ -42,7 +48,7 @@ export interface PushOptions {
   /** `native` (default) or a tool for sources only tools read; `containers-storage:`/`docker-daemon:` need one. */
   tool?: 'native' | PushTool;
   /** For the tool path: the auth file and cert dir from login and trust. */
-  toolOptions?: Pick<ToolPushOptions, 'authFile' | 'certDir' | 'retries'>;
+  toolOptions?: Pick<ToolPushOptions, 'authFile' | 'certDir' | 'retries' | 'runner'>;
   onEvent?: (event: PushEvent) => void;
   signal?: AbortSignal;
 }
@@ -112,7 +118,7 @@ async function boundedAll<T>(
 const TINY_BLOB = 64 * 1024;
 
 async function uploadBlobs(
-  client: RegistryClient,
+  client: RegistryApi,
   repository: string,
   image: LoadedImage,
   options: PushOptions,
@@ -146,7 +152,7 @@ async function uploadBlobs(
 
 interface PushContext {
   options: PushOptions;
-  client: RegistryClient;
+  client: RegistryApi;
   host: string;
   repository: string;
   tags: readonly string[];
@@ -251,9 +257,10 @@ async function toolPush(context: PushContext, source: SourceReference, tool: Pus
   return { digest: found.digest, mediaType: found.mediaType, refs };
 }
 
-function clientFor(options: PushOptions, host: string): RegistryClient {
+function clientFor(options: PushOptions, host: string): RegistryApi {
   const connection = options.connection ?? {};
-  return new RegistryClient({
+  const open = options.registry ?? ((clientOptions) => new RegistryClient(clientOptions));
+  return open({
     ...connection,
     host,
     onRetry: (event) => {

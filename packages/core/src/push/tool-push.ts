@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { RegistryPushError } from '../errors.js';
 import { runToolCommand, type ToolCommand } from '../login/tool-login.js';
 import type { SourceReference } from './sources.js';
+import type { CommandRunner } from '../ports/command-runner.js';
 
 /** Tools that can push sources the native path cannot read. */
 export type PushTool = 'skopeo' | 'podman' | 'buildah' | 'docker';
@@ -21,6 +22,8 @@ export interface ToolPushOptions {
   /** Passed as `--retry-times` / `--retry` where the tool has it (default 3). */
   retries?: number;
   timeoutMs?: number;
+  /** Where the tool runs (default: child processes of this one). */
+  runner?: CommandRunner;
 }
 
 function sourceArgument(source: SourceReference): string {
@@ -125,6 +128,7 @@ export async function pushWithTool(tool: PushTool, options: ToolPushOptions): Pr
         timeoutMs: options.timeoutMs ?? 30 * 60_000,
         failureCode: 'PUSH_TOOL_FAILED',
         hint: `Check the message from ${tool}; the push was not completed and no tag was changed by it.`,
+        ...(options.runner === undefined ? {} : { runner: options.runner }),
       });
     }
     const digest = await readFile(digestFile, 'utf8').then(

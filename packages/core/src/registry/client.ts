@@ -5,6 +5,14 @@ import { RegistryAuthenticator, parseChallenges, type RegistryCredentials } from
 import { VerifyingStream, blobMismatch, parseDigest, sha256Digest } from './digest.js';
 import { MANIFEST_MEDIA_TYPES, type Descriptor } from './media-types.js';
 import { registryNetworkError, registryResponseError, type RegistryOperation } from './registry-errors.js';
+import type {
+  BlobOutcome,
+  BlobProgress,
+  BlobSource,
+  DeleteOutcome,
+  FetchedManifest,
+  RegistryApi,
+} from '../ports/registry-api.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryEvent, type RetryPolicy } from './retry.js';
 import { RegistryTransport, header, type ConnectionOptions, type HttpResponse } from './transport.js';
 
@@ -21,34 +29,6 @@ export interface RegistryClientOptions extends ConnectionOptions {
   /** Told before each retry. */
   onRetry?: (event: RetryEvent & { action: string }) => void;
 }
-
-/** Where a blob's bytes come from: opened afresh for every attempt, so a retry restarts cleanly. */
-export interface BlobSource {
-  /** A new stream over the whole blob. */
-  open(): Readable;
-  /** Where it is, for messages (a file path, an archive member). */
-  label: string;
-}
-
-/** Bytes of one blob sent so far. */
-export interface BlobProgress {
-  digest: string;
-  sent: number;
-  total: number;
-}
-
-/** How a blob got into the repository. */
-export type BlobOutcome = 'exists' | 'mounted' | 'uploaded';
-
-/** A manifest as stored. */
-export interface FetchedManifest {
-  mediaType: string;
-  digest: string;
-  bytes: Buffer;
-}
-
-/** The outcome of a delete: gone now, or was not there. */
-export type DeleteOutcome = 'deleted' | 'absent';
 
 interface Exchange {
   method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -75,12 +55,20 @@ function deleteScope(repository: string): string {
   return `repository:${repository}:delete`;
 }
 
+export type {
+  BlobOutcome,
+  BlobProgress,
+  BlobSource,
+  DeleteOutcome,
+  FetchedManifest,
+} from '../ports/registry-api.js';
+
 /**
  * A client of the OCI distribution API for one registry: authentication (anonymous, Basic, Bearer token
  * flow incl. OpenShift's), a private keep-alive pool with its own CA, typed errors, and classified retries
  * with backoff (network trouble, 5xx and 429 honouring `Retry-After`; never 4xx).
  */
-export class RegistryClient {
+export class RegistryClient implements RegistryApi {
   readonly host: string;
   private readonly transport: RegistryTransport;
   private readonly auth: RegistryAuthenticator;

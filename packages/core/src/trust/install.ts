@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
 import { rmSync, rmdirSync } from 'node:fs';
 import { access, constants, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { childEnvironment } from '../child-env.js';
+import { defaultCommandRunner, type CommandRunner } from '../ports/command-runner.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { fileSystemProblem, makeDirectories } from '../make-directories.js';
 import { holdTemporary, releaseTemporary } from '../temporary-files.js';
-
-const run = promisify(execFile);
 
 /** Where to install a registry CA. The private cert dir is always written; the others only when asked. */
 export interface InstallTrustOptions {
@@ -29,6 +26,8 @@ export interface InstallTrustOptions {
   dockerCertsRoot?: string;
   /** Override the system anchor directory and update command (default: detected Debian or RHEL layout). */
   systemStore?: SystemStore;
+  /** Where the system store's update command runs (default: a child process of this one). */
+  runner?: CommandRunner;
 }
 
 /** A system trust store layout. */
@@ -52,6 +51,12 @@ export interface TrustInstallation {
   directories: string[];
   /** The system update command to re-run after removing the system anchor. */
   systemUpdate?: readonly string[];
+}
+
+/** Options of {@link uninstallTrust}. */
+export interface UninstallTrustOptions {
+  /** Where the system store's update command runs (default: a child process of this one). */
+  runner?: CommandRunner;
 }
 
 const SYSTEM_STORES: readonly SystemStore[] = [
@@ -148,18 +153,27 @@ async function installSystem(options: InstallTrustOptions, installation: TrustIn
   await writeFile(file, options.caPem, { mode: 0o644 });
   installation.files.push(file);
   installation.systemUpdate = store.updateCommand;
-  await runUpdate(store.updateCommand);
+  await runUpdate(store.updateCommand, options.runner);
 }
 
-async function runUpdate(command: readonly string[]): Promise<void> {
+async function runUpdate(command: readonly string[], runner = defaultCommandRunner): Promise<void> {
   const [program, ...args] = command;
   if (program === undefined) return;
+  let failure: string | undefined;
   try {
-    await run(program, args, { timeout: 120_000, env: childEnvironment('trust-update') });
+    const ended = await runner.run({
+      program,
+      args,
+      timeoutMs: 120_000,
+      env: childEnvironment('trust-update'),
+    });
+    if (ended.exitCode !== 0) failure = ended.signal ?? `exit ${String(ended.exitCode)}`;
   } catch (error) {
-    throw new RegistryPushError('TRUST_STORE_UNWRITABLE', `${command.join(' ')} failed.`, {
+    failure = (error as NodeJS.ErrnoException).code ?? 'not started';
+  }
+  if (failure !== undefined) {
+    throw new RegistryPushError('TRUST_STORE_UNWRITABLE', `${command.join(' ')} failed (${failure}).`, {
       hint: 'Check the system trust store tools; the private certificate directory works without them.',
-      cause: error,
     });
   }
 }
@@ -195,13 +209,18 @@ export async function installTrust(options: InstallTrustOptions): Promise<TrustI
     if (options.system === true) await installSystem(options, installation);
     return installation;
   } catch (error) {
-    await uninstallTrust(installation).catch(() => undefined);
+    await uninstallTrust(installation, options.runner === undefined ? {} : { runner: options.runner }).catch(
+      () => undefined,
+    );
     throw error;
   }
 }
 
 /** Remove exactly what {@link installTrust} wrote (files, then the directories it created if empty). */
-export async function uninstallTrust(installation: TrustInstallation): Promise<void> {
+export async function uninstallTrust(
+  installation: TrustInstallation,
+  options: UninstallTrustOptions = {},
+): Promise<void> {
   for (const file of [...installation.files].reverse()) await rm(file, { force: true });
   for (const dir of [...installation.directories].reverse()) {
     await rmdir(dir).catch(() => undefined);
@@ -210,7 +229,7 @@ export async function uninstallTrust(installation: TrustInstallation): Promise<v
     await rm(installation.certsRoot, { recursive: true, force: true });
     releaseTemporary(installation.certsRoot);
   }
-  if (installation.systemUpdate !== undefined) await runUpdate(installation.systemUpdate);
+  if (installation.systemUpdate !== undefined) await runUpdate(installation.systemUpdate, options.runner);
 }
 
 /**

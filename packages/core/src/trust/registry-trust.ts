@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import type { DataObject, IngressController, RegistryConfig, Route } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
@@ -22,7 +22,7 @@ export interface TrustOptions {
   /** A CA given by the user (PEM); used alone when set. */
   caPem?: string;
   /** Cluster access, to read the CA from the cluster when none is given. */
-  client?: ClusterClient;
+  client?: ClusterApi;
   /** A custom registry route: its own certificate is the first candidate. */
   routeName?: string;
   /** Check the CA against the host's served chain with a real TLS handshake (default true). */
@@ -95,7 +95,7 @@ function routeCertificate(route: Route | undefined, where: string): Candidate | 
 }
 
 async function routeSecretCandidate(
-  client: ClusterClient,
+  client: ClusterApi,
   routeName: string,
   tried: string[],
 ): Promise<Candidate | undefined> {
@@ -116,11 +116,7 @@ async function routeSecretCandidate(
   return pem === undefined ? undefined : { source: 'route-secret', detail: where, pem };
 }
 
-async function routeCandidates(
-  client: ClusterClient,
-  routeName: string,
-  tried: string[],
-): Promise<Candidate[]> {
+async function routeCandidates(client: ClusterApi, routeName: string, tried: string[]): Promise<Candidate[]> {
   const where = `route ${routeName} in ${RegistryNames.namespace}`;
   const route = await readOrSkip(
     () => client.find<Route>(Resources.route, routeName, RegistryNames.namespace),
@@ -132,7 +128,7 @@ async function routeCandidates(
   return [fromRoute, fromSecret].filter((candidate): candidate is Candidate => candidate !== undefined);
 }
 
-async function ingressCandidates(client: ClusterClient, tried: string[]): Promise<Candidate[]> {
+async function ingressCandidates(client: ClusterApi, tried: string[]): Promise<Candidate[]> {
   const candidates: Candidate[] = [];
   const published = `configmap ${RegistryNames.publishedIngressCaNamespace}/${RegistryNames.publishedIngressCaConfigMap}`;
   const configMap = await readOrSkip(

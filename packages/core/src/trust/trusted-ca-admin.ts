@@ -1,4 +1,4 @@
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import type { DataObject, ImageConfig } from '../cluster/shapes.js';
 import { RegistryPushError } from '../errors.js';
@@ -88,7 +88,7 @@ export function parseTrustedCaPem(
   return parseCertificateBundle(pem, what);
 }
 
-async function referencedConfigMap(client: ClusterClient): Promise<string | undefined> {
+async function referencedConfigMap(client: ClusterApi): Promise<string | undefined> {
   const imageConfig = await client.get<ImageConfig>(Resources.imageConfig, 'cluster');
   const name = imageConfig.spec.additionalTrustedCA?.name;
   return name === undefined || name === '' ? undefined : name;
@@ -98,7 +98,7 @@ async function referencedConfigMap(client: ClusterClient): Promise<string | unde
  * The registries the cluster trusts through `images.config.openshift.io/cluster spec.additionalTrustedCA`:
  * the keys of the config map it names in `openshift-config`, each with the certificates it holds.
  */
-export async function listTrustedCAs(client: ClusterClient): Promise<TrustedCaList> {
+export async function listTrustedCAs(client: ClusterApi): Promise<TrustedCaList> {
   const configMap = await referencedConfigMap(client);
   if (configMap === undefined) return { configMapExists: false, entries: [] };
   const found = await client.find<DataObject>(
@@ -131,7 +131,7 @@ interface Target {
 }
 
 async function target(
-  client: ClusterClient,
+  client: ClusterApi,
   action: TrustedCaChange['action'],
   options: TrustedCaChangeOptions,
 ): Promise<Target> {
@@ -157,7 +157,7 @@ async function target(
  * that is not certificates (a private key is refused without being echoed).
  */
 export async function addTrustedCA(
-  client: ClusterClient,
+  client: ClusterApi,
   options: TrustedCaChangeOptions,
 ): Promise<TrustedCaChange> {
   additionalTrustedCaKey(options.host);
@@ -204,7 +204,7 @@ export async function addTrustedCA(
  * @throws RegistryPushError `OPTION_INVALID` for a host no key can name.
  */
 export async function removeTrustedCA(
-  client: ClusterClient,
+  client: ClusterApi,
   options: TrustedCaChangeOptions,
 ): Promise<TrustedCaChange> {
   const { key, configMap, existing, base } = await target(client, 'remove', options);
@@ -244,7 +244,7 @@ export interface AdditionalTrustedCaResult {
  * answer in the shape this function has always given.
  */
 export async function addAdditionalTrustedCA(
-  client: ClusterClient,
+  client: ClusterApi,
   options: AdditionalTrustedCaOptions,
 ): Promise<AdditionalTrustedCaResult> {
   const change = await addTrustedCA(client, options);

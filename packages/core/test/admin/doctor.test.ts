@@ -1,9 +1,11 @@
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
+import { createCertificateAuthority } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryDoctor, type DoctorCheck } from '../../src/admin/doctor.js';
 import { parsePrometheusText, registryMetrics, summarizeMetrics } from '../../src/admin/metrics.js';
 import { registryStatus } from '../../src/admin/status.js';
 import { ClusterClient } from '../../src/cluster/client.js';
+import { exposeRegistry, revertExpose } from '../../src/expose/expose.js';
 import { RegistryPushError } from '../../src/errors.js';
 
 function byId(checks: DoctorCheck[]): Record<string, DoctorCheck> {
@@ -85,6 +87,19 @@ describe('doctor, status and metrics on an exposed emptyDir registry', () => {
     expect(report.ok).toBe(false);
   });
 
+  it('with tls-verify off, warns that the certificate is not verified and still logs in when no CA source is readable', async () => {
+    const report = await registryDoctor(client('developer'), {
+      namespace: 'demo',
+      tlsVerify: false,
+      connectTo: cluster.routerAddress,
+    });
+    const checks = byId(report.checks);
+    expect(checks['certificate']).toMatchObject({ status: 'warn' });
+    expect(checks['certificate']?.detail).toMatch(/^not verified \(tls-verify off\); no CA found: /);
+    expect(checks['registry-login']).toMatchObject({ status: 'pass' });
+    expect(report.ok).toBe(true);
+  });
+
   it('gives an admin the registry checks, a prune check, and warns about emptyDir', async () => {
     const report = await registryDoctor(client('kubeadmin'), {
       namespace: 'demo',
@@ -128,6 +143,34 @@ describe('doctor, status and metrics on an exposed emptyDir registry', () => {
     const refused = await registryStatus(client('developer')).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(RegistryPushError);
     expect((refused as RegistryPushError).hint).toMatch(/registry-push doctor/);
+  });
+
+  it("probes the metrics of a custom route with that route's own CA", async () => {
+    const admin = client('kubeadmin');
+    const hostname = `custom-registry.${cluster.appsDomain}`;
+    const ca = await createCertificateAuthority('status custom route CA');
+    const leaf = await ca.issue({ commonName: hostname });
+    const exposed = await exposeRegistry(admin, {
+      mode: 'custom-route',
+      route: {
+        name: 'custom-registry',
+        hostname,
+        certPem: leaf.certPem,
+        keyPem: leaf.keyPem,
+        caPem: ca.certPem,
+      },
+      intervalMs: 50,
+    });
+    try {
+      const status = await registryStatus(admin, { host: hostname, connectTo: cluster.routerAddress });
+      expect(status.routes.map((route) => [route.name, route.admitted])).toContainEqual([
+        'custom-registry',
+        true,
+      ]);
+      expect(status.metrics).toMatchObject({ state: 'ok', host: hostname });
+    } finally {
+      await revertExpose(admin, exposed.changes);
+    }
   });
 
   it('reads the metrics series of interest with the caller’s token, and refuses others with the grant', async () => {

@@ -146,7 +146,7 @@ describe('executePlan', () => {
 
   it('leaves a stream that was deleted and created again alone', async () => {
     const { plan, state, cluster, registry } = setup();
-    state.streams.get('demo/web')!.metadata.uid = 'another';
+    state.recreateStream('demo', 'web');
     const run = await executePlan(plan, { cluster, registry, confirm: true, ...fast });
     expect(run.units[0]).toMatchObject({ status: 'skipped' });
     expect(run.units[0]!.items.every((i) => i.reason === 'stream-replaced')).toBe(true);

@@ -1,25 +1,64 @@
-// An in-memory cluster and registry with the semantics the executor relies on (resourceVersion conflicts on
-// status writes, 404 as absent, the registry's 405 for a manifest a stream still references, links per
-// repository, one blob store), for property tests that run thousands of plans. The simulator tests check
-// the same behaviour against the real parts.
-import { RegistryPushError } from '../../src/errors.js';
-import type { PruneCluster } from '../../src/prune/cluster-port.js';
+// The executor's cluster and registry in memory, for property tests that run thousands of plans: the
+// testkit's MemoryCluster (through the core's own pruneClusterOf adapter) and MemoryRegistry (through
+// pruneRegistryOf), which the ports' contract suites hold to the simulator's and real servers' behaviour
+// (resourceVersion conflicts on status writes, 404 as absent, the registry's 405 for a manifest a stream
+// still references, links per repository, one blob store).
+import { MemoryCluster, MemoryRegistry, MemoryRegistryStorage } from '@registry-push/testkit';
+import { Resources } from '../../src/cluster/resources.js';
+import { pruneClusterOf, type PruneCluster } from '../../src/prune/cluster-port.js';
 import type { ImageObject, ImageStreamObject } from '../../src/prune/objects.js';
-import type { PruneRegistry, RegistryDeleteOutcome } from '../../src/prune/registry.js';
+import type { PruneRegistry } from '../../src/prune/registry.js';
+import { pruneRegistryOf } from '../../src/prune/registry-client.js';
 import type { PruneSnapshot, SnapshotImage } from '../../src/prune/types.js';
+import { coreError } from '../ports/core-error.js';
 
-export interface MemoryState {
-  images: Map<string, ImageObject>;
-  streams: Map<string, ImageStreamObject>;
-  /** repository → manifest digests linked. */
-  manifestLinks: Map<string, Set<string>>;
-  /** repository → blob digests linked. */
-  layerLinks: Map<string, Set<string>>;
-  blobs: Set<string>;
-  revision: number;
+const EMPTY = Buffer.alloc(0);
+
+/** The blob store as a set of digests; `add` writes through to the registry's storage. */
+class BlobSet extends Set<string> {
+  constructor(private readonly storage: MemoryRegistryStorage) {
+    super(storage.blobs.keys());
+  }
+
+  override add(digest: string): this {
+    // Set's constructor calls add before `storage` is assigned.
+    (this.storage as MemoryRegistryStorage | undefined)?.blobs.set(digest, EMPTY);
+    return super.add(digest);
+  }
 }
 
-const clone = <T>(value: T): T => structuredClone(value);
+/** A cluster and a registry's storage, with views the tests read (each a fresh copy of the state). */
+export class MemoryState {
+  readonly cluster = new MemoryCluster({ error: coreError });
+  readonly storage = new MemoryRegistryStorage();
+
+  /** Images by digest. */
+  get images(): Map<string, ImageObject> {
+    return new Map(this.cluster.objectsOf<ImageObject>(Resources.image).map((i) => [i.metadata.name, i]));
+  }
+
+  /** Image streams by `namespace/name`. */
+  get streams(): Map<string, ImageStreamObject> {
+    return new Map(
+      this.cluster
+        .objectsOf<ImageStreamObject>(Resources.imageStream)
+        .map((s) => [`${s.metadata.namespace ?? ''}/${s.metadata.name}`, s]),
+    );
+  }
+
+  /** Blob digests in storage. */
+  get blobs(): Set<string> {
+    return new BlobSet(this.storage);
+  }
+
+  /** Deletes a stream and creates it again with the same history (a new uid), as `oc delete` + `oc create`. */
+  recreateStream(namespace: string, name: string): void {
+    const stream = this.streams.get(`${namespace}/${name}`);
+    if (stream === undefined) throw new Error(`no stream ${namespace}/${name}`);
+    const { uid: _uid, ...metadata } = stream.metadata;
+    this.cluster.seed(Resources.imageStream, { ...stream, metadata });
+  }
+}
 
 function imageObject(image: SnapshotImage): ImageObject {
   return {
@@ -40,29 +79,21 @@ function imageObject(image: SnapshotImage): ImageObject {
 
 /** The state a snapshot describes, with registry storage holding everything the images and histories need. */
 export function stateFrom(snapshot: PruneSnapshot): MemoryState {
-  const state: MemoryState = {
-    images: new Map(),
-    streams: new Map(),
-    manifestLinks: new Map(),
-    layerLinks: new Map(),
-    blobs: new Set(),
-    revision: 1,
-  };
+  const state = new MemoryState();
   const byDigest = new Map(snapshot.images.map((i) => [i.digest, i]));
   for (const image of snapshot.images) {
-    state.images.set(image.digest, imageObject(image));
-    state.blobs.add(image.digest);
-    for (const blob of [...image.layers, ...(image.config ? [image.config] : [])])
-      state.blobs.add(blob.digest);
+    state.cluster.seed(Resources.image, imageObject(image));
+    state.storage.blobs.set(image.digest, EMPTY);
+    for (const blob of [...image.layers, ...(image.config ? [image.config] : [])]) {
+      state.storage.blobs.set(blob.digest, EMPTY);
+    }
   }
   for (const stream of snapshot.streams) {
-    const repo = `${stream.namespace}/${stream.name}`;
-    state.streams.set(repo, {
+    state.cluster.seed<ImageStreamObject>(Resources.imageStream, {
       metadata: {
         name: stream.name,
         namespace: stream.namespace,
         uid: stream.uid,
-        resourceVersion: '1',
         creationTimestamp: stream.created,
       },
       spec: {},
@@ -70,96 +101,60 @@ export function stateFrom(snapshot: PruneSnapshot): MemoryState {
         tags: stream.tags.map((t) => ({ tag: t.tag, items: t.items.map((i) => ({ ...i, generation: 1 })) })),
       },
     });
-    const manifests = new Set<string>();
-    const layers = new Set<string>();
+    const repository = state.storage.repository(`${stream.namespace}/${stream.name}`);
     const pending = stream.tags.flatMap((t) => t.items.map((i) => i.image));
     for (let d = pending.pop(); d !== undefined; d = pending.pop()) {
-      if (manifests.has(d)) continue;
-      manifests.add(d);
+      if (repository.manifests.has(d)) continue;
       const image = byDigest.get(d);
+      repository.manifests.set(d, image?.mediaType ?? '');
       if (image === undefined) continue;
-      for (const blob of [...image.layers, ...(image.config ? [image.config] : [])]) layers.add(blob.digest);
+      for (const blob of [...image.layers, ...(image.config ? [image.config] : [])]) {
+        repository.layers.add(blob.digest);
+      }
       pending.push(...image.manifests);
     }
-    state.manifestLinks.set(repo, manifests);
-    state.layerLinks.set(repo, layers);
   }
   return state;
 }
 
-const conflict = (): RegistryPushError => new RegistryPushError('CONFLICT', 'conflict', { retryable: true });
-
+/** The executor's cluster port on the in-memory cluster, through the core's real adapter. */
 export function memoryCluster(state: MemoryState): PruneCluster {
-  return {
-    getImageStream: (namespace, name) => Promise.resolve(clone(state.streams.get(`${namespace}/${name}`))),
-    replaceImageStreamStatus: (stream) => {
-      const repo = `${stream.metadata.namespace ?? ''}/${stream.metadata.name}`;
-      const current = state.streams.get(repo);
-      if (current === undefined) return Promise.reject(new RegistryPushError('NOT_FOUND', 'gone'));
-      if (current.metadata.resourceVersion !== stream.metadata.resourceVersion)
-        return Promise.reject(conflict());
-      for (const tag of stream.status?.tags ?? []) {
-        for (const item of tag.items ?? []) {
-          if (item.dockerImageReference === '')
-            return Promise.reject(new RegistryPushError('INVALID', 'invalid'));
-        }
-      }
-      const next: ImageStreamObject = {
-        ...clone(current),
-        status: {
-          ...clone(stream.status),
-          tags: (stream.status?.tags ?? []).filter((t) => (t.items ?? []).length > 0),
-        },
-      };
-      next.metadata.resourceVersion = String(++state.revision);
-      state.streams.set(repo, next);
-      return Promise.resolve(clone(next));
-    },
-    getImage: (digest) => Promise.resolve(clone(state.images.get(digest))),
-    deleteImage: (digest) => Promise.resolve(state.images.delete(digest) ? 'deleted' : 'absent'),
-    listImages: () => Promise.resolve([...state.images.values()].map(clone)),
-    listImageStreams: () => Promise.resolve([...state.streams.values()].map(clone)),
-  };
+  return pruneClusterOf(state.cluster);
 }
 
-export function memoryRegistry(state: MemoryState): PruneRegistry & { calls: number } {
-  const registry = {
-    calls: 0,
-    deleteManifest(repository: string, digest: string): Promise<RegistryDeleteOutcome> {
-      registry.calls++;
-      const stream = state.streams.get(repository);
-      const referenced = (stream?.status?.tags ?? []).some((t) =>
+/** The executor's registry port on the in-memory registry; `calls` counts the requests it answered. */
+export function memoryRegistry(state: MemoryState): PruneRegistry & { readonly calls: number } {
+  const registry = new MemoryRegistry({
+    storage: state.storage,
+    error: coreError,
+    // The OpenShift registry refuses a manifest delete while a stream's history holds the image.
+    referenced: (repository, digest) =>
+      (state.streams.get(repository)?.status?.tags ?? []).some((t) =>
         (t.items ?? []).some((i) => i.image === digest),
-      );
-      if (referenced)
-        return Promise.reject(new RegistryPushError('REGISTRY_UNSUPPORTED', '405: still referenced'));
-      return Promise.resolve(
-        state.manifestLinks.get(repository)?.delete(digest) === true ? 'deleted' : 'absent',
-      );
-    },
-    deleteLayerLink(repository: string, digest: string): Promise<RegistryDeleteOutcome> {
-      registry.calls++;
-      return Promise.resolve(
-        state.layerLinks.get(repository)?.delete(digest) === true ? 'deleted' : 'absent',
-      );
-    },
-    deleteBlob(digest: string): Promise<RegistryDeleteOutcome> {
-      registry.calls++;
-      return Promise.resolve(state.blobs.delete(digest) ? 'deleted' : 'absent');
+      ),
+  });
+  const port = pruneRegistryOf(registry);
+  return {
+    deleteManifest: (repository, digest) => port.deleteManifest(repository, digest),
+    deleteLayerLink: (repository, digest) => port.deleteLayerLink(repository, digest),
+    deleteBlob: (digest) => port.deleteBlob(digest),
+    get calls(): number {
+      const deletes = ['deleteManifest', 'deleteBlob', 'deleteStoredBlob'];
+      return deletes.reduce((sum, method) => sum + (registry.calls[method] ?? 0), 0);
     },
   };
-  return registry;
 }
 
 /** A comparable picture of the state (for "twice equals once"). */
 export function picture(state: MemoryState): unknown {
-  const sets = (map: Map<string, Set<string>>) =>
-    [...map.entries()].map(([k, v]) => [k, [...v].sort()]).sort();
+  const repositories = [...state.storage.repositories.entries()];
+  const links = (pick: (r: (typeof repositories)[number][1]) => Iterable<string>): unknown =>
+    repositories.map(([name, r]) => [name, [...pick(r)].sort()]).sort();
   return {
     images: [...state.images.keys()].sort(),
     streams: [...state.streams.entries()].map(([k, v]) => [k, v.status?.tags ?? []]).sort(),
-    manifestLinks: sets(state.manifestLinks),
-    layerLinks: sets(state.layerLinks),
-    blobs: [...state.blobs].sort(),
+    manifestLinks: links((r) => r.manifests.keys()),
+    layerLinks: links((r) => r.layers),
+    blobs: [...state.storage.blobs.keys()].sort(),
   };
 }
