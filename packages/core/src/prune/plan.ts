@@ -131,7 +131,9 @@ class ItemSink {
     );
     const summary: PlanSummary = { counts: this.counts, bytesFreed, reasons };
     if (this.retention.size > 0) {
-      summary.retention = Object.fromEntries([...this.retention.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+      summary.retention = Object.fromEntries(
+        [...this.retention.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+      );
     }
     return summary;
   }
@@ -355,7 +357,12 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
   /** Digest → the first kept item of a regular tag here that holds it. */
   const keptHere = new Map<string, string>();
   /** The checks every item goes through first; undefined when none decided it. */
-  const common = (tag: string, selected: boolean, item: SnapshotTagEvent, revision: number): ItemChoice | undefined => {
+  const common = (
+    tag: string,
+    selected: boolean,
+    item: SnapshotTagEvent,
+    revision: number,
+  ): ItemChoice | undefined => {
     if (whole !== undefined) return { ...whole, drop: false };
     if (!selected) return { rule: 'tag-not-selected', drop: false };
     if (time(item.created) > threshold) return { rule: 'young', drop: false };
@@ -374,7 +381,13 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
     sink.retained(by.text);
     return { rule, referrer: by.text, drop: false };
   };
-  const choose = (t: number, tag: string, selected: boolean, item: SnapshotTagEvent, revision: number): ItemChoice => {
+  const choose = (
+    t: number,
+    tag: string,
+    selected: boolean,
+    item: SnapshotTagEvent,
+    revision: number,
+  ): ItemChoice => {
     const first = common(tag, selected, item, revision);
     if (first !== undefined) return first;
     const image = ctx.images.get(item.image)!;
@@ -395,9 +408,17 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
     // A namespace's own rules come last: they can only keep what the cluster's would delete.
     const own = rules?.keeper(rules.own, stream, at);
     if (own !== undefined) return retained('namespace-retention-rule', own);
-    return { rule: overSize ? 'over-size-limit' : ruled ? 'beyond-retention-rules' : 'beyond-tag-revisions', drop: true };
+    return {
+      rule: overSize ? 'over-size-limit' : ruled ? 'beyond-retention-rules' : 'beyond-tag-revisions',
+      drop: true,
+    };
   };
-  const chooseSignature = (tag: string, selected: boolean, item: SnapshotTagEvent, revision: number): ItemChoice => {
+  const chooseSignature = (
+    tag: string,
+    selected: boolean,
+    item: SnapshotTagEvent,
+    revision: number,
+  ): ItemChoice => {
     const first = common(tag, selected, item, revision);
     if (first !== undefined) return first;
     const subject = signatureSubject(tag)!;
@@ -409,7 +430,8 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
   };
   /** Every image of the regular tags' history before pruning. */
   const inHistory = new Set<string>();
-  if (signatures.length > 0) for (const t of regular) for (const item of stream.tags[t]!.items) inHistory.add(item.image);
+  if (signatures.length > 0)
+    for (const t of regular) for (const item of stream.tags[t]!.items) inHistory.add(item.image);
   for (const t of [...regular, ...signatures]) {
     const tag = stream.tags[t]!;
     const isSignature = signatureSubject(tag.tag) !== undefined;
@@ -837,7 +859,8 @@ function regularKept(streams: readonly SnapshotStream[], ctx: StreamContext): Se
     const history = new Map<string, string>();
     decideStream(stream, { repo, unit: '', sink, history }, ctx);
     for (const [digest, label] of history) {
-      if (signatureSubject(label.slice(repo.length + 1, label.lastIndexOf('#'))) === undefined) kept.add(digest);
+      if (signatureSubject(label.slice(repo.length + 1, label.lastIndexOf('#'))) === undefined)
+        kept.add(digest);
     }
   }
   return kept;

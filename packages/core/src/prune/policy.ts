@@ -303,7 +303,11 @@ export function parseNamespaceRules(text: string, where: string): RetentionRule[
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw invalid(where, `is not JSON (${(error as Error).message})`, 'Write a JSON list such as [{"keepLast":5}].');
+    throw invalid(
+      where,
+      `is not JSON (${(error as Error).message})`,
+      'Write a JSON list such as [{"keepLast":5}].',
+    );
   }
   return parseRules(value, where, { namespaced: true, max: MAX_NAMESPACE_RULES });
 }

@@ -100,9 +100,7 @@ function parseRule(entry: unknown, at: string, namespaced: boolean): RetentionRu
   if (keeps.length !== 1) {
     throw invalid(
       at,
-      keeps.length === 0
-        ? 'keeps nothing'
-        : `has ${keeps.join(' and ')}, but a rule keeps in one way only`,
+      keeps.length === 0 ? 'keeps nothing' : `has ${keeps.join(' and ')}, but a rule keeps in one way only`,
       'Give exactly one of keepLast, keepWithin, keepTags; write several rules to combine them.',
     );
   }
@@ -120,8 +118,7 @@ function parseRule(entry: unknown, at: string, namespaced: boolean): RetentionRu
     }
     result.keepLast = n;
   } else if (rule.keepWithin !== undefined) {
-    const ms =
-      typeof rule.keepWithin === 'string' ? parseRetentionDuration(rule.keepWithin) : undefined;
+    const ms = typeof rule.keepWithin === 'string' ? parseRetentionDuration(rule.keepWithin) : undefined;
     if (ms === undefined) {
       throw invalid(
         `${at}.keepWithin`,
@@ -168,7 +165,11 @@ export function namespaceRulesSource(
   const configMap = given.configMap ?? defaults.configMap;
   const key = given.key ?? defaults.key;
   if (typeof annotation !== 'string' || !ANNOTATION_KEY.test(annotation))
-    throw invalid('namespaceRules.annotation', 'is not an annotation key', 'For example "example.com/retention".');
+    throw invalid(
+      'namespaceRules.annotation',
+      'is not an annotation key',
+      'For example "example.com/retention".',
+    );
   if (typeof configMap !== 'string' || !DNS_NAME.test(configMap))
     throw invalid('namespaceRules.configMap', 'is not a ConfigMap name', 'For example "image-retention".');
   if (typeof key !== 'string' || !CONFIG_KEY.test(key))
@@ -242,10 +243,7 @@ export const REFERENCE_PRESETS: Readonly<Record<string, readonly PresetSource[]>
       resource: 'clusterserviceversions',
       kind: 'ClusterServiceVersion',
       namespaced: true,
-      paths: [
-        'spec.relatedImages[].image',
-        ...podSpec('spec.install.spec.deployments[].spec.template.spec'),
-      ],
+      paths: ['spec.relatedImages[].image', ...podSpec('spec.install.spec.deployments[].spec.template.spec')],
     },
   ],
   'argo-rollouts': [
@@ -297,7 +295,11 @@ export function parseReferenceSources(input: unknown): ReferenceSource[] {
     if (typeof entry === 'string') {
       const preset = REFERENCE_PRESETS[entry];
       if (preset === undefined) {
-        throw invalid(at, `names no preset: "${entry}"`, `Presets: ${Object.keys(REFERENCE_PRESETS).join(', ')}.`);
+        throw invalid(
+          at,
+          `names no preset: "${entry}"`,
+          `Presets: ${Object.keys(REFERENCE_PRESETS).join(', ')}.`,
+        );
       }
       for (const source of preset) add({ preset: entry, ...source, paths: [...source.paths] });
       return;
@@ -314,7 +316,11 @@ function writtenSource(entry: unknown, at: string): ReferenceSource {
   const given = entry as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (!['group', 'version', 'resource', 'kind', 'namespaced', 'paths'].includes(key)) {
-      throw invalid(`${at}.${key}`, 'is not a known setting', 'Known: group, version, resource, kind, namespaced, paths.');
+      throw invalid(
+        `${at}.${key}`,
+        'is not a known setting',
+        'Known: group, version, resource, kind, namespaced, paths.',
+      );
     }
   }
   const { group, version, resource, kind, namespaced, paths } = given;

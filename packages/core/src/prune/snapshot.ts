@@ -413,10 +413,18 @@ export class SnapshotBuilder {
     this.notes.push(text);
   }
 
-  private readonly ownRules = new Map<string, { annotation?: RetentionRule[]; configMap?: RetentionRule[] }>();
+  private readonly ownRules = new Map<
+    string,
+    { annotation?: RetentionRule[]; configMap?: RetentionRule[] }
+  >();
 
   /** Reads one place of a namespace's own rules; a text that does not parse is a note, never an error. */
-  private ownRulesOf(namespace: string, where: 'annotation' | 'configMap', text: string, place: string): void {
+  private ownRulesOf(
+    namespace: string,
+    where: 'annotation' | 'configMap',
+    text: string,
+    place: string,
+  ): void {
     const entry = this.ownRules.get(namespace) ?? {};
     try {
       entry[where] = parseNamespaceRules(text, where === 'annotation' ? 'annotation' : 'configmap');
@@ -434,12 +442,16 @@ export class SnapshotBuilder {
     for (const namespace of namespaces) {
       const text = namespace.metadata.annotations?.[source.annotation];
       const name = namespace.metadata.name;
-      if (text !== undefined) this.ownRulesOf(name, 'annotation', text, `the annotation ${source.annotation}`);
+      if (text !== undefined)
+        this.ownRulesOf(name, 'annotation', text, `the annotation ${source.annotation}`);
     }
   }
 
   /** Adds the retention rules namespaces set in their ConfigMap. */
-  addRuleConfigMaps(maps: Iterable<KubeObject & { data?: Record<string, string> }>, source: NamespaceRulesSource): void {
+  addRuleConfigMaps(
+    maps: Iterable<KubeObject & { data?: Record<string, string> }>,
+    source: NamespaceRulesSource,
+  ): void {
     for (const map of maps) {
       if (map.metadata.name !== source.configMap) continue;
       const namespace = map.metadata.namespace ?? '';
