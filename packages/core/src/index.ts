@@ -165,6 +165,8 @@ export {
 } from './prune/policy.js';
 export { REFERENCE_PRESETS, parseRetentionDuration, signatureSubject } from './prune/rules.js';
 export {
+  extraSourceOf,
+  snapshotSourcesOf,
   takeSnapshot,
   valuesAtPath,
   type ExtraUseSource,

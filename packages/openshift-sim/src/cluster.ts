@@ -87,6 +87,11 @@ export interface ClusterOptions {
    * when possible, else `port`.
    */
   routerMode?: RouterMode | 'auto';
+  /**
+   * Further CustomResourceDefinitions to serve (`apiextensions.k8s.io/v1` manifests as YAML or JSON text),
+   * e.g. Tekton's TaskRuns: listed in discovery, served with their schema, like the built-in ones.
+   */
+  customResourceDefinitions?: readonly string[];
 }
 
 /** Credentials of one user. */
@@ -242,7 +247,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   });
 
   const store = new ObjectStore();
-  const catalog = new ResourceCatalog();
+  const catalog = new ResourceCatalog(options.customResourceDefinitions);
   const service = new ResourceService(store);
   // Bindings made in code (seed users, --user) and the RBAC objects stored through the API.
   const storedRbac = new StoredRbac(store);

@@ -18,8 +18,12 @@ export {
 } from './pki.js';
 export { htpasswdFile } from './htpasswd.js';
 export {
+  buildCosignArtifact,
   buildOciImage,
   type BuildOciImageOptions,
+  type BuiltCosignArtifact,
+  type CosignArtifactKind,
+  type CosignArtifactOptions,
   type BuiltImage,
   type BuiltLayer,
   type BuiltManifest,

@@ -16,6 +16,7 @@ import {
   type ImageUse,
   type InvalidReference,
   type NamespaceRulesSource,
+  type PrunePolicy,
   type PruneSnapshot,
   type ReferenceSource,
   type RetentionRule,
@@ -529,6 +530,19 @@ export class SnapshotBuilder {
       ...(namespaceRules !== undefined ? { namespaceRules } : {}),
     };
   }
+}
+
+/**
+ * The snapshot options a policy's reference sources and namespace rules call for (none when it has
+ * neither), to spread into {@link SnapshotOptions}.
+ */
+export function snapshotSourcesOf(
+  policy: Pick<PrunePolicy, 'referenceSources' | 'namespaceRules'>,
+): Pick<SnapshotOptions, 'referenceSources' | 'namespaceRules'> {
+  return {
+    ...(policy.referenceSources !== undefined ? { referenceSources: policy.referenceSources } : {}),
+    ...(policy.namespaceRules !== undefined ? { namespaceRules: policy.namespaceRules } : {}),
+  };
 }
 
 /** A reference source of the policy as the snapshot reads it: optional (a kind not served is skipped). */
