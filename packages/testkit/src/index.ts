@@ -42,3 +42,4 @@ export {
   type ProxiedRequest,
   type RunningFaultProxy,
 } from './fault-proxy.js';
+export { OPERATOR_CRDS, customResourceDefinition, operatorCrds, type CrdNames } from './crds.js';
