@@ -618,8 +618,16 @@ function imageKeepRules(ctx: ImageContext): KeepRules {
     else if (time(image.created) > threshold) rules.set(image.digest, KEEP.young);
     else if (image.problem !== undefined) rules.set(image.digest, KEEP.unreadable);
   }
-  // A kept manifest list keeps its children (an unused list protects nothing), and a kept image the OCI
-  // referrers (signatures, attestations) whose manifest names it as `subject`.
+  keepDependents(ctx, rules);
+  keepPossibleChildren(ctx.snapshot.images, rules);
+  return rules;
+}
+
+/**
+ * What kept images keep in turn: a kept manifest list its children (an unused list protects nothing), and a
+ * kept image the OCI referrers (signatures, attestations) whose manifest names it as `subject`.
+ */
+function keepDependents(ctx: ImageContext, rules: KeepRules): void {
   const referrers = new Map<string, string[]>();
   for (const image of ctx.snapshot.images) {
     if (image.subject === undefined) continue;
@@ -627,21 +635,18 @@ function imageKeepRules(ctx: ImageContext): KeepRules {
     if (list === undefined) referrers.set(image.subject, [image.digest]);
     else list.push(image.digest);
   }
+  const keep = (digest: string, choice: RuleChoice, pending: string[]): void => {
+    if (rules.has(digest)) return;
+    rules.set(digest, choice);
+    pending.push(digest);
+  };
   const pending = [...rules.keys()];
   for (let parent = pending.pop(); parent !== undefined; parent = pending.pop()) {
-    for (const child of ctx.images.get(parent)?.manifests ?? []) {
-      if (rules.has(child)) continue;
-      rules.set(child, { rule: 'manifest-list-child', referrer: parent });
-      pending.push(child);
-    }
-    for (const referrer of referrers.get(parent) ?? NONE) {
-      if (rules.has(referrer)) continue;
-      rules.set(referrer, { rule: 'subject-kept', referrer: parent });
-      pending.push(referrer);
-    }
+    for (const child of ctx.images.get(parent)?.manifests ?? NONE)
+      keep(child, { rule: 'manifest-list-child', referrer: parent }, pending);
+    for (const referrer of referrers.get(parent) ?? NONE)
+      keep(referrer, { rule: 'subject-kept', referrer: parent }, pending);
   }
-  keepPossibleChildren(ctx.snapshot.images, rules);
-  return rules;
 }
 
 /**

@@ -84,17 +84,28 @@ function parseRule(entry: unknown, at: string, namespaced: boolean): RetentionRu
     throw invalid(at, 'must be an object', 'For example {"tag":"^pr-","keepLast":5}.');
   }
   const rule = entry as RuleInput;
+  checkRuleKeys(rule, at, namespaced);
+  if (rule.name !== undefined && (typeof rule.name !== 'string' || rule.name === '')) {
+    throw invalid(`${at}.name`, 'must be a non-empty string', '');
+  }
+  const result: RetentionRule = { label: typeof rule.name === 'string' ? rule.name : at };
+  for (const key of ['namespace', 'stream', 'tag'] as const) {
+    if (rule[key] !== undefined) result[key] = pattern(rule[key], `${at}.${key}`);
+  }
+  return { ...result, ...keepOf(rule, at) };
+}
+
+function checkRuleKeys(rule: RuleInput, at: string, namespaced: boolean): void {
+  const allowed = namespaced ? RULE_KEYS.filter((k) => k !== 'namespace') : RULE_KEYS;
   for (const key of Object.keys(rule)) {
-    const allowed = namespaced ? RULE_KEYS.filter((k) => k !== 'namespace') : RULE_KEYS;
-    if (!allowed.includes(key)) {
-      throw invalid(
-        `${at}.${key}`,
-        namespaced && key === 'namespace'
-          ? 'cannot be set: a namespace rule is about its own namespace'
-          : 'is not a known setting',
-        `Known: ${allowed.join(', ')}.`,
-      );
-    }
+    if (allowed.includes(key)) continue;
+    throw invalid(
+      `${at}.${key}`,
+      namespaced && key === 'namespace'
+        ? 'cannot be set: a namespace rule is about its own namespace'
+        : 'is not a known setting',
+      `Known: ${allowed.join(', ')}.`,
+    );
   }
   const keeps = KEEP_KEYS.filter((key) => rule[key] !== undefined);
   if (keeps.length !== 1) {
@@ -104,20 +115,18 @@ function parseRule(entry: unknown, at: string, namespaced: boolean): RetentionRu
       'Give exactly one of keepLast, keepWithin, keepTags; write several rules to combine them.',
     );
   }
-  if (rule.name !== undefined && (typeof rule.name !== 'string' || rule.name === '')) {
-    throw invalid(`${at}.name`, 'must be a non-empty string', '');
-  }
-  const result: RetentionRule = { label: typeof rule.name === 'string' ? rule.name : at };
-  for (const key of ['namespace', 'stream', 'tag'] as const) {
-    if (rule[key] !== undefined) result[key] = pattern(rule[key], `${at}.${key}`);
-  }
+}
+
+/** The one way a rule keeps, checked. */
+function keepOf(rule: RuleInput, at: string): Pick<RetentionRule, 'keepLast' | 'keepWithinMs' | 'keepTags'> {
   if (rule.keepLast !== undefined) {
     const n = rule.keepLast;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
       throw invalid(`${at}.keepLast`, `must be a whole number of 0 or more, not ${JSON.stringify(n)}`, '');
     }
-    result.keepLast = n;
-  } else if (rule.keepWithin !== undefined) {
+    return { keepLast: n };
+  }
+  if (rule.keepWithin !== undefined) {
     const ms = typeof rule.keepWithin === 'string' ? parseRetentionDuration(rule.keepWithin) : undefined;
     if (ms === undefined) {
       throw invalid(
@@ -126,11 +135,9 @@ function parseRule(entry: unknown, at: string, namespaced: boolean): RetentionRu
         'Use Go duration units (h, m, s) or whole days (d).',
       );
     }
-    result.keepWithinMs = ms;
-  } else {
-    result.keepTags = pattern(rule.keepTags, `${at}.keepTags`);
+    return { keepWithinMs: ms };
   }
-  return result;
+  return { keepTags: pattern(rule.keepTags, `${at}.keepTags`) };
 }
 
 /** What a rule keeps, in words: `keep last 5 pushed`. */
@@ -161,20 +168,36 @@ export function namespaceRulesSource(
       throw invalid(`namespaceRules.${key}`, 'is not a known setting', 'Known: annotation, configMap, key.');
     }
   }
-  const annotation = given.annotation ?? defaults.annotation;
-  const configMap = given.configMap ?? defaults.configMap;
-  const key = given.key ?? defaults.key;
-  if (typeof annotation !== 'string' || !ANNOTATION_KEY.test(annotation))
-    throw invalid(
-      'namespaceRules.annotation',
-      'is not an annotation key',
-      'For example "example.com/retention".',
-    );
-  if (typeof configMap !== 'string' || !DNS_NAME.test(configMap))
-    throw invalid('namespaceRules.configMap', 'is not a ConfigMap name', 'For example "image-retention".');
-  if (typeof key !== 'string' || !CONFIG_KEY.test(key))
-    throw invalid('namespaceRules.key', 'is not a ConfigMap key', 'For example "rules".');
+  const annotation = checked(
+    given.annotation ?? defaults.annotation,
+    ANNOTATION_KEY,
+    'namespaceRules.annotation',
+    'an annotation key',
+    'example.com/retention',
+  );
+  const configMap = checked(
+    given.configMap ?? defaults.configMap,
+    DNS_NAME,
+    'namespaceRules.configMap',
+    'a ConfigMap name',
+    'image-retention',
+  );
+  const key = checked(
+    given.key ?? defaults.key,
+    CONFIG_KEY,
+    'namespaceRules.key',
+    'a ConfigMap key',
+    'rules',
+  );
   return { annotation, configMap, key };
+}
+
+/** A string matching `format`, or a `PRUNE_POLICY_INVALID` error naming the field. */
+function checked(value: unknown, format: RegExp, field: string, what: string, example: string): string {
+  if (typeof value !== 'string' || !format.test(value)) {
+    throw invalid(field, `is not ${what}: ${JSON.stringify(value)}`, `For example "${example}".`);
+  }
+  return value;
 }
 
 /** Pod spec paths under a prefix: containers, init containers (and ephemeral ones for pods). */
@@ -323,15 +346,11 @@ function writtenSource(entry: unknown, at: string): ReferenceSource {
       );
     }
   }
-  const { group, version, resource, kind, namespaced, paths } = given;
-  if (typeof group !== 'string' || !GROUP.test(group))
-    throw invalid(`${at}.group`, 'must be an API group such as "tekton.dev"', '');
-  if (typeof version !== 'string' || !VERSION.test(version))
-    throw invalid(`${at}.version`, 'must be an API version such as "v1"', '');
-  if (typeof resource !== 'string' || !RESOURCE.test(resource))
-    throw invalid(`${at}.resource`, 'must be a plural resource name such as "taskruns"', '');
-  if (kind !== undefined && (typeof kind !== 'string' || kind === ''))
-    throw invalid(`${at}.kind`, 'must be a kind such as "TaskRun"', '');
+  const { kind, namespaced, paths } = given;
+  const group = checked(given.group, GROUP, `${at}.group`, 'an API group', 'tekton.dev');
+  const version = checked(given.version, VERSION, `${at}.version`, 'an API version', 'v1');
+  const resource = checked(given.resource, RESOURCE, `${at}.resource`, 'a plural resource name', 'taskruns');
+  if (kind !== undefined) checked(kind, /^[A-Z][A-Za-z0-9]*$/, `${at}.kind`, 'a kind', 'TaskRun');
   if (namespaced !== undefined && typeof namespaced !== 'boolean')
     throw invalid(`${at}.namespaced`, 'must be true or false', '');
   if (!Array.isArray(paths) || paths.length === 0)
