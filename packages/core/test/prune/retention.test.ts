@@ -348,6 +348,40 @@ describe('signatures and attestations follow their subject', () => {
     expect(decision(p, tagId('demo/signatures', sigTag('b'), 0))[1]).toBe('subject-pruned');
   });
 
+  it('keeps the referrers tag index (sha256-<hex>) and the referrers it lists while the subject is kept', () => {
+    const p = plan(
+      snapshot({
+        images: [
+          image({ seed: 'a' }),
+          image({ seed: 'b' }),
+          image({ seed: 'ref-a' }),
+          image({ seed: 'ref-b' }),
+          image({ seed: 'idx-a', children: ['ref-a'] }),
+          image({ seed: 'idx-b', children: ['ref-b'] }),
+        ],
+        streams: [
+          stream({
+            name: 'web',
+            tags: {
+              latest: [
+                ['a', 100],
+                ['b', 200],
+              ],
+              [sigTag('a', '')]: ['idx-a'],
+              [sigTag('b', '')]: ['idx-b'],
+            },
+          }),
+        ],
+      }),
+      { keepTagRevisions: 1 },
+    );
+    expect(decision(p, tagId('demo/web', sigTag('a', ''), 0))[1]).toBe('subject-kept');
+    expect(decision(p, `image:${digest('ref-a')}`)).toEqual(['keep', 'manifest-list-child', digest('idx-a')]);
+    expect(decision(p, tagId('demo/web', sigTag('b', ''), 0))[1]).toBe('subject-pruned');
+    expect(decision(p, `image:${digest('idx-b')}`)[0]).toBe('delete');
+    expect(decision(p, `image:${digest('ref-b')}`)[0]).toBe('delete');
+  });
+
   it('keeps an OCI referrer (manifest subject) with its subject in stage 2, and deletes it with it', () => {
     const referrer = (seed: string, subject: string) => ({ ...image({ seed }), subject: digest(subject) });
     const p = plan(
