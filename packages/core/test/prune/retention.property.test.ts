@@ -350,3 +350,81 @@ describe('signature tags over random streams', () => {
     );
   });
 });
+
+describe('OCI referrers over random images', () => {
+  const arbReferrers = fc.record({
+    ages: fc.array(fc.integer({ min: 0, max: 600 }), { minLength: IMAGES, maxLength: IMAGES }),
+    referrers: fc.array(
+      fc.record({ subject: fc.integer({ min: 0, max: IMAGES + 1 }), age: fc.integer({ min: 0, max: 600 }) }),
+      { maxLength: 5 },
+    ),
+    latest: fc.array(fc.integer({ min: 0, max: IMAGES - 1 }), { maxLength: 4 }),
+    keepTagRevisions: fc.integer({ min: 0, max: 2 }),
+  });
+
+  it('keep a referrer while its subject is kept, and delete an old one with its subject', () => {
+    fc.assert(
+      fc.property(arbReferrers, (g) => {
+        const plain = g.ages.map((age, i) => ({
+          digest: digest(`img-${i}`),
+          created: ago(age),
+          managed: true,
+          protected: false,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          layers: [{ digest: digest(`layer-${i}`), size: 10 }],
+          manifests: [],
+          size: 10,
+        }));
+        const referrers = g.referrers.map((r, j) => ({
+          ...plain[0]!,
+          digest: digest(`ref-${j}`),
+          created: ago(r.age),
+          layers: [{ digest: digest(`ref-layer-${j}`), size: 10 }],
+          subject: digest(`img-${r.subject}`),
+        }));
+        const snap = snapshot({
+          images: [...plain, ...referrers],
+          streams: [
+            {
+              namespace: 'a',
+              name: 's1',
+              uid: 'u',
+              resourceVersion: '1',
+              created: ago(900),
+              protected: false,
+              tags:
+                g.latest.length === 0
+                  ? []
+                  : [
+                      {
+                        tag: 'latest',
+                        items: g.latest.map((i, r) => ({
+                          created: ago(500 + r),
+                          image: digest(`img-${i}`),
+                          dockerImageReference: 'x',
+                        })),
+                      },
+                    ],
+            },
+          ],
+        });
+        const { policy } = resolvePrunePolicy({
+          keepTagRevisions: g.keepTagRevisions,
+          keepYoungerThan: '60m',
+        });
+        const p = plan(snap, policy);
+        const gone = deletes(p);
+        const present = new Set(plain.map((i) => i.digest));
+        for (const referrer of referrers) {
+          const subjectKept = present.has(referrer.subject) && !gone.has(`image:${referrer.subject}`);
+          const young = time(referrer.created) > NOW.getTime() - policy.keepYoungerThanMs;
+          if (subjectKept)
+            expect(gone.has(`image:${referrer.digest}`), 'referrer of a kept image deleted').toBe(false);
+          else if (!young)
+            expect(gone.has(`image:${referrer.digest}`), 'referrer outlives its subject').toBe(true);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

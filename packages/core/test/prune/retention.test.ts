@@ -168,6 +168,7 @@ describe('cluster retention rules', () => {
     expect(decision(p, tagId('demo/web', 'release', 2))[1]).toBe('within-tag-revisions');
     expect(p.summary.retention).toEqual({ [text]: 2 });
     expect(formatPlan(p)).toContain(`${text}: 2`);
+    expect(formatPlan(p).split('\n')[0]).toContain('rule prs (*/*/^pr-): keep last 2 pushed');
   });
 
   it('ORs the rules that select an item: any one of them keeps it, and names the first that does', () => {
