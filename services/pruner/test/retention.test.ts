@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { buildCosignArtifact, operatorCrds, runSkopeo, type BuiltImage } from '@registry-push/testkit';
 import type { KubeObject, PrunePlan, PruneRunResult } from '@registry-push/core';
-import { killAll, runCli } from './support/processes.js';
+import { killAll, runCli, startWorkerProcess } from './support/processes.js';
 import { pushGenerations, root, startWorld, type World } from './support/world.js';
 
 let world: World;
@@ -14,7 +14,7 @@ const INTERNAL = 'image-registry.openshift-image-registry.svc:5000';
 
 describe.runIf(root)('retention rules of a confirmed run', () => {
   beforeAll(async () => {
-    world = await startWorld(['ret'], { customResourceDefinitions: operatorCrds('tekton') });
+    world = await startWorld(['ret', 'retq'], { customResourceDefinitions: operatorCrds('tekton') });
     await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
   });
 
@@ -90,5 +90,29 @@ describe.runIf(root)('retention rules of a confirmed run', () => {
       ]);
       expect(JSON.parse(stdout)).toMatchObject({ layers: [{ digest: sig.layer.digest }] });
     }
+  });
+
+  it('applies the same policy in the worker: a queued run keeps what a TaskRun uses', async () => {
+    const [g1, g2, g3] = (await pushGenerations(world, 'retq', 'retq')) as [
+      BuiltImage,
+      BuiltImage,
+      BuiltImage,
+    ];
+    await world.admin.create<KubeObject>(TASK_RUNS, {
+      metadata: { name: 'build-1', namespace: 'retq' },
+      spec: { taskSpec: { steps: [{ name: 'test', image: `${INTERNAL}/retq/app@${g1.digest}` }] } },
+    } as KubeObject);
+    const env = world.env({ PRUNER_POLICY: JSON.stringify({ referenceSources: ['tekton'] }) });
+    const worker = startWorkerProcess('ret-worker', env);
+    try {
+      const run = await runCli(['enqueue', '--confirm', '--wait'], env);
+      expect(run.code, run.stderr + run.stdout).toBe(0);
+    } finally {
+      worker.kill('SIGTERM');
+      await worker.exited;
+    }
+    expect(await world.history('retq', 'app')).toEqual({ latest: [g3.digest, g1.digest] });
+    expect(await world.imageExists(g2.digest)).toBe(false);
+    expect(await world.pullDiff(`retq/app@${g1.digest}`, g1)).toEqual([]);
   });
 });
