@@ -176,6 +176,13 @@ describe("namespaces' own rules", () => {
     ]);
     expect(plan.summary.retention).toEqual({ 'namespace web rule three: keep last 3 pushed': 2 });
 
+    // A namespace-scoped run reads that namespace's rules only.
+    const scoped = await takeSnapshot(pruner, { ...policy, ...snapshotSourcesOf(policy), namespace: 'web' });
+    expect(scoped.namespaceRules).toEqual({ web: [{ label: 'three', keepLast: 3 }] });
+    const ci = await takeSnapshot(pruner, { ...policy, ...snapshotSourcesOf(policy), namespace: 'ci' });
+    expect(ci.namespaceRules).toBeUndefined();
+    expect(ci.notes.filter((n) => n.startsWith('Namespace '))).toHaveLength(1);
+
     const error = await failure(takeSnapshot(plainPruner, { ...policy, ...snapshotSourcesOf(policy) }));
     expect(error).toMatchObject({ code: 'PRUNE_SNAPSHOT_INCOMPLETE' });
   });
