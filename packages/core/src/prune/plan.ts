@@ -431,7 +431,11 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
   /** Every image of the regular tags' history before pruning. */
   const inHistory = new Set<string>();
   if (signatures.length > 0)
-    for (const t of regular) for (const item of stream.tags[t]!.items) inHistory.add(item.image);
+    for (const t of regular) {
+      for (const item of stream.tags[t]!.items) {
+        withChildren(item.image, ctx.images, (d) => addNew(inHistory, d));
+      }
+    }
   for (const t of [...regular, ...signatures]) {
     const tag = stream.tags[t]!;
     const isSignature = signatureSubject(tag.tag) !== undefined;
@@ -484,11 +488,35 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
         );
       }
       decision.kept.push(digest);
-      if (!isSignature && !keptHere.has(digest)) keptHere.set(digest, labelPrefix + revision);
+      // A kept list keeps its platform manifests, which `cosign sign --recursive` signs too.
+      if (!isSignature && signatures.length > 0) {
+        withChildren(digest, ctx.images, (d) => addNew(keptHere, d, labelPrefix + revision));
+      }
       if (!history.has(digest)) history.set(digest, labelPrefix + revision);
     });
   }
   return decision;
+}
+
+/** Adds a key not there yet (to a set, or to a map with `value`); false when it was there. */
+function addNew(to: Set<string> | Map<string, string>, key: string, value = ''): boolean {
+  if (to.has(key)) return false;
+  if (to instanceof Set) to.add(key);
+  else to.set(key, value);
+  return true;
+}
+
+/**
+ * Visits an image and, through manifest lists, every manifest under it, while `visit` answers true (false:
+ * seen already, which stops that branch).
+ */
+function withChildren(
+  digest: string,
+  images: ReadonlyMap<string, SnapshotImage>,
+  visit: (digest: string) => boolean,
+): void {
+  if (!visit(digest)) return;
+  for (const child of images.get(digest)?.manifests ?? NONE) withChildren(child, images, visit);
 }
 
 /**
@@ -864,8 +892,8 @@ function regularKept(streams: readonly SnapshotStream[], ctx: StreamContext): Se
     const history = new Map<string, string>();
     decideStream(stream, { repo, unit: '', sink, history }, ctx);
     for (const [digest, label] of history) {
-      if (signatureSubject(label.slice(repo.length + 1, label.lastIndexOf('#'))) === undefined)
-        kept.add(digest);
+      if (signatureSubject(label.slice(repo.length + 1, label.lastIndexOf('#'))) !== undefined) continue;
+      withChildren(digest, ctx.images, (d) => addNew(kept, d));
     }
   }
   return kept;

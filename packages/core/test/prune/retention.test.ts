@@ -349,6 +349,45 @@ describe('signatures and attestations follow their subject', () => {
     expect(decision(p, tagId('demo/signatures', sigTag('b'), 0))[1]).toBe('subject-pruned');
   });
 
+  it('follows a platform manifest of a kept or pruned list (cosign sign --recursive)', () => {
+    const p = plan(
+      snapshot({
+        images: [
+          image({ seed: 'new', children: ['new-amd64'] }),
+          image({ seed: 'old', children: ['old-amd64'] }),
+          image({ seed: 'new-amd64' }),
+          image({ seed: 'old-amd64' }),
+          image({ seed: 'sig-new' }),
+          image({ seed: 'sig-old' }),
+        ],
+        streams: [
+          stream({
+            name: 'web',
+            tags: {
+              latest: [
+                ['new', 100],
+                ['old', 200],
+              ],
+              [sigTag('new-amd64')]: ['sig-new'],
+              [sigTag('old-amd64')]: ['sig-old'],
+            },
+          }),
+        ],
+      }),
+      { keepTagRevisions: 1 },
+    );
+    expect(decision(p, tagId('demo/web', sigTag('new-amd64'), 0))).toEqual([
+      'keep',
+      'subject-kept',
+      'demo/web:latest#0',
+    ]);
+    expect(decision(p, tagId('demo/web', sigTag('old-amd64'), 0))).toEqual([
+      'delete',
+      'subject-pruned',
+      digest('old-amd64'),
+    ]);
+  });
+
   it('keeps the referrers tag index (sha256-<hex>) and the referrers it lists while the subject is kept', () => {
     const p = plan(
       snapshot({
