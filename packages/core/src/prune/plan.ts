@@ -966,8 +966,11 @@ function decideStreams(
  * an invalid reference, the stream is protected or young, the tag is not selected, the item is young,
  * revision 0 of a used tag, dangling (its Image is gone), the Image is protected, within the kept
  * revisions (or, in over-size mode, within the size limit), used by digest through this stream; otherwise
- * it is deleted. Stage 2 keeps Images that are protected, still in a history, referenced by digest anywhere,
- * not managed (unless `all`), young, or children of a kept manifest list; the rest are deleted along with
+ * it is deleted. Retention rules (`policy.rules`) take the place of the revision count for the tags they
+ * select (any of them keeping an item keeps it), a namespace's own rules (`snapshot.namespaceRules`) are
+ * asked last and can only keep more, and signature tags (`sha256-<hex>.sig` and the like) follow their
+ * subject instead of counting revisions. Stage 2 keeps Images that are protected, still in a history, referenced by digest anywhere,
+ * not managed (unless `all`), young, children of a kept manifest list or referrers of a kept subject; the rest are deleted along with
  * the blobs no kept image needs. Each delete belongs to a work unit: stream units first, image units after.
  *
  * @param snapshot The cluster as read by `takeSnapshot`.
