@@ -87,6 +87,11 @@ export interface ClusterOptions {
    * when possible, else `port`.
    */
   routerMode?: RouterMode | 'auto';
+  /**
+   * Further CustomResourceDefinitions to serve (`apiextensions.k8s.io/v1` manifests as YAML or JSON text),
+   * e.g. Tekton's TaskRuns: listed in discovery, served with their schema, like the built-in ones.
+   */
+  customResourceDefinitions?: readonly string[];
 }
 
 /** Credentials of one user. */
@@ -215,6 +220,8 @@ function createNamespaces(
  * developer, viewer) and any extra ones.
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<RunningCluster> {
+  // First: a CRD that does not parse stops the start before anything is made.
+  const catalog = new ResourceCatalog(options.customResourceDefinitions);
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? (await makeWorkDir('openshift-sim'));
   await mkdir(join(dir, 'users'), { recursive: true, mode: 0o700 });
@@ -242,7 +249,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   });
 
   const store = new ObjectStore();
-  const catalog = new ResourceCatalog();
   const service = new ResourceService(store);
   // Bindings made in code (seed users, --user) and the RBAC objects stored through the API.
   const storedRbac = new StoredRbac(store);

@@ -18,8 +18,12 @@ export {
 } from './pki.js';
 export { htpasswdFile } from './htpasswd.js';
 export {
+  buildCosignArtifact,
   buildOciImage,
   type BuildOciImageOptions,
+  type BuiltCosignArtifact,
+  type CosignArtifactKind,
+  type CosignArtifactOptions,
   type BuiltImage,
   type BuiltLayer,
   type BuiltManifest,
@@ -54,3 +58,4 @@ export {
   type ResourceKind,
 } from './memory/cluster-types.js';
 export { MemoryRegistry, MemoryRegistryStorage, type MemoryRegistryOptions } from './memory/registry.js';
+export { OPERATOR_CRDS, customResourceDefinition, operatorCrds, type CrdNames } from './crds.js';

@@ -437,3 +437,148 @@ export async function buildOciImage(options: BuildOciImageOptions): Promise<Buil
   await rm(plan.scratchDir, { recursive: true, force: true });
   return result;
 }
+
+/** What a cosign-shaped artifact is about: a signature, an in-toto attestation or an SBOM. */
+export type CosignArtifactKind = 'sig' | 'att' | 'sbom';
+
+/** Options of {@link buildCosignArtifact}. */
+export interface CosignArtifactOptions {
+  /** Directory to write into (created). The layout goes to `<outDir>/layout`. */
+  outDir: string;
+  /** The image signed: its manifest (or index) descriptor. */
+  subject: Descriptor;
+  kind?: CosignArtifactKind;
+  /** The repository the signature names (`docker-reference`). Default `testkit/image`. */
+  reference?: string;
+  /** Seed of the (fake) signature bytes; change it for another signature of the same subject. */
+  seed?: string;
+  /**
+   * Also name the subject in the manifest's `subject` field, with an `artifactType`, as OCI 1.1 clients do
+   * (the artifact is then an OCI referrer of the subject).
+   */
+  referrer?: boolean;
+}
+
+/** What {@link buildCosignArtifact} wrote: an OCI layout with one manifest, tagged as cosign tags it. */
+export interface BuiltCosignArtifact {
+  /** `sha256-<hex>.sig` (or `.att`, `.sbom`): the tag cosign pushes it under, next to the subject. */
+  tag: string;
+  digest: string;
+  mediaType: string;
+  layoutDir: string;
+  config: Descriptor;
+  layer: Descriptor;
+}
+
+const COSIGN_PAYLOAD: Record<CosignArtifactKind, { mediaType: string; artifactType: string }> = {
+  sig: {
+    mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+    artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+  },
+  att: {
+    mediaType: 'application/vnd.dsse.envelope.v1+json',
+    artifactType: 'application/vnd.dev.cosign.artifact.att.v1+json',
+  },
+  sbom: {
+    mediaType: 'text/spdx+json',
+    artifactType: 'application/vnd.dev.cosign.artifact.sbom.v1+json',
+  },
+};
+
+/**
+ * Builds an artifact shaped like the ones `cosign sign`, `cosign attest` and `cosign attach sbom` push: an
+ * OCI manifest whose one layer is the simple-signing payload (or a DSSE envelope, or an SPDX document)
+ * naming the subject's digest, with the signature in the layer's annotations, tagged
+ * `sha256-<subject hex>.<kind>`. The signature is not a real one (no key is involved), but registries,
+ * skopeo and pruners see exactly what cosign would push. Deterministic for the same options.
+ *
+ * @param options Subject, kind and where to write.
+ * @returns The tag, the digests and the layout.
+ */
+export async function buildCosignArtifact(options: CosignArtifactOptions): Promise<BuiltCosignArtifact> {
+  const kind = options.kind ?? 'sig';
+  const layoutDir = join(options.outDir, 'layout');
+  await mkdir(join(layoutDir, 'blobs', 'sha256'), { recursive: true });
+  await writeFile(join(layoutDir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const subjectDigest = options.subject.digest;
+  const signed = {
+    critical: {
+      identity: { 'docker-reference': options.reference ?? 'testkit/image' },
+      image: { 'docker-manifest-digest': subjectDigest },
+      type: 'cosign container image signature',
+    },
+    optional: null,
+  };
+  const payload =
+    kind === 'sig'
+      ? signed
+      : kind === 'att'
+        ? {
+            payloadType: 'application/vnd.in-toto+json',
+            payload: Buffer.from(
+              JSON.stringify({
+                _type: 'https://in-toto.io/Statement/v0.1',
+                subject: [
+                  { name: options.reference ?? 'testkit/image', digest: { sha256: subjectDigest.slice(7) } },
+                ],
+                predicateType: 'https://slsa.dev/provenance/v0.2',
+                predicate: {},
+              }),
+            ).toString('base64'),
+            signatures: [],
+          }
+        : {
+            spdxVersion: 'SPDX-2.3',
+            name: options.reference ?? 'testkit/image',
+            documentDescribes: [subjectDigest],
+          };
+  const media = COSIGN_PAYLOAD[kind];
+  const layer = await writeJsonBlob(layoutDir, media.mediaType, payload);
+  const signature = createHash('sha256')
+    .update(`${options.seed ?? 'cosign'}:${subjectDigest}:${kind}`)
+    .digest('base64');
+  const config = await writeJsonBlob(layoutDir, MEDIA.oci.config, {
+    architecture: '',
+    created: '0001-01-01T00:00:00Z',
+    history: [{ created: '0001-01-01T00:00:00Z' }],
+    os: '',
+    rootfs: { type: 'layers', diff_ids: [layer.digest] },
+    config: {},
+  });
+  const manifest = await writeJsonBlob(layoutDir, MEDIA.oci.manifest, {
+    schemaVersion: 2,
+    mediaType: MEDIA.oci.manifest,
+    ...(options.referrer === true ? { artifactType: media.artifactType } : {}),
+    config,
+    layers: [
+      {
+        ...layer,
+        annotations:
+          kind === 'sig'
+            ? { 'dev.cosignproject.cosign/signature': signature }
+            : kind === 'att'
+              ? { predicateType: 'https://slsa.dev/provenance/v0.2' }
+              : {},
+      },
+    ],
+    ...(options.referrer === true
+      ? {
+          subject: {
+            mediaType: options.subject.mediaType,
+            digest: subjectDigest,
+            size: options.subject.size,
+          },
+        }
+      : {}),
+  });
+  const tag = `sha256-${subjectDigest.slice('sha256:'.length)}.${kind}`;
+  await writeFile(
+    join(layoutDir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{ ...manifest, annotations: { [REF_NAME]: tag } }],
+    }),
+  );
+  return { tag, digest: manifest.digest, mediaType: manifest.mediaType, layoutDir, config, layer };
+}

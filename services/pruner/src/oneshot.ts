@@ -10,6 +10,7 @@ import {
   pruneClusterOf,
   resolvePrunePolicy,
   takeSnapshot,
+  snapshotSourcesOf,
   type ClientPruneRegistry,
   type ClusterAccessOptions,
   type PrunePlan,
@@ -74,6 +75,8 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceOutcome> 
       await takeSnapshot(pacedSnapshotSource(client, limiters.api), {
         protectAnnotation: policy.protectAnnotation,
         ignoreInvalidImageReferences: policy.ignoreInvalidImageReferences,
+        // Custom resources that use images, and namespaces' own retention rules, when the policy has them.
+        ...snapshotSourcesOf(policy),
       }),
       policy,
       { mode, now: new Date(), detail: options.detail ?? 'changes' },

@@ -14,6 +14,8 @@ export interface ImageObject extends KubeObject {
   dockerImageManifestMediaType?: string;
   dockerImageLayers?: { name: string; size: number; mediaType?: string }[] | null;
   dockerImageManifests?: { digest: string; manifestSize?: number }[] | null;
+  /** The manifest itself, when the API keeps it (imported images; the registry's own pushes drop it). */
+  dockerImageManifest?: string;
 }
 
 /** A tag event. */
@@ -163,11 +165,28 @@ export function toSnapshotImage(
     config !== undefined
       ? { digest, created, managed, protected: isProtected, mediaType, layers, config, manifests, size }
       : { digest, created, managed, protected: isProtected, mediaType, layers, manifests, size };
+  const subject = subjectOf(image.dockerImageManifest);
+  if (subject !== undefined) result.subject = intern.string(subject);
   if (gaps.problems.length > 0) {
     result.problem = gaps.problems.join('; ');
     result.unknown = [...gaps.unknown].sort();
   }
   return result;
+}
+
+/**
+ * The `subject` digest of a manifest (an OCI referrer), or undefined. Only a manifest that mentions the
+ * field is parsed.
+ */
+export function subjectOf(manifest: string | undefined): string | undefined {
+  if (typeof manifest !== 'string' || !manifest.includes('"subject"')) return undefined;
+  try {
+    const parsed = JSON.parse(manifest) as { subject?: { digest?: unknown } } | null;
+    const digest = parsed?.subject?.digest;
+    return typeof digest === 'string' && DIGEST.test(digest) ? digest : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { RegistryPushError } from '../errors.js';
 import { policyFor, type EffectivePolicy } from './policy.js';
+import { compileRules, selects, signatureSubject, type CompiledRule } from './rules.js';
 import {
   PLAN_SCHEMA,
   SNAPSHOT_SCHEMA,
@@ -116,11 +117,25 @@ class ItemSink {
     return true;
   }
 
+  /** History items kept by each retention rule, by the rule's text. */
+  private readonly retention = new Map<string, number>();
+
+  /** Counts a history item a retention rule kept. */
+  retained(text: string): void {
+    this.retention.set(text, (this.retention.get(text) ?? 0) + 1);
+  }
+
   summary(bytesFreed: number): PlanSummary {
     const reasons = [...this.reasons.values()].sort(
       (a, b) => b.count - a.count || (a.rule < b.rule ? -1 : 1),
     );
-    return { counts: this.counts, bytesFreed, reasons };
+    const summary: PlanSummary = { counts: this.counts, bytesFreed, reasons };
+    if (this.retention.size > 0) {
+      summary.retention = Object.fromEntries(
+        [...this.retention.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+      );
+    }
+    return summary;
   }
 }
 
@@ -222,6 +237,15 @@ interface StreamContext {
   sizeLimits: Readonly<Record<string, number>>;
   tags: TagFilter;
   now: number;
+  /** The cluster's retention rules. */
+  rules: readonly CompiledRule[];
+  /** Each namespace's own rules. */
+  namespaceRules: ReadonlyMap<string, readonly CompiledRule[]>;
+  /**
+   * Digests kept in any stream's history by a regular (not signature) tag: known before the streams are
+   * decided only when a signature tag's subject is outside its own stream (see {@link regularKept}).
+   */
+  keptAnywhere?: ReadonlySet<string>;
 }
 
 interface RuleChoice {
@@ -247,9 +271,77 @@ interface ItemChoice extends RuleChoice {
   drop: boolean;
 }
 
+/** The retention rules that apply to one stream, with the items each `keepLast` rule keeps. */
+class StreamRules {
+  /** `keepLast` rule → `tagIndex#revision` of the items it keeps. */
+  private readonly last = new Map<CompiledRule, Set<string>>();
+
+  constructor(
+    readonly cluster: readonly CompiledRule[],
+    readonly own: readonly CompiledRule[],
+    private readonly now: number,
+  ) {}
+
+  /**
+   * Works out what each `keepLast` rule keeps in a stream: of the items of the tags it selects (tags the
+   * tag filters leave out and items whose Image is gone do not count), the N with the newest `created`.
+   */
+  static of(stream: SnapshotStream, regular: readonly number[], ctx: StreamContext): StreamRules | undefined {
+    const selecting = (rules: readonly CompiledRule[]): CompiledRule[] =>
+      rules.filter((rule) =>
+        regular.some((t) => selects(rule, stream.namespace, stream.name, stream.tags[t]!.tag)),
+      );
+    const cluster = selecting(ctx.rules);
+    const own = selecting(ctx.namespaceRules.get(stream.namespace) ?? NONE);
+    if (cluster.length === 0 && own.length === 0) return undefined;
+    const rules = new StreamRules(cluster, own, ctx.now);
+    for (const rule of [...cluster, ...own]) {
+      if (rule.rule.keepLast === undefined) continue;
+      const candidates: { key: string; at: number; t: number; revision: number }[] = [];
+      for (const t of regular) {
+        const tag = stream.tags[t]!;
+        if (!ctx.tags.selects(tag.tag) || !selects(rule, stream.namespace, stream.name, tag.tag)) continue;
+        tag.items.forEach((item, revision) => {
+          if (!ctx.images.has(item.image)) return;
+          candidates.push({ key: `${t}#${revision}`, at: time(item.created), t, revision });
+        });
+      }
+      candidates.sort((a, b) => b.at - a.at || a.t - b.t || a.revision - b.revision);
+      rules.last.set(rule, new Set(candidates.slice(0, rule.rule.keepLast).map((c) => c.key)));
+    }
+    return rules;
+  }
+
+  /** The first of `rules` that selects the tag. */
+  static anySelects(rules: readonly CompiledRule[], stream: SnapshotStream, tag: string): boolean {
+    return rules.some((rule) => selects(rule, stream.namespace, stream.name, tag));
+  }
+
+  /** The first of the rules selecting the tag that keeps the item, or undefined. */
+  keeper(
+    rules: readonly CompiledRule[],
+    stream: SnapshotStream,
+    at: { t: number; tag: string; revision: number; created: string },
+  ): CompiledRule | undefined {
+    for (const rule of rules) {
+      if (!selects(rule, stream.namespace, stream.name, at.tag)) continue;
+      const { keepLast, keepWithinMs } = rule.rule;
+      if (keepLast !== undefined) {
+        if (this.last.get(rule)?.has(`${at.t}#${at.revision}`) === true) return rule;
+      } else if (keepWithinMs !== undefined) {
+        if (time(at.created) > this.now - keepWithinMs) return rule;
+      } else if (at.revision === 0 && rule.keepTags?.test(at.tag) === true) {
+        return rule;
+      }
+    }
+    return undefined;
+  }
+}
+
 /**
- * Stage 1 for one stream: decide every history item (first matching rule wins). Items go straight to the
- * sink, and the first kept item of each image to the history.
+ * Stage 1 for one stream: decide every history item (first matching rule wins). Regular tags come first,
+ * then signature tags (`sha256-<hex>.sig` and the like), which follow their subject. Items go straight to
+ * the sink, and the first kept item of each image to the history.
  */
 function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamContext): StreamDecision {
   const { repo, unit, sink, history } = target;
@@ -258,7 +350,19 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
   const whole = streamKeepRule(stream, effective, ctx);
   const sizeLimit = ctx.sizeLimits[stream.namespace];
   const decision: StreamDecision = { removals: [], kept: [] };
-  const choose = (tag: string, selected: boolean, item: SnapshotTagEvent, revision: number): ItemChoice => {
+  const regular: number[] = [];
+  const signatures: number[] = [];
+  stream.tags.forEach((tag, t) => (signatureSubject(tag.tag) === undefined ? regular : signatures).push(t));
+  const rules = whole === undefined ? StreamRules.of(stream, regular, ctx) : undefined;
+  /** Digest → the first kept item of a regular tag here that holds it. */
+  const keptHere = new Map<string, string>();
+  /** The checks every item goes through first; undefined when none decided it. */
+  const common = (
+    tag: string,
+    selected: boolean,
+    item: SnapshotTagEvent,
+    revision: number,
+  ): ItemChoice | undefined => {
     if (whole !== undefined) return { ...whole, drop: false };
     if (!selected) return { rule: 'tag-not-selected', drop: false };
     if (time(item.created) > threshold) return { rule: 'young', drop: false };
@@ -267,38 +371,101 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
     const image = ctx.images.get(item.image);
     if (image === undefined) return { rule: 'dangling', drop: true };
     if (image.protected) return { rule: 'image-protected', drop: false };
+    return undefined;
+  };
+  const inUse = (item: SnapshotTagEvent): ItemChoice | undefined => {
+    const imageUser = ctx.uses.streamImages.get(`${repo}@${item.image}`);
+    return imageUser !== undefined ? { rule: 'image-in-use', referrer: imageUser, drop: false } : undefined;
+  };
+  const retained = (rule: 'retention-rule' | 'namespace-retention-rule', by: CompiledRule): ItemChoice => {
+    sink.retained(by.text);
+    return { rule, referrer: by.text, drop: false };
+  };
+  const choose = (
+    t: number,
+    tag: string,
+    selected: boolean,
+    item: SnapshotTagEvent,
+    revision: number,
+  ): ItemChoice => {
+    const first = common(tag, selected, item, revision);
+    if (first !== undefined) return first;
+    const image = ctx.images.get(item.image)!;
     let overSize = false;
+    const ruled = rules !== undefined && StreamRules.anySelects(rules.cluster, stream, tag);
+    const at = { t, tag, revision, created: item.created };
     if (ctx.policy.pruneOverSizeLimit) {
       overSize = sizeLimit !== undefined && image.size > sizeLimit;
       if (!overSize) return { rule: 'within-size-limit', drop: false };
-    } else if (revision < effective.keepTagRevisions) {
-      return { rule: 'within-tag-revisions', drop: false };
+    } else if (!ruled) {
+      if (revision < effective.keepTagRevisions) return { rule: 'within-tag-revisions', drop: false };
+    } else {
+      const by = rules.keeper(rules.cluster, stream, at);
+      if (by !== undefined) return retained('retention-rule', by);
     }
-    const imageUser = ctx.uses.streamImages.get(`${repo}@${item.image}`);
-    if (imageUser !== undefined) return { rule: 'image-in-use', referrer: imageUser, drop: false };
-    return { rule: overSize ? 'over-size-limit' : 'beyond-tag-revisions', drop: true };
+    const used = inUse(item);
+    if (used !== undefined) return used;
+    // A namespace's own rules come last: they can only keep what the cluster's would delete.
+    const own = rules?.keeper(rules.own, stream, at);
+    if (own !== undefined) return retained('namespace-retention-rule', own);
+    return {
+      rule: overSize ? 'over-size-limit' : ruled ? 'beyond-retention-rules' : 'beyond-tag-revisions',
+      drop: true,
+    };
   };
-  for (const tag of stream.tags) {
+  const chooseSignature = (
+    tag: string,
+    selected: boolean,
+    item: SnapshotTagEvent,
+    revision: number,
+  ): ItemChoice => {
+    const first = common(tag, selected, item, revision);
+    if (first !== undefined) return first;
+    const subject = signatureSubject(tag)!;
+    const here = keptHere.get(subject);
+    if (here !== undefined) return { rule: 'subject-kept', referrer: here, drop: false };
+    const elsewhere = inHistory.has(subject) ? undefined : subjectKeptElsewhere(subject, ctx);
+    if (elsewhere !== undefined) return { rule: 'subject-kept', referrer: elsewhere, drop: false };
+    return inUse(item) ?? { rule: 'subject-pruned', referrer: subject, drop: true };
+  };
+  /** Every image of the regular tags' history before pruning. */
+  const inHistory = new Set<string>();
+  if (signatures.length > 0)
+    for (const t of regular) {
+      for (const item of stream.tags[t]!.items) {
+        withChildren(item.image, ctx.images, (d) => addNew(inHistory, d));
+      }
+    }
+  for (const t of [...regular, ...signatures]) {
+    const tag = stream.tags[t]!;
+    const isSignature = signatureSubject(tag.tag) !== undefined;
     const selected = ctx.tags.selects(tag.tag);
     // One prefix per tag: each item's id and label is then the prefix and its revision, not a new text.
     const idPrefix = flat('tag:', repo, ':', tag.tag, '#');
     const labelPrefix = flat(repo, ':', tag.tag, '#');
     tag.items.forEach((item, revision) => {
-      const { rule, referrer, drop } = choose(tag.tag, selected, item, revision);
+      const { rule, referrer, drop } = isSignature
+        ? chooseSignature(tag.tag, selected, item, revision)
+        : choose(t, tag.tag, selected, item, revision);
       const digest = item.image;
       if (drop) {
-        sink.add({
-          id: idPrefix + revision,
-          kind: 'tag-history',
-          bytes: 0,
-          stream: repo,
-          tag: tag.tag,
-          revision,
-          digest,
-          action: 'delete',
-          rule,
-          unit,
-        });
+        sink.add(
+          withReferrer(
+            {
+              id: idPrefix + revision,
+              kind: 'tag-history',
+              bytes: 0,
+              stream: repo,
+              tag: tag.tag,
+              revision,
+              digest,
+              action: 'delete',
+              rule,
+              unit,
+            },
+            referrer,
+          ),
+        );
         decision.removals.push({ tag: tag.tag, image: digest, created: item.created });
         return;
       }
@@ -321,10 +488,53 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
         );
       }
       decision.kept.push(digest);
+      // A kept list keeps its platform manifests, which `cosign sign --recursive` signs too.
+      if (!isSignature && signatures.length > 0) {
+        withChildren(digest, ctx.images, (d) => addNew(keptHere, d, labelPrefix + revision));
+      }
       if (!history.has(digest)) history.set(digest, labelPrefix + revision);
     });
   }
   return decision;
+}
+
+/** Adds a key not there yet (to a set, or to a map with `value`); false when it was there. */
+function addNew(to: Set<string> | Map<string, string>, key: string, value = ''): boolean {
+  if (to.has(key)) return false;
+  if (to instanceof Set) to.add(key);
+  else to.set(key, value);
+  return true;
+}
+
+/**
+ * Visits an image and, through manifest lists, every manifest under it, while `visit` answers true (false:
+ * seen already, which stops that branch).
+ */
+function withChildren(
+  digest: string,
+  images: ReadonlyMap<string, SnapshotImage>,
+  visit: (digest: string) => boolean,
+): void {
+  if (!visit(digest)) return;
+  for (const child of images.get(digest)?.manifests ?? NONE) withChildren(child, images, visit);
+}
+
+/**
+ * Whether the subject of a signature tag outside its own stream is kept elsewhere: protected, used by
+ * digest, kept in a regular tag's history of any stream, not managed (unless `all`) or young.
+ *
+ * @returns Why, as the plan's referrer; undefined when it is not kept (or gone).
+ */
+function subjectKeptElsewhere(subject: string, ctx: StreamContext): string | undefined {
+  const image = ctx.images.get(subject);
+  if (image === undefined) return undefined;
+  if (image.protected) return `${subject} (protected)`;
+  const user = ctx.uses.digests.get(subject);
+  if (user !== undefined) return `${subject} (used by ${user})`;
+  if (ctx.keptAnywhere?.has(subject) === true) return `${subject} (in a stream's history)`;
+  if (!image.managed && !ctx.policy.all) return `${subject} (not managed)`;
+  if (time(image.created) > ctx.now - ctx.policy.keepYoungerThanMs) return `${subject} (young)`;
+  return undefined;
 }
 
 /** The registry side of one trimmed stream: links nothing in the remaining history needs. */
@@ -436,17 +646,35 @@ function imageKeepRules(ctx: ImageContext): KeepRules {
     else if (time(image.created) > threshold) rules.set(image.digest, KEEP.young);
     else if (image.problem !== undefined) rules.set(image.digest, KEEP.unreadable);
   }
-  // A kept manifest list keeps its children (an unused list protects nothing).
-  const pending = [...rules.keys()];
-  for (let parent = pending.pop(); parent !== undefined; parent = pending.pop()) {
-    for (const child of ctx.images.get(parent)?.manifests ?? []) {
-      if (rules.has(child)) continue;
-      rules.set(child, { rule: 'manifest-list-child', referrer: parent });
-      pending.push(child);
-    }
-  }
+  keepDependents(ctx, rules);
   keepPossibleChildren(ctx.snapshot.images, rules);
   return rules;
+}
+
+/**
+ * What kept images keep in turn: a kept manifest list its children (an unused list protects nothing), and a
+ * kept image the OCI referrers (signatures, attestations) whose manifest names it as `subject`.
+ */
+function keepDependents(ctx: ImageContext, rules: KeepRules): void {
+  const referrers = new Map<string, string[]>();
+  for (const image of ctx.snapshot.images) {
+    if (image.subject === undefined) continue;
+    const list = referrers.get(image.subject);
+    if (list === undefined) referrers.set(image.subject, [image.digest]);
+    else list.push(image.digest);
+  }
+  const keep = (digest: string, choice: RuleChoice, pending: string[]): void => {
+    if (rules.has(digest)) return;
+    rules.set(digest, choice);
+    pending.push(digest);
+  };
+  const pending = [...rules.keys()];
+  for (let parent = pending.pop(); parent !== undefined; parent = pending.pop()) {
+    for (const child of ctx.images.get(parent)?.manifests ?? NONE)
+      keep(child, { rule: 'manifest-list-child', referrer: parent }, pending);
+    for (const referrer of referrers.get(parent) ?? NONE)
+      keep(referrer, { rule: 'subject-kept', referrer: parent }, pending);
+  }
 }
 
 /**
@@ -641,6 +869,36 @@ function decideImages(ctx: ImageContext): ImageStage {
   return stage;
 }
 
+/**
+ * What the regular tags of every stream keep, worked out ahead only when a signature tag's subject is
+ * not in its own stream's history (cosign's `COSIGN_REPOSITORY`): such a signature follows its subject
+ * wherever that is kept. Undefined when no signature needs it (the common case costs nothing).
+ */
+function regularKept(streams: readonly SnapshotStream[], ctx: StreamContext): Set<string> | undefined {
+  const needed = streams.some((stream) => {
+    const subjects = stream.tags.map((tag) => signatureSubject(tag.tag)).filter((s) => s !== undefined);
+    if (subjects.length === 0) return false;
+    const own = new Set<string>();
+    for (const tag of stream.tags) {
+      if (signatureSubject(tag.tag) === undefined) for (const item of tag.items) own.add(item.image);
+    }
+    return subjects.some((subject) => !own.has(subject));
+  });
+  if (!needed) return undefined;
+  const kept = new Set<string>();
+  const sink = new ItemSink(false, false);
+  for (const stream of streams) {
+    const repo = flat(stream.namespace, '/', stream.name);
+    const history = new Map<string, string>();
+    decideStream(stream, { repo, unit: '', sink, history }, ctx);
+    for (const [digest, label] of history) {
+      if (signatureSubject(label.slice(repo.length + 1, label.lastIndexOf('#'))) !== undefined) continue;
+      withChildren(digest, ctx.images, (d) => addNew(kept, d));
+    }
+  }
+  return kept;
+}
+
 /** Stage 1 over every stream, in a stable order: items, units and what the remaining history holds. */
 function decideStreams(
   snapshot: PruneSnapshot,
@@ -658,6 +916,8 @@ function decideStreams(
   const streams = [...snapshot.streams].sort((a, b) =>
     a.namespace === b.namespace ? (a.name < b.name ? -1 : 1) : a.namespace < b.namespace ? -1 : 1,
   );
+  const anywhere = regularKept(streams, ctx);
+  if (anywhere !== undefined) ctx = { ...ctx, keptAnywhere: anywhere };
   for (const stream of streams) {
     const repo = flat(stream.namespace, '/', stream.name);
     const target: StreamTarget = { repo, unit: `stream/${repo}`, sink, history };
@@ -706,8 +966,11 @@ function decideStreams(
  * an invalid reference, the stream is protected or young, the tag is not selected, the item is young,
  * revision 0 of a used tag, dangling (its Image is gone), the Image is protected, within the kept
  * revisions (or, in over-size mode, within the size limit), used by digest through this stream; otherwise
- * it is deleted. Stage 2 keeps Images that are protected, still in a history, referenced by digest anywhere,
- * not managed (unless `all`), young, or children of a kept manifest list; the rest are deleted along with
+ * it is deleted. Retention rules (`policy.rules`) take the place of the revision count for the tags they
+ * select (any of them keeping an item keeps it), a namespace's own rules (`snapshot.namespaceRules`) are
+ * asked last and can only keep more, and signature tags (`sha256-<hex>.sig` and the like) follow their
+ * subject instead of counting revisions. Stage 2 keeps Images that are protected, still in a history, referenced by digest anywhere,
+ * not managed (unless `all`), young, children of a kept manifest list or referrers of a kept subject; the rest are deleted along with
  * the blobs no kept image needs. Each delete belongs to a work unit: stream units first, image units after.
  *
  * @param snapshot The cluster as read by `takeSnapshot`.
@@ -742,6 +1005,13 @@ export function planPrune(snapshot: PruneSnapshot, policy: PrunePolicy, options:
     sizeLimits: snapshot.imageSizeLimits,
     tags: new TagFilter(policy),
     now,
+    rules: compileRules(policy.rules ?? NONE),
+    namespaceRules: new Map(
+      Object.entries(snapshot.namespaceRules ?? {}).map(([namespace, rules]) => [
+        namespace,
+        compileRules(rules, namespace),
+      ]),
+    ),
   };
   const detail = options.detail ?? 'all';
   const sink = new ItemSink(detail === 'all', detail !== 'summary');

@@ -1,5 +1,6 @@
 import { RegistryPushError } from '../errors.js';
-import type { NamespacePolicy, PrunePolicy } from './types.js';
+import type { NamespacePolicy, NamespaceRulesSource, PrunePolicy, RetentionRule } from './types.js';
+import { describeKeep, namespaceRulesSource, parseReferenceSources, parseRules } from './rules.js';
 import { formatDuration, parseDuration } from './units.js';
 
 /** The pruning fields of `imagepruners.imageregistry.operator.openshift.io/cluster` `spec`; others are ignored. */
@@ -19,6 +20,53 @@ export interface NamespacePolicyInput {
   keepTagRevisions?: number;
   /** A Go duration such as `24h`. */
   keepYoungerThan?: string;
+}
+
+/**
+ * A retention rule as a user writes it: what it selects (regular expressions, unanchored as in
+ * `tagInclude`; absent means any) and exactly one of `keepLast`, `keepWithin`, `keepTags`.
+ */
+export interface RetentionRuleInput {
+  /** How the plan names the rule (default `rules[<index>]`). */
+  name?: string;
+  /** Namespaces it is about (cluster rules only; a namespace's own rules are about that namespace). */
+  namespace?: string;
+  /** Stream names it is about. */
+  stream?: string;
+  /** Tags it is about. */
+  tag?: string;
+  /** Keep the N history items of the selected tags pushed last, per stream. */
+  keepLast?: number;
+  /** Keep the selected items pushed within this duration: a Go duration (`36h`) or whole days (`7d`). */
+  keepWithin?: string;
+  /** Keep revision 0 of each selected tag whose name matches this regular expression. */
+  keepTags?: string;
+}
+
+/**
+ * A custom resource whose image references protect images: a preset's name (`knative`, `tekton`, `olm`,
+ * `argo-rollouts`), or a kind written out.
+ */
+export type ReferenceSourceInput =
+  | string
+  | {
+      group: string;
+      version: string;
+      /** Plural resource name. */
+      resource: string;
+      /** Default: the resource name. */
+      kind?: string;
+      /** Default true. */
+      namespaced?: boolean;
+      /** Field paths: `spec.steps[].image`; a leading `$.` or `.` and `[*]` are accepted too. */
+      paths: string[];
+    };
+
+/** Turns namespaces' own rules on: where they are read from (defaults {@link DEFAULT_NAMESPACE_RULES}). */
+export interface NamespaceRulesInput {
+  annotation?: string;
+  configMap?: string;
+  key?: string;
 }
 
 /** Input of {@link resolvePrunePolicy}: the ImagePruner spec, then explicit settings that win over it. */
@@ -44,6 +92,15 @@ export interface PrunePolicyInput {
   /** Annotation that protects an Image or ImageStream when `"true"`. Default {@link DEFAULT_PROTECT_ANNOTATION}. */
   protectAnnotation?: string;
   namespaces?: Record<string, NamespacePolicyInput>;
+  /** Cluster retention rules (at most {@link MAX_CLUSTER_RULES}), OR-ed. */
+  rules?: RetentionRuleInput[];
+  /**
+   * Let namespaces add rules of their own (an annotation on the Namespace, a ConfigMap in it), which can
+   * only keep more: `true` for the default names. Needs `get`/`list` on namespaces and configmaps.
+   */
+  namespaceRules?: boolean | NamespaceRulesInput;
+  /** Custom resources whose image references are uses: presets or kinds written out. */
+  referenceSources?: ReferenceSourceInput[];
 }
 
 /** A validated policy and what the user should know about it. */
@@ -54,6 +111,15 @@ export interface ResolvedPolicy {
 
 /** The protect annotation unless the policy names another. */
 export const DEFAULT_PROTECT_ANNOTATION = 'registry-push.io/prune-protect';
+/** Where namespaces' own rules are read from, unless the policy names other places. */
+export const DEFAULT_NAMESPACE_RULES: NamespaceRulesSource = {
+  annotation: 'registry-push.io/retention-rules',
+  configMap: 'registry-push-retention',
+  key: 'rules',
+};
+/** At most this many cluster rules, and this many rules per namespace (annotation and ConfigMap together). */
+export const MAX_CLUSTER_RULES = 100;
+export const MAX_NAMESPACE_RULES = 20;
 /** The operator's defaults. */
 export const DEFAULT_KEEP_TAG_REVISIONS = 3;
 export const DEFAULT_KEEP_YOUNGER_THAN_MS = 60 * 60_000;
@@ -197,10 +263,53 @@ export function resolvePrunePolicy(input: PrunePolicyInput = {}): ResolvedPolicy
     protectAnnotation,
     namespaces: namespacePolicies(input.namespaces),
   };
+  addRuleSettings(policy, input);
   if (policy.keepTagRevisions === 0 && !overSize) {
     warnings.push('keepTagRevisions 0 keeps the current image of a tag only while something uses the tag.');
   }
   return { policy, warnings };
+}
+
+/** The retention rules, namespaces' own rules and reference sources, each only when given. */
+function addRuleSettings(policy: PrunePolicy, input: PrunePolicyInput): void {
+  if (input.rules !== undefined && input.rules !== null) {
+    const rules = parseRules(input.rules, 'rules', { namespaced: false, max: MAX_CLUSTER_RULES });
+    if (rules.length > 0 && policy.pruneOverSizeLimit) {
+      throw invalid(
+        'rules',
+        'cannot be combined with pruneOverSizeLimit',
+        'Size-limit pruning replaces revision counting and so do rules; drop one of the two.',
+      );
+    }
+    if (rules.length > 0) policy.rules = rules;
+  }
+  const own = namespaceRulesSource(input.namespaceRules, DEFAULT_NAMESPACE_RULES);
+  if (own !== undefined) policy.namespaceRules = own;
+  const sources = parseReferenceSources(input.referenceSources);
+  if (sources.length > 0) policy.referenceSources = sources;
+}
+
+/**
+ * A namespace's own rules, as its annotation or ConfigMap holds them: a JSON list of rules without
+ * `namespace` (see {@link RetentionRuleInput}).
+ *
+ * @param text The annotation value or ConfigMap key.
+ * @param where `annotation` or `configmap`, for labels and messages.
+ * @returns The rules.
+ * @throws RegistryPushError `PRUNE_POLICY_INVALID` when the text is not such a list.
+ */
+export function parseNamespaceRules(text: string, where: string): RetentionRule[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw invalid(
+      where,
+      `is not JSON (${(error as Error).message})`,
+      'Write a JSON list such as [{"keepLast":5}].',
+    );
+  }
+  return parseRules(value, where, { namespaced: true, max: MAX_NAMESPACE_RULES });
 }
 
 function optionalBool(value: unknown, field: string): boolean | undefined {
@@ -282,5 +391,13 @@ export function describePolicy(policy: PrunePolicy): string {
   if (policy.ignoreInvalidImageReferences) parts.push('invalid references protect their namespace');
   const overrides = Object.keys(policy.namespaces).length;
   if (overrides > 0) parts.push(`${overrides} namespace override(s)`);
+  for (const rule of policy.rules ?? []) {
+    const about = [rule.namespace, rule.stream, rule.tag].map((p) => p ?? '*').join('/');
+    parts.push(`rule ${rule.label} (${about}): ${describeKeep(rule)}`);
+  }
+  if (policy.namespaceRules !== undefined) parts.push('namespace rules on');
+  if (policy.referenceSources !== undefined) {
+    parts.push(`images used by ${policy.referenceSources.map((s) => `${s.resource}.${s.group}`).join(', ')}`);
+  }
   return parts.join(', ');
 }

@@ -47,6 +47,13 @@ export function formatPlan(plan: PrunePlan, topReasons = 8): string {
     '',
     'Top reasons:',
     ...table(['action', 'rule', 'items'], reasons).map((line) => `  ${line}`),
+    ...(plan.summary.retention !== undefined
+      ? [
+          '',
+          'History items kept by retention rules:',
+          ...Object.entries(plan.summary.retention).map(([rule, count]) => `  ${rule}: ${count}`),
+        ]
+      : []),
     ...(plan.notes.length > 0 ? ['', 'Notes:', ...plan.notes.map((note) => `  - ${note}`)] : []),
   ].join('\n');
 }

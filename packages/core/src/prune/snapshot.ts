@@ -8,13 +8,18 @@ import type { KubeObject, ListOptions } from '../cluster/client.js';
 import { Resources, type ResourceType } from '../cluster/resources.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { Interner } from './intern.js';
+import { parseNamespaceRules, MAX_NAMESPACE_RULES } from './policy.js';
 import { toSnapshotImage, toSnapshotStream, type ImageObject, type ImageStreamObject } from './objects.js';
 import { ReferenceSyntaxError, parsePullSpec, resolveUse } from './references.js';
 import {
   SNAPSHOT_SCHEMA,
   type ImageUse,
   type InvalidReference,
+  type NamespaceRulesSource,
+  type PrunePolicy,
   type PruneSnapshot,
+  type ReferenceSource,
+  type RetentionRule,
   type SnapshotImage,
   type SnapshotStream,
 } from './types.js';
@@ -61,6 +66,17 @@ export interface SnapshotOptions {
   /** Read one namespace only; the plan then prunes tag history but deletes no Image objects. */
   namespace?: string;
   extraSources?: ExtraUseSource[];
+  /**
+   * From the policy: custom resources whose image references are uses. A kind the cluster does not serve
+   * (404) is skipped and named in the notes.
+   */
+  referenceSources?: ReferenceSource[];
+  /**
+   * From the policy: read each namespace's own retention rules from this annotation on the Namespace and
+   * this ConfigMap in it. Rules that do not parse are ignored, with a note; a list that fails stops the
+   * snapshot, as any other.
+   */
+  namespaceRules?: NamespaceRulesSource;
   /** Items per page. Default 500. */
   pageSize?: number;
   /** Lists read at the same time. Default 4. */
@@ -398,6 +414,76 @@ export class SnapshotBuilder {
     this.notes.push(text);
   }
 
+  private readonly ownRules = new Map<
+    string,
+    { annotation?: RetentionRule[]; configMap?: RetentionRule[] }
+  >();
+
+  /** Reads one place of a namespace's own rules; a text that does not parse is a note, never an error. */
+  private ownRulesOf(
+    namespace: string,
+    where: 'annotation' | 'configMap',
+    text: string,
+    place: string,
+  ): void {
+    const entry = this.ownRules.get(namespace) ?? {};
+    try {
+      entry[where] = parseNamespaceRules(text, where === 'annotation' ? 'annotation' : 'configmap');
+      this.ownRules.set(namespace, entry);
+    } catch (error) {
+      const reason = isRegistryPushError(error) ? error.message : String(error);
+      this.notes.push(
+        `Namespace ${namespace}: its retention rules in ${place} are ignored (${reason}); the cluster's rules apply.`,
+      );
+    }
+  }
+
+  /** Adds the retention rules namespaces set in their annotation. */
+  addNamespaceRules(namespaces: Iterable<KubeObject>, source: NamespaceRulesSource): void {
+    for (const namespace of namespaces) {
+      const text = namespace.metadata.annotations?.[source.annotation];
+      const name = namespace.metadata.name;
+      if (text !== undefined)
+        this.ownRulesOf(name, 'annotation', text, `the annotation ${source.annotation}`);
+    }
+  }
+
+  /** Adds the retention rules namespaces set in their ConfigMap. */
+  addRuleConfigMaps(
+    maps: Iterable<KubeObject & { data?: Record<string, string> }>,
+    source: NamespaceRulesSource,
+  ): void {
+    for (const map of maps) {
+      if (map.metadata.name !== source.configMap) continue;
+      const namespace = map.metadata.namespace ?? '';
+      const place = `ConfigMap ${source.configMap} key ${source.key}`;
+      const text = map.data?.[source.key];
+      if (text === undefined) {
+        this.notes.push(`Namespace ${namespace}: ${place} is missing; that ConfigMap sets no rules.`);
+        continue;
+      }
+      this.ownRulesOf(namespace, 'configMap', text, place);
+    }
+  }
+
+  /** Each namespace's own rules: the annotation's, then the ConfigMap's, within the limit. */
+  private namespaceRules(): Record<string, RetentionRule[]> | undefined {
+    if (this.ownRules.size === 0) return undefined;
+    const result: Record<string, RetentionRule[]> = {};
+    for (const namespace of [...this.ownRules.keys()].sort()) {
+      const entry = this.ownRules.get(namespace)!;
+      const rules = [...(entry.annotation ?? []), ...(entry.configMap ?? [])];
+      if (rules.length > MAX_NAMESPACE_RULES) {
+        this.notes.push(
+          `Namespace ${namespace}: its ${rules.length} retention rules are ignored (at most ${MAX_NAMESPACE_RULES} in the annotation and the ConfigMap together); the cluster's rules apply.`,
+        );
+        continue;
+      }
+      if (rules.length > 0) result[namespace] = rules;
+    }
+    return Object.keys(result).length > 0 ? result : undefined;
+  }
+
   /**
    * The snapshot of everything added.
    *
@@ -430,6 +516,7 @@ export class SnapshotBuilder {
         `Namespace ${entry.namespace} is protected: ${entry.referrer} has an invalid reference "${entry.reference}".`,
       );
     }
+    const namespaceRules = this.namespaceRules();
     return {
       schema: SNAPSHOT_SCHEMA,
       takenAt: options.takenAt,
@@ -440,8 +527,69 @@ export class SnapshotBuilder {
       invalidReferences: collector.invalid,
       imageSizeLimits: this.imageSizeLimits,
       notes,
+      ...(namespaceRules !== undefined ? { namespaceRules } : {}),
     };
   }
+}
+
+/**
+ * The snapshot options a policy's reference sources and namespace rules call for (none when it has
+ * neither), to spread into {@link SnapshotOptions}.
+ */
+export function snapshotSourcesOf(
+  policy: Pick<PrunePolicy, 'referenceSources' | 'namespaceRules'>,
+): Pick<SnapshotOptions, 'referenceSources' | 'namespaceRules'> {
+  return {
+    ...(policy.referenceSources !== undefined ? { referenceSources: policy.referenceSources } : {}),
+    ...(policy.namespaceRules !== undefined ? { namespaceRules: policy.namespaceRules } : {}),
+  };
+}
+
+/** A reference source of the policy as the snapshot reads it: optional (a kind not served is skipped). */
+export function extraSourceOf(source: ReferenceSource): ExtraUseSource {
+  return {
+    type: {
+      apiVersion: `${source.group}/${source.version}`,
+      kind: source.kind,
+      plural: source.resource,
+      namespaced: source.namespaced,
+    },
+    paths: source.paths,
+    optional: true,
+  };
+}
+
+type Read = <T extends KubeObject>(
+  type: ResourceType,
+  add: (items: Iterable<T>) => void,
+  optional?: boolean,
+  selector?: Pick<ListOptions, 'fieldSelector'>,
+) => Promise<void>;
+
+/** The reads of namespaces' own rules: the Namespaces, and the ConfigMaps of the one name. */
+function namespaceRuleReads(
+  options: SnapshotOptions,
+  read: Read,
+  builder: SnapshotBuilder,
+): (() => Promise<void>)[] {
+  const source = options.namespaceRules;
+  if (source === undefined) return [];
+  return [
+    () =>
+      read(
+        Resources.namespace,
+        (page) => builder.addNamespaceRules(page, source),
+        false,
+        options.namespace !== undefined ? { fieldSelector: `metadata.name=${options.namespace}` } : {},
+      ),
+    () =>
+      read<KubeObject & { data?: Record<string, string> }>(
+        Resources.configMap,
+        (page) => builder.addRuleConfigMaps(page, source),
+        false,
+        { fieldSelector: `metadata.name=${source.configMap}` },
+      ),
+  ];
 }
 
 /** Hands out the items of a list one by one, letting go of each as it goes (the list ends up empty). */
@@ -501,6 +649,7 @@ async function snapshotOnce(client: SnapshotSource, options: SnapshotOptions): P
     type: ResourceType,
     add: (items: Iterable<T>) => void,
     optional = false,
+    selector: Pick<ListOptions, 'fieldSelector'> = {},
   ): Promise<void> => {
     const source = `${type.plural}${type.apiVersion.includes('/') ? `.${type.apiVersion.split('/')[0]}` : ''}`;
     try {
@@ -508,6 +657,7 @@ async function snapshotOnce(client: SnapshotSource, options: SnapshotOptions): P
         type,
         {
           ...(namespace !== undefined && type.namespaced ? { namespace } : {}),
+          ...selector,
           pageSize: options.pageSize ?? 500,
           onPage: (items) => options.onProgress?.({ source, items, done: false }),
         },
@@ -542,9 +692,10 @@ async function snapshotOnce(client: SnapshotSource, options: SnapshotOptions): P
     ...[Resources.build, Resources.buildConfig].map(
       (type) => () => read(type, (page) => builder.addBuilds(type, page), true),
     ),
-    ...(options.extraSources ?? []).map(
+    ...[...(options.extraSources ?? []), ...(options.referenceSources ?? []).map(extraSourceOf)].map(
       (source) => () => read(source.type, (page) => builder.addExtra(source, page), source.optional === true),
     ),
+    ...namespaceRuleReads(options, read, builder),
     () =>
       read<KubeObject & { spec?: { limits?: unknown } }>(Resources.limitRange, (page) =>
         builder.addLimitRanges(page),

@@ -43,6 +43,11 @@ export interface SnapshotImage {
   /** `dockerImageMetadata.Size`: config plus unique layers, in bytes (0 when unknown). */
   size: number;
   /**
+   * The digest in the manifest's `subject` field (an OCI referrer: a signature, attestation or SBOM
+   * attached to another image), when the snapshot could read it. Such an Image follows its subject.
+   */
+  subject?: string;
+  /**
    * Why the Image could not be read completely (absent when it could). Such an Image is kept and reported
    * (see {@link PruneWarning}); what could be read of it still counts.
    */
@@ -145,6 +150,11 @@ export interface PruneSnapshot {
   imageSizeLimits: Record<string, number>;
   /** Things worth telling the user (an API group that is not served, for instance). */
   notes: string[];
+  /**
+   * Each namespace's own retention rules, read from its annotation and ConfigMap when the policy turns
+   * them on (see {@link NamespaceRulesSource}); only namespaces with valid rules are listed.
+   */
+  namespaceRules?: Record<string, RetentionRule[]>;
 }
 
 // ---------------------------------------------------------------------------------------------- policy
@@ -156,6 +166,52 @@ export interface NamespacePolicy {
   keepTagRevisions?: number;
   /** Milliseconds. */
   keepYoungerThanMs?: number;
+}
+
+/**
+ * One retention rule: which history items it is about (regular expressions on the namespace, the stream
+ * name and the tag; absent means any), and which of those it keeps. Exactly one `keep…` field is set.
+ * Rules that select an item are OR-ed: the item is kept when any of them keeps it.
+ */
+export interface RetentionRule {
+  /** How the plan names the rule: its `name`, else where it was written (`rules[0]`). */
+  label: string;
+  namespace?: string;
+  stream?: string;
+  tag?: string;
+  /** Keep the N history items of the selected tags pushed last, per stream (newest `created` first). */
+  keepLast?: number;
+  /** Keep the selected items pushed within this many milliseconds before `now`. */
+  keepWithinMs?: number;
+  /** Keep the current image (revision 0) of each selected tag whose name matches this expression. */
+  keepTags?: string;
+}
+
+/** Where namespaces write their own rules (see `resolvePrunePolicy`'s `namespaceRules`). */
+export interface NamespaceRulesSource {
+  /** Annotation on the Namespace holding a JSON list of rules. */
+  annotation: string;
+  /** Name of a ConfigMap in the namespace whose {@link key} holds a JSON list of rules. */
+  configMap: string;
+  key: string;
+}
+
+/**
+ * A further source of image references: a custom resource kind and the field paths holding pull specs.
+ * Served or not: a kind the cluster does not serve (404) is skipped and named in the plan's notes.
+ */
+export interface ReferenceSource {
+  /** The preset it came from (`tekton`, …), absent for one written out. */
+  preset?: string;
+  group: string;
+  version: string;
+  /** The plural resource name (`taskruns`). */
+  resource: string;
+  /** The kind, for the plan's referrers. */
+  kind: string;
+  namespaced: boolean;
+  /** Dot-separated paths; `[]` after a field walks a list (`spec.steps[].image`). */
+  paths: string[];
 }
 
 /** The validated policy the plan applies (see `resolvePrunePolicy`). */
@@ -176,6 +232,15 @@ export interface PrunePolicy {
   /** Annotation key that protects an Image or an ImageStream when set to `"true"`. */
   protectAnnotation: string;
   namespaces: Record<string, NamespacePolicy>;
+  /**
+   * Cluster retention rules; absent or empty: the ImagePruner's `keepTagRevisions` alone decides. For the
+   * items a rule selects, the rules replace the revision count.
+   */
+  rules?: RetentionRule[];
+  /** When set, namespaces may add rules of their own here, which can only keep more. */
+  namespaceRules?: NamespaceRulesSource;
+  /** Custom resources whose image references count as uses. */
+  referenceSources?: ReferenceSource[];
 }
 
 // ---------------------------------------------------------------------------------------------- plan
@@ -208,6 +273,9 @@ export type PlanRule =
   | 'image-unreadable'
   | 'blob-identity-unknown'
   | 'possible-list-child'
+  | 'retention-rule'
+  | 'namespace-retention-rule'
+  | 'subject-kept'
   // delete
   | 'dangling'
   | 'beyond-tag-revisions'
@@ -215,7 +283,9 @@ export type PlanRule =
   | 'unreferenced'
   | 'history-removed'
   | 'link-unreferenced'
-  | 'blob-unreferenced';
+  | 'blob-unreferenced'
+  | 'beyond-retention-rules'
+  | 'subject-pruned';
 
 /** One decision of the plan. */
 export interface PlanItem {
@@ -293,6 +363,11 @@ export interface PlanSummary {
   bytesFreed: number;
   /** Rules by number of items they decided, most first. */
   reasons: { rule: PlanRule; action: PlanItem['action']; count: number }[];
+  /**
+   * History items each retention rule kept (its `referrer` text → count), cluster and namespace rules;
+   * absent when no such rule kept anything.
+   */
+  retention?: Record<string, number>;
 }
 
 /** What a run would do and why. */

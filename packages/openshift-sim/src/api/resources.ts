@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { imageStrategy, imageStreamStrategy } from './images.js';
 import { routeStrategy } from './routes.js';
-import { loadCrdFile } from './schema.js';
+import { loadCrd, loadCrdFile, type CompiledCrd } from './schema.js';
 import {
   clusterRoleBindingStrategy,
   clusterRoleStrategy,
@@ -410,7 +410,10 @@ const CRD_FILES: Array<{ file: string; strategy?: Strategy }> = [
 ];
 
 function fromCrd(file: string, strategy?: Strategy): ResourceType {
-  const crd = loadCrdFile(`${CRD_DIR}${file}`);
+  return fromCompiledCrd(loadCrdFile(`${CRD_DIR}${file}`), file, strategy);
+}
+
+function fromCompiledCrd(crd: CompiledCrd, file: string, strategy?: Strategy): ResourceType {
   const version = crd.versions.find((v) => v.storage) ?? crd.versions[0];
   if (!version) throw new Error(`${file} has no versions`);
   return {
@@ -442,8 +445,19 @@ export class ResourceCatalog {
   readonly types: readonly ResourceType[];
   private readonly index = new Map<string, ResourceType>();
 
-  constructor() {
-    this.types = [...BUILTINS, ...CRD_FILES.map(({ file, strategy }) => fromCrd(file, strategy))];
+  /**
+   * @param customResourceDefinitions Further `apiextensions.k8s.io/v1` CRD manifests (YAML or JSON text) to
+   *   serve, as a cluster with those operators installed would (Tekton, Knative, OLM, Argo Rollouts...):
+   *   their storage version, validated by their schema.
+   */
+  constructor(customResourceDefinitions: readonly string[] = []) {
+    this.types = [
+      ...BUILTINS,
+      ...CRD_FILES.map(({ file, strategy }) => fromCrd(file, strategy)),
+      ...customResourceDefinitions.map((text, i) =>
+        fromCompiledCrd(loadCrd(text), `customResourceDefinitions[${i}]`),
+      ),
+    ];
     for (const type of this.types) this.index.set(`${type.group}/${type.plural}`, type);
   }
 

@@ -5,7 +5,14 @@
  * stored plan instead of planning again.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
-import { planPrune, resolvePrunePolicy, takeSnapshot, formatPlan, type PrunePlan } from '@registry-push/core';
+import {
+  planPrune,
+  resolvePrunePolicy,
+  snapshotSourcesOf,
+  takeSnapshot,
+  formatPlan,
+  type PrunePlan,
+} from '@registry-push/core';
 import {
   currentMode,
   preflightRegistry,
@@ -48,6 +55,8 @@ async function makePlan(
   const snapshot = await takeSnapshot(ctx.snapshotSource, {
     protectAnnotation: policy.protectAnnotation,
     ignoreInvalidImageReferences: policy.ignoreInvalidImageReferences,
+    // Custom resources that use images, and namespaces' own retention rules, when the policy has them.
+    ...snapshotSourcesOf(policy),
     onProgress: collectWhileReading(),
   });
   // The last pages' garbage goes before the plan adds its own.

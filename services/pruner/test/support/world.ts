@@ -34,7 +34,7 @@ export interface World {
   /** Environment of a worker or CLI process for this world (a fresh queue per call). */
   env(extra?: Record<string, string>): Record<string, string>;
   build(name: string, seed: string, layers: number, variant?: string): Promise<BuiltImage>;
-  push(image: BuiltImage, ref: string): Promise<void>;
+  push(image: Pick<BuiltImage, 'layoutDir'>, ref: string): Promise<void>;
   /**
    * Pulls `ref` with skopeo into an OCI layout and compares it with `image` byte for byte (manifest, config,
    * every layer); resolves to what differs (empty when the pull is exact) or throws if the pull fails.
@@ -66,9 +66,15 @@ async function waitForRoute(cluster: RunningCluster, host: string): Promise<void
   throw new Error('the default route never answered');
 }
 
-/** Starts a world; `namespaces` are created besides `demo`. */
-export async function startWorld(namespaces: string[] = []): Promise<World> {
-  const cluster = await startCluster({ defaultRoute: true, namespaces });
+/**
+ * Starts a world; `namespaces` are created besides `demo`, `customResourceDefinitions` served besides the
+ * built-in kinds.
+ */
+export async function startWorld(
+  namespaces: string[] = [],
+  options: { customResourceDefinitions?: readonly string[] } = {},
+): Promise<World> {
+  const cluster = await startCluster({ defaultRoute: true, namespaces, ...options });
   const redis = await startRedis();
   const work = await makeWorkDir('pruner-test');
   const admin = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
