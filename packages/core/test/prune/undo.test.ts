@@ -7,6 +7,7 @@ import type { ImageObject } from '../../src/prune/objects.js';
 import { planPrune } from '../../src/prune/plan.js';
 import { resolvePrunePolicy } from '../../src/prune/policy.js';
 import { restoreRemoved, type RemovalRecord, type RestoreCluster } from '../../src/prune/undo.js';
+import { Resources } from '../../src/cluster/resources.js';
 import { NOW, digest, image, snapshot, stream } from './fixtures.js';
 import { memoryCluster, memoryRegistry, picture, stateFrom, type MemoryState } from './memory-cluster.js';
 
@@ -28,7 +29,7 @@ function restoreCluster(state: MemoryState): RestoreCluster {
     replaceImageStreamStatus: (s) => cluster.replaceImageStreamStatus(s),
     createImage: (object: ImageObject) => {
       if (state.images.has(object.metadata.name)) return Promise.resolve('exists');
-      state.images.set(object.metadata.name, structuredClone(object));
+      state.cluster.seed(Resources.image, structuredClone(object));
       return Promise.resolve('created');
     },
   };
@@ -107,6 +108,7 @@ describe('the undo window in the executor', () => {
       dockerImageReference: `x/demo/web@${digest('n')}`,
       image: digest('n'),
     });
+    await memoryCluster(state).replaceImageStreamStatus(web);
     // A record read back from storage: an async stream of entries.
     const read = (): AsyncIterable<RemovalRecord> => ({
       [Symbol.asyncIterator]: () => {
