@@ -6,6 +6,8 @@
 #   kubectl          a real kube client the simulator's contract tests drive (Debian: kubernetes-client;
 #                    a kubectl from another package, e.g. google-cloud-cli's, is used as it is)
 #   zsh              the completion scripts are tested in the shells they are for (bash is always there)
+#   chromium         the real browser the pruner's web dashboard tests drive (through playwright-core; no
+#                    browser is ever downloaded)
 # Works as root or through sudo on Debian and Ubuntu. Anything else gets the list to install by hand.
 set -euo pipefail
 
@@ -15,6 +17,7 @@ declare -A PACKAGE_OF=(
   [skopeo]=skopeo
   [kubectl]=kubernetes-client
   [zsh]=zsh
+  [chromium]=chromium
 )
 
 missing=()
