@@ -33,6 +33,7 @@ import { ModeWatch } from './mode-watch.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
 import type { PlanHead, RunRecord, RunStore } from './store.js';
+import type { ExplorerStore } from './web/explorer.js';
 
 /**
  * A run as a unit job needs it: its record and its plan's head. The units stay in Redis; each job reads its
@@ -62,6 +63,8 @@ export interface PrunerContextParts {
   events: EventRecorder;
   failpoints: Failpoints;
   shutdown: AbortSignal;
+  /** Where dry runs store their plan explorer index (the dashboard); none: dry runs store no index. */
+  explorer?: ExplorerStore;
 }
 
 /** How long one registry client (and the token in it) is used before a new one is made. */
@@ -89,6 +92,7 @@ export class PrunerContext {
   /** The client as configured (unpaced), for the mode checks and events. */
   readonly client: ClusterClient;
   readonly store: RunStore;
+  readonly explorer: ExplorerStore | undefined;
   readonly queue: Queue;
   readonly flows: FlowProducer;
   readonly logger: Logger;
@@ -108,6 +112,7 @@ export class PrunerContext {
     this.settings = parts.settings;
     this.client = parts.client;
     this.store = parts.store;
+    this.explorer = parts.explorer;
     this.queue = parts.queue;
     this.flows = parts.flows;
     this.logger = parts.logger;

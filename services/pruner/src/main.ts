@@ -24,6 +24,8 @@ import {
   type Settings,
 } from './settings.js';
 import { startWorker } from './worker.js';
+import { approvableRun } from './web/approve.js';
+import { explain, formatExplanation, parseExplainRef } from './web/explain.js';
 
 /** Where output goes. */
 export interface Io {
@@ -117,9 +119,15 @@ const COMMANDS = {
       confirm: { type: 'boolean', help: 'the run deletes for real (default: a dry run)' },
       wait: { type: 'boolean', help: 'follow the run and print its result' },
       timeout: { type: 'string', value: 'DURATION', help: 'how long --wait waits, e.g. 30m' },
+      plan: {
+        type: 'string',
+        value: 'ID',
+        help: "with --confirm: carry out this dry run's approved plan (its run id or plan id)",
+      },
     },
     usage:
-      '[--confirm] [--wait [--timeout 30m]] [--output table|json]\n' +
+      '[--confirm [--plan ID]] [--wait [--timeout 30m]] [--output table|json]\n' +
+      "  --plan approves a dry run's plan: the run carries out only its changes, each checked again.\n" +
       '  --wait rides out a Redis restart until --timeout; if Redis stays away or loses the run, it says\n' +
       '  so and exits 1 (a run whose data survived goes on in the workers: follow it with `status`).',
   },
@@ -127,6 +135,14 @@ const COMMANDS = {
     summary: 'the schedule, the run in progress and the last runs',
     options: { ...OUTPUT, limit: { type: 'string', value: 'N', help: `runs to list, 0 to ${MAX_LIMIT}` } },
     usage: `[--limit 10] [--output table|json]   (--limit: 0 to ${MAX_LIMIT})`,
+  },
+  explain: {
+    summary: 'why a dry run keeps or would delete an image: REF is sha256:…, ns/name:tag or ns/name@sha256:…',
+    options: {
+      ...OUTPUT,
+      run: { type: 'string', value: 'ID', help: 'the dry run to ask (default: the newest with a plan)' },
+    },
+    usage: 'REF [--run ID] [--output table|json]',
   },
   completion: {
     summary: 'print a completion script: source <(registry-pruner completion bash), or zsh',
@@ -274,9 +290,13 @@ async function enqueueCommand(values: Values, io: Io): Promise<number> {
   const json = outputOf(values) === 'json';
   const timeout = durationOption('timeout', values.timeout, '30m', false) ?? 30 * 60_000;
   const settings = settingsWith(values, io.env);
+  const plan = typeof values.plan === 'string' ? values.plan : undefined;
+  if (plan !== undefined && values.confirm !== true)
+    throw usageError('--plan approves a plan for a confirmed run: add --confirm.');
   const client = await PrunerClient.connect(settings);
   try {
-    const runId = await client.enqueue(settings.confirm);
+    const approved = plan === undefined ? undefined : await approvableRun(client.store, plan);
+    const runId = await client.enqueue(settings.confirm, approved?.runId);
     if (values.wait !== true) {
       await io.stdout(
         json
@@ -306,6 +326,38 @@ async function statusCommand(values: Values, io: Io): Promise<number> {
   } finally {
     await client.close();
   }
+}
+
+async function explainCommand(values: Values, io: Io): Promise<number> {
+  const json = outputOf(values) === 'json';
+  if (typeof values.ref !== 'string')
+    throw usageError('Name what to explain: sha256:…, ns/name:tag or ns/name@sha256:….');
+  const ref = values.ref;
+  parseExplainRef(ref);
+  const client = await PrunerClient.connect(loadSettings(io.env));
+  try {
+    const runId = typeof values.run === 'string' ? values.run : await newestExplorable(client);
+    const answer = await explain(client.explorer, runId, ref);
+    await io.stdout(json ? JSON.stringify(answer, null, 2) : formatExplanation(answer));
+    return answer.lines.length > 0 ? 0 : 1;
+  } finally {
+    await client.close();
+  }
+}
+
+/** The newest dry run that succeeded and still has its explorer index. */
+async function newestExplorable(client: PrunerClient): Promise<string> {
+  for (const run of await client.store.listRuns(100)) {
+    if (run.dryRun && run.status === 'succeeded' && (await client.explorer.head(run.runId)) !== undefined)
+      return run.runId;
+  }
+  throw new PrunerError(
+    'PRUNER_RUN_NOT_FOUND',
+    'No dry run with a stored plan is in the history (plans are kept 24 h).',
+    {
+      hint: 'Start one with `registry-pruner enqueue --wait`, then ask again.',
+    },
+  );
 }
 
 /** The commands and options for completion: the tables `--help` prints, and nothing else. */
@@ -365,6 +417,7 @@ const HANDLERS: Record<CommandName, (values: Values, io: Io) => Promise<number>>
   worker: workerCommand,
   enqueue: enqueueCommand,
   status: statusCommand,
+  explain: explainCommand,
   completion: completionCommand,
 };
 
@@ -390,10 +443,11 @@ function parse(name: CommandName, argv: readonly string[]): Values {
   const values: Values = {};
   for (const token of tokens) {
     if (token.kind === 'positional') {
-      // `completion` takes the shell; no other command takes an argument.
-      if (name !== 'completion' || values.shell !== undefined)
+      // `completion` takes the shell and `explain` the reference; no other command takes an argument.
+      const slot = name === 'completion' ? 'shell' : name === 'explain' ? 'ref' : undefined;
+      if (slot === undefined || values[slot] !== undefined)
         throw usageError(`Unexpected argument "${token.value}".`);
-      values.shell = token.value;
+      values[slot] = token.value;
       continue;
     }
     if (token.kind === 'option-terminator') continue;

@@ -48,6 +48,8 @@ export interface RunRecord {
   historyLimits?: { successful: number; failed: number };
   /** The process that planned it. */
   plannedBy?: string;
+  /** The dry run whose approved plan this run carries out. */
+  approvedFrom?: string;
   notes?: string[];
   /**
    * How far the run got: live from Redis while it is in progress (`status` fills it in), kept in the record

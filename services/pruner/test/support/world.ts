@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
+import { startCluster, type RunningCluster, type UserSpec } from '@registry-push/openshift-sim';
 import {
   buildOciImage,
   httpRequest,
@@ -66,9 +66,9 @@ async function waitForRoute(cluster: RunningCluster, host: string): Promise<void
   throw new Error('the default route never answered');
 }
 
-/** Starts a world; `namespaces` are created besides `demo`. */
-export async function startWorld(namespaces: string[] = []): Promise<World> {
-  const cluster = await startCluster({ defaultRoute: true, namespaces });
+/** Starts a world; `namespaces` are created besides `demo`, `users` besides the simulator's seed users. */
+export async function startWorld(namespaces: string[] = [], users: UserSpec[] = []): Promise<World> {
+  const cluster = await startCluster({ defaultRoute: true, namespaces, users });
   const redis = await startRedis();
   const work = await makeWorkDir('pruner-test');
   const admin = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
