@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatBytes } from '@registry-push/core';
+import { Resources, formatBytes, type KubeObject } from '@registry-push/core';
 import type { RunRecord } from '../src/store.js';
 import { killAll, runCli, WorkerSet, type WorkerProcess } from './support/processes.js';
 import { pushGenerations, root, startWorld, type World } from './support/world.js';
@@ -64,7 +64,7 @@ async function dryRunNow(): Promise<RunRecord> {
 describe.runIf(root)('the dashboard', () => {
   beforeAll(async () => {
     world = await startWorld(
-      ['web'],
+      ['web', 'web2'],
       [
         {
           name: 'pruner-viewer',
@@ -313,6 +313,47 @@ describe.runIf(root)('the dashboard', () => {
       expect(await bar.count()).toBe(1);
       expect(await bar.locator('text.chart-value').textContent()).toBe(formatBytes(freed));
       await shot('05-overview');
+    }, 180_000);
+  });
+
+  describe('an approval after the cluster changed', () => {
+    it('carries out only what both plans hold and reports what changed since', async () => {
+      const [g1, g2, g3] = await pushGenerations(world, 'web2', 'web2');
+      const dry = await dryRunNow();
+      // Since the dry run: a pod starts using g1 by digest, and a new build pushes g3 down to revision 1.
+      await world.admin.create<KubeObject & { spec: unknown }>(Resources.pod, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'uses-g1', namespace: 'web2' },
+        spec: { containers: [{ name: 'app', image: `${world.host}/web2/app@${g1!.digest}` }] },
+      });
+      const g4 = await world.build('web2-web2-4', 'web2', 4);
+      await world.push(g4, 'web2/app:latest');
+
+      const run = await runCli(
+        ['enqueue', '--confirm', '--plan', dry.planId!, '--wait', '--output', 'json'],
+        env,
+        120_000,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const record = (JSON.parse(run.stdout) as { run: RunRecord }).run;
+      expect(record.approvedFrom).toBe(dry.runId);
+      expect(record.planId).toBe(dry.planId);
+      // g2 was approved and is still unused: gone. g1 is used now: kept with its history item. g3 would be
+      // deleted by a fresh plan, but the approved plan did not hold it: kept.
+      expect(await world.imageExists(g2!.digest)).toBe(false);
+      expect(await world.imageExists(g1!.digest)).toBe(true);
+      expect(await world.imageExists(g3!.digest)).toBe(true);
+      expect(await world.pullDiff(`web2/app@${g3!.digest}`, g3!)).toEqual([]);
+      expect((await world.history('web2', 'app')).latest).toEqual([g4.digest, g3!.digest, g1!.digest]);
+      const notes = (record.notes ?? []).join('\n');
+      expect(notes).toMatch(
+        new RegExp(
+          `Approved plan ${dry.planId}: \\d+ of its \\d+ changes carried out after a fresh check; [1-9]\\d* changed since and left alone; [1-9]\\d* new change\\(s\\) not in it were not carried out`,
+        ),
+      );
+      expect(notes).toContain(`no longer planned, left alone: history item latest → ${g1!.digest}`);
+      expect(notes).toContain(`newly planned, not carried out: history item latest → ${g3!.digest}`);
     }, 180_000);
   });
 });
