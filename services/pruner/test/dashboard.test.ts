@@ -2,6 +2,7 @@
 // access (no cookie → the login page and no data, CSRF, a viewer may not approve), the CLI's explain and
 // approve, and Debian's chromium (driven by playwright-core) through login, overview, plan explorer,
 // explain and an approval whose progress bar reaches its end. Screenshots go to test-artifacts/dashboard/.
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,22 @@ import { pushGenerations, root, startWorld, type World } from './support/world.j
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts', 'dashboard');
 const GROUP = 'imageregistry.operator.openshift.io';
+const OVERLAY = join(dirname(fileURLToPath(import.meta.url)), '..', 'deploy-dashboard');
+
+function kubectl(
+  args: string[],
+  kubeconfig?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(
+      'kubectl',
+      [...(kubeconfig !== undefined ? ['--kubeconfig', kubeconfig] : []), ...args],
+      { maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
+    ),
+  );
+}
 
 let world: World;
 let env: Record<string, string>;
@@ -127,6 +144,28 @@ describe.runIf(root)('the dashboard', () => {
       const nobody = await request('/login', { method: 'POST', body: { token: tokenOf('nobody') } });
       expect(nobody.status).toBe(403);
       expect(nobody.text).toContain('may not read the pruner dashboard');
+    });
+
+    it('takes the token from a header too (oauth-proxy passes it), and still wants the CSRF token on forms', async () => {
+      for (const header of [
+        { authorization: `Bearer ${tokenOf('pruner-admin')}` },
+        { 'x-forwarded-access-token': tokenOf('pruner-admin') },
+      ]) {
+        const overview = await fetch(`${base}/`, { headers: header });
+        expect(overview.status).toBe(200);
+        const text = await overview.text();
+        expect(text).toContain('Signed in as <strong>pruner-admin</strong>');
+        expect(text).toContain(dryRun.runId);
+        const refused = await fetch(`${base}/plans/${dryRun.runId}/approve`, {
+          method: 'POST',
+          headers: { ...header, 'content-type': 'application/x-www-form-urlencoded' },
+          body: '',
+          redirect: 'manual',
+        });
+        expect(refused.status).toBe(403);
+      }
+      const forged = await fetch(`${base}/`, { headers: { authorization: 'Bearer forged' } });
+      expect(forged.status).toBe(401);
     });
 
     it('lets a viewer read but not approve, and refuses a form without its CSRF token', async () => {
@@ -355,5 +394,38 @@ describe.runIf(root)('the dashboard', () => {
       expect(notes).toContain(`no longer planned, left alone: history item latest → ${g1!.digest}`);
       expect(notes).toContain(`newly planned, not carried out: history item latest → ${g3!.digest}`);
     }, 180_000);
+  });
+
+  describe('the oauth-proxy overlay', () => {
+    it('renders the deploy with the proxy in front of the worker and applies as written', async () => {
+      const rendered = await kubectl(['kustomize', OVERLAY]);
+      expect(rendered.code, rendered.stderr).toBe(0);
+      const text = rendered.stdout;
+      // Both containers in the one Deployment; the proxy sends to the worker's port and passes the token.
+      expect(text.match(/^kind: Deployment$/gm)).toHaveLength(1);
+      expect(text).toMatch(/name: oauth-proxy/);
+      expect(text).toMatch(/name: worker/);
+      expect(text).toContain('--upstream=http://127.0.0.1:8080');
+      expect(text).toContain('--pass-access-token');
+      expect(text).toContain('"resource":"imagepruners","name":"cluster","verb":"get"');
+      expect(text).toContain('serviceaccounts.openshift.io/oauth-redirectreference.dashboard');
+      expect(text).toMatch(/kind: Route[\s\S]*termination: reencrypt/);
+      const applied = await kubectl(['apply', '-k', OVERLAY], world.cluster.kubeconfig);
+      expect(applied.code, applied.stderr).toBe(0);
+      expect(applied.stdout).toContain('route.route.openshift.io/registry-pruner-dashboard created');
+      const deployment = await kubectl(
+        [
+          'get',
+          'deployment',
+          'registry-pruner',
+          '-n',
+          'registry-pruner',
+          '-o',
+          'jsonpath={.spec.template.spec.containers[*].name}',
+        ],
+        world.cluster.kubeconfig,
+      );
+      expect(deployment.stdout.split(' ').sort()).toEqual(['oauth-proxy', 'worker']);
+    });
   });
 });
