@@ -154,7 +154,7 @@ describe.runIf(root)('the dashboard', () => {
         const overview = await fetch(`${base}/`, { headers: header });
         expect(overview.status).toBe(200);
         const text = await overview.text();
-        expect(text).toContain('Signed in as <strong>pruner-admin</strong>');
+        expect(text).toMatch(/Signed in as\s+<strong>pruner-admin<\/strong>/);
         expect(text).toContain(dryRun.runId);
         const refused = await fetch(`${base}/plans/${dryRun.runId}/approve`, {
           method: 'POST',
