@@ -112,20 +112,24 @@ function runsTable(runs: readonly RunRecord[]): Html {
   </table>`;
 }
 
+function scheduleText(data: OverviewData): Html {
+  const { schedule } = data.status;
+  if (!schedule.active)
+    return html`<p>
+      No schedule: ${schedule.suspended === true ? 'the ImagePruner is suspended' : 'none is applied yet'}.
+      Runs start only when triggered.
+    </p>`;
+  return html`<p>
+    Schedule <code>${schedule.pattern ?? ''}</code> (UTC); next run
+    <time>${schedule.next ?? 'unknown'}</time>; scheduled runs are
+    ${data.confirm ? 'confirmed (they delete)' : 'dry runs (PRUNER_CONFIRM is not set)'}.
+  </p>`;
+}
+
 /** The overview: schedule, mode, the run in progress, the last runs and the chart of freed storage. */
 export function overviewPage(frame: Frame, data: OverviewData): string {
   const { status } = data;
-  const schedule = status.schedule.active
-    ? html`<p>
-        Schedule <code>${status.schedule.pattern ?? ''}</code> (UTC); next run
-        <time>${status.schedule.next ?? 'unknown'}</time>; scheduled runs are
-        ${data.confirm ? 'confirmed (they delete)' : 'dry runs (PRUNER_CONFIRM is not set)'}.
-      </p>`
-    : html`<p>
-        No schedule:
-        ${status.schedule.suspended === true ? 'the ImagePruner is suspended' : 'none is applied yet'}. Runs
-        start only when triggered.
-      </p>`;
+  const schedule = scheduleText(data);
   const active = status.activeRun;
   const activeRecord = status.runs.find((run) => run.runId === active);
   const progress: RunProgress | undefined = status.activeProgress;
@@ -499,93 +503,128 @@ export function runPage(frame: Frame, data: RunData): string {
   const { record } = data;
   const over = record !== undefined && runIsOver(record.status);
   const progress = data.progress ?? record?.progress;
-  const failures = failuresOf(data.units);
-  const start = (data.page - 1) * PAGE_SIZE;
-  const shown = data.units.slice(start, start + PAGE_SIZE);
-  const pages = Math.max(1, Math.ceil(data.units.length / PAGE_SIZE));
-  const href = (p: number): string => `/runs/${encodeURIComponent(data.runId)}?page=${p}`;
   return page(
     frame,
-    html`<p>
-        Status:
-        <strong id="run-status">${record?.status ?? 'queued (no worker has taken the trigger yet)'}</strong
-        >${record !== undefined ? html` · ${record.dryRun ? 'dry run' : 'confirmed'} · ${record.mode ?? ''} · started <time>${record.createdAt}</time>${record.finishedAt !== undefined ? html` · finished <time>${record.finishedAt}</time>` : ''}` : ''}
-      </p>
-      ${record?.approvedFrom !== undefined ? html`<p>Carries out the approved plan of dry run <a href="/plans/${encodeURIComponent(record.approvedFrom)}">${record.approvedFrom}</a>.</p>` : ''}
-      ${record?.dryRun === true && record.status === 'succeeded' ? html`<p><a href="/plans/${encodeURIComponent(data.runId)}">Explore this dry run's plan</a></p>` : ''}
-      ${progressBar(data.runId, progress?.unitsDone ?? 0, progress?.unitsTotal ?? 0, progress?.bytesFreed ?? 0, over)}
-      ${record?.error !== undefined ? html`<p class="error" role="alert">${record.error.message} [${record.error.code}]</p>` : ''}
-      ${
-        (record?.notes ?? []).length > 0
-          ? html`<section aria-labelledby="h-notes">
-              <h2 id="h-notes">Notes</h2>
-              <ul>
-                ${(record?.notes ?? []).map((note) => html`<li>${note}</li>`)}
-              </ul>
-            </section>`
-          : ''
-      }
-      <section aria-labelledby="h-failures">
-        <h2 id="h-failures">Failures</h2>
-        ${
-          failures.length === 0
-            ? html`<p>None.</p>`
-            : html`<table>
-                <thead>
-                  <tr>
-                    <th scope="col">Item</th>
-                    <th scope="col">Code</th>
-                    <th scope="col">What happened</th>
-                    <th scope="col">Fix</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${failures.slice(0, 200).map(
-                    (item) =>
-                      html`<tr>
-                        <td><code>${item.kind} ${item.target}</code></td>
-                        <td><code>${item.error?.code ?? ''}</code></td>
-                        <td>${item.error?.message ?? item.reason ?? ''}</td>
-                        <td>
-                          ${FIXES[item.error?.code ?? ''] ?? 'See the error codes in the README; the next run retries the item.'}
-                        </td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>`
-        }
-      </section>
-      <section aria-labelledby="h-units">
-        <h2 id="h-units">Units</h2>
-        ${
-          data.units.length === 0
-            ? html`<p>No unit results yet.</p>`
-            : html`<table>
-                  <caption>
-                    Unit results, ${data.units.length} in all
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Unit</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Items</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${shown.map(
-                      (unit) =>
-                        html`<tr>
-                          <td><code>${unit.unit}</code></td>
-                          <td>${unit.status}</td>
-                          <td>${summarizeItems(unit.items)}</td>
-                        </tr>`,
-                    )}
-                  </tbody>
-                </table>
-                ${pages > 1 ? html`<nav class="pages" aria-label="Pages"><span>Page ${data.page} of ${pages}</span>${data.page > 1 ? html`<a href="${href(data.page - 1)}">Previous page</a>` : ''}${data.page < pages ? html`<a href="${href(data.page + 1)}">Next page</a>` : ''}</nav>` : ''}`
-        }
-      </section>`,
+    html`${runHeader(data.runId, record)}
+    ${progressBar(data.runId, progress?.unitsDone ?? 0, progress?.unitsTotal ?? 0, progress?.bytesFreed ?? 0, over)}
+    ${record !== undefined ? runNotes(record) : ''} ${failuresSection(failuresOf(data.units))}
+    ${unitsSection(data)}`,
   );
+}
+
+function runHeader(runId: string, record: RunRecord | undefined): Html {
+  if (record === undefined)
+    return html`<p>Status: <strong id="run-status">queued (no worker has taken the trigger yet)</strong></p>`;
+  const finished = record.finishedAt !== undefined ? html` · finished <time>${record.finishedAt}</time>` : '';
+  const approved =
+    record.approvedFrom !== undefined
+      ? html`<p>
+          Carries out the approved plan of dry run
+          <a href="/plans/${encodeURIComponent(record.approvedFrom)}">${record.approvedFrom}</a>.
+        </p>`
+      : '';
+  const explore =
+    record.dryRun && record.status === 'succeeded'
+      ? html`<p><a href="/plans/${encodeURIComponent(runId)}">Explore this dry run's plan</a></p>`
+      : '';
+  return html`<p>
+      Status: <strong id="run-status">${record.status}</strong> · ${record.dryRun ? 'dry run' : 'confirmed'} ·
+      ${record.mode ?? ''} · started <time>${record.createdAt}</time>${finished}
+    </p>
+    ${approved}${explore}`;
+}
+
+function runNotes(record: RunRecord): Html {
+  const error =
+    record.error !== undefined
+      ? html`<p class="error" role="alert">${record.error.message} [${record.error.code}]</p>`
+      : html``;
+  const notes = record.notes ?? [];
+  if (notes.length === 0) return error;
+  return html`${error}
+    <section aria-labelledby="h-notes">
+      <h2 id="h-notes">Notes</h2>
+      <ul>
+        ${notes.map((note) => html`<li>${note}</li>`)}
+      </ul>
+    </section>`;
+}
+
+function failuresSection(failures: readonly ItemResult[]): Html {
+  const rows = failures.slice(0, 200).map((item) => {
+    const code = item.error?.code ?? '';
+    return html`<tr>
+      <td><code>${item.kind} ${item.target}</code></td>
+      <td><code>${code}</code></td>
+      <td>${item.error?.message ?? item.reason ?? ''}</td>
+      <td>${FIXES[code] ?? 'See the error codes in the README; the next run retries the item.'}</td>
+    </tr>`;
+  });
+  return html`<section aria-labelledby="h-failures">
+    <h2 id="h-failures">Failures</h2>
+    ${
+      failures.length === 0
+        ? html`<p>None.</p>`
+        : html`<table>
+            <thead>
+              <tr>
+                <th scope="col">Item</th>
+                <th scope="col">Code</th>
+                <th scope="col">What happened</th>
+                <th scope="col">Fix</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${rows}
+            </tbody>
+          </table>`
+    }
+  </section>`;
+}
+
+function unitsSection(data: RunData): Html {
+  if (data.units.length === 0)
+    return html`<section aria-labelledby="h-units">
+      <h2 id="h-units">Units</h2>
+      <p>No unit results yet.</p>
+    </section>`;
+  const start = (data.page - 1) * PAGE_SIZE;
+  const pages = Math.max(1, Math.ceil(data.units.length / PAGE_SIZE));
+  const href = (p: number): string => `/runs/${encodeURIComponent(data.runId)}?page=${p}`;
+  const previous = data.page > 1 ? html`<a href="${href(data.page - 1)}">Previous page</a>` : '';
+  const next = data.page < pages ? html`<a href="${href(data.page + 1)}">Next page</a>` : '';
+  return html`<section aria-labelledby="h-units">
+    <h2 id="h-units">Units</h2>
+    <table>
+      <caption>
+        Unit results, ${data.units.length} in all
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Unit</th>
+          <th scope="col">Status</th>
+          <th scope="col">Items</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${data.units.slice(start, start + PAGE_SIZE).map(
+          (unit) =>
+            html`<tr>
+              <td><code>${unit.unit}</code></td>
+              <td>${unit.status}</td>
+              <td>${summarizeItems(unit.items)}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    ${
+      pages > 1
+        ? html`<nav class="pages" aria-label="Pages">
+            <span>Page ${data.page} of ${pages}</span>${previous}${next}
+          </nav>`
+        : ''
+    }
+  </section>`;
 }
 
 function summarizeItems(items: readonly ItemResult[]): string {
