@@ -36,7 +36,10 @@ export interface ExplorerHead {
   items: number;
 }
 
-/** Where Images that no stream history names are grouped (deleted as unreferenced, or kept for a use). */
+/**
+ * Where Images that no stream history names are grouped (deleted as unreferenced, or kept for a use), by the
+ * first two hex digits of their digest as the "stream".
+ */
 export const NO_STREAM = '(no imagestream)';
 /** The tag row of a stream's repository links. */
 export const LINKS = '(repository links)';
@@ -51,8 +54,8 @@ export interface ExplorerIndex {
   tags: Map<string, ExplorerRow[]>;
   /** `namespace/name:tag` → its decisions. */
   items: Map<string, ExplorerItem[]>;
-  /** digest → every decision about it. */
-  digests: Map<string, ExplorerItem[]>;
+  /** digest → the places (`namespace/name:tag`) whose decisions include one about it. */
+  digests: Map<string, Set<string>>;
 }
 
 function compact(item: PlanItem): ExplorerItem {
@@ -99,7 +102,18 @@ function placeOf(
   const image =
     item.kind === 'image' ? item.digest : item.unit !== undefined ? unitImage.get(item.unit) : undefined;
   if (image === undefined) return { stream: `${NO_STREAM}/-`, tag: '-' };
-  return images.get(image) ?? { stream: `${NO_STREAM}/-`, tag: '-' };
+  return images.get(image) ?? unplaced(image);
+}
+
+/**
+ * Images no history names, in 256 groups by the first two hex digits of their digest, so that no group's
+ * decisions grow with the cluster as one field.
+ */
+function unplaced(digest: string): Place {
+  return {
+    stream: `${NO_STREAM}/${digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 3)}`,
+    tag: '-',
+  };
 }
 
 class RowCounter {
@@ -132,10 +146,8 @@ export function buildExplorerIndex(runId: string, plan: PrunePlan): ExplorerInde
   const images = placesOfImages(plan.items);
   const levels = { namespaces: new RowCounter(), streams: new RowCounter(), tags: new RowCounter() };
   const items = new Map<string, ExplorerItem[]>();
-  const digests = new Map<string, ExplorerItem[]>();
+  const digests = new Map<string, Set<string>>();
   for (const item of plan.items) {
-    const shown = compact(item);
-    if (item.digest !== undefined) push(digests, item.digest, shown);
     const place = placeOf(item, images, unitImage);
     if (place === undefined) continue;
     const slash = place.stream.indexOf('/');
@@ -143,7 +155,13 @@ export function buildExplorerIndex(runId: string, plan: PrunePlan): ExplorerInde
     levels.namespaces.add('', namespace, item);
     levels.streams.add(namespace, place.stream.slice(slash + 1), item);
     levels.tags.add(place.stream, place.tag, item);
-    push(items, `${place.stream}:${place.tag}`, shown);
+    const key = `${place.stream}:${place.tag}`;
+    push(items, key, compact(item));
+    if (item.digest !== undefined) {
+      const places = digests.get(item.digest);
+      if (places === undefined) digests.set(item.digest, new Set([key]));
+      else places.add(key);
+    }
   }
   const streams = new Map([...levels.streams.rows.keys()].map((ns) => [ns, levels.streams.list(ns)]));
   const tags = new Map([...levels.tags.rows.keys()].map((stream) => [stream, levels.tags.list(stream)]));
@@ -167,6 +185,64 @@ export function buildExplorerIndex(runId: string, plan: PrunePlan): ExplorerInde
     items,
     digests,
   };
+}
+
+const KIND_CODES = {
+  'tag-history': 'h',
+  'stream-update': 'u',
+  'manifest-link': 'm',
+  'layer-link': 'l',
+  blob: 'b',
+  image: 'i',
+} as const satisfies Record<ExplorerItem['kind'], string>;
+const KINDS = Object.fromEntries(Object.entries(KIND_CODES).map(([kind, code]) => [code, kind])) as Record<
+  string,
+  ExplorerItem['kind']
+>;
+const ACTIONS = { k: 'keep', d: 'delete', u: 'update' } as const;
+
+/**
+ * An item as stored: `[kind, action, rule, digest, bytes, revision, referrer, stream, tag]` with one-letter
+ * kind and action, 0 for "the place's own" stream or tag, and the trailing empty fields left off — at 100k
+ * Images there are about 800k of them, and the field names alone would be a third of the index.
+ */
+type StoredItem = (string | number | null)[];
+
+function encode(item: ExplorerItem, stream: string, tag: string): StoredItem {
+  const stored: StoredItem = [
+    KIND_CODES[item.kind],
+    item.action[0] ?? 'k',
+    item.rule,
+    item.digest ?? null,
+    item.bytes,
+    item.revision ?? null,
+    item.referrer ?? null,
+    item.stream === undefined ? null : item.stream === stream ? 0 : item.stream,
+    item.tag === undefined ? null : item.tag === tag ? 0 : item.tag,
+  ];
+  while (stored.length > 5 && stored[stored.length - 1] === null) stored.pop();
+  return stored;
+}
+
+function decode(stored: StoredItem, stream: string, tag: string): ExplorerItem {
+  const [kind, action, rule, digest, bytes, revision, referrer, itemStream, itemTag] = stored;
+  return {
+    kind: KINDS[String(kind)] ?? 'image',
+    action: ACTIONS[String(action) as keyof typeof ACTIONS] ?? 'keep',
+    rule: String(rule) as ExplorerItem['rule'],
+    bytes: Number(bytes ?? 0),
+    ...(typeof digest === 'string' ? { digest } : {}),
+    ...(typeof revision === 'number' ? { revision } : {}),
+    ...(typeof referrer === 'string' ? { referrer } : {}),
+    ...(itemStream === 0 ? { stream } : typeof itemStream === 'string' ? { stream: itemStream } : {}),
+    ...(itemTag === 0 ? { tag } : typeof itemTag === 'string' ? { tag: itemTag } : {}),
+  };
+}
+
+/** `namespace/name` and tag of a place key `namespace/name:tag`. */
+function splitPlace(place: string): [string, string] {
+  const colon = place.lastIndexOf(':');
+  return [place.slice(0, colon), place.slice(colon + 1)];
 }
 
 /** How long a dry run's explorer index stays in Redis (its plan can be approved for as long as it is kept). */
@@ -196,8 +272,11 @@ export class ExplorerStore {
     const fields: [string, unknown][] = [['ns', index.namespaces]];
     for (const [ns, rows] of index.streams) fields.push([`s:${ns}`, rows]);
     for (const [stream, rows] of index.tags) fields.push([`t:${stream}`, rows]);
-    for (const [place, items] of index.items) fields.push([`i:${place}`, items]);
-    for (const [digest, items] of index.digests) fields.push([`d:${digest}`, items]);
+    for (const [place, items] of index.items) {
+      const [stream, tag] = splitPlace(place);
+      fields.push([`i:${place}`, items.map((item) => encode(item, stream, tag))]);
+    }
+    for (const [digest, places] of index.digests) fields.push([`d:${digest}`, [...places]]);
     for (let start = 0; start < fields.length; start += WRITE_PAGE) {
       const page = fields.slice(start, start + WRITE_PAGE);
       await this.#redis.hset(key, ...page.flatMap(([field, value]) => [field, JSON.stringify(value)]));
@@ -232,10 +311,14 @@ export class ExplorerStore {
   }
 
   async items(runId: string, stream: string, tag: string): Promise<ExplorerItem[]> {
-    return (await this.#field<ExplorerItem[]>(runId, `i:${stream}:${tag}`)) ?? [];
+    const stored = (await this.#field<StoredItem[]>(runId, `i:${stream}:${tag}`)) ?? [];
+    return stored.map((item) => decode(item, stream, tag));
   }
 
+  /** Every decision about a digest, from each place that has one. */
   async digest(runId: string, digest: string): Promise<ExplorerItem[]> {
-    return (await this.#field<ExplorerItem[]>(runId, `d:${digest}`)) ?? [];
+    const places = (await this.#field<string[]>(runId, `d:${digest}`)) ?? [];
+    const found = await Promise.all(places.map((place) => this.items(runId, ...splitPlace(place))));
+    return found.flat().filter((item) => item.digest === digest);
   }
 }
