@@ -1,4 +1,4 @@
-/* global process, console, performance, URL, fetch */
+/* global process, console, performance, URLSearchParams, fetch */
 // The dashboard's plan explorer at scale: the synthetic cluster of the core's plan benchmark (IMAGES Images,
 // a fifth as many streams, half as many pods) is planned as a dry run is (every decision listed, full mode,
 // keepTagRevisions 2), its explorer index built and stored in a real Redis, and the explorer is then served

@@ -428,4 +428,21 @@ describe.runIf(root)('the dashboard', () => {
       expect(deployment.stdout.split(' ').sort()).toEqual(['oauth-proxy', 'worker']);
     });
   });
+
+  describe('PRUNER_PLAN_EXPLORER=false', () => {
+    it('lets dry runs plan with counts only: no plan to explore or explain', async () => {
+      await workers.stopAll('SIGTERM');
+      const lean = workers.start('web-lean', { ...env, PRUNER_PLAN_EXPLORER: 'false' });
+      base = `http://127.0.0.1:${await lean.port()}`;
+      const dry = await dryRunNow();
+      expect(dry.status).toBe('succeeded');
+      const asked = await runCli(['explain', '--run', dry.runId, images[2]!.digest], env);
+      expect(asked.code).toBe(1);
+      expect(asked.stderr).toContain('[PRUNER_RUN_NOT_FOUND]');
+      const viewer = await login('pruner-viewer');
+      const page = await request(`/plans/${dry.runId}`, { cookie: viewer });
+      expect(page.status).toBe(404);
+      expect(page.text).toContain('has no plan to explore');
+    }, 120_000);
+  });
 });

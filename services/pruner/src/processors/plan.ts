@@ -32,6 +32,11 @@ import { approvedChanges, restrictToApproved } from '../web/approve.js';
 import { buildExplorerIndex } from '../web/explorer.js';
 import { failRun, rejectTrigger } from './run-end.js';
 
+/** Whether the run stores the dashboard's plan explorer index: dry runs, unless PRUNER_PLAN_EXPLORER=false. */
+function explored(ctx: PrunerContext, record: RunRecord): boolean {
+  return record.dryRun && ctx.settings.planExplorer && ctx.explorer !== undefined;
+}
+
 async function makePlan(
   ctx: PrunerContext,
   record: RunRecord,
@@ -59,7 +64,7 @@ async function makePlan(
   const plan = planPrune(snapshot, policy, {
     mode,
     now: new Date(),
-    detail: record.dryRun ? 'all' : 'summary',
+    detail: explored(ctx, record) ? 'all' : 'summary',
   });
   if (record.approvedFrom === undefined) return { plan, config };
   const approved = await ctx.store.getRun(record.approvedFrom);
@@ -119,7 +124,7 @@ async function planAndStore(
   // is in memory anyway, so the images step need not read the units back.
   const images = plan.units.filter((unit) => unit.type === 'image');
   await ctx.store.putBatches(runId, imageBatches(images, ctx.settings.batchSize));
-  if (record.dryRun) await ctx.explorer?.put(buildExplorerIndex(runId, plan));
+  if (explored(ctx, record)) await ctx.explorer?.put(buildExplorerIndex(runId, plan));
   await ctx.store.updateRun(runId, {
     status: 'running',
     mode: plan.mode,

@@ -99,10 +99,17 @@ function placeOf(
   if (item.kind === 'stream-update') return undefined;
   if (item.stream !== undefined)
     return { stream: item.stream, tag: item.kind === 'tag-history' ? (item.tag ?? '') : LINKS };
+  // A blob goes with the Image whose deletion frees it, or (kept) with the kept Image that shares it.
   const image =
-    item.kind === 'image' ? item.digest : item.unit !== undefined ? unitImage.get(item.unit) : undefined;
-  if (image === undefined) return { stream: `${NO_STREAM}/-`, tag: '-' };
-  return images.get(image) ?? unplaced(image);
+    item.kind === 'image'
+      ? item.digest
+      : item.unit !== undefined
+        ? unitImage.get(item.unit)
+        : item.referrer?.startsWith('sha256:') === true
+          ? item.referrer
+          : undefined;
+  if (image !== undefined) return images.get(image) ?? unplaced(image);
+  return unplaced(item.digest ?? 'sha256:--');
 }
 
 /**
