@@ -146,6 +146,23 @@ describe.runIf(root)('the dashboard', () => {
       expect(nobody.text).toContain('may not read the pruner dashboard');
     });
 
+    it('signs out: the session ends and its cookie is cleared', async () => {
+      const viewer = await login('pruner-viewer');
+      const overview = await request('/', { cookie: viewer });
+      expect(overview.status).toBe(200);
+      expect((await request('/logout', { method: 'POST', cookie: viewer, body: {} })).status).toBe(403);
+      const out = await request('/logout', {
+        method: 'POST',
+        cookie: viewer,
+        body: { csrf: csrfOf(overview.text) },
+      });
+      expect(out.status).toBe(303);
+      expect(out.headers.get('set-cookie')).toBe(
+        'pruner_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0',
+      );
+      expect((await request('/', { cookie: viewer })).status).toBe(401);
+    });
+
     it('takes the token from a header too (oauth-proxy passes it), and still wants the CSRF token on forms', async () => {
       for (const header of [
         { authorization: `Bearer ${tokenOf('pruner-admin')}` },
