@@ -409,6 +409,12 @@ describe.runIf(root)('the dashboard', () => {
         ),
       );
       expect(notes).toContain(`no longer planned, left alone: history item latest → ${g1!.digest}`);
+      // The run page pages the result log from Redis and shows the approval's report.
+      const viewer = await login('pruner-viewer');
+      const runPageText = (await request(`/runs/${record.runId}`, { cookie: viewer })).text;
+      expect(runPageText).toMatch(new RegExp(`Unit results, ${record.units} in all`));
+      expect(runPageText).toContain(`Carries out the approved plan of dry run`);
+      expect(runPageText).toContain('stream/web2/app');
       expect(notes).toContain(`newly planned, not carried out: history item latest → ${g3!.digest}`);
     }, 180_000);
   });

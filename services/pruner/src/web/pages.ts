@@ -490,7 +490,10 @@ export interface RunData {
   runId: string;
   record?: RunRecord;
   progress?: RunProgress;
+  /** The units of this page, in plan order. */
   units: { unit: string; status: string; items: ItemResult[] }[];
+  /** Units of the run in all. */
+  total: number;
   page: number;
 }
 
@@ -507,8 +510,8 @@ export function runPage(frame: Frame, data: RunData): string {
     frame,
     html`${runHeader(data.runId, record)}
     ${progressBar(data.runId, progress?.unitsDone ?? 0, progress?.unitsTotal ?? 0, progress?.bytesFreed ?? 0, over)}
-    ${record !== undefined ? runNotes(record) : ''} ${failuresSection(failuresOf(data.units))}
-    ${unitsSection(data)}`,
+    ${record !== undefined ? runNotes(record) : ''} ${errorCodes(record)}
+    ${failuresSection(failuresOf(data.units))} ${unitsSection(data)}`,
   );
 }
 
@@ -550,6 +553,34 @@ function runNotes(record: RunRecord): Html {
     </section>`;
 }
 
+/** A finished run's failed items by code, with the fix for each (the whole run, from its summary). */
+function errorCodes(record: RunRecord | undefined): Html {
+  const errors = Object.entries(record?.summary?.errors ?? {}).sort((a, b) => b[1] - a[1]);
+  if (errors.length === 0) return html``;
+  return html`<section aria-labelledby="h-codes">
+    <h2 id="h-codes">Failed items by code</h2>
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">Code</th>
+          <th scope="col" class="num">Items</th>
+          <th scope="col">Fix</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${errors.map(
+          ([code, count]) =>
+            html`<tr>
+              <td><code>${code}</code></td>
+              <td class="num">${count}</td>
+              <td>${FIXES[code] ?? 'See the error codes in the README; the next run retries the item.'}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
+}
+
 function failuresSection(failures: readonly ItemResult[]): Html {
   const rows = failures.slice(0, 200).map((item) => {
     const code = item.error?.code ?? '';
@@ -583,13 +614,12 @@ function failuresSection(failures: readonly ItemResult[]): Html {
 }
 
 function unitsSection(data: RunData): Html {
-  if (data.units.length === 0)
+  if (data.total === 0)
     return html`<section aria-labelledby="h-units">
       <h2 id="h-units">Units</h2>
       <p>No unit results yet.</p>
     </section>`;
-  const start = (data.page - 1) * PAGE_SIZE;
-  const pages = Math.max(1, Math.ceil(data.units.length / PAGE_SIZE));
+  const pages = Math.max(1, Math.ceil(data.total / PAGE_SIZE));
   const href = (p: number): string => `/runs/${encodeURIComponent(data.runId)}?page=${p}`;
   const previous = data.page > 1 ? html`<a href="${href(data.page - 1)}">Previous page</a>` : '';
   const next = data.page < pages ? html`<a href="${href(data.page + 1)}">Next page</a>` : '';
@@ -597,7 +627,7 @@ function unitsSection(data: RunData): Html {
     <h2 id="h-units">Units</h2>
     <table>
       <caption>
-        Unit results, ${data.units.length} in all
+        Unit results, ${data.total} in all
       </caption>
       <thead>
         <tr>
@@ -607,7 +637,7 @@ function unitsSection(data: RunData): Html {
         </tr>
       </thead>
       <tbody>
-        ${data.units.slice(start, start + PAGE_SIZE).map(
+        ${data.units.map(
           (unit) =>
             html`<tr>
               <td><code>${unit.unit}</code></td>

@@ -36,6 +36,7 @@ import {
   type ExplorerLevel,
   type ExplorerView,
   type OverviewData,
+  PAGE_SIZE,
 } from './pages.js';
 import { SESSION_COOKIE, SessionStore, cookieOf, csrfMatches, type Session } from './session.js';
 
@@ -482,17 +483,17 @@ export class Dashboard {
     const { store } = this.#parts;
     const record = await store.getRun(runId);
     const over = record !== undefined && runIsOver(record.status);
-    const result = over ? await store.getResult(runId) : undefined;
-    const units =
-      result?.units ?? [...(await store.getUnitResults(runId)).values()].map((stored) => stored.result);
     const progress = over ? record.progress : await store.getProgress(runId);
-    const page = Number(query.get('page') ?? '1');
+    const asked = Number(query.get('page') ?? '1');
+    const page = Number.isSafeInteger(asked) && asked > 0 ? asked : 1;
+    const { total, units } = await store.unitResultPage(runId, (page - 1) * PAGE_SIZE, PAGE_SIZE);
     return runPage(this.#frame(caller, `Run ${runId}`), {
       runId,
       ...(record !== undefined ? { record } : {}),
       ...(progress !== undefined ? { progress } : {}),
       units,
-      page: Number.isSafeInteger(page) && page > 0 ? page : 1,
+      total,
+      page,
     });
   }
 }
