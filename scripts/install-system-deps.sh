@@ -7,6 +7,8 @@
 #                    a kubectl from another package, e.g. google-cloud-cli's, is used as it is)
 #   zsh              the completion scripts are tested in the shells they are for (bash is always there)
 #   buildah          the pruner image is built from its Containerfile in the tests (vfs driver, chroot isolation)
+#   chromium         the real browser the pruner's web dashboard tests drive (through playwright-core; no
+#                    browser is ever downloaded)
 # Works as root or through sudo on Debian and Ubuntu. Anything else gets the list to install by hand.
 set -euo pipefail
 
@@ -17,6 +19,7 @@ declare -A PACKAGE_OF=(
   [kubectl]=kubernetes-client
   [zsh]=zsh
   [buildah]=buildah
+  [chromium]=chromium
 )
 
 missing=()

@@ -9,6 +9,7 @@ import { JobNames, SCHEDULER_ID, newManualRunId, planJobOptions, type PlanJobDat
 import { connectRedis, describeRedis, pingRedis, redisReady, type RedisConnection } from './redis.js';
 import type { Settings } from './settings.js';
 import { UndoStore, type UndoHead } from './undo-store.js';
+import { ExplorerStore } from './web/explorer.js';
 import { RunStore, runIsOver, type AppliedConfig, type RunProgress, type RunRecord } from './store.js';
 
 /** How long one `enqueue` or `status` waits for Redis (it may be restarting). */
@@ -25,6 +26,8 @@ export class PrunerClient {
   readonly queue: Queue<PlanJobData>;
   readonly store: RunStore;
   readonly undo: UndoStore;
+  /** The dry runs' plan explorer indexes (for `explain`). */
+  readonly explorer: ExplorerStore;
 
   private constructor(
     private readonly redis: RedisConnection,
@@ -36,6 +39,7 @@ export class PrunerClient {
     this.queue.on('error', () => undefined);
     this.store = new RunStore(redis, settings.prefix, settings.queue);
     this.undo = new UndoStore(redis, settings.prefix, settings.queue);
+    this.explorer = new ExplorerStore(redis, settings.prefix, settings.queue);
   }
 
   /**
@@ -82,13 +86,16 @@ export class PrunerClient {
     }
   }
 
-  /** Adds a manual trigger; a worker starts the run unless another one is in progress. */
-  async enqueue(confirm: boolean): Promise<string> {
+  /**
+   * Adds a manual trigger; a worker starts the run unless another one is in progress. `approve` names the
+   * dry run (run id) whose plan the confirmed run carries out.
+   */
+  async enqueue(confirm: boolean, approve?: string): Promise<string> {
     const runId = newManualRunId();
     await this.#within(COMMAND_DEADLINE_MS, 'to the trigger', () =>
       this.queue.add(
         JobNames.plan,
-        { trigger: 'manual', confirm },
+        { trigger: 'manual', confirm, ...(approve !== undefined ? { approve } : {}) },
         { ...planJobOptions(this.settings), jobId: runId },
       ),
     );
@@ -166,56 +173,8 @@ export class PrunerClient {
     return this.#within(COMMAND_DEADLINE_MS, 'to the status reads', () => this.#status(limit));
   }
 
-  async #status(limit: number): Promise<StatusReport> {
-    const [scheduler, applied, activeRun, runs, queue, lastSuccess, undo] = await Promise.all([
-      this.queue.getJobScheduler(SCHEDULER_ID),
-      this.store.getAppliedConfig(),
-      this.store.lockHolder(),
-      this.store.listRuns(limit),
-      this.queue.getJobCounts(
-        'waiting',
-        'active',
-        'delayed',
-        'waiting-children',
-        'prioritized',
-        'failed',
-        'completed',
-      ),
-      this.store.lastSuccess(),
-      this.undo.list(),
-    ]);
-    // Runs in progress show their live counters; ended ones keep theirs in the record.
-    await Promise.all(
-      runs
-        .filter((run) => !runIsOver(run.status))
-        .map(async (run) => {
-          const progress = await this.store.getProgress(run.runId);
-          if (progress !== undefined) run.progress = progress;
-        }),
-    );
-    const activeProgress =
-      activeRun === undefined
-        ? undefined
-        : (runs.find((run) => run.runId === activeRun)?.progress ??
-          (await this.store.getProgress(activeRun)));
-    return {
-      schedule:
-        scheduler === undefined
-          ? { active: false, ...(applied?.suspend === true ? { suspended: true } : {}) }
-          : {
-              active: true,
-              ...(scheduler.pattern !== undefined ? { pattern: scheduler.pattern } : {}),
-              ...(scheduler.next !== undefined ? { next: new Date(scheduler.next).toISOString() } : {}),
-              ...(scheduler.tz !== undefined ? { tz: scheduler.tz } : {}),
-            },
-      ...(applied !== undefined ? { appliedConfig: applied } : {}),
-      ...(activeRun !== undefined ? { activeRun } : {}),
-      ...(activeProgress !== undefined ? { activeProgress } : {}),
-      ...(lastSuccess !== undefined ? { lastSuccess: new Date(lastSuccess).toISOString() } : {}),
-      queue,
-      runs,
-      undoWindows: undo.filter((head) => head.state === 'open' || head.state === 'recording'),
-    };
+  #status(limit: number): Promise<StatusReport> {
+    return readStatus(this.queue as Queue, this.store, this.undo, limit);
   }
 
   /** Closes the connection; at once when Redis is away (a polite QUIT would wait for it to come back). */
@@ -244,4 +203,66 @@ export interface StatusReport {
   runs: RunRecord[];
   /** Runs whose removals can still be restored (`registry-pruner restore RUN`). */
   undoWindows: UndoHead[];
+}
+
+/**
+ * What `status` shows, read from the queue and the store (the dashboard's overview reads the same).
+ *
+ * @param undo The undo records (the runs still in their window are listed).
+ * @param limit How many runs to list, newest first.
+ */
+export async function readStatus(
+  jobs: Queue,
+  store: RunStore,
+  undo: UndoStore,
+  limit: number,
+): Promise<StatusReport> {
+  const [scheduler, applied, activeRun, runs, queue, lastSuccess, windows] = await Promise.all([
+    jobs.getJobScheduler(SCHEDULER_ID),
+    store.getAppliedConfig(),
+    store.lockHolder(),
+    store.listRuns(limit),
+    jobs.getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'waiting-children',
+      'prioritized',
+      'failed',
+      'completed',
+    ),
+    store.lastSuccess(),
+    undo.list(),
+  ]);
+  // Runs in progress show their live counters; ended ones keep theirs in the record.
+  await Promise.all(
+    runs
+      .filter((run) => !runIsOver(run.status))
+      .map(async (run) => {
+        const progress = await store.getProgress(run.runId);
+        if (progress !== undefined) run.progress = progress;
+      }),
+  );
+  const activeProgress =
+    activeRun === undefined
+      ? undefined
+      : (runs.find((run) => run.runId === activeRun)?.progress ?? (await store.getProgress(activeRun)));
+  return {
+    schedule:
+      scheduler === undefined
+        ? { active: false, ...(applied?.suspend === true ? { suspended: true } : {}) }
+        : {
+            active: true,
+            ...(scheduler.pattern !== undefined ? { pattern: scheduler.pattern } : {}),
+            ...(scheduler.next !== undefined ? { next: new Date(scheduler.next).toISOString() } : {}),
+            ...(scheduler.tz !== undefined ? { tz: scheduler.tz } : {}),
+          },
+    ...(applied !== undefined ? { appliedConfig: applied } : {}),
+    ...(activeRun !== undefined ? { activeRun } : {}),
+    ...(activeProgress !== undefined ? { activeProgress } : {}),
+    ...(lastSuccess !== undefined ? { lastSuccess: new Date(lastSuccess).toISOString() } : {}),
+    queue,
+    runs,
+    undoWindows: windows.filter((head) => head.state === 'open' || head.state === 'recording'),
+  };
 }

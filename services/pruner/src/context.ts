@@ -35,6 +35,7 @@ import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
 import type { PlanHead, RunRecord, RunStore } from './store.js';
 import type { UndoStore } from './undo-store.js';
+import type { ExplorerStore } from './web/explorer.js';
 
 /**
  * A run as a unit job needs it: its record and its plan's head. The units stay in Redis; each job reads its
@@ -66,6 +67,8 @@ export interface PrunerContextParts {
   events: EventRecorder;
   failpoints: Failpoints;
   shutdown: AbortSignal;
+  /** Where dry runs store their plan explorer index (the dashboard); none: dry runs store no index. */
+  explorer?: ExplorerStore;
 }
 
 /** How long one registry client (and the token in it) is used before a new one is made. */
@@ -94,6 +97,7 @@ export class PrunerContext {
   readonly client: ClusterClient;
   readonly store: RunStore;
   readonly undo: UndoStore;
+  readonly explorer: ExplorerStore | undefined;
   readonly queue: Queue;
   readonly flows: FlowProducer;
   readonly logger: Logger;
@@ -114,6 +118,7 @@ export class PrunerContext {
     this.client = parts.client;
     this.store = parts.store;
     this.undo = parts.undo;
+    this.explorer = parts.explorer;
     this.queue = parts.queue;
     this.flows = parts.flows;
     this.logger = parts.logger;

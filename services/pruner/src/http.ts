@@ -2,7 +2,7 @@
  * The worker's HTTP endpoints: `/healthz` (the process serves), `/readyz` (Redis answers, the worker runs
  * and the ImagePruner CR could be read) and `/metrics` (Prometheus text).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { PrunerError } from './errors.js';
@@ -12,7 +12,14 @@ export interface HealthSources {
   /** Undefined when ready, otherwise why not. */
   notReady(): Promise<string | undefined>;
   metrics: Registry;
+  /**
+   * The dashboard (web/server.ts), asked for every other path; it answers false for paths that are not its
+   * own, which get 404.
+   */
+  web?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 }
+
+const HEALTH_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** A listening server, its address and port. */
 export interface HealthServer {
@@ -80,11 +87,18 @@ export async function startHealthServer(
 ): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
-    answer(path, sources).then(
-      (reply) => response.writeHead(reply.status, { 'content-type': reply.type }).end(reply.body),
-      (error: unknown) =>
-        response.writeHead(500, { 'content-type': 'text/plain' }).end(`error: ${(error as Error).message}\n`),
-    );
+    const web = HEALTH_PATHS.has(path) ? undefined : sources.web;
+    const answered = web === undefined ? Promise.resolve(false) : web(request, response);
+    answered
+      .then(async (done) => {
+        if (done) return;
+        const reply = await answer(path, sources);
+        response.writeHead(reply.status, { 'content-type': reply.type }).end(reply.body);
+      })
+      .catch((error: unknown) => {
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+        response.end(`error: ${(error as Error).message}\n`);
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)));

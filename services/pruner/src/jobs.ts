@@ -32,6 +32,8 @@ export interface PlanJobData {
   trigger: RunTrigger;
   /** Carry out the run (otherwise a dry run). */
   confirm: boolean;
+  /** The dry run whose plan was approved: the run carries out that plan's changes only (see web/approve.ts). */
+  approve?: string;
 }
 
 /** Phase 1: one stream unit. */

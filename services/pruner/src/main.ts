@@ -25,6 +25,8 @@ import {
   type Settings,
 } from './settings.js';
 import { startWorker } from './worker.js';
+import { approvableRun } from './web/approve.js';
+import { explain, formatExplanation, parseExplainRef } from './web/explain.js';
 
 /** Where output goes. */
 export interface Io {
@@ -118,9 +120,15 @@ const COMMANDS = {
       confirm: { type: 'boolean', help: 'the run deletes for real (default: a dry run)' },
       wait: { type: 'boolean', help: 'follow the run and print its result' },
       timeout: { type: 'string', value: 'DURATION', help: 'how long --wait waits, e.g. 30m' },
+      plan: {
+        type: 'string',
+        value: 'ID',
+        help: "with --confirm: carry out this dry run's approved plan (its run id or plan id)",
+      },
     },
     usage:
-      '[--confirm] [--wait [--timeout 30m]] [--output table|json]\n' +
+      '[--confirm [--plan ID]] [--wait [--timeout 30m]] [--output table|json]\n' +
+      "  --plan approves a dry run's plan: the run carries out only its changes, each checked again.\n" +
       '  --wait rides out a Redis restart until --timeout; if Redis stays away or loses the run, it says\n' +
       '  so and exits 1 (a run whose data survived goes on in the workers: follow it with `status`).',
   },
@@ -143,6 +151,14 @@ const COMMANDS = {
       'dry-run': { type: 'boolean', help: 'show what would be restored; change nothing' },
     },
     usage: 'RUN [--image DIGEST] [--stream NS/NAME[:TAG]] [--dry-run] [--output table|json]',
+  },
+  explain: {
+    summary: 'why a dry run keeps or would delete an image: REF is sha256:…, ns/name:tag or ns/name@sha256:…',
+    options: {
+      ...OUTPUT,
+      run: { type: 'string', value: 'ID', help: 'the dry run to ask (default: the newest with a plan)' },
+    },
+    usage: 'REF [--run ID] [--output table|json]',
   },
   completion: {
     summary: 'print a completion script: source <(registry-pruner completion bash), or zsh',
@@ -290,9 +306,13 @@ async function enqueueCommand(values: Values, io: Io): Promise<number> {
   const json = outputOf(values) === 'json';
   const timeout = durationOption('timeout', values.timeout, '30m', false) ?? 30 * 60_000;
   const settings = settingsWith(values, io.env);
+  const plan = typeof values.plan === 'string' ? values.plan : undefined;
+  if (plan !== undefined && values.confirm !== true)
+    throw usageError('--plan approves a plan for a confirmed run: add --confirm.');
   const client = await PrunerClient.connect(settings);
   try {
-    const runId = await client.enqueue(settings.confirm);
+    const approved = plan === undefined ? undefined : await approvableRun(client.store, plan);
+    const runId = await client.enqueue(settings.confirm, approved?.runId);
     if (values.wait !== true) {
       await io.stdout(
         json
@@ -322,6 +342,38 @@ async function statusCommand(values: Values, io: Io): Promise<number> {
   } finally {
     await client.close();
   }
+}
+
+async function explainCommand(values: Values, io: Io): Promise<number> {
+  const json = outputOf(values) === 'json';
+  if (typeof values.ref !== 'string')
+    throw usageError('Name what to explain: sha256:…, ns/name:tag or ns/name@sha256:….');
+  const ref = values.ref;
+  parseExplainRef(ref);
+  const client = await PrunerClient.connect(loadSettings(io.env));
+  try {
+    const runId = typeof values.run === 'string' ? values.run : await newestExplorable(client);
+    const answer = await explain(client.explorer, runId, ref);
+    await io.stdout(json ? JSON.stringify(answer, null, 2) : formatExplanation(answer));
+    return answer.lines.length > 0 ? 0 : 1;
+  } finally {
+    await client.close();
+  }
+}
+
+/** The newest dry run that succeeded and still has its explorer index. */
+async function newestExplorable(client: PrunerClient): Promise<string> {
+  for (const run of await client.store.listRuns(100)) {
+    if (run.dryRun && run.status === 'succeeded' && (await client.explorer.head(run.runId)) !== undefined)
+      return run.runId;
+  }
+  throw new PrunerError(
+    'PRUNER_RUN_NOT_FOUND',
+    'No dry run with a stored plan is in the history (plans are kept 24 h).',
+    {
+      hint: 'Start one with `registry-pruner enqueue --wait`, then ask again.',
+    },
+  );
 }
 
 /** The commands and options for completion: the tables `--help` prints, and nothing else. */
@@ -377,7 +429,7 @@ function commandHelp(command: CommandName): string {
 }
 
 async function restoreCommand(values: Values, io: Io): Promise<number> {
-  const runId = values.shell;
+  const runId = values.runId;
   if (typeof runId !== 'string')
     throw usageError('restore needs the run id (`registry-pruner status` lists the runs in their window).');
   const json = outputOf(values) === 'json';
@@ -402,6 +454,7 @@ const HANDLERS: Record<CommandName, (values: Values, io: Io) => Promise<number>>
   enqueue: enqueueCommand,
   status: statusCommand,
   restore: restoreCommand,
+  explain: explainCommand,
   completion: completionCommand,
 };
 
@@ -427,10 +480,12 @@ function parse(name: CommandName, argv: readonly string[]): Values {
   const values: Values = {};
   for (const token of tokens) {
     if (token.kind === 'positional') {
-      // `completion` takes the shell, `restore` the run; no other command takes an argument.
-      if ((name !== 'completion' && name !== 'restore') || values.shell !== undefined)
+      // `completion` takes the shell, `explain` the reference, `restore` the run; no other command takes an
+      // argument.
+      const slot = { completion: 'shell', explain: 'ref', restore: 'runId' }[name as string];
+      if (slot === undefined || values[slot] !== undefined)
         throw usageError(`Unexpected argument "${token.value}".`);
-      values.shell = token.value;
+      values[slot] = token.value;
       continue;
     }
     if (token.kind === 'option-terminator') continue;

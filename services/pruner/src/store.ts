@@ -5,6 +5,7 @@
  */
 import type {
   ImageUnit,
+  ItemResult,
   PruneMode,
   PrunePlan,
   PruneRunResult,
@@ -55,6 +56,8 @@ export interface RunRecord {
   registryAt?: string;
   /** The process that planned it. */
   plannedBy?: string;
+  /** The dry run whose approved plan this run carries out. */
+  approvedFrom?: string;
   notes?: string[];
   /**
    * How far the run got: live from Redis while it is in progress (`status` fills it in), kept in the record
@@ -523,6 +526,37 @@ export class RunStore {
       if (page.length < RESULT_PAGE) break;
     }
     return { ...head, units };
+  }
+
+  /**
+   * One page of a run's unit results in plan order (the dashboard's run page): from the result log once it is
+   * written, else the results recorded so far, a unit without one as `pending`.
+   */
+  async unitResultPage(
+    runId: string,
+    start: number,
+    count: number,
+  ): Promise<{ total: number; units: { unit: string; status: string; items: ItemResult[] }[] }> {
+    const logKey = this.#key('run', runId, 'result-units');
+    const total = await this.#redis.llen(logKey);
+    if (total > 0) {
+      const page = await this.#redis.lrange(logKey, start, start + count - 1);
+      return { total, units: page.map((text) => JSON.parse(text) as UnitResult) };
+    }
+    const idsKey = this.#key('run', runId, 'plan-ids');
+    const planned = await this.#redis.llen(idsKey);
+    if (planned === 0) {
+      // A log an earlier version wrote whole, or nothing yet.
+      const whole = await this.getResult(runId);
+      const units = whole?.units ?? [];
+      return { total: units.length, units: units.slice(start, start + count) };
+    }
+    const ids = await this.#redis.lrange(idsKey, start, start + count - 1);
+    const results = await this.getUnitResults(runId, ids);
+    return {
+      total: planned,
+      units: ids.map((id) => results.get(id)?.result ?? { unit: id, status: 'pending', items: [] }),
+    };
   }
 
   /** Lets the working data of a finished run expire. */

@@ -34,6 +34,8 @@ import { connectRedis, describeRedis, pingRedis, type RedisConnection } from './
 import { ScheduleKeeper } from './schedule.js';
 import type { Settings } from './settings.js';
 import { RunStore } from './store.js';
+import { ExplorerStore } from './web/explorer.js';
+import { Dashboard } from './web/server.js';
 
 /** Options of {@link startWorker}. */
 export interface StartWorkerOptions {
@@ -148,6 +150,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   flows.on('error', () => undefined);
   const store = new RunStore(redis, settings.prefix, settings.queue);
   const undo = new UndoStore(redis, settings.prefix, settings.queue);
+  const explorer = new ExplorerStore(redis, settings.prefix, settings.queue);
   const abort = new AbortController();
   const events = new EventRecorder(client, settings.eventsNamespace, 'registry-pruner', (reason) =>
     logger.warn(
@@ -176,7 +179,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     events,
     failpoints: new Failpoints(settings.failpoint, logger),
     shutdown: abort.signal,
+    explorer,
   });
+  const dashboard = new Dashboard({ settings, client, store, undo, explorer, queue: queue as Queue, logger });
   rate = () => ({ api: ctx.limiters.api.rate, registry: ctx.limiters.registry.rate });
   const keeper = new ScheduleKeeper(client, queue, store, settings, logger);
   const running: { worker?: Worker } = {};
@@ -186,6 +191,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     http = await startHealthServer(settings.httpHost, settings.httpPort, {
       notReady: readiness(redis, settings, keeper, () => running.worker),
       metrics: metrics.registry,
+      web: (request, response) => dashboard.handle(request, response),
     });
   } catch (error) {
     await Promise.allSettled([queue.close(), flows.close()]);

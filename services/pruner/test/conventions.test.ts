@@ -39,7 +39,7 @@ const pruner = (args: string[]): Promise<{ code: number; stdout: string; stderr:
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (error: { code: number; stdout: string; stderr: string }) => error,
   );
-const COMMANDS = ['run', 'worker', 'enqueue', 'status', 'completion'];
+const COMMANDS = ['run', 'worker', 'enqueue', 'status', 'explain', 'completion'];
 const hasZsh = await run('zsh', ['--version']).then(
   () => true,
   () => false,

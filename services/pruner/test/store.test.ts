@@ -62,6 +62,29 @@ describe('run store', () => {
     expect(await older.getResult('missing')).toBeUndefined();
   });
 
+  it('pages unit results for the run page: recorded so far in plan order, then the result log', async () => {
+    const runs = store();
+    const units = Array.from({ length: 5 }, (_, i) => ({
+      type: 'image' as const,
+      id: `image/${i}`,
+      digest: `sha256:${i}`,
+      dependsOn: [],
+      parents: [],
+      blobs: [],
+    }));
+    await runs.putPlan('r', { units } as unknown as StoredPlan);
+    const done = (i: number): UnitResult => ({ unit: `image/${i}`, status: 'done', items: [] });
+    await runs.putUnitResult('r', { result: done(3), worker: 'w', at: 'now' });
+    expect(await runs.unitResultPage('r', 2, 2)).toEqual({
+      total: 5,
+      units: [{ unit: 'image/2', status: 'pending', items: [] }, done(3)],
+    });
+    await runs.startResult('r');
+    await runs.appendResult('r', [0, 1, 2, 3, 4].map(done));
+    expect(await runs.unitResultPage('r', 4, 2)).toEqual({ total: 5, units: [done(4)] });
+    expect(await runs.unitResultPage('nothing', 0, 2)).toEqual({ total: 0, units: [] });
+  });
+
   it('lets one run hold the lock, renews it for that run, and releases it only for that run', async () => {
     const runs = store();
     expect(await runs.acquireLock('a', 60_000)).toBe('a');

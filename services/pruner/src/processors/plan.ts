@@ -35,7 +35,14 @@ import {
 import { imageBatches } from '../batches.js';
 import { collectGarbage, collectWhileReading, releaseMemory } from '../memory.js';
 import { runIsOver, type PlanHead, type RunRecord, type StoredPlan } from '../store.js';
+import { approvedChanges, restrictToApproved } from '../web/approve.js';
+import { buildExplorerIndex } from '../web/explorer.js';
 import { failRun, rejectTrigger } from './run-end.js';
+
+/** Whether the run stores the dashboard's plan explorer index: dry runs, unless PRUNER_PLAN_EXPLORER=false. */
+function explored(ctx: PrunerContext, record: RunRecord): boolean {
+  return record.dryRun && ctx.settings.planExplorer && ctx.explorer !== undefined;
+}
 
 async function makePlan(
   ctx: PrunerContext,
@@ -61,9 +68,17 @@ async function makePlan(
   });
   // The last pages' garbage goes before the plan adds its own.
   collectGarbage();
-  // The run is stored and carried out by its units; the counts are in the summary, so no item is listed.
-  const plan = planPrune(snapshot, policy, { mode, now: new Date(), detail: 'summary' });
-  return { plan, config };
+  // The run is stored and carried out by its units; the counts are in the summary, so no item is listed —
+  // except for a dry run, whose every decision goes to the dashboard's plan explorer.
+  const plan = planPrune(snapshot, policy, {
+    mode,
+    now: new Date(),
+    detail: explored(ctx, record) ? 'all' : 'summary',
+  });
+  if (record.approvedFrom === undefined) return { plan, config };
+  const approved = await ctx.store.getRun(record.approvedFrom);
+  const changes = await approvedChanges(ctx.store, record.approvedFrom);
+  return { plan: restrictToApproved(plan, changes, approved?.planId ?? plan.id).plan, config };
 }
 
 function storedPlanOf(plan: PrunePlan): StoredPlan {
@@ -146,6 +161,7 @@ async function planAndStore(
   const images = plan.units.filter((unit) => unit.type === 'image');
   await ctx.store.putBatches(runId, imageBatches(images, ctx.settings.batchSize));
   const undoWindowMs = await beginUndoRecord(ctx, record, plan);
+  if (explored(ctx, record)) await ctx.explorer?.put(buildExplorerIndex(runId, plan));
   await ctx.store.updateRun(runId, {
     ...(undoWindowMs !== undefined ? { undoWindowMs } : {}),
     status: 'running',
@@ -216,6 +232,7 @@ export async function processPlan(job: Job<PlanJobData>, ctx: PrunerContext): Pr
     dryRun: job.data.confirm !== true,
     createdAt: new Date(job.timestamp).toISOString(),
     plannedBy: ctx.settings.workerName,
+    ...(job.data.approve !== undefined ? { approvedFrom: job.data.approve } : {}),
   };
   // A late copy of a trigger whose run is over (its worker stalled after adding the flow) does nothing.
   const known = await ctx.store.getRun(runId);

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
+import { startCluster, type RunningCluster, type UserSpec } from '@registry-push/openshift-sim';
 import {
   buildOciImage,
   httpRequest,
@@ -67,12 +67,12 @@ async function waitForRoute(cluster: RunningCluster, host: string): Promise<void
 }
 
 /**
- * Starts a world; `namespaces` are created besides `demo`, `customResourceDefinitions` served besides the
- * built-in kinds.
+ * Starts a world; `namespaces` are created besides `demo`, `users` besides the simulator's seed users,
+ * `customResourceDefinitions` served besides the built-in kinds.
  */
 export async function startWorld(
   namespaces: string[] = [],
-  options: { customResourceDefinitions?: readonly string[] } = {},
+  options: { customResourceDefinitions?: readonly string[]; users?: UserSpec[] } = {},
 ): Promise<World> {
   const cluster = await startCluster({ defaultRoute: true, namespaces, ...options });
   const redis = await startRedis();
