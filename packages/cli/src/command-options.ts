@@ -105,6 +105,6 @@ export const METRICS_OPTIONS: readonly OptionName[] = [
   'tls-verify',
 ];
 
-export const CONFIG_OPTIONS: readonly OptionName[] = ['dry-run'];
+export const CONFIG_OPTIONS: readonly OptionName[] = ['dry-run', 'storage-credential'];
 
 export const TRUSTED_CA_OPTIONS: readonly OptionName[] = ['ca-file', 'ca-data', 'dry-run'];

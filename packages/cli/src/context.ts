@@ -10,6 +10,8 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   /** Rewrite one status line in place (a terminal); absent when stderr is a log. */
   statusLine?: (text: string) => void;
+  /** Read all of standard input (for a secret given as `-`); absent: there is none to read. */
+  readStdin?: () => string;
 }
 
 /** What a command returns: a JSON-able result and the lines that say it in text. */

@@ -68,8 +68,20 @@ settable PATHs (checked against the CRD before anything is sent; PATH=null remov
   defaultRoute=true|false   disableRedirect=true|false   proxy.http|proxy.https|proxy.noProxy=TEXT
   requests.read|requests.write .maxRunning=N .maxInQueue=N .maxWaitInQueue=DURATION (e.g. 30s)
   nodeSelector, tolerations, affinity, topologySpreadConstraints, resources = JSON
-storage rules: replicas > 1 is refused on emptyDir and on a claim that is not ReadWriteMany; a ReadWriteOnce
-claim needs rolloutStrategy=Recreate.`;
+  storage.managementState=Managed|Unmanaged   storage.BACKEND='{}' (whole stanza) or =null (remove it)
+  storage.emptyDir='{}'   storage.pvc.claim=NAME
+  storage.s3 .bucket .region .regionEndpoint .keyID .encrypt .virtualHostedStyle .chunkSizeMiB .trustedCA.name
+             .cloudFront=JSON   storage.gcs .bucket .region .projectID .keyID
+  storage.azure .accountName .container .cloudName=AzurePublicCloud|AzureUSGovernmentCloud|AzureChinaCloud|...
+                .networkAccess=JSON   storage.swift .authURL .authVersion .container .domain .domainID .tenant
+                .tenantID .regionName   storage.ibmcos .bucket .location .resourceGroupName .resourceKeyCRN
+                .serviceInstanceCRN   storage.oss .bucket .region .endpointAccessibility .encryption.method
+                .encryption.kms.keyID
+storage credentials: --storage-credential KEY=FILE (FILE - for stdin), the documented keys of
+image-registry-private-configuration-user: REGISTRY_STORAGE_S3_ACCESSKEY and _SECRETKEY, _GCS_KEYFILE,
+_AZURE_ACCOUNTKEY, _SWIFT_USERNAME and _PASSWORD, _IBMCOS_IAMAPIKEY; OSS: credentials (an ini profile).
+storage rules: exactly one backend (switch with storage.OLD=null); replicas > 1 is refused on emptyDir and on a
+claim that is not ReadWriteMany; a ReadWriteOnce claim needs rolloutStrategy=Recreate; a claim under 100Gi warns.`;
 
 const TRUSTED_CA_DETAILS = `actions:
   add HOST[:PORT] --ca-file FILE   put the CA (PEM certificates, never a key) under key HOST..PORT of the config

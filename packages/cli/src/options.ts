@@ -159,6 +159,12 @@ export const OPTIONS = {
     value: 'FILE',
     help: 'enable: Azure account key from FILE (or REGISTRY_PUSH_AZURE_ACCOUNT_KEY)',
   },
+  'storage-credential': {
+    type: 'string',
+    multiple: true,
+    value: 'KEY=FILE',
+    help: 'config set: a storage credential from FILE (- for stdin) under its documented key, e.g. REGISTRY_STORAGE_S3_ACCESSKEY=./key (repeatable)',
+  },
   'dry-run': {
     type: 'boolean',
     help: 'enable, config set, config undo and trusted-ca: check and print the patch, change nothing',

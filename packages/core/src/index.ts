@@ -281,7 +281,9 @@ export {
 export { AdminNames, type AdminProgress } from './admin/shapes.js';
 // `registry-push config get|set|diff|undo`: the operator spec's documented fields, with undo
 export {
+  AZURE_CLOUD_NAMES,
   PREVIOUS_SPEC_ANNOTATION,
+  STORAGE_BACKENDS,
   getRegistryConfig,
   hideUrlPasswords,
   setRegistryConfig,
