@@ -107,4 +107,13 @@ export const METRICS_OPTIONS: readonly OptionName[] = [
 
 export const CONFIG_OPTIONS: readonly OptionName[] = ['dry-run', 'storage-credential'];
 
+export const LOGS_OPTIONS: readonly OptionName[] = [
+  'pod',
+  'follow',
+  'since',
+  'since-time',
+  'tail',
+  'timestamps',
+];
+
 export const TRUSTED_CA_OPTIONS: readonly OptionName[] = ['ca-file', 'ca-data', 'dry-run'];

@@ -21,6 +21,8 @@ export interface CommandResult {
   warnings?: string[];
   /** Exit code for a result that is printed but is not a success (doctor with a failed check); default 0. */
   exitCode?: number;
+  /** The command printed its output as it went (logs): nothing more is printed at the end. */
+  streamed?: boolean;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   ENABLE_OPTIONS,
   EXPOSE_OPTIONS,
   LOGIN_OPTIONS,
+  LOGS_OPTIONS,
   METRICS_OPTIONS,
   PUSH_OPTIONS,
   STATUS_OPTIONS,
@@ -158,6 +159,13 @@ const COMMANDS: Record<string, Command> = {
     usesCluster: true,
     run: async (...args) => (await import('./commands/metrics.js')).metricsCommand(args[0], args[1]),
   },
+  logs: {
+    summary:
+      "print the registry pods' logs (all pods, or --pod NAME; --follow, --since, --tail as kubectl logs)",
+    options: LOGS_OPTIONS,
+    usesCluster: true,
+    run: async (...args) => (await import('./commands/logs.js')).logsCommand(args[0], args[1]),
+  },
   config: {
     summary:
       "read or change the registry operator's spec (replicas, logLevel, proxy, requests, placement...) and undo a change",
@@ -270,7 +278,9 @@ async function execute(name: string, command: Command, parsed: Parsed, io: Io): 
   try {
     const result = await command.run(options, io, parsed.positionals);
     for (const warning of result.warnings ?? []) io.stderr(`warning: ${warning}`);
-    io.stdout(json ? JSON.stringify(result.json, null, 2) : result.text.join('\n'));
+    if (result.streamed !== true) {
+      io.stdout(json ? JSON.stringify(result.json, null, 2) : result.text.join('\n'));
+    }
     return result.exitCode ?? 0;
   } catch (error) {
     if (error instanceof UsageError) return usageMistake(io, name, error.message, json);

@@ -2,7 +2,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClusterClient, RegistryNames, Resources, type RegistryConfig } from '@registry-push/core';
+import {
+  ClusterClient,
+  RegistryNames,
+  Resources,
+  type KubeObject,
+  type RegistryConfig,
+} from '@registry-push/core';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
@@ -111,7 +117,7 @@ describe('registry-push config set storage', () => {
     expect(await storage()).toMatchObject({
       s3: { bucket: 'real-bucket', region: 'us-east-1', encrypt: true },
     });
-    const secret = await admin.get<{ data?: Record<string, string> }>(
+    const secret = await admin.get<KubeObject & { data?: Record<string, string> }>(
       Resources.secret,
       SECRET,
       RegistryNames.namespace,
