@@ -98,6 +98,7 @@ export const ENABLE_OPTIONS: readonly OptionName[] = [
 ];
 
 export const METRICS_OPTIONS: readonly OptionName[] = [
+  'basic-auth-user',
   'registry',
   'namespace',
   'ca-file',

@@ -170,6 +170,11 @@ export const OPTIONS = {
     help: 'enable, config set, config undo and trusted-ca: check and print the patch, change nothing',
   },
   prune: { type: 'boolean', help: 'doctor: also check what pruning needs' },
+  'basic-auth-user': {
+    type: 'string',
+    value: 'NAME',
+    help: 'metrics: send the token as the Basic auth password with this user name (curl -u NAME:TOKEN, as the docs)',
+  },
   // logs
   pod: { type: 'string', value: 'NAME', help: 'logs: one registry pod (default: all of them)' },
   follow: { type: 'boolean', short: 'f', help: 'logs: keep printing new lines until the pods are gone' },
