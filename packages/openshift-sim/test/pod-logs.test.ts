@@ -120,6 +120,19 @@ describe('pods/log of the registry pods', () => {
     expect(viewer.json['message']).toMatch(/cannot get resource "pods\/log"/);
   });
 
+  it('keeps the last 10000 lines of a pod, as the kubelet rotates a log', async () => {
+    const pod = await registryPod();
+    for (let i = 0; i < 10_050; i++) cluster.podLogs.append(NS, pod, `bulk ${i}`);
+    const answer = await raw(cluster, 'GET', `/api/v1/namespaces/${NS}/pods/${pod}/log`);
+    const lines = answer.body
+      .toString()
+      .split('\n')
+      .filter((line) => line !== '');
+    expect(lines).toHaveLength(10_000);
+    expect(lines[0]).toBe('bulk 50');
+    expect(lines.at(-1)).toBe('bulk 10049');
+  });
+
   it('kubectl logs -f streams new lines and ends when the pod is deleted', async () => {
     const pod = await registryPod();
     const kubeconfig = cluster.users['kubeadmin']?.kubeconfig ?? '';

@@ -19,6 +19,12 @@ interface Follower {
 
 const key = (namespace: string, pod: string): string => `${namespace}/${pod}`;
 
+/**
+ * The lines kept per pod: older ones are dropped, as the kubelet rotates a container's log (10 MiB by
+ * default), so a long-running simulator answering many registry requests does not grow without bound.
+ */
+export const KEPT_LINES = 10_000;
+
 /** The log lines of every simulated pod (one container each), and who follows them. */
 export class PodLogs {
   private readonly lines = new Map<string, LogLine[]>();
@@ -30,6 +36,7 @@ export class PodLogs {
     const line = { at, text };
     const list = this.lines.get(id) ?? [];
     list.push(line);
+    if (list.length > KEPT_LINES) list.splice(0, list.length - KEPT_LINES);
     this.lines.set(id, list);
     for (const follower of this.followers.get(id) ?? []) follower.line(line);
   }
