@@ -98,6 +98,7 @@ export const ENABLE_OPTIONS: readonly OptionName[] = [
 ];
 
 export const METRICS_OPTIONS: readonly OptionName[] = [
+  'basic-auth-user',
   'registry',
   'namespace',
   'ca-file',
@@ -105,6 +106,15 @@ export const METRICS_OPTIONS: readonly OptionName[] = [
   'tls-verify',
 ];
 
-export const CONFIG_OPTIONS: readonly OptionName[] = ['dry-run'];
+export const CONFIG_OPTIONS: readonly OptionName[] = ['dry-run', 'storage-credential'];
+
+export const LOGS_OPTIONS: readonly OptionName[] = [
+  'pod',
+  'follow',
+  'since',
+  'since-time',
+  'tail',
+  'timestamps',
+];
 
 export const TRUSTED_CA_OPTIONS: readonly OptionName[] = ['ca-file', 'ca-data', 'dry-run'];

@@ -10,6 +10,8 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   /** Rewrite one status line in place (a terminal); absent when stderr is a log. */
   statusLine?: (text: string) => void;
+  /** Read all of standard input (for a secret given as `-`); absent: there is none to read. */
+  readStdin?: () => string;
 }
 
 /** What a command returns: a JSON-able result and the lines that say it in text. */
@@ -19,6 +21,8 @@ export interface CommandResult {
   warnings?: string[];
   /** Exit code for a result that is printed but is not a success (doctor with a failed check); default 0. */
   exitCode?: number;
+  /** The command printed its output as it went (logs): nothing more is printed at the end. */
+  streamed?: boolean;
 }
 
 /**

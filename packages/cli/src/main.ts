@@ -6,6 +6,7 @@ import {
   ENABLE_OPTIONS,
   EXPOSE_OPTIONS,
   LOGIN_OPTIONS,
+  LOGS_OPTIONS,
   METRICS_OPTIONS,
   PUSH_OPTIONS,
   STATUS_OPTIONS,
@@ -68,8 +69,20 @@ settable PATHs (checked against the CRD before anything is sent; PATH=null remov
   defaultRoute=true|false   disableRedirect=true|false   proxy.http|proxy.https|proxy.noProxy=TEXT
   requests.read|requests.write .maxRunning=N .maxInQueue=N .maxWaitInQueue=DURATION (e.g. 30s)
   nodeSelector, tolerations, affinity, topologySpreadConstraints, resources = JSON
-storage rules: replicas > 1 is refused on emptyDir and on a claim that is not ReadWriteMany; a ReadWriteOnce
-claim needs rolloutStrategy=Recreate.`;
+  storage.managementState=Managed|Unmanaged   storage.BACKEND='{}' (whole stanza) or =null (remove it)
+  storage.emptyDir='{}'   storage.pvc.claim=NAME
+  storage.s3 .bucket .region .regionEndpoint .keyID .encrypt .virtualHostedStyle .chunkSizeMiB .trustedCA.name
+             .cloudFront=JSON   storage.gcs .bucket .region .projectID .keyID
+  storage.azure .accountName .container .cloudName=AzurePublicCloud|AzureUSGovernmentCloud|AzureChinaCloud|...
+                .networkAccess=JSON   storage.swift .authURL .authVersion .container .domain .domainID .tenant
+                .tenantID .regionName   storage.ibmcos .bucket .location .resourceGroupName .resourceKeyCRN
+                .serviceInstanceCRN   storage.oss .bucket .region .endpointAccessibility .encryption.method
+                .encryption.kms.keyID
+storage credentials: --storage-credential KEY=FILE (FILE - for stdin), the documented keys of
+image-registry-private-configuration-user: REGISTRY_STORAGE_S3_ACCESSKEY and _SECRETKEY, _GCS_KEYFILE,
+_AZURE_ACCOUNTKEY, _SWIFT_USERNAME and _PASSWORD, _IBMCOS_IAMAPIKEY; OSS: credentials (an ini profile).
+storage rules: exactly one backend (switch with storage.OLD=null); replicas > 1 is refused on emptyDir and on a
+claim that is not ReadWriteMany; a ReadWriteOnce claim needs rolloutStrategy=Recreate; a claim under 100Gi warns.`;
 
 const TRUSTED_CA_DETAILS = `actions:
   add HOST[:PORT] --ca-file FILE   put the CA (PEM certificates, never a key) under key HOST..PORT of the config
@@ -145,6 +158,13 @@ const COMMANDS: Record<string, Command> = {
     options: METRICS_OPTIONS,
     usesCluster: true,
     run: async (...args) => (await import('./commands/metrics.js')).metricsCommand(args[0], args[1]),
+  },
+  logs: {
+    summary:
+      "print the registry pods' logs (all pods, or --pod NAME; --follow, --since, --tail as kubectl logs)",
+    options: LOGS_OPTIONS,
+    usesCluster: true,
+    run: async (...args) => (await import('./commands/logs.js')).logsCommand(args[0], args[1]),
   },
   config: {
     summary:
@@ -258,7 +278,9 @@ async function execute(name: string, command: Command, parsed: Parsed, io: Io): 
   try {
     const result = await command.run(options, io, parsed.positionals);
     for (const warning of result.warnings ?? []) io.stderr(`warning: ${warning}`);
-    io.stdout(json ? JSON.stringify(result.json, null, 2) : result.text.join('\n'));
+    if (result.streamed !== true) {
+      io.stdout(json ? JSON.stringify(result.json, null, 2) : result.text.join('\n'));
+    }
     return result.exitCode ?? 0;
   } catch (error) {
     if (error instanceof UsageError) return usageMistake(io, name, error.message, json);

@@ -159,11 +159,33 @@ export const OPTIONS = {
     value: 'FILE',
     help: 'enable: Azure account key from FILE (or REGISTRY_PUSH_AZURE_ACCOUNT_KEY)',
   },
+  'storage-credential': {
+    type: 'string',
+    multiple: true,
+    value: 'KEY=FILE',
+    help: 'config set: a storage credential from FILE (- for stdin) under its documented key, e.g. REGISTRY_STORAGE_S3_ACCESSKEY=./key (repeatable)',
+  },
   'dry-run': {
     type: 'boolean',
     help: 'enable, config set, config undo and trusted-ca: check and print the patch, change nothing',
   },
   prune: { type: 'boolean', help: 'doctor: also check what pruning needs' },
+  'basic-auth-user': {
+    type: 'string',
+    value: 'NAME',
+    help: 'metrics: send the token as the Basic auth password with this user name (curl -u NAME:TOKEN, as the docs)',
+  },
+  // logs
+  pod: { type: 'string', value: 'NAME', help: 'logs: one registry pod (default: all of them)' },
+  follow: { type: 'boolean', short: 'f', help: 'logs: keep printing new lines until the pods are gone' },
+  since: {
+    type: 'string',
+    value: 'DURATION',
+    help: 'logs: only lines newer than DURATION (5s, 2m, 3h, 1h30m)',
+  },
+  'since-time': { type: 'string', value: 'TIME', help: 'logs: only lines since TIME (RFC 3339)' },
+  tail: { type: 'string', value: 'N', help: 'logs: the last N lines of each pod (-1: all, the default)' },
+  timestamps: { type: 'boolean', help: 'logs: prefix each line with the time the registry wrote it' },
   // output
   output: {
     type: 'string',

@@ -154,6 +154,12 @@ describe('registry admin commands', () => {
     expect(developer.code).toBe(1);
     expect(developer.stderr).toMatch(/registry\/metrics.*\[METRICS_FORBIDDEN\]/);
     expect(developer.stderr).not.toContain(cluster.users.developer!.token);
+    const basic = await run(['metrics', ...target, '--basic-auth-user', 'prometheus', ...as('kubeadmin')]);
+    expect(basic.code).toBe(0);
+    expect(basic.stdout).toMatch(/^imageregistry_http_in_flight_requests 1$/m);
+    const colon = await run(['metrics', ...target, '--basic-auth-user', 'a:b', ...as('kubeadmin')]);
+    expect(colon.code).toBe(1);
+    expect(colon.stderr).toMatch(/without ":".*\[OPTION_INVALID\]$/);
   });
 
   it('enable s3 with keys from the environment never prints them, as text or JSON', async () => {

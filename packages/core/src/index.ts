@@ -317,9 +317,13 @@ export {
   type RegistryMetrics,
 } from './admin/metrics.js';
 export { AdminNames, type AdminProgress } from './admin/shapes.js';
+// `registry-push logs`: the registry pods' logs, following
+export { registryLogs, type RegistryLogsOptions, type RegistryLogsResult } from './admin/logs.js';
 // `registry-push config get|set|diff|undo`: the operator spec's documented fields, with undo
 export {
+  AZURE_CLOUD_NAMES,
   PREVIOUS_SPEC_ANNOTATION,
+  STORAGE_BACKENDS,
   getRegistryConfig,
   hideUrlPasswords,
   setRegistryConfig,

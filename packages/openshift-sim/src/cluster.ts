@@ -10,6 +10,7 @@ import {
 } from '@registry-push/testkit';
 import { Authorizer, ROLE_NAMES, type PolicyRule, type RoleName, type Subject } from './api/rbac.js';
 import { bootstrapClusterRoles, StoredRbac } from './api/rbac-objects.js';
+import { PodLogs } from './api/pod-logs.js';
 import { ResourceCatalog } from './api/resources.js';
 import { AccessReviews } from './api/reviews.js';
 import { ApiServer } from './api/server.js';
@@ -18,6 +19,7 @@ import { ObjectStore } from './api/store.js';
 import { ServiceAccountTokens } from './api/tokens.js';
 import type { ClusterFacts } from './api/types.js';
 import { VirtualResources } from './api/virtual.js';
+import { objectAt, stringAt } from './json.js';
 import { kubeconfigFor } from './kubeconfig.js';
 import { ImagePrunerController } from './operator/image-pruner.js';
 import { bootstrapIngress } from './operator/ingress.js';
@@ -138,6 +140,8 @@ export interface RunningCluster {
    * answer 401 to it from now on (the registry's tokens are the API token echoed back, so they stop too).
    */
   expireToken(user: string): void;
+  /** The simulated containers' log lines (`pods/<name>/log`); tests write lines into a pod's log here. */
+  podLogs: PodLogs;
   /** The ready line the CLI prints. */
   describe(): ClusterDescription;
   stop(): Promise<void>;
@@ -201,6 +205,26 @@ function ingressBootstrap(
   };
 }
 
+/**
+ * The registry front writes each request's access line into the log of one running registry pod, taking
+ * them in turn, as the Service spreads connections over the pods.
+ */
+function registryAccessLog(store: ObjectStore, podLogs: PodLogs): (line: string) => void {
+  let turn = 0;
+  return (line) => {
+    const pods = store
+      .list('pods', 'openshift-image-registry')
+      .filter(
+        (pod) =>
+          stringAt(objectAt(objectAt(pod, 'metadata'), 'labels'), 'docker-registry') === 'default' &&
+          stringAt(objectAt(pod, 'status'), 'phase') === 'Running',
+      );
+    const pod = pods[turn++ % Math.max(pods.length, 1)];
+    const name = stringAt(objectAt(pod, 'metadata'), 'name');
+    if (name !== undefined) podLogs.append('openshift-image-registry', name, line);
+  };
+}
+
 /** Creates each namespace once: a name given with --namespace may be a system one or `demo` already. */
 function createNamespaces(
   parts: ControllerParts,
@@ -258,7 +282,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   );
   const serviceAccountTokens = new ServiceAccountTokens(store);
   const virtual = new VirtualResources(catalog, service);
-  const parts: ControllerParts = { catalog, service, store, authorizer, facts };
+  const podLogs = new PodLogs();
+  const parts: ControllerParts = { catalog, service, store, authorizer, facts, podLogs };
   // Controllers authenticate as members of system:masters, which kube binds to cluster-admin.
   authorizer.bind({ role: 'cluster-admin', group: 'system:masters' });
   authorizer.bind({ role: 'cluster-admin', group: 'system:cluster-admins' });
@@ -274,6 +299,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     return account === undefined ? undefined : { subject: account, audienceBound: true };
   }, authorizer);
   const server = new ApiServer({
+    podLogs,
     reviews,
     catalog,
     store,
@@ -324,6 +350,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     userContext: (user) => ({ store, authorizer, user, facts, namespace: '' }),
     upstream: { url: storage.url, storageDir: storage.storageDir },
     tls: registryCert,
+    accessLog: registryAccessLog(store, podLogs),
   });
   const registryServiceAddress = await front.listen();
   const router = await startRouter({
@@ -429,6 +456,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     ingressCaPem: ingress.trustBundle,
     dir,
     addUser,
+    podLogs,
     compact: () => store.compact(),
     expireToken: (user: string): void => {
       const token = users[user]?.token;

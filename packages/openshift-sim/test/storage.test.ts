@@ -159,6 +159,55 @@ describe('registry storage, pods, pruner and metrics', () => {
     );
   });
 
+  it('uses IBM COS and OSS with the keys the operator reads from the credentials secret', async () => {
+    const crn = 'crn:v1:bluemix:public:cloud-object-storage:global:a/1:2:resource-key:3';
+    expect(
+      await patch({
+        spec: {
+          storage: {
+            emptyDir: null,
+            s3: null,
+            ibmcos: { bucket: 'cos', location: 'us-south', resourceKeyCRN: crn },
+          },
+        },
+      }),
+    ).toBe(200);
+    await settled((c) =>
+      /REGISTRY_STORAGE_IBMCOS_IAMAPIKEY/.test(condition(c, 'StorageExists')?.message ?? ''),
+    );
+    const secretPath = `${NS}/secrets/image-registry-private-configuration-user`;
+    const add = async (key: string, value: string): Promise<number> =>
+      (
+        await raw(cluster, 'PATCH', secretPath, {
+          body: { data: { [key]: Buffer.from(value).toString('base64') } },
+          contentType: 'application/merge-patch+json',
+        })
+      ).status;
+    expect(await add('REGISTRY_STORAGE_IBMCOS_IAMAPIKEY', 'iam-key')).toBe(200);
+    const cos = await settled((c) => condition(c, 'Available')?.reason === 'Ready');
+    expect(condition(cos, 'StorageExists')).toMatchObject({
+      status: 'True',
+      reason: 'IBM COS Bucket Exists',
+    });
+
+    expect(
+      await patch({ spec: { storage: { ibmcos: null, oss: { bucket: 'oss-b', region: 'cn-hangzhou' } } } }),
+    ).toBe(200);
+    await settled((c) => /has no credentials/.test(condition(c, 'StorageExists')?.message ?? ''));
+    expect(
+      await add('credentials', '[default]\ntype = access_key\naccess_key_id = id\naccess_key_secret = s\n'),
+    ).toBe(200);
+    const oss = await settled((c) => condition(c, 'Available')?.reason === 'Ready');
+    expect(condition(oss, 'StorageExists')).toMatchObject({ status: 'True', reason: 'OSS Bucket Exists' });
+    // Back to the state the tests after this one start from (emptyDir and s3: refused as two backends).
+    expect(
+      await patch({
+        spec: { storage: { oss: null, emptyDir: {}, s3: { bucket: 'b', region: 'us-east-1' } } },
+      }),
+    ).toBe(200);
+    await settled((c) => condition(c, 'Available')?.status === 'False');
+  });
+
   it('drives the image-pruner CronJob and reports suspension and the last job result', async () => {
     await raw(cluster, 'PATCH', '/apis/imageregistry.operator.openshift.io/v1/imagepruners/cluster', {
       body: { spec: { suspend: true, schedule: '*/5 * * * *' } },

@@ -5,9 +5,10 @@ import {
   undoRegistryConfig,
   type ConfigChangeResult,
 } from '@registry-push/core';
+import { readFileSync } from 'node:fs';
 import { clusterClient } from '../cluster.js';
 import type { CommandResult, Io } from '../context.js';
-import { UsageError, type Options } from '../options.js';
+import { UsageError, listOption, type Options } from '../options.js';
 import { runAction, type CommandAction } from '../subcommands.js';
 
 const TARGET = 'configs.imageregistry.operator.openshift.io/cluster';
@@ -53,13 +54,76 @@ function changeText(result: ConfigChangeResult, verb: string): string[] {
   ];
 }
 
+/**
+ * The storage credentials of `--storage-credential KEY=FILE` (repeatable; FILE `-` is standard input), read
+ * here so that no secret is ever on argv. Trailing whitespace is dropped (`echo key > file`).
+ */
+function storageCredentials(options: Options, io: Io): Record<string, string> | undefined {
+  const items = listOption(options, 'storage-credential');
+  if (items.length === 0) return undefined;
+  const credentials: Record<string, string> = {};
+  const stdin = { used: false };
+  for (const item of items) {
+    const at = item.indexOf('=');
+    const key = at < 0 ? item : item.slice(0, at);
+    const file = at < 0 ? '' : item.slice(at + 1);
+    if (!/^[A-Za-z0-9_.-]+$/.test(key) || file === '') {
+      throw new UsageError(
+        `--storage-credential takes KEY=FILE (FILE - for stdin), e.g. REGISTRY_STORAGE_S3_ACCESSKEY=./access-key, not "${key.slice(0, 60)}${at < 0 ? '' : '=…'}"`,
+      );
+    }
+    if (key in credentials) throw new UsageError(`--storage-credential ${key} is given twice`);
+    credentials[key] = readCredential(key, file, io, stdin);
+  }
+  return credentials;
+}
+
+/** One credential's value from FILE, or from stdin for `-` (once). */
+function readCredential(key: string, file: string, io: Io, stdin: { used: boolean }): string {
+  let value: string;
+  if (file === '-') {
+    if (stdin.used) throw new UsageError('--storage-credential: only one KEY can be read from stdin (-)');
+    if (io.readStdin === undefined) throw new UsageError('--storage-credential: there is no stdin to read');
+    stdin.used = true;
+    value = io.readStdin();
+  } else {
+    try {
+      value = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(
+        `--storage-credential ${key}: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  }
+  value = value.trimEnd();
+  if (value === '')
+    throw new UsageError(`--storage-credential ${key}: ${file === '-' ? 'stdin' : file} is empty`);
+  return value;
+}
+
+function credentialsText(result: ConfigChangeResult): string[] {
+  const secret = result.credentials;
+  if (secret === undefined) return [];
+  const action = secret.action === 'unchanged' ? 'leave' : secret.action;
+  return [
+    `${result.dryRun ? 'would ' : ''}${action} secret ${secret.namespace}/${secret.name} (keys ${secret.keys.join(', ')}${secret.action === 'unchanged' ? ', already set' : ''})`,
+  ];
+}
+
 async function set(options: Options, io: Io, settings: readonly string[]): Promise<CommandResult> {
   if (settings.length === 0)
     throw new UsageError('config set needs PATH=VALUE settings, e.g. config set replicas=2');
+  const credentials = storageCredentials(options, io);
   const result = await setRegistryConfig(clusterClient(options, io), settings, {
     dryRun: options['dry-run'] === true,
+    ...(credentials === undefined ? {} : { credentials }),
   });
-  return { json: shownJson(result), text: changeText(result, 'changed'), warnings: result.warnings };
+  const text = changeText(result, 'changed');
+  return {
+    json: shownJson(result),
+    text: result.credentials === undefined ? text : [...credentialsText(result), ...text],
+    warnings: result.warnings,
+  };
 }
 
 async function diff(options: Options, io: Io, settings: readonly string[]): Promise<CommandResult> {

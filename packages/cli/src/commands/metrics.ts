@@ -1,7 +1,7 @@
 import { registryMetrics, registryTrust, type RegistryMetrics } from '@registry-push/core';
 import { clusterClient } from '../cluster.js';
 import { caOption, tlsVerify, type CommandResult, type Io } from '../context.js';
-import type { Options } from '../options.js';
+import { stringOption, type Options } from '../options.js';
 import { registryHost } from './trust.js';
 import { table } from './status.js';
 
@@ -42,9 +42,11 @@ export async function metricsCommand(options: Options, io: Io): Promise<CommandR
   const host = await registryHost(options, io);
   const verify = tlsVerify(options);
   const caPem = caOption(options) ?? (verify ? (await registryTrust({ host, client })).caPem : undefined);
+  const basicUsername = stringOption(options, 'basic-auth-user');
   const metrics = await registryMetrics({
     host,
     client,
+    ...(basicUsername === undefined ? {} : { basicUsername }),
     tlsVerify: verify,
     ...(caPem === undefined ? {} : { caPem }),
   });

@@ -2,11 +2,24 @@ import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import type { RegistryConfig } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
-import { MANAGED_KEYS, parseConfigSettings, type ConfigSetting } from './config-fields.js';
+import { MANAGED_KEYS, STORAGE_BACKENDS, parseConfigSettings, type ConfigSetting } from './config-fields.js';
 import { readOperatorConfig } from './operator-config.js';
 import { AdminNames, AdminResources, type PersistentVolumeClaim } from './shapes.js';
+import {
+  CREDENTIAL_KEYS,
+  missingCredentialKeys,
+  planCredentials,
+  writeCredentials,
+  type CredentialsChange,
+} from './storage.js';
 
-export { CONFIG_FIELDS, parseConfigSettings, type ConfigSetting } from './config-fields.js';
+export {
+  AZURE_CLOUD_NAMES,
+  CONFIG_FIELDS,
+  STORAGE_BACKENDS,
+  parseConfigSettings,
+  type ConfigSetting,
+} from './config-fields.js';
 
 /** The annotation on `configs.imageregistry.operator.openshift.io/cluster` that holds the spec before the last change. */
 export const PREVIOUS_SPEC_ANNOTATION = 'registry-push.io/previous-spec';
@@ -28,12 +41,20 @@ export interface ConfigChangeResult {
   dryRun: boolean;
   applied: boolean;
   warnings: string[];
+  /** What was (or would be) done to `image-registry-private-configuration-user`: key names only. */
+  credentials?: CredentialsChange;
 }
 
 /** Options of {@link setRegistryConfig} and {@link undoRegistryConfig}. */
 export interface ConfigChangeOptions {
   /** Compute and return the patch; change nothing. */
   dryRun?: boolean;
+  /**
+   * Storage credentials by their documented key in `image-registry-private-configuration-user` (for
+   * example `REGISTRY_STORAGE_S3_ACCESSKEY`), plain values; written to the secret before the config is
+   * patched, never returned or printed. Only the keys of the storage backend after the change are taken.
+   */
+  credentials?: Readonly<Record<string, string>>;
   /** The recording time (default now), for tests. */
   now?: Date;
 }
@@ -150,9 +171,10 @@ export function specDiff(before: Spec, after: Spec): string[] {
   return lines;
 }
 
-function storageKind(config: RegistryConfig): string | undefined {
-  const storage = config.spec.storage ?? {};
-  return Object.keys(storage).find(
+/** The storage backends a spec configures (the operator wants exactly one). */
+function storageBackends(spec: Spec): string[] {
+  const storage = isObject(spec['storage']) ? spec['storage'] : {};
+  return Object.keys(storage).filter(
     (key) => key !== 'managementState' && storage[key] !== null && storage[key] !== undefined,
   );
 }
@@ -167,10 +189,10 @@ function refuse(message: string, hint: string, details: Record<string, string | 
  * ReadWriteOnce claim needs rolloutStrategy Recreate (a rolling update would start the new pod while the
  * old one holds the volume). Returns warnings for what could not be checked.
  */
-async function checkStorageRules(client: ClusterApi, config: RegistryConfig, after: Spec): Promise<string[]> {
+async function checkStorageRules(client: ClusterApi, before: Spec, after: Spec): Promise<string[]> {
   const replicas = typeof after['replicas'] === 'number' ? after['replicas'] : 1;
   const strategy = typeof after['rolloutStrategy'] === 'string' ? after['rolloutStrategy'] : 'RollingUpdate';
-  const kind = storageKind(config);
+  const kind = storageBackends(after)[0];
   if (kind === 'emptyDir' && replicas > 1) {
     refuse(
       `replicas=${replicas} refused: the registry uses emptyDir storage, and the rule is that more than one replica needs shared storage (emptyDir gives each pod its own empty volume, so an image pushed through one pod is missing on the others).`,
@@ -179,10 +201,15 @@ async function checkStorageRules(client: ClusterApi, config: RegistryConfig, aft
     );
   }
   if (kind !== 'pvc') return [];
-  const pvc = config.spec.storage?.['pvc'];
-  const given =
-    isObject(pvc) && typeof pvc['claim'] === 'string' && pvc['claim'] !== '' ? pvc['claim'] : undefined;
+  const claimOf = (spec: Spec): string | undefined => {
+    const pvc = isObject(spec['storage']) ? spec['storage']['pvc'] : undefined;
+    return isObject(pvc) && typeof pvc['claim'] === 'string' && pvc['claim'] !== ''
+      ? pvc['claim']
+      : undefined;
+  };
+  const given = claimOf(after);
   const name = given ?? AdminNames.defaultClaim;
+  const newClaim = given !== undefined && (storageBackends(before)[0] !== 'pvc' || claimOf(before) !== given);
   let claim: PersistentVolumeClaim | undefined;
   try {
     claim = await client.find<PersistentVolumeClaim>(
@@ -196,12 +223,69 @@ async function checkStorageRules(client: ClusterApi, config: RegistryConfig, aft
       `Could not read claim ${name} (not allowed), so the replicas and rollout rules for its access modes were not checked.`,
     ];
   }
-  if (claim === undefined)
+  if (claim === undefined) {
+    if (newClaim) {
+      refuse(
+        `storage.pvc.claim=${name} refused: claim ${name} does not exist in ${RegistryNames.namespace}, and the registry only mounts a claim of its own namespace.`,
+        `Create it there first (ReadWriteMany, at least 100Gi), or set storage.pvc='{}' to let the operator create ${AdminNames.defaultClaim}.`,
+        { field: 'storage.pvc.claim', claim: name },
+      );
+    }
+    if (given === undefined) {
+      return [
+        `The operator will create claim ${AdminNames.defaultClaim} (ReadWriteMany, 100Gi): the cluster's default storage class must offer ReadWriteMany.`,
+      ];
+    }
     return [
       `Claim ${name} was not found in ${RegistryNames.namespace}, so its access modes were not checked.`,
     ];
+  }
   claimRules(claim, replicas, strategy);
-  return [];
+  return claimWarnings(claim);
+}
+
+/** The documented minimum: the registry's claim should have 100Gi. */
+const MINIMUM_CLAIM_BYTES = 100 * 1024 ** 3;
+
+const QUANTITY_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+  Pi: 1024 ** 5,
+  Ei: 1024 ** 6,
+};
+
+/** Bytes of a Kubernetes quantity such as `20Gi` or `50G` (pure); undefined when it is not one. */
+export function quantityBytes(quantity: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(quantity.trim());
+  if (match === null) return undefined;
+  return Number(match[1]) * (QUANTITY_UNITS[match[2] ?? ''] ?? 1);
+}
+
+function claimWarnings(claim: PersistentVolumeClaim): string[] {
+  const warnings: string[] = [];
+  const size = claim.spec.resources?.requests?.['storage'];
+  const bytes = size === undefined ? undefined : quantityBytes(size);
+  if (bytes !== undefined && bytes < MINIMUM_CLAIM_BYTES) {
+    warnings.push(
+      `Claim ${claim.metadata.name} requests ${size}: the documented size for the registry's claim is at least 100Gi; images fill a smaller volume quickly.`,
+    );
+  }
+  if (!(claim.spec.accessModes ?? []).includes('ReadWriteMany')) {
+    warnings.push(
+      `Claim ${claim.metadata.name} is ReadWriteOnce (block storage): supported with one replica and rolloutStrategy Recreate, not recommended for production.`,
+    );
+  }
+  return warnings;
 }
 
 /** The access-mode rules for the registry's claim (pure): see {@link checkStorageRules}. */
@@ -239,6 +323,119 @@ function removedWarning(config: RegistryConfig): string {
   }. Pushes and pulls through the registry stop.`;
 }
 
+const EMPTYDIR_WARNING =
+  'emptyDir is for non-production clusters only: every image is lost when the registry pod restarts or moves to another node.';
+
+/** The one backend the spec after the change configures; refuses none or several (pure). */
+function theBackend(before: Spec, after: Spec): string {
+  const backends = storageBackends(after);
+  if (backends.length > 1) {
+    const old = storageBackends(before).filter((backend) => backends.includes(backend));
+    refuse(
+      `storage refused: it would configure ${backends.join(' and ')}, and the rule is exactly one storage backend (the operator reports an error when more than one is set).`,
+      old.length > 0
+        ? `To switch backends, also set ${old.map((backend) => `storage.${backend}=null`).join(' ')}.`
+        : 'Set only one storage.<backend>.',
+      { field: 'storage', backends: backends.join(',') },
+    );
+  }
+  const kind = backends[0];
+  if (kind === undefined) {
+    refuse(
+      'storage refused: it would configure no storage backend, and the registry needs one.',
+      `Set one of storage.${STORAGE_BACKENDS.join(', storage.')}.`,
+      { field: 'storage' },
+    );
+  }
+  return kind;
+}
+
+/** What the CRD and the docs say about the backend's own fields: warnings, or a refusal (pure). */
+function stanzaRules(kind: string, stanza: Spec): string[] {
+  if (kind === 'emptyDir') return [EMPTYDIR_WARNING];
+  if (kind === 's3' && stanza['keyID'] !== undefined && stanza['encrypt'] !== true) {
+    return ['storage.s3.keyID is ignored unless storage.s3.encrypt is true (the CRD says so).'];
+  }
+  if (kind === 'oss') {
+    const encryption = isObject(stanza['encryption']) ? stanza['encryption'] : {};
+    const kms = encryption['kms'] !== undefined;
+    if ((encryption['method'] === 'KMS') !== kms) {
+      refuse(
+        `storage.oss.encryption refused: the CRD's rule is that method KMS needs kms.keyID, and kms is only allowed with method KMS.`,
+        kms ? 'Set storage.oss.encryption.method=KMS.' : 'Set storage.oss.encryption.kms.keyID=<key id>.',
+        { field: 'storage.oss.encryption' },
+      );
+    }
+  }
+  return [];
+}
+
+/** Given credentials must be the backend's documented keys; warns when a needed key is nowhere. */
+async function credentialRules(
+  client: ClusterApi,
+  kind: string,
+  credentials: readonly string[],
+): Promise<string[]> {
+  const backend = kind in CREDENTIAL_KEYS ? (kind as keyof typeof CREDENTIAL_KEYS) : undefined;
+  const keys: readonly string[] = backend === undefined ? [] : CREDENTIAL_KEYS[backend];
+  const stray = credentials.filter((key) => !keys.includes(key));
+  if (stray.length > 0) {
+    throw new RegistryPushError(
+      'OPTION_INVALID',
+      keys.length === 0
+        ? `${kind} storage takes no credentials, but ${stray.join(', ')} was given.`
+        : `${stray.join(', ')} is not a credential of ${kind} storage; ${AdminNames.credentialsSecret} takes ${keys.join(', ')} for it.`,
+      { hint: 'Give only the documented keys of the storage backend.', details: { field: 'credentials' } },
+    );
+  }
+  if (backend === undefined) return [];
+  const missing = await missingCredentialKeys(client, backend, credentials);
+  if (missing.length === 0) return [];
+  return [
+    `No ${missing.join(', ')} given and ${RegistryNames.namespace}/${AdminNames.credentialsSecret} has none: the operator then needs the cluster's own cloud credentials (installer-provisioned infrastructure).`,
+  ];
+}
+
+/**
+ * The documented rules for a storage change (exactly one backend; credentials only with the keys of that
+ * backend; what the CRD's cross-field rules say), with warnings for what is allowed but worth knowing.
+ */
+async function checkStorageChange(
+  client: ClusterApi,
+  before: Spec,
+  after: Spec,
+  credentials: readonly string[],
+): Promise<string[]> {
+  const kind = theBackend(before, after);
+  const stanza = isObject(after['storage']) ? after['storage'][kind] : undefined;
+  const warnings: string[] = [];
+  const previous = storageBackends(before)[0];
+  if (previous !== undefined && previous !== kind) {
+    warnings.push(
+      `Storage moves from ${previous} to ${kind}: images in the ${previous} storage are not copied, so pulls of existing images fail until they are pushed again.`,
+    );
+  }
+  warnings.push(...stanzaRules(kind, isObject(stanza) ? stanza : {}));
+  warnings.push(...(await credentialRules(client, kind, credentials)));
+  return warnings;
+}
+
+/** Every rule a change is checked against, in order; the warnings of those that let it pass. */
+async function changeWarnings(
+  client: ClusterApi,
+  config: RegistryConfig,
+  { before, target, specPatch }: { before: Spec; target: Spec; specPatch: Spec },
+  given: readonly string[],
+): Promise<string[]> {
+  const warnings =
+    'storage' in specPatch || given.length > 0 ? await checkStorageChange(client, before, target, given) : [];
+  if ('replicas' in specPatch || 'rolloutStrategy' in specPatch || 'storage' in specPatch) {
+    warnings.push(...(await checkStorageRules(client, before, target)));
+  }
+  if (specPatch['managementState'] === 'Removed') warnings.push(removedWarning(config));
+  return warnings;
+}
+
 /** Check, patch (recording the previous managed fields in the same patch) and report one change. */
 async function change(
   client: ClusterApi,
@@ -251,20 +448,27 @@ async function change(
   const specPatch = mergePatchBetween(before, target);
   const dryRun = options.dryRun === true;
   const diff = specDiff(before, target);
-  if (Object.keys(specPatch).length === 0) {
+  const given = Object.keys(options.credentials ?? {});
+  if (Object.keys(specPatch).length === 0 && given.length === 0) {
     return { patch: { spec: {} }, diff, dryRun, applied: false, warnings: [] };
   }
-  const warnings =
-    'replicas' in specPatch || 'rolloutStrategy' in specPatch
-      ? await checkStorageRules(client, config, target)
-      : [];
-  if (specPatch['managementState'] === 'Removed') warnings.push(removedWarning(config));
+  const warnings = await changeWarnings(client, config, { before, target, specPatch }, given);
+  const secret =
+    given.length === 0 ? undefined : await planCredentials(client, { ...options.credentials }, forbidden);
+  const said = secret === undefined ? {} : { credentials: secret.change };
+  if (Object.keys(specPatch).length === 0) {
+    // Only the credentials change: nothing to record, since undo restores the spec, not the secret.
+    if (!dryRun && secret !== undefined) await writeCredentials(client, secret, forbidden);
+    return { patch: { spec: {} }, diff, dryRun, applied: false, warnings, ...said };
+  }
   const previous: PreviousSpec = { at: (options.now ?? new Date()).toISOString(), spec: before };
   const patch = {
     metadata: { annotations: { [PREVIOUS_SPEC_ANNOTATION]: JSON.stringify(previous) } },
     spec: specPatch,
   };
-  if (dryRun) return { patch, diff, dryRun, applied: false, warnings };
+  if (dryRun) return { patch, diff, dryRun, applied: false, warnings, ...said };
+  // The secret first: the operator reads it when it acts on the new spec.
+  if (secret !== undefined) await writeCredentials(client, secret, forbidden);
   try {
     // The resourceVersion makes the patch fail with a conflict if someone changed the config since it was
     // read, so the recorded previous spec is exactly what this change replaced.
@@ -275,7 +479,7 @@ async function change(
   } catch (error) {
     forbidden(error);
   }
-  return { patch, diff, dryRun, applied: true, warnings };
+  return { patch, diff, dryRun, applied: true, warnings, ...said };
 }
 
 /**
@@ -335,6 +539,8 @@ export async function undoRegistryConfig(
   const previous = recordedSpec(config);
   const restored = { ...(config.spec as Spec) };
   for (const key of MANAGED_KEYS) {
+    // A record made before a field was managed (storage) leaves that field as it is.
+    if (!(key in previous.spec)) continue;
     const value = previous.spec[key];
     if (value === null || value === undefined) delete restored[key];
     else restored[key] = value;

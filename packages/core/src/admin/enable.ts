@@ -1,12 +1,23 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import { conditionOf, type Condition, type DataObject, type RegistryConfig } from '../cluster/shapes.js';
+import { conditionOf, type Condition, type RegistryConfig } from '../cluster/shapes.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { STORAGE_KINDS, registryState } from '../expose/registry-state.js';
 import { readOperatorConfig } from './operator-config.js';
-import { AdminNames, type AdminProgress } from './shapes.js';
-import { credentialData, planStorage, type StorageCredentials, type StorageRequest } from './storage.js';
+import type { AdminProgress } from './shapes.js';
+import {
+  credentialData,
+  planCredentials,
+  planStorage,
+  writeCredentials,
+  type CredentialsChange,
+  type CredentialsWrite,
+  type StorageCredentials,
+  type StorageRequest,
+} from './storage.js';
+
+export type { CredentialsChange } from './storage.js';
 
 /** Options of {@link enableRegistry}. */
 export interface EnableOptions {
@@ -25,14 +36,6 @@ export interface EnableOptions {
   intervalMs?: number;
   onProgress?: (progress: AdminProgress) => void;
   signal?: AbortSignal;
-}
-
-/** What happened to the credentials secret (its keys, never its values). */
-export interface CredentialsChange {
-  namespace: string;
-  name: string;
-  keys: string[];
-  action: 'create' | 'update' | 'unchanged';
 }
 
 /** What {@link enableRegistry} did, or would do with `dryRun`. */
@@ -108,59 +111,20 @@ function buildPatch(
 async function credentialsChange(
   client: ClusterApi,
   credentials: StorageCredentials,
-): Promise<{ change: CredentialsChange; data: Record<string, string> }> {
-  const plain = credentialData(credentials);
-  const data = Object.fromEntries(
-    Object.entries(plain).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
-  );
-  let existing: DataObject | undefined;
-  try {
-    existing = await client.find<DataObject>(
-      Resources.secret,
-      AdminNames.credentialsSecret,
-      RegistryNames.namespace,
-    );
-  } catch (error) {
-    forbidden(error);
-  }
-  const action =
-    existing === undefined
-      ? 'create'
-      : Object.entries(data).every(([key, value]) => existing.data?.[key] === value)
-        ? 'unchanged'
-        : 'update';
-  return {
-    change: {
-      namespace: RegistryNames.namespace,
-      name: AdminNames.credentialsSecret,
-      keys: Object.keys(data),
-      action,
-    },
-    data,
-  };
+): Promise<CredentialsWrite> {
+  return planCredentials(client, credentialData(credentials), forbidden);
 }
 
-async function writeCredentials(
+async function writeSecret(
   client: ClusterApi,
-  { change, data }: { change: CredentialsChange; data: Record<string, string> },
+  secret: CredentialsWrite,
   progress: (step: AdminProgress['step'], message: string) => void,
 ): Promise<void> {
+  const { change } = secret;
   if (change.action === 'unchanged') return;
   const verb = change.action === 'create' ? 'creating' : 'updating';
   progress('secret', `${verb} secret ${change.namespace}/${change.name} (keys ${change.keys.join(', ')})`);
-  try {
-    if (change.action === 'create') {
-      await client.create<DataObject>(Resources.secret, {
-        metadata: { name: change.name, namespace: change.namespace },
-        type: 'Opaque',
-        data,
-      });
-    } else if (change.action === 'update') {
-      await client.mergePatch(Resources.secret, change.name, { data }, change.namespace);
-    }
-  } catch (error) {
-    forbidden(error);
-  }
+  await writeCredentials(client, secret, forbidden);
 }
 
 function describeConditions(config: RegistryConfig): string {
@@ -285,7 +249,7 @@ export async function enableRegistry(client: ClusterApi, options: EnableOptions)
     warnings: plan.warnings,
   };
   if (dryRun) return { ...base, applied: false };
-  if (secret !== undefined) await writeCredentials(client, secret, progress);
+  if (secret !== undefined) await writeSecret(client, secret, progress);
   const applied = await applyPatch(client, patch, options.storage.kind, progress);
   if (options.wait === false) return { ...base, applied };
   const ready = await waitForAvailable(client, options, progress);

@@ -56,6 +56,11 @@ export interface MetricsOptions {
   /** Dial this `ip:port` instead of resolving the host. */
   connectTo?: string;
   timeoutMs?: number;
+  /**
+   * Send the token as the password of Basic auth with this user name, as the OpenShift docs' metrics query
+   * does (`curl -u <user>:<token> …/extensions/v2/metrics`; the registry ignores the name). Default: Bearer.
+   */
+  basicUsername?: string;
 }
 
 function parseValue(text: string): number {
@@ -175,18 +180,28 @@ export function metricsError(host: string, status: number): RegistryPushError {
 }
 
 /**
- * Read the registry's Prometheus metrics with the caller's token (the registry checks `get registry/metrics`
- * for it) and keep the `imageregistry_*` series of interest. The token is sent only over a verified TLS
+ * Read the registry's Prometheus metrics with the caller's token, as Bearer or, with `basicUsername`, as the
+ * Basic password the OpenShift docs' metrics query uses (the registry checks `get registry/metrics` for it) and keep the `imageregistry_*` series of interest. The token is sent only over a verified TLS
  * connection unless `tlsVerify` is false, and never appears in an error.
  */
 export async function registryMetrics(options: MetricsOptions): Promise<RegistryMetrics> {
+  const user = options.basicUsername;
+  if (user !== undefined && (user === '' || user.includes(':'))) {
+    throw new RegistryPushError(
+      'OPTION_INVALID',
+      `The Basic auth user name for the metrics must be non-empty and without ":", not "${user.slice(0, 40)}".`,
+      { hint: 'Any name will do (the registry checks the token): pass one such as prometheus.' },
+    );
+  }
   const { token } = await resolveToken(options);
+  const authorization =
+    user === undefined ? `Bearer ${token}` : `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
   // Failures name the host and the network or TLS reason only; the token is in no message.
   const answer = await httpsGet({
     host: options.host,
     path: METRICS_PATH,
     action: 'read the metrics of',
-    headers: { Authorization: `Bearer ${token}`, Accept: 'text/plain' },
+    headers: { Authorization: authorization, Accept: 'text/plain' },
     ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
     ...(options.tlsVerify === undefined ? {} : { tlsVerify: options.tlsVerify }),
     ...(options.connectTo === undefined ? {} : { connectTo: options.connectTo }),

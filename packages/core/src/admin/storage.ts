@@ -23,7 +23,107 @@ export const CREDENTIAL_KEYS = {
   s3: ['REGISTRY_STORAGE_S3_ACCESSKEY', 'REGISTRY_STORAGE_S3_SECRETKEY'],
   gcs: ['REGISTRY_STORAGE_GCS_KEYFILE'],
   azure: ['REGISTRY_STORAGE_AZURE_ACCOUNTKEY'],
+  swift: ['REGISTRY_STORAGE_SWIFT_USERNAME', 'REGISTRY_STORAGE_SWIFT_PASSWORD'],
+  // The operator reads the IAM API key and gets the bucket's HMAC keys itself from the resource key CRN.
+  ibmcos: ['REGISTRY_STORAGE_IBMCOS_IAMAPIKEY'],
+  // Alibaba: the operator reads an ini profile (`[default]`, `type = access_key`, `access_key_id = …`,
+  // `access_key_secret = …`) under the key `credentials`, as its minted cloud credentials have it.
+  oss: ['credentials'],
 } as const;
+
+/** What happened to the credentials secret (its keys, never its values). */
+export interface CredentialsChange {
+  namespace: string;
+  name: string;
+  keys: string[];
+  action: 'create' | 'update' | 'unchanged';
+}
+
+/** A planned write of the credentials secret: what is said about it, and the base64 data to write. */
+export interface CredentialsWrite {
+  change: CredentialsChange;
+  data: Record<string, string>;
+}
+
+/**
+ * Compare plain credential values with `image-registry-private-configuration-user` (read, not written).
+ *
+ * @param forbidden Turns a FORBIDDEN answer into the caller's error.
+ */
+export async function planCredentials(
+  client: ClusterApi,
+  plain: Record<string, string>,
+  forbidden: (error: unknown) => never,
+): Promise<CredentialsWrite> {
+  const data = Object.fromEntries(
+    Object.entries(plain).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
+  );
+  let existing: DataObject | undefined;
+  try {
+    existing = await client.find<DataObject>(
+      Resources.secret,
+      AdminNames.credentialsSecret,
+      RegistryNames.namespace,
+    );
+  } catch (error) {
+    forbidden(error);
+  }
+  const action =
+    existing === undefined
+      ? 'create'
+      : Object.entries(data).every(([key, value]) => existing.data?.[key] === value)
+        ? 'unchanged'
+        : 'update';
+  return {
+    change: {
+      namespace: RegistryNames.namespace,
+      name: AdminNames.credentialsSecret,
+      keys: Object.keys(data),
+      action,
+    },
+    data,
+  };
+}
+
+/** Create or merge-patch the credentials secret (other keys kept); nothing when unchanged. */
+export async function writeCredentials(
+  client: ClusterApi,
+  { change, data }: CredentialsWrite,
+  forbidden: (error: unknown) => never,
+): Promise<void> {
+  try {
+    if (change.action === 'create') {
+      await client.create<DataObject>(Resources.secret, {
+        metadata: { name: change.name, namespace: change.namespace },
+        type: 'Opaque',
+        data,
+      });
+    } else if (change.action === 'update') {
+      await client.mergePatch(Resources.secret, change.name, { data }, change.namespace);
+    }
+  } catch (error) {
+    forbidden(error);
+  }
+}
+
+/** The keys of the credentials secret the backend needs that neither `given` nor the secret has. */
+export async function missingCredentialKeys(
+  client: ClusterApi,
+  backend: keyof typeof CREDENTIAL_KEYS,
+  given: readonly string[],
+): Promise<string[]> {
+  let secret: DataObject | undefined;
+  try {
+    secret = await client.find<DataObject>(
+      Resources.secret,
+      AdminNames.credentialsSecret,
+      RegistryNames.namespace,
+    );
+  } catch (error) {
+    if (!isRegistryPushError(error, 'FORBIDDEN')) throw error;
+  }
+  return CREDENTIAL_KEYS[backend].filter((key) => !given.includes(key) && secret?.data?.[key] === undefined);
+}
 
 /** Why a storage combination cannot work, and what to do instead. */
 export interface StorageProblem {

@@ -138,9 +138,10 @@ describe('config set, get, diff and undo against the simulator', () => {
         /maxWaitInQueue must be a duration such as 0s, 500ms, 30s or 1m30s, not "5"/,
       ],
       [
-        'storage.emptyDir={}',
-        /^Unknown setting "storage.emptyDir": config set takes managementState, readOnly/,
+        'storage.emptyDir.medium=Memory',
+        /^Unknown setting "storage.emptyDir.medium": storage.emptyDir takes no fields/,
       ],
+      ['routes=[]', /^Unknown setting "routes": config set takes managementState, readOnly/],
       [
         'tolerations=[{"operator":"Maybe"}]',
         /^tolerations\[0\]\.operator must be one of Exists, Equal, not "Maybe"\.$/,
@@ -198,7 +199,8 @@ describe('config set, get, diff and undo against the simulator', () => {
     expect(recorded.at).toBe(now.toISOString());
     expect(recorded.spec['logLevel']).toBe('TraceAll');
     expect(recorded.spec['tolerations']).toEqual(TOLERATIONS);
-    expect(recorded.spec).not.toHaveProperty('storage');
+    // Storage is recorded too (config set changes it), as it was.
+    expect(recorded.spec['storage']).toEqual(first.storage);
     expect(await getRegistryConfig(admin, 'tolerations')).toBeUndefined();
 
     const undone = await undoRegistryConfig(admin);

@@ -200,6 +200,35 @@ describe('doctor, status and metrics on an exposed emptyDir registry', () => {
     expect(JSON.stringify(refused)).not.toContain(token);
   });
 
+  it("reads the metrics with Basic auth (any user, the token as password), as the docs' curl -u does", async () => {
+    const token = cluster.users.kubeadmin!.token;
+    const metrics = await registryMetrics({
+      host,
+      token,
+      basicUsername: 'prometheus',
+      caPem: cluster.ingressCaPem,
+      connectTo: cluster.routerAddress,
+    });
+    expect(metrics.summary.requests.total).toBeGreaterThan(0);
+    const refused = await registryMetrics({
+      host,
+      token: cluster.users.developer!.token,
+      basicUsername: 'prometheus',
+      caPem: cluster.ingressCaPem,
+      connectTo: cluster.routerAddress,
+    }).catch((error: unknown) => error as RegistryPushError);
+    expect(refused).toMatchObject({ code: 'METRICS_FORBIDDEN' });
+    const colon = await registryMetrics({
+      host,
+      token,
+      basicUsername: 'a:b',
+      caPem: cluster.ingressCaPem,
+      connectTo: cluster.routerAddress,
+    }).catch((error: unknown) => error as RegistryPushError);
+    expect(colon).toMatchObject({ code: 'OPTION_INVALID' });
+    expect(JSON.stringify(colon)).not.toContain(token);
+  });
+
   it('parses the Prometheus text format, escapes and all', () => {
     const samples = parsePrometheusText(
       [

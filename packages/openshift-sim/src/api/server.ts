@@ -7,6 +7,7 @@ import { isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
 import { openApiGroupVersion, openApiRoot, openApiV2 } from './openapi.js';
 import { PatchError, patchTypeForContentType } from './patch.js';
+import { logContainer, parsePodLogOptions, PodLogs, serveLogs } from './pod-logs.js';
 import { decodeProtobuf, encodeProtobuf, prefersProtobuf, PROTOBUF, supportsProtobuf } from './protobuf.js';
 import type { AccessReviews } from './reviews.js';
 import { forbiddenMessage, type Attributes, type Authorizer, type Subject } from './rbac.js';
@@ -22,6 +23,8 @@ import type { VirtualResources } from './virtual.js';
 
 /** What the API server is built from. */
 export interface ApiServerParts {
+  /** The containers' log lines of the simulated pods (`pods/<name>/log`); none kept when absent. */
+  podLogs?: PodLogs;
   catalog: ResourceCatalog;
   store: ObjectStore;
   service: ResourceService;
@@ -498,6 +501,10 @@ export class ApiServer {
       await this.tokenRequest(req, res, path, verb);
       return;
     }
+    if (type.group === '' && type.plural === 'pods' && path.subresource === 'log' && verb === 'get') {
+      this.podLog(res, call);
+      return;
+    }
     if (path.subresource !== undefined && !(path.subresource === 'status' && type.statusSubresource)) {
       sendResourceNotFound(res);
       return;
@@ -512,6 +519,35 @@ export class ApiServer {
     }
     await Promise.resolve();
     this.dispatchGeneric(req, res, call, body);
+  }
+
+  /** `GET pods/<name>/log`: the pod's container lines, as the kubelet streams them through the API server. */
+  private podLog(
+    res: ServerResponse,
+    call: { type: ResourceType; path: ParsedPath; query: URLSearchParams; ctx: RequestContext },
+  ): void {
+    const { type, path, query, ctx } = call;
+    const namespace = path.namespace ?? '';
+    const name = path.name ?? '';
+    const options = parsePodLogOptions(name, query);
+    const pod = this.parts.service.get(type, namespace, name, ctx);
+    const containers = (
+      Array.isArray(objectAt(pod, 'spec')?.['containers'])
+        ? (objectAt(pod, 'spec')?.['containers'] as unknown[])
+        : []
+    )
+      .map((container) => (isJsonObject(container) ? stringAt(container, 'name') : undefined))
+      .filter((container): container is string => container !== undefined);
+    const container = logContainer(name, containers, options.container);
+    const phase = stringAt(objectAt(pod, 'status'), 'phase') ?? 'Pending';
+    if (phase === 'Pending') {
+      throw errors.badRequest(
+        `container "${container}" in pod "${name}" is waiting to start: ContainerCreating`,
+      );
+    }
+    const logs = this.parts.podLogs ?? new PodLogs();
+    const exists = (): boolean => this.parts.store.get('pods', namespace, name) !== undefined;
+    serveLogs(res, logs, { namespace, pod: name, exists }, options);
   }
 
   /** Serves the kinds computed on request rather than stored (true), or leaves the call (false). */

@@ -57,7 +57,32 @@ export class RegistryPods {
       );
   }
 
+  /** What the registry process prints when it starts (logrus text format, as the real registry). */
+  private writeStartLines(pod: string): void {
+    const logs = this.parts.podLogs;
+    if (logs === undefined) return;
+    const at = new Date().toISOString();
+    logs.append(
+      NAMESPACE,
+      pod,
+      `time="${at}" level=info msg="start registry" distribution_version=v3.0.0+unknown go.version=go1.22.5 openshift_version=4.17.0`,
+    );
+    logs.append(
+      NAMESPACE,
+      pod,
+      `time="${at}" level=info msg="caching project quota objects with TTL 1m0s" go.version=go1.22.5`,
+    );
+    logs.append(NAMESPACE, pod, `time="${at}" level=info msg="redis not configured" go.version=go1.22.5`);
+    logs.append(
+      NAMESPACE,
+      pod,
+      `time="${at}" level=info msg="Starting upload purge in 55m0s" go.version=go1.22.5`,
+    );
+    logs.append(NAMESPACE, pod, `time="${at}" level=info msg="listening on :5000, tls" go.version=go1.22.5`);
+  }
+
   private deleteQuietly(type: ResourceType, name: string): void {
+    if (type.plural === 'pods') this.parts.podLogs?.remove(NAMESPACE, name);
     try {
       this.parts.service.delete({ type, namespace: NAMESPACE, name }, this.ctx);
     } catch (err) {
@@ -78,6 +103,7 @@ export class RegistryPods {
       {},
       this.ctx,
     );
+    this.writeStartLines(name);
     this.readyAt.set(name, Date.now() + this.rolloutDelayMs);
     this.setStatus(created.object, this.rolloutDelayMs <= 0);
     if (this.rolloutDelayMs > 0) {

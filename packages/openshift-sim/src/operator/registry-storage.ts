@@ -19,6 +19,10 @@ export const CREDENTIAL_KEYS: Readonly<Record<string, readonly string[]>> = {
   gcs: ['REGISTRY_STORAGE_GCS_KEYFILE'],
   azure: ['REGISTRY_STORAGE_AZURE_ACCOUNTKEY'],
   swift: ['REGISTRY_STORAGE_SWIFT_USERNAME', 'REGISTRY_STORAGE_SWIFT_PASSWORD'],
+  // The operator reads the IAM API key (and fetches HMAC keys from the resource key itself).
+  ibmcos: ['REGISTRY_STORAGE_IBMCOS_IAMAPIKEY'],
+  // The operator reads an Alibaba ini profile under `credentials`.
+  oss: ['credentials'],
 };
 
 /** Fields that name an existing bucket or container; the simulator has no cloud account to create one. */
@@ -27,6 +31,8 @@ const LOCATION_FIELDS: Readonly<Record<string, readonly string[]>> = {
   gcs: ['bucket'],
   azure: ['accountName', 'container'],
   swift: ['container', 'authURL'],
+  ibmcos: ['bucket', 'location', 'resourceKeyCRN'],
+  oss: ['bucket', 'region'],
 };
 
 const EXISTS_REASON: Readonly<Record<string, string>> = {
@@ -34,6 +40,8 @@ const EXISTS_REASON: Readonly<Record<string, string>> = {
   gcs: 'GCS Bucket Exists',
   azure: 'Azure Container Exists',
   swift: 'Swift Container Exists',
+  ibmcos: 'IBM COS Bucket Exists',
+  oss: 'OSS Bucket Exists',
 };
 
 /** What the storage step reads from the cluster. */

@@ -3,9 +3,12 @@ import type { ResourceCatalog } from '../api/resources.js';
 import type { ResourceService } from '../api/service.js';
 import type { ObjectStore } from '../api/store.js';
 import type { ClusterFacts, RequestContext } from '../api/types.js';
+import type { PodLogs } from '../api/pod-logs.js';
 
 /** Everything a controller of the simulated cluster works with. */
 export interface ControllerParts {
+  /** Where the simulated containers write their log lines (served as `pods/<name>/log`). */
+  podLogs?: PodLogs;
   catalog: ResourceCatalog;
   service: ResourceService;
   store: ObjectStore;

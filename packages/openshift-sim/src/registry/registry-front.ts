@@ -35,9 +35,31 @@ export interface RegistryFrontParts {
   /** The distribution registry behind the front (plain HTTP on loopback) and its storage root. */
   upstream: { url: string; storageDir: string };
   tls: CertificateAndKey;
+  /** Where the access log line of each answered request goes (a registry pod's log). */
+  accessLog?: (line: string) => void;
 }
 
 type Action = 'pull' | 'push' | 'delete';
+
+/** The registry's `response completed` line (logrus text format), without credentials or query secrets. */
+function accessLine(req: IncomingMessage, res: ServerResponse, started: bigint): string {
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const uri = (req.url ?? '/').replace(/\?.*$/, '');
+  const fields = [
+    `time="${new Date().toISOString()}"`,
+    'level=info',
+    'msg="response completed"',
+    'go.version=go1.22.5',
+    `http.request.host="${req.headers.host ?? ''}"`,
+    `http.request.method=${req.method ?? 'GET'}`,
+    `http.request.remoteaddr="${req.socket.remoteAddress ?? ''}"`,
+    `http.request.uri="${uri}"`,
+    `http.request.useragent="${(req.headers['user-agent'] ?? '').replace(/"/g, "'")}"`,
+    `http.response.duration="${ms.toFixed(3)}ms"`,
+    `http.response.status=${res.statusCode}`,
+  ];
+  return fields.join(' ');
+}
 
 /** The storage driver call a request method stands for, as the storage metrics name it. */
 const STORAGE_OPERATION: Readonly<Record<string, string>> = {
@@ -198,10 +220,12 @@ export class RegistryFront {
   async listen(): Promise<string> {
     const server = createServer({ cert: this.parts.tls.certPem, key: this.parts.tls.keyPem }, (req, res) => {
       this.inFlight++;
+      const started = process.hrtime.bigint();
       res.on('close', () => {
         this.inFlight--;
         const key = `${req.method ?? 'GET'} ${res.statusCode}`;
         this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+        this.parts.accessLog?.(accessLine(req, res, started));
       });
       this.handle(req, res).catch((err: unknown) => {
         if (res.headersSent) res.destroy();
