@@ -12,7 +12,7 @@ const head: ExplorerHead = {
   snapshotTakenAt: '2026-12-03T00:00:00.000Z',
   bytesFreed: 0,
   counts: {},
-  reasons: {},
+  reasons: [],
   keepTagRevisions: 3,
   keepYoungerThanMs: 3_600_000,
   items: 1,
