@@ -819,7 +819,7 @@ console.log(
     `blob ${f.blobRate.toFixed(0)} (the run's mix: ${floorMix.toFixed(0)}/s); API Image DELETE/s ${f.imageDeleteRate.toFixed(0)}.`,
 );
 console.log(
-  `Pruner, 1 worker: ${first.registryDeletesPerSecond.toFixed(0)} registry DELETE/s (${((100 * first.registryDeletesPerSecond) / floorMix).toFixed(0)}% of the mix floor), ` +
+  `Pruner, ${first.workers} worker${first.workers === 1 ? '' : 's'}: ${first.registryDeletesPerSecond.toFixed(0)} registry DELETE/s (${((100 * first.registryDeletesPerSecond) / floorMix).toFixed(0)}% of the mix floor), ` +
     `${(first.imagesDeleted / first.seconds).toFixed(1)} Image DELETE/s.`,
 );
 console.log(
