@@ -9,6 +9,7 @@ import {
   type ExposeChange,
 } from '@registry-push/core';
 import { clusterAccess, environmentReader, readClusterInputs, withholdInputs } from './inputs.js';
+import { inputCredentials } from './credentials.js';
 import { annotate, logExposeProgress } from './report.js';
 import { maskKubeconfigInput, registerSecret, scrub } from './secrets.js';
 import { loadState, type PostState } from './state.js';
@@ -25,11 +26,16 @@ async function attempt(what: string, task: () => Promise<string | undefined>): P
 
 async function revert(changes: readonly ExposeChange[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const read = environmentReader(env);
-  registerSecret(read('token') || undefined);
+  // The post step is its own process: the credentials are created (and masked) here as in the main step, and
+  // their token is the API token of the cluster access that reverts.
+  const credentials = inputCredentials(read);
   maskKubeconfigInput(read('kubeconfig'));
   const cluster = readClusterInputs(read);
   withholdInputs(env);
-  const client = ClusterClient.fromOptions(clusterAccess(cluster, env));
+  const client = ClusterClient.fromOptions(
+    clusterAccess({ ...cluster, ...(credentials === undefined ? {} : { token: credentials.token }) }, env),
+  );
+  registerSecret(await client.bearerToken());
   const outcome = await revertExpose(client, changes, logExposeProgress);
   for (const failure of outcome.failed) annotate(`Cleanup: ${scrub(formatError(failure))}`);
   return outcome.failed.length === 0 ? 'the registry exposure is back as it was' : undefined;
