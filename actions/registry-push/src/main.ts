@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { group, info } from '@actions/core';
+import { info } from '@actions/core';
 import {
   ClusterClient,
   DEFAULT_USERNAME,
@@ -16,8 +16,10 @@ import {
   type PushResult,
   type RegistryLogin,
   type RegistryTrust,
+  type CommandRunner,
   type TrustInstallation,
 } from '@registry-push/core';
+import { actionsCommandRunner } from './command-runner.js';
 import {
   clusterAccess,
   environmentReader,
@@ -37,6 +39,7 @@ import {
   type PushReport,
 } from './report.js';
 import { basicCredentials, clusterCredentials, inputCredentials, type Credentials } from './credentials.js';
+import { phase } from './log-groups.js';
 import { LentRegistry } from './registry.js';
 import { maskKubeconfigInput, registerSecret } from './secrets.js';
 import { createStateDir, recordState, type PostState } from './state.js';
@@ -48,6 +51,8 @@ interface Run {
   client: ClusterClient | undefined;
   /** The registry credentials: the `token` input, else the cluster credentials' token; masked at creation. */
   credentials: Credentials;
+  /** Where tools run (a push tool, the system trust update): `@actions/exec`, grouped in the job log. */
+  tools: CommandRunner;
 }
 
 /**
@@ -171,6 +176,7 @@ async function installCa(run: Run, host: string, caPem: string): Promise<TrustIn
     certsRoot: join(run.state.stateDir, 'certs.d'),
     docker: inputs.trust === 'docker',
     system: inputs.trust === 'system',
+    runner: run.tools,
   });
   run.state.trust = installation;
   recordState(run.state);
@@ -195,6 +201,7 @@ async function logIn(
     tlsVerify: inputs.tlsVerify,
     authFile: join(run.state.stateDir, 'auth', 'config.json'),
     checkCredentials: () => registry.checkLogin(),
+    runner: run.tools,
     ...(trust?.caPem === undefined ? {} : { caPem: trust.caPem }),
   });
   run.state.login = login.entry;
@@ -257,6 +264,7 @@ async function push(
     toolOptions: {
       authFile: login.authFile,
       retries: inputs.retries,
+      runner: run.tools,
       ...(installation === undefined ? {} : { certDir: installation.certDir }),
     },
     onEvent: logPushEvent,
@@ -282,11 +290,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
 
   const state: PostState = { stateDir: await createStateDir(env), logout: inputs.logout };
   recordState(state);
-  const run: Run = { inputs, state, client, credentials };
-  await group('Connect to the cluster', () => connect(client));
+  const run: Run = { inputs, state, client, credentials, tools: actionsCommandRunner() };
+  await phase('Connect to the cluster', () => connect(client));
 
-  const exposed = await group('Find the registry', () => findRegistry(run));
-  const { trust, installation } = await group('Trust its certificate', () =>
+  const exposed = await phase('Find the registry', () => findRegistry(run));
+  const { trust, installation } = await phase('Trust its certificate', () =>
     trustRegistry(run, exposed.host),
   );
   const registry = openRegistry(run, exposed.host, trust);
@@ -310,9 +318,9 @@ async function finish(
 ): Promise<void> {
   const { inputs } = run;
   const { exposed, trust, installation, registry } = found;
-  const login = await group('Log in', () => logIn(run, registry, trust));
-  await group('Check push rights', () => preflight(run));
-  const pushed = await group(`Push ${inputs.source}`, () => push(run, registry, login, installation));
+  const login = await phase('Log in', () => logIn(run, registry, trust));
+  await phase('Check push rights', () => preflight(run));
+  const pushed = await phase(`Push ${inputs.source}`, () => push(run, registry, login, installation));
 
   const repository = `${inputs.namespace}/${inputs.image}`;
   const report: PushReport = {

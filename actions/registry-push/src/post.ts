@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { group, info } from '@actions/core';
+import { info } from '@actions/core';
 import {
   ClusterClient,
   formatError,
@@ -9,7 +9,9 @@ import {
   type ExposeChange,
 } from '@registry-push/core';
 import { clusterAccess, environmentReader, readClusterInputs, withholdInputs } from './inputs.js';
+import { actionsCommandRunner } from './command-runner.js';
 import { inputCredentials } from './credentials.js';
+import { phase } from './log-groups.js';
 import { annotate, logExposeProgress } from './report.js';
 import { maskKubeconfigInput, registerSecret, scrub } from './secrets.js';
 import { loadState, type PostState } from './state.js';
@@ -46,7 +48,7 @@ async function cleanUp(state: PostState, env: NodeJS.ProcessEnv): Promise<void> 
   if (login !== undefined && state.logout) await attempt('log out', () => registryLogout({ entry: login }));
   if (trust !== undefined) {
     await attempt('remove the registry CA', async () => {
-      await uninstallTrust(trust);
+      await uninstallTrust(trust, { runner: actionsCommandRunner() });
       return `removed the CA files of ${trust.host}`;
     });
   }
@@ -76,5 +78,5 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     info('nothing to clean up: the main step stopped before it wrote anything');
     return;
   }
-  await group('Clean up', () => cleanUp(state, env));
+  await phase('Clean up', () => cleanUp(state, env));
 }
