@@ -456,7 +456,10 @@ export function clusterAccess(cluster: ClusterInputs, env: NodeJS.ProcessEnv): C
   };
 }
 
-/** Every secret among the inputs, to mask before anything is logged. */
-export function secretInputs(inputs: Pick<Inputs, 'cluster' | 'route'>): string[] {
-  return [inputs.cluster.token, inputs.route?.keyPem].filter((value): value is string => value !== undefined);
+/**
+ * The secrets among the parsed inputs to mask before anything is logged, besides the token (masked with every
+ * form of it when the step's credentials are created, see `credentials.ts`): the route key as read.
+ */
+export function secretInputs(inputs: Pick<Inputs, 'route'>): string[] {
+  return inputs.route?.keyPem === undefined ? [] : [inputs.route.keyPem];
 }

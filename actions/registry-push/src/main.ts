@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { group, info } from '@actions/core';
+import { info } from '@actions/core';
 import {
   ClusterClient,
   DEFAULT_USERNAME,
+  RegistryClient,
   exposeRegistry,
   installTrust,
   isRegistryPushError,
@@ -13,11 +14,12 @@ import {
   RegistryPushError,
   type ExposeResult,
   type PushResult,
-  type RegistryClientOptions,
   type RegistryLogin,
   type RegistryTrust,
+  type CommandRunner,
   type TrustInstallation,
 } from '@registry-push/core';
+import { actionsCommandRunner } from './command-runner.js';
 import {
   clusterAccess,
   environmentReader,
@@ -36,7 +38,10 @@ import {
   writeSummary,
   type PushReport,
 } from './report.js';
-import { maskKubeconfigInput, registerCredential, registerSecret } from './secrets.js';
+import { basicCredentials, clusterCredentials, inputCredentials, type Credentials } from './credentials.js';
+import { phase } from './log-groups.js';
+import { LentRegistry } from './registry.js';
+import { maskKubeconfigInput, registerSecret } from './secrets.js';
 import { createStateDir, recordState, type PostState } from './state.js';
 
 /** Everything the phases share. */
@@ -44,21 +49,25 @@ interface Run {
   inputs: Inputs;
   state: PostState;
   client: ClusterClient | undefined;
-  /** The registry password: the `token` input, else the cluster credentials' token. */
-  token: string | undefined;
+  /** The registry credentials: the `token` input, else the cluster credentials' token; masked at creation. */
+  credentials: Credentials;
+  /** Where tools run (a push tool, the system trust update): `@actions/exec`, grouped in the job log. */
+  tools: CommandRunner;
 }
 
-/** Mask what could be secret before anything is parsed, so not even a validation error can show it. */
+/**
+ * Mask the other inputs that could be secret before anything is parsed, so not even a validation error can
+ * show them (the token is masked when its credentials are created, before this).
+ */
 function maskRawInputs(read: InputReader): void {
-  registerSecret(read('token') || undefined);
   const key = read('route-key');
   if (key.includes('-----BEGIN')) registerSecret(key);
   maskKubeconfigInput(read('kubeconfig'));
 }
 
 /**
- * Cluster access; its token is masked before anything is printed. Without any, only an explicit registry
- * plus a token can go on.
+ * Cluster access; its own token (the API credential, which a kubeconfig file may hold) is masked before anything
+ * is printed. Without any, only an explicit registry plus a token can go on.
  */
 async function clusterClient(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<ClusterClient | undefined> {
   let client: ClusterClient;
@@ -85,13 +94,13 @@ async function connect(client: ClusterClient | undefined): Promise<void> {
   info(`cluster ${client.server} (${client.source}) as ${identity.username}`);
 }
 
-function needClient(run: Run): ClusterClient {
-  if (run.client === undefined) {
+function needClient(client: ClusterClient | undefined): ClusterClient {
+  if (client === undefined) {
     throw new RegistryPushError('KUBECONFIG_MISSING', 'This step needs cluster access, and none was given.', {
       hint: 'Give "server" and "token", or "kubeconfig" (or set $KUBECONFIG in an earlier step).',
     });
   }
-  return run.client;
+  return client;
 }
 
 async function findRegistry(run: Run): Promise<ExposeResult> {
@@ -106,7 +115,7 @@ async function findRegistry(run: Run): Promise<ExposeResult> {
       warnings: [],
     };
   }
-  const result = await exposeRegistry(needClient(run), {
+  const result = await exposeRegistry(needClient(run.client), {
     mode: inputs.expose,
     namespace: inputs.namespace,
     timeoutMs: inputs.timeoutMs,
@@ -167,6 +176,7 @@ async function installCa(run: Run, host: string, caPem: string): Promise<TrustIn
     certsRoot: join(run.state.stateDir, 'certs.d'),
     docker: inputs.trust === 'docker',
     system: inputs.trust === 'system',
+    runner: run.tools,
   });
   run.state.trust = installation;
   recordState(run.state);
@@ -174,24 +184,32 @@ async function installCa(run: Run, host: string, caPem: string): Promise<TrustIn
   return installation;
 }
 
-async function logIn(run: Run, host: string, trust: RegistryTrust | undefined): Promise<RegistryLogin> {
-  const { inputs } = run;
-  const username = inputs.username ?? DEFAULT_USERNAME;
-  if (run.token !== undefined) registerCredential(username, run.token);
+/**
+ * Log in: the credentials are checked through the step's one registry client (`GET /v2/`), then written to
+ * the private auth file the tools read.
+ */
+async function logIn(
+  run: Run,
+  registry: RegistryClient,
+  trust: RegistryTrust | undefined,
+): Promise<RegistryLogin> {
+  const { inputs, credentials } = run;
   const login = await registryLogin({
-    host,
-    username,
+    host: registry.host,
+    username: credentials.username,
+    token: credentials.token,
     tlsVerify: inputs.tlsVerify,
     authFile: join(run.state.stateDir, 'auth', 'config.json'),
-    // The token input is passed as such; otherwise core takes the cluster credentials' own (and says so).
-    ...(inputs.cluster.token === undefined ? { client: needClient(run) } : { token: inputs.cluster.token }),
+    checkCredentials: () => registry.checkLogin(),
+    runner: run.tools,
     ...(trust?.caPem === undefined ? {} : { caPem: trust.caPem }),
   });
   run.state.login = login.entry;
   recordState(run.state);
-  const expiry = login.tokenExpiresAt === undefined ? '' : `, valid until ${login.tokenExpiresAt}`;
+  const expiry =
+    credentials.expiresAt === undefined ? '' : `, valid until ${credentials.expiresAt.toISOString()}`;
   info(
-    `logged in as ${login.username} (token from ${login.tokenSource}${expiry}); auth file ${login.authFile}`,
+    `logged in as ${login.username} (token from ${credentials.source}${expiry}); auth file ${login.authFile}`,
   );
   for (const message of login.warnings) annotate(message);
   return login;
@@ -206,43 +224,47 @@ async function preflight(run: Run): Promise<void> {
   info(`${result.username ?? 'this user'} may push to project ${result.namespace}`);
 }
 
-function connection(
-  run: Run,
-  host: string,
-  login: RegistryLogin,
-  trust: RegistryTrust | undefined,
-): RegistryClientOptions {
-  if (run.token === undefined) {
-    throw new RegistryPushError('TOKEN_MISSING', 'No token to push with.', {
-      hint: 'Give the "token" input.',
-    });
-  }
-  return {
+/**
+ * The step's one registry client, made from the credentials: the login check, the push and the size
+ * read-back all go through it (one connection pool, one authentication). Retries are logged as the push's.
+ */
+function openRegistry(run: Run, host: string, trust: RegistryTrust | undefined): RegistryClient {
+  return new RegistryClient({
     host,
-    credentials: { kind: 'basic', username: login.username, password: run.token },
+    credentials: basicCredentials(run.credentials),
     tlsVerify: run.inputs.tlsVerify,
     retry: { retries: run.inputs.retries },
+    onRetry: (event) =>
+      logPushEvent({
+        kind: 'retry',
+        action: event.action,
+        attempt: event.attempt,
+        delayMs: event.delayMs,
+        reason: event.error instanceof Error ? event.error.message : String(event.error),
+      }),
     ...(trust?.caPem === undefined ? {} : { caPem: trust.caPem }),
-  };
+  });
 }
 
 async function push(
   run: Run,
-  options: RegistryClientOptions,
+  registry: RegistryClient,
   login: RegistryLogin,
   installation: TrustInstallation | undefined,
 ): Promise<PushResult> {
   const { inputs } = run;
-  const { host: _host, ...connectionOptions } = options;
   return pushImage({
     source: inputs.source,
-    target: `${options.host}/${inputs.namespace}/${inputs.image}`,
+    target: `${registry.host}/${inputs.namespace}/${inputs.image}`,
     tags: inputs.tags,
-    connection: connectionOptions,
+    // The push tool's TLS choice; everything else goes through the lent client (credentials included).
+    connection: { tlsVerify: inputs.tlsVerify },
+    registry: () => new LentRegistry(registry),
     tool: inputs.pushTool,
     toolOptions: {
       authFile: login.authFile,
       retries: inputs.retries,
+      runner: run.tools,
       ...(installation === undefined ? {} : { certDir: installation.certDir }),
     },
     onEvent: logPushEvent,
@@ -256,31 +278,55 @@ async function push(
  */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const read = environmentReader(env);
+  const given = inputCredentials(read);
   maskRawInputs(read);
   const inputs = readInputs(read);
   for (const secret of secretInputs(inputs)) registerSecret(secret);
   withholdInputs(env);
   const client = await clusterClient(inputs, env);
+  // Without a token input there is cluster access (else clusterClient threw): its token is the password.
+  const credentials =
+    given ?? (await clusterCredentials(needClient(client), inputs.username ?? DEFAULT_USERNAME));
 
   const state: PostState = { stateDir: await createStateDir(env), logout: inputs.logout };
   recordState(state);
-  const run: Run = { inputs, state, client, token: inputs.cluster.token ?? (await client?.bearerToken()) };
-  await group('Connect to the cluster', () => connect(client));
+  const run: Run = { inputs, state, client, credentials, tools: actionsCommandRunner() };
+  await phase('Connect to the cluster', () => connect(client));
 
-  const exposed = await group('Find the registry', () => findRegistry(run));
-  const { trust, installation } = await group('Trust its certificate', () =>
+  const exposed = await phase('Find the registry', () => findRegistry(run));
+  const { trust, installation } = await phase('Trust its certificate', () =>
     trustRegistry(run, exposed.host),
   );
-  const login = await group('Log in', () => logIn(run, exposed.host, trust));
-  await group('Check push rights', () => preflight(run));
-  const options = connection(run, exposed.host, login, trust);
-  const pushed = await group(`Push ${inputs.source}`, () => push(run, options, login, installation));
+  const registry = openRegistry(run, exposed.host, trust);
+  try {
+    await finish(run, { exposed, trust, installation, registry }, env);
+  } finally {
+    await registry.close();
+  }
+}
+
+/** Log in, check push rights, push and report, all through the step's one registry client. */
+async function finish(
+  run: Run,
+  found: {
+    exposed: ExposeResult;
+    trust: RegistryTrust | undefined;
+    installation: TrustInstallation | undefined;
+    registry: RegistryClient;
+  },
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const { inputs } = run;
+  const { exposed, trust, installation, registry } = found;
+  const login = await phase('Log in', () => logIn(run, registry, trust));
+  await phase('Check push rights', () => preflight(run));
+  const pushed = await phase(`Push ${inputs.source}`, () => push(run, registry, login, installation));
 
   const repository = `${inputs.namespace}/${inputs.image}`;
   const report: PushReport = {
     exposed,
     pushed,
-    size: await storedSize(options, repository, pushed.digest),
+    size: await storedSize(registry, repository, pushed.digest),
     authFile: login.authFile,
     certDir: installation?.certDir,
   };

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { group, info } from '@actions/core';
+import { info } from '@actions/core';
 import {
   ClusterClient,
   formatError,
@@ -9,6 +9,9 @@ import {
   type ExposeChange,
 } from '@registry-push/core';
 import { clusterAccess, environmentReader, readClusterInputs, withholdInputs } from './inputs.js';
+import { actionsCommandRunner } from './command-runner.js';
+import { inputCredentials } from './credentials.js';
+import { phase } from './log-groups.js';
 import { annotate, logExposeProgress } from './report.js';
 import { maskKubeconfigInput, registerSecret, scrub } from './secrets.js';
 import { loadState, type PostState } from './state.js';
@@ -25,11 +28,16 @@ async function attempt(what: string, task: () => Promise<string | undefined>): P
 
 async function revert(changes: readonly ExposeChange[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const read = environmentReader(env);
-  registerSecret(read('token') || undefined);
+  // The post step is its own process: the credentials are created (and masked) here as in the main step, and
+  // their token is the API token of the cluster access that reverts.
+  const credentials = inputCredentials(read);
   maskKubeconfigInput(read('kubeconfig'));
   const cluster = readClusterInputs(read);
   withholdInputs(env);
-  const client = ClusterClient.fromOptions(clusterAccess(cluster, env));
+  const client = ClusterClient.fromOptions(
+    clusterAccess({ ...cluster, ...(credentials === undefined ? {} : { token: credentials.token }) }, env),
+  );
+  registerSecret(await client.bearerToken());
   const outcome = await revertExpose(client, changes, logExposeProgress);
   for (const failure of outcome.failed) annotate(`Cleanup: ${scrub(formatError(failure))}`);
   return outcome.failed.length === 0 ? 'the registry exposure is back as it was' : undefined;
@@ -40,7 +48,7 @@ async function cleanUp(state: PostState, env: NodeJS.ProcessEnv): Promise<void> 
   if (login !== undefined && state.logout) await attempt('log out', () => registryLogout({ entry: login }));
   if (trust !== undefined) {
     await attempt('remove the registry CA', async () => {
-      await uninstallTrust(trust);
+      await uninstallTrust(trust, { runner: actionsCommandRunner() });
       return `removed the CA files of ${trust.host}`;
     });
   }
@@ -70,5 +78,5 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     info('nothing to clean up: the main step stopped before it wrote anything');
     return;
   }
-  await group('Clean up', () => cleanUp(state, env));
+  await phase('Clean up', () => cleanUp(state, env));
 }

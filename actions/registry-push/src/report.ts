@@ -1,7 +1,6 @@
 import { info, setOutput, summary, warning } from '@actions/core';
 import {
   INTERNAL_REGISTRY,
-  RegistryClient,
   isRegistryPushError,
   type ExposeProgress,
   type ExposeResult,
@@ -9,7 +8,7 @@ import {
   type PushEvent,
   formatBytes,
   type PushResult,
-  type RegistryClientOptions,
+  type RegistryApi,
 } from '@registry-push/core';
 
 /** `sha256:0123456789ab` for log lines; outputs and the summary carry the whole digest. */
@@ -62,11 +61,10 @@ function contentSize(document: ManifestDocument): number {
  * (the push itself already succeeded; a size is not worth failing for).
  */
 export async function storedSize(
-  connection: RegistryClientOptions,
+  client: RegistryApi,
   repository: string,
   digest: string,
 ): Promise<number | undefined> {
-  const client = new RegistryClient(connection);
   try {
     const root = await client.getManifest(repository, digest);
     if (root === undefined) return undefined;
@@ -82,8 +80,6 @@ export async function storedSize(
     if (!isRegistryPushError(error)) throw error;
     info(`could not read the pushed size back: ${error.message}`);
     return undefined;
-  } finally {
-    await client.close();
   }
 }
 

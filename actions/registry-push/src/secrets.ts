@@ -9,10 +9,17 @@ import { redact } from '@registry-push/core';
  */
 const known = new Set<string>();
 
+/** Hand one exact value to the runner's log masking, once; values under 4 characters would blur every log. */
+export function maskSecret(value: string): void {
+  if (value.length < 4 || known.has(value)) return;
+  known.add(value);
+  setSecret(value);
+}
+
 /**
- * Mask a secret and whatever is derived from it that could reach a log: its base64 form (auth headers and
- * auth files carry `base64(user:token)`, see {@link registerCredential}) and, for multi-line values such as
- * PEM keys, every line on its own, since the runner masks line by line.
+ * Mask a secret and whatever is derived from it that could reach a log: its base64 form and, for multi-line
+ * values such as PEM keys, every line on its own, since the runner masks line by line. The registry
+ * credentials have their own forms (`credentials.ts`).
  */
 export function registerSecret(value: string | undefined): void {
   if (value === undefined) return;
@@ -21,17 +28,7 @@ export function registerSecret(value: string | undefined): void {
     // PEM armour lines ("-----BEGIN PRIVATE KEY-----") are not secret and masking them only blurs logs.
     if (line.trim().length >= 8 && !line.startsWith('-----')) forms.push(line.trim());
   }
-  for (const form of forms) {
-    if (form.length < 4 || known.has(form)) continue;
-    known.add(form);
-    setSecret(form);
-  }
-}
-
-/** Mask the `username:token` pair as the registry and the auth file see it (Basic credentials, base64). */
-export function registerCredential(username: string, token: string): void {
-  registerSecret(token);
-  registerSecret(`${username}:${token}`);
+  for (const form of forms) maskSecret(form);
 }
 
 /** Remove every known secret (and its base64 form) from a text about to be printed. */

@@ -2,13 +2,14 @@
 // registry behind the router: the routes' hosts resolve through /etc/hosts, which needs root, as the data
 // path tests of core do.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClusterClient, exposeRegistry, Resources, type RegistryConfig } from '@registry-push/core';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import {
   buildOciImage,
   createCertificateAuthority,
+  findOnPath,
   makeWorkDir,
   runSkopeo,
   type BuiltImage,
@@ -306,6 +307,83 @@ describe.runIf(process.getuid?.() === 0)('against openshift-sim, through the rou
       );
       expect(post.code).toBe(0);
       expect(await runner.leftInTemp()).toEqual([]);
+      await expectNoLeak(runner, [main, post], ciBotToken);
+    });
+
+    it('a push tool runs through @actions/exec: its output in its own log group, its environment only what it needs', async () => {
+      const runner = await newRunner('tool-group');
+      // A skopeo that prints a line and its whole environment to the log, then pushes (the real one).
+      const real = findOnPath('skopeo');
+      if (real === undefined) throw new Error('skopeo is not installed (the setup script installs it)');
+      const fake = join(runner.binDir, 'skopeo');
+      await writeFile(
+        fake,
+        `#!/bin/sh\necho "fake skopeo: $1"\nenv | sed 's/^/tool-env: /'\nexec '${real}' "$@"\n`,
+      );
+      await chmod(fake, 0o755);
+      // The workflow's own environment, as a job puts its secrets in `env:`.
+      const callerSecrets = {
+        GITHUB_TOKEN: 'ghs_callerGithubToken0123456789',
+        ACTIONS_RUNTIME_TOKEN: 'callerRuntimeToken0123456789',
+        AWS_SECRET_ACCESS_KEY: 'callerAwsSecret0123456789',
+        DEPLOY_PASSWORD: 'callerDeployPassword0123456789',
+        REGISTRY_PUSH_TOKEN: ciBotToken,
+      };
+      const { main, post } = await runner.job(
+        {
+          token: ciBotToken,
+          registry: defaultHost(),
+          username: 'ci-bot',
+          namespace: 'demo',
+          image: 'tool-group',
+          source: `oci:${image.layoutDir}`,
+          'ca-data': cluster.ingressCaPem,
+          'push-tool': 'skopeo',
+        },
+        callerSecrets,
+      );
+      expect(main.code, main.stdout).toBe(0);
+      expect(main.outputs.digest).toBe(image.digest);
+      const lines = main.stdout.split('\n');
+      // Groups never nest (the runner does not nest them): the push phase closes around the tool's group.
+      let depth = 0;
+      for (const line of lines) {
+        if (line.startsWith('::group::')) depth++;
+        if (line === '::endgroup::') depth--;
+        expect(depth === 0 || depth === 1, `groups nest at ${line}`).toBe(true);
+      }
+      expect(depth).toBe(0);
+      const start = lines.indexOf('::group::skopeo copy');
+      const end = lines.indexOf('::endgroup::', start);
+      expect(start).toBeGreaterThan(0);
+      expect(lines[start - 1]).toBe('::endgroup::');
+      expect(lines[end + 1]).toMatch(/^::group::Push oci:.* \(continued\)$/);
+      const inside = lines.slice(start + 1, end);
+      // exec's command line, then the tool's own output, streamed into the group, workflow commands off.
+      expect(inside[0]).toMatch(/^::stop-commands::/);
+      expect(inside.some((line) => /^\[command\]\S*skopeo copy --retry-times 3 --authfile /.test(line))).toBe(
+        true,
+      );
+      expect(inside).toContain('fake skopeo: copy');
+      expect(inside.some((line) => /^Writing manifest to image destination/.test(line))).toBe(true);
+      for (const line of [...lines.slice(0, start), ...lines.slice(end)]) {
+        expect(
+          line.startsWith('tool-env: ') || line.startsWith('fake skopeo'),
+          `outside the group: ${line}`,
+        ).toBe(false);
+      }
+      // The environment the tool got: what the core allows (PATH, HOME, the auth file), nothing of the caller's.
+      const toolEnv = inside.filter((line) => line.startsWith('tool-env: ')).map((line) => line.slice(10));
+      const names = toolEnv.map((line) => line.split('=')[0] ?? '');
+      expect(names).toContain('PATH');
+      expect(names).toContain('REGISTRY_AUTH_FILE');
+      for (const name of [...Object.keys(callerSecrets), 'RUNNER_TEMP', 'GITHUB_STATE']) {
+        expect(names).not.toContain(name);
+      }
+      expect(names.filter((name) => name.startsWith('INPUT_') || name.startsWith('GITHUB_'))).toEqual([]);
+      const printed = toolEnv.join('\n');
+      for (const value of Object.values(callerSecrets)) expect(printed).not.toContain(value);
+      expect(post.code).toBe(0);
       await expectNoLeak(runner, [main, post], ciBotToken);
     });
 

@@ -100,11 +100,15 @@ export class FakeRunner {
     return runner;
   }
 
-  /** Run `main` or `post` with the inputs (action.yml defaults filled in, as the runner does). */
+  /**
+   * Run `main` or `post` with the inputs (action.yml defaults filled in, as the runner does), and `callerEnv`
+   * as the workflow's own `env:` (where a job keeps its secrets).
+   */
   async step(
     entry: 'main' | 'post',
     inputs: Record<string, string>,
     state: Record<string, string> = {},
+    callerEnv: Record<string, string> = {},
   ): Promise<StepResult> {
     const n = ++this.stepCount;
     const files = {
@@ -122,6 +126,7 @@ export class FakeRunner {
       GITHUB_OUTPUT: files.output,
       GITHUB_STATE: files.state,
       GITHUB_STEP_SUMMARY: files.summary,
+      ...callerEnv,
     };
     for (const [name, value] of await actionInputs()) {
       env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? value;
@@ -144,9 +149,12 @@ export class FakeRunner {
   }
 
   /** Main, then post with the state main saved (the runner runs post whether main failed or not). */
-  async job(inputs: Record<string, string>): Promise<{ main: StepResult; post: StepResult }> {
-    const main = await this.step('main', inputs);
-    const post = await this.step('post', inputs, main.state);
+  async job(
+    inputs: Record<string, string>,
+    callerEnv: Record<string, string> = {},
+  ): Promise<{ main: StepResult; post: StepResult }> {
+    const main = await this.step('main', inputs, {}, callerEnv);
+    const post = await this.step('post', inputs, main.state, callerEnv);
     return { main, post };
   }
 

@@ -1,10 +1,14 @@
 // The kubeconfig input as a secret: masked whole, line by line and token by token before anything is
-// printed, and never quoted in an error; and inputs that contradict each other.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// printed, and never quoted in an error; the registry credentials, masked in every form the login and the
+// registry client put them in; and inputs that contradict each other.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RegistryPushError } from '@registry-push/core';
+import { RegistryClient, RegistryPushError, registryLogin } from '@registry-push/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicCredentials, createCredentials, type Credentials } from '../src/credentials.js';
 import { readInputs, type InputName } from '../src/inputs.js';
 import { maskKubeconfigInput } from '../src/secrets.js';
 
@@ -137,6 +141,67 @@ describe('the kubeconfig input', () => {
     expect(refusal({ kubeconfig: path }).message).toBe(
       `The "kubeconfig" input names ${path}, which does not exist.`,
     );
+  });
+});
+
+/** The Authorization header the registry client sends with the credentials (`GET /v2/` on a local server). */
+async function authorizationSent(credentials: Credentials): Promise<string> {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((request, response) => {
+    seen.push(request.headers);
+    if (request.headers.authorization === undefined) {
+      response.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
+    } else {
+      response.writeHead(200, { 'docker-distribution-api-version': 'registry/2.0' }).end('{}');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = new RegistryClient({
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    credentials: basicCredentials(credentials),
+    plainHttp: true,
+  });
+  try {
+    await client.checkLogin();
+  } finally {
+    await client.close();
+    await new Promise((resolve) => server.close(resolve));
+  }
+  const header = seen.map((headers) => headers.authorization).find((value) => value !== undefined);
+  return header ?? '';
+}
+
+describe('the registry credentials', () => {
+  it('are masked at creation in every form they travel in: token, user:token, the Basic header, the auth file', async () => {
+    const token = secrets('credentials').token;
+    let credentials: Credentials | undefined;
+    const masks = masksOf(() => {
+      credentials = createCredentials('ci-bot', token, 'input');
+    });
+    if (credentials === undefined) throw new Error('no credentials were created');
+    expect(masks).toContain(token);
+    expect(masks).toContain(`ci-bot:${token}`);
+    // The forms are taken from where the core puts them, not recomputed here: the Basic header the
+    // registry client sends, and the `auth` field of the auth file the login writes.
+    const header = await authorizationSent(credentials);
+    expect(header).toMatch(/^Basic /);
+    expect(masks).toContain(header.slice('Basic '.length));
+    const authFile = join(scratch, 'auth', 'config.json');
+    await registryLogin({
+      host: 'registry.example.com',
+      username: credentials.username,
+      token: credentials.token,
+      authFile,
+      verify: false,
+    });
+    const written = JSON.parse(await readFile(authFile, 'utf8')) as {
+      auths: Record<string, { auth: string }>;
+    };
+    const auth = written.auths['registry.example.com']?.auth ?? '';
+    expect(auth).not.toBe('');
+    expect(masks).toContain(auth);
+    // ...and only once: a second use of the same credentials masks nothing again.
+    expect(masksOf(() => createCredentials('ci-bot', token, 'input'))).toEqual([]);
   });
 });
 

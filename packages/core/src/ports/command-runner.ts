@@ -2,8 +2,8 @@
  * The command-runner port: how the core starts skopeo, podman, buildah, docker and the system trust update.
  * Each call says the whole environment the program gets (`env`), so nothing of the caller's environment —
  * which holds the token and CI secrets — reaches a tool by accident; `childEnvironment` builds it from an
- * allow-list. `nodeCommandRunner` (`node:child_process`) is the implementation the CLI, the action and the
- * pruner use today.
+ * allow-list. `nodeCommandRunner` (`node:child_process`) is the implementation the CLI and the pruner use;
+ * the action passes its own, on `@actions/exec`, which streams each tool's output into a group of the job log.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
