@@ -54,8 +54,8 @@ export const csrfOf = (page: string): string => /name="csrf" value="([^"]+)"/.ex
 export interface Browser {
   context: BrowserContext;
   page: Page;
-  shot(name: string): Promise<Buffer>;
-  close(): Promise<void>;
+  shot: (name: string) => Promise<Buffer>;
+  close: () => Promise<void>;
 }
 
 /**
