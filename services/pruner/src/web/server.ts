@@ -371,14 +371,15 @@ export class Dashboard {
   ): Promise<void> {
     const { undo, client, events, logger } = this.#parts;
     const dryRun = form.get('dryRun') === 'on';
-    const target = (form.get('target') ?? '').trim().slice(0, 300);
+    const target = (form.get('target') ?? '').trim();
+    const logged = target.slice(0, 300);
     let view: RestoreView;
     let status = 200;
     try {
       const selection = restoreTarget(target);
       const { report } = await restoreFrom({ undo, cluster: client, events }, { runId, selection, dryRun });
       logger.info(
-        { user: caller.decision.user, runId, dryRun, target, counts: report.counts },
+        { user: caller.decision.user, runId, dryRun, target: logged, counts: report.counts },
         dryRun ? 'restore shown from the dashboard (dry run)' : 'run restored from the dashboard',
       );
       view = { dryRun, target, report };
@@ -386,7 +387,7 @@ export class Dashboard {
       const code = error instanceof PrunerError ? error.code : undefined;
       status = code === 'PRUNER_USAGE' ? 400 : code === 'PRUNER_UNDO_RECORD_MISSING' ? 409 : 500;
       logger.warn(
-        { user: caller.decision.user, runId, dryRun, target, error: describeError(error) },
+        { user: caller.decision.user, runId, dryRun, target: logged, error: describeError(error) },
         'restore from the dashboard failed',
       );
       view = { dryRun, target, error: describeError(error) };
