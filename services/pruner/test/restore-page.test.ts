@@ -1,10 +1,15 @@
-// Restoring a run from its dashboard page, against the simulator, its registry and a real Redis: the page of a
-// confirmed full run in its undo window shows until when, and to users with update on the ImagePruner a
-// restore form (whole run or one image or stream, dry run or not) that goes the CLI's restore path; a viewer's
-// POST and one without the CSRF token are 403; in Debian's chromium the admin restores the run and every
-// restored image pulls byte for byte; once the window closed the page says so and shows no form. The report
-// is capped at 200 objects with "and N more". Screenshots go to test-artifacts/restore-page/.
-import type { BuiltImage } from '@registry-push/testkit';
+// Restoring a run from its dashboard page, against the simulator, its registry and a real Redis, with the
+// worker running as the deploy's ServiceAccount (deploy/rbac.yaml): the page of a confirmed full run in its
+// undo window shows until when, and to users with update on the ImagePruner a restore form (whole run, one
+// image or one stream, dry run or not) that goes the CLI's restore path; a viewer's POST and one without the
+// CSRF token are 403; in Debian's chromium the admin restores the run and every restored image pulls byte for
+// byte; once the window closed the page says so and shows no form. The report is capped at 200 objects with
+// "and N more". Screenshots go to test-artifacts/restore-page/.
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { httpRequest, type BuiltImage } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RestoreItemResult } from '@registry-push/core';
 import type { UndoHead } from '../src/undo-store.js';
@@ -15,6 +20,55 @@ import { eventReasons, prune, pulls } from './support/undo.js';
 import { pushGenerations, root, startWorld, type World } from './support/world.js';
 
 const GROUP = 'imageregistry.operator.openshift.io';
+const DEPLOY = join(dirname(fileURLToPath(import.meta.url)), '..', 'deploy');
+
+/**
+ * Applies the deploy's namespace, ServiceAccount and RBAC, and writes a kubeconfig holding a token of that
+ * ServiceAccount: the worker then has exactly the rights a deployed one has.
+ */
+async function serviceAccountKubeconfig(world: World): Promise<string> {
+  for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml'])
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        'kubectl',
+        ['--kubeconfig', world.cluster.kubeconfig, 'apply', '-f', join(DEPLOY, file)],
+        (error, _stdout, stderr) => (error ? reject(new Error(stderr)) : resolve()),
+      ),
+    );
+  const answer = await httpRequest(
+    `${world.cluster.apiServer}/api/v1/namespaces/registry-pruner/serviceaccounts/registry-pruner/token`,
+    {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${world.cluster.users.kubeadmin!.token}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} }),
+      caPem: world.cluster.apiCaPem,
+    },
+  );
+  expect(answer.status, answer.body.toString()).toBe(201);
+  const token = (JSON.parse(answer.body.toString()) as { status: { token: string } }).status.token;
+  const path = join(world.work, 'registry-pruner.kubeconfig');
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: 'sim',
+        cluster: {
+          server: world.cluster.apiServer,
+          'certificate-authority-data': Buffer.from(world.cluster.apiCaPem).toString('base64'),
+        },
+      },
+    ],
+    users: [{ name: 'registry-pruner', user: { token } }],
+    contexts: [{ name: 'registry-pruner', context: { cluster: 'sim', user: 'registry-pruner' } }],
+    'current-context': 'registry-pruner',
+  };
+  await writeFile(path, JSON.stringify(config), { mode: 0o600 });
+  return path;
+}
 
 describe('the run page rendered', () => {
   const head: UndoHead = {
@@ -108,7 +162,8 @@ describe.runIf(root)('restoring a run from its page', () => {
     });
     await world.setPruner({ keepTagRevisions: 1, keepYoungerThanDuration: '0s' });
     generations = await pushGenerations(world, 'rp', 'rp');
-    env = world.env({ PRUNER_UNDO_WINDOW: '1h' });
+    // The worker runs as the deploy's ServiceAccount: a restore from the page uses the worker's rights.
+    env = world.env({ PRUNER_UNDO_WINDOW: '1h', KUBECONFIG: await serviceAccountKubeconfig(world) });
     worker = workers.start('rp-1', env);
     base = `http://127.0.0.1:${await worker.port()}`;
     runId = await prune(env);
@@ -122,7 +177,7 @@ describe.runIf(root)('restoring a run from its page', () => {
     await world?.stop();
   });
 
-  it('refuses a viewer, a form without its CSRF token and a malformed target, and changes nothing', async () => {
+  it('refuses a viewer, a form without its CSRF token and a malformed target; dry runs of one image or tag change nothing', async () => {
     const viewer = await login(base, tokenOf('pruner-viewer'));
     const page = await request(base, `/runs/${runId}`, { cookie: viewer });
     expect(page.status).toBe(200);
@@ -153,6 +208,20 @@ describe.runIf(root)('restoring a run from its page', () => {
     });
     expect(malformed.status).toBe(400);
     expect(malformed.text).toContain('[PRUNER_USAGE]');
+    // Dry runs of one image and of one tag, as --image and --stream take them.
+    for (const [target, counts] of [
+      [generations[0]!.digest, '2 would-restore'],
+      ['rp/app:latest', '4 would-restore'],
+      ['rp/other', 'Nothing selected.'],
+    ]) {
+      const dry = await request(base, `/runs/${runId}/restore`, {
+        method: 'POST',
+        cookie: admin,
+        body: { csrf: csrfOf(adminPage.text), target: target!, dryRun: 'on' },
+      });
+      expect(dry.status, target).toBe(200);
+      expect(dry.text, target).toContain(`id="restore-counts">${counts}<`);
+    }
     expect(await world.imageExists(generations[0]!.digest)).toBe(false);
     expect(await world.history('rp', 'app')).toEqual({ latest: [generations[2]!.digest] });
     const metrics = await (await fetch(`${base}/metrics`)).text();
