@@ -5,6 +5,7 @@
  */
 import {
   restoreClusterOf,
+  type ClusterClient,
   restoreRemoved,
   type ClusterAccessOptions,
   type RestoreReport,
@@ -16,6 +17,7 @@ import { PrunerError } from './errors.js';
 import { Failpoints } from './failpoints.js';
 import { createLogger } from './logger.js';
 import type { Settings } from './settings.js';
+import type { UndoState, UndoStore } from './undo-store.js';
 
 /** What `restore` was asked. */
 export interface RestoreRequest {
@@ -62,51 +64,112 @@ export function restoreSelection(image: unknown, stream: unknown): RestoreSelect
 }
 
 /**
- * Restores (or, with `dryRun`, shows what would be restored).
+ * The selection of the dashboard's restore field: empty for the whole run, else an image digest or
+ * NAMESPACE/NAME[:TAG] (what `--image` and `--stream` take).
+ *
+ * @throws PrunerError `PRUNER_USAGE` for anything else.
+ */
+export function restoreTarget(text: string): RestoreSelection {
+  const value = text.trim();
+  if (value === '') return {};
+  if (DIGEST.test(value)) return { image: value };
+  if (STREAM.test(value)) return restoreSelection(undefined, value);
+  throw new PrunerError(
+    'PRUNER_USAGE',
+    `Restore takes an image digest sha256:<64 hex> or NAMESPACE/NAME[:TAG], not "${value.slice(0, 200)}".`,
+    { hint: 'Leave the field empty to restore the whole run.' },
+  );
+}
+
+/** What a restore reads and writes: the CLI connects its own, the dashboard passes its worker's. */
+export interface RestoreParts {
+  /** The undo records. */
+  undo: UndoStore;
+  /** A client allowed to create Images and update `imagestreams/status`. */
+  cluster: ClusterClient;
+  /** Records the `PruneRunRestored` Event. */
+  events: EventRecorder;
+  /** The `restore-history` failpoint (the CLI's; unset, no checkpoint). */
+  failpoints?: Failpoints;
+}
+
+/** What to restore. */
+export interface RestoreAsk {
+  runId: string;
+  selection: RestoreSelection;
+  dryRun: boolean;
+}
+
+/**
+ * Restores (or, with `dryRun`, shows what would be restored) from the run's undo record, then counts the
+ * objects in Redis (`registry_pruner_undo_restored_objects`) and records a `PruneRunRestored` Event. The one
+ * path of both `registry-pruner restore` and the dashboard's run page.
+ *
+ * @returns The report, and the window's state when the restore started.
+ * @throws PrunerError `PRUNER_UNDO_RECORD_MISSING` when the run has no complete record.
+ */
+export async function restoreFrom(
+  parts: RestoreParts,
+  ask: RestoreAsk,
+): Promise<{ report: RestoreReport; state: UndoState }> {
+  const { undo, cluster, events, failpoints } = parts;
+  const { runId } = ask;
+  const head = await undo.head(runId);
+  if (head === undefined || !(await undo.complete(runId))) {
+    throw new PrunerError(
+      'PRUNER_UNDO_RECORD_MISSING',
+      `Run ${runId} has no complete undo record in Redis (never kept: a dry run or a window of 0; or it expired, or Redis lost it).`,
+      { hint: '`registry-pruner status` lists the runs that can be restored.' },
+    );
+  }
+  const report = await restoreRemoved(() => undo.records(runId), {
+    cluster: restoreClusterOf(cluster),
+    dryRun: ask.dryRun,
+    tooLate: windowClosed(head.state),
+    selection: ask.selection,
+    ...(failpoints !== undefined ? { beforeHistory: () => failpoints.hit('restore-history') } : {}),
+  });
+  if (!ask.dryRun) {
+    await undo.countRestores(report.counts);
+    const restored = report.counts.restored ?? 0;
+    if (restored > 0)
+      await events.record({
+        type: 'Normal',
+        reason: 'PruneRunRestored',
+        message: `Restored ${restored} object(s) that prune run ${runId} removed.`,
+      });
+  }
+  return { report, state: head.state };
+}
+
+/** Whether a window in `state` is over: the registry phase started, so every object is `too-late`. */
+export function windowClosed(state: UndoState): boolean {
+  return state === 'registry-running' || state === 'closed';
+}
+
+/**
+ * `registry-pruner restore`: {@link restoreFrom} with its own Redis and cluster connections.
  *
  * @throws PrunerError `PRUNER_UNDO_RECORD_MISSING` when the run has no complete record.
  */
 export async function restoreRun(request: RestoreRequest): Promise<{ report: RestoreReport; state: string }> {
-  const { runId, settings } = request;
+  const { settings } = request;
   const client = await PrunerClient.connect(settings);
   try {
-    const head = await client.undo.head(runId);
-    if (head === undefined || !(await client.undo.complete(runId))) {
-      throw new PrunerError(
-        'PRUNER_UNDO_RECORD_MISSING',
-        `Run ${runId} has no complete undo record in Redis (never kept: a dry run or a window of 0; or it expired, or Redis lost it).`,
-        { hint: '`registry-pruner status` lists the runs that can be restored.' },
-      );
-    }
     const cluster = connectCluster(request.access);
-    // Failpoint lines go to stderr: stdout carries the report.
-    const failpoints = new Failpoints(settings.failpoint, createLogger(settings.logLevel, { runId }, 2));
-    const tooLate = head.state === 'registry-running' || head.state === 'closed';
-    const report = await restoreRemoved(() => client.undo.records(runId), {
-      cluster: restoreClusterOf(cluster),
-      dryRun: request.dryRun,
-      tooLate,
-      selection: request.selection,
-      beforeHistory: () => failpoints.hit('restore-history'),
-    });
-    if (!request.dryRun) {
-      await client.undo.countRestores(report.counts);
-      const restored = report.counts.restored ?? 0;
-      if (restored > 0) {
-        const events = new EventRecorder(
-          cluster,
-          settings.eventsNamespace,
-          'registry-pruner',
-          () => undefined,
-        );
-        await events.record({
-          type: 'Normal',
-          reason: 'PruneRunRestored',
-          message: `Restored ${restored} object(s) that prune run ${runId} removed.`,
-        });
-      }
-    }
-    return { report, state: head.state };
+    return await restoreFrom(
+      {
+        undo: client.undo,
+        cluster,
+        events: new EventRecorder(cluster, settings.eventsNamespace, 'registry-pruner', () => undefined),
+        // Failpoint lines go to stderr: stdout carries the report.
+        failpoints: new Failpoints(
+          settings.failpoint,
+          createLogger(settings.logLevel, { runId: request.runId }, 2),
+        ),
+      },
+      request,
+    );
   } finally {
     await client.close();
   }

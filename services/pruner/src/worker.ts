@@ -181,7 +181,16 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     shutdown: abort.signal,
     explorer,
   });
-  const dashboard = new Dashboard({ settings, client, store, undo, explorer, queue: queue as Queue, logger });
+  const dashboard = new Dashboard({
+    settings,
+    client,
+    store,
+    undo,
+    explorer,
+    queue: queue as Queue,
+    logger,
+    events,
+  });
   rate = () => ({ api: ctx.limiters.api.rate, registry: ctx.limiters.registry.rate });
   const keeper = new ScheduleKeeper(client, queue, store, settings, logger);
   const running: { worker?: Worker } = {};

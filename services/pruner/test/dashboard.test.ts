@@ -3,20 +3,23 @@
 // approve, and Debian's chromium (driven by playwright-core) through login, overview, plan explorer,
 // explain and an approval whose progress bar reaches its end. Screenshots go to test-artifacts/dashboard/.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Resources, formatBytes, type KubeObject } from '@registry-push/core';
 import type { RunRecord } from '../src/store.js';
+import {
+  csrfOf,
+  launchChromium,
+  login as signIn,
+  request as requestAt,
+  type Answer,
+  type Browser,
+} from './support/dashboard.js';
 import { killAll, runCli, WorkerSet, type WorkerProcess } from './support/processes.js';
 import { pushGenerations, root, startWorld, type World } from './support/world.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts', 'dashboard');
 const GROUP = 'imageregistry.operator.openshift.io';
 const OVERLAY = join(dirname(fileURLToPath(import.meta.url)), '..', 'deploy-dashboard');
 
@@ -45,32 +48,14 @@ const workers = new WorkerSet();
 
 const tokenOf = (user: string): string => world.cluster.users[user]?.token ?? '';
 
-async function request(
+function request(
   path: string,
   options: { method?: string; cookie?: string; body?: Record<string, string> } = {},
-): Promise<{ status: number; headers: Headers; text: string }> {
-  const response = await fetch(base + path, {
-    method: options.method ?? 'GET',
-    redirect: 'manual',
-    headers: {
-      ...(options.cookie !== undefined ? { cookie: options.cookie } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-    },
-    ...(options.body !== undefined ? { body: new URLSearchParams(options.body).toString() } : {}),
-  });
-  return { status: response.status, headers: response.headers, text: await response.text() };
+): Promise<Answer> {
+  return requestAt(base, path, options);
 }
 
-async function login(user: string): Promise<string> {
-  const answer = await request('/login', { method: 'POST', body: { token: tokenOf(user) } });
-  expect(answer.status).toBe(303);
-  const cookie = answer.headers.get('set-cookie') ?? '';
-  expect(cookie).toMatch(/^pruner_session=[\w-]+; Path=\/; HttpOnly; SameSite=Strict$/);
-  expect(answer.headers.get('location')).toBe('/');
-  return cookie.split(';')[0]!;
-}
-
-const csrfOf = (page: string): string => /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+const login = (user: string): Promise<string> => signIn(base, tokenOf(user));
 
 async function dryRunNow(): Promise<RunRecord> {
   const result = await runCli(['enqueue', '--wait', '--output', 'json'], env, 120_000);
@@ -250,40 +235,17 @@ describe.runIf(root)('the dashboard', () => {
   });
 
   describe('in chromium', () => {
-    let profile: string;
-    let context: BrowserContext;
+    let browser: Browser;
     let page: Page;
-    const shot = (name: string): Promise<Buffer> =>
-      page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+    const shot = (name: string): Promise<Buffer> => browser.shot(name);
 
     beforeAll(async () => {
-      if (!existsSync(CHROMIUM))
-        throw new Error(
-          `${CHROMIUM} is missing: run scripts/install-system-deps.sh (it installs Debian's chromium).`,
-        );
-      await mkdir(ARTIFACTS, { recursive: true });
-      profile = await mkdtemp(join(tmpdir(), 'pruner-chromium-'));
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-        viewport: { width: 1200, height: 900 },
-      });
-      page = context.pages()[0] ?? (await context.newPage());
+      browser = await launchChromium('dashboard');
+      page = browser.page;
     }, 60_000);
 
     afterAll(async () => {
-      await context?.close();
-      if (profile !== undefined) await rm(profile, { recursive: true, force: true });
+      await browser?.close();
     });
 
     it('shows a viewer the plan without an approve button', async () => {
@@ -299,7 +261,7 @@ describe.runIf(root)('the dashboard', () => {
       await page.goto(`${base}/plans/${dryRun.runId}`);
       expect(await page.locator('#approve').count()).toBe(0);
       expect(await page.locator('.notice').textContent()).toContain('Approving it needs update');
-      await context.clearCookies();
+      await browser.context.clearCookies();
     });
 
     it('lets an admin explore the plan, explain a digest, approve, and watch the run to its end', async () => {

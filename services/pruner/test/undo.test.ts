@@ -7,11 +7,12 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltImage } from '@registry-push/testkit';
-import type { KubeObject, RestoreReport } from '@registry-push/core';
+import type { RestoreReport } from '@registry-push/core';
 import { Redis } from 'ioredis';
 import type { StatusReport } from '../src/client.js';
 import { createStreams } from './support/objects.js';
 import { killAll, runCli, WorkerSet, type WorkerProcess } from './support/processes.js';
+import { eventReasons, prune, pulls } from './support/undo.js';
 import { pushGenerations, root, startWorld, type World } from './support/world.js';
 
 let world: World;
@@ -29,14 +30,6 @@ async function restore(env: Record<string, string>, args: string[]): Promise<Res
   const result = await runCli(['restore', ...args, '--output', 'json'], env);
   expect(result.stderr).not.toContain('Error:');
   return { ...(JSON.parse(result.stdout) as RestoreReport), code: result.code };
-}
-
-async function prune(env: Record<string, string>): Promise<string> {
-  const run = await runCli(['enqueue', '--confirm', '--wait'], env, 180_000);
-  expect(run.code, run.stderr + run.stdout).toBe(0);
-  const runId = /^(\S+) succeeded/.exec(run.stdout)?.[1];
-  expect(runId, run.stdout).toBeDefined();
-  return runId!;
 }
 
 /** Storage files of one repository and of the blobs, relative, with the namespace made generic. */
@@ -88,23 +81,6 @@ function added(before: Set<string>, after: Set<string>): string[] {
 
 function removed(before: Set<string>, after: Set<string>): string[] {
   return [...before].filter((path) => !after.has(path));
-}
-
-async function pulls(namespace: string, image: BuiltImage, tag?: string): Promise<void> {
-  expect(
-    await world.pullDiff(`${namespace}/app@${image.digest}`, image),
-    `${namespace}@${image.digest}`,
-  ).toEqual([]);
-  if (tag !== undefined) expect(await world.pullDiff(`${namespace}/app:${tag}`, image)).toEqual([]);
-}
-
-/** The reasons of the Events on the ImagePruner that name `runId`. */
-async function eventReasons(runId: string): Promise<string[]> {
-  const events = await world.admin.list<KubeObject & { reason?: string; message?: string }>(
-    { apiVersion: 'v1', kind: 'Event', plural: 'events', namespaced: true },
-    { namespace: 'default' },
-  );
-  return events.filter((e) => e.message?.includes(runId) === true).map((e) => e.reason ?? '');
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -169,7 +145,7 @@ describe.runIf(root)('the undo window', () => {
       latest: [g3!.digest, g1!.digest],
       other: [o2.digest],
     });
-    await pulls('undo', g1!);
+    await pulls(world, 'undo', g1!);
 
     // One tag: its items and their Images.
     const tag = await restore(env, [runId, '--stream', 'undo/app:other']);
@@ -181,7 +157,7 @@ describe.runIf(root)('the undo window', () => {
       latest: [g3!.digest, g1!.digest],
       other: [o2.digest, o1.digest],
     });
-    await pulls('undo', o1);
+    await pulls(world, 'undo', o1);
 
     // The whole run: the rest comes back, what is back already is reported so.
     const whole = await restore(env, [runId]);
@@ -190,16 +166,16 @@ describe.runIf(root)('the undo window', () => {
       latest: [g3!.digest, g2!.digest, g1!.digest],
       other: [o2.digest, o1.digest],
     });
-    await pulls('undo', g2!);
-    await pulls('undo', g3!, 'latest');
-    await pulls('undo', o2, 'other');
+    await pulls(world, 'undo', g2!);
+    await pulls(world, 'undo', g3!, 'latest');
+    await pulls(world, 'undo', o2, 'other');
     // Again: nothing to do.
     expect((await restore(env, [runId])).counts).toEqual({ 'already-there': 6 });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/registry_pruner_undo_runs_in_window 1/);
     expect(metrics).toMatch(/registry_pruner_undo_bytes_pending_deletion [1-9]/);
     expect(metrics).toMatch(/registry_pruner_undo_restored_objects\{outcome="restored"\} 6/);
-    expect(await eventReasons(runId)).toEqual(
+    expect(await eventReasons(world, runId)).toEqual(
       expect.arrayContaining(['PruneRunSucceeded', 'PruneUndoWindowOpen', 'PruneRunRestored']),
     );
   }, 300_000);
@@ -217,8 +193,8 @@ describe.runIf(root)('the undo window', () => {
     expect(await world.history('moved', 'app')).toEqual({
       latest: [g4.digest, g3!.digest, g2!.digest, g1!.digest],
     });
-    await pulls('moved', g4, 'latest');
-    for (const image of [g1!, g2!, g3!]) await pulls('moved', image);
+    await pulls(world, 'moved', g4, 'latest');
+    for (const image of [g1!, g2!, g3!]) await pulls(world, 'moved', image);
   }, 300_000);
 
   it('deletes from the registry when the window ends exactly what a one-phase run (window 0) deletes; a restore is then too late', async () => {
@@ -251,8 +227,8 @@ describe.runIf(root)('the undo window', () => {
       expect(await world.imageExists(gone.digest)).toBe(false);
       expect(await world.blobExists(gone.digest)).toBe(false);
     }
-    await pulls('late', l3!, 'latest');
-    expect(await eventReasons(runId)).toEqual(
+    await pulls(world, 'late', l3!, 'latest');
+    expect(await eventReasons(world, runId)).toEqual(
       expect.arrayContaining(['PruneUndoWindowOpen', 'PruneRegistryPhaseDone']),
     );
     const late = await restore(env, [runId, '--stream', 'late/app']);
@@ -290,7 +266,7 @@ describe.runIf(root)('the undo window', () => {
     expect((await restore(env, [runId, '--image', k1!.digest])).counts).toEqual({ restored: 2 });
     await w.waitForLog((line) => line.msg === 'registry phase done' && line.runId === runId, 90_000);
     expect(await world.history('kept', 'app')).toEqual({ latest: [k3!.digest, k1!.digest] });
-    await pulls('kept', k1!);
+    await pulls(world, 'kept', k1!);
     for (const blob of [k1!.manifests[0]!.config.digest, ...k1!.manifests[0]!.layers.map((l) => l.digest)]) {
       expect(await world.blobExists(blob)).toBe(true);
       expect(await world.linkExists('kept', 'app', blob)).toBe(true);
@@ -317,7 +293,7 @@ describe.runIf(root)('the undo window', () => {
     const refused = await w.waitForLog((line) => line.msg === 'registry phase refused', 90_000);
     expect(refused).toMatchObject({ runId, code: 'PRUNER_UNDO_RECORD_MISSING' });
     expect(deletedKinds(before, await files(), 'lost', images)).toEqual({});
-    expect(await eventReasons(runId)).toContain('PruneRegistryPhaseRefused');
+    expect(await eventReasons(world, runId)).toContain('PruneRegistryPhaseRefused');
     const restored = await runCli(['restore', runId], env);
     expect(restored.code).toBe(1);
     expect(restored.stderr).toContain('[PRUNER_UNDO_RECORD_MISSING]');
@@ -368,6 +344,6 @@ describe.runIf(root)('the undo window', () => {
     const again = await restore(env, [runId, '--stream', 'rkill/app']);
     expect(again.counts).toEqual({ 'already-there': 2, restored: 2 });
     expect(await world.history('rkill', 'app')).toEqual({ latest: [g3!.digest, g2!.digest, g1!.digest] });
-    for (const image of [g1!, g2!]) await pulls('rkill', image);
+    for (const image of [g1!, g2!]) await pulls(world, 'rkill', image);
   }, 300_000);
 });

@@ -2,10 +2,11 @@
  * The dashboard's pages, rendered from data the server has read: login, overview, the plans, the plan
  * explorer, explain, a run, and the error page. Pure functions of their inputs.
  */
-import { formatBytes, type ItemResult, type PruneMode } from '@registry-push/core';
+import { formatBytes, type ItemResult, type PruneMode, type RestoreReport } from '@registry-push/core';
 import type { StatusReport } from '../client.js';
 import { runIsOver, type RunProgress, type RunRecord } from '../store.js';
 import type { ModeSetting } from '../settings.js';
+import type { UndoHead } from '../undo-store.js';
 import type { Explanation } from './explain.js';
 import { reasonOf, subjectOf } from './explain.js';
 import type { ExplorerHead, ExplorerItem, ExplorerRow } from './explorer.js';
@@ -495,7 +496,26 @@ export interface RunData {
   /** Units of the run in all. */
   total: number;
   page: number;
+  /** The head of the run's undo record, when it has one. */
+  undo?: UndoHead;
+  /** Whether the caller may restore (`update` on the ImagePruner), and the CSRF value the form carries. */
+  restoreAccess?: { allowed: boolean; csrf: string };
+  /** What the restore form just did. */
+  restored?: RestoreView;
 }
+
+/** The answer to the run page's restore form. */
+export interface RestoreView {
+  dryRun: boolean;
+  /** What the form named (empty: the whole run). */
+  target: string;
+  report?: RestoreReport;
+  /** Why nothing was done, in words. */
+  error?: string;
+}
+
+/** Objects of a restore report listed on the page; the rest are counted. */
+export const RESTORE_SHOWN = 200;
 
 function failuresOf(units: RunData['units']): ItemResult[] {
   return units.flatMap((unit) => unit.items.filter((item) => item.outcome === 'failed'));
@@ -510,9 +530,117 @@ export function runPage(frame: Frame, data: RunData): string {
     frame,
     html`${runHeader(data.runId, record)}
     ${progressBar(data.runId, progress?.unitsDone ?? 0, progress?.unitsTotal ?? 0, progress?.bytesFreed ?? 0, over)}
-    ${record !== undefined ? runNotes(record) : ''} ${errorCodes(record)}
+    ${record !== undefined ? runNotes(record) : ''} ${undoSection(data)} ${errorCodes(record)}
     ${failuresSection(failuresOf(data.units))} ${unitsSection(data)}`,
   );
+}
+
+/** The run's undo window: until when it can be restored, the restore form, and the last restore's report. */
+function undoSection(data: RunData): Html {
+  const { undo, record } = data;
+  if (undo === undefined && (record === undefined || record.dryRun || !runIsOver(record.status)))
+    return html``;
+  return html`<section aria-labelledby="h-undo">
+    <h2 id="h-undo">Undo window</h2>
+    ${undo === undefined ? html`<p id="undo-state">This run has no undo record (it ran with a window of 0, or its record expired or was lost): it cannot be restored.</p>` : undoState(data, undo)}
+    ${data.restored !== undefined ? restoreReport(data.restored) : ''}
+  </section>`;
+}
+
+function undoState(data: RunData, undo: UndoHead): Html {
+  if (undo.state === 'registry-running' || undo.state === 'closed')
+    return html`<p class="notice" id="undo-state">
+      Too late to restore: the undo window
+      closed${undo.registryAt !== undefined ? html` at <time>${undo.registryAt}</time>` : ''} and the registry
+      phase ${undo.state === 'closed' ? 'has deleted' : 'is deleting'} the data of what this run removed.
+    </p>`;
+  if (undo.state === 'refused')
+    return html`<p class="notice" id="undo-state">
+      The registry phase refused to run: the undo record is
+      incomplete${undo.error !== undefined ? ` (${undo.error})` : ''}. Nothing was deleted from the registry,
+      and the run cannot be restored.
+    </p>`;
+  const until =
+    undo.mode === 'metadata'
+      ? html`Its window never closes: a metadata-mode run deletes nothing from the registry.`
+      : undo.registryAt !== undefined
+        ? html`Open until <time id="undo-end">${undo.registryAt}</time>, when the registry phase deletes the
+            data of what it removed.`
+        : html`The run is still removing and recording; the window ends ${Math.round(undo.windowMs / 60_000)}
+          min after it ends.`;
+  const access = data.restoreAccess;
+  const form =
+    access === undefined || !access.allowed
+      ? html`<p class="notice">
+          Restoring needs <code>update</code> on the ImagePruner <code>cluster</code>.
+        </p>`
+      : html`<form method="post" action="/runs/${encodeURIComponent(data.runId)}/restore" id="restore-form">
+          <input type="hidden" name="csrf" value="${access.csrf}" />
+          <p>
+            <label for="restore-target"
+              >Only this image digest or <code>NAMESPACE/NAME[:TAG]</code> (empty: the whole run)</label
+            ><br />
+            <input
+              id="restore-target"
+              name="target"
+              size="60"
+              autocomplete="off"
+              value="${data.restored?.target ?? ''}"
+            />
+          </p>
+          <p>
+            <input type="checkbox" id="restore-dry-run" name="dryRun" value="on" />
+            <label for="restore-dry-run">Dry run: show what would be restored, change nothing</label>
+          </p>
+          <p><button type="submit" class="primary" id="restore">Restore this run</button></p>
+        </form>`;
+  return html`<p id="undo-state">
+      What this run removed can be restored (${undo.recorded} record entries). ${until}
+    </p>
+    ${form}`;
+}
+
+function restoreReport(view: RestoreView): Html {
+  const what = view.target === '' ? 'the whole run' : view.target;
+  if (view.error !== undefined || view.report === undefined)
+    return html`<p class="error" role="alert" id="restore-error">
+      ${view.error ?? 'Nothing was restored.'}
+    </p>`;
+  const { items, counts } = view.report;
+  const line = Object.entries(counts)
+    .map(([outcome, n]) => `${n ?? 0} ${outcome}`)
+    .join(', ');
+  const more = items.length - RESTORE_SHOWN;
+  return html`<section aria-labelledby="h-restore" id="restore-report">
+    <h3 id="h-restore">${view.dryRun ? 'Dry run of a restore' : 'Restored'}: ${what}</h3>
+    <p role="status" id="restore-counts">${line === '' ? 'Nothing selected.' : line}</p>
+    ${
+      items.length === 0
+        ? ''
+        : html`<table>
+            <thead>
+              <tr>
+                <th scope="col">Outcome</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Object</th>
+                <th scope="col">Error</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${items.slice(0, RESTORE_SHOWN).map(
+                (item) =>
+                  html`<tr>
+                    <td>${item.outcome}</td>
+                    <td>${item.kind}</td>
+                    <td><code>${item.target}</code></td>
+                    <td>${item.error !== undefined ? `${item.error.message} [${item.error.code}]` : ''}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
+    ${more > 0 ? html`<p id="restore-more">and ${more} more</p>` : ''}
+  </section>`;
 }
 
 function runHeader(runId: string, record: RunRecord | undefined): Html {

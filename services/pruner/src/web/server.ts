@@ -1,10 +1,10 @@
 /**
  * The dashboard, served by every worker on its HTTP port next to `/healthz` and `/metrics`: login, overview,
- * plans, plan explorer, explain, approve and run pages. Every request but the login form and the static
- * files needs a bearer token the cluster accepts and `get` on the ImagePruner `cluster` (approving needs
- * `update`), from the session cookie or an `Authorization: Bearer` header (as oauth-proxy passes it);
- * without one the answer is the login page, never data. Forms that change something carry the session's
- * CSRF token.
+ * plans, plan explorer, explain, approve and run pages (a run in its undo window is restored from its page).
+ * Every request but the login form and the static files needs a bearer token the cluster accepts and `get`
+ * on the ImagePruner `cluster` (approving and restoring need `update`), from the session cookie or an
+ * `Authorization: Bearer` header (as oauth-proxy passes it); without one the answer is the login page, never
+ * data. Forms that change something carry the session's CSRF token.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,11 +12,12 @@ import type { Queue } from 'bullmq';
 import { pruneModeFor, type ClusterClient } from '@registry-push/core';
 import { AccessChecker, type AccessDecision } from '../access.js';
 import { readStatus } from '../client.js';
-import { readManagementState } from '../cluster.js';
+import { readManagementState, type EventRecorder } from '../cluster.js';
 import { PrunerError, describeError } from '../errors.js';
 import { JobNames, newManualRunId, planJobOptions, type PlanJobData } from '../jobs.js';
 import type { Logger } from '../logger.js';
 import type { Settings } from '../settings.js';
+import { restoreFrom, restoreTarget } from '../restore.js';
 import { runIsOver, type RunStore } from '../store.js';
 import type { UndoStore } from '../undo-store.js';
 import { approvableRun } from './approve.js';
@@ -37,6 +38,7 @@ import {
   type ExplorerLevel,
   type ExplorerView,
   type OverviewData,
+  type RestoreView,
   PAGE_SIZE,
 } from './pages.js';
 import { SESSION_COOKIE, SessionStore, cookieOf, csrfMatches, type Session } from './session.js';
@@ -52,6 +54,8 @@ export interface DashboardParts {
   explorer: ExplorerStore;
   queue: Queue;
   logger: Logger;
+  /** The worker's Event recorder (a restore records `PruneRunRestored`). */
+  events: EventRecorder;
   /** Decides access (default: an {@link AccessChecker} on `client`). */
   access?: (token: string) => Promise<AccessDecision>;
 }
@@ -333,23 +337,76 @@ export class Dashboard {
       return;
     }
     const approve = /^\/plans\/([^/]+)\/approve$/.exec(url.pathname);
-    if (approve === null) {
+    const restore = /^\/runs\/([^/]+)\/restore$/.exec(url.pathname);
+    if (approve === null && restore === null) {
       send(response, 404, 'text/plain', 'not found\n');
       return;
     }
     if (!caller.decision.canApprove) {
+      this.#parts.logger.warn(
+        { user: caller.decision.user, path: url.pathname },
+        'dashboard form refused: no update on the ImagePruner',
+      );
       send(
         response,
         403,
         'text/html; charset=utf-8',
         errorPage(
           this.#frame(caller, 'Refused'),
-          `User ${caller.decision.user} may not approve plans: it needs update on imagepruners.imageregistry.operator.openshift.io "cluster".`,
+          `User ${caller.decision.user} may not ${approve !== null ? 'approve plans' : 'restore runs'}: it needs update on imagepruners.imageregistry.operator.openshift.io "cluster".`,
         ),
       );
       return;
     }
-    await this.#approve(response, caller, decodeURIComponent(approve[1] ?? ''));
+    if (approve !== null) await this.#approve(response, caller, decodeURIComponent(approve[1] ?? ''));
+    else await this.#restore(response, caller, decodeURIComponent(restore?.[1] ?? ''), form);
+  }
+
+  /** Restores a run (or shows what would be restored) and answers its page with the report. */
+  async #restore(
+    response: ServerResponse,
+    caller: Caller,
+    runId: string,
+    form: URLSearchParams,
+  ): Promise<void> {
+    const { undo, client, events, logger } = this.#parts;
+    const dryRun = form.get('dryRun') === 'on';
+    const target = (form.get('target') ?? '').trim();
+    const logged = target.slice(0, 300);
+    let view: RestoreView;
+    let status = 200;
+    try {
+      const selection = restoreTarget(target);
+      const { report } = await restoreFrom({ undo, cluster: client, events }, { runId, selection, dryRun });
+      logger.info(
+        { user: caller.decision.user, runId, dryRun, target: logged, counts: report.counts },
+        dryRun ? 'restore shown from the dashboard (dry run)' : 'run restored from the dashboard',
+      );
+      view = { dryRun, target, report };
+    } catch (error) {
+      const code = error instanceof PrunerError ? error.code : undefined;
+      status = code === 'PRUNER_USAGE' ? 400 : code === 'PRUNER_UNDO_RECORD_MISSING' ? 409 : 500;
+      logger.warn(
+        { user: caller.decision.user, runId, dryRun, target: logged, error: describeError(error) },
+        'restore from the dashboard failed',
+      );
+      view = { dryRun, target, error: describeError(error) };
+    }
+    try {
+      send(
+        response,
+        status,
+        'text/html; charset=utf-8',
+        await this.#run(caller, runId, new URLSearchParams(), view),
+      );
+    } catch (error) {
+      send(
+        response,
+        500,
+        'text/html; charset=utf-8',
+        errorPage(this.#frame(caller, 'Error'), describeError(error)),
+      );
+    }
   }
 
   async #approve(response: ServerResponse, caller: Caller, runId: string): Promise<void> {
@@ -482,15 +539,19 @@ export class Dashboard {
     ];
   }
 
-  async #run(caller: Caller, runId: string, query: URLSearchParams): Promise<string> {
-    const { store } = this.#parts;
+  async #run(caller: Caller, runId: string, query: URLSearchParams, restored?: RestoreView): Promise<string> {
+    const { store, undo } = this.#parts;
     const record = await store.getRun(runId);
     const over = record !== undefined && runIsOver(record.status);
     const progress = over ? record.progress : await store.getProgress(runId);
     const asked = Number(query.get('page') ?? '1');
     const page = Number.isSafeInteger(asked) && asked > 0 ? asked : 1;
     const { total, units } = await store.unitResultPage(runId, (page - 1) * PAGE_SIZE, PAGE_SIZE);
+    const head = await undo.head(runId);
     return runPage(this.#frame(caller, `Run ${runId}`), {
+      ...(head !== undefined ? { undo: head } : {}),
+      restoreAccess: { allowed: caller.decision.canApprove, csrf: caller.csrf },
+      ...(restored !== undefined ? { restored } : {}),
       runId,
       ...(record !== undefined ? { record } : {}),
       ...(progress !== undefined ? { progress } : {}),
