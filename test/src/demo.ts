@@ -132,6 +132,9 @@ async function main(): Promise<void> {
       PRUNER_HTTP_PORT: '0',
       PRUNER_REGISTRY_HOST: host,
       PRUNER_REGISTRY_CA_FILE: caFile,
+      // Storage is freed at once here; by default a confirmed full run removes the metadata now and deletes
+      // from the registry 24 h later, while `registry-pruner restore RUN` can still take it back.
+      PRUNER_UNDO_WINDOW: '0',
     };
     step(`starting the pruner worker (registry-pruner worker) on a private Redis at ${redis.url}`);
     const workerLog = join(workDir, 'worker.log');
@@ -152,7 +155,10 @@ async function main(): Promise<void> {
         throw new Error(`${String(error)}\nworker log:\n${await workerFailed()}`);
       }),
     );
-    step('registry-pruner enqueue --confirm --wait: the same run carried out (Managed registry: full mode)');
+    step(
+      'registry-pruner enqueue --confirm --wait: the same run carried out (Managed registry: full mode; ' +
+        'PRUNER_UNDO_WINDOW=0 frees the storage now instead of after the 24 h undo window)',
+    );
     indent(await pruner(['enqueue', '--confirm', '--wait', '--timeout', '2m'], prunerEnv));
 
     step('checking with skopeo: the kept revision still pulls');
