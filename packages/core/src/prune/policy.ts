@@ -1,6 +1,12 @@
-import { RegistryPushError } from '../errors.js';
 import type { NamespacePolicy, NamespaceRulesSource, PrunePolicy, RetentionRule } from './types.js';
-import { describeKeep, namespaceRulesSource, parseReferenceSources, parseRules } from './rules.js';
+import {
+  describeKeep,
+  invalid,
+  namespaceRulesSource,
+  parseReferenceSources,
+  parseRules,
+  pattern,
+} from './rules.js';
 import { formatDuration, parseDuration } from './units.js';
 
 /** The pruning fields of `imagepruners.imageregistry.operator.openshift.io/cluster` `spec`; others are ignored. */
@@ -128,13 +134,6 @@ const ANNOTATION_KEY =
   /^(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
-function invalid(field: string, message: string, hint: string): RegistryPushError {
-  return new RegistryPushError('PRUNE_POLICY_INVALID', `The prune policy's ${field} ${message}.`, {
-    hint,
-    details: { field },
-  });
-}
-
 function revisions(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
     throw invalid(
@@ -159,19 +158,7 @@ function duration(value: unknown, field: string): number {
 }
 
 function regex(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value === '') {
-    throw invalid(field, 'must be a non-empty regular expression', 'For example "^v[0-9]+".');
-  }
-  try {
-    new RegExp(value, 'u');
-  } catch (error) {
-    throw invalid(
-      field,
-      `is not a valid regular expression (${(error as Error).message})`,
-      'Fix the expression.',
-    );
-  }
-  return value;
+  return pattern(value, field, '^v[0-9]+');
 }
 
 function bool(value: unknown, field: string): boolean {

@@ -24,16 +24,18 @@ const ANNOTATION_KEY =
 const DNS_NAME = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 
-function invalid(field: string, message: string, hint: string): RegistryPushError {
+/** A policy mistake: the field, what is wrong with it, and what to do. */
+export function invalid(field: string, message: string, hint: string): RegistryPushError {
   return new RegistryPushError('PRUNE_POLICY_INVALID', `The prune policy's ${field} ${message}.`, {
     hint,
     details: { field },
   });
 }
 
-function pattern(value: unknown, field: string): string {
+/** A regular expression as written in the policy (checked to compile, kept as text). */
+export function pattern(value: unknown, field: string, example = '^pr-'): string {
   if (typeof value !== 'string' || value === '') {
-    throw invalid(field, 'must be a non-empty regular expression', 'For example "^pr-".');
+    throw invalid(field, 'must be a non-empty regular expression', `For example "${example}".`);
   }
   try {
     new RegExp(value, 'u');
