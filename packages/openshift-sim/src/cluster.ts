@@ -211,16 +211,24 @@ function ingressBootstrap(
  */
 function registryAccessLog(store: ObjectStore, podLogs: PodLogs): (line: string) => void {
   let turn = 0;
+  // The running registry pods, worked out again only after a pod of the registry's namespace changed:
+  // listing the pods on every request cost a pass over every pod of the cluster per registry request (at
+  // 50k pods, most of the simulator's time in a confirmed prune).
+  let running: string[] | undefined;
+  store.subscribe('pods', 'openshift-image-registry', () => {
+    running = undefined;
+  });
   return (line) => {
-    const pods = store
+    running ??= store
       .list('pods', 'openshift-image-registry')
       .filter(
         (pod) =>
           stringAt(objectAt(objectAt(pod, 'metadata'), 'labels'), 'docker-registry') === 'default' &&
           stringAt(objectAt(pod, 'status'), 'phase') === 'Running',
-      );
-    const pod = pods[turn++ % Math.max(pods.length, 1)];
-    const name = stringAt(objectAt(pod, 'metadata'), 'name');
+      )
+      .map((pod) => stringAt(objectAt(pod, 'metadata'), 'name'))
+      .filter((name): name is string => name !== undefined);
+    const name = running[turn++ % Math.max(running.length, 1)];
     if (name !== undefined) podLogs.append('openshift-image-registry', name, line);
   };
 }
