@@ -288,17 +288,7 @@ async function planCloud(
     );
   }
   if (credentials !== undefined) return;
-  let secret: DataObject | undefined;
-  try {
-    secret = await client.find<DataObject>(
-      Resources.secret,
-      AdminNames.credentialsSecret,
-      RegistryNames.namespace,
-    );
-  } catch (error) {
-    if (!isRegistryPushError(error, 'FORBIDDEN')) throw error;
-  }
-  const missing = CREDENTIAL_KEYS[request.kind].filter((key) => secret?.data?.[key] === undefined);
+  const missing = await missingCredentialKeys(client, request.kind, []);
   if (missing.length > 0) {
     warnings.push(
       `No credentials given and ${RegistryNames.namespace}/${AdminNames.credentialsSecret} has no ${missing.join(', ')}: the operator then needs the cluster's own cloud credentials (installer-provisioned infrastructure).`,
