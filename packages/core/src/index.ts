@@ -24,7 +24,12 @@ export {
   type ListOptions,
   type ObjectMeta,
 } from './cluster/client.js';
-export type { ClusterApi, ClusterWatch, DeletePreconditions } from './ports/cluster-api.js';
+export type {
+  ClusterApi,
+  ClusterWatch,
+  DeletePreconditions,
+  JsonPatchOperation,
+} from './ports/cluster-api.js';
 export type { ClusterAccessOptions, ClusterAccessSource } from './cluster/kubeconfig.js';
 export { Informer, type InformerEvent, type InformerOptions } from './cluster/informer.js';
 export { WatchStream, type WatchEvent, type WatchRequestOptions, type WatchTarget } from './cluster/watch.js';

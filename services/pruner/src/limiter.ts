@@ -5,7 +5,7 @@
  * own ({@link RateLimiters}), so an overloaded registry never slows the API calls, nor the reverse; a 429
  * that says `Retry-After` also holds every call of its side for that long.
  */
-import type { PruneCluster, PruneRegistry, SnapshotSource } from '@registry-push/core';
+import type { JsonPatchOperation, PruneCluster, PruneRegistry, SnapshotSource } from '@registry-push/core';
 import { RegistryPushError } from '@registry-push/core';
 import { isThrottleSignal } from './errors.js';
 
@@ -170,6 +170,15 @@ export function throttledCluster(port: PruneCluster, limiter: AdaptiveRateLimite
   return {
     getImageStream: (namespace, name) => limiter.run(() => port.getImageStream(namespace, name)),
     replaceImageStreamStatus: (stream) => limiter.run(() => port.replaceImageStreamStatus(stream)),
+    ...(port.patchImageStreamStatus === undefined
+      ? {}
+      : {
+          patchImageStreamStatus: (
+            namespace: string,
+            name: string,
+            operations: readonly JsonPatchOperation[],
+          ) => limiter.run(() => port.patchImageStreamStatus!(namespace, name, operations)),
+        }),
     getImage: (digest) => limiter.run(() => port.getImage(digest)),
     deleteImage: (digest) => limiter.run(() => port.deleteImage(digest)),
     listImages: () => limiter.run(() => port.listImages()),

@@ -24,6 +24,7 @@ import type {
   ClusterApi,
   DeletePreconditions,
   Identity,
+  JsonPatchOperation,
   KubeObject,
   ListOptions,
   WatchRequestOptions,
@@ -366,6 +367,44 @@ export class ClusterClient implements ClusterApi {
                 plural: type.plural,
                 name,
                 body: fullBody,
+              });
+        return result as T;
+      },
+    );
+  }
+
+  /**
+   * Apply an RFC 6902 JSON patch to `status` (kinds outside the core group): client-node sends custom
+   * objects' patches as `application/json-patch+json` by default, which is what this body is.
+   */
+  async patchStatus<T extends KubeObject>(
+    type: ResourceType,
+    name: string,
+    operations: readonly JsonPatchOperation[],
+    namespace?: string,
+  ): Promise<T> {
+    const group = groupOf(type);
+    const version = versionOf(type);
+    const body = [...operations];
+    return this.call(
+      { verb: 'patch', resource: `${qualifiedName(type)}/status`, name, namespace },
+      async () => {
+        const result: unknown =
+          type.namespaced && namespace !== undefined
+            ? await this.custom.patchNamespacedCustomObjectStatus({
+                group,
+                version,
+                namespace,
+                plural: type.plural,
+                name,
+                body,
+              })
+            : await this.custom.patchClusterCustomObjectStatus({
+                group,
+                version,
+                plural: type.plural,
+                name,
+                body,
               });
         return result as T;
       },

@@ -95,6 +95,10 @@ export interface ClusterWatch<T extends KubeObject = KubeObject> extends AsyncIt
   close(): void;
 }
 
+/** One operation of an RFC 6902 JSON patch, as the core sends them. */
+export type JsonPatchOperation =
+  { op: 'test'; path: string; value: unknown } | { op: 'remove'; path: string };
+
 /** The preconditions of a delete: it only happens while the object still has them (409 otherwise). */
 export interface DeletePreconditions {
   resourceVersion?: string;
@@ -140,6 +144,16 @@ export interface ClusterApi {
     type: ResourceType,
     name: string,
     patch: object,
+    namespace?: string,
+  ): Promise<T>;
+  /**
+   * Apply an RFC 6902 JSON patch to an object's `status` subresource: every operation or none (a failed
+   * `test` is `INVALID`). Optional: without it, callers read the object and replace its status instead.
+   */
+  patchStatus?<T extends KubeObject>(
+    type: ResourceType,
+    name: string,
+    operations: readonly JsonPatchOperation[],
     namespace?: string,
   ): Promise<T>;
   /** Delete an object; false when it was already gone. */

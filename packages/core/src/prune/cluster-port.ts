@@ -2,7 +2,7 @@
  * The API side of executing a plan, as a port: the reads and writes the executor makes. `pruneClusterOf`
  * adapts a {@link ClusterApi}; the property tests drive the executor through an in-memory cluster.
  */
-import type { ClusterApi } from '../ports/cluster-api.js';
+import type { ClusterApi, JsonPatchOperation } from '../ports/cluster-api.js';
 import { Resources } from '../cluster/resources.js';
 import type { ImageObject, ImageStreamObject } from './objects.js';
 
@@ -12,6 +12,15 @@ export interface PruneCluster {
   getImageStream(namespace: string, name: string): Promise<ImageStreamObject | undefined>;
   /** PUT of the `status` subresource; the body's `resourceVersion` must be current (CONFLICT otherwise). */
   replaceImageStreamStatus(stream: ImageStreamObject): Promise<ImageStreamObject>;
+  /**
+   * An RFC 6902 JSON patch of the stream's `status` (all or nothing; a failed `test` rejects it). Optional:
+   * without it the executor always reads the stream and replaces its status.
+   */
+  patchImageStreamStatus?(
+    namespace: string,
+    name: string,
+    operations: readonly JsonPatchOperation[],
+  ): Promise<ImageStreamObject>;
   /** The Image, or undefined when it does not exist. */
   getImage(digest: string): Promise<ImageObject | undefined>;
   deleteImage(digest: string): Promise<'deleted' | 'absent'>;
@@ -33,6 +42,15 @@ export function pruneClusterOf(client: ClusterApi, pageSize = 500): PruneCluster
     getImageStream: (namespace, name) =>
       client.find<ImageStreamObject>(Resources.imageStream, name, namespace),
     replaceImageStreamStatus: (stream) => client.replaceStatus(Resources.imageStream, stream),
+    ...(client.patchStatus === undefined
+      ? {}
+      : {
+          patchImageStreamStatus: (
+            namespace: string,
+            name: string,
+            operations: readonly JsonPatchOperation[],
+          ) => client.patchStatus!<ImageStreamObject>(Resources.imageStream, name, operations, namespace),
+        }),
     getImage: (digest) => client.find<ImageObject>(Resources.image, digest),
     deleteImage: async (digest) => ((await client.delete(Resources.image, digest)) ? 'deleted' : 'absent'),
     listImages: () => client.list<ImageObject>(Resources.image, { pageSize }),

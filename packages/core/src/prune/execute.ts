@@ -8,6 +8,7 @@ import { systemErrorCode } from '../system-errors.js';
 import type { PruneCluster } from './cluster-port.js';
 import { linkedGroups } from './groups.js';
 import type { ImageStreamObject } from './objects.js';
+import type { JsonPatchOperation } from '../ports/cluster-api.js';
 import type { PruneRegistry, RegistryDeleteOutcome } from './registry.js';
 import type { RemovalRecord, RemovedHistoryItem } from './undo.js';
 import { catchUpRepository, ListedView, type PruneView } from './view.js';
@@ -328,12 +329,86 @@ async function decidedDelete(
   }
 }
 
-/** Reads, trims and writes back the stream, retrying on conflict; undefined when the unit must stop. */
+/**
+ * The unit's removals as one JSON patch of the stream's status, guarded by `test`s: the stream is still the
+ * one planned (uid) and unchanged since (resourceVersion), and each removed item is the planned one. Items
+ * go from the last to the first so that earlier indexes hold; a tag whose every item goes is removed whole,
+ * as the read-and-replace path does. Undefined when the plan did not give every item's place.
+ */
+export function historyPatch(unit: StreamUnit): JsonPatchOperation[] | undefined {
+  if (unit.resourceVersion === undefined || unit.resourceVersion === '' || unit.uid === '') return undefined;
+  const byTag = new Map<number, { size: number; items: Map<number, HistoryRemoval> }>();
+  for (const removal of unit.removals) {
+    if (removal.position === undefined) return undefined;
+    const [tag, item, size] = removal.position;
+    const entry = byTag.get(tag) ?? { size, items: new Map<number, HistoryRemoval>() };
+    if (entry.size !== size || entry.items.has(item)) return undefined;
+    entry.items.set(item, removal);
+    byTag.set(tag, entry);
+  }
+  const operations: JsonPatchOperation[] = [
+    { op: 'test', path: '/metadata/uid', value: unit.uid },
+    { op: 'test', path: '/metadata/resourceVersion', value: unit.resourceVersion },
+  ];
+  for (const tag of [...byTag.keys()].sort((a, b) => b - a)) {
+    const { size, items } = byTag.get(tag)!;
+    const base = `/status/tags/${tag}`;
+    operations.push({ op: 'test', path: `${base}/tag`, value: items.values().next().value!.tag });
+    for (const item of [...items.keys()].sort((a, b) => b - a)) {
+      const removal = items.get(item)!;
+      if (removal.tag !== items.values().next().value!.tag) return undefined;
+      operations.push(
+        { op: 'test', path: `${base}/items/${item}/image`, value: removal.image },
+        { op: 'test', path: `${base}/items/${item}/created`, value: removal.created },
+      );
+      if (items.size < size) operations.push({ op: 'remove', path: `${base}/items/${item}` });
+    }
+    if (items.size === size) operations.push({ op: 'remove', path: base });
+  }
+  return operations;
+}
+
+/**
+ * The removals as one guarded patch (see {@link historyPatch}) when nothing needs the stream as it was read
+ * (no undo record) and the stream has not changed since it was planned: one call instead of a read and a
+ * write. Whether it was done; anything else (the stream changed, a server without JSON patch) goes on to
+ * the read-and-replace path, which decides again on what it reads.
+ */
+/**
+ * Ports whose server refused the patch (403: the operator's `system:image-pruner` role grants `update` of
+ * `imagestreams/status`, not `patch`): asked once, then read-and-replace for the rest of the process.
+ */
+const patchRefused = new WeakSet<PruneCluster>();
+
+async function patchedHistory(
+  unit: StreamUnit,
+  recorder: UnitRecorder,
+  options: ExecuteOptions,
+): Promise<boolean> {
+  const cluster = options.cluster;
+  if (cluster.patchImageStreamStatus === undefined || patchRefused.has(cluster)) return false;
+  if (options.recordRemoval !== undefined || unit.removals.length === 0) return false;
+  const operations = historyPatch(unit);
+  if (operations === undefined) return false;
+  try {
+    await cluster.patchImageStreamStatus(unit.namespace, unit.name, operations);
+  } catch (error) {
+    if (isRegistryPushError(error, 'FORBIDDEN')) patchRefused.add(cluster);
+    return false;
+  }
+  const repo = `${unit.namespace}/${unit.name}`;
+  for (const r of unit.removals)
+    recorder.record('tag-history', `${repo}:${r.tag}@${r.image}`, 'deleted', { attempts: 1 });
+  recorder.record('stream-update', repo, 'updated', { attempts: 1 });
+  return true;
+}
+
+/** Reads, trims and writes back the stream, retrying on conflict; false when the unit must stop. */
 async function updateHistory(
   unit: StreamUnit,
   recorder: UnitRecorder,
   options: ExecuteOptions,
-): Promise<{ stream: ImageStreamObject | undefined } | undefined> {
+): Promise<boolean> {
   const repo = `${unit.namespace}/${unit.name}`;
   const tries = options.conflictAttempts ?? 5;
   for (let attempt = 1; attempt <= tries; attempt++) {
@@ -346,7 +421,7 @@ async function updateHistory(
         for (const r of unit.removals)
           recorder.record('tag-history', `${repo}:${r.tag}@${r.image}`, 'absent');
         recorder.record('stream-update', repo, 'absent', { attempts: attempt });
-        return { stream: undefined };
+        return true;
       }
       if (stream.metadata.uid !== unit.uid) {
         for (const r of unit.removals) {
@@ -355,15 +430,13 @@ async function updateHistory(
           });
         }
         recorder.record('stream-update', repo, 'skipped', { reason: 'stream-replaced' });
-        return undefined;
+        return false;
       }
       const { next, removed } = withoutItems(stream, unit.removals);
       if (options.recordRemoval !== undefined)
         await options.recordRemoval(streamRecord(unit, stream, removed));
-      const written =
-        removed.size === 0
-          ? stream
-          : (await retrying(() => options.cluster.replaceImageStreamStatus(next), options.retry)).value;
+      if (removed.size > 0)
+        await retrying(() => options.cluster.replaceImageStreamStatus(next), options.retry);
       for (const r of unit.removals) {
         const gone = removed.has(removalKey(r.tag, r.image, r.created));
         recorder.record('tag-history', `${repo}:${r.tag}@${r.image}`, gone ? 'deleted' : 'absent', {
@@ -373,17 +446,17 @@ async function updateHistory(
       recorder.record('stream-update', repo, removed.size === 0 ? 'absent' : 'updated', {
         attempts: attempt,
       });
-      return { stream: written };
+      return true;
     } catch (error) {
       if (isRegistryPushError(error, 'CONFLICT') && attempt < tries) {
         await sleep(10 * attempt + Math.random() * 10);
         continue;
       }
       recorder.record('stream-update', repo, 'failed', { attempts: attempt, error: errorOf(error) });
-      return undefined;
+      return false;
     }
   }
-  return undefined;
+  return false;
 }
 
 async function runStreamUnit(
@@ -396,8 +469,9 @@ async function runStreamUnit(
   const repo = `${unit.namespace}/${unit.name}`;
   const phase = options.phase ?? 'all';
   if (phase !== 'registry') {
-    const updated = await updateHistory(unit, recorder, options);
-    if (updated === undefined) {
+    const written =
+      (await patchedHistory(unit, recorder, options)) || (await updateHistory(unit, recorder, options));
+    if (!written) {
       state.unsettledStreams.add(unit.id);
       return;
     }
@@ -431,14 +505,14 @@ async function runStreamUnit(
       { kind, target: `${repo}@${digest}` },
       { options, catchUp: () => catchUpRepository(view, unit.namespace, unit.name) },
       () => {
-        const needs = view.index.repositoryNeeds(unit.namespace, unit.name);
+        const use = view.index.repositoryUse(unit.namespace, unit.name);
         // An Image of the remaining history that cannot be read fully could need any link of that kind.
         const unknown =
           kind === 'manifest-link'
-            ? needs.unknown.has('children')
-            : needs.unknown.has('layers') || needs.unknown.has('config');
+            ? use.unknown.has('children')
+            : use.unknown.has('layers') || use.unknown.has('config');
         if (unknown) return 'history-image-unreadable';
-        const needed = kind === 'manifest-link' ? needs.manifests.has(digest) : needs.blobs.has(digest);
+        const needed = kind === 'manifest-link' ? use.needsManifest(digest) : use.needsBlob(digest);
         return needed ? 'still-referenced' : undefined;
       },
       () =>

@@ -466,7 +466,12 @@ function decideStream(stream: SnapshotStream, target: StreamTarget, ctx: StreamC
             referrer,
           ),
         );
-        decision.removals.push({ tag: tag.tag, image: digest, created: item.created });
+        decision.removals.push({
+          tag: tag.tag,
+          image: digest,
+          created: item.created,
+          position: [t, revision, tag.items.length],
+        });
         return;
       }
       if (!sink.countedKeep('tag-history', rule)) {
@@ -951,6 +956,7 @@ function decideStreams(
       namespace: stream.namespace,
       name: stream.name,
       uid: stream.uid,
+      resourceVersion: stream.resourceVersion,
       removals: exact(decision.removals),
       manifestLinks: links.manifests,
       layerLinks: links.layers,

@@ -315,6 +315,12 @@ export interface HistoryRemoval {
   image: string;
   /** The item's `created`, so a later event for the same image is never removed by mistake. */
   created: string;
+  /**
+   * Where the item was when planned: the tag's index in `status.tags`, the item's index in its history,
+   * and how many items that history had. With the stream's {@link StreamUnit.resourceVersion} it lets the
+   * executor remove the items with one guarded patch instead of a read and a replace.
+   */
+  position?: [tag: number, item: number, itemsInTag: number];
 }
 
 /** A blob deletion, with the other planned image deletions that use the same blob. */
@@ -333,6 +339,8 @@ export interface StreamUnit {
   name: string;
   /** The stream must still have this UID: a stream deleted and created again is left alone. */
   uid: string;
+  /** The stream's resourceVersion when planned (see {@link HistoryRemoval.position}). */
+  resourceVersion?: string;
   removals: HistoryRemoval[];
   /** Manifest links to delete from the repository after the status update (full mode). */
   manifestLinks: string[];

@@ -25,6 +25,21 @@ export interface RepositoryNeeds {
   missing: Set<string>;
 }
 
+/**
+ * A repository's current history as a link decision reads it (see {@link ViewIndex.repositoryUse}): valid
+ * until the index next changes.
+ */
+export interface RepositoryUse {
+  /** Whether the history names the manifest (or a list there names it as a child). */
+  needsManifest(digest: string): boolean;
+  /** Whether an Image of the history has the blob as a layer or config. */
+  needsBlob(digest: string): boolean;
+  /** Parts of the history's Images that could not be read: any link of that kind could be needed. */
+  readonly unknown: ReadonlySet<string>;
+  /** Whether the history names an image the index has no Image object for. */
+  readonly missing: boolean;
+}
+
 /** An Image as the index keeps it: its parts as digest numbers, the rest as read. */
 interface ImageRecord {
   created: string;
@@ -77,6 +92,10 @@ export class ViewIndex {
   /** Images whose layers (config) could not be read: any layer (config) blob could be theirs. */
   readonly #unknownLayers = new Set<string>();
   readonly #unknownConfig = new Set<string>();
+  /** Bumped by every change, so that answers kept in `#uses` are only reused while they are current. */
+  #generation = 0;
+  readonly #uses = new Map<string, RepositoryUse>();
+  #usesGeneration = -1;
 
   constructor(private readonly protectAnnotation: string) {}
 
@@ -92,6 +111,7 @@ export class ViewIndex {
 
   /** Adds or replaces an Image. */
   putImage(object: ImageObject): void {
+    this.#generation++;
     const image = toSnapshotImage(object, this.protectAnnotation);
     this.removeImage(image.digest);
     const id = this.#number(image.digest);
@@ -125,6 +145,7 @@ export class ViewIndex {
 
   /** Forgets an Image. */
   removeImage(digest: string): void {
+    this.#generation++;
     const id = this.#digests.find(digest);
     const record = id < 0 ? undefined : this.#images.get(id);
     if (record === undefined) return;
@@ -140,6 +161,7 @@ export class ViewIndex {
    * @returns The image digests its history names now and did not name before.
    */
   putStream(stream: ImageStreamObject): string[] {
+    this.#generation++;
     const key = streamKey(stream.metadata.namespace ?? '', stream.metadata.name);
     const history = (stream.status?.tags ?? []).flatMap((entry) =>
       (entry.items ?? []).map((item) => this.#number(item.image)),
@@ -154,6 +176,7 @@ export class ViewIndex {
 
   /** Forgets a stream. */
   removeStream(namespace: string, name: string): void {
+    this.#generation++;
     const key = streamKey(namespace, name);
     const before = this.#streams.get(key);
     if (before === undefined) return;
@@ -221,17 +244,60 @@ export class ViewIndex {
    * reported in `missing`.
    */
   repositoryNeeds(namespace: string, name: string): RepositoryNeeds {
+    const walked = this.#walk(streamKey(namespace, name));
+    const digests = (ids: Iterable<number>): Set<string> =>
+      new Set([...ids].map((id) => this.#digests.digest(id)));
+    return {
+      manifests: digests(walked.manifests),
+      blobs: digests(walked.blobs),
+      unknown: new Set(walked.unknown),
+      missing: digests(walked.missing),
+    };
+  }
+
+  /**
+   * {@link repositoryNeeds} as a link decision asks it: one digest at a time, without building the sets of
+   * strings. The answer is shared by the decisions that ask before the index next changes (a unit decides
+   * its links together, after one catch-up), so a unit's links cost one walk of the history, not one each.
+   */
+  repositoryUse(namespace: string, name: string): RepositoryUse {
+    if (this.#usesGeneration !== this.#generation || this.#uses.size >= 4096) {
+      this.#uses.clear();
+      this.#usesGeneration = this.#generation;
+    }
+    const key = streamKey(namespace, name);
+    let use = this.#uses.get(key);
+    if (use === undefined) {
+      const walked = this.#walk(key);
+      const table = this.#digests;
+      use = {
+        needsManifest: (digest) => walked.manifests.has(table.find(digest)),
+        needsBlob: (digest) => walked.blobs.has(table.find(digest)),
+        unknown: walked.unknown,
+        missing: walked.missing.length > 0,
+      };
+      this.#uses.set(key, use);
+    }
+    return use;
+  }
+
+  #walk(key: string): {
+    manifests: Set<number>;
+    blobs: Set<number>;
+    unknown: Set<string>;
+    missing: number[];
+  } {
     const manifests = new Set<number>();
     const blobs = new Set<number>();
-    const missing = new Set<number>();
+    const missing: number[] = [];
     const unknown = new Set<string>();
-    const pending = [...(this.#streams.get(streamKey(namespace, name))?.history ?? NO_NUMBERS)];
+    const pending = [...(this.#streams.get(key)?.history ?? NO_NUMBERS)];
     for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
       if (manifests.has(id)) continue;
       manifests.add(id);
       const record = this.#images.get(id);
       if (record === undefined) {
-        missing.add(id);
+        missing.push(id);
         continue;
       }
       for (const part of record.layers) blobs.add(part);
@@ -239,9 +305,7 @@ export class ViewIndex {
       for (const part of record.unknown ?? []) unknown.add(part);
       pending.push(...record.manifests);
     }
-    const digests = (ids: Set<number>): Set<string> =>
-      new Set([...ids].map((id) => this.#digests.digest(id)));
-    return { manifests: digests(manifests), blobs: digests(blobs), unknown, missing: digests(missing) };
+    return { manifests, blobs, unknown, missing };
   }
 
   /**

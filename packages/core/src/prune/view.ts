@@ -27,6 +27,7 @@ export type ViewQueries = Pick<
   | 'parentsOf'
   | 'unknownHolders'
   | 'repositoryNeeds'
+  | 'repositoryUse'
   | 'repositoriesNeeding'
   | 'streamUid'
 >;
@@ -66,7 +67,7 @@ export interface PruneView {
  */
 export async function catchUpRepository(view: PruneView, namespace: string, name: string): Promise<void> {
   await view.catchUp('streams');
-  if (view.index.repositoryNeeds(namespace, name).missing.size > 0) await view.catchUp('images');
+  if (view.index.repositoryUse(namespace, name).missing) await view.catchUp('images');
 }
 
 /**

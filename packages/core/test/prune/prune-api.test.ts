@@ -21,7 +21,10 @@ let admin: ClusterClient;
 let pruner: ClusterClient;
 
 beforeAll(async () => {
-  cluster = await startCluster({ routerMode: 'port', namespaces: ['apps', 'broken', 'meta', 'race'] });
+  cluster = await startCluster({
+    routerMode: 'port',
+    namespaces: ['apps', 'broken', 'meta', 'race', 'patch', 'patch2'],
+  });
   admin = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
   const user = await cluster.addUser({ name: 'pruner', roles: [{ role: 'system:image-pruner' }] });
   pruner = ClusterClient.fromOptions({ kubeconfig: user.kubeconfig });
@@ -340,6 +343,78 @@ describe('a metadata-only run', () => {
       latest: [digest('m1'), digest('m4')],
       stable: [digest('m2')],
     });
+  });
+
+  /** The port, counting the stream calls the executor makes. */
+  function counted(port: PruneCluster): { port: PruneCluster; calls: string[] } {
+    const calls: string[] = [];
+    return {
+      calls,
+      port: {
+        ...port,
+        getImageStream: (namespace, name) => {
+          calls.push(`get ${namespace}/${name}`);
+          return port.getImageStream(namespace, name);
+        },
+        replaceImageStreamStatus: (stream) => {
+          calls.push(`replace ${stream.metadata.namespace}/${stream.metadata.name}`);
+          return port.replaceImageStreamStatus(stream);
+        },
+        patchImageStreamStatus: async (namespace, name, operations) => {
+          calls.push(`patch ${namespace}/${name}`);
+          return port.patchImageStreamStatus!(namespace, name, operations);
+        },
+      },
+    };
+  }
+
+  it('removes the planned history with one guarded patch per stream, a tag whose every item goes whole', async () => {
+    for (const seed of ['p1', 'p2', 'p3']) await createImage(admin, seed);
+    // `gone` names only images without an Image object: every item of it goes, and the tag with them.
+    await createStream(admin, 'patch', 'app', {
+      latest: ['p1', 'p2', 'p3'],
+      gone: ['p-missing1', 'p-missing2'],
+    });
+    const { plan } = await planFor({ keepTagRevisions: 1 }, 'patch');
+    const { port, calls } = counted(pruneClusterOf(admin));
+    const run = await executePlan(JSON.parse(JSON.stringify(plan)) as typeof plan, {
+      cluster: port,
+      confirm: true,
+    });
+    expect(run.summary.errors).toEqual({});
+    expect(calls).toEqual(['patch patch/app']);
+    expect(await historyOf(admin, 'patch', 'app')).toEqual({ latest: [digest('p1')] });
+    const outcomes = run.units[0]!.items.map((item) => `${item.kind} ${item.outcome}`);
+    expect(outcomes.filter((o) => o === 'tag-history deleted')).toHaveLength(4);
+    expect(outcomes).toContain('stream-update updated');
+  });
+
+  it('reads and replaces instead when the stream changed since the plan, keeping what was pushed since', async () => {
+    for (const seed of ['q1', 'q2', 'q3', 'q-new']) await createImage(admin, seed);
+    const times = { base: Date.now() - 3_600_000, minutesOld: { 'q-new': 0, q1: 10, q2: 20, q3: 30 } };
+    await createStream(admin, 'patch2', 'app', { latest: ['q1', 'q2', 'q3'] }, times);
+    const { plan } = await planFor({ keepTagRevisions: 1 }, 'patch2');
+    // A push after the plan: every index the plan knows is one off now.
+    await createStream(admin, 'patch2', 'app', { latest: ['q-new', 'q1', 'q2', 'q3'] }, times);
+    const { port, calls } = counted(pruneClusterOf(admin));
+    const run = await executePlan(plan, { cluster: port, confirm: true });
+    expect(run.summary.errors).toEqual({});
+    expect(calls).toEqual(['patch patch2/app', 'get patch2/app', 'replace patch2/app']);
+    expect(await historyOf(admin, 'patch2', 'app')).toEqual({ latest: [digest('q-new'), digest('q1')] });
+  });
+
+  it('asks once when the role grants no patch of the status (system:image-pruner), then reads and replaces', async () => {
+    for (const seed of ['s1', 's2', 't1', 't2']) await createImage(admin, seed);
+    await createStream(admin, 'patch', 'one', { latest: ['s1', 's2'] });
+    await createStream(admin, 'patch', 'two', { latest: ['t1', 't2'] });
+    const { plan } = await planFor({ keepTagRevisions: 1 }, 'patch');
+    const { port, calls } = counted(pruneClusterOf(pruner));
+    const run = await executePlan(plan, { cluster: port, confirm: true, concurrency: 1 });
+    expect(run.summary.errors).toEqual({});
+    expect(calls.filter((call) => call.startsWith('patch'))).toHaveLength(1);
+    expect(calls.filter((call) => call.startsWith('replace'))).toHaveLength(2);
+    expect(await historyOf(admin, 'patch', 'one')).toEqual({ latest: [digest('s1')] });
+    expect(await historyOf(admin, 'patch', 'two')).toEqual({ latest: [digest('t1')] });
   });
 
   it('retries a status update that meets a conflict with a fresh read, keeping what the other writer added', async () => {

@@ -232,7 +232,17 @@ describe('ViewIndex', () => {
       for (const [namespace, name] of streamKeys) {
         const key = `${namespace}/${name}`;
         expect(index.streamUid(namespace, name)).toBe(model.streams.get(key)?.uid);
-        expect(index.repositoryNeeds(namespace, name)).toEqual(model.repositoryNeeds(key));
+        const needs = model.repositoryNeeds(key);
+        expect(index.repositoryNeeds(namespace, name)).toEqual(needs);
+        // The answer a link decision reads, shared until the index changes: asked after every change here,
+        // so a kept answer that outlived a change would differ from the model.
+        const use = index.repositoryUse(namespace, name);
+        for (const digest of everyDigest) {
+          expect(use.needsManifest(digest)).toBe(needs.manifests.has(digest));
+          expect(use.needsBlob(digest)).toBe(needs.blobs.has(digest));
+        }
+        expect(new Set(use.unknown)).toEqual(needs.unknown);
+        expect(use.missing).toBe(needs.missing.size > 0);
       }
       expect(new Set(index.unknownHolders('layers'))).toEqual(model.unknownHolders('layers'));
       expect(new Set(index.unknownHolders('config'))).toEqual(model.unknownHolders('config'));
