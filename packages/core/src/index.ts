@@ -24,14 +24,27 @@ export {
   type ListOptions,
   type ObjectMeta,
 } from './cluster/client.js';
-export type { ClusterApi, ClusterWatch, DeletePreconditions } from './ports/cluster-api.js';
+export type {
+  ClusterApi,
+  ClusterWatch,
+  DeletePreconditions,
+  VersionedList,
+  VersionedListOptions,
+} from './ports/cluster-api.js';
 export type { ClusterAccessOptions, ClusterAccessSource } from './cluster/kubeconfig.js';
-export { Informer, type InformerEvent, type InformerOptions } from './cluster/informer.js';
+export {
+  Informer,
+  type InformerEvent,
+  type InformerOptions,
+  type InformerSource,
+} from './cluster/informer.js';
 export { WatchStream, type WatchEvent, type WatchRequestOptions, type WatchTarget } from './cluster/watch.js';
 export { clusterAccessGiven } from './cluster/access-given.js';
 export { Resources, RegistryNames, type ResourceType } from './cluster/resources.js';
 export type {
   Condition,
+  ImagePruner,
+  ImagePrunerSpec,
   RegistryConfig,
   RegistryRouteSpec,
   Route,
@@ -164,7 +177,6 @@ export {
   policyFor,
   resolvePrunePolicy,
   type EffectivePolicy,
-  type ImagePrunerSpec,
   type NamespacePolicyInput,
   type NamespaceRulesInput,
   type PrunePolicyInput,
@@ -219,6 +231,7 @@ export {
   ListedView,
   LiveView,
   type HistoryAddition,
+  type LiveViewCluster,
   type LiveViewOptions,
   type PruneView,
   type ViewNeed,

@@ -11,6 +11,8 @@ import {
   type ClusterAccessCheck,
   type ClusterListOptions,
   type ClusterObject,
+  type ClusterVersionedList,
+  type ClusterVersionedListOptions,
   type ClusterWatchEvent,
   type ClusterWatchOptions,
   type ClusterWatchStream,
@@ -383,7 +385,7 @@ export class MemoryCluster implements ContractCluster {
     type: ResourceKind,
     options: ClusterListOptions,
     token: string | undefined,
-  ): { items: ClusterObject[]; next?: string } {
+  ): { items: ClusterObject[]; rv: number; next?: string } {
     let listing: ClusterObject[];
     let offset = 0;
     let rv: number;
@@ -409,11 +411,40 @@ export class MemoryCluster implements ContractCluster {
       offset = parsed.offset;
     }
     const size = options.pageSize ?? 500;
-    if (size <= 0 || offset + size >= listing.length) return { items: listing.slice(offset) };
+    if (size <= 0 || offset + size >= listing.length) return { items: listing.slice(offset), rv };
     const id = randomUUID();
     this.store.lists.set(id, listing);
     const next = Buffer.from(JSON.stringify({ rv, id, offset: offset + size })).toString('base64url');
-    return { items: listing.slice(offset, offset + size), next };
+    return { items: listing.slice(offset, offset + size), rv, next };
+  }
+
+  /**
+   * Every object of a kind, a page at a time (awaited), and the revision the list was read at: every page
+   * is read at the first page's, so a watch from it sees exactly the changes after the list.
+   */
+  async listVersioned<T extends ClusterObject>(
+    type: ResourceKind,
+    options: ClusterVersionedListOptions,
+    onPage: (items: T[]) => void | Promise<void>,
+  ): Promise<ClusterVersionedList> {
+    this.authorize('list', type, undefined, options.namespace);
+    let count = 0;
+    let resourceVersion: string | undefined;
+    let token: string | undefined;
+    do {
+      if (options.signal?.aborted === true) {
+        throw this.error('INTERRUPTED', `The list of ${resourceName(type)} was aborted.`, {
+          status: 0,
+          retryable: false,
+        });
+      }
+      const page = this.page(type, options, token);
+      resourceVersion ??= String(page.rv);
+      count += page.items.length;
+      await onPage(page.items as T[]);
+      token = page.next;
+    } while (token !== undefined);
+    return { resourceVersion: resourceVersion ?? String(this.store.revision), count };
   }
 
   async listPages<T extends ClusterObject>(
@@ -663,6 +694,12 @@ export class MemoryCluster implements ContractCluster {
       }
       this.store.watchers.add(send);
       unsubscribe = () => this.store.watchers.delete(send);
+      const signal = options.signal;
+      if (signal !== undefined) {
+        const abort = (): void => stream.close();
+        if (signal.aborted) abort();
+        else signal.addEventListener('abort', abort, { once: true });
+      }
       return stream;
     });
   }
