@@ -536,6 +536,42 @@ export function clusterApiContract(
       }
     }, 20_000);
 
+    test('a watch with a label selector sees an object that stops matching as DELETED and one that starts matching as ADDED', async () => {
+      const namespace = t().namespace;
+      const name = unique('selected');
+      const labelSelector = `registry-push-contract=${run},registry-push-selected=yes`;
+      await create<ConfigMapObject>(ConfigMap, {
+        metadata: { name, labels: { 'registry-push-contract': run, 'registry-push-selected': 'yes' } },
+        data: { v: '1' },
+      });
+      // From the current state: the objects that match now arrive as ADDED first.
+      const stream = await t().client.watch<ConfigMapObject>(ConfigMap, {
+        namespace,
+        labelSelector,
+        allowWatchBookmarks: false,
+        timeoutSeconds: 3,
+      });
+      const label = (value: string | null, v: string): Promise<unknown> =>
+        t().client.mergePatch(
+          ConfigMap,
+          name,
+          { metadata: { labels: { 'registry-push-selected': value } }, data: { v } },
+          namespace,
+        );
+      await label('no', '2');
+      await t().client.mergePatch(ConfigMap, name, { data: { v: '3' } }, namespace);
+      await label('yes', '4');
+      await t().client.mergePatch(ConfigMap, name, { data: { v: '5' } }, namespace);
+      await label(null, '6');
+      expect(await drain(stream)).toEqual([
+        ['ADDED', name, '1'],
+        ['DELETED', name, '2'],
+        ['ADDED', name, '4'],
+        ['MODIFIED', name, '5'],
+        ['DELETED', name, '6'],
+      ]);
+    }, 20_000);
+
     it('answers 410 for a versioned list whose continue token expired, and for a watch from the resourceVersion of a list before a compaction', async (context) => {
       const compact = target?.compact;
       if (compact === undefined) return context.skip();

@@ -43,6 +43,8 @@ interface Change {
   kind: string;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: ClusterObject;
+  /** The object before a MODIFIED change (a watch with selectors needs to know whether it matched then). */
+  previous?: ClusterObject;
 }
 
 /** The state several {@link MemoryCluster} views (users) share. */
@@ -247,9 +249,14 @@ export class MemoryCluster implements ContractCluster {
       resourceVersion: String(++this.store.revision),
     };
     const key = this.key(type, stored.metadata.name, stored.metadata.namespace);
-    const existed = this.store.objects.has(key);
+    const previous = this.store.objects.get(key);
     this.store.objects.set(key, stored);
-    this.record(type, { rv: this.store.revision, type: existed ? 'MODIFIED' : 'ADDED', object: stored });
+    this.record(
+      type,
+      previous === undefined
+        ? { rv: this.store.revision, type: 'ADDED', object: stored }
+        : { rv: this.store.revision, type: 'MODIFIED', object: stored, previous },
+    );
     return clone(stored);
   }
 
@@ -535,7 +542,8 @@ export class MemoryCluster implements ContractCluster {
     };
     if (current.metadata.generation === undefined) delete next.metadata.generation;
     this.store.objects.set(this.key(type, current.metadata.name, current.metadata.namespace), next);
-    this.record(type, { rv: this.store.revision, type: 'MODIFIED', object: next });
+    // `current` left the store just now: nothing else holds it, so it needs no copy.
+    this.record(type, { rv: this.store.revision, type: 'MODIFIED', object: next, previous: current });
     return clone(next);
   }
 
@@ -671,10 +679,18 @@ export class MemoryCluster implements ContractCluster {
         options.timeoutSeconds,
         options.allowWatchBookmarks === false ? undefined : () => String(this.store.revision),
       );
+      // As kube's watch cache: an object that starts matching the selectors is ADDED for this watch, one
+      // that stops matching is DELETED (with its new state), a deleted one is sent if it matched.
       const send = (change: Change): void => {
-        if (change.kind === kindKey(type) && selected(change.object)) {
-          stream.push({ type: change.type, object: clone(change.object) as T });
-        }
+        if (change.kind !== kindKey(type)) return;
+        const matches = selected(change.object);
+        const matched = change.previous !== undefined && selected(change.previous);
+        let kind: ClusterWatchEvent['type'] | undefined;
+        if (change.type !== 'MODIFIED') kind = matches ? change.type : undefined;
+        else if (matches) kind = matched ? 'MODIFIED' : 'ADDED';
+        else if (matched) kind = 'DELETED';
+        if (kind === undefined) return;
+        stream.push({ type: kind, object: clone(change.object) as T } as ClusterWatchEvent<T>);
       };
       const from = options.resourceVersion;
       if (from === undefined || from === '' || from === '0') {
