@@ -29,14 +29,23 @@ export type {
   ClusterWatch,
   DeletePreconditions,
   JsonPatchOperation,
+  VersionedList,
+  VersionedListOptions,
 } from './ports/cluster-api.js';
 export type { ClusterAccessOptions, ClusterAccessSource } from './cluster/kubeconfig.js';
-export { Informer, type InformerEvent, type InformerOptions } from './cluster/informer.js';
+export {
+  Informer,
+  type InformerEvent,
+  type InformerOptions,
+  type InformerSource,
+} from './cluster/informer.js';
 export { WatchStream, type WatchEvent, type WatchRequestOptions, type WatchTarget } from './cluster/watch.js';
 export { clusterAccessGiven } from './cluster/access-given.js';
 export { Resources, RegistryNames, type ResourceType } from './cluster/resources.js';
 export type {
   Condition,
+  ImagePruner,
+  ImagePrunerSpec,
   RegistryConfig,
   RegistryRouteSpec,
   Route,
@@ -169,7 +178,6 @@ export {
   policyFor,
   resolvePrunePolicy,
   type EffectivePolicy,
-  type ImagePrunerSpec,
   type NamespacePolicyInput,
   type NamespaceRulesInput,
   type PrunePolicyInput,
@@ -224,6 +232,7 @@ export {
   ListedView,
   LiveView,
   type HistoryAddition,
+  type LiveViewCluster,
   type LiveViewOptions,
   type PruneView,
   type ViewNeed,

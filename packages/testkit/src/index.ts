@@ -49,6 +49,8 @@ export {
   type ClusterAccessCheck,
   type ClusterListOptions,
   type ClusterObject,
+  type ClusterVersionedList,
+  type ClusterVersionedListOptions,
   type ClusterWatchEvent,
   type ClusterWatchOptions,
   type ClusterWatchStream,

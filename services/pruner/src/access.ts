@@ -10,7 +10,7 @@ import {
   RegistryNames,
   Resources,
   isRegistryPushError,
-  type ClusterClient,
+  type ClusterApi,
   type KubeObject,
   type ResourceType,
 } from '@registry-push/core';
@@ -119,7 +119,7 @@ export class AccessChecker {
   private readonly now: () => number;
 
   constructor(
-    private readonly client: ClusterClient,
+    private readonly client: ClusterApi,
     options: AccessCheckerOptions = {},
   ) {
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
@@ -214,13 +214,13 @@ export class AccessChecker {
   }
 }
 
-const checkers = new WeakMap<ClusterClient, AccessChecker>();
+const checkers = new WeakMap<ClusterApi, AccessChecker>();
 
 /**
  * What the holder of `token` may do on the dashboard, asked with `client`'s credentials (one
  * {@link AccessChecker} with the default 10 s cache per client). See {@link AccessChecker.check}.
  */
-export async function checkAccess(client: ClusterClient, token: string): Promise<AccessDecision> {
+export async function checkAccess(client: ClusterApi, token: string): Promise<AccessDecision> {
   let checker = checkers.get(client);
   if (checker === undefined) {
     checker = new AccessChecker(client);

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import {
   ClusterClient,
+  type ClusterApi,
   RegistryClient,
   RegistryNames,
   Resources,
@@ -15,6 +16,7 @@ import {
   type ClientPruneRegistry,
   type ClusterAccessOptions,
   type ImageConfig,
+  type ImagePruner,
   type ImagePrunerSpec,
   type KubeObject,
   type PruneMode,
@@ -52,20 +54,18 @@ export interface PrunerConfig {
   found: boolean;
 }
 
-type ImagePrunerObject = KubeObject & { spec?: ImagePrunerSpec & Record<string, unknown> };
-
 function count(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : fallback;
 }
 
-function suspendOf(object: ImagePrunerObject | undefined): boolean {
+function suspendOf(object: ImagePruner | undefined): boolean {
   const annotation = object?.metadata.annotations?.[SUSPEND_ANNOTATION];
   if (annotation === 'true' || annotation === 'false') return annotation === 'true';
   return object?.spec?.suspend === true;
 }
 
 /** The config of an ImagePruner object (or the operator's defaults for a missing one). */
-export function prunerConfigOf(object: ImagePrunerObject | undefined): PrunerConfig {
+export function prunerConfigOf(object: ImagePruner | undefined): PrunerConfig {
   const spec = object?.spec ?? {};
   const schedule =
     typeof spec.schedule === 'string' && spec.schedule.trim() !== ''
@@ -90,20 +90,18 @@ export function prunerConfigOf(object: ImagePrunerObject | undefined): PrunerCon
  *
  * @throws RegistryPushError when it cannot be read (FORBIDDEN names the missing permission).
  */
-export async function readPrunerConfig(client: ClusterClient): Promise<PrunerConfig> {
-  return prunerConfigOf(
-    await client.find<ImagePrunerObject>(Resources.imagePruner, RegistryNames.operatorConfig),
-  );
+export async function readPrunerConfig(client: ClusterApi): Promise<PrunerConfig> {
+  return prunerConfigOf(await client.find<ImagePruner>(Resources.imagePruner, RegistryNames.operatorConfig));
 }
 
 /** The registry operator's `spec.managementState` (`Managed`, `Removed`, `Unmanaged`). */
-export async function readManagementState(client: ClusterClient): Promise<string | undefined> {
+export async function readManagementState(client: ClusterApi): Promise<string | undefined> {
   const config = await client.get<RegistryConfig>(Resources.registryConfig, RegistryNames.operatorConfig);
   return config.spec?.managementState;
 }
 
 /** The mode now: forced by the setting, or from the managementState. */
-export async function currentMode(client: ClusterClient, setting: ModeSetting): Promise<PruneMode> {
+export async function currentMode(client: ClusterApi, setting: ModeSetting): Promise<PruneMode> {
   if (setting !== 'auto') return setting;
   return pruneModeFor(await readManagementState(client));
 }
@@ -119,7 +117,7 @@ const SERVICE_CA = '/var/run/secrets/kubernetes.io/serviceaccount/service-ca.crt
 
 /** The registry to prune: from the settings, else the cluster's internal registry host and the pod's service CA. */
 export async function registryTarget(
-  client: ClusterClient,
+  client: ClusterApi,
   settings: RegistrySettings,
 ): Promise<RegistryTarget> {
   let host = settings.host;
@@ -145,7 +143,7 @@ export async function registryTarget(
 }
 
 /** The bearer token of the client's credentials; the registry takes the same token. */
-export async function tokenOf(client: ClusterClient): Promise<string> {
+export async function tokenOf(client: ClusterApi): Promise<string> {
   const token = await client.bearerToken();
   if (token === undefined) {
     throw new PrunerError(
@@ -179,7 +177,7 @@ export async function preflightRegistry(target: RegistryTarget, token: string): 
 
 /** The registry port for a full prune, with the client's token. */
 export async function openRegistry(
-  client: ClusterClient,
+  client: ClusterApi,
   settings: RegistrySettings,
 ): Promise<ClientPruneRegistry> {
   const target = await registryTarget(client, settings);
@@ -189,7 +187,7 @@ export async function openRegistry(
 }
 
 /** Builds the client from kubeconfig, server+token or in-cluster access (as the core decides). */
-export function connectCluster(options: ClusterAccessOptions): ClusterClient {
+export function connectCluster(options: ClusterAccessOptions): ClusterApi {
   return ClusterClient.fromOptions(options);
 }
 
@@ -211,7 +209,7 @@ export class EventRecorder {
   #enabled = true;
 
   constructor(
-    private readonly client: ClusterClient,
+    private readonly client: ClusterApi,
     private readonly namespace: string,
     private readonly component: string,
     private readonly onDisabled: (reason: string) => void,

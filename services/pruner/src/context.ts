@@ -8,7 +8,7 @@ import {
   LiveView,
   pruneClusterOf,
   type ClientPruneRegistry,
-  type ClusterClient,
+  type ClusterApi,
   type ExecuteOptions,
   type LinkRestoreResult,
   type PruneCluster,
@@ -56,7 +56,7 @@ function noPlan(runId: string): UnrecoverableError {
 /** What a {@link PrunerContext} is made of. */
 export interface PrunerContextParts {
   settings: Settings;
-  client: ClusterClient;
+  client: ClusterApi;
   store: RunStore;
   /** The undo records of confirmed runs. */
   undo: UndoStore;
@@ -94,7 +94,7 @@ export class PrunerContext {
   readonly cluster: PruneCluster;
   readonly settings: Settings;
   /** The client as configured (unpaced), for the mode checks and events. */
-  readonly client: ClusterClient;
+  readonly client: ClusterApi;
   readonly store: RunStore;
   readonly undo: UndoStore;
   readonly explorer: ExplorerStore | undefined;

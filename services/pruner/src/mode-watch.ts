@@ -10,8 +10,8 @@ import {
   pruneModeFor,
   RegistryNames,
   Resources,
-  type ClusterClient,
-  type Informer,
+  type ClusterApi,
+  Informer,
   type KubeObject,
   type PruneMode,
 } from '@registry-push/core';
@@ -32,7 +32,7 @@ export class ModeWatch {
    * @param onUnwatchable Told when the watch cannot start (the questions then read the object).
    */
   constructor(
-    private readonly client: ClusterClient,
+    private readonly client: ClusterApi,
     private readonly setting: ModeSetting,
     private readonly onUnwatchable?: (error: unknown) => void,
   ) {}
@@ -40,7 +40,7 @@ export class ModeWatch {
   /** Starts the watch (once); questions asked before it is connected read the object. */
   start(): void {
     if (this.setting !== 'auto' || this.#informer !== undefined) return;
-    const informer = this.client.informer<RegistryConfigObject>(Resources.registryConfig, {
+    const informer = new Informer<RegistryConfigObject>(this.client, Resources.registryConfig, {
       fieldSelector: `metadata.name=${RegistryNames.operatorConfig}`,
     });
     this.#informer = informer.start();

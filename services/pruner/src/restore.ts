@@ -5,7 +5,7 @@
  */
 import {
   restoreClusterOf,
-  type ClusterClient,
+  type ClusterApi,
   restoreRemoved,
   type ClusterAccessOptions,
   type RestoreReport,
@@ -86,7 +86,7 @@ export interface RestoreParts {
   /** The undo records. */
   undo: UndoStore;
   /** A client allowed to create Images and update `imagestreams/status`. */
-  cluster: ClusterClient;
+  cluster: ClusterApi;
   /** Records the `PruneRunRestored` Event. */
   events: EventRecorder;
   /** The `restore-history` failpoint (the CLI's; unset, no checkpoint). */

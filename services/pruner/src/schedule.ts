@@ -7,13 +7,7 @@
  * in Redis keeps a replica that read an older CR from undoing a newer one.
  */
 import type { Queue } from 'bullmq';
-import {
-  RegistryNames,
-  Resources,
-  type ClusterClient,
-  type Informer,
-  type KubeObject,
-} from '@registry-push/core';
+import { RegistryNames, Resources, type ClusterApi, Informer, type ImagePruner } from '@registry-push/core';
 import { prunerConfigOf, readPrunerConfig, type PrunerConfig } from './cluster.js';
 import { describeError, isTransient } from './errors.js';
 import { JobNames, SCHEDULER_ID, planJobOptions, type PlanJobData } from './jobs.js';
@@ -42,7 +36,7 @@ export class ScheduleKeeper {
   #queue: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly client: ClusterClient,
+    private readonly client: ClusterApi,
     private readonly queue: Queue<PlanJobData>,
     private readonly store: RunStore,
     private readonly settings: Settings,
@@ -129,7 +123,7 @@ export class ScheduleKeeper {
 
   /** Watches the CR (polling as the fallback) until {@link stop}. */
   start(): void {
-    const informer = this.client.informer<KubeObject>(Resources.imagePruner, {
+    const informer = new Informer<ImagePruner>(this.client, Resources.imagePruner, {
       fieldSelector: `metadata.name=${RegistryNames.operatorConfig}`,
       onEvent: (event) => {
         const object = event.type === 'DELETED' ? undefined : event.object;

@@ -43,12 +43,6 @@ export interface PodSummary extends KubeObject {
   status?: { phase?: string; conditions?: Condition[] };
 }
 
-/** `imagepruners.imageregistry.operator.openshift.io/cluster`. */
-export interface ImagePruner extends KubeObject {
-  spec: { schedule?: string; suspend?: boolean; keepTagRevisions?: number };
-  status?: { conditions?: Condition[] };
-}
-
 /** One line of progress from a long admin step. */
 export interface AdminProgress {
   step: 'config' | 'storage' | 'secret' | 'patch' | 'wait';

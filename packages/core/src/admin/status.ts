@@ -7,7 +7,8 @@ import { routeAdmission } from '../expose/route-admission.js';
 import { registryTrust } from '../trust/registry-trust.js';
 import { METRICS_PATH, metricsError } from './metrics.js';
 import { httpsGet } from './https-get.js';
-import { AdminNames, type ImagePruner, type PodSummary } from './shapes.js';
+import type { ImagePruner } from '../cluster/shapes.js';
+import { AdminNames, type PodSummary } from './shapes.js';
 
 /** One registry route as configured and as the routers see it. */
 export interface RegistryRouteStatus {
@@ -183,10 +184,10 @@ function prunerStatus(pruner: ImagePruner): PrunerStatus {
   if (failed?.status === 'True') {
     lastResult = `failed${when}: ${[failed.reason, failed.message].filter(Boolean).join(': ')}`;
   }
-  const schedule = pruner.spec.schedule ?? '';
+  const schedule = pruner.spec?.schedule ?? '';
   return {
     schedule: schedule === '' ? `${AdminNames.defaultPrunerSchedule} (default)` : schedule,
-    suspended: pruner.spec.suspend === true,
+    suspended: pruner.spec?.suspend === true,
     lastResult,
     conditions,
   };

@@ -27,6 +27,8 @@ import type {
   JsonPatchOperation,
   KubeObject,
   ListOptions,
+  VersionedList,
+  VersionedListOptions,
   WatchRequestOptions,
 } from '../ports/cluster-api.js';
 
@@ -147,7 +149,21 @@ export class ClusterClient implements ClusterApi {
     type: ResourceType,
     options: WatchRequestOptions = {},
   ): Promise<WatchStream<T>> {
-    return this.raw.watch<T>(type, options);
+    return this.raw.watch<T>(type, options, options.signal);
+  }
+
+  /**
+   * Every object of a kind, one page at a time (awaited before the next page is read), and the
+   * resourceVersion the list was read at, where a watch that follows it starts (an {@link Informer}'s
+   * list). An expired continue token is GONE.
+   */
+  async listVersioned<T extends KubeObject>(
+    type: ResourceType,
+    options: VersionedListOptions,
+    onPage: (items: T[]) => void | Promise<void>,
+  ): Promise<VersionedList> {
+    const { pageSize, signal, ...target } = options;
+    return this.raw.listEach<T>(type, target, pageSize ?? 500, signal, onPage);
   }
 
   /**
@@ -160,7 +176,7 @@ export class ClusterClient implements ClusterApi {
 
   /** An {@link Informer} of a kind (not started): list, then watch, resume, re-list on 410. */
   informer<T extends KubeObject>(type: ResourceType, options: InformerOptions<T> = {}): Informer<T> {
-    return new Informer<T>(this.raw, type, options);
+    return new Informer<T>(this, type, options);
   }
 
   /** Build a client from the options (no network traffic yet). */

@@ -5,11 +5,16 @@
  * response or as an ERROR event inside the stream) re-lists and hands the difference to `onEvent` as
  * synthetic events, so a consumer never misses a change. `onEvent` is awaited before the next event is
  * taken, and the watch stream buffers a bounded number of events, pausing the socket beyond that.
+ *
+ * It works on the cluster port: any {@link ClusterApi}'s `listVersioned` and `watch` (the real client's,
+ * the in-memory cluster's), so what is built on it (the prune `LiveView`) runs on either.
  */
-import { RegistryPushError } from '../errors.js';
-import type { KubeObject } from './client.js';
+import { CORE_ERROR_CODES, RegistryPushError, type ErrorCode } from '../errors.js';
+import type { ClusterApi, ClusterWatch, KubeObject, WatchEvent, WatchTarget } from '../ports/cluster-api.js';
 import type { ResourceType } from './resources.js';
-import type { RawApi, WatchEvent, WatchStream, WatchTarget } from './watch.js';
+
+/** What an {@link Informer} needs of the cluster port: a list that reports its resourceVersion, and watches. */
+export type InformerSource = Pick<ClusterApi, 'listVersioned' | 'watch'>;
 
 /** An event the informer hands on: a change of one object (BOOKMARKs only move the resourceVersion). */
 export type InformerEvent<T extends KubeObject = KubeObject> = Exclude<
@@ -77,7 +82,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private synced = false;
   private stopped = false;
   private readonly abort = new AbortController();
-  private stream: WatchStream<T> | undefined;
+  private stream: ClusterWatch<T> | undefined;
   private sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   private loop: Promise<void> | undefined;
   private readonly sync: Promise<void>;
@@ -85,8 +90,13 @@ export class Informer<T extends KubeObject = KubeObject> {
   private rejectSync!: (error: RegistryPushError) => void;
   private failure: RegistryPushError | undefined;
 
+  /**
+   * @param api The cluster port it lists and watches through (a `ClusterClient`, the in-memory cluster).
+   * @param type The kind it keeps.
+   * @param options Selection, callbacks, back-off and what the store keeps.
+   */
   constructor(
-    private readonly api: RawApi,
+    private readonly api: InformerSource,
     private readonly type: ResourceType,
     private readonly options: InformerOptions<T> = {},
   ) {
@@ -199,17 +209,14 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** One watch request from {@link resourceVersion}, applied until it ends; returns how many events came. */
   private async watchOnce(): Promise<number> {
-    const stream = await this.api.watch<T>(
-      this.type,
-      {
-        ...this.target(),
-        resourceVersion: this.version,
-        allowWatchBookmarks: true,
-        timeoutSeconds: this.options.timeoutSeconds ?? 300 + Math.floor(Math.random() * 300),
-        ...(this.options.bufferSize === undefined ? {} : { bufferSize: this.options.bufferSize }),
-      },
-      this.abort.signal,
-    );
+    const stream = await this.api.watch<T>(this.type, {
+      ...this.target(),
+      resourceVersion: this.version,
+      allowWatchBookmarks: true,
+      timeoutSeconds: this.options.timeoutSeconds ?? 300 + Math.floor(Math.random() * 300),
+      ...(this.options.bufferSize === undefined ? {} : { bufferSize: this.options.bufferSize }),
+      signal: this.abort.signal,
+    });
     this.stream = stream;
     if (this.stopped) return 0;
     if (!this.synced) {
@@ -227,10 +234,7 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** What a failure means: re-list (410), stop (retrying cannot help: 401, 403, ...), or back off and retry. */
   private failed(error: unknown): 'relist' | 'stop' | 'retry' {
-    const typed =
-      error instanceof RegistryPushError
-        ? error
-        : new RegistryPushError('API_ERROR', `The watch of ${this.type.plural} failed.`, { cause: error });
+    const typed = this.typed(error);
     this.options.onError?.(typed);
     if (typed.code === 'GONE') return 'relist';
     if (typed.retryable || typed.code === 'CLUSTER_UNREACHABLE' || typed.code === 'TIMEOUT') return 'retry';
@@ -238,6 +242,25 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (!this.synced) this.rejectSync(typed);
     this.stopped = true;
     return 'stop';
+  }
+
+  /**
+   * A failure as the core's typed error. The port promises a `code` on every failure, but only the real
+   * client's are `RegistryPushError`s: another implementation's keeps its code (GONE must re-list).
+   */
+  private typed(error: unknown): RegistryPushError {
+    if (error instanceof RegistryPushError) return error;
+    const { code, retryable } = (typeof error === 'object' && error !== null ? error : {}) as {
+      code?: unknown;
+      retryable?: unknown;
+    };
+    if (typeof code === 'string' && (CORE_ERROR_CODES as readonly string[]).includes(code)) {
+      return new RegistryPushError(code as ErrorCode, (error as Error).message, {
+        retryable: retryable === true,
+        cause: error,
+      });
+    }
+    return new RegistryPushError('API_ERROR', `The watch of ${this.type.plural} failed.`, { cause: error });
   }
 
   private target(): WatchTarget {
@@ -281,11 +304,9 @@ export class Informer<T extends KubeObject = KubeObject> {
     const before = new Map<string, string>();
     for (const [key, version] of this.storedVersions()) before.set(key, version);
     const seen = new Set<string>();
-    const resourceVersion = await this.api.listEach<T>(
+    const { resourceVersion } = await this.api.listVersioned<T>(
       this.type,
-      this.target(),
-      this.options.pageSize ?? 500,
-      this.abort.signal,
+      { ...this.target(), pageSize: this.options.pageSize ?? 500, signal: this.abort.signal },
       async (items) => {
         for (const item of items) {
           if (this.stopped) return;

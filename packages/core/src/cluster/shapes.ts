@@ -82,3 +82,36 @@ export function conditionOf(
 ): Condition | undefined {
   return conditions?.find((condition) => condition.type === type);
 }
+
+/**
+ * The `spec` of `imagepruners.imageregistry.operator.openshift.io/cluster`, as the registry operator
+ * defines it: the schedule and job settings of its pruner CronJob, and the pruning settings both it and
+ * `registry-push`'s pruner follow. Fields not named here (resources, affinity, tolerations, ...) are kept
+ * open; every field is optional, as a CR may leave any out (the operator's defaults apply then).
+ */
+export interface ImagePrunerSpec {
+  /** Cron expression of the pruning job (empty: the operator's `0 0 * * *`). */
+  schedule?: string;
+  /** Stops the scheduled pruning. */
+  suspend?: boolean;
+  /** Tag revisions kept per tag (operator default 3). */
+  keepTagRevisions?: number;
+  /** Images younger than this Go duration (`60m`) are kept (operator default 60m). */
+  keepYoungerThanDuration?: string;
+  /** Deprecated, in nanoseconds; used only when `keepYoungerThanDuration` is absent. */
+  keepYoungerThan?: number;
+  /** Images whose references cannot be parsed are skipped instead of failing the run. */
+  ignoreInvalidImageReferences?: boolean;
+  /** Finished jobs kept (operator default 3 each). */
+  successfulJobsHistoryLimit?: number;
+  failedJobsHistoryLimit?: number;
+  /** `Normal`, `Debug`, `Trace`, `TraceAll`. */
+  logLevel?: string;
+  [field: string]: unknown;
+}
+
+/** `imagepruners.imageregistry.operator.openshift.io/cluster`: the registry operator's pruning settings. */
+export interface ImagePruner extends KubeObject {
+  spec?: ImagePrunerSpec;
+  status?: { observedGeneration?: number; conditions?: Condition[] };
+}

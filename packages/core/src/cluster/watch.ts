@@ -13,6 +13,7 @@ import { fromStatusCode, toClusterError, type ApiRequest } from './api-errors.js
 import type {
   ClusterWatch,
   KubeObject,
+  VersionedList,
   WatchEvent,
   WatchRequestOptions,
   WatchTarget,
@@ -129,25 +130,9 @@ export class RawApi {
   }
 
   /**
-   * Every object of a kind, in pages, and the resourceVersion the list was read at (a paged list is one
-   * snapshot: every continue page is read at the first page's revision).
-   */
-  async listAll<T extends KubeObject>(
-    type: ResourceType,
-    target: WatchTarget,
-    pageSize = 500,
-    signal?: AbortSignal,
-  ): Promise<{ items: T[]; resourceVersion: string }> {
-    const items: T[] = [];
-    const resourceVersion = await this.listEach<T>(type, target, pageSize, signal, (page) => {
-      items.push(...page);
-    });
-    return { items, resourceVersion };
-  }
-
-  /**
    * Every object of a kind, handed over one page at a time (awaited before the next page is read, so a
-   * consumer that keeps only what it needs never holds the whole list); returns the list's resourceVersion.
+   * consumer that keeps only what it needs never holds the whole list); returns the list's resourceVersion
+   * (a paged list is one snapshot: every continue page is read at the first page's revision) and count.
    */
   async listEach<T extends KubeObject>(
     type: ResourceType,
@@ -155,7 +140,7 @@ export class RawApi {
     pageSize: number,
     signal: AbortSignal | undefined,
     onPage: (items: T[]) => void | Promise<void>,
-  ): Promise<string> {
+  ): Promise<VersionedList> {
     const request: ApiRequest = {
       verb: 'list',
       resource: qualifiedName(type),
@@ -163,6 +148,7 @@ export class RawApi {
       server: this.server,
     };
     let resourceVersion = '';
+    let count = 0;
     let continueToken: string | undefined;
     do {
       const query = selectorQuery(target);
@@ -173,11 +159,13 @@ export class RawApi {
         metadata?: { continue?: string; resourceVersion?: string };
       };
       if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';
-      await onPage(page.items ?? []);
+      const items = page.items ?? [];
+      count += items.length;
+      await onPage(items);
       const next = page.metadata?.continue;
       continueToken = next === undefined || next === '' ? undefined : next;
     } while (continueToken !== undefined);
-    return resourceVersion;
+    return { resourceVersion, count };
   }
 
   /**

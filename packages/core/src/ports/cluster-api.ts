@@ -82,6 +82,27 @@ export interface WatchRequestOptions extends WatchTarget {
   timeoutSeconds?: number;
   /** Events buffered before the response is paused (default 256). */
   bufferSize?: number;
+  /** Aborting ends the request, while it opens or later (a pending `next()` then returns undefined). */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link ClusterApi.listVersioned}. */
+export interface VersionedListOptions extends WatchTarget {
+  /** Items per page (default 500). */
+  pageSize?: number;
+  /** Aborting ends the list between pages (and the page being read). */
+  signal?: AbortSignal;
+}
+
+/** What {@link ClusterApi.listVersioned} read. */
+export interface VersionedList {
+  /**
+   * The resourceVersion the list was read at (every page of a paged list is read at the first page's): a
+   * watch from it sees every change after the list, and none before.
+   */
+  resourceVersion: string;
+  /** Items handed over. */
+  count: number;
 }
 
 /**
@@ -133,6 +154,16 @@ export interface ClusterApi {
     options: ListOptions,
     onPage: (items: T[]) => void,
   ): Promise<number>;
+  /**
+   * Every object of a kind, handed to `onPage` one page at a time (awaited before the next page is read),
+   * and the resourceVersion the list was read at: the start of a list-then-watch (the `Informer`). An
+   * expired continue token is `GONE` (pages already handed over cannot be taken back).
+   */
+  listVersioned<T extends KubeObject>(
+    type: ResourceType,
+    options: VersionedListOptions,
+    onPage: (items: T[]) => void | Promise<void>,
+  ): Promise<VersionedList>;
   /** Create an object (`dryRun` validates and returns it without storing); AlreadyExists is `CONFLICT`. */
   create<T extends KubeObject>(type: ResourceType, body: T, options?: { dryRun?: boolean }): Promise<T>;
   /** Replace an object (PUT); a stale `metadata.resourceVersion` is `CONFLICT`. */

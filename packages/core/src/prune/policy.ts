@@ -1,3 +1,4 @@
+import type { ImagePrunerSpec } from '../cluster/shapes.js';
 import type { NamespacePolicy, NamespaceRulesSource, PrunePolicy, RetentionRule } from './types.js';
 import {
   describeKeep,
@@ -8,16 +9,6 @@ import {
   pattern,
 } from './rules.js';
 import { formatDuration, parseDuration } from './units.js';
-
-/** The pruning fields of `imagepruners.imageregistry.operator.openshift.io/cluster` `spec`; others are ignored. */
-export interface ImagePrunerSpec {
-  keepTagRevisions?: number;
-  keepYoungerThanDuration?: string;
-  /** Deprecated, in nanoseconds; used only when `keepYoungerThanDuration` is absent. */
-  keepYoungerThan?: number;
-  ignoreInvalidImageReferences?: boolean;
-  [field: string]: unknown;
-}
 
 /** Per-namespace changes, as a user writes them. */
 export interface NamespacePolicyInput {

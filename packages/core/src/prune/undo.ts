@@ -3,7 +3,7 @@
  * Image whole, each tag-history item with its place), and {@link restoreRemoved}, which puts those objects
  * back while the registry still holds their data.
  */
-import type { ClusterClient } from '../cluster/client.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { Resources } from '../cluster/resources.js';
 import { isRegistryPushError, RegistryPushError } from '../errors.js';
 import type { ImageObject, ImageStreamObject, TagEventObject } from './objects.js';
@@ -52,12 +52,12 @@ export interface RestoreCluster {
 }
 
 /**
- * The restore port through a {@link ClusterClient}.
+ * The restore port through the cluster port (a `ClusterClient`, the in-memory cluster).
  *
  * @param client A client allowed to create Images and update `imagestreams/status`.
  * @returns The port.
  */
-export function restoreClusterOf(client: ClusterClient): RestoreCluster {
+export function restoreClusterOf(client: ClusterApi): RestoreCluster {
   return {
     getImageStream: (namespace, name) =>
       client.find<ImageStreamObject>(Resources.imageStream, name, namespace),

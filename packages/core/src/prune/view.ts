@@ -10,8 +10,8 @@
  *   costs one small request, so every delete can have its own.
  */
 import { RegistryPushError } from '../errors.js';
-import type { ClusterClient } from '../cluster/client.js';
-import type { Informer } from '../cluster/informer.js';
+import { Informer } from '../cluster/informer.js';
+import type { ClusterApi } from '../ports/cluster-api.js';
 import { Resources, type ResourceType } from '../cluster/resources.js';
 import type { PruneCluster } from './cluster-port.js';
 import type { ImageObject, ImageStreamObject } from './objects.js';
@@ -147,6 +147,12 @@ export class ListedView implements PruneView {
   }
 }
 
+/**
+ * What a {@link LiveView} needs of the cluster port: lists that report their resourceVersion and watches
+ * (its informers and short watches), and the collection's current resourceVersion (its catch-ups).
+ */
+export type LiveViewCluster = Pick<ClusterApi, 'listVersioned' | 'watch' | 'currentVersion'>;
+
 /** Options of {@link LiveView}. */
 export interface LiveViewOptions {
   /** The policy's protect annotation. */
@@ -184,9 +190,12 @@ function after(version: string): string {
   return /^\d+$/.test(version) ? String(BigInt(version) + 1n) : version;
 }
 
-/** A 410 from a watch: the server's history no longer reaches back to the version asked for. */
+/**
+ * A 410 from a watch: the server's history no longer reaches back to the version asked for. By code, as the
+ * cluster port promises it on every failure (an in-memory cluster's errors need not be the core's type).
+ */
 function isGone(error: unknown): boolean {
-  return error instanceof RegistryPushError && error.code === 'GONE';
+  return (error as { code?: unknown } | undefined)?.code === 'GONE';
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -226,16 +235,17 @@ export class LiveView implements PruneView {
   #stopped = false;
 
   /**
-   * @param client A client allowed to list and watch Images and ImageStreams.
+   * @param client The cluster port (a `ClusterClient`, the in-memory cluster), allowed to list and watch
+   *   Images and ImageStreams.
    * @param options The protect annotation, pacing and timing.
    */
   constructor(
-    private readonly client: ClusterClient,
+    private readonly client: LiveViewCluster,
     private readonly options: LiveViewOptions,
   ) {
     this.#index = new ViewIndex(options.protectAnnotation);
     const onError = options.onError;
-    this.#images = client.informer<ImageObject>(Resources.image, {
+    this.#images = new Informer<ImageObject>(client, Resources.image, {
       keep: 'versions',
       ...(onError === undefined ? {} : { onError }),
       onEvent: (event) => {
@@ -243,7 +253,7 @@ export class LiveView implements PruneView {
         else this.#index.putImage(event.object);
       },
     });
-    this.#streams = client.informer<ImageStreamObject>(Resources.imageStream, {
+    this.#streams = new Informer<ImageStreamObject>(client, Resources.imageStream, {
       keep: 'versions',
       ...(onError === undefined ? {} : { onError }),
       onEvent: (event) => {

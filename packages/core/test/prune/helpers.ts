@@ -1,6 +1,7 @@
 // Objects for integration tests, created through the simulator's API as kubeadmin: Images with layers,
 // ImageStreams with a history written through the status subresource, workloads that use images.
-import type { ClusterClient, KubeObject } from '../../src/cluster/client.js';
+import type { KubeObject } from '../../src/cluster/client.js';
+import type { ClusterApi } from '../../src/ports/cluster-api.js';
 import { Resources } from '../../src/cluster/resources.js';
 import type { ImageObject, ImageStreamObject } from '../../src/prune/objects.js';
 import { digest } from './fixtures.js';
@@ -9,7 +10,7 @@ export const INTERNAL = 'image-registry.openshift-image-registry.svc:5000';
 
 /** Creates a managed Image with the given layer seeds (1 KB each) and a config. */
 export async function createImage(
-  admin: ClusterClient,
+  admin: ClusterApi,
   seed: string,
   options: { layers?: string[]; annotations?: Record<string, string>; children?: string[] } = {},
 ): Promise<string> {
@@ -49,7 +50,7 @@ export async function createImage(
 
 /** Creates (or replaces the history of) a stream: tag → image seeds, newest first, `minutesOld` apart. */
 export async function createStream(
-  admin: ClusterClient,
+  admin: ClusterApi,
   namespace: string,
   name: string,
   tags: Record<string, string[]>,
@@ -87,7 +88,7 @@ export async function createStream(
 
 /** A pod using the given images (container images in order). */
 export async function createPod(
-  admin: ClusterClient,
+  admin: ClusterApi,
   namespace: string,
   name: string,
   spec: Record<string, unknown>,
@@ -97,7 +98,7 @@ export async function createPod(
 
 /** The tag → image digests of a stream, as stored now. */
 export async function historyOf(
-  admin: ClusterClient,
+  admin: ClusterApi,
   namespace: string,
   name: string,
 ): Promise<Record<string, string[]>> {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
 import { RegistryPushError } from '../../src/errors.js';
-import { LiveView, type HistoryAddition } from '../../src/prune/view.js';
+import type { ClusterWatch, WatchRequestOptions } from '../../src/ports/cluster-api.js';
+import { LiveView, type HistoryAddition, type LiveViewCluster } from '../../src/prune/view.js';
 import { failure } from '../failure.js';
 import { digest } from './fixtures.js';
 import { createImage, createStream } from './helpers.js';
@@ -25,6 +26,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster.stop();
 });
+
+/**
+ * Whether a watch request is one of the view's short watches (its catch-ups' own, a few seconds long), not
+ * one of its informers' (minutes long).
+ */
+function isShortWatch(options: unknown): boolean {
+  return ((options as WatchRequestOptions | undefined)?.timeoutSeconds ?? 0) <= 10;
+}
 
 async function startedView(options: { probeSeconds?: number } = {}): Promise<LiveView> {
   const view = new LiveView(pruner, { protectAnnotation: 'example.com/keep', ...options });
@@ -100,7 +109,8 @@ describe('the live view', () => {
         if (typeof value !== 'function') return value;
         const method = value as (...args: unknown[]) => unknown;
         return (...args: unknown[]) => {
-          if (property === 'currentVersion' || property === 'watch') calls[property]++;
+          if (property === 'currentVersion') calls.currentVersion++;
+          if (property === 'watch' && isShortWatch(args[1])) calls.watch++;
           return method.apply(target, args);
         };
       },
@@ -148,7 +158,7 @@ describe('the live view', () => {
         if (typeof value !== 'function') return value;
         const method = value as (...args: unknown[]) => unknown;
         return (...args: unknown[]) => {
-          if (property === 'watch' && ++probes <= gone && Date.now() < until) {
+          if (property === 'watch' && isShortWatch(args[1]) && ++probes <= gone && Date.now() < until) {
             return Promise.reject(
               new RegistryPushError('GONE', 'The requested resourceVersion is too old (410 Gone).'),
             );
@@ -181,26 +191,39 @@ describe('the live view', () => {
     new RegistryPushError('GONE', 'The requested resourceVersion is too old (410 Gone).');
 
   /**
-   * A client whose watches lag: its informers' resourceVersions creep up by one every `stepMs` and reach
-   * the cluster's (10000) only after 3 s; short watches are answered by `watch`.
+   * A cluster port whose watches lag: the view's informers' resourceVersions creep up by one every `stepMs`
+   * (bookmarks) and reach the cluster's (10000) only after 3 s; short watches are answered by `watch`.
    */
-  function laggingClient(stepMs: number, watch: (sinceOpened: number) => Promise<unknown>): ClusterClient {
+  function laggingClient(stepMs: number, watch: (sinceOpened: number) => Promise<unknown>): LiveViewCluster {
     const opened = Date.now();
     const since = (): number => Date.now() - opened;
-    return {
-      informer: () => ({
-        start: () => undefined,
-        waitForSync: () => Promise.resolve(),
-        stop: () => Promise.resolve(),
-        refresh: () => undefined,
-        error: undefined,
-        get resourceVersion() {
-          return since() >= 3_000 ? '10000' : String(100 + Math.floor(since() / stepMs));
+    const version = (): string => (since() >= 3_000 ? '10000' : String(100 + Math.floor(since() / stepMs)));
+    /** The informers' long watch: a bookmark every `stepMs` until it is closed. */
+    const creeping = (): ClusterWatch => {
+      let closed = false;
+      return {
+        next: async () => {
+          await new Promise((resolve) => setTimeout(resolve, stepMs));
+          return closed
+            ? undefined
+            : { type: 'BOOKMARK', object: { metadata: { resourceVersion: version() } } };
         },
-      }),
+        close: () => {
+          closed = true;
+        },
+        [Symbol.asyncIterator]: () => {
+          throw new Error('not used');
+        },
+      };
+    };
+    return {
+      listVersioned: () => Promise.resolve({ resourceVersion: '100', count: 0 }),
       currentVersion: () => Promise.resolve('10000'),
-      watch: () => watch(since()),
-    } as unknown as ClusterClient;
+      watch: (_type, options) =>
+        (isShortWatch(options) ? watch(since()) : Promise.resolve(creeping())) as Promise<
+          ClusterWatch<never>
+        >,
+    };
   }
 
   it('waits longer than behindMs on a view that is behind but whose watch keeps moving', async () => {

@@ -5,7 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterObject, ContractCluster, ResourceKind } from '../memory/cluster-types.js';
+import type {
+  ClusterObject,
+  ClusterWatchEvent,
+  ContractCluster,
+  ResourceKind,
+} from '../memory/cluster-types.js';
 
 /** What {@link clusterApiContract} runs against. */
 export interface ClusterContractTarget {
@@ -439,6 +444,164 @@ export function clusterApiContract(
       expect(causes?.[0]?.message).toContain('unknown field "spec.unknownField"');
       const after = await t().client.get<RouteObject>(Route, created.metadata.name, t().namespace);
       expect(after.spec.to.name).toBe('web');
+    });
+
+    /** A watch's events until the server ends it, as `[type, name, data.v]` (BOOKMARKs as `[type, rv]`). */
+    async function drain(stream: AsyncIterable<ClusterWatchEvent<ConfigMapObject>>): Promise<string[][]> {
+      const events: string[][] = [];
+      for await (const event of stream) {
+        events.push(
+          event.type === 'BOOKMARK'
+            ? [event.type, event.object.metadata.resourceVersion]
+            : [event.type, event.object.metadata.name, event.object.data?.v ?? ''],
+        );
+      }
+      return events;
+    }
+
+    test('lists at a resourceVersion, and a watch from it sees exactly the changes after the list, made before the watch opened or while it is open', async () => {
+      const labels = { 'registry-push-contract': run, 'registry-push-case': 'list-watch' };
+      const labelSelector = `registry-push-contract=${run},registry-push-case=list-watch`;
+      const namespace = t().namespace;
+      const [a, b, c] = [unique('lw-a'), unique('lw-b'), unique('lw-c')];
+      await create<ConfigMapObject>(ConfigMap, { metadata: { name: a, labels }, data: { v: '1' } });
+      const second = await create<ConfigMapObject>(ConfigMap, {
+        metadata: { name: b, labels },
+        data: { v: '1' },
+      });
+      const pages: string[][] = [];
+      const listed = await t().client.listVersioned<ConfigMapObject>(
+        ConfigMap,
+        { namespace, labelSelector, pageSize: 1 },
+        async (items) => {
+          // Awaited before the next page is read.
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          pages.push(items.map((item) => item.metadata.name));
+        },
+      );
+      expect(pages).toEqual([[a], [b]]);
+      expect(listed.count).toBe(2);
+      expect(BigInt(listed.resourceVersion)).toBeGreaterThanOrEqual(
+        BigInt(second.metadata.resourceVersion ?? '0'),
+      );
+      await t().client.mergePatch(ConfigMap, a, { data: { v: '2' } }, namespace);
+      await create<ConfigMapObject>(ConfigMap, { metadata: { name: c, labels }, data: { v: '1' } });
+      await t().client.delete(ConfigMap, b, namespace);
+      const stream = await t().client.watch<ConfigMapObject>(ConfigMap, {
+        namespace,
+        labelSelector,
+        resourceVersion: listed.resourceVersion,
+        allowWatchBookmarks: false,
+        timeoutSeconds: 3,
+      });
+      const open = await t().client.mergePatch(ConfigMap, c, { data: { v: '2' } }, namespace);
+      expect(open.metadata.resourceVersion).not.toBe(listed.resourceVersion);
+      expect(await drain(stream)).toEqual([
+        ['MODIFIED', a, '2'],
+        ['ADDED', c, '1'],
+        ['DELETED', b, '1'],
+        ['MODIFIED', c, '2'],
+      ]);
+    }, 20_000);
+
+    test('sends bookmarks only when asked: a quiet watch that asked ends with one at or past where it started', async () => {
+      const namespace = t().namespace;
+      const fieldSelector = `metadata.name=${unique('quiet')}`;
+      const from = await t().client.currentVersion(ConfigMap);
+      const [asked, notAsked] = await Promise.all([
+        t()
+          .client.watch<ConfigMapObject>(ConfigMap, {
+            namespace,
+            fieldSelector,
+            resourceVersion: from,
+            allowWatchBookmarks: true,
+            timeoutSeconds: 3,
+          })
+          .then(drain),
+        t()
+          .client.watch<ConfigMapObject>(ConfigMap, {
+            namespace,
+            fieldSelector,
+            resourceVersion: from,
+            allowWatchBookmarks: false,
+            timeoutSeconds: 3,
+          })
+          .then(drain),
+      ]);
+      expect(notAsked).toEqual([]);
+      expect(asked.length).toBeGreaterThan(0);
+      for (const [type, rv] of asked) {
+        expect(type).toBe('BOOKMARK');
+        expect(BigInt(rv ?? '0')).toBeGreaterThanOrEqual(BigInt(from));
+      }
+    }, 20_000);
+
+    test('a watch with a label selector sees an object that stops matching as DELETED and one that starts matching as ADDED', async () => {
+      const namespace = t().namespace;
+      const name = unique('selected');
+      const labelSelector = `registry-push-contract=${run},registry-push-selected=yes`;
+      await create<ConfigMapObject>(ConfigMap, {
+        metadata: { name, labels: { 'registry-push-contract': run, 'registry-push-selected': 'yes' } },
+        data: { v: '1' },
+      });
+      // From the current state: the objects that match now arrive as ADDED first.
+      const stream = await t().client.watch<ConfigMapObject>(ConfigMap, {
+        namespace,
+        labelSelector,
+        allowWatchBookmarks: false,
+        timeoutSeconds: 3,
+      });
+      const label = (value: string | null, v: string): Promise<unknown> =>
+        t().client.mergePatch(
+          ConfigMap,
+          name,
+          { metadata: { labels: { 'registry-push-selected': value } }, data: { v } },
+          namespace,
+        );
+      await label('no', '2');
+      await t().client.mergePatch(ConfigMap, name, { data: { v: '3' } }, namespace);
+      await label('yes', '4');
+      await t().client.mergePatch(ConfigMap, name, { data: { v: '5' } }, namespace);
+      await label(null, '6');
+      expect(await drain(stream)).toEqual([
+        ['ADDED', name, '1'],
+        ['DELETED', name, '2'],
+        ['ADDED', name, '4'],
+        ['MODIFIED', name, '5'],
+        ['DELETED', name, '6'],
+      ]);
+    }, 20_000);
+
+    it('answers 410 for a versioned list whose continue token expired, and for a watch from the resourceVersion of a list before a compaction', async (context) => {
+      const compact = target?.compact;
+      if (compact === undefined) return context.skip();
+      for (const i of [0, 1, 2]) await create(ConfigMap, configMap(`vgone-${i}`));
+      const options = {
+        namespace: t().namespace,
+        labelSelector: `registry-push-contract=${run}`,
+        pageSize: 1,
+      };
+      let pages = 0;
+      const expired = await rejection(
+        t().client.listVersioned(ConfigMap, options, async () => {
+          if (++pages === 1) await compact();
+        }),
+      );
+      expect(expired.code).toBe('GONE');
+      expect(statusOf(expired)).toBe(410);
+      const listed = await t().client.listVersioned(
+        ConfigMap,
+        { ...options, pageSize: 500 },
+        () => undefined,
+      );
+      await create(ConfigMap, configMap('vgone-after'));
+      await compact();
+      const gone = await rejection(
+        t()
+          .client.watch(ConfigMap, { namespace: t().namespace, resourceVersion: listed.resourceVersion })
+          .then((stream) => stream.next()),
+      );
+      expect(gone.code).toBe('GONE');
     });
 
     it('answers a watch from a compacted resourceVersion with 410', async (context) => {

@@ -44,6 +44,23 @@ export interface ClusterListOptions {
   beforePage?: () => Promise<void>;
 }
 
+/** Options of a list that reports its resourceVersion (the core's `VersionedListOptions`). */
+export interface ClusterVersionedListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Items per page (default 500). */
+  pageSize?: number;
+  /** Aborting ends the list. */
+  signal?: AbortSignal;
+}
+
+/** What such a list read: the resourceVersion it was read at, and how many items it handed over. */
+export interface ClusterVersionedList {
+  resourceVersion: string;
+  count: number;
+}
+
 /** A watch event. */
 export type ClusterWatchEvent<T extends ClusterObject = ClusterObject> =
   | { type: 'ADDED'; object: T }
@@ -60,6 +77,8 @@ export interface ClusterWatchOptions {
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;
   bufferSize?: number;
+  /** Aborting ends the request. */
+  signal?: AbortSignal;
 }
 
 /** One watch request's events. */
@@ -91,6 +110,11 @@ export interface ContractCluster {
     options: ClusterListOptions,
     onPage: (items: T[]) => void,
   ): Promise<number>;
+  listVersioned<T extends ClusterObject>(
+    type: ResourceKind,
+    options: ClusterVersionedListOptions,
+    onPage: (items: T[]) => void | Promise<void>,
+  ): Promise<ClusterVersionedList>;
   create<T extends ClusterObject>(type: ResourceKind, body: T, options?: { dryRun?: boolean }): Promise<T>;
   replace<T extends ClusterObject>(type: ResourceKind, body: T): Promise<T>;
   replaceStatus<T extends ClusterObject>(type: ResourceKind, body: T): Promise<T>;

@@ -11,6 +11,8 @@ import {
   type ClusterAccessCheck,
   type ClusterListOptions,
   type ClusterObject,
+  type ClusterVersionedList,
+  type ClusterVersionedListOptions,
   type ClusterWatchEvent,
   type ClusterWatchOptions,
   type ClusterWatchStream,
@@ -41,6 +43,8 @@ interface Change {
   kind: string;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: ClusterObject;
+  /** The object before a MODIFIED change (a watch with selectors needs to know whether it matched then). */
+  previous?: ClusterObject;
 }
 
 /** The state several {@link MemoryCluster} views (users) share. */
@@ -245,9 +249,14 @@ export class MemoryCluster implements ContractCluster {
       resourceVersion: String(++this.store.revision),
     };
     const key = this.key(type, stored.metadata.name, stored.metadata.namespace);
-    const existed = this.store.objects.has(key);
+    const previous = this.store.objects.get(key);
     this.store.objects.set(key, stored);
-    this.record(type, { rv: this.store.revision, type: existed ? 'MODIFIED' : 'ADDED', object: stored });
+    this.record(
+      type,
+      previous === undefined
+        ? { rv: this.store.revision, type: 'ADDED', object: stored }
+        : { rv: this.store.revision, type: 'MODIFIED', object: stored, previous },
+    );
     return clone(stored);
   }
 
@@ -383,7 +392,7 @@ export class MemoryCluster implements ContractCluster {
     type: ResourceKind,
     options: ClusterListOptions,
     token: string | undefined,
-  ): { items: ClusterObject[]; next?: string } {
+  ): { items: ClusterObject[]; rv: number; next?: string } {
     let listing: ClusterObject[];
     let offset = 0;
     let rv: number;
@@ -409,11 +418,40 @@ export class MemoryCluster implements ContractCluster {
       offset = parsed.offset;
     }
     const size = options.pageSize ?? 500;
-    if (size <= 0 || offset + size >= listing.length) return { items: listing.slice(offset) };
+    if (size <= 0 || offset + size >= listing.length) return { items: listing.slice(offset), rv };
     const id = randomUUID();
     this.store.lists.set(id, listing);
     const next = Buffer.from(JSON.stringify({ rv, id, offset: offset + size })).toString('base64url');
-    return { items: listing.slice(offset, offset + size), next };
+    return { items: listing.slice(offset, offset + size), rv, next };
+  }
+
+  /**
+   * Every object of a kind, a page at a time (awaited), and the revision the list was read at: every page
+   * is read at the first page's, so a watch from it sees exactly the changes after the list.
+   */
+  async listVersioned<T extends ClusterObject>(
+    type: ResourceKind,
+    options: ClusterVersionedListOptions,
+    onPage: (items: T[]) => void | Promise<void>,
+  ): Promise<ClusterVersionedList> {
+    this.authorize('list', type, undefined, options.namespace);
+    let count = 0;
+    let resourceVersion: string | undefined;
+    let token: string | undefined;
+    do {
+      if (options.signal?.aborted === true) {
+        throw this.error('INTERRUPTED', `The list of ${resourceName(type)} was aborted.`, {
+          status: 0,
+          retryable: false,
+        });
+      }
+      const page = this.page(type, options, token);
+      resourceVersion ??= String(page.rv);
+      count += page.items.length;
+      await onPage(page.items as T[]);
+      token = page.next;
+    } while (token !== undefined);
+    return { resourceVersion: resourceVersion ?? String(this.store.revision), count };
   }
 
   async listPages<T extends ClusterObject>(
@@ -504,7 +542,8 @@ export class MemoryCluster implements ContractCluster {
     };
     if (current.metadata.generation === undefined) delete next.metadata.generation;
     this.store.objects.set(this.key(type, current.metadata.name, current.metadata.namespace), next);
-    this.record(type, { rv: this.store.revision, type: 'MODIFIED', object: next });
+    // `current` left the store just now: nothing else holds it, so it needs no copy.
+    this.record(type, { rv: this.store.revision, type: 'MODIFIED', object: next, previous: current });
     return clone(next);
   }
 
@@ -640,10 +679,18 @@ export class MemoryCluster implements ContractCluster {
         options.timeoutSeconds,
         options.allowWatchBookmarks === false ? undefined : () => String(this.store.revision),
       );
+      // As kube's watch cache: an object that starts matching the selectors is ADDED for this watch, one
+      // that stops matching is DELETED (with its new state), a deleted one is sent if it matched.
       const send = (change: Change): void => {
-        if (change.kind === kindKey(type) && selected(change.object)) {
-          stream.push({ type: change.type, object: clone(change.object) as T });
-        }
+        if (change.kind !== kindKey(type)) return;
+        const matches = selected(change.object);
+        const matched = change.previous !== undefined && selected(change.previous);
+        let kind: ClusterWatchEvent['type'] | undefined;
+        if (change.type !== 'MODIFIED') kind = matches ? change.type : undefined;
+        else if (matches) kind = matched ? 'MODIFIED' : 'ADDED';
+        else if (matched) kind = 'DELETED';
+        if (kind === undefined) return;
+        stream.push({ type: kind, object: clone(change.object) as T } as ClusterWatchEvent<T>);
       };
       const from = options.resourceVersion;
       if (from === undefined || from === '' || from === '0') {
@@ -663,6 +710,12 @@ export class MemoryCluster implements ContractCluster {
       }
       this.store.watchers.add(send);
       unsubscribe = () => this.store.watchers.delete(send);
+      const signal = options.signal;
+      if (signal !== undefined) {
+        const abort = (): void => stream.close();
+        if (signal.aborted) abort();
+        else signal.addEventListener('abort', abort, { once: true });
+      }
       return stream;
     });
   }

@@ -9,7 +9,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Queue } from 'bullmq';
-import { pruneModeFor, type ClusterClient } from '@registry-push/core';
+import { pruneModeFor, type ClusterApi } from '@registry-push/core';
 import { AccessChecker, type AccessDecision } from '../access.js';
 import { readStatus } from '../client.js';
 import { readManagementState, type EventRecorder } from '../cluster.js';
@@ -47,7 +47,7 @@ import { SESSION_COOKIE, SessionStore, cookieOf, csrfMatches, type Session } fro
 export interface DashboardParts {
   settings: Settings;
   /** The worker's own client: it asks the reviews and reads the registry operator config. */
-  client: ClusterClient;
+  client: ClusterApi;
   store: RunStore;
   /** The undo records (the overview lists the runs still in their window). */
   undo: UndoStore;
