@@ -1,6 +1,6 @@
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import { conditionOf, type RegistryConfig } from '../cluster/shapes.js';
+import { conditionOf, type RegistryConfig } from '../cluster/openshift-objects.js';
 import { formatError, isRegistryPushError, type ErrorCode, type RegistryPushError } from '../errors.js';
 import { discoverRegistryHost } from '../expose/discover.js';
 import { IMAGE_REGISTRY_REMOVED_ADVICE, registryState } from '../expose/registry-state.js';
@@ -9,7 +9,7 @@ import { preflightPush } from '../login/preflight.js';
 import { checkRegistryLogin, type CredentialChecker } from '../registry/login-check.js';
 import { resolveToken, type ResolvedToken } from '../login/token.js';
 import { registryTrust, type RegistryTrust } from '../trust/registry-trust.js';
-import { AdminResources, type PersistentVolumeClaim } from './shapes.js';
+import { AdminResources, type PersistentVolumeClaim } from './admin-objects.js';
 import { claimProblem } from './storage.js';
 import { pullPermissionCheck } from './pull-permission.js';
 

@@ -7,7 +7,7 @@ import {
   parseRules,
   pattern,
 } from './rules.js';
-import { formatDuration, parseDuration } from './units.js';
+import { formatDuration, parseDuration } from './quantities.js';
 
 /** The pruning fields of `imagepruners.imageregistry.operator.openshift.io/cluster` `spec`; others are ignored. */
 export interface ImagePrunerSpec {

@@ -2,7 +2,7 @@
 // ImageStreams with a history written through the status subresource, workloads that use images.
 import type { ClusterClient, KubeObject } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
-import type { ImageObject, ImageStreamObject } from '../../src/prune/objects.js';
+import type { ImageObject, ImageStreamObject } from '../../src/prune/image-objects.js';
 import { digest } from './fixtures.js';
 
 export const INTERNAL = 'image-registry.openshift-image-registry.svc:5000';
