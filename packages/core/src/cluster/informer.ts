@@ -7,7 +7,7 @@
  * taken, and the watch stream buffers a bounded number of events, pausing the socket beyond that.
  */
 import { RegistryPushError } from '../errors.js';
-import type { KubeObject } from './client.js';
+import type { KubeObject } from '../ports/cluster-api.js';
 import type { ResourceType } from './resources.js';
 import type { RawApi, WatchEvent, WatchStream, WatchTarget } from './watch.js';
 
