@@ -13,6 +13,7 @@ import {
   type ReadonlyJsonObject,
 } from '../json.js';
 import { nameProblem } from './names.js';
+import { builtinFields, pruneUnknownFields } from './builtin-fields.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { storeKey } from './resources.js';
 import { prepareObject } from './schema.js';
@@ -289,31 +290,50 @@ export class ResourceService {
       });
     }
     let admitted = object;
+    let unknown: string[] = [];
     if (type.schema) {
       const prepared = prepareObject(type.schema, object, old);
       admitted = prepared.object;
       causes.push(...prepared.result.causes);
-      const unknown = prepared.result.unknownFields;
-      if (unknown.length > 0) {
-        const mode = options.fieldValidation ?? 'Warn';
-        if (mode === 'Strict') {
-          const strict = `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`;
-          // A body is refused as undecodable (400); a patch, once applied, as an invalid patch (422).
-          if (options.patch === undefined) throw errors.badRequest(strict);
-          throw errors.invalid(this.target(type, name), [
-            {
-              reason: 'FieldValueInvalid',
-              message: `Invalid value: ${JSON.stringify(options.patch)}: ${strict}`,
-              field: 'patch',
-            },
-          ]);
-        }
-        if (mode === 'Warn') warnings.push(...unknown.map((f) => `unknown field "${f}"`));
-      }
+      unknown = prepared.result.unknownFields;
+    } else {
+      const fields = type.builtin ? builtinFields(type.group, type.kind) : undefined;
+      if (fields !== undefined) unknown = pruneUnknownFields(admitted, fields);
     }
+    if (unknown.length > 0) warnings.push(...this.unknownFieldWarnings(type, name, unknown, options));
     causes.push(...(type.strategy?.validate?.(admitted, old, ctx) ?? []));
     if (causes.length > 0) throw errors.invalid(this.target(type, name), causes);
     return { object: admitted, warnings };
+  }
+
+  /**
+   * What kube does with fields the kind does not have (already dropped from the object): `Strict` refuses
+   * the write, a body as undecodable (400, the decoder's wording) and a patch, once applied, as an invalid
+   * patch (422 on the field `patch`); `Warn` (the default) names each in a `Warning` header; `Ignore` says
+   * nothing.
+   */
+  private unknownFieldWarnings(
+    type: ResourceType,
+    name: string,
+    unknown: readonly string[],
+    options: WriteOptions,
+  ): string[] {
+    const mode = options.fieldValidation ?? 'Warn';
+    if (mode === 'Ignore') return [];
+    if (mode === 'Warn') return unknown.map((f) => `unknown field "${f}"`);
+    const strict = `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`;
+    if (options.patch === undefined) {
+      throw errors.badRequest(
+        `${type.kind} in version ${JSON.stringify(type.version)} cannot be handled as a ${type.kind}: ${strict}`,
+      );
+    }
+    throw errors.invalid(this.target(type, name), [
+      {
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(options.patch)}: ${strict}`,
+        field: 'patch',
+      },
+    ]);
   }
 
   /** The name of a new object: the one given, or one made from `generateName`; 422 when neither is. */
