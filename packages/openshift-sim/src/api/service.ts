@@ -31,6 +31,8 @@ export interface WriteOptions {
   fieldValidation?: FieldValidation;
   /** The patch as sent, when the write is a PATCH (strict field validation names it). */
   patch?: string;
+  /** Paths of keys the body (or merge patch) as sent has twice; `JSON.parse` kept the last of each. */
+  duplicateFields?: readonly string[];
 }
 
 /** A write's result plus the `Warning` headers kube would send. */
@@ -300,28 +302,36 @@ export class ResourceService {
       const fields = type.builtin ? builtinFields(type.group, type.kind) : undefined;
       if (fields !== undefined) unknown = pruneUnknownFields(admitted, fields);
     }
-    if (unknown.length > 0) warnings.push(...this.unknownFieldWarnings(type, name, unknown, options));
+    const duplicates = options.duplicateFields ?? [];
+    if (unknown.length > 0 || duplicates.length > 0) {
+      const problems = [
+        ...duplicates.map((f) => `duplicate field "${f}"`),
+        ...unknown.map((f) => `unknown field "${f}"`),
+      ];
+      warnings.push(...this.fieldProblemWarnings(type, name, problems, options));
+    }
     causes.push(...(type.strategy?.validate?.(admitted, old, ctx) ?? []));
     if (causes.length > 0) throw errors.invalid(this.target(type, name), causes);
     return { object: admitted, warnings };
   }
 
   /**
-   * What kube does with fields the kind does not have (already dropped from the object): `Strict` refuses
+   * What kube does with fields the kind does not have (already dropped from the object) and keys sent
+   * twice (duplicates first here; kube lists both in document order): `Strict` refuses
    * the write, a body as undecodable (400, the decoder's wording) and a patch, once applied, as an invalid
    * patch (422 on the field `patch`); `Warn` (the default) names each in a `Warning` header; `Ignore` says
    * nothing.
    */
-  private unknownFieldWarnings(
+  private fieldProblemWarnings(
     type: ResourceType,
     name: string,
-    unknown: readonly string[],
+    problems: readonly string[],
     options: WriteOptions,
   ): string[] {
     const mode = options.fieldValidation ?? 'Warn';
     if (mode === 'Ignore') return [];
-    if (mode === 'Warn') return unknown.map((f) => `unknown field "${f}"`);
-    const strict = `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`;
+    if (mode === 'Warn') return [...problems];
+    const strict = `strict decoding error: ${problems.join(', ')}`;
     if (options.patch === undefined) {
       throw errors.badRequest(
         `${type.kind} in version ${JSON.stringify(type.version)} cannot be handled as a ${type.kind}: ${strict}`,

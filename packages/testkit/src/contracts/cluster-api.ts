@@ -477,6 +477,25 @@ export function clusterApiContract(
       expect(missing.code).toBe('NOT_FOUND');
     });
 
+    it('refuses a strict create whose body has a key twice: 400 naming the duplicate field', async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const name = unique('strict-dupe');
+      // Written by hand: JSON.stringify cannot repeat a key.
+      const body = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"${name}","labels":{"registry-push-contract":"${run}"}},"data":{"k":"1","k":"2"}}`;
+      const answer = await raw({
+        method: 'POST',
+        path: `/api/v1/namespaces/${t().namespace}/configmaps?fieldValidation=Strict`,
+        body,
+        contentType: 'application/json',
+      });
+      if (answer.status === 201) made.push([ConfigMap, name]);
+      expect(answer.status).toBe(400);
+      expect((answer.body as { message?: string }).message).toContain(
+        'strict decoding error: duplicate field "data.k"',
+      );
+    });
+
     it('answers a strict merge patch of a Deployment with an unknown field with 422 on the field "patch"', async (context) => {
       const raw = target?.raw;
       if (raw === undefined) return context.skip();
