@@ -29,7 +29,7 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export interface WriteOptions {
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
-  /** The patch as sent, when the write is a PATCH (strict field validation names it). */
+  /** When the write is a PATCH: the value a strict refusal quotes (the patched object, or the patch). */
   patch?: string;
   /** Paths of keys the body (or merge patch) as sent has twice; `JSON.parse` kept the last of each. */
   duplicateFields?: readonly string[];
@@ -548,7 +548,9 @@ export class ResourceService {
         `the name of the object (${String(patchedName)}) does not match the name on the URL (${name})`,
       );
     }
-    const patch = body.toString('utf8');
+    // What a strict refusal quotes, as kube's patcher does: the patched object for a merge or JSON patch
+    // (before the strategy touches it), the patch itself for a strategic merge (kube prints its Go map).
+    const patch = patchType === 'strategic' ? body.toString('utf8') : JSON.stringify(patched);
     return this.writeUpdate({
       type,
       ns,
