@@ -31,7 +31,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The published workspaces, and the files each tarball must have. */
 const PUBLISHED = {
-  '@registry-push/core': ['dist/index.js', 'dist/index.d.ts', 'dist/push-api.js', 'dist/push-api.d.ts'],
+  '@registry-push/core': ['dist/index.js', 'dist/index.d.ts', 'dist/push-entry.js', 'dist/push-entry.d.ts'],
   '@registry-push/cli': ['bin/registry-push.js', 'dist/cli.js', 'dist/index.d.ts'],
   '@registry-push/openshift-sim': [
     'bin/openshift-sim.js',

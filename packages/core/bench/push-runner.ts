@@ -1,7 +1,7 @@
 // One push in its own process, so the benchmark can read this process's own peak RSS.
 // argv: <mode native|floor> <source> <host/repo:tag> <caFile, or - for a plain-HTTP registry>
 import { readFile } from 'node:fs/promises';
-import { pushImage } from '../src/push-api.js';
+import { pushImage } from '../src/push-entry.js';
 import { floorPush } from './floor.js';
 
 const [mode, source, target, caFile] = process.argv.slice(2);

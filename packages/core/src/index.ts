@@ -51,7 +51,7 @@ export type {
   Route,
   ImageConfig,
   IngressController,
-} from './cluster/shapes.js';
+} from './cluster/openshift-objects.js';
 
 // Exposing the registry
 export {
@@ -164,7 +164,7 @@ export { parseSource, type SourceReference, type SourceTransport } from './push/
 export type { PushTool } from './push/tool-push.js';
 
 // prune engine
-export { createPruneRegistry, pruneRegistryOf, type ClientPruneRegistry } from './prune/registry-client.js';
+export { createPruneRegistry, pruneRegistryOf, type ClientPruneRegistry } from './prune/registry-adapter.js';
 export { pruneModeFor } from './prune/mode.js';
 export {
   DEFAULT_KEEP_TAG_REVISIONS,
@@ -210,7 +210,7 @@ export {
   type RetryOptions,
   type UnitPlanContext,
 } from './prune/execute.js';
-export type { PruneRegistry, RegistryDeleteOutcome } from './prune/registry.js';
+export type { PruneRegistry, RegistryDeleteOutcome } from './prune/registry-port.js';
 export { pruneClusterOf, type PruneCluster } from './prune/cluster-port.js';
 export { linkedGroups } from './prune/groups.js';
 export {
@@ -246,10 +246,10 @@ export {
   type ImageObject,
   type ImageStreamObject,
   type TagEventObject,
-} from './prune/objects.js';
+} from './prune/image-objects.js';
 export { parsePullSpec, resolveUse, type ParsedReference, type ResolvedUse } from './prune/references.js';
 export { formatPlan, formatRunResult } from './prune/report.js';
-export { formatBytes, formatDuration, parseDuration, parseQuantity } from './prune/units.js';
+export { formatBytes, formatDuration, parseDuration, parseQuantity } from './prune/quantities.js';
 export {
   PLAN_SCHEMA,
   RESULT_SCHEMA,
@@ -330,7 +330,7 @@ export {
   type MetricsSummary,
   type RegistryMetrics,
 } from './admin/metrics.js';
-export { AdminNames, type AdminProgress } from './admin/shapes.js';
+export { AdminNames, type AdminProgress } from './admin/admin-objects.js';
 // `registry-push logs`: the registry pods' logs, following
 export { registryLogs, type RegistryLogsOptions, type RegistryLogsResult } from './admin/logs.js';
 // `registry-push config get|set|diff|undo`: the operator spec's documented fields, with undo

@@ -237,6 +237,59 @@ describe('kubectl', () => {
     expect(strategic.stderr).toMatch(/UnsupportedMediaType|unknown format/);
   });
 
+  it('refuses unknown fields of built-in kinds as a real server does (kubectl validates strictly by default)', async () => {
+    const file = join(workDir, 'typo.json');
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'typo', namespace: 'kubectl' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'typo' } },
+        template: {
+          metadata: { labels: { app: 'typo' } },
+          spec: {
+            containers: [{ name: 'app', image: 'registry.example/app:1', imagePullPolicyy: 'Always' }],
+          },
+        },
+      },
+    };
+    await writeFile(file, JSON.stringify(deployment));
+    for (const verb of ['create', 'apply']) {
+      const refused = await kubectl([verb, '-f', file]);
+      expect(refused.code, verb).toBe(1);
+      expect(refused.stderr, verb).toContain(
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].imagePullPolicyy"',
+      );
+    }
+    expect((await kubectl(['get', 'deployment', 'typo', '-n', 'kubectl'])).stderr).toContain('(NotFound)');
+    // --validate=false sends no fieldValidation: a real server drops the field (and warns).
+    const lax = await kubectl(['create', '--validate=false', '-f', file]);
+    expect(lax.code).toBe(0);
+    const stored = JSON.parse(await ok(['get', 'deployment', 'typo', '-n', 'kubectl', '-o', 'json'])) as {
+      spec: { template: { spec: { containers: Record<string, unknown>[] } } };
+    };
+    expect(stored.spec.template.spec.containers[0]).not.toHaveProperty('imagePullPolicyy');
+    const patched = await kubectl([
+      'patch',
+      'deployment',
+      'typo',
+      '-n',
+      'kubectl',
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"pausedd":true}}',
+    ]);
+    // kubectl patch sends no fieldValidation: the server's default, Warn, names the field and drops it.
+    expect(patched.code).toBe(0);
+    expect(patched.stderr).toContain('Warning: unknown field "spec.pausedd"');
+    const after = JSON.parse(await ok(['get', 'deployment', 'typo', '-n', 'kubectl', '-o', 'json'])) as {
+      spec: Record<string, unknown>;
+    };
+    expect(after.spec).not.toHaveProperty('pausedd');
+  });
+
   it('patches the registry config the way the docs tell admins to', async () => {
     await ok([
       'patch',

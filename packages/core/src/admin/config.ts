@@ -1,10 +1,10 @@
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import type { RegistryConfig } from '../cluster/shapes.js';
+import type { RegistryConfig } from '../cluster/openshift-objects.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { MANAGED_KEYS, STORAGE_BACKENDS, parseConfigSettings, type ConfigSetting } from './config-fields.js';
 import { readOperatorConfig } from './operator-config.js';
-import { AdminNames, AdminResources, type PersistentVolumeClaim } from './shapes.js';
+import { AdminNames, AdminResources, type PersistentVolumeClaim } from './admin-objects.js';
 import {
   CREDENTIAL_KEYS,
   missingCredentialKeys,

@@ -1,7 +1,7 @@
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import { conditionOf, type RegistryConfig } from '../cluster/shapes.js';
-import { formatError, isRegistryPushError, type ErrorCode, type RegistryPushError } from '../errors.js';
+import { conditionOf, type RegistryConfig } from '../cluster/openshift-objects.js';
+import { formatError, isRegistryPushError, type RegistryPushError } from '../errors.js';
 import { discoverRegistryHost } from '../expose/discover.js';
 import { IMAGE_REGISTRY_REMOVED_ADVICE, registryState } from '../expose/registry-state.js';
 import { DEFAULT_USERNAME } from '../login/login.js';
@@ -9,29 +9,12 @@ import { preflightPush } from '../login/preflight.js';
 import { checkRegistryLogin, type CredentialChecker } from '../registry/login-check.js';
 import { resolveToken, type ResolvedToken } from '../login/token.js';
 import { registryTrust, type RegistryTrust } from '../trust/registry-trust.js';
-import { AdminResources, type PersistentVolumeClaim } from './shapes.js';
+import { AdminResources, type PersistentVolumeClaim } from './admin-objects.js';
 import { claimProblem } from './storage.js';
 import { pullPermissionCheck } from './pull-permission.js';
+import type { DoctorCheck } from './doctor-check.js';
 
-/** The outcome of one check. */
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
-
-/** One check of {@link registryDoctor}. */
-export interface DoctorCheck {
-  /** Stable identifier (`token`, `storage`, `push-permission`, `pull-permission`, ...). */
-  id: string;
-  title: string;
-  status: CheckStatus;
-  /** What was found. */
-  detail: string;
-  /** The exact thing to do, for `fail` and `warn`. */
-  fix?: string;
-  /**
-   * The error code, when the check failed because an operation threw: the same code the other commands
-   * give for the same cause (CLUSTER_UNREACHABLE for an API server that cannot be reached, ...).
-   */
-  code?: ErrorCode;
-}
+export type { CheckStatus, DoctorCheck } from './doctor-check.js';
 
 /** Everything {@link registryDoctor} found. */
 export interface DoctorReport {

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import { conditionOf, type Condition, type RegistryConfig } from '../cluster/shapes.js';
+import { conditionOf, type Condition, type RegistryConfig } from '../cluster/openshift-objects.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { STORAGE_KINDS, registryState } from '../expose/registry-state.js';
 import { readOperatorConfig } from './operator-config.js';
-import type { AdminProgress } from './shapes.js';
+import type { AdminProgress } from './admin-objects.js';
 import {
   credentialData,
   planCredentials,

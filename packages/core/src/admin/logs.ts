@@ -8,7 +8,7 @@ import { fromStatusCode, toClusterError, type ApiRequest } from '../cluster/api-
 import { loadClusterAccess, type ClusterAccessOptions } from '../cluster/kubeconfig.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
-import { AdminNames } from './shapes.js';
+import { AdminNames } from './admin-objects.js';
 
 /** Options of {@link registryLogs}. */
 export interface RegistryLogsOptions {

@@ -1,7 +1,7 @@
 /** Reading the image registry operator's config, as `enable` and `config` both need it. */
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import type { RegistryConfig } from '../cluster/shapes.js';
+import type { RegistryConfig } from '../cluster/openshift-objects.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { ClusterApi } from '../ports/cluster-api.js';
-import type { DoctorCheck } from './doctor.js';
+import type { DoctorCheck } from './doctor-check.js';
 
 /**
  * How `oc policy add-role-to-user` names a subject: a service account of the same project with `-z`,

@@ -1,14 +1,19 @@
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import { conditionOf, type Condition, type RegistryConfig, type Route } from '../cluster/shapes.js';
+import {
+  conditionOf,
+  type Condition,
+  type RegistryConfig,
+  type Route,
+} from '../cluster/openshift-objects.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { registryState, type STORAGE_KINDS } from '../expose/registry-state.js';
 import { routeAdmission } from '../expose/route-admission.js';
 import { registryTrust } from '../trust/registry-trust.js';
 import { METRICS_PATH, metricsError } from './metrics.js';
 import { httpsGet } from './https-get.js';
-import type { ImagePruner } from '../cluster/shapes.js';
-import { AdminNames, type PodSummary } from './shapes.js';
+import type { ImagePruner } from '../cluster/openshift-objects.js';
+import { AdminNames, type PodSummary } from './admin-objects.js';
 
 /** One registry route as configured and as the routers see it. */
 export interface RegistryRouteStatus {

@@ -1,8 +1,8 @@
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import type { DataObject, RegistryConfig } from '../cluster/shapes.js';
+import type { DataObject, RegistryConfig } from '../cluster/openshift-objects.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
-import { AdminNames, AdminResources, type PersistentVolumeClaim } from './shapes.js';
+import { AdminNames, AdminResources, type PersistentVolumeClaim } from './admin-objects.js';
 
 /** The storage `enable` can configure, with the stanza fields an admin usually sets. */
 export type StorageRequest =

@@ -1,6 +1,6 @@
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import type { ImageConfig, ImageStreamSummary, Route } from '../cluster/shapes.js';
+import type { ImageConfig, ImageStreamSummary, Route } from '../cluster/openshift-objects.js';
 import { isRegistryPushError } from '../errors.js';
 import { routeAdmission, type ExposeProgress } from './route-admission.js';
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import type { DataObject, RegistryConfig, RegistryRouteSpec } from '../cluster/shapes.js';
+import type { DataObject, RegistryConfig, RegistryRouteSpec } from '../cluster/openshift-objects.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { discoverRegistryHost, type RegistryHostSource } from './discover.js';
 import { assertExposable, registryState } from './registry-state.js';

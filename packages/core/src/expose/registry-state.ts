@@ -1,5 +1,5 @@
 import { RegistryPushError } from '../errors.js';
-import { conditionOf, type RegistryConfig } from '../cluster/shapes.js';
+import { conditionOf, type RegistryConfig } from '../cluster/openshift-objects.js';
 
 /**
  * The operator's own advice when the registry is Removed (the ImageRegistryRemoved alert), quoted so users

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import { conditionOf, type Route } from '../cluster/shapes.js';
+import { conditionOf, type Route } from '../cluster/openshift-objects.js';
 import { RegistryPushError } from '../errors.js';
 
 /** One progress line of a long step (patch, wait, discovery). */

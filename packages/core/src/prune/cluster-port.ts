@@ -4,7 +4,7 @@
  */
 import type { ClusterApi, JsonPatchOperation } from '../ports/cluster-api.js';
 import { Resources } from '../cluster/resources.js';
-import type { ImageObject, ImageStreamObject } from './objects.js';
+import type { ImageObject, ImageStreamObject } from './image-objects.js';
 
 /** What the executor needs from the cluster. Errors are `RegistryPushError`s (`CONFLICT` on a stale write). */
 export interface PruneCluster {

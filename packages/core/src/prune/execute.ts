@@ -7,9 +7,9 @@ import { isRegistryPushError, RegistryPushError } from '../errors.js';
 import { systemErrorCode } from '../system-errors.js';
 import type { PruneCluster } from './cluster-port.js';
 import { linkedGroups } from './groups.js';
-import type { ImageStreamObject } from './objects.js';
+import type { ImageStreamObject } from './image-objects.js';
 import type { JsonPatchOperation } from '../ports/cluster-api.js';
-import type { PruneRegistry, RegistryDeleteOutcome } from './registry.js';
+import type { PruneRegistry, RegistryDeleteOutcome } from './registry-port.js';
 import type { RemovalRecord, RemovedHistoryItem } from './undo.js';
 import { catchUpRepository, ListedView, type PruneView } from './view.js';
 import {

@@ -92,7 +92,7 @@ export class Interner {
   }
 }
 
-/** What the conversions of `objects.ts` ask of an {@link Interner}. */
+/** What the conversions of `image-objects.ts` ask of an {@link Interner}. */
 export type Interning = Pick<Interner, 'string' | 'part' | 'blob' | 'reference' | 'noDigests'>;
 
 /** Interns nothing: what the conversions use when called for a single object. */

@@ -8,7 +8,7 @@
  */
 import { RegistryPushError } from '../errors.js';
 import { systemErrorCode } from '../system-errors.js';
-import type { PruneRegistry } from './registry.js';
+import type { PruneRegistry } from './registry-port.js';
 import { catchUpRepository, type PruneView } from './view.js';
 
 /** What became of one link that a push needed again. */

@@ -1,4 +1,4 @@
-import type { ImagePrunerSpec } from '../cluster/shapes.js';
+import type { ImagePrunerSpec } from '../cluster/openshift-objects.js';
 import type { NamespacePolicy, NamespaceRulesSource, PrunePolicy, RetentionRule } from './types.js';
 import {
   describeKeep,
@@ -8,7 +8,7 @@ import {
   parseRules,
   pattern,
 } from './rules.js';
-import { formatDuration, parseDuration } from './units.js';
+import { formatDuration, parseDuration } from './quantities.js';
 
 /** Per-namespace changes, as a user writes them. */
 export interface NamespacePolicyInput {

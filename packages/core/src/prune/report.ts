@@ -1,7 +1,7 @@
 /** Plans and results for people: fixed-width tables of counts, bytes freed and the main reasons. */
 import { describePolicy } from './policy.js';
 import type { ItemOutcome, PlanItemKind, PrunePlan, PruneRunResult } from './types.js';
-import { formatBytes } from './units.js';
+import { formatBytes } from './quantities.js';
 
 const KINDS: PlanItemKind[] = [
   'tag-history',

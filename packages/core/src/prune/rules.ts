@@ -4,7 +4,7 @@
  */
 import { RegistryPushError } from '../errors.js';
 import type { NamespaceRulesSource, ReferenceSource, RetentionRule } from './types.js';
-import { formatDuration, parseDuration } from './units.js';
+import { formatDuration, parseDuration } from './quantities.js';
 
 /** A rule as written (see `RetentionRuleInput` in policy.ts; repeated here to keep this file standalone). */
 interface RuleInput {

@@ -9,7 +9,12 @@ import { Resources, type ResourceType } from '../cluster/resources.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { Interner } from './intern.js';
 import { parseNamespaceRules, MAX_NAMESPACE_RULES } from './policy.js';
-import { toSnapshotImage, toSnapshotStream, type ImageObject, type ImageStreamObject } from './objects.js';
+import {
+  toSnapshotImage,
+  toSnapshotStream,
+  type ImageObject,
+  type ImageStreamObject,
+} from './image-objects.js';
 import { ReferenceSyntaxError, parsePullSpec, resolveUse } from './references.js';
 import {
   SNAPSHOT_SCHEMA,
@@ -23,7 +28,7 @@ import {
   type SnapshotImage,
   type SnapshotStream,
 } from './types.js';
-import { parseQuantity } from './units.js';
+import { parseQuantity } from './quantities.js';
 
 /**
  * A further source of image references, for custom resources: the kind and the field paths that hold pull

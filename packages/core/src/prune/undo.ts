@@ -6,7 +6,7 @@
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { Resources } from '../cluster/resources.js';
 import { isRegistryPushError, RegistryPushError } from '../errors.js';
-import type { ImageObject, ImageStreamObject, TagEventObject } from './objects.js';
+import type { ImageObject, ImageStreamObject, TagEventObject } from './image-objects.js';
 import type { ImageUnit, StreamUnit } from './types.js';
 
 /** A tag-history item a run removed, and where it was. */

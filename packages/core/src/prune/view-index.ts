@@ -9,7 +9,7 @@
  * indexed by that number, and an Image keeps its parts as numbers. The snapshot form is rebuilt when asked.
  */
 import { DigestTable } from './digest-table.js';
-import { blobsOf, toSnapshotImage, type ImageObject, type ImageStreamObject } from './objects.js';
+import { blobsOf, toSnapshotImage, type ImageObject, type ImageStreamObject } from './image-objects.js';
 import type { SnapshotBlob, SnapshotImage, UnknownPart } from './types.js';
 
 /** What a repository's current history holds in it: manifests (with list children) and blobs. */

@@ -14,7 +14,7 @@ import { Informer } from '../cluster/informer.js';
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { Resources, type ResourceType } from '../cluster/resources.js';
 import type { PruneCluster } from './cluster-port.js';
-import type { ImageObject, ImageStreamObject } from './objects.js';
+import type { ImageObject, ImageStreamObject } from './image-objects.js';
 import { atLeast, newestChange } from './changes-since.js';
 import { ViewIndex } from './view-index.js';
 

@@ -1,6 +1,6 @@
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import type { DataObject, IngressController, RegistryConfig, Route } from '../cluster/shapes.js';
+import type { DataObject, IngressController, RegistryConfig, Route } from '../cluster/openshift-objects.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { checkServedCertificate, type HandshakeResult } from './handshake.js';
 import { parseCertificateBundle } from './pem.js';

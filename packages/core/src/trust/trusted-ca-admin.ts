@@ -1,6 +1,6 @@
 import type { ClusterApi } from '../ports/cluster-api.js';
 import { RegistryNames, Resources } from '../cluster/resources.js';
-import type { DataObject, ImageConfig } from '../cluster/shapes.js';
+import type { DataObject, ImageConfig } from '../cluster/openshift-objects.js';
 import { RegistryPushError } from '../errors.js';
 import { additionalTrustedCaKey } from './additional-trusted-ca.js';
 import { parseCertificateBundle, type CertificateInfo } from './pem.js';

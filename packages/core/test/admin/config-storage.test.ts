@@ -3,10 +3,10 @@
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setRegistryConfig, undoRegistryConfig } from '../../src/admin/config.js';
-import { AdminResources, type PersistentVolumeClaim } from '../../src/admin/shapes.js';
+import { AdminResources, type PersistentVolumeClaim } from '../../src/admin/admin-objects.js';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { RegistryNames, Resources } from '../../src/cluster/resources.js';
-import type { DataObject, RegistryConfig } from '../../src/cluster/shapes.js';
+import type { DataObject, RegistryConfig } from '../../src/cluster/openshift-objects.js';
 import { failure } from '../failure.js';
 
 let cluster: RunningCluster;

@@ -6,10 +6,10 @@ import {
   setRegistryConfig,
   undoRegistryConfig,
 } from '../../src/admin/config.js';
-import { AdminResources, type PersistentVolumeClaim } from '../../src/admin/shapes.js';
+import { AdminResources, type PersistentVolumeClaim } from '../../src/admin/admin-objects.js';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { RegistryNames, Resources } from '../../src/cluster/resources.js';
-import type { RegistryConfig } from '../../src/cluster/shapes.js';
+import type { RegistryConfig } from '../../src/cluster/openshift-objects.js';
 import { failure } from '../failure.js';
 
 let cluster: RunningCluster;

@@ -2,11 +2,15 @@ import { startCluster, type RunningCluster } from '@registry-push/openshift-sim'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryDoctor } from '../../src/admin/doctor.js';
 import { enableRegistry } from '../../src/admin/enable.js';
-import { AdminResources, type AdminProgress, type PersistentVolumeClaim } from '../../src/admin/shapes.js';
+import {
+  AdminResources,
+  type AdminProgress,
+  type PersistentVolumeClaim,
+} from '../../src/admin/admin-objects.js';
 import { registryStatus } from '../../src/admin/status.js';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { RegistryNames, Resources } from '../../src/cluster/resources.js';
-import type { DataObject, RegistryConfig } from '../../src/cluster/shapes.js';
+import type { DataObject, RegistryConfig } from '../../src/cluster/openshift-objects.js';
 import { IMAGE_REGISTRY_REMOVED_ADVICE } from '../../src/expose/registry-state.js';
 import { failure } from '../failure.js';
 

@@ -3,7 +3,7 @@ import { createCertificateAuthority } from '@registry-push/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { RegistryNames, Resources } from '../../src/cluster/resources.js';
-import type { DataObject, RegistryConfig, Route } from '../../src/cluster/shapes.js';
+import type { DataObject, RegistryConfig, Route } from '../../src/cluster/openshift-objects.js';
 import { exposeRegistry, revertExpose, type ExposeChange } from '../../src/expose/expose.js';
 import type { ExposeProgress } from '../../src/expose/route-admission.js';
 import { failure } from '../failure.js';

@@ -1,11 +1,17 @@
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { RawRequest } from '@registry-push/testkit/contracts';
+import type { RawAnswer, RawRequest } from '@registry-push/testkit/contracts';
+
+/** The texts of `Warning` headers (`299 - "text"`); node joins repeated headers with ", ". */
+function warningsOf(header: string | undefined): string[] {
+  if (header === undefined) return [];
+  return [...header.matchAll(/\d{3} \S+ ("(?:[^"\\]|\\.)*")/g)].map(
+    (m) => JSON.parse(m[1] ?? '""') as string,
+  );
+}
 
 /** One HTTPS request to the API server of a kubeconfig, with its credentials and CA (for the contract's raw cases). */
-export function rawRequester(
-  kubeconfig: string,
-): (request: RawRequest) => Promise<{ status: number; body: unknown }> {
+export function rawRequester(kubeconfig: string): (request: RawRequest) => Promise<RawAnswer> {
   const config = new KubeConfig();
   config.loadFromFile(kubeconfig);
   const server = new URL(config.getCurrentCluster()?.server ?? '');
@@ -37,7 +43,11 @@ export function rawRequester(
             } catch {
               // not JSON: kept as text
             }
-            resolve({ status: response.statusCode ?? 0, body: parsed });
+            resolve({
+              status: response.statusCode ?? 0,
+              body: parsed,
+              warnings: warningsOf(response.headers.warning),
+            });
           });
         },
       );

@@ -8,7 +8,7 @@ import {
   type SnapshotImage,
   type SnapshotStream,
 } from '../../src/prune/types.js';
-import type { ImageObject } from '../../src/prune/objects.js';
+import type { ImageObject } from '../../src/prune/image-objects.js';
 
 export const NOW = new Date('2026-06-01T12:00:00Z');
 

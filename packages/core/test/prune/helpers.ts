@@ -3,7 +3,7 @@
 import type { KubeObject } from '../../src/cluster/client.js';
 import type { ClusterApi } from '../../src/ports/cluster-api.js';
 import { Resources } from '../../src/cluster/resources.js';
-import type { ImageObject, ImageStreamObject } from '../../src/prune/objects.js';
+import type { ImageObject, ImageStreamObject } from '../../src/prune/image-objects.js';
 import { digest } from './fixtures.js';
 
 export const INTERNAL = 'image-registry.openshift-image-registry.svc:5000';

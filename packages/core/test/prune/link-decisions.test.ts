@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { executeUnit } from '../../src/prune/execute.js';
 import type { PruneCluster } from '../../src/prune/cluster-port.js';
-import type { ImageObject, ImageStreamObject } from '../../src/prune/objects.js';
-import type { PruneRegistry } from '../../src/prune/registry.js';
+import type { ImageObject, ImageStreamObject } from '../../src/prune/image-objects.js';
+import type { PruneRegistry } from '../../src/prune/registry-port.js';
 import type { StreamUnit } from '../../src/prune/types.js';
 import type { PruneView, ViewNeed } from '../../src/prune/view.js';
 import { ViewIndex } from '../../src/prune/view-index.js';

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { RegistryPushError } from '../../src/errors.js';
 import { LinkRestorer, type LinkRestoreResult } from '../../src/prune/link-restorer.js';
-import type { ImageStreamObject } from '../../src/prune/objects.js';
-import type { PruneRegistry } from '../../src/prune/registry.js';
+import type { ImageStreamObject } from '../../src/prune/image-objects.js';
+import type { PruneRegistry } from '../../src/prune/registry-port.js';
 import type { HistoryAddition, PruneView } from '../../src/prune/view.js';
 import { ViewIndex } from '../../src/prune/view-index.js';
 import { digest, imageObject } from './fixtures.js';

@@ -6,9 +6,9 @@
 import { MemoryCluster, MemoryRegistry, MemoryRegistryStorage } from '@registry-push/testkit';
 import { Resources } from '../../src/cluster/resources.js';
 import { pruneClusterOf, type PruneCluster } from '../../src/prune/cluster-port.js';
-import type { ImageObject, ImageStreamObject } from '../../src/prune/objects.js';
-import type { PruneRegistry } from '../../src/prune/registry.js';
-import { pruneRegistryOf } from '../../src/prune/registry-client.js';
+import type { ImageObject, ImageStreamObject } from '../../src/prune/image-objects.js';
+import type { PruneRegistry } from '../../src/prune/registry-port.js';
+import { pruneRegistryOf } from '../../src/prune/registry-adapter.js';
 import type { PruneSnapshot, SnapshotImage } from '../../src/prune/types.js';
 import { coreError } from '../ports/core-error.js';
 

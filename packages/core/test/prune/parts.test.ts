@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { RegistryPushError } from '../../src/errors.js';
 import { pruneModeFor } from '../../src/prune/mode.js';
-import { toSnapshotImage, type ImageObject } from '../../src/prune/objects.js';
+import { toSnapshotImage, type ImageObject } from '../../src/prune/image-objects.js';
 import { resolvePrunePolicy, type PrunePolicyInput } from '../../src/prune/policy.js';
 import { ReferenceSyntaxError, parsePullSpec, resolveUse } from '../../src/prune/references.js';
-import { formatBytes, formatDuration, parseDuration, parseQuantity } from '../../src/prune/units.js';
+import { formatBytes, formatDuration, parseDuration, parseQuantity } from '../../src/prune/quantities.js';
 import { digest } from './fixtures.js';
 
 function policyError(input: PrunePolicyInput): RegistryPushError {

@@ -18,15 +18,15 @@ import { RegistryPushError } from '../../src/errors.js';
 import { Resources } from '../../src/cluster/resources.js';
 import { pruneClusterOf } from '../../src/prune/cluster-port.js';
 import { executePlan } from '../../src/prune/execute.js';
-import type { ImageObject, ImageStreamObject } from '../../src/prune/objects.js';
+import type { ImageObject, ImageStreamObject } from '../../src/prune/image-objects.js';
 import { planPrune } from '../../src/prune/plan.js';
 import { resolvePrunePolicy, type PrunePolicyInput } from '../../src/prune/policy.js';
 import { takeSnapshot } from '../../src/prune/snapshot.js';
 import type { ImageUnit, PruneMode } from '../../src/prune/types.js';
 import { installTrust, uninstallTrust, type TrustInstallation } from '../../src/trust/install.js';
 import { INTERNAL, historyOf } from './helpers.js';
-import { createPruneRegistry } from '../../src/prune/registry-client.js';
-import type { PruneRegistry } from '../../src/prune/registry.js';
+import { createPruneRegistry } from '../../src/prune/registry-adapter.js';
+import type { PruneRegistry } from '../../src/prune/registry-port.js';
 
 /** The real registry client through the route (SNI and Host set, dialled at the router), logging calls. */
 function realRegistry(

@@ -3,7 +3,7 @@
 // snapshot's reading of namespaces' own rules and of manifests' subjects.
 import { describe, expect, it } from 'vitest';
 import { RegistryPushError } from '../../src/errors.js';
-import { toSnapshotImage } from '../../src/prune/objects.js';
+import { toSnapshotImage } from '../../src/prune/image-objects.js';
 import { planPrune } from '../../src/prune/plan.js';
 import { parseNamespaceRules, resolvePrunePolicy, type PrunePolicyInput } from '../../src/prune/policy.js';
 import { formatPlan } from '../../src/prune/report.js';

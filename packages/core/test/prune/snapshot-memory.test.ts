@@ -9,7 +9,7 @@ import {
   toSnapshotStream,
   type ImageObject,
   type ImageStreamObject,
-} from '../../src/prune/objects.js';
+} from '../../src/prune/image-objects.js';
 import { SnapshotBuilder } from '../../src/prune/snapshot.js';
 import { digest } from './fixtures.js';
 

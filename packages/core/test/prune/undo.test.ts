@@ -3,7 +3,7 @@
 // one-phase run deletes (and keeps what was restored), and a restore that merges with what was pushed since.
 import { describe, expect, it } from 'vitest';
 import { executePlan, executeUnit, ExecutionState } from '../../src/prune/execute.js';
-import type { ImageObject } from '../../src/prune/objects.js';
+import type { ImageObject } from '../../src/prune/image-objects.js';
 import { planPrune } from '../../src/prune/plan.js';
 import { resolvePrunePolicy } from '../../src/prune/policy.js';
 import { restoreRemoved, type RemovalRecord, type RestoreCluster } from '../../src/prune/undo.js';

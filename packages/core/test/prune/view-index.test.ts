@@ -10,7 +10,7 @@ import {
   toSnapshotImage,
   type ImageObject,
   type ImageStreamObject,
-} from '../../src/prune/objects.js';
+} from '../../src/prune/image-objects.js';
 import type { SnapshotImage } from '../../src/prune/types.js';
 import { ViewIndex } from '../../src/prune/view-index.js';
 

@@ -7,7 +7,7 @@ import { createCertificateAuthority, freePort } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
-import type { DataObject, ImageConfig } from '../../src/cluster/shapes.js';
+import type { DataObject, ImageConfig } from '../../src/cluster/openshift-objects.js';
 import { exposeRegistry } from '../../src/expose/expose.js';
 import { additionalTrustedCaKey } from '../../src/trust/additional-trusted-ca.js';
 import { addAdditionalTrustedCA } from '../../src/trust/trusted-ca-admin.js';

@@ -3,7 +3,7 @@ import { createCertificateAuthority, type CertificateAuthority } from '@registry
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { Resources } from '../../src/cluster/resources.js';
-import type { DataObject, ImageConfig } from '../../src/cluster/shapes.js';
+import type { DataObject, ImageConfig } from '../../src/cluster/openshift-objects.js';
 import { addTrustedCA, listTrustedCAs, removeTrustedCA } from '../../src/trust/trusted-ca-admin.js';
 import { failure } from '../failure.js';
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
 import { openApiGroupVersion, openApiRoot, openApiV2 } from './openapi.js';
+import { duplicateFields } from './duplicate-fields.js';
 import { PatchError, patchTypeForContentType } from './patch.js';
 import { logContainer, parsePodLogOptions, PodLogs, serveLogs } from './pod-logs.js';
 import { decodeProtobuf, encodeProtobuf, prefersProtobuf, PROTOBUF, supportsProtobuf } from './protobuf.js';
@@ -626,6 +627,11 @@ export class ApiServer {
   }
 
   /** The object of a create or update: JSON, or protobuf for the kinds that have a protobuf form. */
+  /** Keys a JSON body has twice (a protobuf body cannot have any). */
+  private duplicatesOf(req: IncomingMessage, body: Buffer): string[] {
+    return mediaTypeOf(req) === PROTOBUF ? [] : duplicateFields(body.toString('utf8'));
+  }
+
   private objectBody(req: IncomingMessage, body: Buffer, type: ResourceType): JsonObject {
     // Asked only when needed: the first question loads the protobuf definitions, which JSON clients never use.
     const protobuf = (): boolean => type.builtin && supportsProtobuf(type.group, type.version, type.kind);
@@ -685,7 +691,7 @@ export class ApiServer {
           type,
           namespace,
           this.objectBody(req, body, type),
-          writeOptions(query),
+          { ...writeOptions(query), duplicateFields: this.duplicatesOf(req, body) },
           ctx,
         );
         send(res, 201, result.object, result.warnings);
@@ -694,16 +700,18 @@ export class ApiServer {
       case 'update': {
         const result = service.update({ type, namespace, name }, this.objectBody(req, body, type), ctx, {
           subresource: sub,
-          options: writeOptions(query),
+          options: { ...writeOptions(query), duplicateFields: this.duplicatesOf(req, body) },
         });
         send(res, 200, result.object, result.warnings);
         return;
       }
       case 'patch': {
         const patchType = patchTypeForContentType(req.headers['content-type'], type.builtin);
+        // kube checks a merge patch's own keys strictly; a JSON patch is a list of operations.
+        const duplicates = patchType === 'json' ? [] : this.duplicatesOf(req, body);
         const result = service.patch({ type, namespace, name }, { type: patchType, body }, ctx, {
           subresource: sub,
-          options: writeOptions(query),
+          options: { ...writeOptions(query), duplicateFields: duplicates },
         });
         send(res, 200, result.object, result.warnings);
         return;

@@ -13,6 +13,7 @@ import {
   type ReadonlyJsonObject,
 } from '../json.js';
 import { nameProblem } from './names.js';
+import { builtinFields, pruneUnknownFields } from './builtin-fields.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { storeKey } from './resources.js';
 import { prepareObject } from './schema.js';
@@ -28,8 +29,10 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export interface WriteOptions {
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
-  /** The patch as sent, when the write is a PATCH (strict field validation names it). */
+  /** When the write is a PATCH: the value a strict refusal quotes (the patched object, or the patch). */
   patch?: string;
+  /** Paths of keys the body (or merge patch) as sent has twice; `JSON.parse` kept the last of each. */
+  duplicateFields?: readonly string[];
 }
 
 /** A write's result plus the `Warning` headers kube would send. */
@@ -289,31 +292,58 @@ export class ResourceService {
       });
     }
     let admitted = object;
+    let unknown: string[] = [];
     if (type.schema) {
       const prepared = prepareObject(type.schema, object, old);
       admitted = prepared.object;
       causes.push(...prepared.result.causes);
-      const unknown = prepared.result.unknownFields;
-      if (unknown.length > 0) {
-        const mode = options.fieldValidation ?? 'Warn';
-        if (mode === 'Strict') {
-          const strict = `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`;
-          // A body is refused as undecodable (400); a patch, once applied, as an invalid patch (422).
-          if (options.patch === undefined) throw errors.badRequest(strict);
-          throw errors.invalid(this.target(type, name), [
-            {
-              reason: 'FieldValueInvalid',
-              message: `Invalid value: ${JSON.stringify(options.patch)}: ${strict}`,
-              field: 'patch',
-            },
-          ]);
-        }
-        if (mode === 'Warn') warnings.push(...unknown.map((f) => `unknown field "${f}"`));
-      }
+      unknown = prepared.result.unknownFields;
+    } else {
+      const fields = type.builtin ? builtinFields(type.group, type.kind) : undefined;
+      if (fields !== undefined) unknown = pruneUnknownFields(admitted, fields);
+    }
+    const duplicates = options.duplicateFields ?? [];
+    if (unknown.length > 0 || duplicates.length > 0) {
+      const problems = [
+        ...duplicates.map((f) => `duplicate field "${f}"`),
+        ...unknown.map((f) => `unknown field "${f}"`),
+      ];
+      warnings.push(...this.fieldProblemWarnings(type, name, problems, options));
     }
     causes.push(...(type.strategy?.validate?.(admitted, old, ctx) ?? []));
     if (causes.length > 0) throw errors.invalid(this.target(type, name), causes);
     return { object: admitted, warnings };
+  }
+
+  /**
+   * What kube does with fields the kind does not have (already dropped from the object) and keys sent
+   * twice (duplicates first here; kube lists both in document order): `Strict` refuses
+   * the write, a body as undecodable (400, the decoder's wording) and a patch, once applied, as an invalid
+   * patch (422 on the field `patch`); `Warn` (the default) names each in a `Warning` header; `Ignore` says
+   * nothing.
+   */
+  private fieldProblemWarnings(
+    type: ResourceType,
+    name: string,
+    problems: readonly string[],
+    options: WriteOptions,
+  ): string[] {
+    const mode = options.fieldValidation ?? 'Warn';
+    if (mode === 'Ignore') return [];
+    if (mode === 'Warn') return [...problems];
+    const strict = `strict decoding error: ${problems.join(', ')}`;
+    if (options.patch === undefined) {
+      throw errors.badRequest(
+        `${type.kind} in version ${JSON.stringify(type.version)} cannot be handled as a ${type.kind}: ${strict}`,
+      );
+    }
+    throw errors.invalid(this.target(type, name), [
+      {
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(options.patch)}: ${strict}`,
+        field: 'patch',
+      },
+    ]);
   }
 
   /** The name of a new object: the one given, or one made from `generateName`; 422 when neither is. */
@@ -518,7 +548,9 @@ export class ResourceService {
         `the name of the object (${String(patchedName)}) does not match the name on the URL (${name})`,
       );
     }
-    const patch = body.toString('utf8');
+    // What a strict refusal quotes, as kube's patcher does: the patched object for a merge or JSON patch
+    // (before the strategy touches it), the patch itself for a strategic merge (kube prints its Go map).
+    const patch = patchType === 'strategic' ? body.toString('utf8') : JSON.stringify(patched);
     return this.writeUpdate({
       type,
       ns,

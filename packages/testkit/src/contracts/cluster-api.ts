@@ -29,18 +29,27 @@ export interface ClusterContractTarget {
    * One HTTP request to the API server with the client's credentials, for the cases the port cannot express
    * (a forged continue token, strict field validation); absent (the in-memory cluster): those are skipped.
    */
-  raw?: (request: RawRequest) => Promise<{ status: number; body: unknown }>;
+  raw?: (request: RawRequest) => Promise<RawAnswer>;
   /** Called after the suite (close clients, stop servers). */
   stop?: () => Promise<void>;
 }
 
 /** A request for {@link ClusterContractTarget.raw}. */
 export interface RawRequest {
-  method: 'GET' | 'PATCH';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   /** Path and query, e.g. `/api/v1/namespaces/x/configmaps?limit=1`. */
   path: string;
   body?: string;
   contentType?: string;
+}
+
+/** What {@link ClusterContractTarget.raw} answers. */
+export interface RawAnswer {
+  status: number;
+  /** The body, parsed when it is JSON. */
+  body: unknown;
+  /** The text of each `Warning` header (`299 - "text"` → `text`). */
+  warnings?: string[];
 }
 
 const ConfigMap: ResourceKind = {
@@ -602,6 +611,98 @@ export function clusterApiContract(
           .then((stream) => stream.next()),
       );
       expect(gone.code).toBe('GONE');
+    });
+
+    // Built-in kinds are decoded into their Go types: a field the type lacks is dropped, and refused under
+    // fieldValidation=Strict (what kubectl create and apply send), as a 400 for a body and a 422 for a patch.
+    it('refuses a strict create of a ConfigMap with an unknown field: 400 BadRequest, nothing stored', async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const name = unique('strict-create');
+      const answer = await raw({
+        method: 'POST',
+        path: `/api/v1/namespaces/${t().namespace}/configmaps?fieldValidation=Strict`,
+        body: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name, labels: { 'registry-push-contract': run } },
+          data: { k: 'v' },
+          unknownField: 1,
+        }),
+        contentType: 'application/json',
+      });
+      if (answer.status === 201) made.push([ConfigMap, name]);
+      expect(answer.status).toBe(400);
+      const status = answer.body as { reason?: string; message?: string };
+      expect(status.reason).toBe('BadRequest');
+      expect(status.message).toContain('strict decoding error: unknown field "unknownField"');
+      const missing = await rejection(t().client.get(ConfigMap, name, t().namespace));
+      expect(missing.code).toBe('NOT_FOUND');
+    });
+
+    it('refuses a strict create whose body has a key twice: 400 naming the duplicate field', async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const name = unique('strict-dupe');
+      // Written by hand: JSON.stringify cannot repeat a key.
+      const body = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"${name}","labels":{"registry-push-contract":"${run}"}},"data":{"k":"1","k":"2"}}`;
+      const answer = await raw({
+        method: 'POST',
+        path: `/api/v1/namespaces/${t().namespace}/configmaps?fieldValidation=Strict`,
+        body,
+        contentType: 'application/json',
+      });
+      if (answer.status === 201) made.push([ConfigMap, name]);
+      expect(answer.status).toBe(400);
+      expect((answer.body as { message?: string }).message).toContain(
+        'strict decoding error: duplicate field "data.k"',
+      );
+    });
+
+    it('answers a strict merge patch of a Deployment with an unknown field with 422 on the field "patch"', async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const created = await create<DeploymentObject>(Deployment, deployment(unique('strict-patch'), run));
+      const answer = await raw({
+        method: 'PATCH',
+        path: `/apis/apps/v1/namespaces/${t().namespace}/deployments/${created.metadata.name}?fieldValidation=Strict`,
+        body: JSON.stringify({ spec: { replicas: 1, unknownField: 1 } }),
+        contentType: 'application/merge-patch+json',
+      });
+      expect(answer.status).toBe(422);
+      const causes = (answer.body as { details?: { causes?: { field?: string; message?: string }[] } })
+        .details?.causes;
+      expect(causes?.[0]?.field).toBe('patch');
+      expect(causes?.[0]?.message).toContain('strict decoding error: unknown field "spec.unknownField"');
+      const after = await t().client.get<DeploymentObject>(Deployment, created.metadata.name, t().namespace);
+      expect(after.spec.replicas).toBe(0);
+    });
+
+    it('warns of an unknown field of a built-in kind by default and drops it', async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const name = unique('warn');
+      const answer = await raw({
+        method: 'POST',
+        path: `/api/v1/namespaces/${t().namespace}/secrets`,
+        body: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name, labels: { 'registry-push-contract': run } },
+          stringData: { k: 'v' },
+          unknownField: 1,
+        }),
+        contentType: 'application/json',
+      });
+      if (answer.status === 201) made.push([Secret, name]);
+      expect(answer.status).toBe(201);
+      expect(answer.warnings).toContain('unknown field "unknownField"');
+      const stored = await t().client.get<ClusterObject & Record<string, unknown>>(
+        Secret,
+        name,
+        t().namespace,
+      );
+      expect(stored).not.toHaveProperty('unknownField');
     });
 
     it('answers a watch from a compacted resourceVersion with 410', async (context) => {

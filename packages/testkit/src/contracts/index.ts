@@ -5,6 +5,11 @@
  *
  * @packageDocumentation
  */
-export { clusterApiContract, type ClusterContractTarget, type RawRequest } from './cluster-api.js';
+export {
+  clusterApiContract,
+  type ClusterContractTarget,
+  type RawAnswer,
+  type RawRequest,
+} from './cluster-api.js';
 export { registryApiContract, type ContractRegistry, type RegistryContractTarget } from './registry-api.js';
 export type { ContractCluster } from '../memory/cluster-types.js';

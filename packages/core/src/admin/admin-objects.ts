@@ -1,6 +1,6 @@
 import type { KubeObject } from '../cluster/client.js';
 import type { ResourceType } from '../cluster/resources.js';
-import type { Condition } from '../cluster/shapes.js';
+import type { Condition } from '../cluster/openshift-objects.js';
 
 /** Kinds only registry administration reads and writes. */
 export const AdminResources = {

@@ -1,6 +1,6 @@
 import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
 import type { RegistryApi } from '../ports/registry-api.js';
-import type { PruneRegistry } from './registry.js';
+import type { PruneRegistry } from './registry-port.js';
 
 /** A {@link PruneRegistry} on the OCI registry client, and the pool to close when done. */
 export interface ClientPruneRegistry extends PruneRegistry {
