@@ -2,7 +2,7 @@
 // registries and two openshift-sim clusters (promotion from one to the other with each cluster's login),
 // checked with skopeo and the registries; and a pull cancelled with SIGINT, through the built binary.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RegistryClient } from '@registry-push/core';
 import { startCluster, type RunningCluster } from '@registry-push/openshift-sim';

@@ -19,9 +19,9 @@ const MAX_DEPTH = 4;
 
 function parseDocument(manifest: FetchedManifest, where: string): ManifestDocument {
   try {
-    const document = JSON.parse(manifest.bytes.toString('utf8')) as unknown;
+    const document: unknown = JSON.parse(manifest.bytes.toString('utf8'));
     if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new Error();
-    return document as ManifestDocument;
+    return document;
   } catch {
     throw new RegistryPushError('REGISTRY_MANIFEST_INVALID', `The manifest of ${where} is not JSON.`, {
       hint: 'The source registry holds a broken manifest; push the image to it again.',

@@ -65,14 +65,21 @@ function corruptDownload(error: RegistryPushError, source: string): RegistryPush
   );
 }
 
+/** Where a pull reads from and writes to. */
+interface PullContext {
+  client: RegistryApi;
+  repository: string;
+  layout: Layout;
+  /** The source reference, for messages. */
+  source: string;
+  options: PullOptions;
+}
+
 async function download(
-  client: RegistryApi,
-  repository: string,
-  layout: Layout,
+  context: PullContext,
   blob: { digest: string; size: number },
-  source: string,
-  options: PullOptions,
 ): Promise<'exists' | 'written'> {
+  const { client, repository, layout, source, options } = context;
   const emit = options.onEvent;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -134,7 +141,10 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
     const blobs = [...image.blobs.values()].sort((a, b) => b.size - a.size);
     await boundedAll(blobs, options.concurrency ?? 4, async (blob) => {
       options.onEvent?.({ kind: 'blob-start', digest: blob.digest, size: blob.size });
-      const outcome = await download(client, reference.repository, layout, blob, source, options);
+      const outcome = await download(
+        { client, repository: reference.repository, layout, source, options },
+        blob,
+      );
       if (outcome === 'written') {
         counts.transferred++;
         counts.bytes += blob.size;

@@ -1,6 +1,8 @@
 // One pull or copy in its own process, so the test can read this process's own peak RSS against the RSS
 // it had just before the transfer began. Reads the built package (run `npm run build` first).
 // argv: <pull|copy> <source> <destination>; REGISTRY_* options come from the environment as JSON.
+import process from 'node:process';
+import { clearInterval, setInterval } from 'node:timers';
 import { copyImage, pullImage } from '../../dist/push-api.js';
 
 const [mode, source, destination] = process.argv.slice(2);
