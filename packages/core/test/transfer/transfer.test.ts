@@ -460,7 +460,8 @@ describe('bounded memory', () => {
       measured[mode] = report.peakMiB - report.beforeMiB;
     }
     console.log(`peak RSS growth for a 64 MiB blob: ${JSON.stringify(measured)} MiB`);
-    expect(measured['pull']).toBeLessThan(32);
-    expect(measured['copy']).toBeLessThan(32);
+    // Streaming measured 8-21 MiB here; holding the blob cannot stay under 64 MiB (buffered: 132 MiB).
+    expect(measured['pull']).toBeLessThan(48);
+    expect(measured['copy']).toBeLessThan(48);
   }, 180_000);
 });
