@@ -15,6 +15,7 @@ import {
   type RunningRegistry,
 } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sideOptions } from '../src/commands/transfer.js';
 import { startBinary } from './binary.js';
 import { runCli, type Run } from './run.js';
 
@@ -134,6 +135,33 @@ describe('copy', () => {
     expect(result.code).toBe(0);
     const json = JSON.parse(result.stdout) as { blobs: { mounted: number; transferred: number } };
     expect(json.blobs).toMatchObject({ mounted: 3, transferred: 0 });
+  });
+});
+
+describe('copy options per side', () => {
+  it("a side's own kubeconfig or token file replaces every shared credential; the other side keeps them", () => {
+    const shared = {
+      authfile: 'shared-auth.json',
+      token: 'shared-token',
+      server: 'https://api.dev:6443',
+      'ca-data': 'PEM',
+      'dest-kubeconfig': 'prod.kubeconfig',
+      'dest-ca-file': 'prod-ca.pem',
+      'src-token-file': 'dev-token',
+      'src-tls-verify': 'false',
+    } as const;
+    expect(sideOptions(shared, 'dest')).toMatchObject({
+      kubeconfig: 'prod.kubeconfig',
+      'ca-file': 'prod-ca.pem',
+    });
+    for (const name of ['authfile', 'token', 'server', 'ca-data', 'token-file'] as const) {
+      expect(sideOptions(shared, 'dest')).not.toHaveProperty(name);
+    }
+    const source = sideOptions(shared, 'src');
+    expect(source).toMatchObject({ 'token-file': 'dev-token', 'ca-data': 'PEM', 'tls-verify': 'false' });
+    expect(source).not.toHaveProperty('token');
+    expect(source).not.toHaveProperty('authfile');
+    expect(sideOptions({ token: 'shared-token' }, 'dest')).toMatchObject({ token: 'shared-token' });
   });
 });
 

@@ -2,7 +2,12 @@ import { RegistryPushError } from '../errors.js';
 import type { FetchedManifest, RegistryApi } from '../ports/registry-api.js';
 import { parseDigest } from '../registry/digest.js';
 import { formatReference, type ImageReference } from '../registry/reference.js';
-import { isIndexMediaType, type Descriptor, type ManifestDocument } from '../registry/media-types.js';
+import {
+  MediaTypes,
+  isIndexMediaType,
+  type Descriptor,
+  type ManifestDocument,
+} from '../registry/media-types.js';
 
 /** An image as a registry holds it: the manifest a reference names, every manifest under it, every blob. */
 export interface RemoteImage {
@@ -12,6 +17,17 @@ export interface RemoteImage {
   children: FetchedManifest[];
   /** Config and layer blobs of every manifest, each once. */
   blobs: Map<string, Pick<Descriptor, 'digest' | 'size' | 'mediaType'>>;
+}
+
+/**
+ * The manifest with a media type: the registry's `Content-Type`, else the document's own `mediaType`, else
+ * what its shape says (a registry or proxy that drops the header must not leave a layout entry without one).
+ */
+function typed(manifest: FetchedManifest, document: ManifestDocument): FetchedManifest {
+  if (manifest.mediaType !== '' && manifest.mediaType !== 'application/octet-stream') return manifest;
+  const mediaType =
+    document.mediaType ?? (document.manifests === undefined ? MediaTypes.ociManifest : MediaTypes.ociIndex);
+  return { ...manifest, mediaType };
 }
 
 /** Indexes nest rarely; a loop or absurd depth is a broken registry, not an image. */
@@ -68,9 +84,13 @@ export async function readRemoteImage(
       details: { source: where },
     });
   }
-  const image: RemoteImage = { root, children: [], blobs: new Map() };
+  const image: RemoteImage = {
+    root: typed(root, parseDocument(root, where)),
+    children: [],
+    blobs: new Map(),
+  };
   const seen = new Set<string>([root.digest]);
-  const walk = async (manifest: FetchedManifest, depth: number): Promise<void> => {
+  const walk = async (manifest: FetchedManifest, depth: number): Promise<FetchedManifest> => {
     const document = parseDocument(manifest, `${where}@${manifest.digest}`);
     if (isIndexMediaType(manifest.mediaType) || isIndexMediaType(document.mediaType)) {
       if (depth >= MAX_DEPTH) {
@@ -91,16 +111,16 @@ export async function readRemoteImage(
             },
           );
         }
-        await walk(fetched, depth + 1);
-        image.children.push(fetched);
+        image.children.push(await walk(fetched, depth + 1));
       }
-      return;
+      return typed(manifest, document);
     }
     const blobs = [...(document.config ? [document.config] : []), ...(document.layers ?? [])];
     for (const entry of blobs) {
       const blob = checkDescriptor(entry, where);
       image.blobs.set(blob.digest, { digest: blob.digest, size: blob.size, mediaType: blob.mediaType });
     }
+    return typed(manifest, document);
   };
   await walk(root, 0);
   return image;

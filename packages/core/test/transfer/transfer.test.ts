@@ -298,6 +298,27 @@ describe('pullImage', () => {
     expect(await filesUnder(dir)).toEqual(['index.json', 'oci-layout']);
   });
 
+  it("gives the layout entry the manifest's own media type when the registry sends none", async () => {
+    const memory = new MemoryRegistry({ error: coreError });
+    await pushImage({
+      source: `oci:${single.layoutDir}:v1`,
+      target: `${memory.host}/src/single:v1`,
+      openshift: false,
+      registry: () => memory,
+    });
+    const stored = await memory.getManifest('src/single', 'v1');
+    // As a proxy that drops Content-Type: the registry answers with no media type.
+    await memory.putManifest('src/single', 'untyped', '', stored!.bytes);
+    const dir = fresh('pull-untyped');
+    const pulled = await pullImage({
+      source: `${memory.host}/src/single:untyped`,
+      destination: `oci:${dir}`,
+      registry: () => memory,
+    });
+    expect(pulled.mediaType).toBe(single.mediaType);
+    expect((await layoutIndex(dir)).manifests[0]?.mediaType).toBe(single.mediaType);
+  });
+
   it('an interrupted pull leaves no partial layout behind (new layout: gone; existing: as it was)', async () => {
     for (const existing of [false, true]) {
       const dir = fresh('pull-abort');
