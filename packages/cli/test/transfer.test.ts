@@ -257,6 +257,17 @@ describe.runIf(process.getuid?.() === 0)('copy between two openshift-sim cluster
     await client.close();
     expect(copied.stdout + copied.stderr).not.toContain(prod.users.developer!.token);
 
+    // Within one cluster the registry links the blobs from the source repository: nothing is uploaded.
+    const within = await run(
+      ['copy', `${route(dev)}/demo/app:v1`, `${route(dev)}/demo/app-rc:v1`, '--ca-file', devCa, '-o', 'json'],
+      { REGISTRY_PUSH_KUBECONFIG: dev.users.developer!.kubeconfig },
+    );
+    expect(within.code).toBe(0);
+    expect((JSON.parse(within.stdout) as { blobs: unknown }).blobs).toMatchObject({
+      mounted: 3,
+      transferred: 0,
+    });
+
     // Pull from the prod cluster with its login, as push would log in.
     const dir = join(work, 'from-prod');
     const pulled = await run(['pull', `${route(prod)}/demo/app:v1`, `oci:${dir}`, '--ca-file', prodCa], {

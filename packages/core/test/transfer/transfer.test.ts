@@ -19,6 +19,7 @@ import {
 } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../../src/push/push.js';
+import { RegistryClient } from '../../src/registry/client.js';
 import { copyImage } from '../../src/transfer/copy.js';
 import type { TransferEvent } from '../../src/transfer/events.js';
 import { pullImage } from '../../src/transfer/pull.js';
@@ -413,6 +414,55 @@ describe('copyImage', () => {
     expect(
       (await rawManifest(`${a.host}/staging/single:v1`)).equals(await rawManifest(`${a.host}/src/single:v1`)),
     ).toBe(true);
+  });
+
+  it('stops a corrupt source blob before the destination commits it (BLOB_CORRUPT), and writes no tag', async () => {
+    const memory = new MemoryRegistry({ error: coreError });
+    await pushImage({
+      source: `oci:${single.layoutDir}:v1`,
+      target: `${memory.host}/src/single:v1`,
+      openshift: false,
+      registry: () => memory,
+    });
+    const layer = single.manifests[0]!.layers[0]!;
+    const stored = memory.storage.blobs.get(layer.digest)!;
+    memory.storage.blobs.set(
+      layer.digest,
+      Buffer.concat([Buffer.from([stored[0]! ^ 1]), stored.subarray(1)]),
+    );
+    const error = await failure(
+      copyImage({
+        source: `${memory.host}/src/single:v1`,
+        destination: `${b.host}/corrupt/single:v1`,
+        destinationConnection: { ...bConnection(), retry: { retries: 0 } },
+        registry: (options) => (options.host === memory.host ? memory : new RegistryClient(options)),
+      }),
+    );
+    expect(error.code).toBe('BLOB_CORRUPT');
+    expect(error.message).toContain(layer.digest);
+    const check = new RegistryClient({ host: b.host, ...bConnection() });
+    expect(await check.blobSize('corrupt/single', layer.digest)).toBeUndefined();
+    expect(await check.headManifest('corrupt/single', 'v1')).toBeUndefined();
+    await check.close();
+  });
+
+  it('an interrupted copy leaves no tag at the destination', async () => {
+    const controller = new AbortController();
+    const error = await copyImage({
+      source: `${a.host}/src/multi:v2`,
+      destination: `${b.host}/cut/multi:v2`,
+      sourceConnection: plain,
+      destinationConnection: bConnection(),
+      concurrency: 1,
+      signal: controller.signal,
+      onEvent: (event) => {
+        if (event.kind === 'blob-done') controller.abort();
+      },
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    const check = new RegistryClient({ host: b.host, ...bConnection() });
+    expect(await check.headManifest('cut/multi', 'v2')).toBeUndefined();
+    await check.close();
   });
 
   it('names a missing source in one SOURCE_NOT_FOUND, a refused destination login, and other transports', async () => {
