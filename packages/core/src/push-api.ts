@@ -48,3 +48,5 @@ export type {
 } from './transfer/events.js';
 export type { RegistryFactory } from './transfer/clients.js';
 export { REF_NAME_ANNOTATION } from './transfer/oci-layout.js';
+export { stopRunningTools } from './login/tool-login.js';
+export { removeHeldTemporaries } from './temporary-files.js';

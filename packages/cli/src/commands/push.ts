@@ -75,7 +75,10 @@ function sourceOption(options: Options, positionals: readonly string[]): string 
   return source;
 }
 
-/** Credentials: --authfile's entry for the host, else the token (given or the kubeconfig's), else none (pull and copy share it). */
+/**
+ * Credentials: --authfile's entry for the host, else the token (given or the kubeconfig's), else none.
+ * Pull and copy (each side of a copy) take theirs the same way.
+ */
 export async function credentialsOption(
   options: Options,
   io: Io,
