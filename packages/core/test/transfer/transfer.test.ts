@@ -23,6 +23,7 @@ import { RegistryClient } from '../../src/registry/client.js';
 import { copyImage } from '../../src/transfer/copy.js';
 import type { TransferEvent } from '../../src/transfer/events.js';
 import { pullImage } from '../../src/transfer/pull.js';
+import { parseLayoutReference, parseRegistryReference } from '../../src/transfer/references.js';
 import { failure } from '../failure.js';
 import { coreError } from '../ports/core-error.js';
 
@@ -149,6 +150,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([a.stop(), b.stop()]);
   await rm(work, { recursive: true, force: true });
+});
+
+describe('references', () => {
+  it('splits oci:DIR[:REF] only after the last slash, and takes docker:// or a bare registry reference', () => {
+    expect(parseLayoutReference('oci:./out:v1')).toEqual({ path: './out', ref: 'v1' });
+    expect(parseLayoutReference('oci:/tmp/a:b/layout')).toEqual({ path: '/tmp/a:b/layout' });
+    expect(parseLayoutReference('oci:layout')).toEqual({ path: 'layout' });
+    expect(() => parseLayoutReference('docker-archive:x.tar')).toThrow(/docker-archive: transport/);
+    expect(parseRegistryReference('docker://r.example:5000/a/b:v1', 'source')).toEqual({
+      host: 'r.example:5000',
+      repository: 'a/b',
+      tag: 'v1',
+    });
+    expect(parseRegistryReference('r.example/a/b', 'destination')).toEqual({
+      host: 'r.example',
+      repository: 'a/b',
+    });
+    expect(() => parseRegistryReference('oci:./x', 'destination')).toThrow(/oci: transport/);
+  });
 });
 
 describe('pullImage', () => {
