@@ -21,6 +21,10 @@ export class LentRegistry implements RegistryApi {
     return this.client.blobSize(repository, digest, signal);
   }
 
+  getBlob(repository: string, digest: string, signal?: AbortSignal): ReturnType<RegistryApi['getBlob']> {
+    return this.client.getBlob(repository, digest, signal);
+  }
+
   pushBlob(
     repository: string,
     descriptor: { digest: string; size: number },

@@ -56,6 +56,36 @@ export const PUSH_OPTIONS: readonly OptionName[] = [
   'concurrency',
 ];
 
+/** `pull`: the source registry's access, as push takes the target's. */
+export const PULL_OPTIONS: readonly OptionName[] = [
+  'ca-file',
+  'ca-data',
+  'cert-dir',
+  'tls-verify',
+  'plain-http',
+  'authfile',
+  'username',
+  'retries',
+  'concurrency',
+];
+
+/** `copy`: the shared options apply to both registries; `--src-*` and `--dest-*` override them for one. */
+export const COPY_OPTIONS: readonly OptionName[] = [
+  ...PULL_OPTIONS,
+  'src-authfile',
+  'src-token-file',
+  'src-kubeconfig',
+  'src-ca-file',
+  'src-tls-verify',
+  'src-plain-http',
+  'dest-authfile',
+  'dest-token-file',
+  'dest-kubeconfig',
+  'dest-ca-file',
+  'dest-tls-verify',
+  'dest-plain-http',
+];
+
 export const ALL_OPTIONS: readonly OptionName[] = [
   ...new Set<OptionName>([
     ...EXPOSE_OPTIONS.filter((name) => name !== 'revert'),

@@ -1,5 +1,10 @@
-import { RegistryPushError, removeHeldTemporaries, stopRunningTools } from '@registry-push/core';
-import { formatError } from '@registry-push/core/push';
+// The light entry: a pull or copy with a token must not load the Kubernetes client just to handle signals.
+import {
+  RegistryPushError,
+  formatError,
+  removeHeldTemporaries,
+  stopRunningTools,
+} from '@registry-push/core/push';
 import type { Io } from './context.js';
 
 /** The signals a cancelled CI job or Ctrl-C sends, with their numbers for the 128+n exit code. */

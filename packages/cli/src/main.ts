@@ -6,8 +6,10 @@ import {
   ENABLE_OPTIONS,
   EXPOSE_OPTIONS,
   LOGIN_OPTIONS,
+  COPY_OPTIONS,
   LOGS_OPTIONS,
   METRICS_OPTIONS,
+  PULL_OPTIONS,
   PUSH_OPTIONS,
   STATUS_OPTIONS,
   TRUST_OPTIONS,
@@ -92,6 +94,17 @@ const TRUSTED_CA_DETAILS = `actions:
   remove HOST[:PORT]               remove the registry's key; other keys, the config map and the reference stay
 --dry-run prints the merge patches and changes nothing. IPv6 literals cannot be config map keys: use a DNS name.`;
 
+const PULL_DETAILS = `SOURCE is docker://HOST/REPOSITORY[:TAG][@DIGEST] (docker:// may be left out); the layout gets
+oci-layout, index.json (REF, default the source's tag, as org.opencontainers.image.ref.name) and every blob,
+each checked against its digest. An existing layout keeps its other images. Logs in as push does: --authfile,
+a token (REGISTRY_PUSH_TOKEN, --token-file) or the kubeconfig's. A failed or cancelled pull removes what it wrote.`;
+
+const COPY_DETAILS = `SOURCE and DESTINATION are docker://HOST/REPOSITORY[:TAG] (the tag defaults to the source's). Blobs stream from
+the source into the destination without a local copy; within one registry they are mounted instead. The shared
+options (--authfile, --token-file, --kubeconfig, --ca-file, --tls-verify, --plain-http) apply to both registries;
+--src-* and --dest-* override them for one, e.g. two clusters: --src-kubeconfig dev.kubeconfig
+--dest-kubeconfig prod.kubeconfig --src-ca-file dev-ingress.pem --dest-ca-file prod-ingress.pem`;
+
 // Commands load their code when run, so `push` with a token never loads the Kubernetes client.
 const COMMANDS: Record<string, Command> = {
   expose: {
@@ -126,6 +139,24 @@ const COMMANDS: Record<string, Command> = {
     usesCluster: true,
     positionals: ['SOURCE', 'HOST/PROJECT/NAME'],
     run: async (...args) => (await import('./commands/push.js')).pushCommand(...args),
+  },
+  pull: {
+    summary:
+      'pull an image (or a whole manifest list) from a registry into an OCI layout directory, digests kept',
+    options: PULL_OPTIONS,
+    usesCluster: true,
+    positionals: ['SOURCE', 'oci:DIR[:REF]'],
+    details: PULL_DETAILS,
+    run: async (...args) => (await import('./commands/transfer.js')).pullCommand(...args),
+  },
+  copy: {
+    summary:
+      'copy an image between registries or clusters (promotion), streamed blob to blob, mounted within one registry',
+    options: COPY_OPTIONS,
+    usesCluster: true,
+    positionals: ['SOURCE', 'DESTINATION'],
+    details: COPY_DETAILS,
+    run: async (...args) => (await import('./commands/transfer.js')).copyCommand(...args),
   },
   all: {
     summary: 'expose, trust, log in and push in one go, then clean up (like the GitHub Action)',
@@ -306,14 +337,26 @@ function warnAboutArgvToken(options: Options, io: Io): void {
 }
 
 /** The commands that send the token (or the kubeconfig's) to the registry. */
-const SENDS_CREDENTIALS: ReadonlySet<string> = new Set(['login', 'push', 'all', 'doctor', 'metrics']);
+const SENDS_CREDENTIALS: ReadonlySet<string> = new Set([
+  'login',
+  'push',
+  'pull',
+  'copy',
+  'all',
+  'doctor',
+  'metrics',
+]);
 
 /**
  * Once per run: without verification anyone on the path can take the token and change the image. The
  * GitHub Action says the same as an annotation. Plain HTTP has no certificate, so it is not this warning.
  */
 function warnAboutUnverifiedTls(options: Options, io: Io): void {
-  if (options['tls-verify'] !== 'false' || options['plain-http'] === true) return;
+  const unverified =
+    (options['tls-verify'] === 'false' && options['plain-http'] !== true) ||
+    options['src-tls-verify'] === 'false' ||
+    options['dest-tls-verify'] === 'false';
+  if (!unverified) return;
   io.stderr(
     'warning: --tls-verify false: the registry certificate is NOT checked, so anyone on the path can read the token and change the image; give the registry CA with --ca-file or --ca-data instead',
   );

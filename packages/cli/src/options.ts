@@ -120,6 +120,49 @@ export const OPTIONS = {
     choices: ['true', 'false'],
     help: 'all: remove the auth file and cert dir afterwards (default true)',
   },
+  // pull and copy: the source's and the destination's own access, over the shared options above
+  'src-authfile': { type: 'string', value: 'FILE', help: 'copy: auth file with the source registry login' },
+  'dest-authfile': {
+    type: 'string',
+    value: 'FILE',
+    help: 'copy: auth file with the destination registry login',
+  },
+  'src-token-file': { type: 'string', value: 'FILE', help: 'copy: read the source registry token from FILE' },
+  'dest-token-file': {
+    type: 'string',
+    value: 'FILE',
+    help: 'copy: read the destination registry token from FILE',
+  },
+  'src-kubeconfig': {
+    type: 'string',
+    value: 'PATH',
+    help: "copy: the source cluster's kubeconfig (its token logs in to the source registry)",
+  },
+  'dest-kubeconfig': {
+    type: 'string',
+    value: 'PATH',
+    help: "copy: the destination cluster's kubeconfig (its token logs in to the destination registry)",
+  },
+  'src-ca-file': { type: 'string', value: 'FILE', help: 'copy: CA bundle (PEM) of the source registry' },
+  'dest-ca-file': {
+    type: 'string',
+    value: 'FILE',
+    help: 'copy: CA bundle (PEM) of the destination registry',
+  },
+  'src-tls-verify': {
+    type: 'string',
+    value: 'BOOL',
+    choices: ['true', 'false'],
+    help: 'copy: verify the source registry certificate (default: --tls-verify)',
+  },
+  'dest-tls-verify': {
+    type: 'string',
+    value: 'BOOL',
+    choices: ['true', 'false'],
+    help: 'copy: verify the destination registry certificate (default: --tls-verify)',
+  },
+  'src-plain-http': { type: 'boolean', help: 'copy: talk plain HTTP to the source registry' },
+  'dest-plain-http': { type: 'boolean', help: 'copy: talk plain HTTP to the destination registry' },
   // registry admin (status, doctor, enable, metrics)
   storage: {
     type: 'string',

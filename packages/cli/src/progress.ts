@@ -1,4 +1,4 @@
-import type { PushEvent } from '@registry-push/core';
+import type { PushEvent, TransferEvent } from '@registry-push/core';
 import type { Io } from './context.js';
 
 const MIB = 1024 * 1024;
@@ -12,10 +12,10 @@ function short(digest: string): string {
 }
 
 /**
- * Push progress for people and for logs: on a terminal one status line rewritten at most ten times a
- * second; in a CI log one line per finished blob, retry and tag, so the log stays readable.
+ * Push (pull, copy) progress for people and for logs: on a terminal one status line rewritten at most ten
+ * times a second; in a CI log one line per finished blob, retry and tag, so the log stays readable.
  */
-export function pushProgress(io: Io): (event: PushEvent) => void {
+export function pushProgress(io: Io, verb = 'pushing'): (event: PushEvent | TransferEvent) => void {
   const sent = new Map<string, number>();
   let totalBytes = 0;
   let totalBlobs = 0;
@@ -27,7 +27,7 @@ export function pushProgress(io: Io): (event: PushEvent) => void {
     if (!force && now - lastDraw < 100) return;
     lastDraw = now;
     const bytes = [...sent.values()].reduce((sum, value) => sum + value, 0);
-    io.statusLine(`pushing: ${doneBlobs}/${totalBlobs} blobs, ${mib(bytes)} of ${mib(totalBytes)}`);
+    io.statusLine(`${verb}: ${doneBlobs}/${totalBlobs} blobs, ${mib(bytes)} of ${mib(totalBytes)}`);
   };
   return (event) => {
     switch (event.kind) {

@@ -104,7 +104,7 @@ describe('registry-push completion bash', () => {
   });
 
   it('completes commands, options and their values', async () => {
-    expect(await bashComplete(['registry-push', 'pu'])).toEqual(['push']);
+    expect(await bashComplete(['registry-push', 'pu'])).toEqual(['push', 'pull']);
     expect(await bashComplete(['registry-push', '-'])).toEqual(['--help', '-h', '--version', '-V']);
     expect(await bashComplete(['registry-push', 'push', '--push-t'])).toEqual(['--push-tool']);
     expect(await bashComplete(['registry-push', 'push', '--push-tool', ''])).toEqual([

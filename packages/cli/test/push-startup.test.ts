@@ -89,6 +89,27 @@ describe('push start-up', () => {
     expect(result.loaded).toBe('');
   }, 60_000);
 
+  it('pulls and copies without it too (signal handling included)', async () => {
+    const home = join(work, 'home-transfer');
+    await mkdir(home);
+    const pull = await runBin(home, [
+      'pull',
+      '--plain-http',
+      `${registry.host}/startup/app:latest`,
+      `oci:${join(home, 'layout')}`,
+    ]);
+    expect(pull.code).toBe(0);
+    expect(pull.loaded).toBe('');
+    const copy = await runBin(home, [
+      'copy',
+      '--plain-http',
+      `${registry.host}/startup/app:latest`,
+      `${registry.host}/startup/copy:v1`,
+    ]);
+    expect(copy.code).toBe(0);
+    expect(copy.loaded).toBe('');
+  }, 60_000);
+
   it('does load it when a kubeconfig is there to ask for a token (the hook sees it)', async () => {
     const home = join(work, 'home-kube');
     await mkdir(join(home, '.kube'), { recursive: true });

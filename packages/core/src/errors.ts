@@ -56,7 +56,7 @@ export const CORE_ERROR_CODES = [
   'PRUNE_VIEW_STALE',
 ] as const;
 
-/** The codes of the OCI distribution client and of push. */
+/** The codes of the OCI distribution client and of push, pull and copy. */
 export const REGISTRY_ERROR_CODES = [
   'REGISTRY_UNREACHABLE',
   'REGISTRY_TLS_UNTRUSTED',
@@ -82,6 +82,7 @@ export const REGISTRY_ERROR_CODES = [
   'SOURCE_INVALID',
   'BLOB_CORRUPT',
   'PUSH_TOOL_FAILED',
+  'TRANSPORT_UNSUPPORTED',
 ] as const;
 
 /** The codes of registry administration: status, doctor, enable and metrics. */

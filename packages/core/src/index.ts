@@ -162,6 +162,17 @@ export {
 } from './push/push.js';
 export { parseSource, type SourceReference, type SourceTransport } from './push/sources.js';
 export type { PushTool } from './push/tool-push.js';
+// Pull into an OCI layout, copy between registries
+export { pullImage, type PullOptions, type PullResult } from './transfer/pull.js';
+export { copyImage, type CopyOptions, type CopyResult } from './transfer/copy.js';
+export type {
+  TransferConnection,
+  TransferCounts,
+  TransferEvent,
+  TransferOutcome,
+} from './transfer/events.js';
+export type { RegistryFactory } from './transfer/clients.js';
+export { REF_NAME_ANNOTATION } from './transfer/oci-layout.js';
 
 // prune engine
 export { createPruneRegistry, pruneRegistryOf, type ClientPruneRegistry } from './prune/registry-adapter.js';

@@ -38,3 +38,15 @@ export {
 } from './push/push.js';
 export { parseSource, type SourceReference } from './push/sources.js';
 export type { PushTool } from './push/tool-push.js';
+export { pullImage, type PullOptions, type PullResult } from './transfer/pull.js';
+export { copyImage, type CopyOptions, type CopyResult } from './transfer/copy.js';
+export type {
+  TransferConnection,
+  TransferCounts,
+  TransferEvent,
+  TransferOutcome,
+} from './transfer/events.js';
+export type { RegistryFactory } from './transfer/clients.js';
+export { REF_NAME_ANNOTATION } from './transfer/oci-layout.js';
+export { stopRunningTools } from './login/tool-login.js';
+export { removeHeldTemporaries } from './temporary-files.js';

@@ -75,8 +75,15 @@ function sourceOption(options: Options, positionals: readonly string[]): string 
   return source;
 }
 
-/** Credentials: --authfile's entry for the host, else the token (given or the kubeconfig's), else none. */
-async function credentialsOption(options: Options, io: Io, host: string): Promise<RegistryCredentials> {
+/**
+ * Credentials: --authfile's entry for the host, else the token (given or the kubeconfig's), else none.
+ * Pull and copy (each side of a copy) take theirs the same way.
+ */
+export async function credentialsOption(
+  options: Options,
+  io: Io,
+  host: string,
+): Promise<RegistryCredentials> {
   const authFile = stringOption(options, 'authfile');
   if (authFile !== undefined) {
     const stored = await readAuthCredentials(authFile, host);

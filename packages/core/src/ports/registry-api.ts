@@ -45,7 +45,7 @@ export interface PushBlobOptions {
 }
 
 /**
- * One registry, as push and prune use it. Every failure rejects with an error whose `code` names it:
+ * One registry, as push, pull, copy and prune use it. Every failure rejects with an error whose `code` names it:
  * `TOKEN_REJECTED` (credentials refused), `REGISTRY_DENIED` (403), `REGISTRY_UNSUPPORTED` (405: a delete
  * the registry does not allow, e.g. the OpenShift registry's manifest delete while an ImageStream still
  * references it), `BLOB_DIGEST_MISMATCH`, `REGISTRY_*` for the rest. A 404 on a read or delete is an
@@ -58,6 +58,12 @@ export interface RegistryApi {
   checkLogin(signal?: AbortSignal): Promise<void>;
   /** Size of a blob in the repository, or undefined when it is not there. */
   blobSize(repository: string, digest: string, signal?: AbortSignal): Promise<number | undefined>;
+  /**
+   * Stream a blob out of the repository; the caller reads it to the end or destroys it. A blob the
+   * repository does not have rejects with `REGISTRY_BLOB_UNKNOWN`. The bytes are not verified here: a
+   * reader that needs them whole checks the digest as it reads (pull and copy do).
+   */
+  getBlob(repository: string, digest: string, signal?: AbortSignal): Promise<Readable>;
   /** Make sure a blob is in the repository: present, mounted from `mountFrom`, or uploaded (verified). */
   pushBlob(
     repository: string,

@@ -90,8 +90,8 @@ function targetOf(options: PushOptions): { host: string; repository: string; tag
   return { host: parsed.host, repository: parsed.repository, tags: unique };
 }
 
-/** Run `work` over `items` with at most `limit` at once; the first failure stops new work and is thrown. */
-async function boundedAll<T>(
+/** Run `work` over `items` with at most `limit` at once; the first failure stops new work and is thrown (pull and copy share it). */
+export async function boundedAll<T>(
   items: readonly T[],
   limit: number,
   work: (item: T) => Promise<void>,

@@ -12,6 +12,7 @@ export interface ContractRegistry {
   readonly host: string;
   checkLogin(signal?: AbortSignal): Promise<void>;
   blobSize(repository: string, digest: string, signal?: AbortSignal): Promise<number | undefined>;
+  getBlob(repository: string, digest: string, signal?: AbortSignal): Promise<Readable>;
   pushBlob(
     repository: string,
     descriptor: { digest: string; size: number },
@@ -172,6 +173,19 @@ export function registryApiContract(
       });
       expect(await t().registry.listTags(repository)).toContain('v1');
       expect(await t().registry.getManifest(repository, 'missing')).toBeUndefined();
+    });
+
+    it('streams a stored blob back byte for byte; a blob it does not have is REGISTRY_BLOB_UNKNOWN', async (context) => {
+      if (target === undefined) return context.skip();
+      const repository = t().repository();
+      const pushed = await push(repository, 'v1');
+      const chunks: Buffer[] = [];
+      for await (const chunk of await t().registry.getBlob(repository, pushed.layer.digest)) {
+        chunks.push(Buffer.from(chunk as Buffer));
+      }
+      expect(Buffer.concat(chunks).equals(pushed.layer.bytes)).toBe(true);
+      const missing = digestOf(randomBytes(16));
+      expect((await rejection(t().registry.getBlob(repository, missing))).code).toBe('REGISTRY_BLOB_UNKNOWN');
     });
 
     it('mounts a blob from another repository of the same registry instead of uploading it', async (context) => {

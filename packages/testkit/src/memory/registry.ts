@@ -6,7 +6,7 @@
  * that are refused. The testkit's `registryApiContract` holds it and the real registries to the same behaviour.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { portError, type PortErrorFactory } from './cluster-types.js';
 
 /** The blob and manifest storage several {@link MemoryRegistry} clients share. */
@@ -103,6 +103,19 @@ export class MemoryRegistry {
         ? this.storage.blobs.get(digest)?.length
         : undefined,
     );
+  }
+
+  getBlob(repository: string, digest: string): Promise<Readable> {
+    return this.answer('getBlob', () => {
+      const bytes =
+        this.storage.repositories.get(repository)?.layers.has(digest) === true
+          ? this.storage.blobs.get(digest)
+          : undefined;
+      if (bytes === undefined) {
+        throw this.fail('REGISTRY_BLOB_UNKNOWN', 404, `${repository} has no blob ${digest}.`);
+      }
+      return Readable.from([Buffer.from(bytes)]);
+    });
   }
 
   async pushBlob(
