@@ -129,6 +129,7 @@ export const ENABLE_OPTIONS: readonly OptionName[] = [
 
 export const METRICS_OPTIONS: readonly OptionName[] = [
   'basic-auth-user',
+  'metrics-secret-file',
   'registry',
   'namespace',
   'ca-file',

@@ -213,6 +213,11 @@ export const OPTIONS = {
     help: 'enable, config set, config undo and trusted-ca: check and print the patch, change nothing',
   },
   prune: { type: 'boolean', help: 'doctor: also check what pruning needs' },
+  'metrics-secret-file': {
+    type: 'string',
+    value: 'FILE',
+    help: "metrics: send the registry's legacy metrics secret (REGISTRY_OPENSHIFT_METRICS_SECRET) from FILE (- for stdin) instead of your token",
+  },
   'basic-auth-user': {
     type: 'string',
     value: 'NAME',

@@ -65,6 +65,12 @@ export interface ClusterOptions {
   storage?: RegistryBootstrap['storage'];
   /** Start the registry read-only. */
   readOnly?: boolean;
+  /**
+   * The registry's legacy metrics secret (`REGISTRY_OPENSHIFT_METRICS_SECRET`, `openshift.metrics.secret`):
+   * when set, `/extensions/v2/metrics` answers only a request whose Bearer token (or Basic password) is this
+   * secret, and no user token. Unset by default: users with `get registry/metrics` may read them.
+   */
+  registryMetricsSecret?: string;
   /** Start with `spec.defaultRoute: true`. */
   defaultRoute?: boolean;
   /** Serve an admin-provided default certificate instead of the generated one. */
@@ -359,6 +365,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     upstream: { url: storage.url, storageDir: storage.storageDir },
     tls: registryCert,
     accessLog: registryAccessLog(store, podLogs),
+    ...(options.registryMetricsSecret === undefined ? {} : { metricsSecret: options.registryMetricsSecret }),
   });
   const registryServiceAddress = await front.listen();
   const router = await startRouter({

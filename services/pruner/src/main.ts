@@ -40,6 +40,30 @@ export interface Io {
 
 type Values = Record<string, string | boolean | undefined>;
 
+/**
+ * What a command leaves for the stop signal: the connections to close before exiting, and what the coded
+ * line says about the work it was waiting on.
+ */
+interface Interruptible {
+  /** Closes this (bounded) when the process is asked to stop. */
+  closeOnStop(close: () => Promise<void>): void;
+  /** What the interruption line says happens to the work: set once it is known (a run id). */
+  afterStop: string;
+}
+
+/** Exit codes of a command ended by a signal: 128 + the signal's number, as shells report them. */
+const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** Most time the connections get to close after a stop signal (the client's own close is bounded too). */
+const STOP_CLOSE_MS = 5_000;
+
+/** What an interruption leaves behind, per command (the worker stops on the signal itself). */
+const AFTER_STOP: Readonly<Record<string, string>> = {
+  run: 'The one-shot run stopped where it was: a dry run changed nothing; a confirmed one may have carried out part of its plan, run it again to finish.',
+  enqueue: 'The trigger may have been added: see `registry-pruner status`; a run goes on in the workers.',
+  restore: 'The restore stopped part-way: what is back stays back; run it again to put back the rest.',
+};
+
 /** One option: how it parses, and what `--help` and completion show. */
 interface OptionSpec {
   type: 'string' | 'boolean';
@@ -184,7 +208,7 @@ function usage(): string {
     '',
     'Cluster access: --kubeconfig, --context, --in-cluster (default: $KUBECONFIG, ~/.kube/config, then the pod).',
     'Redis: REDIS_URL (default redis://127.0.0.1:6379), REDIS_SENTINELS, REDIS_CLUSTER_NODES. Other settings: PRUNER_* (see the README).',
-    'Exit codes: 0 done, 1 failed, 2 usage, 3 rejected (another run is in progress).',
+    'Exit codes: 0 done, 1 failed, 2 usage, 3 rejected (another run is in progress), 130/143 interrupted (SIGINT/SIGTERM).',
   ].join('\n');
 }
 
@@ -302,7 +326,7 @@ async function workerCommand(values: Values, io: Io): Promise<number> {
   return 0;
 }
 
-async function enqueueCommand(values: Values, io: Io): Promise<number> {
+async function enqueueCommand(values: Values, io: Io, stop?: Interruptible): Promise<number> {
   const json = outputOf(values) === 'json';
   const timeout = durationOption('timeout', values.timeout, '30m', false) ?? 30 * 60_000;
   const settings = settingsWith(values, io.env);
@@ -310,9 +334,12 @@ async function enqueueCommand(values: Values, io: Io): Promise<number> {
   if (plan !== undefined && values.confirm !== true)
     throw usageError('--plan approves a plan for a confirmed run: add --confirm.');
   const client = await PrunerClient.connect(settings);
+  stop?.closeOnStop(() => client.close());
   try {
     const approved = plan === undefined ? undefined : await approvableRun(client.store, plan);
     const runId = await client.enqueue(settings.confirm, approved?.runId);
+    if (stop !== undefined)
+      stop.afterStop = `Run ${runId} goes on in the workers: follow it with \`registry-pruner status\`.`;
     if (values.wait !== true) {
       await io.stdout(
         json
@@ -330,11 +357,12 @@ async function enqueueCommand(values: Values, io: Io): Promise<number> {
   }
 }
 
-async function statusCommand(values: Values, io: Io): Promise<number> {
+async function statusCommand(values: Values, io: Io, stop?: Interruptible): Promise<number> {
   const limit = wholeNumber('limit', values.limit, 0, MAX_LIMIT) ?? 10;
   const json = outputOf(values) === 'json';
   const settings = loadSettings(io.env);
   const client = await PrunerClient.connect(settings);
+  stop?.closeOnStop(() => client.close());
   try {
     const report = await client.status(limit);
     await io.stdout(json ? JSON.stringify(report, null, 2) : formatStatus(report));
@@ -344,13 +372,14 @@ async function statusCommand(values: Values, io: Io): Promise<number> {
   }
 }
 
-async function explainCommand(values: Values, io: Io): Promise<number> {
+async function explainCommand(values: Values, io: Io, stop?: Interruptible): Promise<number> {
   const json = outputOf(values) === 'json';
   if (typeof values.ref !== 'string')
     throw usageError('Name what to explain: sha256:…, ns/name:tag or ns/name@sha256:….');
   const ref = values.ref;
   parseExplainRef(ref);
   const client = await PrunerClient.connect(loadSettings(io.env));
+  stop?.closeOnStop(() => client.close());
   try {
     const runId = typeof values.run === 'string' ? values.run : await newestExplorable(client);
     const answer = await explain(client.explorer, runId, ref);
@@ -448,7 +477,7 @@ async function restoreCommand(values: Values, io: Io): Promise<number> {
   return (report.counts.failed ?? 0) + (report.counts['too-late'] ?? 0) > 0 ? 1 : 0;
 }
 
-const HANDLERS: Record<CommandName, (values: Values, io: Io) => Promise<number>> = {
+const HANDLERS: Record<CommandName, (values: Values, io: Io, stop?: Interruptible) => Promise<number>> = {
   run: runCommand,
   worker: workerCommand,
   enqueue: enqueueCommand,
@@ -539,11 +568,55 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     await io.stdout(commandHelp(command));
     return 0;
   }
-  try {
-    return await HANDLERS[command](values, io);
-  } catch (error) {
+  const fail = async (error: unknown): Promise<number> => {
     io.stderr(failureLine(command, error));
     if (values.output === 'json') await io.stdout(JSON.stringify({ error: errorBody(error) }, null, 2));
     return error instanceof PrunerError && error.code === 'PRUNER_USAGE' ? 2 : 1;
+  };
+  // The worker stops on the signal itself (it hands its job back); every other command is ended by it here.
+  if (command === 'worker' || io.stopSignal === undefined) {
+    try {
+      return await HANDLERS[command](values, io);
+    } catch (error) {
+      return fail(error);
+    }
   }
+  return interruptible(command, values, io, io.stopSignal, fail);
+}
+
+/**
+ * Runs a command until it ends or the stop signal comes; then closes what it holds (bounded) and reports
+ * the interruption in one coded line, with the shell's exit code for the signal.
+ */
+async function interruptible(
+  command: CommandName,
+  values: Values,
+  io: Io,
+  stopSignal: Promise<string>,
+  fail: (error: unknown) => Promise<number>,
+): Promise<number> {
+  const closers: (() => Promise<void>)[] = [];
+  const stop: Interruptible = {
+    closeOnStop: (close) => void closers.push(close),
+    afterStop: AFTER_STOP[command] ?? 'Nothing was changed.',
+  };
+  const outcome = await Promise.race([
+    HANDLERS[command](values, io, stop).then(
+      (code) => ({ code }),
+      (error: unknown) => ({ error }),
+    ),
+    stopSignal.then((signal) => ({ signal })),
+  ]);
+  if ('code' in outcome) return outcome.code;
+  if ('error' in outcome) return fail(outcome.error);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(closers.map((close) => close().catch(() => undefined))),
+    new Promise((resolve) => (timer = setTimeout(resolve, STOP_CLOSE_MS))),
+  ]);
+  clearTimeout(timer);
+  await fail(
+    new PrunerError('PRUNER_INTERRUPTED', `Interrupted by ${outcome.signal}.`, { hint: stop.afterStop }),
+  );
+  return SIGNAL_EXIT[outcome.signal] ?? 1;
 }

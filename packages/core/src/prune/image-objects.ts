@@ -5,6 +5,7 @@
  */
 import type { KubeObject } from '../cluster/client.js';
 import { NO_INTERNING, type Interning } from './intern.js';
+import { mayBeHiddenReferrer } from './referrers.js';
 import type { SnapshotBlob, SnapshotImage, SnapshotStream, SnapshotTag, UnknownPart } from './types.js';
 
 /** An Image, the fields the pruner reads. */
@@ -167,6 +168,7 @@ export function toSnapshotImage(
       : { digest, created, managed, protected: isProtected, mediaType, layers, manifests, size };
   const subject = subjectOf(image.dockerImageManifest);
   if (subject !== undefined) result.subject = intern.string(subject);
+  else if (mayBeHiddenReferrer(image)) result.subjectHidden = true;
   if (gaps.problems.length > 0) {
     result.problem = gaps.problems.join('; ');
     result.unknown = [...gaps.unknown].sort();

@@ -610,6 +610,8 @@ function streamLinks(
 interface ImageStage {
   units: ImageUnit[];
   bytes: number;
+  /** Images kept as possible referrers of an unknown subject (`subject-unknown`), in digest order. */
+  hiddenReferrers: string[];
 }
 
 interface ImageContext {
@@ -634,6 +636,7 @@ const KEEP = {
   notManaged: { rule: 'not-managed' },
   young: { rule: 'young' },
   unreadable: { rule: 'image-unreadable' },
+  subjectUnknown: { rule: 'subject-unknown' },
 } as const satisfies Record<string, RuleChoice>;
 
 function imageKeepRules(ctx: ImageContext): KeepRules {
@@ -653,7 +656,23 @@ function imageKeepRules(ctx: ImageContext): KeepRules {
   }
   keepDependents(ctx, rules);
   keepPossibleChildren(ctx.snapshot.images, rules);
+  keepHiddenReferrers(ctx, rules);
   return rules;
+}
+
+/**
+ * Keeps what may be an OCI referrer whose subject cannot be read (fail-safe: it may belong to a kept image),
+ * unless this run removes it from a history (a signature tag that follows its pruned subject) or a manifest
+ * list names it (the referrers tag's index: it then goes with that list). Artifacts are rare: the set of
+ * list children is built only when there is one.
+ */
+function keepHiddenReferrers(ctx: ImageContext, rules: KeepRules): void {
+  let children: Set<string> | undefined;
+  for (const image of ctx.snapshot.images) {
+    if (image.subjectHidden !== true || rules.has(image.digest) || ctx.removedBy.has(image.digest)) continue;
+    children ??= new Set(ctx.snapshot.images.flatMap((list) => list.manifests));
+    if (!children.has(image.digest)) rules.set(image.digest, KEEP.subjectUnknown);
+  }
 }
 
 /**
@@ -827,7 +846,7 @@ function decideImages(ctx: ImageContext): ImageStage {
   );
   const users = ctx.mode === 'full' ? blobUsers(sorted, rules) : undefined;
   const unknown = unknownBlobs(ctx.snapshot.images, rules);
-  const stage: ImageStage = { units: [], bytes: 0 };
+  const stage: ImageStage = { units: [], bytes: 0, hiddenReferrers: [] };
   const parents = new Map<string, string[]>();
   for (const image of ctx.snapshot.images) {
     if (rules.has(image.digest)) continue;
@@ -837,6 +856,7 @@ function decideImages(ctx: ImageContext): ImageStage {
     const digest = image.digest;
     const keep = rules.get(digest);
     if (keep !== undefined) {
+      if (keep === KEEP.subjectUnknown) stage.hiddenReferrers.push(digest);
       if (sink.countedKeep('image', keep.rule)) continue;
       sink.add(
         withReferrer(
@@ -1022,7 +1042,7 @@ export function planPrune(snapshot: PruneSnapshot, policy: PrunePolicy, options:
   const detail = options.detail ?? 'all';
   const sink = new ItemSink(detail === 'all', detail !== 'summary');
   const { streamUnits, history, removedBy } = decideStreams(snapshot, ctx, options.mode, sink);
-  let imageStage: ImageStage = { units: [], bytes: 0 };
+  let imageStage: ImageStage = { units: [], bytes: 0, hiddenReferrers: [] };
   if (snapshot.namespace === undefined) {
     imageStage = decideImages({
       snapshot,
@@ -1039,6 +1059,7 @@ export function planPrune(snapshot: PruneSnapshot, policy: PrunePolicy, options:
   const units: WorkUnit[] = [...streamUnits, ...imageStage.units];
   const notes = [...snapshot.notes];
   const warnings = unreadableImages(snapshot, options.mode);
+  warnings.push(...imageStage.hiddenReferrers.map(hiddenReferrerWarning));
   for (const warning of warnings) {
     notes.push(
       `Image ${warning.image} cannot be read fully (${warning.reason}): ${warning.effect} ${warning.fix}`,
@@ -1082,6 +1103,18 @@ function unknownEffect(unknown: readonly UnknownPart[], mode: PruneMode): string
     }
   }
   return `${held.join('; ')}.`;
+}
+
+/** The warning for an Image kept as a possible referrer whose subject is unknown (`subject-unknown`). */
+function hiddenReferrerWarning(digest: string): PruneWarning {
+  return {
+    image: digest,
+    reason:
+      'an OCI artifact pushed by digest only: the API keeps no manifest for it and the registry serves none, so its subject is unknown',
+    unknown: none<UnknownPart>(),
+    effect: 'The Image is kept (it may be the signature or attestation of a kept image).',
+    fix: `Push referrers with a tag or the referrers tag schema (oras and cosign do when the registry has no referrers API), or delete it once its subject is gone (\`oc delete image ${digest}\`).`,
+  };
 }
 
 /** One warning per Image that could not be read fully, in digest order. */

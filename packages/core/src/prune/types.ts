@@ -48,6 +48,11 @@ export interface SnapshotImage {
    */
   subject?: string;
   /**
+   * Set when the Image may be an OCI referrer whose `subject` cannot be read (an artifact pushed by digest:
+   * the API dropped its manifest). Such an Image is kept unless a list or history accounts for it.
+   */
+  subjectHidden?: true;
+  /**
    * Why the Image could not be read completely (absent when it could). Such an Image is kept and reported
    * (see {@link PruneWarning}); what could be read of it still counts.
    */
@@ -276,6 +281,7 @@ export type PlanRule =
   | 'retention-rule'
   | 'namespace-retention-rule'
   | 'subject-kept'
+  | 'subject-unknown'
   // delete
   | 'dangling'
   | 'beyond-tag-revisions'

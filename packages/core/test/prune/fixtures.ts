@@ -108,7 +108,11 @@ export function imageObject(seed: string, layers: string[]): ImageObject {
   return {
     metadata: { name: digest(seed) },
     dockerImageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
-    dockerImageLayers: layers.map((layer) => ({ name: digest(layer), size: 10, mediaType: 'x' })),
+    dockerImageLayers: layers.map((layer) => ({
+      name: digest(layer),
+      size: 10,
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    })),
     dockerImageMetadata: { Id: digest(`${seed}-config`), Size: 100 },
   };
 }

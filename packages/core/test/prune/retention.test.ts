@@ -435,6 +435,53 @@ describe('signatures and attestations follow their subject', () => {
     expect(decision(p, `image:${digest('ref-b')}`)).toEqual(['delete', 'unreferenced', undefined]);
     expect(p.items.find((i) => i.id === `blob:${digest('ref-a-layer')}`)).toBeUndefined();
   });
+
+  // A referrer pushed by digest only: no tag event, and the API dropped its manifest, so its subject is
+  // unknown. It is kept with a warning (it may sign a kept image), unless a list or this run accounts for it.
+  it('keeps a referrer whose subject is hidden (subject-unknown) with a warning, in every detail', () => {
+    const hidden = (seed: string) => ({ ...image({ seed }), subjectHidden: true as const });
+    const snap = snapshot({
+      images: [
+        image({ seed: 'a' }),
+        image({ seed: 'b' }),
+        hidden('by-digest'),
+        // Listed by a referrers tag index whose subject is pruned: it goes with that index.
+        hidden('in-index'),
+        image({ seed: 'idx-b', children: ['in-index'] }),
+        // Tagged as a signature of a pruned subject: the run removes its item, then the Image.
+        hidden('sig-b'),
+        // Young: kept as any young Image.
+        { ...hidden('fresh'), created: ago(1) },
+      ],
+      streams: [
+        stream({
+          name: 'web',
+          tags: { latest: ['a', 'b'], [sigTag('b', '')]: ['idx-b'], [sigTag('b')]: ['sig-b'] },
+        }),
+      ],
+    });
+    for (const detail of ['all', 'changes', 'summary'] as const) {
+      const p = planPrune(snap, resolvePrunePolicy({ keepTagRevisions: 1 }).policy, {
+        mode: 'full',
+        now: NOW,
+        detail,
+      });
+      expect((p.warnings ?? []).map((w) => w.image)).toEqual([digest('by-digest')]);
+      expect(p.warnings?.[0]?.unknown).toEqual([]);
+      expect(p.warnings?.[0]?.effect).toMatch(/kept/);
+      expect(p.summary.reasons).toEqual(
+        expect.arrayContaining([{ rule: 'subject-unknown', action: 'keep', count: 1 }]),
+      );
+      if (detail === 'summary') continue;
+      const deleted = (seed: string) => p.items.find((i) => i.id === `image:${digest(seed)}`)?.action;
+      expect(deleted('in-index')).toBe('delete');
+      expect(deleted('sig-b')).toBe('delete');
+      if (detail === 'all') {
+        expect(decision(p, `image:${digest('by-digest')}`)).toEqual(['keep', 'subject-unknown', undefined]);
+        expect(decision(p, `image:${digest('fresh')}`)[1]).toBe('young');
+      }
+    }
+  });
 });
 
 describe('the snapshot', () => {
@@ -492,5 +539,37 @@ describe('the snapshot', () => {
     ).toBe(digest('a'));
     expect(toSnapshotImage(imageObject('plain', ['l']), 'p').subject).toBeUndefined();
     expect(ago(0)).toBe(NOW.toISOString());
+  });
+
+  it('marks an artifact pushed by digest, whose manifest the API dropped, as a referrer of a hidden subject', () => {
+    const artifact = (mediaType: string) => ({
+      ...imageObject('sig', []),
+      dockerImageLayers: [{ name: digest('payload'), size: 10, mediaType }],
+    });
+    const cosign = 'application/vnd.dev.cosign.simplesigning.v1+json';
+    expect(toSnapshotImage(artifact(cosign), 'p').subjectHidden).toBe(true);
+    expect(toSnapshotImage({ ...imageObject('empty', []) }, 'p').subjectHidden).toBe(true);
+    // Filesystem layers (OCI, non-distributable, Docker) make an image, not an artifact.
+    for (const layer of [
+      'application/vnd.oci.image.layer.v1.tar+gzip',
+      'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+      'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    ])
+      expect(toSnapshotImage(artifact(layer), 'p').subjectHidden).toBeUndefined();
+    // A manifest in the object tells: a subject, or none.
+    const manifest = JSON.stringify({ schemaVersion: 2, layers: [] });
+    expect(toSnapshotImage({ ...artifact(cosign), dockerImageManifest: manifest }, 'p').subjectHidden).toBe(
+      undefined,
+    );
+    // Docker schema 2 and lists have no subject field.
+    expect(
+      toSnapshotImage(
+        {
+          ...artifact(cosign),
+          dockerImageManifestMediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        },
+        'p',
+      ).subjectHidden,
+    ).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@
 // against the cluster's users and RBAC, the `<namespace>/<name>` repository rule, read-only mode, reads
 // resolved through the ImageStream (tags, manifests, and blobs without a repository link), push
 // notifications into the API, the prune endpoints and the metrics endpoint.
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import {
   request as httpRequest,
@@ -37,6 +38,21 @@ export interface RegistryFrontParts {
   tls: CertificateAndKey;
   /** Where the access log line of each answered request goes (a registry pod's log). */
   accessLog?: (line: string) => void;
+  /**
+   * The legacy metrics secret (`openshift.metrics.secret`): when set, the metrics endpoint takes this secret
+   * as the Bearer token or Basic password, and nothing else (the real registry's `verifyMetricsAccess`).
+   */
+  metricsSecret?: string;
+}
+
+/** The access record of a metrics read, as the registry's challenge names it. */
+const METRICS_RECORDS: AccessRecord[] = [{ Type: 'metrics', Class: '', Name: '', Action: 'get' }];
+
+/** Compares a presented token with the metrics secret in constant time. */
+function secretMatches(token: string, secret: string): boolean {
+  const a = Buffer.from(token);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 type Action = 'pull' | 'push' | 'delete';
@@ -349,11 +365,19 @@ export class RegistryFront {
       await this.deleteBlobFromStorage(req, res, url.pathname.slice('/admin/blobs/'.length));
       return;
     }
+    if (url.pathname === '/extensions/v2/metrics' && this.parts.metricsSecret !== undefined) {
+      this.metricsBySecret(req, res, this.parts.metricsSecret);
+      return;
+    }
     const caller = this.callerOf(req);
     if (this.refusedCaller(req, res, caller, null)) return;
     const subject = caller.subject;
     if (url.pathname === '/extensions/v2/metrics') {
-      this.metrics(req, res, subject);
+      if (!this.allows(subject, { verb: 'get', group: 'image.openshift.io', resource: 'registry/metrics' })) {
+        this.unauthorized(req, res, METRICS_RECORDS, 'access denied');
+        return;
+      }
+      this.metrics(res);
       return;
     }
     if (url.pathname === '/v2/' || url.pathname === '/v2') {
@@ -394,11 +418,33 @@ export class RegistryFront {
     sendJson(res, 200, { token, access_token: token });
   }
 
-  private metrics(req: IncomingMessage, res: ServerResponse, subject: Subject): void {
-    if (!this.allows(subject, { verb: 'get', group: 'image.openshift.io', resource: 'registry/metrics' })) {
-      this.unauthorized(req, res, [{ Type: 'metrics', Class: '', Name: '', Action: 'get' }], 'access denied');
+  /**
+   * The metrics with the legacy secret set: the real registry takes the token of the request (the Bearer
+   * value, or the Basic password, any user name) and compares it with the secret; no subject access review
+   * is made, so a user token, even a cluster admin's, is refused. No credentials: the usual challenge.
+   */
+  private metricsBySecret(req: IncomingMessage, res: ServerResponse, secret: string): void {
+    const header = req.headers.authorization ?? '';
+    const space = header.indexOf(' ');
+    const scheme = space < 0 ? '' : header.slice(0, space).toLowerCase();
+    const value = space < 0 ? '' : header.slice(space + 1);
+    if (scheme !== 'bearer' && scheme !== 'basic') {
+      this.unauthorized(req, res, METRICS_RECORDS);
       return;
     }
+    let token = value;
+    if (scheme === 'basic') {
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      token = decoded.indexOf(':') < 0 ? '' : decoded.slice(decoded.indexOf(':') + 1);
+    }
+    if (!secretMatches(token, secret)) {
+      this.unauthorized(req, res, METRICS_RECORDS, 'access denied');
+      return;
+    }
+    this.metrics(res);
+  }
+
+  private metrics(res: ServerResponse): void {
     const family = (
       name: string,
       help: string,

@@ -99,6 +99,8 @@ export function reasonOf(item: ExplorerItem, head: ExplorerHead): string {
     'retention-rule': `kept: the retention rule ${by} keeps it`,
     'namespace-retention-rule': `kept: its namespace's own retention rule ${by} keeps it`,
     'subject-kept': `kept: it signs, attests or refers to ${by}, which is kept`,
+    'subject-unknown':
+      'kept: an OCI artifact pushed by digest only, whose subject cannot be read; it may refer to a kept image (see the plan warnings)',
     dangling: 'deleted: its Image no longer exists',
     'beyond-tag-revisions': `deleted: revision ${revision} of ${tag}, beyond the ${head.keepTagRevisions} revisions kept per tag`,
     'over-size-limit': 'deleted: larger than the LimitRange of its namespace',
