@@ -153,9 +153,10 @@ describe.runIf(root)('registry-pruner worker', () => {
   it('starts one run at a time: a trigger while a run is in progress is reported, not started', async () => {
     await createStreams(world.admin, 'busy', 2, 2);
     const env = world.env({ PRUNER_MODE: 'metadata' });
-    // The first run is held at its end long enough for a second worker to start and a second trigger to
-    // arrive on a loaded 2-core machine (3 s was too short there).
-    const w1 = worker('w1', { ...env, PRUNER_FAILPOINT: 'finalize:12000' });
+    // The first run is held at its end until the second trigger was answered, however long a loaded
+    // machine takes to start a second worker and send it (a fixed pause of 3 s, then 12 s, was too short
+    // there); then its worker dies there and the second one finishes it (finalize is repeatable).
+    const w1 = worker('w1', { ...env, PRUNER_FAILPOINT: 'finalize' });
     await w1.port();
     const first = await runCli(['enqueue', '--confirm'], env);
     const firstId = /Run (\S+) queued/.exec(first.stdout)?.[1];
@@ -168,13 +169,20 @@ describe.runIf(root)('registry-pruner worker', () => {
     expect(second.code).toBe(3);
     expect(second.stdout).toContain(`rejected: run ${firstId!} was in progress`);
 
-    const done = await until('the first run', async () =>
-      (await status(env)).runs.find((r: RunRecord) => r.runId === firstId && r.status === 'succeeded'),
+    w1.kill('SIGKILL');
+    await w1.exited;
+    workers.forget(w1);
+    const done = await until(
+      'the first run',
+      async () =>
+        (await status(env)).runs.find((r: RunRecord) => r.runId === firstId && r.status === 'succeeded'),
+      60_000,
     );
     expect(done.summary?.counts['stream-update']?.updated).toBe(2);
     const report = await status(env);
     expect(report.runs.map((r) => r.status).sort()).toEqual(['rejected', 'succeeded']);
-  });
+    // A second worker, two CLI calls and a takeover: more than the default minute on a loaded machine.
+  }, 180_000);
 
   it('lets two worker processes share one run', async () => {
     const streams = await createStreams(world.admin, 'shared', 10, 2);
