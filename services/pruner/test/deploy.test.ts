@@ -429,7 +429,8 @@ describe.runIf(root)('the deploy manifests, applied and run as their ServiceAcco
           'm',
         ),
       );
-      expect(JSON.stringify(worker.logs)).toContain('did not start, nothing was changed');
+      // The worker logs the failed job after it marked the run failed, which is what ends `--wait`.
+      await worker.waitForLog((line) => JSON.stringify(line).includes('did not start, nothing was changed'));
       expect(await world.history('deployed', 'app')).toEqual(before);
     } finally {
       const restored = await kubectl(['apply', '-k', DEPLOY]);

@@ -123,7 +123,9 @@ describe.runIf(root)('runs that survive', () => {
       const counts = run.summary?.counts[kind] ?? {};
       expect((counts.deleted ?? 0) + (counts.absent ?? 0), kind).toBe(plan.summary.counts[kind]?.delete ?? 0);
     }
-  });
+    // Five workers started and killed in turn, each waiting out the lock of the one before: more than the
+    // default minute on a loaded 2-core machine (61 s seen).
+  }, 180_000);
 
   it('stops touching the registry when it leaves Managed in the middle of a run', async () => {
     const [g1, g2, g3] = await pushGenerations(world, 'down', 'down');

@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltImage } from '@registry-push/testkit';
 import type { RestoreReport } from '@registry-push/core';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { StatusReport } from '../src/client.js';
+import { jobIds } from '../src/jobs.js';
 import { createStreams } from './support/objects.js';
 import { killAll, runCli, WorkerSet, type WorkerProcess } from './support/processes.js';
 import { eventReasons, prune, pulls } from './support/undo.js';
@@ -90,6 +92,29 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * Ends a run's undo window now, as its end does: the registry phase is the run's job delayed by the window,
+ * and it reads nothing of the clock, so promoting it is the window running out. A test that checks what
+ * happens during the window then needs no window long enough for a loaded machine, and no wait for it
+ * (the SIGKILL test below keeps a window that ends by itself).
+ */
+async function endWindow(env: Record<string, string>, runId: string): Promise<void> {
+  const connection = new Redis(world.redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue(env['PRUNER_QUEUE']!, { connection, prefix: '{registry-pruner}' });
+  try {
+    // Finalize opens the window just after it records the run as succeeded.
+    const job = await until(
+      'the registry phase job',
+      async () => (await queue.getJob(jobIds.registry(runId))) ?? undefined,
+    );
+    expect(await job.getState()).toBe('delayed');
+    await job.promote();
+  } finally {
+    await queue.close();
+    connection.disconnect();
   }
 }
 
@@ -211,14 +236,15 @@ describe.runIf(root)('the undo window', () => {
     expect(none.stderr).toContain('[PRUNER_UNDO_RECORD_MISSING]');
     await workers.stopAll('SIGTERM');
 
-    // A short window: metadata now, the registry after it.
+    // A window: metadata now, the registry when it ends.
     const lateImages = await pushGenerations(world, 'late', 'late');
     const [l1, l2, l3] = lateImages;
-    const env = world.env({ PRUNER_UNDO_WINDOW: '15s' });
+    const env = world.env({ PRUNER_UNDO_WINDOW: '1h' });
     const w = worker('late', env);
     const before = await files();
     const runId = await prune(env);
     expect(removed(before, await files())).toEqual([]);
+    await endWindow(env, runId);
     await w.waitForLog((line) => line.msg === 'registry phase done' && line.runId === runId, 90_000);
     const after = await files();
     expect(deletedKinds(before, after, 'late', lateImages)).toEqual(zeroDeleted);
@@ -260,10 +286,11 @@ describe.runIf(root)('the undo window', () => {
 
   it('keeps what was restored during the window when the registry phase runs', async () => {
     const [k1, k2, k3] = await pushGenerations(world, 'kept', 'kept');
-    const env = world.env({ PRUNER_UNDO_WINDOW: '25s' });
+    const env = world.env({ PRUNER_UNDO_WINDOW: '1h' });
     const w = worker('kept', env);
     const runId = await prune(env);
     expect((await restore(env, [runId, '--image', k1!.digest])).counts).toEqual({ restored: 2 });
+    await endWindow(env, runId);
     await w.waitForLog((line) => line.msg === 'registry phase done' && line.runId === runId, 90_000);
     expect(await world.history('kept', 'app')).toEqual({ latest: [k3!.digest, k1!.digest] });
     await pulls(world, 'kept', k1!);
@@ -277,7 +304,7 @@ describe.runIf(root)('the undo window', () => {
 
   it('refuses the registry phase when Redis lost the record, and deletes nothing', async () => {
     const images = await pushGenerations(world, 'lost', 'lost');
-    const env = world.env({ PRUNER_UNDO_WINDOW: '20s' });
+    const env = world.env({ PRUNER_UNDO_WINDOW: '1h' });
     const w = worker('lost', env);
     const before = await files();
     const runId = await prune(env);
@@ -290,6 +317,7 @@ describe.runIf(root)('the undo window', () => {
     } finally {
       redis.disconnect();
     }
+    await endWindow(env, runId);
     const refused = await w.waitForLog((line) => line.msg === 'registry phase refused', 90_000);
     expect(refused).toMatchObject({ runId, code: 'PRUNER_UNDO_RECORD_MISSING' });
     expect(deletedKinds(before, await files(), 'lost', images)).toEqual({});
