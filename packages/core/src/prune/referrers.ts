@@ -6,7 +6,7 @@
  * An Image that may be such a referrer is told apart by its shape: an OCI image manifest, not a list, whose
  * layers are not filesystem layers (or that has none), as artifacts are.
  */
-import type { ImageObject } from './objects.js';
+import type { ImageObject } from './image-objects.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
