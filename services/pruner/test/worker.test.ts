@@ -115,7 +115,9 @@ describe.runIf(root)('registry-pruner worker', () => {
     }
     expect(await world.pullDiff('follow/app:latest', kept)).toEqual([]);
     // Both image units were done by the stream unit's job: every one of them is logged before phase 2.
-    const messages = w1.logs.map((line) => `${String(line.msg)} ${String(line.unit ?? '')}`);
+    const messages = w1.logs.map((line) =>
+      [line.msg, line.unit].map((part) => (typeof part === 'string' ? part : '')).join(' '),
+    );
     const phaseTwo = messages.findIndex((text) => text.startsWith('image phase started'));
     const imageUnits = messages.flatMap((text, at) => (text.startsWith('unit done image/') ? [at] : []));
     expect(phaseTwo).toBeGreaterThan(0);
