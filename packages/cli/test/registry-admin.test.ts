@@ -43,12 +43,14 @@ describe('registry admin commands', () => {
     expect(top.stdout).toMatch(/status .*\n.*doctor .*\n.*enable .*\n.*metrics /);
     const help = await run(['enable', '--help']);
     expect(help.stdout).toMatch(
-      /--storage KIND +enable: emptydir \(non-production\), pvc, pvc=CLAIM, s3, gcs or azure/,
+      /--storage KIND +enable: emptydir \(non-production\), pvc, pvc=CLAIM, s3, gcs, azure, swift, ibmcos or oss/,
     );
     expect(help.stdout).toMatch(/REGISTRY_PUSH_S3_SECRET_KEY/);
     const bad = await run(['enable', '--storage', 'nfs', ...as('kubeadmin')]);
     expect(bad).toMatchObject({ code: 2 });
-    expect(bad.stderr).toMatch(/--storage must be emptydir, pvc, pvc=CLAIM, s3, gcs or azure, not "nfs"/);
+    expect(bad.stderr).toMatch(
+      /--storage must be emptydir, pvc, pvc=CLAIM, s3, gcs, azure, swift, ibmcos or oss, not "nfs"/,
+    );
     const misplaced = await run(['enable', '--storage', 'emptydir', '--bucket', 'b', ...as('kubeadmin')]);
     expect(misplaced.stderr).toMatch(/--bucket does not apply to emptyDir storage/);
     const onArgv = await run(['enable', '--storage', 's3', '--s3-secret-key', SECRET_KEY]);
@@ -189,5 +191,88 @@ describe('registry admin commands', () => {
     expect(half.code).toBe(2);
     expect(half.stderr).toMatch(/S3 credentials need both keys/);
     expectNoSecrets(half);
+  });
+
+  it('enable swift, ibmcos and oss: stanza options per store, secrets from files or the environment only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'registry-push-enable-'));
+    try {
+      const password = join(dir, 'password');
+      await writeFile(password, `${SECRET_KEY}\n`, { mode: 0o600 });
+      const swift = [
+        'enable',
+        '--storage',
+        'swift',
+        '--container',
+        'images',
+        '--auth-url',
+        'https://keystone.example:5000/v3',
+        '--swift-password-file',
+        password,
+        '--dry-run',
+        '-o',
+        'json',
+        ...as('kubeadmin'),
+      ];
+      const dry = await run(swift, { REGISTRY_PUSH_SWIFT_USERNAME: ACCESS_KEY });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(JSON.parse(dry.stdout)).toMatchObject({
+        dryRun: true,
+        patch: {
+          spec: { storage: { swift: { container: 'images', authURL: 'https://keystone.example:5000/v3' } } },
+        },
+        credentials: { keys: ['REGISTRY_STORAGE_SWIFT_USERNAME', 'REGISTRY_STORAGE_SWIFT_PASSWORD'] },
+      });
+      expectNoSecrets(dry);
+      const half = await run(swift);
+      expect(half.code).toBe(2);
+      expect(half.stderr).toMatch(
+        /Swift credentials need both: --swift-username-file and --swift-password-file/,
+      );
+      expectNoSecrets(half);
+      const misplaced = await run([
+        'enable',
+        '--storage',
+        'oss',
+        '--auth-url',
+        'https://x',
+        ...as('kubeadmin'),
+      ]);
+      expect(misplaced.code).toBe(2);
+      expect(misplaced.stderr).toMatch(/--auth-url does not apply to oss storage/);
+      const crn = await run([
+        'enable',
+        '--storage',
+        'ibmcos',
+        '--bucket',
+        'images',
+        '--resource-key-crn',
+        'not-a-crn',
+        '--dry-run',
+        ...as('kubeadmin'),
+      ]);
+      expect(crn.code).toBe(1);
+      expect(crn.stderr).toMatch(/storage\.ibmcos\.resourceKeyCRN.*resource key CRN.*\[OPTION_INVALID\]$/);
+      const access = await run(
+        [
+          'enable',
+          '--storage',
+          'oss',
+          '--bucket',
+          'images-oss',
+          '--endpoint-accessibility',
+          'Public',
+          '--dry-run',
+          ...as('kubeadmin'),
+        ],
+        { REGISTRY_PUSH_OSS_ACCESS_KEY_ID: ACCESS_KEY, REGISTRY_PUSH_OSS_ACCESS_KEY_SECRET: SECRET_KEY },
+      );
+      expect(access.code, access.stderr).toBe(0);
+      // The secret exists from the S3 case: it is updated with the key the operator reads for OSS.
+      expect(access.stdout).toMatch(/would update secret .*\(keys credentials\)/);
+      expect(access.stdout).toMatch(/"endpointAccessibility": "Public"/);
+      expectNoSecrets(access);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

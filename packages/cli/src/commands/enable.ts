@@ -23,12 +23,32 @@ const KIND_OPTIONS: Record<StorageRequest['kind'], readonly OptionName[]> = {
   s3: ['bucket', 'region', 'region-endpoint', 's3-access-key-file', 's3-secret-key-file'],
   gcs: ['bucket', 'region', 'project-id', 'gcs-keyfile'],
   azure: ['account-name', 'container', 'azure-account-key-file'],
+  swift: [
+    'container',
+    'auth-url',
+    'auth-version',
+    'domain',
+    'tenant',
+    'region-name',
+    'swift-username-file',
+    'swift-password-file',
+  ],
+  ibmcos: [
+    'bucket',
+    'location',
+    'resource-group-name',
+    'resource-key-crn',
+    'service-instance-crn',
+    'ibmcos-api-key-file',
+  ],
+  oss: ['bucket', 'region', 'endpoint-accessibility', 'oss-access-key-id-file', 'oss-access-key-secret-file'],
 };
+
+const KINDS_TEXT = 'emptydir, pvc, pvc=CLAIM, s3, gcs, azure, swift, ibmcos or oss';
 
 function storageRequest(options: Options): StorageRequest {
   const text = stringOption(options, 'storage');
-  if (text === undefined)
-    throw new UsageError('--storage is required: emptydir, pvc, pvc=CLAIM, s3, gcs or azure');
+  if (text === undefined) throw new UsageError(`--storage is required: ${KINDS_TEXT}`);
   const [kindText = '', claim] = text.split('=', 2);
   const kinds: Record<string, StorageRequest['kind']> = {
     emptydir: 'emptyDir',
@@ -36,10 +56,13 @@ function storageRequest(options: Options): StorageRequest {
     s3: 's3',
     gcs: 'gcs',
     azure: 'azure',
+    swift: 'swift',
+    ibmcos: 'ibmcos',
+    oss: 'oss',
   };
   const kind = kinds[kindText.toLowerCase()];
   if (kind === undefined || (claim !== undefined && kind !== 'pvc')) {
-    throw new UsageError(`--storage must be emptydir, pvc, pvc=CLAIM, s3, gcs or azure, not "${text}"`);
+    throw new UsageError(`--storage must be ${KINDS_TEXT}, not "${text}"`);
   }
   const misplaced = [...new Set(Object.values(KIND_OPTIONS).flat())].filter(
     (name) => !KIND_OPTIONS[kind].includes(name) && options[name] !== undefined,
@@ -70,7 +93,52 @@ function storageRequest(options: Options): StorageRequest {
       });
     case 'azure':
       return defined({ kind, accountName: field('account-name'), container: field('container') });
+    case 'swift':
+      return defined({
+        kind,
+        container: field('container'),
+        authURL: field('auth-url'),
+        authVersion: field('auth-version'),
+        domain: field('domain'),
+        tenant: field('tenant'),
+        regionName: field('region-name'),
+      });
+    case 'ibmcos':
+      return defined({
+        kind,
+        bucket: field('bucket'),
+        location: field('location'),
+        resourceGroupName: field('resource-group-name'),
+        resourceKeyCRN: field('resource-key-crn'),
+        serviceInstanceCRN: field('service-instance-crn'),
+      });
+    case 'oss':
+      return defined({
+        kind,
+        bucket: field('bucket'),
+        region: field('region'),
+        endpointAccessibility: field('endpoint-accessibility') as 'Internal' | 'Public' | undefined,
+      });
   }
+}
+
+/** Two secrets that only make sense together: both, or neither. */
+function secretPair(
+  options: Options,
+  io: Io,
+  [firstFile, firstEnv]: [OptionName, string],
+  [secondFile, secondEnv]: [OptionName, string],
+  what: string,
+): [string, string] | undefined {
+  const first = secretValue(options, io, firstFile, firstEnv);
+  const second = secretValue(options, io, secondFile, secondEnv);
+  if (first === undefined && second === undefined) return undefined;
+  if (first === undefined || second === undefined) {
+    throw new UsageError(
+      `${what} credentials need both: --${firstFile} and --${secondFile} (or ${firstEnv} and ${secondEnv})`,
+    );
+  }
+  return [first, second];
 }
 
 /** A secret from a file option or an environment variable; never from argv. */
@@ -102,6 +170,30 @@ function storageCredentials(
   if (kind === 'azure') {
     const accountKey = secretValue(options, io, 'azure-account-key-file', 'REGISTRY_PUSH_AZURE_ACCOUNT_KEY');
     return accountKey === undefined ? undefined : { kind, accountKey };
+  }
+  if (kind === 'swift') {
+    const pair = secretPair(
+      options,
+      io,
+      ['swift-username-file', 'REGISTRY_PUSH_SWIFT_USERNAME'],
+      ['swift-password-file', 'REGISTRY_PUSH_SWIFT_PASSWORD'],
+      'Swift',
+    );
+    return pair === undefined ? undefined : { kind, username: pair[0], password: pair[1] };
+  }
+  if (kind === 'ibmcos') {
+    const iamApiKey = secretValue(options, io, 'ibmcos-api-key-file', 'REGISTRY_PUSH_IBMCOS_API_KEY');
+    return iamApiKey === undefined ? undefined : { kind, iamApiKey };
+  }
+  if (kind === 'oss') {
+    const pair = secretPair(
+      options,
+      io,
+      ['oss-access-key-id-file', 'REGISTRY_PUSH_OSS_ACCESS_KEY_ID'],
+      ['oss-access-key-secret-file', 'REGISTRY_PUSH_OSS_ACCESS_KEY_SECRET'],
+      'OSS',
+    );
+    return pair === undefined ? undefined : { kind, accessKeyId: pair[0], accessKeySecret: pair[1] };
   }
   return undefined;
 }

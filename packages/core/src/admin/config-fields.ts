@@ -398,6 +398,14 @@ function checkStanza(backend: (typeof STORAGE_BACKENDS)[number], value: unknown,
   walk(value, '');
 }
 
+/**
+ * A storage stanza as `enable --storage` builds it, checked field by field against the CRD's rules (the
+ * same checks as `config set storage.<backend>.<field>`): `OPTION_INVALID` naming the field and the rule.
+ */
+export function checkStorageStanza(backend: (typeof STORAGE_BACKENDS)[number], stanza: object): void {
+  checkStanza(backend, stanza, `storage.${backend}`);
+}
+
 /** A JSON value (from a whole stanza) against a field's kind. */
 function checkValue(path: string, kind: FieldKind, value: unknown): void {
   switch (kind.type) {

@@ -3,6 +3,7 @@ import { RegistryNames, Resources } from '../cluster/resources.js';
 import type { DataObject, RegistryConfig } from '../cluster/openshift-objects.js';
 import { RegistryPushError, isRegistryPushError } from '../errors.js';
 import { AdminNames, AdminResources, type PersistentVolumeClaim } from './admin-objects.js';
+import { checkStorageStanza } from './config-fields.js';
 
 /** The storage `enable` can configure, with the stanza fields an admin usually sets. */
 export type StorageRequest =
@@ -10,13 +11,34 @@ export type StorageRequest =
   | { kind: 'pvc'; claim?: string }
   | { kind: 's3'; bucket?: string; region?: string; regionEndpoint?: string }
   | { kind: 'gcs'; bucket?: string; region?: string; projectID?: string }
-  | { kind: 'azure'; accountName?: string; container?: string; cloudName?: string };
+  | { kind: 'azure'; accountName?: string; container?: string; cloudName?: string }
+  | {
+      kind: 'swift';
+      container?: string;
+      authURL?: string;
+      authVersion?: string;
+      domain?: string;
+      tenant?: string;
+      regionName?: string;
+    }
+  | {
+      kind: 'ibmcos';
+      bucket?: string;
+      location?: string;
+      resourceGroupName?: string;
+      resourceKeyCRN?: string;
+      serviceInstanceCRN?: string;
+    }
+  | { kind: 'oss'; bucket?: string; region?: string; endpointAccessibility?: 'Internal' | 'Public' };
 
 /** Storage credentials for `image-registry-private-configuration-user`; never printed. */
 export type StorageCredentials =
   | { kind: 's3'; accessKey: string; secretKey: string }
   | { kind: 'gcs'; keyfile: string }
-  | { kind: 'azure'; accountKey: string };
+  | { kind: 'azure'; accountKey: string }
+  | { kind: 'swift'; username: string; password: string }
+  | { kind: 'ibmcos'; iamApiKey: string }
+  | { kind: 'oss'; accessKeyId: string; accessKeySecret: string };
 
 /** The keys the registry operator reads from the credentials secret, per backend (OpenShift docs). */
 export const CREDENTIAL_KEYS = {
@@ -164,6 +186,24 @@ export function credentialData(credentials: StorageCredentials): Record<string, 
       return { REGISTRY_STORAGE_GCS_KEYFILE: credentials.keyfile };
     case 'azure':
       return { REGISTRY_STORAGE_AZURE_ACCOUNTKEY: credentials.accountKey };
+    case 'swift':
+      return {
+        REGISTRY_STORAGE_SWIFT_USERNAME: credentials.username,
+        REGISTRY_STORAGE_SWIFT_PASSWORD: credentials.password,
+      };
+    case 'ibmcos':
+      return { REGISTRY_STORAGE_IBMCOS_IAMAPIKEY: credentials.iamApiKey };
+    case 'oss':
+      // The profile the operator reads, as its minted Alibaba credentials have it.
+      return {
+        credentials: [
+          '[default]',
+          'type = access_key',
+          `access_key_id = ${credentials.accessKeyId}`,
+          `access_key_secret = ${credentials.accessKeySecret}`,
+          '',
+        ].join('\n'),
+      };
   }
 }
 
@@ -278,13 +318,16 @@ async function planCloud(
   credentials: StorageCredentials | undefined,
   warnings: string[],
 ): Promise<void> {
-  const where =
+  checkStorageStanza(request.kind, storageStanza(request));
+  const [where, what] =
     request.kind === 'azure'
-      ? request.accountName !== undefined && request.container !== undefined
-      : request.bucket !== undefined;
+      ? [request.accountName !== undefined && request.container !== undefined, 'account name and container']
+      : request.kind === 'swift'
+        ? [request.container !== undefined && request.authURL !== undefined, 'container and auth URL']
+        : [request.bucket !== undefined, 'bucket'];
   if (!where) {
     warnings.push(
-      `No ${request.kind === 'azure' ? 'account name and container' : 'bucket'} given: the operator creates one only when it has the cloud credentials of an installer-provisioned cluster on that cloud.`,
+      `No ${what} given: the operator creates one only when it has the cloud credentials of an installer-provisioned cluster on that cloud.`,
     );
   }
   if (credentials !== undefined) return;

@@ -181,3 +181,113 @@ describe('a cluster that started without storage (Removed)', () => {
     expect(forbidden.hint).toMatch(/needs cluster-admin/);
   });
 });
+
+describe('enable on the other object stores of the CRD (Swift, IBM COS, Alibaba OSS)', () => {
+  let cluster: RunningCluster;
+  let admin: ClusterClient;
+  const secretData = async (): Promise<Record<string, string>> => {
+    const stored = await admin.get<DataObject>(
+      Resources.secret,
+      'image-registry-private-configuration-user',
+      RegistryNames.namespace,
+    );
+    return Object.fromEntries(
+      Object.entries(stored.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString()]),
+    );
+  };
+
+  beforeAll(async () => {
+    cluster = await startCluster({ storage: 'none', routerMode: 'port', registryRolloutDelayMs: 150 });
+    admin = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
+  });
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('enables Swift with its user name and password in the documented keys, never reported', async () => {
+    const password = 'swift-pass-word-42';
+    const result = await enableRegistry(admin, {
+      storage: {
+        kind: 'swift',
+        container: 'registry',
+        authURL: 'https://keystone.example:5000/v3',
+        authVersion: '3',
+      },
+      credentials: { kind: 'swift', username: 'registry-user', password },
+      ...fast,
+    });
+    expect(result.patch.spec['storage']).toEqual({
+      swift: { container: 'registry', authURL: 'https://keystone.example:5000/v3', authVersion: '3' },
+    });
+    expect(result.credentials?.keys).toEqual([
+      'REGISTRY_STORAGE_SWIFT_USERNAME',
+      'REGISTRY_STORAGE_SWIFT_PASSWORD',
+    ]);
+    expect(JSON.stringify(result)).not.toContain(password);
+    expect(result.available).toBe(true);
+    expect(await secretData()).toMatchObject({
+      REGISTRY_STORAGE_SWIFT_USERNAME: 'registry-user',
+      REGISTRY_STORAGE_SWIFT_PASSWORD: password,
+    });
+    const current = await admin.get<RegistryConfig>(Resources.registryConfig, RegistryNames.operatorConfig);
+    expect(current.status?.conditions?.find((c) => c.type === 'StorageExists')).toMatchObject({
+      status: 'True',
+      reason: 'Swift Container Exists',
+    });
+  });
+
+  it('refuses an IBM COS resource key that is not a CRN, naming the field and the rule, and changes nothing', async () => {
+    const before = await admin.get<RegistryConfig>(Resources.registryConfig, RegistryNames.operatorConfig);
+    const error = await failure(
+      enableRegistry(admin, {
+        storage: { kind: 'ibmcos', bucket: 'registry', location: 'us-east', resourceKeyCRN: 'not-a-crn' },
+        credentials: { kind: 'ibmcos', iamApiKey: 'iam-key-1' },
+        ...fast,
+      }),
+    );
+    expect(error.code).toBe('OPTION_INVALID');
+    expect(error.message).toMatch(/storage\.ibmcos\.resourceKeyCRN/);
+    expect(error.message).toMatch(/resource key CRN/);
+    const after = await admin.get<RegistryConfig>(Resources.registryConfig, RegistryNames.operatorConfig);
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(await secretData()).not.toHaveProperty('REGISTRY_STORAGE_IBMCOS_IAMAPIKEY');
+  });
+
+  it('enables IBM COS with its IAM API key, then Alibaba OSS with the credentials profile the operator reads', async () => {
+    const crn = 'crn:v1:bluemix:public:cloud-object-storage:global:a/1234:5678::';
+    const keyCrn = 'crn:v1:bluemix:public:cloud-object-storage:global:a/1234:5678:resource-key:9abc';
+    const cos = await enableRegistry(admin, {
+      storage: {
+        kind: 'ibmcos',
+        bucket: 'registry',
+        location: 'us-east',
+        resourceKeyCRN: keyCrn,
+        serviceInstanceCRN: crn,
+      },
+      credentials: { kind: 'ibmcos', iamApiKey: 'iam-key-1' },
+      ...fast,
+    });
+    // The other backend goes in the same patch: one stanza at a time.
+    expect(cos.patch.spec['storage']).toMatchObject({ ibmcos: { bucket: 'registry' }, swift: null });
+    expect(cos.available).toBe(true);
+    expect((await secretData())['REGISTRY_STORAGE_IBMCOS_IAMAPIKEY']).toBe('iam-key-1');
+
+    const oss = await enableRegistry(admin, {
+      storage: {
+        kind: 'oss',
+        bucket: 'registry-oss',
+        region: 'cn-hangzhou',
+        endpointAccessibility: 'Internal',
+      },
+      credentials: { kind: 'oss', accessKeyId: 'LTAI-id', accessKeySecret: 'oss-secret-7' },
+      ...fast,
+    });
+    expect(oss.patch.spec['storage']).toMatchObject({ oss: { bucket: 'registry-oss' }, ibmcos: null });
+    expect(oss.credentials?.keys).toEqual(['credentials']);
+    expect(JSON.stringify(oss)).not.toContain('oss-secret-7');
+    expect((await secretData())['credentials']).toBe(
+      '[default]\ntype = access_key\naccess_key_id = LTAI-id\naccess_key_secret = oss-secret-7\n',
+    );
+    expect(oss.available).toBe(true);
+  });
+});
