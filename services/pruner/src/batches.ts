@@ -29,30 +29,3 @@ export function imageBatches(units: readonly ImageUnit[], size: number): string[
     batch.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)).map((unit) => unit.id),
   );
 }
-
-/**
- * Image units that can run right after one stream unit instead of waiting for phase 2: those whose only
- * prerequisite is that stream unit (`dependsOn`), that share no blob with another planned image and have no
- * planned list parent or child (a linked group of one). Once that stream's history no longer names the
- * image, nothing the plan still has to do stands between it and its deletion; every delete is still
- * decided on the live view at its moment, as in phase 2. Phase 2 skips the ones already recorded, and
- * runs the rest (a follower that did not finish cleanly is left to it).
- *
- * This lets the API-bound Image deletes overlap the registry-bound link deletes of phase 1, instead of
- * starting only when every stream unit is through.
- *
- * @returns Image unit ids by stream unit id, in plan order.
- */
-export function streamFollowers(units: readonly ImageUnit[]): Map<string, string[]> {
-  const followers = new Map<string, string[]>();
-  for (const group of linkedGroups(units)) {
-    if (group.length !== 1) continue;
-    const [unit] = group as [ImageUnit];
-    if (unit.dependsOn.length !== 1 || unit.parents.length > 0) continue;
-    const stream = unit.dependsOn[0]!;
-    const list = followers.get(stream);
-    if (list === undefined) followers.set(stream, [unit.id]);
-    else list.push(unit.id);
-  }
-  return followers;
-}

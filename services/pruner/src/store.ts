@@ -366,27 +366,6 @@ export class RunStore {
     }
   }
 
-  /**
-   * The image units each stream unit is the only prerequisite of (see `streamFollowers`), made once when
-   * the plan is stored: the stream unit's job runs them right after it.
-   */
-  async putFollowers(runId: string, followers: ReadonlyMap<string, readonly string[]>): Promise<void> {
-    const key = this.#key('run', runId, 'plan-followers');
-    await this.#redis.del(key);
-    const entries = [...followers];
-    for (let start = 0; start < entries.length; start += PLAN_PAGE) {
-      const page = entries.slice(start, start + PLAN_PAGE);
-      if (page.length > 0)
-        await this.#redis.hset(key, ...page.flatMap(([stream, images]) => [stream, JSON.stringify(images)]));
-    }
-  }
-
-  /** The image units that follow a stream unit; none for a plan stored without them. */
-  async getFollowers(runId: string, streamUnit: string): Promise<string[]> {
-    const text = await this.#redis.hget(this.#key('run', runId, 'plan-followers'), streamUnit);
-    return text === null ? [] : (JSON.parse(text) as string[]);
-  }
-
   /** The stored image batches, or undefined when none were stored (a plan stored by an earlier version). */
   async getBatches(runId: string): Promise<string[][] | undefined> {
     const texts = await this.#redis.lrange(this.#key('run', runId, 'plan-batches'), 0, -1);
@@ -588,7 +567,6 @@ export class RunStore {
       .expire(this.#key('run', runId, 'plan-ids'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'plan-units'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'plan-batches'), FINISHED_RUN_TTL_SECONDS)
-      .expire(this.#key('run', runId, 'plan-followers'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'results'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'unsettled'), FINISHED_RUN_TTL_SECONDS)
       .expire(this.#key('run', runId, 'progress'), FINISHED_RUN_TTL_SECONDS)
@@ -639,7 +617,6 @@ export class RunStore {
         this.#key('run', id, 'plan-ids'),
         this.#key('run', id, 'plan-units'),
         this.#key('run', id, 'plan-batches'),
-        this.#key('run', id, 'plan-followers'),
         this.#key('run', id, 'results'),
         this.#key('run', id, 'unsettled'),
         this.#key('run', id, 'progress'),

@@ -32,7 +32,7 @@ import {
   type PlanJobData,
   type PlanJobResult,
 } from '../jobs.js';
-import { imageBatches, streamFollowers } from '../batches.js';
+import { imageBatches } from '../batches.js';
 import { collectGarbage, collectWhileReading, releaseMemory } from '../memory.js';
 import { runIsOver, type PlanHead, type RunRecord, type StoredPlan } from '../store.js';
 import { approvedChanges, restrictToApproved } from '../web/approve.js';
@@ -160,7 +160,6 @@ async function planAndStore(
   // is in memory anyway, so the images step need not read the units back.
   const images = plan.units.filter((unit) => unit.type === 'image');
   await ctx.store.putBatches(runId, imageBatches(images, ctx.settings.batchSize));
-  await ctx.store.putFollowers(runId, streamFollowers(images));
   const undoWindowMs = await beginUndoRecord(ctx, record, plan);
   if (explored(ctx, record)) await ctx.explorer?.put(buildExplorerIndex(runId, plan));
   await ctx.store.updateRun(runId, {

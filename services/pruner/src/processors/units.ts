@@ -21,7 +21,7 @@ import {
 import type { LoadedRun, PrunerContext } from '../context.js';
 import type { BatchJobData, StreamJobData } from '../jobs.js';
 import { runIsOver } from '../store.js';
-import { failureKind, failureLines, streamSettled, throttled } from '../results.js';
+import { failureKind, failureLines, throttled } from '../results.js';
 
 /** What a unit job returns. */
 export interface UnitJobResult {
@@ -111,38 +111,6 @@ async function recordResult(
   ctx.logger.info({ runId, unit: unit.id, status: result.status }, 'unit done');
 }
 
-/**
- * The image units that rely on this stream unit alone (see `streamFollowers`), run now that its history no
- * longer names them: their Image deletes (API calls) overlap the other stream units' link deletes (registry
- * calls) instead of all waiting for phase 2. Only a clean result is recorded; a follower that failed, or
- * that a stopping worker did not reach, is left to phase 2, which skips the recorded ones.
- */
-async function runFollowers(ctx: PrunerContext, run: LoadedRun, streamUnit: string): Promise<void> {
-  const runId = run.record.runId;
-  const ids = await ctx.store.getFollowers(runId, streamUnit);
-  if (ids.length === 0) return;
-  const recorded = await ctx.store.getUnitResults(runId, ids);
-  const units = await ctx.unitsOf(
-    run,
-    ids.filter((id) => !recorded.has(id)),
-    'image',
-  );
-  const state = ctx.newState();
-  const options = await ctx.executeOptions(run);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < units.length && !ctx.shutdown.aborted) {
-      const unit = units[next++]!;
-      await holdRunLock(ctx, runId);
-      const result = await executeUnit(unit, run.context, options, state);
-      if (failureKind(result) !== 'none') continue;
-      await recordResult(ctx, run, unit, result);
-      await ctx.failpoints.hit('follower-unit');
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(ctx.settings.unitConcurrency, units.length) }, lane));
-}
-
 function permanentFailure(runId: string, results: readonly UnitResult[]): UnrecoverableError | undefined {
   const failed = results.filter((result) => failureKind(result) !== 'none');
   if (failed.length === 0) return undefined;
@@ -162,7 +130,6 @@ export async function processStream(job: Job<StreamJobData>, ctx: PrunerContext)
   const result = await runUnit(job, ctx, run, unit, ctx.newState());
   const failure = permanentFailure(run.record.runId, [result]);
   if (failure !== undefined) throw failure;
-  if (streamSettled(result)) await runFollowers(ctx, run, unit.id);
   return { units: 1, failed: 0, resumed: 0 };
 }
 
