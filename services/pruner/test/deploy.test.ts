@@ -446,6 +446,7 @@ describe.runIf(root)('the deploy manifests, applied and run as their ServiceAcco
     verb: string;
     errors: RegExp;
     refusal: string;
+    env?: Record<string, string>;
   }> = [
     // The API's image deletes, and the registry's, which checks `delete images` too.
     {
@@ -461,58 +462,64 @@ describe.runIf(root)('the deploy manifests, applied and run as their ServiceAcco
       verb: 'update',
       errors: /\d+× FORBIDDEN$/,
       refusal: 'may not update imagestreams.image.openshift.io',
+      // A run with an undo window records each stream as read, so it reads and replaces (PUT); a one-phase
+      // run would patch, which the deploy's own role grants.
+      env: { PRUNER_UNDO_WINDOW: '1h' },
     },
   ];
-  it.each(operatorRemovals)('fails clearly without $what', async ({ resource, verb, errors, refusal }) => {
-    const got = await kubectl(['get', 'clusterrole', 'system:image-pruner', '-o', 'json']);
-    expect(got.code, got.stderr).toBe(0);
-    const original = JSON.parse(got.stdout) as {
-      metadata: Record<string, unknown>;
-      rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
-    };
-    // A rule left without verbs goes (the API rejects an empty verb list, as kube does).
-    const rules = original.rules
-      .map((rule) =>
-        rule.apiGroups.includes('image.openshift.io') && rule.resources.includes(resource)
-          ? { ...rule, verbs: rule.verbs.filter((v) => v !== verb) }
-          : rule,
-      )
-      .filter((rule) => rule.verbs.length > 0);
-    expect(rules).not.toEqual(original.rules);
-    const changed = join(world.work, `image-pruner-${verb}.json`);
-    await writeFile(changed, JSON.stringify({ ...original, rules }));
-    expect((await kubectl(['replace', '-f', changed])).code).toBe(0);
-    try {
-      const dir = join(world.work, `pod-${verb}`);
-      const pod = await podOf(dir);
-      const env = workerEnv(pod.env, join(dir, 'in-cluster.kubeconfig'));
-      await pushGenerations(world, 'deployed', `op-${verb}`);
-      const worker = workers.start('sa-worker', env);
-      await worker.port();
-      const run = await runCli(['enqueue', '--confirm', '--wait'], env);
-      expect(run.code, run.stdout).toBe(1);
-      expect(run.stderr).toBe('');
-      const first = run.stdout.split('\n')[0] ?? '';
-      expect(first).toMatch(/^manual-\S+ failed full: /);
-      expect(first).toMatch(errors);
-      // The worker's log names the permission.
-      expect(JSON.stringify(worker.logs)).toContain(refusal);
-    } finally {
-      const now = JSON.parse(
-        (await kubectl(['get', 'clusterrole', 'system:image-pruner', '-o', 'json'])).stdout,
-      ) as {
-        metadata: { resourceVersion: string };
+  it.each(operatorRemovals)(
+    'fails clearly without $what',
+    async ({ resource, verb, errors, refusal, env: extra }) => {
+      const got = await kubectl(['get', 'clusterrole', 'system:image-pruner', '-o', 'json']);
+      expect(got.code, got.stderr).toBe(0);
+      const original = JSON.parse(got.stdout) as {
+        metadata: Record<string, unknown>;
+        rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
       };
-      const restore = join(world.work, `image-pruner-restore.json`);
-      await writeFile(
-        restore,
-        JSON.stringify({
-          ...original,
-          metadata: { ...original.metadata, resourceVersion: now.metadata.resourceVersion },
-        }),
-      );
-      const restored = await kubectl(['replace', '-f', restore]);
-      expect(restored.code, restored.stderr).toBe(0);
-    }
-  });
+      // A rule left without verbs goes (the API rejects an empty verb list, as kube does).
+      const rules = original.rules
+        .map((rule) =>
+          rule.apiGroups.includes('image.openshift.io') && rule.resources.includes(resource)
+            ? { ...rule, verbs: rule.verbs.filter((v) => v !== verb) }
+            : rule,
+        )
+        .filter((rule) => rule.verbs.length > 0);
+      expect(rules).not.toEqual(original.rules);
+      const changed = join(world.work, `image-pruner-${verb}.json`);
+      await writeFile(changed, JSON.stringify({ ...original, rules }));
+      expect((await kubectl(['replace', '-f', changed])).code).toBe(0);
+      try {
+        const dir = join(world.work, `pod-${verb}`);
+        const pod = await podOf(dir);
+        const env = { ...workerEnv(pod.env, join(dir, 'in-cluster.kubeconfig')), ...extra };
+        await pushGenerations(world, 'deployed', `op-${verb}`);
+        const worker = workers.start('sa-worker', env);
+        await worker.port();
+        const run = await runCli(['enqueue', '--confirm', '--wait'], env);
+        expect(run.code, run.stdout).toBe(1);
+        expect(run.stderr).toBe('');
+        const first = run.stdout.split('\n')[0] ?? '';
+        expect(first).toMatch(/^manual-\S+ failed full: /);
+        expect(first).toMatch(errors);
+        // The worker's log names the permission.
+        expect(JSON.stringify(worker.logs)).toContain(refusal);
+      } finally {
+        const now = JSON.parse(
+          (await kubectl(['get', 'clusterrole', 'system:image-pruner', '-o', 'json'])).stdout,
+        ) as {
+          metadata: { resourceVersion: string };
+        };
+        const restore = join(world.work, `image-pruner-restore.json`);
+        await writeFile(
+          restore,
+          JSON.stringify({
+            ...original,
+            metadata: { ...original.metadata, resourceVersion: now.metadata.resourceVersion },
+          }),
+        );
+        const restored = await kubectl(['replace', '-f', restore]);
+        expect(restored.code, restored.stderr).toBe(0);
+      }
+    },
+  );
 });
