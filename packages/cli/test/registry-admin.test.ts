@@ -226,7 +226,7 @@ describe('registry admin commands', () => {
       const half = await run(swift);
       expect(half.code).toBe(2);
       expect(half.stderr).toMatch(
-        /Swift credentials need both: --swift-username-file and --swift-password-file/,
+        /Swift credentials need both keys: --swift-username-file and --swift-password-file/,
       );
       expectNoSecrets(half);
       const misplaced = await run([

@@ -46,21 +46,47 @@ const KIND_OPTIONS: Record<StorageRequest['kind'], readonly OptionName[]> = {
 
 const KINDS_TEXT = 'emptydir, pvc, pvc=CLAIM, s3, gcs, azure, swift, ibmcos or oss';
 
+type CloudKind = Exclude<StorageRequest['kind'], 'emptyDir' | 'pvc'>;
+
+/** The stanza field each option sets, per object store. */
+const STANZA_OPTIONS: Record<CloudKind, Record<string, OptionName>> = {
+  s3: { bucket: 'bucket', region: 'region', regionEndpoint: 'region-endpoint' },
+  gcs: { bucket: 'bucket', region: 'region', projectID: 'project-id' },
+  azure: { accountName: 'account-name', container: 'container' },
+  swift: {
+    container: 'container',
+    authURL: 'auth-url',
+    authVersion: 'auth-version',
+    domain: 'domain',
+    tenant: 'tenant',
+    regionName: 'region-name',
+  },
+  ibmcos: {
+    bucket: 'bucket',
+    location: 'location',
+    resourceGroupName: 'resource-group-name',
+    resourceKeyCRN: 'resource-key-crn',
+    serviceInstanceCRN: 'service-instance-crn',
+  },
+  oss: { bucket: 'bucket', region: 'region', endpointAccessibility: 'endpoint-accessibility' },
+};
+
+const KINDS: Record<string, StorageRequest['kind']> = {
+  emptydir: 'emptyDir',
+  pvc: 'pvc',
+  s3: 's3',
+  gcs: 'gcs',
+  azure: 'azure',
+  swift: 'swift',
+  ibmcos: 'ibmcos',
+  oss: 'oss',
+};
+
 function storageRequest(options: Options): StorageRequest {
   const text = stringOption(options, 'storage');
   if (text === undefined) throw new UsageError(`--storage is required: ${KINDS_TEXT}`);
   const [kindText = '', claim] = text.split('=', 2);
-  const kinds: Record<string, StorageRequest['kind']> = {
-    emptydir: 'emptyDir',
-    pvc: 'pvc',
-    s3: 's3',
-    gcs: 'gcs',
-    azure: 'azure',
-    swift: 'swift',
-    ibmcos: 'ibmcos',
-    oss: 'oss',
-  };
-  const kind = kinds[kindText.toLowerCase()];
+  const kind = KINDS[kindText.toLowerCase()];
   if (kind === undefined || (claim !== undefined && kind !== 'pvc')) {
     throw new UsageError(`--storage must be ${KINDS_TEXT}, not "${text}"`);
   }
@@ -68,77 +94,18 @@ function storageRequest(options: Options): StorageRequest {
     (name) => !KIND_OPTIONS[kind].includes(name) && options[name] !== undefined,
   );
   if (misplaced.length > 0) throw new UsageError(`--${misplaced[0] ?? ''} does not apply to ${kind} storage`);
-  const field = (name: OptionName): string | undefined => stringOption(options, name);
-  const defined = <T extends object>(value: T): T =>
-    Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-  switch (kind) {
-    case 'emptyDir':
-      return { kind };
-    case 'pvc':
-      if (claim === '') throw new UsageError('--storage pvc=CLAIM needs a claim name after "="');
-      return claim === undefined ? { kind } : { kind, claim };
-    case 's3':
-      return defined({
-        kind,
-        bucket: field('bucket'),
-        region: field('region'),
-        regionEndpoint: field('region-endpoint'),
-      });
-    case 'gcs':
-      return defined({
-        kind,
-        bucket: field('bucket'),
-        region: field('region'),
-        projectID: field('project-id'),
-      });
-    case 'azure':
-      return defined({ kind, accountName: field('account-name'), container: field('container') });
-    case 'swift':
-      return defined({
-        kind,
-        container: field('container'),
-        authURL: field('auth-url'),
-        authVersion: field('auth-version'),
-        domain: field('domain'),
-        tenant: field('tenant'),
-        regionName: field('region-name'),
-      });
-    case 'ibmcos':
-      return defined({
-        kind,
-        bucket: field('bucket'),
-        location: field('location'),
-        resourceGroupName: field('resource-group-name'),
-        resourceKeyCRN: field('resource-key-crn'),
-        serviceInstanceCRN: field('service-instance-crn'),
-      });
-    case 'oss':
-      return defined({
-        kind,
-        bucket: field('bucket'),
-        region: field('region'),
-        endpointAccessibility: field('endpoint-accessibility') as 'Internal' | 'Public' | undefined,
-      });
+  if (kind === 'emptyDir') return { kind };
+  if (kind === 'pvc') {
+    if (claim === '') throw new UsageError('--storage pvc=CLAIM needs a claim name after "="');
+    return claim === undefined ? { kind } : { kind, claim };
   }
-}
-
-/** Two secrets that only make sense together: both, or neither. */
-function secretPair(
-  options: Options,
-  io: Io,
-  [firstFile, firstEnv]: [OptionName, string],
-  [secondFile, secondEnv]: [OptionName, string],
-  what: string,
-): [string, string] | undefined {
-  const first = secretValue(options, io, firstFile, firstEnv);
-  const second = secretValue(options, io, secondFile, secondEnv);
-  if (first === undefined && second === undefined) return undefined;
-  if (first === undefined || second === undefined) {
-    throw new UsageError(
-      `${what} credentials need both: --${firstFile} and --${secondFile} (or ${firstEnv} and ${secondEnv})`,
-    );
-  }
-  return [first, second];
+  const fields = Object.entries(STANZA_OPTIONS[kind]).flatMap(([field, option]) => {
+    const value = stringOption(options, option);
+    return value === undefined ? [] : [[field, value] as const];
+  });
+  // The stanza's values are checked against the CRD's rules by the core (enableRegistry).
+  const request: StorageRequest = { kind, ...Object.fromEntries(fields) };
+  return request;
 }
 
 /** A secret from a file option or an environment variable; never from argv. */
@@ -147,55 +114,72 @@ function secretValue(options: Options, io: Io, file: OptionName, env: string): s
   return value === '' ? undefined : value;
 }
 
+/** Where one secret of a store's credentials comes from: a file option, or an environment variable. */
+type SecretSource = readonly [file: OptionName, env: string];
+
+/** Each store's secrets (all of them, or none), and the credentials they make. */
+const SECRETS: {
+  [K in Exclude<CloudKind, 'gcs'>]: {
+    name: string;
+    sources: readonly SecretSource[];
+    make: (values: string[]) => Extract<StorageCredentials, { kind: K }>;
+  };
+} = {
+  s3: {
+    name: 'S3',
+    sources: [
+      ['s3-access-key-file', 'REGISTRY_PUSH_S3_ACCESS_KEY'],
+      ['s3-secret-key-file', 'REGISTRY_PUSH_S3_SECRET_KEY'],
+    ],
+    make: ([accessKey = '', secretKey = '']) => ({ kind: 's3', accessKey, secretKey }),
+  },
+  azure: {
+    name: 'Azure',
+    sources: [['azure-account-key-file', 'REGISTRY_PUSH_AZURE_ACCOUNT_KEY']],
+    make: ([accountKey = '']) => ({ kind: 'azure', accountKey }),
+  },
+  swift: {
+    name: 'Swift',
+    sources: [
+      ['swift-username-file', 'REGISTRY_PUSH_SWIFT_USERNAME'],
+      ['swift-password-file', 'REGISTRY_PUSH_SWIFT_PASSWORD'],
+    ],
+    make: ([username = '', password = '']) => ({ kind: 'swift', username, password }),
+  },
+  ibmcos: {
+    name: 'IBM COS',
+    sources: [['ibmcos-api-key-file', 'REGISTRY_PUSH_IBMCOS_API_KEY']],
+    make: ([iamApiKey = '']) => ({ kind: 'ibmcos', iamApiKey }),
+  },
+  oss: {
+    name: 'OSS',
+    sources: [
+      ['oss-access-key-id-file', 'REGISTRY_PUSH_OSS_ACCESS_KEY_ID'],
+      ['oss-access-key-secret-file', 'REGISTRY_PUSH_OSS_ACCESS_KEY_SECRET'],
+    ],
+    make: ([accessKeyId = '', accessKeySecret = '']) => ({ kind: 'oss', accessKeyId, accessKeySecret }),
+  },
+};
+
 function storageCredentials(
   options: Options,
   io: Io,
   kind: StorageRequest['kind'],
 ): StorageCredentials | undefined {
-  if (kind === 's3') {
-    const accessKey = secretValue(options, io, 's3-access-key-file', 'REGISTRY_PUSH_S3_ACCESS_KEY');
-    const secretKey = secretValue(options, io, 's3-secret-key-file', 'REGISTRY_PUSH_S3_SECRET_KEY');
-    if (accessKey === undefined && secretKey === undefined) return undefined;
-    if (accessKey === undefined || secretKey === undefined) {
-      throw new UsageError(
-        'S3 credentials need both keys: --s3-access-key-file and --s3-secret-key-file (or REGISTRY_PUSH_S3_ACCESS_KEY and REGISTRY_PUSH_S3_SECRET_KEY)',
-      );
-    }
-    return { kind, accessKey, secretKey };
-  }
   if (kind === 'gcs') {
     const keyfile = readOptionFile(options, 'gcs-keyfile');
     return keyfile === undefined ? undefined : { kind, keyfile };
   }
-  if (kind === 'azure') {
-    const accountKey = secretValue(options, io, 'azure-account-key-file', 'REGISTRY_PUSH_AZURE_ACCOUNT_KEY');
-    return accountKey === undefined ? undefined : { kind, accountKey };
+  if (kind === 'emptyDir' || kind === 'pvc') return undefined;
+  const { name, sources, make } = SECRETS[kind];
+  const values = sources.map(([file, env]) => secretValue(options, io, file, env));
+  if (values.every((value) => value === undefined)) return undefined;
+  if (values.some((value) => value === undefined)) {
+    const files = sources.map(([file]) => `--${file}`).join(' and ');
+    const envs = sources.map(([, env]) => env).join(' and ');
+    throw new UsageError(`${name} credentials need both keys: ${files} (or ${envs})`);
   }
-  if (kind === 'swift') {
-    const pair = secretPair(
-      options,
-      io,
-      ['swift-username-file', 'REGISTRY_PUSH_SWIFT_USERNAME'],
-      ['swift-password-file', 'REGISTRY_PUSH_SWIFT_PASSWORD'],
-      'Swift',
-    );
-    return pair === undefined ? undefined : { kind, username: pair[0], password: pair[1] };
-  }
-  if (kind === 'ibmcos') {
-    const iamApiKey = secretValue(options, io, 'ibmcos-api-key-file', 'REGISTRY_PUSH_IBMCOS_API_KEY');
-    return iamApiKey === undefined ? undefined : { kind, iamApiKey };
-  }
-  if (kind === 'oss') {
-    const pair = secretPair(
-      options,
-      io,
-      ['oss-access-key-id-file', 'REGISTRY_PUSH_OSS_ACCESS_KEY_ID'],
-      ['oss-access-key-secret-file', 'REGISTRY_PUSH_OSS_ACCESS_KEY_SECRET'],
-      'OSS',
-    );
-    return pair === undefined ? undefined : { kind, accessKeyId: pair[0], accessKeySecret: pair[1] };
-  }
-  return undefined;
+  return (make as (values: string[]) => StorageCredentials)(values as string[]);
 }
 
 function resultText(result: EnableResult): string[] {
