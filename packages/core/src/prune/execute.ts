@@ -335,14 +335,15 @@ async function decidedDelete(
  * go from the last to the first so that earlier indexes hold; a tag whose every item goes is removed whole,
  * as the read-and-replace path does. Undefined when the plan did not give every item's place.
  */
-export function historyPatch(unit: StreamUnit): JsonPatchOperation[] | undefined {
+function historyPatch(unit: StreamUnit): JsonPatchOperation[] | undefined {
   if (unit.resourceVersion === undefined || unit.resourceVersion === '' || unit.uid === '') return undefined;
-  const byTag = new Map<number, { size: number; items: Map<number, HistoryRemoval> }>();
+  const byTag = new Map<number, { name: string; size: number; items: Map<number, HistoryRemoval> }>();
   for (const removal of unit.removals) {
     if (removal.position === undefined) return undefined;
     const [tag, item, size] = removal.position;
-    const entry = byTag.get(tag) ?? { size, items: new Map<number, HistoryRemoval>() };
-    if (entry.size !== size || entry.items.has(item)) return undefined;
+    const entry = byTag.get(tag) ?? { name: removal.tag, size, items: new Map<number, HistoryRemoval>() };
+    // Places that do not add up (a plan written by hand, or by a bug): the read-and-replace decides.
+    if (entry.name !== removal.tag || entry.size !== size || entry.items.has(item)) return undefined;
     entry.items.set(item, removal);
     byTag.set(tag, entry);
   }
@@ -351,12 +352,11 @@ export function historyPatch(unit: StreamUnit): JsonPatchOperation[] | undefined
     { op: 'test', path: '/metadata/resourceVersion', value: unit.resourceVersion },
   ];
   for (const tag of [...byTag.keys()].sort((a, b) => b - a)) {
-    const { size, items } = byTag.get(tag)!;
+    const { name, size, items } = byTag.get(tag)!;
     const base = `/status/tags/${tag}`;
-    operations.push({ op: 'test', path: `${base}/tag`, value: items.values().next().value!.tag });
+    operations.push({ op: 'test', path: `${base}/tag`, value: name });
     for (const item of [...items.keys()].sort((a, b) => b - a)) {
       const removal = items.get(item)!;
-      if (removal.tag !== items.values().next().value!.tag) return undefined;
       operations.push(
         { op: 'test', path: `${base}/items/${item}/image`, value: removal.image },
         { op: 'test', path: `${base}/items/${item}/created`, value: removal.created },
@@ -369,17 +369,17 @@ export function historyPatch(unit: StreamUnit): JsonPatchOperation[] | undefined
 }
 
 /**
- * The removals as one guarded patch (see {@link historyPatch}) when nothing needs the stream as it was read
- * (no undo record) and the stream has not changed since it was planned: one call instead of a read and a
- * write. Whether it was done; anything else (the stream changed, a server without JSON patch) goes on to
- * the read-and-replace path, which decides again on what it reads.
- */
-/**
  * Ports whose server refused the patch (403: the operator's `system:image-pruner` role grants `update` of
  * `imagestreams/status`, not `patch`): asked once, then read-and-replace for the rest of the process.
  */
 const patchRefused = new WeakSet<PruneCluster>();
 
+/**
+ * The removals as one guarded patch (see {@link historyPatch}) when nothing needs the stream as it was read
+ * (no undo record) and the stream has not changed since it was planned: one call instead of a read and a
+ * write. Whether it was done; anything else (the stream changed, a server without JSON patch) goes on to
+ * the read-and-replace path, which decides again on what it reads.
+ */
 async function patchedHistory(
   unit: StreamUnit,
   recorder: UnitRecorder,
