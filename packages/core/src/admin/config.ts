@@ -495,8 +495,31 @@ export async function setRegistryConfig(
   options: ConfigChangeOptions = {},
 ): Promise<ConfigChangeResult> {
   const parsed = parseConfigSettings(settings);
-  const config = await readConfig(client);
-  return change(client, config, applySettings(config.spec, parsed), options);
+  return onFreshConfig(client, (config) =>
+    change(client, config, applySettings(config.spec, parsed), options),
+  );
+}
+
+/** Writes that the config met while a change was computed (the operator's own status updates, mostly). */
+const CONFLICT_ATTEMPTS = 5;
+
+/**
+ * Makes a change on the config as read now. The patch carries that read's resourceVersion, so a write
+ * in between (the operator updates the status whenever it acts) is a conflict: the config is read again and
+ * the change computed again on it, so what is recorded as the previous spec is still exactly what it replaces.
+ */
+async function onFreshConfig<T>(
+  client: ClusterApi,
+  make: (config: RegistryConfig) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const config = await readConfig(client);
+    try {
+      return await make(config);
+    } catch (error) {
+      if (attempt >= CONFLICT_ATTEMPTS || !isRegistryPushError(error, 'CONFLICT')) throw error;
+    }
+  }
 }
 
 function recordedSpec(config: RegistryConfig): PreviousSpec {
@@ -535,15 +558,16 @@ export async function undoRegistryConfig(
   client: ClusterApi,
   options: ConfigChangeOptions = {},
 ): Promise<ConfigChangeResult & { recordedAt: string }> {
-  const config = await readConfig(client);
-  const previous = recordedSpec(config);
-  const restored = { ...(config.spec as Spec) };
-  for (const key of MANAGED_KEYS) {
-    // A record made before a field was managed (storage) leaves that field as it is.
-    if (!(key in previous.spec)) continue;
-    const value = previous.spec[key];
-    if (value === null || value === undefined) delete restored[key];
-    else restored[key] = value;
-  }
-  return { ...(await change(client, config, restored, options)), recordedAt: previous.at };
+  return onFreshConfig(client, async (config) => {
+    const previous = recordedSpec(config);
+    const restored = { ...(config.spec as Spec) };
+    for (const key of MANAGED_KEYS) {
+      // A record made before a field was managed (storage) leaves that field as it is.
+      if (!(key in previous.spec)) continue;
+      const value = previous.spec[key];
+      if (value === null || value === undefined) delete restored[key];
+      else restored[key] = value;
+    }
+    return { ...(await change(client, config, restored, options)), recordedAt: previous.at };
+  });
 }

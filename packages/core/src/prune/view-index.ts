@@ -60,6 +60,9 @@ interface ImageRecord {
   sizes?: number[];
   problem?: string;
   unknown?: UnknownPart[];
+  /** As in the snapshot form: a referrer's subject, or that one may be hidden (rare; only when set). */
+  subject?: string;
+  subjectHidden?: true;
 }
 
 /** One stream as the index keeps it. */
@@ -137,6 +140,8 @@ export class ViewIndex {
     if (sizesDiffer) record.sizes = blobs.map((blob) => blob.size);
     if (image.problem !== undefined) record.problem = image.problem;
     if (image.unknown !== undefined) record.unknown = image.unknown;
+    if (image.subject !== undefined) record.subject = image.subject;
+    if (image.subjectHidden === true) record.subjectHidden = true;
     this.#images.set(id, record);
     for (const part of this.#parts(record)) this.#addReferrer(part, id);
     if (image.unknown?.includes('layers') === true) this.#unknownLayers.add(image.digest);
@@ -203,6 +208,8 @@ export class ViewIndex {
         : { ...base, mediaType, layers, manifests, size };
     if (record.problem !== undefined) image.problem = record.problem;
     if (record.unknown !== undefined) image.unknown = [...record.unknown];
+    if (record.subject !== undefined) image.subject = record.subject;
+    if (record.subjectHidden === true) image.subjectHidden = true;
     return image;
   }
 

@@ -263,28 +263,44 @@ describe('config set, get, diff and undo against the simulator', () => {
     ]);
   });
 
-  it('a change made by someone else between the read and the patch ends in CONFLICT, recording nothing wrong', async () => {
+  it('a change made by someone else between the read and the patch is read again: the record is what it replaced', async () => {
     const other = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
-    const recordBefore = (await config()).metadata.annotations?.[PREVIOUS_SPEC_ANNOTATION];
-    // The real client, with another admin's change landing right after the config was read.
-    const racing = new Proxy(admin, {
-      get(target, property, receiver) {
-        const value: unknown = Reflect.get(target, property, receiver);
-        if (property !== 'get' || typeof value !== 'function') return value;
-        return async (...args: unknown[]): Promise<unknown> => {
-          const read: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          await other.mergePatch(Resources.registryConfig, RegistryNames.operatorConfig, {
-            spec: { logLevel: 'Trace' },
-          });
-          return read;
-        };
-      },
-    });
-    const error = await failure(setRegistryConfig(racing, ['logLevel=Debug']));
-    expect(error.code).toBe('CONFLICT');
+    // The real client, with another admin's change landing right after the config was read (the first
+    // `writes` reads; an operator's status update does the same to the resourceVersion).
+    const racing = (writes: number): ClusterClient => {
+      let left = writes;
+      return new Proxy(admin, {
+        get(target, property, receiver) {
+          const value: unknown = Reflect.get(target, property, receiver);
+          if (property !== 'get' || typeof value !== 'function') return value;
+          return async (...args: unknown[]): Promise<unknown> => {
+            const read: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            if (left-- > 0) {
+              await other.mergePatch(Resources.registryConfig, RegistryNames.operatorConfig, {
+                spec: { logLevel: left % 2 === 0 ? 'Trace' : 'TraceAll' },
+              });
+            }
+            return read;
+          };
+        },
+      });
+    };
+    const once = await setRegistryConfig(racing(1), ['logLevel=Debug']);
+    expect(once.applied).toBe(true);
     const after = await config();
-    expect(after.spec).toMatchObject({ logLevel: 'Trace' });
-    expect(after.metadata.annotations?.[PREVIOUS_SPEC_ANNOTATION]).toBe(recordBefore);
+    expect(after.spec).toMatchObject({ logLevel: 'Debug' });
+    const recorded = JSON.parse(after.metadata.annotations?.[PREVIOUS_SPEC_ANNOTATION] ?? '{}') as {
+      spec?: { logLevel?: string };
+    };
+    expect(recorded.spec?.logLevel).toBe('Trace');
+
+    // A config that changes under every read: CONFLICT after a few reads, and nothing recorded.
+    const recordBefore = (await config()).metadata.annotations?.[PREVIOUS_SPEC_ANNOTATION];
+    const error = await failure(setRegistryConfig(racing(100), ['logLevel=Normal']));
+    expect(error.code).toBe('CONFLICT');
+    const last = await config();
+    expect(last.spec).not.toMatchObject({ logLevel: 'Normal' });
+    expect(last.metadata.annotations?.[PREVIOUS_SPEC_ANNOTATION]).toBe(recordBefore);
   });
 
   it('a viewer is refused with FORBIDDEN and told who can do it', async () => {

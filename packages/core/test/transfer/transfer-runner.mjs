@@ -3,7 +3,7 @@
 // argv: <pull|copy> <source> <destination>; REGISTRY_* options come from the environment as JSON.
 import process from 'node:process';
 import { clearInterval, setInterval } from 'node:timers';
-import { copyImage, pullImage } from '../../dist/push-api.js';
+import { copyImage, pullImage } from '../../dist/push-entry.js';
 
 const [mode, source, destination] = process.argv.slice(2);
 const connection = JSON.parse(process.env.TRANSFER_CONNECTION ?? '{}');
