@@ -6,7 +6,12 @@
  * An Image that may be such a referrer is told apart by its shape: an OCI image manifest, not a list, whose
  * layers are not filesystem layers (or that has none), as artifacts are.
  */
-import type { ImageObject } from './image-objects.js';
+/** The fields of an Image (`image-objects.ts`, which calls this) that tell a referrer's shape. */
+interface ImageShape {
+  dockerImageManifest?: string;
+  dockerImageManifestMediaType?: string;
+  dockerImageLayers?: readonly { mediaType?: string }[] | null;
+}
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -25,7 +30,7 @@ function isImageLayer(mediaType: string | undefined): boolean {
  * @param image The Image as listed.
  * @returns True for an artifact-shaped Image without its manifest.
  */
-export function mayBeHiddenReferrer(image: ImageObject): boolean {
+export function mayBeHiddenReferrer(image: ImageShape): boolean {
   if (typeof image.dockerImageManifest === 'string' && image.dockerImageManifest !== '') return false;
   if (image.dockerImageManifestMediaType !== OCI_MANIFEST) return false;
   const layers = image.dockerImageLayers ?? [];
