@@ -179,7 +179,7 @@ const CLI: Row[] = [
     program: 'registry-push',
     args: (c) => ['enable', '--kubeconfig', c.kubeconfig.admin, '--storage', 'floppy'],
     code: 'usage',
-    says: /--storage must be emptydir, pvc, pvc=CLAIM, s3, gcs or azure, not "floppy"/,
+    says: /--storage must be emptydir, pvc, pvc=CLAIM, s3, gcs, azure, swift, ibmcos or oss, not "floppy"/,
   },
   {
     name: 'enable with --replicas that is not a number',
