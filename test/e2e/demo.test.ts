@@ -19,5 +19,6 @@ describe('demo', () => {
     expect(stdout).toMatch(/demo\/app:latest -> sha256:[0-9a-f]{64}/);
     expect(stdout).toContain('==> ok: pushed by the action, pruned by the worker, the kept image pulls');
     expect(stdout).toContain('stopped the worker, Redis and the cluster');
-  });
+    // As long as the demo itself is given: about 30 s on a quiet machine, more than a minute on a busy one.
+  }, 240_000);
 });
