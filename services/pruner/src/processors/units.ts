@@ -89,17 +89,6 @@ async function runUnit(
     );
     throw new Error(`Unit ${unit.id} failed transiently: ${failureLines(result).join('; ')}`);
   }
-  await recordResult(ctx, run, unit, result);
-  return result;
-}
-
-async function recordResult(
-  ctx: PrunerContext,
-  run: LoadedRun,
-  unit: WorkUnit,
-  result: UnitResult,
-): Promise<void> {
-  const runId = run.record.runId;
   await ctx.store.putUnitResult(runId, {
     result,
     worker: ctx.settings.workerName,
@@ -109,6 +98,7 @@ async function recordResult(
   ctx.metrics?.units.inc({ type: unit.type, status: result.status });
   noteDowngrade(ctx, runId, result);
   ctx.logger.info({ runId, unit: unit.id, status: result.status }, 'unit done');
+  return result;
 }
 
 function permanentFailure(runId: string, results: readonly UnitResult[]): UnrecoverableError | undefined {
