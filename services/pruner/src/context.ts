@@ -82,6 +82,8 @@ interface ViewHolder {
   started: Promise<LiveView>;
   restorer: Promise<LinkRestorer>;
   idle: NodeJS.Timeout | undefined;
+  /** The view, once started. */
+  view?: LiveView;
 }
 
 /** Everything the processors share in one worker process. */
@@ -310,7 +312,14 @@ export class PrunerContext {
             onRestore: (result) => this.#restored(result),
           }),
       );
-      holder = { annotation, started, restorer, idle: undefined };
+      const created: ViewHolder = { annotation, started, restorer, idle: undefined };
+      holder = created;
+      started.then(
+        (view) => {
+          created.view = view;
+        },
+        () => undefined,
+      );
       this.#view = holder;
       // A view that failed to start is dropped, so the next job tries again.
       started.catch(() => {
@@ -324,6 +333,14 @@ export class PrunerContext {
       void this.#stopView(current);
     }, VIEW_IDLE_MS).unref();
     return holder;
+  }
+
+  /**
+   * How many catch-ups the live view served and how many of them needed a short watch (for the log lines
+   * at the phase change and the run's end); undefined while no view runs.
+   */
+  viewStats(): { catchUps: number; probes: number } | undefined {
+    return this.#view?.view?.stats;
   }
 
   /** A link a run removed and a push needed again: logged, counted, and added to the run's progress. */

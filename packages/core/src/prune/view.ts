@@ -167,6 +167,13 @@ export interface LiveViewOptions {
   catchUpIntervalMs?: number;
   /** How long a catch-up waits for the watches before it asks the server directly (default 25 ms). */
   settleMs?: number;
+  /**
+   * How long after a kind's last change its watch counts as busy (default 250 ms). A catch-up waits for a
+   * busy watch to pass the target by itself, with its next change, instead of asking the server: while
+   * Images and streams change at once, each watch is behind the newest change of the other kind at almost
+   * every moment, and a short watch per catch-up and kind would queue (they run one at a time per kind).
+   */
+  busyMs?: number;
   /** How long that direct question (a short watch) may stay open, in seconds (default 2). */
   probeSeconds?: number;
   /**
@@ -232,6 +239,9 @@ export class LiveView implements PruneView {
   /** The newest target read: a short watch started after a catch-up's read covers at least its target. */
   #latestTarget = '';
   readonly #probes = new Map<Informer, Coalesced<void>>();
+  /** When each watch last delivered a change (ms since the epoch). */
+  readonly #lastChange = new Map<Informer, number>();
+  readonly #stats = { catchUps: 0, probes: 0 };
   #stopped = false;
 
   /**
@@ -249,6 +259,7 @@ export class LiveView implements PruneView {
       keep: 'versions',
       ...(onError === undefined ? {} : { onError }),
       onEvent: (event) => {
+        this.#lastChange.set(this.#images, Date.now());
         if (event.type === 'DELETED') this.#index.removeImage(event.object.metadata.name);
         else this.#index.putImage(event.object);
       },
@@ -257,6 +268,7 @@ export class LiveView implements PruneView {
       keep: 'versions',
       ...(onError === undefined ? {} : { onError }),
       onEvent: (event) => {
+        this.#lastChange.set(this.#streams, Date.now());
         const { name, namespace = '' } = event.object.metadata;
         if (event.type === 'DELETED') {
           this.#index.removeStream(namespace, name);
@@ -286,6 +298,11 @@ export class LiveView implements PruneView {
     return { images: this.#index.imageCount, streams: this.#index.streamCount };
   }
 
+  /** Catch-ups asked for, and the short watches they needed (for logs and metrics). */
+  get stats(): { catchUps: number; probes: number } {
+    return { ...this.#stats };
+  }
+
   /** Lists and starts watching; resolves when both kinds are in the index. */
   async start(): Promise<void> {
     this.#images.start();
@@ -306,6 +323,7 @@ export class LiveView implements PruneView {
 
   async catchUp(need: ViewNeed = 'all'): Promise<void> {
     if (this.#stopped) throw stale('The live view was stopped.');
+    this.#stats.catchUps++;
     const target = await this.#target.run();
     await Promise.all([
       ...(need === 'streams' ? [] : [this.#reach(this.#images, Resources.image, target)]),
@@ -332,15 +350,21 @@ export class LiveView implements PruneView {
   /** Resolves once `informer` has delivered everything up to `target`. */
   async #reach(informer: Informer, type: ResourceType, target: string): Promise<void> {
     const settleMs = this.options.settleMs ?? 25;
+    const busyMs = this.options.busyMs ?? 250;
     const until = Date.now() + 10 * (this.options.behindMs ?? 60_000);
     let seen = informer.resourceVersion;
     while (!(await this.#delivered(informer, type, target, settleMs))) {
-      // A watch that is still delivering gets there by itself: a short watch now would only fetch again
-      // what it is about to deliver — from a view far behind, thousands of changes per decision, which
-      // loads the server and puts every view further behind.
-      if (informer.resourceVersion !== seen && Date.now() < until) {
-        seen = informer.resourceVersion;
-        continue;
+      if (Date.now() < until) {
+        // A watch that is still delivering gets there by itself: a short watch now would only fetch again
+        // what it is about to deliver — from a view far behind, thousands of changes per decision, which
+        // loads the server and puts every view further behind.
+        if (informer.resourceVersion !== seen) {
+          seen = informer.resourceVersion;
+          continue;
+        }
+        // A kind that keeps changing passes the target with its next change: events come in
+        // resourceVersion order, so once one after the target is delivered, so is everything before it.
+        if (Date.now() - (this.#lastChange.get(informer) ?? 0) < busyMs) continue;
       }
       // One short watch at a time per kind, shared by every catch-up that reads before it starts.
       return this.#probes.get(informer)!.run();
@@ -373,6 +397,7 @@ export class LiveView implements PruneView {
    * that has nothing to deliver.
    */
   async #probe(informer: Informer, type: ResourceType): Promise<void> {
+    this.#stats.probes++;
     const target = this.#latestTarget;
     const behindMs = this.options.behindMs ?? 60_000;
     const started = Date.now();

@@ -53,6 +53,39 @@ describe('the live view on the in-memory cluster port', () => {
     }
   }, 30_000);
 
+  it('asks the server nothing while Images and streams both keep changing: each watch passes the target by itself', async () => {
+    const cluster = new MemoryCluster({ error: coreError });
+    const view = new LiveView(cluster, { protectAnnotation: 'example.com/keep', probeSeconds: 1 });
+    await view.start();
+    // Both kinds change steadily, as when one job deletes Images while another removes stream history: at
+    // almost any moment the newest change is of one kind, so the other kind's watch is behind the target.
+    let changing = true;
+    const churn = (async () => {
+      for (let i = 0; changing; i++) {
+        // Each kind changes every 120 ms: less often than the view's settle time (25 ms), more often than a
+        // kind that went quiet (250 ms).
+        await createImage(cluster, `churn-${i}`);
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        await createStream(cluster, 'churn', `s-${i % 20}`, { latest: [`churn-${i}`] });
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+    })();
+    try {
+      for (let i = 0; i < 40; i++) {
+        const image = await createImage(cluster, `decided-${i}`);
+        await view.catchUp();
+        expect(view.index.image(image)).toBeDefined();
+      }
+      // A short watch is only for a kind that stopped changing; a stall of the machine may need a few.
+      expect(view.stats.catchUps).toBe(40);
+      expect(view.stats.probes).toBeLessThanOrEqual(6);
+    } finally {
+      changing = false;
+      await churn;
+      await view.stop();
+    }
+  }, 30_000);
+
   it("an informer re-lists after a 410 in the port's own error type, the gap's deletions as synthetic events", async () => {
     // No error factory: the in-memory cluster's own PortError, not the core's RegistryPushError.
     const cluster = new MemoryCluster();

@@ -88,7 +88,7 @@ async function report(
   if (lost > 0) ctx.metrics?.errors.inc({ code: 'PRUNER_UNIT_LOST' }, lost);
   const table = formatRunResult(result).split('\n');
   ctx.logger.info(
-    { runId: record.runId, status, seconds, lostUnits: lost, result: table },
+    { runId: record.runId, status, seconds, lostUnits: lost, result: table, view: ctx.viewStats() },
     'prune run finished',
   );
   await ctx.events.record({

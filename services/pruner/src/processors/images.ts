@@ -68,7 +68,12 @@ export async function processImages(
     );
     await job.updateData({ ...job.data, step: 'waiting' });
     ctx.logger.info(
-      { runId, batches: batches.length, imageUnits: batches.reduce((n, batch) => n + batch.length, 0) },
+      {
+        runId,
+        batches: batches.length,
+        imageUnits: batches.reduce((n, batch) => n + batch.length, 0),
+        view: ctx.viewStats(),
+      },
       'image phase started',
     );
   }
