@@ -29,30 +29,3 @@ export function imageBatches(units: readonly ImageUnit[], size: number): string[
     batch.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)).map((unit) => unit.id),
   );
 }
-
-/**
- * The image units a stream unit's job runs right after that stream unit ("followers"), instead of phase 2:
- * those whose only prerequisite is that stream unit (`dependsOn`), that share no blob with another planned
- * image and have no planned list parent or child (a linked group of one). Once that stream's history no
- * longer names the image, nothing else the plan has to do stands between it and its deletion, and every
- * delete is still decided on the live view at its moment. Phase 2 runs every image unit that has no result
- * recorded, so a follower that did not finish cleanly is simply done there.
- *
- * Why: a stream unit's link deletes are registry calls and an Image delete is an API call; run in phases,
- * each phase is bound by one side while the other waits. Followers let them overlap.
- *
- * @returns Image unit ids by stream unit id, in plan order.
- */
-export function streamFollowers(units: readonly ImageUnit[]): Map<string, string[]> {
-  const followers = new Map<string, string[]>();
-  for (const group of linkedGroups(units)) {
-    if (group.length !== 1) continue;
-    const [unit] = group as [ImageUnit];
-    if (unit.dependsOn.length !== 1 || unit.parents.length > 0) continue;
-    const stream = unit.dependsOn[0]!;
-    const list = followers.get(stream);
-    if (list === undefined) followers.set(stream, [unit.id]);
-    else list.push(unit.id);
-  }
-  return followers;
-}

@@ -6,8 +6,7 @@
  * Points: `plan-stored` (plan saved, flow not yet added), `stream-unit` (before a stream unit),
  * `registry-delete` (before the first registry delete of the process is decided), `layer-link-delete`
  * (after the first layer link delete was decided, before its call: the moment a concurrent push can still
- * slip in), `batch-unit` (after the first unit of a batch was recorded), `follower-unit` (after the first
- * image unit run by its stream unit's job was recorded), `finalize` (before the summary).
+ * slip in), `batch-unit` (after the first unit of a batch was recorded), `finalize` (before the summary).
  */
 import type { Logger } from './logger.js';
 
@@ -18,7 +17,6 @@ export const FAILPOINTS = [
   'registry-delete',
   'layer-link-delete',
   'batch-unit',
-  'follower-unit',
   'finalize',
   'restore-history',
 ] as const;

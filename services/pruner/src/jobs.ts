@@ -8,7 +8,7 @@
  * plan (trigger)              takes the lock, snapshots, plans, stores the plan, adds the flow below
  * finalize <run>.finalize     summary, history, lock release           (runs after its child)
  *   └ images <run>.images     fans out the image batches once every stream unit is through
- *       ├ stream <run>.s<n>   one per trimmed imagestream (phase 1), then the images it alone named
+ *       ├ stream <run>.s<n>   one per trimmed imagestream (phase 1)
  *       └ batch <run>.b<n>    image units, linked ones together (phase 2, added by images)
  * registry <run>.registry     with an undo window: the registry deletes, delayed until the window ends
  * ```
@@ -36,11 +36,10 @@ export interface PlanJobData {
   approve?: string;
 }
 
-/** Phase 1: one stream unit, then the image units that rely on it alone (see `streamFollowers`). */
+/** Phase 1: one stream unit. */
 export interface StreamJobData {
   runId: string;
   unit: string;
-  followers?: string[];
 }
 
 /** Between the phases; `step` records that the batches were added. */

@@ -21,7 +21,7 @@ import {
 import type { LoadedRun, PrunerContext } from '../context.js';
 import type { BatchJobData, StreamJobData } from '../jobs.js';
 import { runIsOver } from '../store.js';
-import { failureKind, failureLines, streamSettled, throttled } from '../results.js';
+import { failureKind, failureLines, throttled } from '../results.js';
 
 /** What a unit job returns. */
 export interface UnitJobResult {
@@ -89,18 +89,6 @@ async function runUnit(
     );
     throw new Error(`Unit ${unit.id} failed transiently: ${failureLines(result).join('; ')}`);
   }
-  await recordResult(ctx, run, unit, result);
-  return result;
-}
-
-/** Stores a unit's result (counted once however often it is written), with its metrics and log line. */
-async function recordResult(
-  ctx: PrunerContext,
-  run: LoadedRun,
-  unit: WorkUnit,
-  result: UnitResult,
-): Promise<void> {
-  const runId = run.record.runId;
   await ctx.store.putUnitResult(runId, {
     result,
     worker: ctx.settings.workerName,
@@ -110,6 +98,7 @@ async function recordResult(
   ctx.metrics?.units.inc({ type: unit.type, status: result.status });
   noteDowngrade(ctx, runId, result);
   ctx.logger.info({ runId, unit: unit.id, status: result.status }, 'unit done');
+  return result;
 }
 
 function permanentFailure(runId: string, results: readonly UnitResult[]): UnrecoverableError | undefined {
@@ -121,37 +110,7 @@ function permanentFailure(runId: string, results: readonly UnitResult[]): Unreco
   );
 }
 
-/**
- * The image units that rely on this stream unit alone (see `streamFollowers`), run now that its history no
- * longer names them: their Image deletes (API calls) overlap the other stream units' link deletes (registry
- * calls) instead of all waiting for phase 2. Only a clean result is recorded; a follower that failed, or
- * that a stopping worker did not reach, is left to phase 2, which runs every unit without a result.
- */
-async function runFollowers(ctx: PrunerContext, run: LoadedRun, ids: readonly string[]): Promise<void> {
-  const runId = run.record.runId;
-  const recorded = await ctx.store.getUnitResults(runId, ids);
-  const units = await ctx.unitsOf(
-    run,
-    ids.filter((id) => !recorded.has(id)),
-    'image',
-  );
-  const state = ctx.newState();
-  const options = await ctx.executeOptions(run);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < units.length && !ctx.shutdown.aborted) {
-      const unit = units[next++]!;
-      await holdRunLock(ctx, runId);
-      const result = await executeUnit(unit, run.context, options, state);
-      if (failureKind(result) !== 'none') continue;
-      await recordResult(ctx, run, unit, result);
-      await ctx.failpoints.hit('follower-unit');
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(ctx.settings.unitConcurrency, units.length) }, lane));
-}
-
-/** Phase 1: one imagestream's history, then its repository links, then its followers. */
+/** Phase 1: one imagestream's history, then its repository links. */
 export async function processStream(job: Job<StreamJobData>, ctx: PrunerContext): Promise<UnitJobResult> {
   const run = await ctx.loadRun(job.data.runId);
   const [unit] = (await ctx.unitsOf(run, [job.data.unit], 'stream')) as [StreamUnit];
@@ -161,8 +120,6 @@ export async function processStream(job: Job<StreamJobData>, ctx: PrunerContext)
   const result = await runUnit(job, ctx, run, unit, ctx.newState());
   const failure = permanentFailure(run.record.runId, [result]);
   if (failure !== undefined) throw failure;
-  const followers = job.data.followers ?? [];
-  if (followers.length > 0 && streamSettled(result)) await runFollowers(ctx, run, followers);
   return { units: 1, failed: 0, resumed: 0 };
 }
 
