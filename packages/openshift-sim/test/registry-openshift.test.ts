@@ -371,6 +371,64 @@ describe('auth edges', () => {
   });
 });
 
+describe('what the router and the front keep between requests', () => {
+  it('follow a change of the registry config and of the routes with the very next request', async () => {
+    const readOnly = async (value: boolean): Promise<void> => {
+      const changed = await raw(
+        cluster,
+        'PATCH',
+        '/apis/imageregistry.operator.openshift.io/v1/configs/cluster',
+        {
+          body: { spec: { readOnly: value } },
+          contentType: 'application/merge-patch+json',
+        },
+      );
+      expect(changed.status).toBe(200);
+    };
+    const upload = (): Promise<HttpResponse> => call('/v2/demo/cache/blobs/uploads/', { method: 'POST' });
+    expect((await upload()).status).toBe(202);
+    await readOnly(true);
+    const refused = await upload();
+    expect(refused.status).toBe(405);
+    expect(refused.body.toString()).toContain('the registry is read-only');
+    await readOnly(false);
+    expect((await upload()).status).toBe(202);
+
+    // A second route to the registry: served from the moment it is admitted, unavailable once deleted.
+    const second = `second-route.${cluster.appsDomain}`;
+    const at = (hostName: string): Promise<HttpResponse> =>
+      httpRequest(`https://${cluster.routerAddress}/v2/`, {
+        caPem: cluster.ingressCaPem,
+        servername: hostName,
+        headers: { Host: hostName },
+      });
+    expect((await at(second)).status).toBe(503);
+    const routes = '/apis/route.openshift.io/v1/namespaces/openshift-image-registry/routes';
+    const created = await raw(cluster, 'POST', routes, {
+      body: {
+        apiVersion: 'route.openshift.io/v1',
+        kind: 'Route',
+        metadata: { name: 'second' },
+        spec: {
+          host: second,
+          to: { kind: 'Service', name: 'image-registry' },
+          tls: { termination: 'reencrypt' },
+        },
+      },
+    });
+    expect(created.status).toBe(201);
+    let served = await at(second);
+    for (let tries = 0; served.status === 503 && tries < 100; tries++) {
+      // Admission (status.ingress) is the operator's and the router's work, a moment after the create.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      served = await at(second);
+    }
+    expect(served.status).toBe(401);
+    expect((await raw(cluster, 'DELETE', `${routes}/second`)).status).toBe(200);
+    expect((await at(second)).status).toBe(503);
+  });
+});
+
 describe('cross-repository mounts', () => {
   it('check pull on the source and fall back to an upload; mount what the source stream references', async () => {
     const image = images['mounts']!;

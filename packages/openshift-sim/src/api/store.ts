@@ -90,10 +90,20 @@ export class ObjectStore {
   /** Each resource's keys in list order, kept until an object of it is added or removed. */
   private readonly sortedKeysOf = new Map<string, string[]>();
   private readonly subscriptions = new Set<Subscription>();
+  /** Each resource's newest write, for callers that keep something derived from its objects. */
+  private readonly resourceRevisions = new Map<string, number>();
 
   /** The current revision (the resourceVersion of the newest write). */
   get currentRevision(): number {
     return this.revision;
+  }
+
+  /**
+   * The revision of the newest write to a resource (0 before the first): what the router and the registry
+   * front derive from routes and the registry config per request stays valid while it is unchanged.
+   */
+  revisionOf(resource: string): number {
+    return this.resourceRevisions.get(resource) ?? 0;
   }
 
   /** Revisions at or below this are gone: lists continued from them and watches starting there get 410. */
@@ -229,6 +239,7 @@ export class ObjectStore {
 
   private record(resource: string, namespace: string, type: WatchEvent['type'], object: JsonObject): void {
     // `object` is the store's own version (never changed in place), so the history keeps it uncopied.
+    this.resourceRevisions.set(resource, this.revision);
     const weight = weightOf(object);
     this.history.push({ rv: this.revision, resource, namespace, type, object, weight });
     this.historyWeight += weight;

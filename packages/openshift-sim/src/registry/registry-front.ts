@@ -216,6 +216,8 @@ function accessRecords(method: string, repository: string): AccessRecord[] {
   return [record('pull'), record('push')];
 }
 
+const REGISTRY_CONFIG = 'configs.imageregistry.operator.openshift.io';
+
 /** The integrated registry's OpenShift behaviour, served over TLS with the service certificate. */
 export class RegistryFront {
   private server: Server | undefined;
@@ -225,6 +227,8 @@ export class RegistryFront {
   private readonly digestCache = new Map<string, number>();
   /** Failed storage operations by `<operation> <code>`. */
   private readonly storageErrors = new Map<string, number>();
+  /** What {@link registryConfig} read, and at which revision of the config. */
+  private configRead: { revision: number; managementState: string; readOnly: boolean } | undefined;
 
   private count(map: Map<string, number>, key: string): void {
     map.set(key, (map.get(key) ?? 0) + 1);
@@ -263,15 +267,21 @@ export class RegistryFront {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /**
+   * The operator config's state and read-only flag, read again only when the config changed: every request
+   * asks, and copying the config for each one cost more than the rest of a link delete's handling here.
+   */
   private registryConfig(): { managementState: string; readOnly: boolean } {
-    const spec = objectAt(
-      this.parts.store.get('configs.imageregistry.operator.openshift.io', '', 'cluster'),
-      'spec',
-    );
-    return {
-      managementState: stringAt(spec, 'managementState') ?? 'Managed',
-      readOnly: spec?.['readOnly'] === true,
-    };
+    const revision = this.parts.store.revisionOf(REGISTRY_CONFIG);
+    if (this.configRead?.revision !== revision) {
+      const spec = objectAt(this.parts.store.get(REGISTRY_CONFIG, '', 'cluster'), 'spec');
+      this.configRead = {
+        revision,
+        managementState: stringAt(spec, 'managementState') ?? 'Managed',
+        readOnly: spec?.['readOnly'] === true,
+      };
+    }
+    return this.configRead;
   }
 
   /**

@@ -68,7 +68,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     defaultCertificate: options.defaultCertificate,
     backendFor: (route) => {
       if (!routesTo(route, 'openshift-image-registry', 'image-registry')) return undefined;
-      const config = options.store.get('configs.imageregistry.operator.openshift.io', '', 'cluster');
+      // Read in place (every request asks): only the state is looked at.
+      const config = options.store.peek('configs.imageregistry.operator.openshift.io', '', 'cluster');
       const state = (config?.['spec'] as { managementState?: unknown } | undefined)?.managementState;
       return state === 'Removed' ? undefined : options.registry;
     },
