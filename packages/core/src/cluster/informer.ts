@@ -31,6 +31,11 @@ export interface InformerOptions<T extends KubeObject = KubeObject> extends Watc
   onEvent?: (event: InformerEvent<T>) => void | Promise<void>;
   /** Called for every failure the informer rides out (it retries), and for the one that stops it. */
   onError?: (error: RegistryPushError) => void;
+  /**
+   * Called whenever {@link Informer.resourceVersion} moves on (an event once `onEvent` has taken it, a
+   * bookmark, the end of a re-list): for a consumer that waits for a version without polling.
+   */
+  onProgress?: (resourceVersion: string) => void;
   /** First and longest wait between failed attempts (default 250 ms and 30 s, doubling in between). */
   backoffMs?: { initial: number; max: number };
   /** How long one watch request lasts on the server before it is renewed (default 5 to 10 min, random). */
@@ -331,12 +336,16 @@ export class Informer<T extends KubeObject = KubeObject> {
       await this.options.onEvent?.({ type: 'DELETED', object: gone, synthetic: true });
     }
     this.version = resourceVersion;
+    this.options.onProgress?.(resourceVersion);
   }
 
   private async apply(event: WatchEvent<T>): Promise<void> {
     const rv = event.object.metadata.resourceVersion;
     if (event.type === 'BOOKMARK') {
-      if (rv !== undefined && rv !== '') this.version = rv;
+      if (rv !== undefined && rv !== '') {
+        this.version = rv;
+        this.options.onProgress?.(rv);
+      }
       return;
     }
     const key = keyOf(event.object);
@@ -344,6 +353,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     else this.remember(key, event.object);
     if (rv !== undefined && rv !== '') this.version = rv;
     await this.options.onEvent?.({ ...event, synthetic: false });
+    if (rv !== undefined && rv !== '') this.options.onProgress?.(rv);
   }
 
   /** Waits the back-off for the `attempt`-th failure in a row; {@link stop} cuts it short. */

@@ -17,6 +17,7 @@ import type { PruneCluster } from './cluster-port.js';
 import type { ImageObject, ImageStreamObject } from './image-objects.js';
 import { atLeast, newestChange } from './changes-since.js';
 import { ViewIndex } from './view-index.js';
+import { VersionWaits } from './version-waits.js';
 
 /** The index's questions, as the executor asks them. */
 export type ViewQueries = Pick<
@@ -241,6 +242,8 @@ export class LiveView implements PruneView {
   readonly #probes = new Map<Informer, Coalesced<void>>();
   /** When each watch last delivered a change (ms since the epoch). */
   readonly #lastChange = new Map<Informer, number>();
+  /** The decisions waiting for each watch to reach a version. */
+  readonly #waits = new Map<Informer, VersionWaits>();
   readonly #stats = { catchUps: 0, probes: 0 };
   #stopped = false;
 
@@ -255,9 +258,15 @@ export class LiveView implements PruneView {
   ) {
     this.#index = new ViewIndex(options.protectAnnotation);
     const onError = options.onError;
+    const imageWaits = new VersionWaits();
+    const streamWaits = new VersionWaits();
     this.#images = new Informer<ImageObject>(client, Resources.image, {
       keep: 'versions',
-      ...(onError === undefined ? {} : { onError }),
+      onError: (error) => {
+        imageWaits.wakeAll();
+        onError?.(error);
+      },
+      onProgress: (version) => imageWaits.reached(version),
       onEvent: (event) => {
         this.#lastChange.set(this.#images, Date.now());
         if (event.type === 'DELETED') this.#index.removeImage(event.object.metadata.name);
@@ -266,7 +275,11 @@ export class LiveView implements PruneView {
     });
     this.#streams = new Informer<ImageStreamObject>(client, Resources.imageStream, {
       keep: 'versions',
-      ...(onError === undefined ? {} : { onError }),
+      onError: (error) => {
+        streamWaits.wakeAll();
+        onError?.(error);
+      },
+      onProgress: (version) => streamWaits.reached(version),
       onEvent: (event) => {
         this.#lastChange.set(this.#streams, Date.now());
         const { name, namespace = '' } = event.object.metadata;
@@ -280,6 +293,8 @@ export class LiveView implements PruneView {
         }
       },
     });
+    this.#waits.set(this.#images, imageWaits);
+    this.#waits.set(this.#streams, streamWaits);
     this.#target = new Coalesced(() => this.#readTarget(), options.catchUpIntervalMs ?? 100);
     for (const [informer, type] of [
       [this.#images, Resources.image],
@@ -318,6 +333,7 @@ export class LiveView implements PruneView {
   /** Ends both watches; nothing is left open. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const waits of this.#waits.values()) waits.wakeAll();
     await Promise.all([this.#images.stop(), this.#streams.stop()]);
   }
 
@@ -374,10 +390,14 @@ export class LiveView implements PruneView {
   /** Whether `informer` reaches `version` within `ms` (it stops early when the view cannot decide). */
   async #delivered(informer: Informer, type: ResourceType, version: string, ms: number): Promise<boolean> {
     const until = Date.now() + ms;
+    const waits = this.#waits.get(informer)!;
     while (!atLeast(informer.resourceVersion, version)) {
       this.#check(informer, type);
-      if (Date.now() >= until) return false;
-      await sleep(5);
+      const left = until - Date.now();
+      if (left <= 0) return false;
+      // Woken when the watch gets there, fails or the view stops; a version that is no number (another
+      // port's) is looked at again every few milliseconds.
+      await waits.wait(version, Math.min(left, /^\d+$/.test(version) ? 1000 : 5));
     }
     return true;
   }

@@ -230,10 +230,11 @@ describe('informer', () => {
     },
   );
 
-  it('moves its resourceVersion on with bookmarks, without events', async () => {
+  it('moves its resourceVersion on with bookmarks, without events, and reports each move', async () => {
     await makeNamespace('inf-bm');
     const client = admin();
     const events: string[] = [];
+    const progress: string[] = [];
     const informer = client
       .informer<KubeObject>(Resources.configMap, {
         namespace: 'inf-bm',
@@ -242,6 +243,7 @@ describe('informer', () => {
         onEvent: (event) => {
           events.push(summary(event));
         },
+        onProgress: (version) => progress.push(version),
       })
       .start();
     try {
@@ -251,6 +253,9 @@ describe('informer', () => {
       expect(Number(informer.resourceVersion)).toBeLessThan(target);
       await until(() => Number(informer.resourceVersion) >= target, 'a bookmark past the other write');
       expect(events).toEqual([]);
+      // The list's version, then the bookmark's: a waiter for the other write is told without polling.
+      expect(progress.at(-1)).toBe(informer.resourceVersion);
+      expect(progress.length).toBeGreaterThanOrEqual(2);
     } finally {
       await informer.stop();
     }
@@ -267,8 +272,10 @@ describe('informer', () => {
         // No bookmark at a watch's end comes to its rescue within the test.
         timeoutSeconds: 600,
         onError: (error) => errors.push(error.code),
+        onProgress: (version) => progress.push(version),
       })
       .start();
+    const progress: string[] = [];
     try {
       await informer.waitForSync();
       const idle = informer.resourceVersion;
@@ -283,6 +290,7 @@ describe('informer', () => {
         'a re-list after refresh',
       );
       expect(errors).toContain('GONE');
+      expect(progress.at(-1)).toBe(informer.resourceVersion);
     } finally {
       await informer.stop();
     }
