@@ -28,7 +28,6 @@ export class VersionWaits {
    */
   wait(target: string, ms: number): Promise<void> {
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
       const entry: Waiting = {
         target: NUMERIC.test(target) ? BigInt(target) : -1n,
         wake: () => {
@@ -37,7 +36,7 @@ export class VersionWaits {
           resolve();
         },
       };
-      timer = setTimeout(entry.wake, ms);
+      const timer = setTimeout(entry.wake, ms);
       if (entry.target >= 0n) this.#waiting.add(entry);
     });
   }
