@@ -20,7 +20,9 @@
 //   npx turbo run build --filter=@registry-push/pruner && node bench/confirmed-scale.bench.mjs
 //
 // Environment: BENCH_CONFIRMED_IMAGES (default 100000), BENCH_CONFIRMED_WORKERS (1,2,4), BENCH_CONFIRMED_SOAK
-// (1; 0 turns the soak off), BENCH_FLOOR_DELETES (registry deletes per floor kind, default 5000), and the
+// (1; 0 turns the soak off), BENCH_FLOOR_DELETES (registry deletes per floor kind, default 5000),
+// BENCH_REGISTRY_PATH (service: the workers and floors reach the registry through its service, as deployed;
+// route: through the default route, one more TLS hop, as from outside the cluster), and the
 // pruner's own PRUNER_API_RATE, PRUNER_REGISTRY_RATE, PRUNER_CONCURRENCY and PRUNER_BATCH_SIZE (passed to the
 // workers when set; their defaults otherwise). BENCH_RELIST_ONLY=1 only seeds and times the re-list. The
 // registry's storage and every work directory go under TMPDIR (TMPDIR=/dev/shm puts them on tmpfs). Needs
@@ -55,6 +57,12 @@ const IMAGES = Number(process.env.BENCH_CONFIRMED_IMAGES ?? 100_000);
 const COUNTS = (process.env.BENCH_CONFIRMED_WORKERS ?? '1,2,4').split(',').map(Number);
 const SOAK = process.env.BENCH_CONFIRMED_SOAK !== '0';
 const FLOOR_DELETES = Number(process.env.BENCH_FLOOR_DELETES ?? 5000);
+// How the workers (and the floors) reach the registry: through its service, as a pruner deployed in the
+// cluster does (the deploy's PRUNER_REGISTRY_HOST defaults to the internal registry hostname), or through
+// the default route, as one running outside the cluster does (the rows before 2026-12-04).
+const REGISTRY_PATH = process.env.BENCH_REGISTRY_PATH ?? 'service';
+if (REGISTRY_PATH !== 'service' && REGISTRY_PATH !== 'route')
+  throw new Error(`BENCH_REGISTRY_PATH must be service or route, not ${REGISTRY_PATH}`);
 const RATES = Object.fromEntries(
   ['PRUNER_API_RATE', 'PRUNER_REGISTRY_RATE', 'PRUNER_CONCURRENCY', 'PRUNER_BATCH_SIZE']
     .filter((name) => process.env[name] !== undefined)
@@ -197,12 +205,21 @@ function storagePlan(imageCount) {
 // ---- HTTP helpers ------------------------------------------------------------------------------------------
 /** A keep-alive pool to the registry's default route, as kubeadmin. */
 function registryCaller(cluster, host, connections) {
-  const registry = new Pool(`https://${host}`, { connections, connect: { ca: cluster.ingressCaPem } });
+  const viaService = REGISTRY_PATH === 'service';
+  const registry = viaService
+    ? new Pool(`https://${cluster.registryServiceAddress}`, {
+        connections,
+        connect: { ca: cluster.serviceCaPem, servername: cluster.internalRegistry.replace(/:\d+$/, '') },
+      })
+    : new Pool(`https://${host}`, { connections, connect: { ca: cluster.ingressCaPem } });
   const call = async (method, path) => {
     const response = await registry.request({
       method,
       path,
-      headers: { authorization: `Bearer ${cluster.users.kubeadmin.token}` },
+      headers: {
+        authorization: `Bearer ${cluster.users.kubeadmin.token}`,
+        ...(viaService ? { host: cluster.internalRegistry } : {}),
+      },
     });
     const text = await response.body.text();
     return { status: response.statusCode, text };
@@ -624,6 +641,8 @@ async function measure(workerCount, withExtras) {
   const certDir = join(work, 'certs', host);
   await mkdir(certDir, { recursive: true });
   await writeFile(join(certDir, 'ca.crt'), cluster.ingressCaPem);
+  const serviceCaFile = join(work, 'service-ca.crt');
+  await writeFile(serviceCaFile, cluster.serviceCaPem);
   const registry = registryCaller(cluster, host, FLOOR_CONCURRENCY);
   const proxy = await countingApiProxy(cluster, work);
   const root = storageRoot(cluster);
@@ -687,8 +706,13 @@ async function measure(workerCount, withExtras) {
       REDIS_URL: redis.url,
       PRUNER_QUEUE: `bench-${randomUUID().slice(0, 8)}`,
       PRUNER_HTTP_PORT: '0',
-      PRUNER_REGISTRY_HOST: host,
-      PRUNER_REGISTRY_CA_FILE: cluster.ingressCA,
+      ...(REGISTRY_PATH === 'service'
+        ? {
+            PRUNER_REGISTRY_HOST: cluster.internalRegistry,
+            PRUNER_REGISTRY_CONNECT_TO: cluster.registryServiceAddress,
+            PRUNER_REGISTRY_CA_FILE: serviceCaFile,
+          }
+        : { PRUNER_REGISTRY_HOST: host, PRUNER_REGISTRY_CA_FILE: cluster.ingressCA }),
       PRUNER_LOG_LEVEL: 'info',
       // One phase, as measured: the registry deletes right away (no undo window).
       PRUNER_UNDO_WINDOW: '0',
@@ -800,7 +824,7 @@ const mib = (values) => values.map((v) => v.toFixed(0)).join(' / ');
 console.log(
   `\nConfirmed full prune through the queue, fresh openshift-sim per row (${first.images} Images, ${first.streams} streams, ` +
     `${first.pods} pods; keepTagRevisions 2), registry storage written directly (${first.storageFiles} files), ` +
-    `NODE_OPTIONS='${first.nodeOptions}', rates ${Object.keys(RATES).length === 0 ? 'at their defaults (API 100/s, registry 1000/s)' : JSON.stringify(RATES)}:\n`,
+    `the registry reached through its ${REGISTRY_PATH}, NODE_OPTIONS='${first.nodeOptions}', rates ${Object.keys(RATES).length === 0 ? 'at their defaults (API 100/s, registry 1000/s)' : JSON.stringify(RATES)}:\n`,
 );
 console.log(
   '| workers | images deleted | registry deletes | wall s | registry DELETE/s | API calls/s | peak RSS MiB per worker | failed items | storage check |',
@@ -839,5 +863,5 @@ const results = fileURLToPath(new URL('../../../bench-results/', import.meta.url
 await mkdir(results, { recursive: true });
 await writeFile(
   join(results, 'confirmed-scale.json'),
-  `${JSON.stringify({ bench: 'confirmed-scale', floorMix, previousHours, rows }, null, 2)}\n`,
+  `${JSON.stringify({ bench: 'confirmed-scale', registryPath: REGISTRY_PATH, floorMix, previousHours, rows }, null, 2)}\n`,
 );
