@@ -8,7 +8,7 @@ import { ClusterClient, Resources, restoreClusterOf, restoreRemoved } from '@reg
 import { startCluster } from '@registry-push/openshift-sim';
 import { startRedis } from '@registry-push/testkit';
 import { connectRedis } from '../dist/redis.js';
-import { UndoStore } from '../dist/undo-store.js';
+import { RedisUndoStore } from '../dist/store/redis-undo-store.js';
 
 const IMAGES = Number(process.env.BENCH_UNDO_IMAGES ?? 10_000);
 const PER_STREAM = 4;
@@ -80,7 +80,7 @@ async function main() {
   const connection = connectRedis({ url: redis.url }, 'client');
   try {
     const client = ClusterClient.fromOptions({ kubeconfig: cluster.kubeconfig });
-    const undo = new UndoStore(connection, '{registry-pruner}', 'bench');
+    const undo = new RedisUndoStore(connection, '{registry-pruner}', 'bench');
     const runId = 'bench-undo';
     await undo.begin(
       {

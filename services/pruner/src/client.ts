@@ -8,9 +8,17 @@ import { PrunerError } from './errors.js';
 import { JobNames, SCHEDULER_ID, newManualRunId, planJobOptions, type PlanJobData } from './jobs.js';
 import { connectRedis, describeRedis, pingRedis, redisReady, type RedisConnection } from './redis.js';
 import type { Settings } from './settings.js';
-import { UndoStore, type UndoHead } from './undo-store.js';
+import { RedisRunStore } from './store/redis-run-store.js';
+import { RedisUndoStore } from './store/redis-undo-store.js';
+import {
+  runIsOver,
+  type AppliedConfig,
+  type RunProgress,
+  type RunRecord,
+  type RunStore,
+} from './store/run-store.js';
+import type { UndoHead, UndoStore } from './store/undo-store.js';
 import { ExplorerStore } from './web/explorer.js';
-import { RunStore, runIsOver, type AppliedConfig, type RunProgress, type RunRecord } from './store.js';
 
 /** How long one `enqueue` or `status` waits for Redis (it may be restarting). */
 const COMMAND_DEADLINE_MS = 30_000;
@@ -37,8 +45,8 @@ export class PrunerClient {
     // BullMQ re-emits connection errors on the queue and, with no listener, prints each with its stack.
     // Redis being away is handled by the deadlines below; the messages say what it means.
     this.queue.on('error', () => undefined);
-    this.store = new RunStore(redis, settings.prefix, settings.queue);
-    this.undo = new UndoStore(redis, settings.prefix, settings.queue);
+    this.store = new RedisRunStore(redis, settings.prefix, settings.queue);
+    this.undo = new RedisUndoStore(redis, settings.prefix, settings.queue);
     this.explorer = new ExplorerStore(redis, settings.prefix, settings.queue);
   }
 

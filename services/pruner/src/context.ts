@@ -33,8 +33,8 @@ import { releaseMemory } from './memory.js';
 import { ModeWatch } from './mode-watch.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
-import type { PlanHead, RunRecord, RunStore } from './store.js';
-import type { UndoStore } from './undo-store.js';
+import type { PlanHead, RunRecord, RunStore } from './store/run-store.js';
+import type { UndoStore } from './store/undo-store.js';
 import type { ExplorerStore } from './web/explorer.js';
 
 /**

@@ -1,7 +1,7 @@
 /** Text output of the commands: the status report and one run's record. */
 import { formatBytes, formatRunResult, type PruneRunResult } from '@registry-push/core';
 import type { StatusReport } from './client.js';
-import { runIsOver, type RunProgress, type RunRecord } from './store.js';
+import { runIsOver, type RunProgress, type RunRecord } from './store/run-store.js';
 
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));

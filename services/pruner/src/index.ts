@@ -21,5 +21,5 @@ export { AdaptiveRateLimiter, type RateLimiterOptions } from './limiter.js';
 export { imageBatches } from './batches.js';
 export { prunerConfigOf, DEFAULT_SCHEDULE, SUSPEND_ANNOTATION, type PrunerConfig } from './cluster.js';
 export { JobNames, SCHEDULER_ID, runIdOf, type PlanJobResult } from './jobs.js';
-export type { RunRecord, RunStatus, RunTrigger } from './store.js';
+export type { RunRecord, RunStatus, RunTrigger } from './store/run-store.js';
 export { FAILPOINTS, type FailpointName } from './failpoints.js';

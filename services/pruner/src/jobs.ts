@@ -15,7 +15,7 @@
  */
 import type { JobsOptions } from 'bullmq';
 import type { Settings } from './settings.js';
-import type { RunTrigger } from './store.js';
+import type { RunTrigger } from './store/run-store.js';
 
 /** Names of the jobs in the pruner queue. */
 export const JobNames = {

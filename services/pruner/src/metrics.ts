@@ -5,8 +5,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ItemResult, PruneMode } from '@registry-push/core';
-import type { CurrentProgress, RunProgress } from './store.js';
-import type { UndoTotals } from './undo-store.js';
+import type { CurrentProgress, RunProgress } from './store/run-store.js';
+import type { UndoTotals } from './store/undo-store.js';
 
 /** Calls per second a limiter allows now, by side. */
 export interface RateBySide {

@@ -17,7 +17,7 @@ import { PrunerError } from './errors.js';
 import { Failpoints } from './failpoints.js';
 import { createLogger } from './logger.js';
 import type { Settings } from './settings.js';
-import type { UndoState, UndoStore } from './undo-store.js';
+import type { UndoState, UndoStore } from './store/undo-store.js';
 
 /** What `restore` was asked. */
 export interface RestoreRequest {

@@ -14,7 +14,7 @@ import {
   type WorkUnit,
 } from '@registry-push/core';
 import { isTransientCode, isThrottleCode } from './errors.js';
-import type { StoredPlan, StoredUnitResult } from './store.js';
+import type { StoredPlan, StoredUnitResult } from './store/run-store.js';
 
 /** Whether a stream unit's history update is settled: written, already so, or the stream is gone. */
 export function streamSettled(result: UnitResult | undefined): boolean {

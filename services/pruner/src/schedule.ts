@@ -13,7 +13,7 @@ import { describeError, isTransient } from './errors.js';
 import { JobNames, SCHEDULER_ID, planJobOptions, type PlanJobData } from './jobs.js';
 import type { Logger } from './logger.js';
 import type { Settings } from './settings.js';
-import type { RunStore } from './store.js';
+import type { RunStore } from './store/run-store.js';
 
 /** What the keeper last saw. */
 export interface ScheduleState {

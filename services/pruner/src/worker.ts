@@ -29,11 +29,11 @@ import { processPlan } from './processors/plan.js';
 import { failRun } from './processors/run-end.js';
 import { processBatch, processStream } from './processors/units.js';
 import { processRegistryPhase } from './processors/undo.js';
-import { UndoStore } from './undo-store.js';
 import { connectRedis, describeRedis, pingRedis, type RedisConnection } from './redis.js';
 import { ScheduleKeeper } from './schedule.js';
 import type { Settings } from './settings.js';
-import { RunStore } from './store.js';
+import { RedisRunStore } from './store/redis-run-store.js';
+import { RedisUndoStore } from './store/redis-undo-store.js';
 import { ExplorerStore } from './web/explorer.js';
 import { Dashboard } from './web/server.js';
 
@@ -148,8 +148,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   // to stderr (console.error). The connection's own listener above already logs them, once, as JSON.
   queue.on('error', () => undefined);
   flows.on('error', () => undefined);
-  const store = new RunStore(redis, settings.prefix, settings.queue);
-  const undo = new UndoStore(redis, settings.prefix, settings.queue);
+  const store = new RedisRunStore(redis, settings.prefix, settings.queue);
+  const undo = new RedisUndoStore(redis, settings.prefix, settings.queue);
   const explorer = new ExplorerStore(redis, settings.prefix, settings.queue);
   const abort = new AbortController();
   const events = new EventRecorder(client, settings.eventsNamespace, 'registry-pruner', (reason) =>

@@ -9,8 +9,8 @@ import type { EventRecorder } from '../src/cluster.js';
 import { Failpoints } from '../src/failpoints.js';
 import { createLogger } from '../src/logger.js';
 import { loadSettings } from '../src/settings.js';
-import type { PlanHead, RunRecord, RunStore } from '../src/store.js';
-import type { UndoStore } from '../src/undo-store.js';
+import type { PlanHead, RunRecord, RunStore } from '../src/store/run-store.js';
+import type { UndoStore } from '../src/store/undo-store.js';
 
 const record: RunRecord = {
   runId: 'r',

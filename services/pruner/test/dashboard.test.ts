@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Resources, formatBytes, type KubeObject } from '@registry-push/core';
-import type { RunRecord } from '../src/store.js';
+import type { RunRecord } from '../src/store/run-store.js';
 import {
   csrfOf,
   launchChromium,

@@ -15,7 +15,7 @@ import { AdaptiveRateLimiter } from '../src/limiter.js';
 import { createLogger } from '../src/logger.js';
 import { assembleResult, failureKind, streamSettled } from '../src/results.js';
 import { loadSettings, redactedRedisUrl } from '../src/settings.js';
-import type { StoredPlan } from '../src/store.js';
+import type { StoredPlan } from '../src/store/run-store.js';
 
 const image = (digest: string, shared: string[] = [], parents: string[] = []): ImageUnit => ({
   type: 'image',

@@ -13,7 +13,7 @@ import {
 } from '@registry-push/core';
 import { createRateLimiters, throttledCluster, throttledRegistry } from '../src/limiter.js';
 import { loadSettings } from '../src/settings.js';
-import type { RunRecord } from '../src/store.js';
+import type { RunRecord } from '../src/store/run-store.js';
 import { digest } from './support/objects.js';
 import { killAll, runCli, startWorkerProcess, type WorkerProcess } from './support/processes.js';
 import { startTlsFaultProxy, type InjectedAnswer, type TlsFaultProxy } from './support/tls-fault-proxy.js';

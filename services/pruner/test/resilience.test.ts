@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanItemKind, PrunePlan } from '@registry-push/core';
 import type { StatusReport } from '../src/client.js';
-import type { RunRecord } from '../src/store.js';
+import type { RunRecord } from '../src/store/run-store.js';
 import { startDurableRedis, type DurableRedis } from './support/durable-redis.js';
 import { createStreams } from './support/objects.js';
 import { killAll, runCli, WorkerSet, type WorkerProcess } from './support/processes.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { httpRequest, type BuiltImage } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RestoreItemResult } from '@registry-push/core';
-import type { UndoHead } from '../src/undo-store.js';
+import type { UndoHead } from '../src/store/undo-store.js';
 import { RESTORE_SHOWN, runPage } from '../src/web/pages.js';
 import { csrfOf, launchChromium, login, request, type Browser } from './support/dashboard.js';
 import { killAll, WorkerSet, type WorkerProcess } from './support/processes.js';

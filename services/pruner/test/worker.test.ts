@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Resources, type KubeObject } from '@registry-push/core';
 import type { StatusReport } from '../src/client.js';
 import { SUSPEND_ANNOTATION } from '../src/cluster.js';
-import type { RunRecord } from '../src/store.js';
+import type { RunRecord } from '../src/store/run-store.js';
 import { createStreams } from './support/objects.js';
 import { killAll, runCli, startWorkerProcess, WorkerSet, type WorkerProcess } from './support/processes.js';
 import { pushGenerations, root, startWorld, type World } from './support/world.js';

@@ -9,7 +9,7 @@ import type { LoadedRun, PrunerContext } from '../context.js';
 import type { FinalizeJobData } from '../jobs.js';
 import { releaseMemory } from '../memory.js';
 import { ResultAssembler, type ResultHead } from '../results.js';
-import { runIsOver, type RunRecord } from '../store.js';
+import { runIsOver, type RunRecord } from '../store/run-store.js';
 import { openUndoWindow } from './undo.js';
 
 /** What the finalize job returns. */

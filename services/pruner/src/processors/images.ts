@@ -9,6 +9,7 @@ import { imageBatches } from '../batches.js';
 import type { PrunerContext } from '../context.js';
 import { JobNames, jobIds, unitJobOptions, type ImagesJobData } from '../jobs.js';
 import { streamSettled } from '../results.js';
+import { planParts } from '../store/plan-reading.js';
 
 /** Stream unit results read at a time. */
 const PAGE = 500;
@@ -28,7 +29,7 @@ async function phaseTwoInputs(
   runId: string,
 ): Promise<{ streams: string[]; batches: string[][] }> {
   const stored = await ctx.store.getBatches(runId);
-  const { streams, images } = await ctx.store.planParts(runId, stored === undefined);
+  const { streams, images } = await planParts(ctx.store, runId, stored === undefined);
   return { streams, batches: stored ?? imageBatches(images, ctx.settings.batchSize) };
 }
 

@@ -34,7 +34,8 @@ import {
 } from '../jobs.js';
 import { imageBatches } from '../batches.js';
 import { collectGarbage, collectWhileReading, releaseMemory } from '../memory.js';
-import { runIsOver, type PlanHead, type RunRecord, type StoredPlan } from '../store.js';
+import { planParts } from '../store/plan-reading.js';
+import { runIsOver, type PlanHead, type RunRecord, type StoredPlan } from '../store/run-store.js';
 import { approvedChanges, restrictToApproved } from '../web/approve.js';
 import { buildExplorerIndex } from '../web/explorer.js';
 import { failRun, rejectTrigger } from './run-end.js';
@@ -200,7 +201,7 @@ async function startRun(ctx: PrunerContext, record: RunRecord): Promise<PlanJobR
     releaseMemory();
   } else {
     // Planned by an earlier attempt: its stream units, read from the stored plan.
-    ({ streams } = await ctx.store.planParts(runId, false));
+    ({ streams } = await planParts(ctx.store, runId, false));
   }
   await addFlow(ctx, runId, streams);
   await ctx.events.record({

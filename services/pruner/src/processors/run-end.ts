@@ -4,7 +4,7 @@
  */
 import { errorBody } from '../errors.js';
 import type { PrunerContext } from '../context.js';
-import type { RunRecord } from '../store.js';
+import type { RunRecord } from '../store/run-store.js';
 
 /** Marks a run failed (once), releases its lock and reports it. Nothing the run did is undone: units are safe on their own. */
 export async function failRun(ctx: PrunerContext, runId: string, error: unknown): Promise<void> {

@@ -18,7 +18,7 @@ import type { PrunerContext } from '../context.js';
 import { PrunerError } from '../errors.js';
 import { JobNames, jobIds, registryJobOptions, type RegistryJobData } from '../jobs.js';
 import { failureKind, failureLines } from '../results.js';
-import type { RunRecord } from '../store.js';
+import type { RunRecord } from '../store/run-store.js';
 
 /** What the registry phase returns. */
 export interface RegistryPhaseResult {

@@ -20,7 +20,7 @@ import {
 } from '@registry-push/core';
 import type { LoadedRun, PrunerContext } from '../context.js';
 import type { BatchJobData, StreamJobData } from '../jobs.js';
-import { runIsOver } from '../store.js';
+import { runIsOver } from '../store/run-store.js';
 import { failureKind, failureLines, throttled } from '../results.js';
 
 /** What a unit job returns. */

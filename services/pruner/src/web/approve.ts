@@ -6,7 +6,7 @@
  */
 import type { ImageUnit, PlanItemKind, PrunePlan, StreamUnit, WorkUnit } from '@registry-push/core';
 import { PrunerError } from '../errors.js';
-import type { RunRecord, RunStore } from '../store.js';
+import type { RunRecord, RunStore } from '../store/run-store.js';
 
 /** The changes of an approved plan, as keys (see {@link changeKeys}). */
 export type ApprovedChanges = Set<string>;

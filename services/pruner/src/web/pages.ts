@@ -4,9 +4,9 @@
  */
 import { formatBytes, type ItemResult, type PruneMode, type RestoreReport } from '@registry-push/core';
 import type { StatusReport } from '../client.js';
-import { runIsOver, type RunProgress, type RunRecord } from '../store.js';
+import { runIsOver, type RunProgress, type RunRecord } from '../store/run-store.js';
 import type { ModeSetting } from '../settings.js';
-import type { UndoHead } from '../undo-store.js';
+import type { UndoHead } from '../store/undo-store.js';
 import type { Explanation } from './explain.js';
 import { reasonOf, subjectOf } from './explain.js';
 import type { ExplorerHead, ExplorerItem, ExplorerRow } from './explorer.js';

@@ -18,8 +18,8 @@ import { JobNames, newManualRunId, planJobOptions, type PlanJobData } from '../j
 import type { Logger } from '../logger.js';
 import type { Settings } from '../settings.js';
 import { restoreFrom, restoreTarget } from '../restore.js';
-import { runIsOver, type RunStore } from '../store.js';
-import type { UndoStore } from '../undo-store.js';
+import { runIsOver, type RunStore } from '../store/run-store.js';
+import type { UndoStore } from '../store/undo-store.js';
 import { approvableRun } from './approve.js';
 import { APP_CSS, APP_JS } from './assets.js';
 import { explain, noIndex } from './explain.js';
