@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
+import { copyJson, isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
 import { openApiGroupVersion, openApiRoot, openApiV2 } from './openapi.js';
 import { duplicateFields } from './duplicate-fields.js';
@@ -311,6 +311,58 @@ function deletePreconditions(
 
 function isTokenRequest(type: ResourceType, path: ParsedPath): boolean {
   return type.group === '' && type.plural === 'serviceaccounts' && path.subresource === 'token';
+}
+
+/**
+ * Which objects a watch sees: its label and field selectors, and its object's name when it watches one.
+ * `selective` is false for a watch of everything (which then needs no look at an object to decide).
+ */
+function watchFilter(
+  type: ResourceType,
+  path: ParsedPath,
+  query: URLSearchParams,
+): { matches: (object: JsonObject) => boolean; selective: boolean } {
+  const labelMatch = parseLabelSelector(query.get('labelSelector'));
+  const fieldNames = [
+    'metadata.name',
+    ...(type.namespaced ? ['metadata.namespace'] : []),
+    ...type.selectableFields,
+  ];
+  const fieldMatch = parseFieldSelector(query.get('fieldSelector'), fieldNames);
+  const matches = (object: JsonObject): boolean => {
+    const meta = objectAt(object, 'metadata') ?? {};
+    const labels = Object.fromEntries(
+      Object.entries(objectAt(meta, 'labels') ?? {}).filter(
+        (e): e is [string, string] => typeof e[1] === 'string',
+      ),
+    );
+    const fields = {
+      'metadata.name': stringAt(meta, 'name') ?? '',
+      'metadata.namespace': stringAt(meta, 'namespace') ?? '',
+      ...(type.strategy?.fields?.(object) ?? {}),
+    };
+    // A watch on a named object (`…/configmaps/a?watch=true`) sees only that object.
+    if (path.name !== undefined && fields['metadata.name'] !== path.name) return false;
+    return labelMatch(labels) && fieldMatch(fields);
+  };
+  const selective =
+    path.name !== undefined ||
+    (query.get('labelSelector') ?? '') !== '' ||
+    (query.get('fieldSelector') ?? '') !== '';
+  return { matches, selective };
+}
+
+/**
+ * An object's content before a change, at the change's resourceVersion: what kube's watch cache sends as
+ * DELETED to a watcher that saw the object and no longer does. A deletion's own event already is that.
+ */
+function previousContent(event: WatchEvent): JsonObject {
+  if (event.type === 'DELETED' || event.previous === undefined) return event.object;
+  const content = copyJson(event.previous);
+  const meta = objectAt(content, 'metadata');
+  const rv = stringAt(objectAt(event.object, 'metadata'), 'resourceVersion');
+  if (meta !== undefined && rv !== undefined) meta['resourceVersion'] = rv;
+  return content;
 }
 
 /** `metadata.name=<name>` (or `==`) as the only requirement of a field selector, else undefined. */
@@ -746,30 +798,8 @@ export class ApiServer {
   ): void {
     const { store } = this.parts;
     const { type, path, query, ctx } = call;
-    const labelMatch = parseLabelSelector(query.get('labelSelector'));
-    const fieldNames = [
-      'metadata.name',
-      ...(type.namespaced ? ['metadata.namespace'] : []),
-      ...type.selectableFields,
-    ];
-    const fieldMatch = parseFieldSelector(query.get('fieldSelector'), fieldNames);
+    const { matches, selective } = watchFilter(type, path, query);
     const namespace = type.namespaced ? path.namespace : undefined;
-    const matches = (object: JsonObject): boolean => {
-      const meta = objectAt(object, 'metadata') ?? {};
-      const labels = Object.fromEntries(
-        Object.entries(objectAt(meta, 'labels') ?? {}).filter(
-          (e): e is [string, string] => typeof e[1] === 'string',
-        ),
-      );
-      const fields = {
-        'metadata.name': stringAt(meta, 'name') ?? '',
-        'metadata.namespace': stringAt(meta, 'namespace') ?? '',
-        ...(type.strategy?.fields?.(object) ?? {}),
-      };
-      // A watch on a named object (`…/configmaps/a?watch=true`) sees only that object.
-      if (path.name !== undefined && fields['metadata.name'] !== path.name) return false;
-      return labelMatch(labels) && fieldMatch(fields);
-    };
     const rvText = query.get('resourceVersion') ?? '';
     if (rvText !== '' && !/^\d+$/.test(rvText)) {
       throw errors.badRequest(`resourceVersion: Invalid value: "${rvText}": must be a non-negative integer`);
@@ -807,28 +837,19 @@ export class ApiServer {
       res.end();
       return;
     }
-    // Objects this watcher currently sees: one that stops matching the selectors is DELETED for it, one that
-    // starts matching is ADDED, as kube's watch cache reports them.
-    const visible = new Set<string>();
+    // As kube's watch cache (cacheWatcher.convertToWatchEvent) decides by the version before the change:
+    // matching now and not before is ADDED, matching both MODIFIED, matching only before DELETED with the
+    // previous content at the event's resourceVersion (so also a DELETED event of a deleted object).
     const emit = (event: WatchEvent): void => {
-      type.strategy?.decorate?.(event.object, ctx);
-      const uid = stringAt(objectAt(event.object, 'metadata'), 'uid') ?? '';
-      const nowMatches = event.type !== 'DELETED' && matches(event.object);
-      const wasVisible = visible.has(uid);
-      if (event.type === 'DELETED') {
-        if (wasVisible || matches(event.object)) write(event);
-        visible.delete(uid);
-        return;
-      }
-      if (nowMatches) {
-        visible.add(uid);
-        // Unseen but matching: new to this watcher, unless it resumed from a resourceVersion and the object
-        // may have matched before that point (the prior state is unknown, so kube's MODIFIED is kept).
-        const newlyVisible = !wasVisible && (event.type === 'ADDED' || fromCurrentState);
-        write({ type: newlyVisible ? 'ADDED' : event.type, object: event.object });
-      } else if (wasVisible) {
-        visible.delete(uid);
-        write({ type: 'DELETED', object: event.object });
+      const now = event.type !== 'DELETED' && matches(event.object);
+      const before = event.previous !== undefined && (!selective || matches(previousContent(event)));
+      if (now) {
+        type.strategy?.decorate?.(event.object, ctx);
+        write({ type: before ? 'MODIFIED' : 'ADDED', object: event.object });
+      } else if (before) {
+        const gone = previousContent(event);
+        type.strategy?.decorate?.(gone, ctx);
+        write({ type: 'DELETED', object: gone });
       }
     };
     backlog.forEach(emit);

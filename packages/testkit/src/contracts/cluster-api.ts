@@ -455,6 +455,19 @@ export function clusterApiContract(
       expect(after.spec.to.name).toBe('web');
     });
 
+    /** A watch's events until the server ends it, as `[type, name, data.v, resourceVersion]`. */
+    async function drainWithVersions(
+      stream: AsyncIterable<ClusterWatchEvent<ConfigMapObject>>,
+    ): Promise<string[][]> {
+      const events: string[][] = [];
+      for await (const event of stream) {
+        if (event.type === 'BOOKMARK') continue;
+        const { name, resourceVersion } = event.object.metadata;
+        events.push([event.type, name, event.object.data?.v ?? '', resourceVersion ?? '']);
+      }
+      return events;
+    }
+
     /** A watch's events until the server ends it, as `[type, name, data.v]` (BOOKMARKs as `[type, rv]`). */
     async function drain(stream: AsyncIterable<ClusterWatchEvent<ConfigMapObject>>): Promise<string[][]> {
       const events: string[][] = [];
@@ -560,25 +573,74 @@ export function clusterApiContract(
         allowWatchBookmarks: false,
         timeoutSeconds: 3,
       });
-      const label = (value: string | null, v: string): Promise<unknown> =>
-        t().client.mergePatch(
+      const label = (value: string | null, v: string): Promise<ConfigMapObject> =>
+        t().client.mergePatch<ConfigMapObject>(
           ConfigMap,
           name,
           { metadata: { labels: { 'registry-push-selected': value } }, data: { v } },
           namespace,
         );
-      await label('no', '2');
+      const unlabelled = await label('no', '2');
       await t().client.mergePatch(ConfigMap, name, { data: { v: '3' } }, namespace);
       await label('yes', '4');
       await t().client.mergePatch(ConfigMap, name, { data: { v: '5' } }, namespace);
-      await label(null, '6');
-      expect(await drain(stream)).toEqual([
-        ['ADDED', name, '1'],
-        ['DELETED', name, '2'],
-        ['ADDED', name, '4'],
-        ['MODIFIED', name, '5'],
-        ['DELETED', name, '6'],
+      const last = await label(null, '6');
+      const events = await drainWithVersions(stream);
+      // The DELETED of an object that stopped matching carries its content before the change (the last the
+      // watch could see) at the change's resourceVersion, as kube's watch cache sends it.
+      expect(events.map(([type, , v]) => [type, v])).toEqual([
+        ['ADDED', '1'],
+        ['DELETED', '1'],
+        ['ADDED', '4'],
+        ['MODIFIED', '5'],
+        ['DELETED', '5'],
       ]);
+      expect(events[1]?.[3]).toBe(unlabelled.metadata.resourceVersion);
+      expect(events[4]?.[3]).toBe(last.metadata.resourceVersion);
+    }, 20_000);
+
+    test('a watch with a label selector resumed from a resourceVersion sees an object that starts matching as ADDED, not MODIFIED', async () => {
+      const namespace = t().namespace;
+      const name = unique('resumed');
+      const labels = { 'registry-push-contract': run, 'registry-push-resumed': 'no' };
+      const labelSelector = `registry-push-contract=${run},registry-push-resumed=yes`;
+      // Made, and changed, before the point the watch resumes from: the watch never saw it match.
+      await create<ConfigMapObject>(ConfigMap, { metadata: { name, labels }, data: { v: '1' } });
+      const before = await t().client.mergePatch<ConfigMapObject>(
+        ConfigMap,
+        name,
+        { data: { v: '2' } },
+        namespace,
+      );
+      const stream = await t().client.watch<ConfigMapObject>(ConfigMap, {
+        namespace,
+        labelSelector,
+        resourceVersion: before.metadata.resourceVersion ?? '',
+        allowWatchBookmarks: false,
+        timeoutSeconds: 3,
+      });
+      const label = (value: string, v: string): Promise<ConfigMapObject> =>
+        t().client.mergePatch<ConfigMapObject>(
+          ConfigMap,
+          name,
+          { metadata: { labels: { 'registry-push-resumed': value } }, data: { v } },
+          namespace,
+        );
+      await label('yes', '3');
+      await t().client.mergePatch(ConfigMap, name, { data: { v: '4' } }, namespace);
+      const stopped = await label('no', '5');
+      await t().client.mergePatch(ConfigMap, name, { data: { v: '6' } }, namespace);
+      await label('yes', '7');
+      await t().client.delete(ConfigMap, name, namespace);
+      const events = await drainWithVersions(stream);
+      expect(events.map(([type, , v]) => [type, v])).toEqual([
+        ['ADDED', '3'],
+        ['MODIFIED', '4'],
+        ['DELETED', '4'],
+        ['ADDED', '7'],
+        ['DELETED', '7'],
+      ]);
+      expect(events[2]?.[3]).toBe(stopped.metadata.resourceVersion);
     }, 20_000);
 
     it('answers 410 for a versioned list whose continue token expired, and for a watch from the resourceVersion of a list before a compaction', async (context) => {
