@@ -290,6 +290,41 @@ describe('kubectl', () => {
     expect(after.spec).not.toHaveProperty('pausedd');
   });
 
+  it('refuses, under --validate=strict, an unknown field deep in a pod template with the full path', async () => {
+    const file = join(workDir, 'deep.json');
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'deep', namespace: 'kubectl' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'deep' } },
+        template: {
+          metadata: { labels: { app: 'deep' } },
+          spec: {
+            containers: [
+              {
+                name: 'app',
+                image: 'registry.example/app:1',
+                livenessProbe: { httpGet: { path: '/', port: 8080, pathX: '/' } },
+              },
+            ],
+          },
+        },
+      },
+    };
+    await writeFile(file, JSON.stringify(deployment));
+    for (const verb of ['create', 'apply']) {
+      const refused = await kubectl([verb, '--validate=strict', '-f', file]);
+      expect(refused.code, verb).toBe(1);
+      expect(refused.stderr, verb).toContain('Error from server (BadRequest): error when creating');
+      expect(refused.stderr, verb).toContain(
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].livenessProbe.httpGet.pathX"',
+      );
+    }
+    expect((await kubectl(['get', 'deployment', 'deep', '-n', 'kubectl'])).stderr).toContain('(NotFound)');
+  });
+
   it('get --watch with a label selector shows a ConfigMap that starts matching as ADDED and one that stops as DELETED', async () => {
     const kubeconfig = cluster.users['kubeadmin']?.kubeconfig ?? '';
     await ok(['create', 'configmap', 'early', '-n', 'kubectl', '--from-literal=v=1']);

@@ -6,8 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { copyJson, isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
 import { openApiGroupVersion, openApiRoot, openApiV2 } from './openapi.js';
-import { duplicateFields } from './duplicate-fields.js';
-import { PatchError, patchTypeForContentType } from './patch.js';
+import { kindGoType, ANY } from './go-types.js';
+import { decodingErrors, JSON_PATCH_OPERATIONS } from './strict-decoding.js';
+import { PatchError, patchTypeForContentType, type PatchType } from './patch.js';
 import { logContainer, parsePodLogOptions, PodLogs, serveLogs } from './pod-logs.js';
 import { decodeProtobuf, encodeProtobuf, prefersProtobuf, PROTOBUF, supportsProtobuf } from './protobuf.js';
 import type { AccessReviews } from './reviews.js';
@@ -679,9 +680,23 @@ export class ApiServer {
   }
 
   /** The object of a create or update: JSON, or protobuf for the kinds that have a protobuf form. */
-  /** Keys a JSON body has twice (a protobuf body cannot have any). */
-  private duplicatesOf(req: IncomingMessage, body: Buffer): string[] {
-    return mediaTypeOf(req) === PROTOBUF ? [] : duplicateFields(body.toString('utf8'));
+  /**
+   * What kube's strict decoder names in a JSON body: keys sent twice, and for a built-in kind the fields its
+   * Go type lacks (a custom resource's are found by pruning, later). Undefined for protobuf, whose decoding
+   * has no such errors.
+   */
+  private decodingErrorsOf(req: IncomingMessage, body: Buffer, type: ResourceType): string[] | undefined {
+    if (mediaTypeOf(req) === PROTOBUF) return undefined;
+    const goType =
+      type.builtin && type.schema === undefined ? kindGoType(type.group, type.version, type.kind) : undefined;
+    return decodingErrors(body.toString('utf8'), goType ?? ANY);
+  }
+
+  /** What kube's strict decoder names in a patch: keys sent twice, a JSON patch's operations' unknown fields. */
+  private patchDecodingErrors(patchType: PatchType, body: Buffer): string[] {
+    const text = body.toString('utf8');
+    if (patchType !== 'json') return decodingErrors(text, ANY);
+    return decodingErrors(text, JSON_PATCH_OPERATIONS).map((error) => `json patch ${error}`);
   }
 
   private objectBody(req: IncomingMessage, body: Buffer, type: ResourceType): JsonObject {
@@ -743,7 +758,7 @@ export class ApiServer {
           type,
           namespace,
           this.objectBody(req, body, type),
-          { ...writeOptions(query), duplicateFields: this.duplicatesOf(req, body) },
+          { ...writeOptions(query), decodingErrors: this.decodingErrorsOf(req, body, type) },
           ctx,
         );
         send(res, 201, result.object, result.warnings);
@@ -752,18 +767,16 @@ export class ApiServer {
       case 'update': {
         const result = service.update({ type, namespace, name }, this.objectBody(req, body, type), ctx, {
           subresource: sub,
-          options: { ...writeOptions(query), duplicateFields: this.duplicatesOf(req, body) },
+          options: { ...writeOptions(query), decodingErrors: this.decodingErrorsOf(req, body, type) },
         });
         send(res, 200, result.object, result.warnings);
         return;
       }
       case 'patch': {
         const patchType = patchTypeForContentType(req.headers['content-type'], type.builtin);
-        // kube checks a merge patch's own keys strictly; a JSON patch is a list of operations.
-        const duplicates = patchType === 'json' ? [] : this.duplicatesOf(req, body);
         const result = service.patch({ type, namespace, name }, { type: patchType, body }, ctx, {
           subresource: sub,
-          options: { ...writeOptions(query), duplicateFields: duplicates },
+          options: { ...writeOptions(query), decodingErrors: this.patchDecodingErrors(patchType, body) },
         });
         send(res, 200, result.object, result.warnings);
         return;

@@ -767,6 +767,132 @@ export function clusterApiContract(
       expect(stored).not.toHaveProperty('unknownField');
     });
 
+    /** A Deployment as text, with `spec` members given as text (for keys sent twice). */
+    function deploymentText(name: string, specMembers: string): string {
+      const meta = JSON.stringify({ name, labels: { 'registry-push-contract': run } });
+      return `{"apiVersion":"apps/v1","kind":"Deployment","metadata":${meta},"spec":{${specMembers}}}`;
+    }
+    const NESTED_UNKNOWN_SPEC =
+      '"replicas":0,"selector":{"matchLabels":{"app":"n"}},"template":{"metadata":{"labels":{"app":"n"}},' +
+      '"spec":{"containers":[{"name":"app","image":"registry.example/app:1",' +
+      '"livenessProbe":{"httpGet":{"path":"/","port":8080,"pathX":"/"}}}],' +
+      '"volumes":[{"name":"v","configMap":{"name":"c","nameX":"c"}}]}},' +
+      '"strategy":{"rollingUpdate":{"maxSurge":1,"maxSurgeX":1}}';
+
+    // kube's strict decoder reads the body into the kind's Go type and names, at any depth and in the
+    // body's order, each field the type lacks and each key sent twice.
+    it("refuses a strict create with unknown fields deep in a Deployment: 400 naming each by its full path, in the body's order", async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const name = unique('deep');
+      const answer = await raw({
+        method: 'POST',
+        path: `/apis/apps/v1/namespaces/${t().namespace}/deployments?fieldValidation=Strict`,
+        body: deploymentText(name, `${NESTED_UNKNOWN_SPEC},"paused":true,"paused":true`),
+        contentType: 'application/json',
+      });
+      if (answer.status === 201) made.push([Deployment, name]);
+      expect(answer.status).toBe(400);
+      const status = answer.body as { reason?: string; message?: string };
+      expect(status.reason).toBe('BadRequest');
+      expect(status.message).toBe(
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: ' +
+          'unknown field "spec.template.spec.containers[0].livenessProbe.httpGet.pathX", ' +
+          'unknown field "spec.template.spec.volumes[0].configMap.nameX", ' +
+          'unknown field "spec.strategy.rollingUpdate.maxSurgeX", duplicate field "spec.paused"',
+      );
+    });
+
+    it('warns of unknown fields deep in a Deployment by default, and with fieldValidation=Ignore silently drops them', async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      for (const [query, warned] of [
+        ['', true],
+        ['?fieldValidation=Ignore', false],
+      ] as const) {
+        const name = unique(`deep-${warned ? 'warn' : 'ignore'}`);
+        const answer = await raw({
+          method: 'POST',
+          path: `/apis/apps/v1/namespaces/${t().namespace}/deployments${query}`,
+          body: deploymentText(name, NESTED_UNKNOWN_SPEC),
+          contentType: 'application/json',
+        });
+        if (answer.status === 201) made.push([Deployment, name]);
+        expect(answer.status).toBe(201);
+        const unknown = [
+          'unknown field "spec.template.spec.containers[0].livenessProbe.httpGet.pathX"',
+          'unknown field "spec.template.spec.volumes[0].configMap.nameX"',
+          'unknown field "spec.strategy.rollingUpdate.maxSurgeX"',
+        ];
+        expect((answer.warnings ?? []).filter((w) => w.startsWith('unknown field'))).toEqual(
+          warned ? unknown : [],
+        );
+        const stored = await t().client.get<DeploymentObject>(Deployment, name, t().namespace);
+        const podSpec = (
+          stored.spec.template as {
+            spec: {
+              containers: { livenessProbe?: { httpGet?: object } }[];
+              volumes?: { configMap?: object }[];
+            };
+          }
+        ).spec;
+        expect(podSpec.containers[0]?.livenessProbe?.httpGet).not.toHaveProperty('pathX');
+        expect(podSpec.volumes?.[0]?.configMap).toEqual({ name: 'c' });
+      }
+    });
+
+    it("answers a strict merge patch with nested unknown fields with kube's 422: no kind or name, the fields in sorted order", async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const created = await create<DeploymentObject>(Deployment, deployment(unique('strict-nested'), run));
+      const patch = '{"spec":{"zzz":1,"strategy":{"rollingUpdate":{"maxSurgeX":1}},"aaa":1}}';
+      const answer = await raw({
+        method: 'PATCH',
+        path: `/apis/apps/v1/namespaces/${t().namespace}/deployments/${created.metadata.name}?fieldValidation=Strict`,
+        body: patch,
+        contentType: 'application/merge-patch+json',
+      });
+      expect(answer.status).toBe(422);
+      const status = answer.body as {
+        reason?: string;
+        message?: string;
+        details?: { name?: string; kind?: string; causes?: { field?: string; message?: string }[] };
+      };
+      expect(status.reason).toBe('Invalid');
+      // kube answers field.Invalid(field.NewPath("patch"), <patched object>, …) of an empty kind and name.
+      expect(status.message).toMatch(/^ "" is invalid: patch: Invalid value: "\{/);
+      expect(status.details?.name ?? '').toBe('');
+      expect(status.details?.kind ?? '').toBe('');
+      // The patched object, as Go writes it from maps, has its keys sorted: so are the errors.
+      const strict =
+        'strict decoding error: unknown field "spec.aaa", ' +
+        'unknown field "spec.strategy.rollingUpdate.maxSurgeX", unknown field "spec.zzz"';
+      expect(status.message?.endsWith(`: ${strict}`)).toBe(true);
+      expect(status.details?.causes?.[0]?.field).toBe('patch');
+      expect(status.details?.causes?.[0]?.message?.endsWith(`: ${strict}`)).toBe(true);
+    });
+
+    it('names a JSON patch operation\'s unknown field under strict validation: 422 "json patch unknown field"', async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const created = await create(ConfigMap, configMap('json-patch', { a: '1' }));
+      const answer = await raw({
+        method: 'PATCH',
+        path: `/api/v1/namespaces/${t().namespace}/configmaps/${created.metadata.name}?fieldValidation=Strict`,
+        body: '[{"op":"replace","path":"/data/a","value":"2","valuee":"3"}]',
+        contentType: 'application/json-patch+json',
+      });
+      expect(answer.status).toBe(422);
+      const causes = (answer.body as { details?: { causes?: { field?: string; message?: string }[] } })
+        .details?.causes;
+      expect(causes?.[0]?.field).toBe('patch');
+      expect(causes?.[0]?.message).toMatch(
+        /: strict decoding error: json patch unknown field "\[0\]\.valuee"$/,
+      );
+      const after = await t().client.get<ConfigMapObject>(ConfigMap, created.metadata.name, t().namespace);
+      expect(after.data).toEqual({ a: '1' });
+    });
+
     it('answers a watch from a compacted resourceVersion with 410', async (context) => {
       const compact = target?.compact;
       if (compact === undefined) return context.skip();
