@@ -1,6 +1,6 @@
 // kubectl against the simulator: every served kind through get, create, apply, patch (merge and json)
 // and delete, and kube's error output for the statuses users meet.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { httpRequest, makeWorkDir, removeWorkDir, requireBinary } from '@registry-push/testkit';
@@ -289,6 +289,92 @@ describe('kubectl', () => {
     };
     expect(after.spec).not.toHaveProperty('pausedd');
   });
+
+  it('refuses, under --validate=strict, an unknown field deep in a pod template with the full path', async () => {
+    const file = join(workDir, 'deep.json');
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'deep', namespace: 'kubectl' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'deep' } },
+        template: {
+          metadata: { labels: { app: 'deep' } },
+          spec: {
+            containers: [
+              {
+                name: 'app',
+                image: 'registry.example/app:1',
+                livenessProbe: { httpGet: { path: '/', port: 8080, pathX: '/' } },
+              },
+            ],
+          },
+        },
+      },
+    };
+    await writeFile(file, JSON.stringify(deployment));
+    for (const verb of ['create', 'apply']) {
+      const refused = await kubectl([verb, '--validate=strict', '-f', file]);
+      expect(refused.code, verb).toBe(1);
+      expect(refused.stderr, verb).toContain('Error from server (BadRequest): error when creating');
+      expect(refused.stderr, verb).toContain(
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].livenessProbe.httpGet.pathX"',
+      );
+    }
+    expect((await kubectl(['get', 'deployment', 'deep', '-n', 'kubectl'])).stderr).toContain('(NotFound)');
+  });
+
+  it('get --watch with a label selector shows a ConfigMap that starts matching as ADDED and one that stops as DELETED', async () => {
+    const kubeconfig = cluster.users['kubeadmin']?.kubeconfig ?? '';
+    await ok(['create', 'configmap', 'early', '-n', 'kubectl', '--from-literal=v=1']);
+    await ok(['label', 'configmap', 'early', '-n', 'kubectl', 'app=watched']);
+    await ok(['create', 'configmap', 'late', '-n', 'kubectl', '--from-literal=v=1']);
+    const watch = spawn(
+      kubectlPath,
+      [
+        '--kubeconfig',
+        kubeconfig,
+        'get',
+        'cm',
+        '-n',
+        'kubectl',
+        '-l',
+        'app=watched',
+        '--watch',
+        '--output-watch-events',
+      ],
+      { env: { ...process.env, KUBECACHEDIR: join(workDir, 'cache'), HOME: workDir } },
+    );
+    let out = '';
+    watch.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    const rows = (): string[][] =>
+      out
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/))
+        .filter((words) => ['ADDED', 'MODIFIED', 'DELETED'].includes(words[0] ?? ''))
+        .map((words) => [words[0] ?? '', words[1] ?? '']);
+    const until = async (count: number): Promise<void> => {
+      const deadline = Date.now() + 20_000;
+      while (rows().length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    };
+    try {
+      await until(1);
+      await ok(['label', 'configmap', 'late', '-n', 'kubectl', 'app=watched']);
+      await until(2);
+      await ok(['label', 'configmap', 'late', '-n', 'kubectl', 'app-']);
+      await until(3);
+    } finally {
+      watch.kill('SIGTERM');
+    }
+    expect(rows()).toEqual([
+      ['ADDED', 'early'],
+      ['ADDED', 'late'],
+      ['DELETED', 'late'],
+    ]);
+  }, 60_000);
 
   it('patches the registry config the way the docs tell admins to', async () => {
     await ok([

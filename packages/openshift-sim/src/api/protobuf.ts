@@ -82,6 +82,25 @@ function messageType(apiVersion: string, kind: string): Type | undefined {
   return found instanceof protobufjs.Type ? found : undefined;
 }
 
+/**
+ * The vendored message of a kind (`group` `''` for the core group), or undefined when none is vendored. The
+ * strict decoder reads the kinds' Go fields from it (see `go-types.ts`).
+ */
+export function kindMessage(group: string, version: string, kind: string): Type | undefined {
+  return messageType(group === '' ? version : `${group}/${version}`, kind);
+}
+
+/** A vendored message by its full name (`k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta`). */
+export function namedMessage(name: string): Type | undefined {
+  const found = loadCodec().root.lookup(name);
+  return found instanceof protobufjs.Type ? found : undefined;
+}
+
+/** The fields of a message that are Go structs embedded inline (their fields are the parent's in JSON). */
+export function inlineFields(type: Type): ReadonlySet<string> {
+  return loadCodec().inline.get(fullName(type)) ?? new Set();
+}
+
 /** Whether objects of this group/version/kind can be sent and answered as protobuf. */
 export function supportsProtobuf(group: string, version: string, kind: string): boolean {
   return messageType(group === '' ? version : `${group}/${version}`, kind) !== undefined;

@@ -41,7 +41,7 @@ export { loadCrd, loadCrdFile } from './schema/load.js';
  *   rules (skipped, like kube, when a type/required/enum/too-long/too-many error was found). Transition
  *   rules (`oldSelf`) run only on updates where an old value exists at the same path.
  *
- * @returns the prepared copy, the causes (empty when valid) and the pruned field paths.
+ * @returns the prepared copy, the causes (empty when valid) and the pruned field paths, sorted.
  */
 export function prepareObject(
   schema: Schema,
@@ -65,7 +65,8 @@ export function prepareObject(
   } else {
     validateCel({ value: prepared, old: oldObject, schema, path: '', root: true }, causes);
   }
-  return { object: prepared, result: { causes, unknownFields } };
+  // apiextensions sorts the pruned paths (pruning walks Go maps, which have no order).
+  return { object: prepared, result: { causes, unknownFields: unknownFields.sort() } };
 }
 
 function collectUnsupported(schema: Schema, path: string, version: string): string[] {

@@ -3,11 +3,12 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
+import { copyJson, isJsonObject, objectAt, stringAt, type JsonObject } from '../json.js';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
 import { openApiGroupVersion, openApiRoot, openApiV2 } from './openapi.js';
-import { duplicateFields } from './duplicate-fields.js';
-import { PatchError, patchTypeForContentType } from './patch.js';
+import { kindGoType, ANY } from './go-types.js';
+import { decodingErrors, JSON_PATCH_OPERATIONS } from './strict-decoding.js';
+import { PatchError, patchTypeForContentType, type PatchType } from './patch.js';
 import { logContainer, parsePodLogOptions, PodLogs, serveLogs } from './pod-logs.js';
 import { decodeProtobuf, encodeProtobuf, prefersProtobuf, PROTOBUF, supportsProtobuf } from './protobuf.js';
 import type { AccessReviews } from './reviews.js';
@@ -311,6 +312,58 @@ function deletePreconditions(
 
 function isTokenRequest(type: ResourceType, path: ParsedPath): boolean {
   return type.group === '' && type.plural === 'serviceaccounts' && path.subresource === 'token';
+}
+
+/**
+ * Which objects a watch sees: its label and field selectors, and its object's name when it watches one.
+ * `selective` is false for a watch of everything (which then needs no look at an object to decide).
+ */
+function watchFilter(
+  type: ResourceType,
+  path: ParsedPath,
+  query: URLSearchParams,
+): { matches: (object: JsonObject) => boolean; selective: boolean } {
+  const labelMatch = parseLabelSelector(query.get('labelSelector'));
+  const fieldNames = [
+    'metadata.name',
+    ...(type.namespaced ? ['metadata.namespace'] : []),
+    ...type.selectableFields,
+  ];
+  const fieldMatch = parseFieldSelector(query.get('fieldSelector'), fieldNames);
+  const matches = (object: JsonObject): boolean => {
+    const meta = objectAt(object, 'metadata') ?? {};
+    const labels = Object.fromEntries(
+      Object.entries(objectAt(meta, 'labels') ?? {}).filter(
+        (e): e is [string, string] => typeof e[1] === 'string',
+      ),
+    );
+    const fields = {
+      'metadata.name': stringAt(meta, 'name') ?? '',
+      'metadata.namespace': stringAt(meta, 'namespace') ?? '',
+      ...(type.strategy?.fields?.(object) ?? {}),
+    };
+    // A watch on a named object (`…/configmaps/a?watch=true`) sees only that object.
+    if (path.name !== undefined && fields['metadata.name'] !== path.name) return false;
+    return labelMatch(labels) && fieldMatch(fields);
+  };
+  const selective =
+    path.name !== undefined ||
+    (query.get('labelSelector') ?? '') !== '' ||
+    (query.get('fieldSelector') ?? '') !== '';
+  return { matches, selective };
+}
+
+/**
+ * An object's content before a change, at the change's resourceVersion: what kube's watch cache sends as
+ * DELETED to a watcher that saw the object and no longer does. A deletion's own event already is that.
+ */
+function previousContent(event: WatchEvent): JsonObject {
+  if (event.type === 'DELETED' || event.previous === undefined) return event.object;
+  const content = copyJson(event.previous);
+  const meta = objectAt(content, 'metadata');
+  const rv = stringAt(objectAt(event.object, 'metadata'), 'resourceVersion');
+  if (meta !== undefined && rv !== undefined) meta['resourceVersion'] = rv;
+  return content;
 }
 
 /** `metadata.name=<name>` (or `==`) as the only requirement of a field selector, else undefined. */
@@ -627,9 +680,23 @@ export class ApiServer {
   }
 
   /** The object of a create or update: JSON, or protobuf for the kinds that have a protobuf form. */
-  /** Keys a JSON body has twice (a protobuf body cannot have any). */
-  private duplicatesOf(req: IncomingMessage, body: Buffer): string[] {
-    return mediaTypeOf(req) === PROTOBUF ? [] : duplicateFields(body.toString('utf8'));
+  /**
+   * What kube's strict decoder names in a JSON body: keys sent twice, and for a built-in kind the fields its
+   * Go type lacks (a custom resource's are found by pruning, later). Undefined for protobuf, whose decoding
+   * has no such errors.
+   */
+  private decodingErrorsOf(req: IncomingMessage, body: Buffer, type: ResourceType): string[] | undefined {
+    if (mediaTypeOf(req) === PROTOBUF) return undefined;
+    const goType =
+      type.builtin && type.schema === undefined ? kindGoType(type.group, type.version, type.kind) : undefined;
+    return decodingErrors(body.toString('utf8'), goType ?? ANY);
+  }
+
+  /** What kube's strict decoder names in a patch: keys sent twice, a JSON patch's operations' unknown fields. */
+  private patchDecodingErrors(patchType: PatchType, body: Buffer): string[] {
+    const text = body.toString('utf8');
+    if (patchType !== 'json') return decodingErrors(text, ANY);
+    return decodingErrors(text, JSON_PATCH_OPERATIONS).map((error) => `json patch ${error}`);
   }
 
   private objectBody(req: IncomingMessage, body: Buffer, type: ResourceType): JsonObject {
@@ -691,7 +758,7 @@ export class ApiServer {
           type,
           namespace,
           this.objectBody(req, body, type),
-          { ...writeOptions(query), duplicateFields: this.duplicatesOf(req, body) },
+          { ...writeOptions(query), decodingErrors: this.decodingErrorsOf(req, body, type) },
           ctx,
         );
         send(res, 201, result.object, result.warnings);
@@ -700,18 +767,16 @@ export class ApiServer {
       case 'update': {
         const result = service.update({ type, namespace, name }, this.objectBody(req, body, type), ctx, {
           subresource: sub,
-          options: { ...writeOptions(query), duplicateFields: this.duplicatesOf(req, body) },
+          options: { ...writeOptions(query), decodingErrors: this.decodingErrorsOf(req, body, type) },
         });
         send(res, 200, result.object, result.warnings);
         return;
       }
       case 'patch': {
         const patchType = patchTypeForContentType(req.headers['content-type'], type.builtin);
-        // kube checks a merge patch's own keys strictly; a JSON patch is a list of operations.
-        const duplicates = patchType === 'json' ? [] : this.duplicatesOf(req, body);
         const result = service.patch({ type, namespace, name }, { type: patchType, body }, ctx, {
           subresource: sub,
-          options: { ...writeOptions(query), duplicateFields: duplicates },
+          options: { ...writeOptions(query), decodingErrors: this.patchDecodingErrors(patchType, body) },
         });
         send(res, 200, result.object, result.warnings);
         return;
@@ -746,30 +811,8 @@ export class ApiServer {
   ): void {
     const { store } = this.parts;
     const { type, path, query, ctx } = call;
-    const labelMatch = parseLabelSelector(query.get('labelSelector'));
-    const fieldNames = [
-      'metadata.name',
-      ...(type.namespaced ? ['metadata.namespace'] : []),
-      ...type.selectableFields,
-    ];
-    const fieldMatch = parseFieldSelector(query.get('fieldSelector'), fieldNames);
+    const { matches, selective } = watchFilter(type, path, query);
     const namespace = type.namespaced ? path.namespace : undefined;
-    const matches = (object: JsonObject): boolean => {
-      const meta = objectAt(object, 'metadata') ?? {};
-      const labels = Object.fromEntries(
-        Object.entries(objectAt(meta, 'labels') ?? {}).filter(
-          (e): e is [string, string] => typeof e[1] === 'string',
-        ),
-      );
-      const fields = {
-        'metadata.name': stringAt(meta, 'name') ?? '',
-        'metadata.namespace': stringAt(meta, 'namespace') ?? '',
-        ...(type.strategy?.fields?.(object) ?? {}),
-      };
-      // A watch on a named object (`…/configmaps/a?watch=true`) sees only that object.
-      if (path.name !== undefined && fields['metadata.name'] !== path.name) return false;
-      return labelMatch(labels) && fieldMatch(fields);
-    };
     const rvText = query.get('resourceVersion') ?? '';
     if (rvText !== '' && !/^\d+$/.test(rvText)) {
       throw errors.badRequest(`resourceVersion: Invalid value: "${rvText}": must be a non-negative integer`);
@@ -807,28 +850,19 @@ export class ApiServer {
       res.end();
       return;
     }
-    // Objects this watcher currently sees: one that stops matching the selectors is DELETED for it, one that
-    // starts matching is ADDED, as kube's watch cache reports them.
-    const visible = new Set<string>();
+    // As kube's watch cache (cacheWatcher.convertToWatchEvent) decides by the version before the change:
+    // matching now and not before is ADDED, matching both MODIFIED, matching only before DELETED with the
+    // previous content at the event's resourceVersion (so also a DELETED event of a deleted object).
     const emit = (event: WatchEvent): void => {
-      type.strategy?.decorate?.(event.object, ctx);
-      const uid = stringAt(objectAt(event.object, 'metadata'), 'uid') ?? '';
-      const nowMatches = event.type !== 'DELETED' && matches(event.object);
-      const wasVisible = visible.has(uid);
-      if (event.type === 'DELETED') {
-        if (wasVisible || matches(event.object)) write(event);
-        visible.delete(uid);
-        return;
-      }
-      if (nowMatches) {
-        visible.add(uid);
-        // Unseen but matching: new to this watcher, unless it resumed from a resourceVersion and the object
-        // may have matched before that point (the prior state is unknown, so kube's MODIFIED is kept).
-        const newlyVisible = !wasVisible && (event.type === 'ADDED' || fromCurrentState);
-        write({ type: newlyVisible ? 'ADDED' : event.type, object: event.object });
-      } else if (wasVisible) {
-        visible.delete(uid);
-        write({ type: 'DELETED', object: event.object });
+      const now = event.type !== 'DELETED' && matches(event.object);
+      const before = event.previous !== undefined && (!selective || matches(previousContent(event)));
+      if (now) {
+        type.strategy?.decorate?.(event.object, ctx);
+        write({ type: before ? 'MODIFIED' : 'ADDED', object: event.object });
+      } else if (before) {
+        const gone = previousContent(event);
+        type.strategy?.decorate?.(gone, ctx);
+        write({ type: 'DELETED', object: gone });
       }
     };
     backlog.forEach(emit);

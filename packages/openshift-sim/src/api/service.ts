@@ -10,17 +10,54 @@ import {
   stringAt,
   textOf,
   type JsonObject,
+  type JsonValue,
   type ReadonlyJsonObject,
 } from '../json.js';
 import { nameProblem } from './names.js';
-import { builtinFields, pruneUnknownFields } from './builtin-fields.js';
+import { kindGoType, objectMetaGoType } from './go-types.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { storeKey } from './resources.js';
+import { goValueText, unknownField, unknownFields, type UnknownFieldOrder } from './strict-decoding.js';
 import { prepareObject } from './schema.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { ApiError, errors, qualifiedResource, successStatus, type StatusCause } from './status.js';
 import type { ObjectStore } from './store.js';
 import { apiVersionOf, type RequestContext, type ResourceType } from './types.js';
+
+/**
+ * The order of a patched object's unknown fields: kube's merge and JSON patches give a body Go wrote from
+ * maps (keys sorted), a strategic merge goes through the unstructured converter (struct order).
+ */
+const PATCHED_ORDER: Record<PatchType, UnknownFieldOrder> = {
+  merge: 'sorted',
+  json: 'sorted',
+  strategic: 'struct',
+};
+
+/**
+ * A custom resource's `metadata` fields that ObjectMeta lacks, dropped: apiextensions decodes metadata into
+ * ObjectMeta strictly, from JSON Go wrote from a map (keys sorted), and names them `metadata.<path>`.
+ */
+function customResourceUnknownFields(object: JsonObject): string[] {
+  const metadata = object['metadata'];
+  if (!isJsonObject(metadata)) return [];
+  return unknownFields(metadata, objectMetaGoType(), 'sorted', true).map((path) =>
+    unknownField(`metadata.${path}`),
+  );
+}
+
+/** JSON with every object's keys sorted, as Go's encoder writes a map. */
+function sortedJsonText(value: JsonValue): string {
+  return JSON.stringify(value, (_key, inner: JsonValue) =>
+    isJsonObject(inner)
+      ? Object.fromEntries(
+          Object.keys(inner)
+            .sort()
+            .map((key) => [key, inner[key]]),
+        )
+      : inner,
+  );
+}
 
 /** How unknown fields in a request body are treated (the `fieldValidation` query parameter). */
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -29,10 +66,18 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export interface WriteOptions {
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
-  /** When the write is a PATCH: the value a strict refusal quotes (the patched object, or the patch). */
-  patch?: string;
-  /** Paths of keys the body (or merge patch) as sent has twice; `JSON.parse` kept the last of each. */
-  duplicateFields?: readonly string[];
+  /**
+   * When the write is a PATCH: the value a strict refusal quotes (the patched object, or the patch), made
+   * only when needed (writing a large object out on every patch would cost).
+   */
+  patch?: () => string;
+  /**
+   * What kube's strict decoder names in the body as sent (`duplicate field "data.k"`, and for a built-in
+   * kind `unknown field "spec.x"`), in its order; see `strict-decoding.ts`. For a PATCH, what it names in
+   * the patch (`json patch …` for a JSON patch). Absent (an object from code, or protobuf): the unknown
+   * fields the object has, in its order.
+   */
+  decodingErrors?: readonly string[];
 }
 
 /** A write's result plus the `Warning` headers kube would send. */
@@ -292,39 +337,48 @@ export class ResourceService {
       });
     }
     let admitted = object;
-    let unknown: string[] = [];
+    const problems = [...(options.decodingErrors ?? [])];
     if (type.schema) {
       const prepared = prepareObject(type.schema, object, old);
       admitted = prepared.object;
       causes.push(...prepared.result.causes);
-      unknown = prepared.result.unknownFields;
+      // As apiextensions: the decoder's errors, then metadata's unknown fields, then the pruned ones.
+      problems.push(
+        ...customResourceUnknownFields(admitted),
+        ...prepared.result.unknownFields.map(unknownField),
+      );
     } else {
-      const fields = type.builtin ? builtinFields(type.group, type.kind) : undefined;
-      if (fields !== undefined) unknown = pruneUnknownFields(admitted, fields);
+      const goType = type.builtin ? kindGoType(type.group, type.version, type.kind) : undefined;
+      // Decoding into the Go type drops what it lacks; the body's walk has named them already.
+      const dropped = goType === undefined ? [] : unknownFields(admitted, goType, 'document', true);
+      if (options.decodingErrors === undefined) problems.push(...dropped.map(unknownField));
     }
-    const duplicates = options.duplicateFields ?? [];
-    if (unknown.length > 0 || duplicates.length > 0) {
-      const problems = [
-        ...duplicates.map((f) => `duplicate field "${f}"`),
-        ...unknown.map((f) => `unknown field "${f}"`),
-      ];
-      warnings.push(...this.fieldProblemWarnings(type, name, problems, options));
-    }
+    if (problems.length > 0) warnings.push(...this.fieldProblemWarnings(type, problems, options));
     causes.push(...(type.strategy?.validate?.(admitted, old, ctx) ?? []));
     if (causes.length > 0) throw errors.invalid(this.target(type, name), causes);
     return { object: admitted, warnings };
   }
 
   /**
+   * kube decodes a body before it looks at anything else: under `Strict`, what its decoder named in the
+   * body (or, for a PATCH, in the patch and the patched object) refuses the write at once. A custom
+   * resource's decoder also prunes, which {@link admit} does: its refusal waits for the whole list.
+   */
+  private refuseUndecodable(type: ResourceType, options: WriteOptions): void {
+    const found = options.decodingErrors ?? [];
+    if (options.fieldValidation !== 'Strict' || found.length === 0 || type.schema !== undefined) return;
+    this.fieldProblemWarnings(type, found, options);
+  }
+
+  /**
    * What kube does with fields the kind does not have (already dropped from the object) and keys sent
-   * twice (duplicates first here; kube lists both in document order): `Strict` refuses
+   * twice, in the order its decoder named them: `Strict` refuses
    * the write, a body as undecodable (400, the decoder's wording) and a patch, once applied, as an invalid
    * patch (422 on the field `patch`); `Warn` (the default) names each in a `Warning` header; `Ignore` says
    * nothing.
    */
   private fieldProblemWarnings(
     type: ResourceType,
-    name: string,
     problems: readonly string[],
     options: WriteOptions,
   ): string[] {
@@ -337,13 +391,11 @@ export class ResourceService {
         `${type.kind} in version ${JSON.stringify(type.version)} cannot be handled as a ${type.kind}: ${strict}`,
       );
     }
-    throw errors.invalid(this.target(type, name), [
-      {
-        reason: 'FieldValueInvalid',
-        message: `Invalid value: ${JSON.stringify(options.patch)}: ${strict}`,
-        field: 'patch',
-      },
-    ]);
+    // kube's patcher answers field.Invalid(field.NewPath("patch"), …) of an empty kind and name.
+    const detail = `Invalid value: ${JSON.stringify(options.patch())}: ${strict}`;
+    throw new ApiError(422, 'Invalid', ` "" is invalid: patch: ${detail}`, {
+      causes: [{ reason: 'FieldValueInvalid', message: detail, field: 'patch' }],
+    });
   }
 
   /** The name of a new object: the one given, or one made from `generateName`; 422 when neither is. */
@@ -369,6 +421,7 @@ export class ResourceService {
     options: WriteOptions,
     ctx: RequestContext,
   ): WriteResult {
+    this.refuseUndecodable(type, options);
     const object = cloneJson(body);
     this.checkBodyIdentity(type, object);
     this.checkNamespace(type, object, namespace);
@@ -403,6 +456,7 @@ export class ResourceService {
   update(target: ObjectTarget, body: JsonObject, ctx: RequestContext, how: WriteHow = {}): WriteResult {
     const { type, namespace, name } = target;
     const { subresource, options = {} } = how;
+    this.refuseUndecodable(type, options);
     const ns = type.namespaced ? namespace : '';
     const old = this.store.get(storeKey(type), ns, name);
     if (!old) throw errors.notFound(this.target(type, name));
@@ -536,6 +590,26 @@ export class ResourceService {
     const old = this.store.get(storeKey(type), ns, name);
     if (!old) throw errors.notFound(this.target(type, name));
     const patched = applyPatch(patchType, cloneJson(old), body, type.kind);
+    // What a strict refusal quotes, as kube's patcher does: the patched object for a merge or JSON patch
+    // (before the strategy touches it, as Go writes it from a map), for a strategic merge the patch as Go
+    // prints its map. Only Strict quotes it; a copy, as the write goes on to change the patched object.
+    const strict = options.fieldValidation === 'Strict';
+    const quoted = !strict
+      ? null
+      : patchType === 'strategic'
+        ? (JSON.parse(body.toString('utf8')) as JsonValue)
+        : cloneJson(patched);
+    const patch = (): string => (patchType === 'strategic' ? goValueText(quoted) : sortedJsonText(quoted));
+    // kube decodes the patched object again: a built-in kind's unknown fields follow the patch's own errors.
+    const goType =
+      type.schema === undefined && type.builtin ? kindGoType(type.group, type.version, type.kind) : undefined;
+    const patchErrors = options.decodingErrors ?? [];
+    const decodingErrors =
+      goType === undefined
+        ? patchErrors
+        : [...patchErrors, ...unknownFields(patched, goType, PATCHED_ORDER[patchType]).map(unknownField)];
+    const patchOptions = { ...options, patch, decodingErrors };
+    this.refuseUndecodable(type, patchOptions);
     const rv = stringAt(metadataOf(patched), 'resourceVersion');
     // A resourceVersion inside the patch is a precondition, as in kube.
     if (rv !== undefined && rv !== '' && rv !== metadataOf(old)['resourceVersion']) {
@@ -548,9 +622,6 @@ export class ResourceService {
         `the name of the object (${String(patchedName)}) does not match the name on the URL (${name})`,
       );
     }
-    // What a strict refusal quotes, as kube's patcher does: the patched object for a merge or JSON patch
-    // (before the strategy touches it), the patch itself for a strategic merge (kube prints its Go map).
-    const patch = patchType === 'strategic' ? body.toString('utf8') : JSON.stringify(patched);
     return this.writeUpdate({
       type,
       ns,
@@ -558,7 +629,7 @@ export class ResourceService {
       old,
       object: patched,
       subresource,
-      options: { ...options, patch },
+      options: patchOptions,
       ctx,
     });
   }

@@ -11,12 +11,19 @@ import {
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: JsonObject;
+  /**
+   * The version before a MODIFIED or DELETED change, the store's own (not copied: never change it). A watch
+   * with selectors decides by it whether the object was visible to it, as kube's watch cache does.
+   */
+  previous?: ReadonlyJsonObject;
 }
 
 interface RecordedEvent {
   type: WatchEvent['type'];
   /** The stored version itself (stored objects are never changed in place), copied only when replayed. */
   object: ReadonlyJsonObject;
+  /** The version it replaced or removed (kept, like `object`, uncopied). */
+  previous: ReadonlyJsonObject | undefined;
   rv: number;
   resource: string;
   namespace: string;
@@ -195,7 +202,7 @@ export class ObjectStore {
     this.bucket(resource).set(keyOf(namespace, name), stored);
     this.sortedKeysOf.delete(resource);
     this.createdAt.set(`${resource}/${keyOf(namespace, name)}`, this.revision);
-    this.record(resource, namespace, 'ADDED', stored);
+    this.record(resource, namespace, { type: 'ADDED', object: stored, previous: undefined });
     return cloneJson(stored);
   }
 
@@ -203,8 +210,9 @@ export class ObjectStore {
   replace(resource: string, namespace: string, name: string, object: JsonObject): JsonObject {
     const stored = cloneJson(object);
     metadataOf(stored)['resourceVersion'] = String(++this.revision);
+    const previous = this.bucket(resource).get(keyOf(namespace, name));
     this.bucket(resource).set(keyOf(namespace, name), stored);
-    this.record(resource, namespace, 'MODIFIED', stored);
+    this.record(resource, namespace, { type: 'MODIFIED', object: stored, previous });
     return cloneJson(stored);
   }
 
@@ -219,8 +227,9 @@ export class ObjectStore {
       ...object,
       metadata: { ...metadataOf(object), resourceVersion: String(++this.revision) },
     };
+    const previous = this.bucket(resource).get(keyOf(namespace, name));
     this.bucket(resource).set(keyOf(namespace, name), stored);
-    this.record(resource, namespace, 'MODIFIED', stored);
+    this.record(resource, namespace, { type: 'MODIFIED', object: stored, previous });
   }
 
   /** Removes an object; the DELETED event carries a new resourceVersion, as kube's does. */
@@ -233,15 +242,21 @@ export class ObjectStore {
     this.createdAt.delete(`${resource}/${keyOf(namespace, name)}`);
     const tombstone = cloneJson(existing);
     metadataOf(tombstone)['resourceVersion'] = String(++this.revision);
-    this.record(resource, namespace, 'DELETED', tombstone);
+    this.record(resource, namespace, { type: 'DELETED', object: tombstone, previous: existing });
     return cloneJson(tombstone);
   }
 
-  private record(resource: string, namespace: string, type: WatchEvent['type'], object: JsonObject): void {
-    // `object` is the store's own version (never changed in place), so the history keeps it uncopied.
+  private record(
+    resource: string,
+    namespace: string,
+    change: { type: WatchEvent['type']; object: JsonObject; previous: ReadonlyJsonObject | undefined },
+  ): void {
+    const { type, object, previous } = change;
     this.resourceRevisions.set(resource, this.revision);
+    // `object` and `previous` are the store's own versions (never changed in place): kept uncopied. The
+    // previous version is counted once, with the event that made it (it shares the object's weight).
     const weight = weightOf(object);
-    this.history.push({ rv: this.revision, resource, namespace, type, object, weight });
+    this.history.push({ rv: this.revision, resource, namespace, type, object, previous, weight });
     this.historyWeight += weight;
     let drop = 0;
     let dropWeight = 0;
@@ -261,7 +276,7 @@ export class ObjectStore {
     for (const sub of this.subscriptions) {
       if (sub.resource !== resource) continue;
       if (sub.namespace !== undefined && sub.namespace !== namespace) continue;
-      sub.listener({ type, object: cloneJson(object) });
+      sub.listener({ type, object: cloneJson(object), ...(previous !== undefined ? { previous } : {}) });
     }
   }
 
@@ -282,7 +297,11 @@ export class ObjectStore {
           e.resource === resource &&
           (namespace === undefined || e.namespace === namespace),
       )
-      .map(({ type, object }) => ({ type, object: copyJson(object) }));
+      .map(({ type, object, previous }) => ({
+        type,
+        object: copyJson(object),
+        ...(previous !== undefined ? { previous } : {}),
+      }));
   }
 
   /** Calls `listener` for every later write to the resource; returns the unsubscribe function. */

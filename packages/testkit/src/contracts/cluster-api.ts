@@ -455,6 +455,19 @@ export function clusterApiContract(
       expect(after.spec.to.name).toBe('web');
     });
 
+    /** A watch's events until the server ends it, as `[type, name, data.v, resourceVersion]`. */
+    async function drainWithVersions(
+      stream: AsyncIterable<ClusterWatchEvent<ConfigMapObject>>,
+    ): Promise<string[][]> {
+      const events: string[][] = [];
+      for await (const event of stream) {
+        if (event.type === 'BOOKMARK') continue;
+        const { name, resourceVersion } = event.object.metadata;
+        events.push([event.type, name, event.object.data?.v ?? '', resourceVersion ?? '']);
+      }
+      return events;
+    }
+
     /** A watch's events until the server ends it, as `[type, name, data.v]` (BOOKMARKs as `[type, rv]`). */
     async function drain(stream: AsyncIterable<ClusterWatchEvent<ConfigMapObject>>): Promise<string[][]> {
       const events: string[][] = [];
@@ -560,25 +573,74 @@ export function clusterApiContract(
         allowWatchBookmarks: false,
         timeoutSeconds: 3,
       });
-      const label = (value: string | null, v: string): Promise<unknown> =>
-        t().client.mergePatch(
+      const label = (value: string | null, v: string): Promise<ConfigMapObject> =>
+        t().client.mergePatch<ConfigMapObject>(
           ConfigMap,
           name,
           { metadata: { labels: { 'registry-push-selected': value } }, data: { v } },
           namespace,
         );
-      await label('no', '2');
+      const unlabelled = await label('no', '2');
       await t().client.mergePatch(ConfigMap, name, { data: { v: '3' } }, namespace);
       await label('yes', '4');
       await t().client.mergePatch(ConfigMap, name, { data: { v: '5' } }, namespace);
-      await label(null, '6');
-      expect(await drain(stream)).toEqual([
-        ['ADDED', name, '1'],
-        ['DELETED', name, '2'],
-        ['ADDED', name, '4'],
-        ['MODIFIED', name, '5'],
-        ['DELETED', name, '6'],
+      const last = await label(null, '6');
+      const events = await drainWithVersions(stream);
+      // The DELETED of an object that stopped matching carries its content before the change (the last the
+      // watch could see) at the change's resourceVersion, as kube's watch cache sends it.
+      expect(events.map(([type, , v]) => [type, v])).toEqual([
+        ['ADDED', '1'],
+        ['DELETED', '1'],
+        ['ADDED', '4'],
+        ['MODIFIED', '5'],
+        ['DELETED', '5'],
       ]);
+      expect(events[1]?.[3]).toBe(unlabelled.metadata.resourceVersion);
+      expect(events[4]?.[3]).toBe(last.metadata.resourceVersion);
+    }, 20_000);
+
+    test('a watch with a label selector resumed from a resourceVersion sees an object that starts matching as ADDED, not MODIFIED', async () => {
+      const namespace = t().namespace;
+      const name = unique('resumed');
+      const labels = { 'registry-push-contract': run, 'registry-push-resumed': 'no' };
+      const labelSelector = `registry-push-contract=${run},registry-push-resumed=yes`;
+      // Made, and changed, before the point the watch resumes from: the watch never saw it match.
+      await create<ConfigMapObject>(ConfigMap, { metadata: { name, labels }, data: { v: '1' } });
+      const before = await t().client.mergePatch<ConfigMapObject>(
+        ConfigMap,
+        name,
+        { data: { v: '2' } },
+        namespace,
+      );
+      const stream = await t().client.watch<ConfigMapObject>(ConfigMap, {
+        namespace,
+        labelSelector,
+        resourceVersion: before.metadata.resourceVersion ?? '',
+        allowWatchBookmarks: false,
+        timeoutSeconds: 3,
+      });
+      const label = (value: string, v: string): Promise<ConfigMapObject> =>
+        t().client.mergePatch<ConfigMapObject>(
+          ConfigMap,
+          name,
+          { metadata: { labels: { 'registry-push-resumed': value } }, data: { v } },
+          namespace,
+        );
+      await label('yes', '3');
+      await t().client.mergePatch(ConfigMap, name, { data: { v: '4' } }, namespace);
+      const stopped = await label('no', '5');
+      await t().client.mergePatch(ConfigMap, name, { data: { v: '6' } }, namespace);
+      await label('yes', '7');
+      await t().client.delete(ConfigMap, name, namespace);
+      const events = await drainWithVersions(stream);
+      expect(events.map(([type, , v]) => [type, v])).toEqual([
+        ['ADDED', '3'],
+        ['MODIFIED', '4'],
+        ['DELETED', '4'],
+        ['ADDED', '7'],
+        ['DELETED', '7'],
+      ]);
+      expect(events[2]?.[3]).toBe(stopped.metadata.resourceVersion);
     }, 20_000);
 
     it('answers 410 for a versioned list whose continue token expired, and for a watch from the resourceVersion of a list before a compaction', async (context) => {
@@ -703,6 +765,132 @@ export function clusterApiContract(
         t().namespace,
       );
       expect(stored).not.toHaveProperty('unknownField');
+    });
+
+    /** A Deployment as text, with `spec` members given as text (for keys sent twice). */
+    function deploymentText(name: string, specMembers: string): string {
+      const meta = JSON.stringify({ name, labels: { 'registry-push-contract': run } });
+      return `{"apiVersion":"apps/v1","kind":"Deployment","metadata":${meta},"spec":{${specMembers}}}`;
+    }
+    const NESTED_UNKNOWN_SPEC =
+      '"replicas":0,"selector":{"matchLabels":{"app":"n"}},"template":{"metadata":{"labels":{"app":"n"}},' +
+      '"spec":{"containers":[{"name":"app","image":"registry.example/app:1",' +
+      '"livenessProbe":{"httpGet":{"path":"/","port":8080,"pathX":"/"}}}],' +
+      '"volumes":[{"name":"v","configMap":{"name":"c","nameX":"c"}}]}},' +
+      '"strategy":{"rollingUpdate":{"maxSurge":1,"maxSurgeX":1}}';
+
+    // kube's strict decoder reads the body into the kind's Go type and names, at any depth and in the
+    // body's order, each field the type lacks and each key sent twice.
+    it("refuses a strict create with unknown fields deep in a Deployment: 400 naming each by its full path, in the body's order", async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const name = unique('deep');
+      const answer = await raw({
+        method: 'POST',
+        path: `/apis/apps/v1/namespaces/${t().namespace}/deployments?fieldValidation=Strict`,
+        body: deploymentText(name, `${NESTED_UNKNOWN_SPEC},"paused":true,"paused":true`),
+        contentType: 'application/json',
+      });
+      if (answer.status === 201) made.push([Deployment, name]);
+      expect(answer.status).toBe(400);
+      const status = answer.body as { reason?: string; message?: string };
+      expect(status.reason).toBe('BadRequest');
+      expect(status.message).toBe(
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: ' +
+          'unknown field "spec.template.spec.containers[0].livenessProbe.httpGet.pathX", ' +
+          'unknown field "spec.template.spec.volumes[0].configMap.nameX", ' +
+          'unknown field "spec.strategy.rollingUpdate.maxSurgeX", duplicate field "spec.paused"',
+      );
+    });
+
+    it('warns of unknown fields deep in a Deployment by default, and with fieldValidation=Ignore silently drops them', async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      for (const [query, warned] of [
+        ['', true],
+        ['?fieldValidation=Ignore', false],
+      ] as const) {
+        const name = unique(`deep-${warned ? 'warn' : 'ignore'}`);
+        const answer = await raw({
+          method: 'POST',
+          path: `/apis/apps/v1/namespaces/${t().namespace}/deployments${query}`,
+          body: deploymentText(name, NESTED_UNKNOWN_SPEC),
+          contentType: 'application/json',
+        });
+        if (answer.status === 201) made.push([Deployment, name]);
+        expect(answer.status).toBe(201);
+        const unknown = [
+          'unknown field "spec.template.spec.containers[0].livenessProbe.httpGet.pathX"',
+          'unknown field "spec.template.spec.volumes[0].configMap.nameX"',
+          'unknown field "spec.strategy.rollingUpdate.maxSurgeX"',
+        ];
+        expect((answer.warnings ?? []).filter((w) => w.startsWith('unknown field'))).toEqual(
+          warned ? unknown : [],
+        );
+        const stored = await t().client.get<DeploymentObject>(Deployment, name, t().namespace);
+        const podSpec = (
+          stored.spec.template as {
+            spec: {
+              containers: { livenessProbe?: { httpGet?: object } }[];
+              volumes?: { configMap?: object }[];
+            };
+          }
+        ).spec;
+        expect(podSpec.containers[0]?.livenessProbe?.httpGet).not.toHaveProperty('pathX');
+        expect(podSpec.volumes?.[0]?.configMap).toEqual({ name: 'c' });
+      }
+    });
+
+    it("answers a strict merge patch with nested unknown fields with kube's 422: no kind or name, the fields in sorted order", async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const created = await create<DeploymentObject>(Deployment, deployment(unique('strict-nested'), run));
+      const patch = '{"spec":{"zzz":1,"strategy":{"rollingUpdate":{"maxSurgeX":1}},"aaa":1}}';
+      const answer = await raw({
+        method: 'PATCH',
+        path: `/apis/apps/v1/namespaces/${t().namespace}/deployments/${created.metadata.name}?fieldValidation=Strict`,
+        body: patch,
+        contentType: 'application/merge-patch+json',
+      });
+      expect(answer.status).toBe(422);
+      const status = answer.body as {
+        reason?: string;
+        message?: string;
+        details?: { name?: string; kind?: string; causes?: { field?: string; message?: string }[] };
+      };
+      expect(status.reason).toBe('Invalid');
+      // kube answers field.Invalid(field.NewPath("patch"), <patched object>, …) of an empty kind and name.
+      expect(status.message).toMatch(/^ "" is invalid: patch: Invalid value: "\{/);
+      expect(status.details?.name ?? '').toBe('');
+      expect(status.details?.kind ?? '').toBe('');
+      // The patched object, as Go writes it from maps, has its keys sorted: so are the errors.
+      const strict =
+        'strict decoding error: unknown field "spec.aaa", ' +
+        'unknown field "spec.strategy.rollingUpdate.maxSurgeX", unknown field "spec.zzz"';
+      expect(status.message?.endsWith(`: ${strict}`)).toBe(true);
+      expect(status.details?.causes?.[0]?.field).toBe('patch');
+      expect(status.details?.causes?.[0]?.message?.endsWith(`: ${strict}`)).toBe(true);
+    });
+
+    it('names a JSON patch operation\'s unknown field under strict validation: 422 "json patch unknown field"', async (context) => {
+      const raw = target?.raw;
+      if (raw === undefined) return context.skip();
+      const created = await create(ConfigMap, configMap('json-patch', { a: '1' }));
+      const answer = await raw({
+        method: 'PATCH',
+        path: `/api/v1/namespaces/${t().namespace}/configmaps/${created.metadata.name}?fieldValidation=Strict`,
+        body: '[{"op":"replace","path":"/data/a","value":"2","valuee":"3"}]',
+        contentType: 'application/json-patch+json',
+      });
+      expect(answer.status).toBe(422);
+      const causes = (answer.body as { details?: { causes?: { field?: string; message?: string }[] } })
+        .details?.causes;
+      expect(causes?.[0]?.field).toBe('patch');
+      expect(causes?.[0]?.message).toMatch(
+        /: strict decoding error: json patch unknown field "\[0\]\.valuee"$/,
+      );
+      const after = await t().client.get<ConfigMapObject>(ConfigMap, created.metadata.name, t().namespace);
+      expect(after.data).toEqual({ a: '1' });
     });
 
     it('answers a watch from a compacted resourceVersion with 410', async (context) => {

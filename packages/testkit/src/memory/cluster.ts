@@ -680,17 +680,23 @@ export class MemoryCluster implements ContractCluster {
         options.allowWatchBookmarks === false ? undefined : () => String(this.store.revision),
       );
       // As kube's watch cache: an object that starts matching the selectors is ADDED for this watch, one
-      // that stops matching is DELETED (with its new state), a deleted one is sent if it matched.
+      // that stops matching is DELETED with its previous content (at the change's resourceVersion), a
+      // deleted one is sent if it matched.
       const send = (change: Change): void => {
         if (change.kind !== kindKey(type)) return;
         const matches = selected(change.object);
         const matched = change.previous !== undefined && selected(change.previous);
         let kind: ClusterWatchEvent['type'] | undefined;
+        let object = change.object;
         if (change.type !== 'MODIFIED') kind = matches ? change.type : undefined;
         else if (matches) kind = matched ? 'MODIFIED' : 'ADDED';
-        else if (matched) kind = 'DELETED';
+        else if (matched && change.previous !== undefined) {
+          kind = 'DELETED';
+          const resourceVersion = change.object.metadata.resourceVersion ?? '';
+          object = { ...change.previous, metadata: { ...change.previous.metadata, resourceVersion } };
+        }
         if (kind === undefined) return;
-        stream.push({ type: kind, object: clone(change.object) as T } as ClusterWatchEvent<T>);
+        stream.push({ type: kind, object: clone(object) as T } as ClusterWatchEvent<T>);
       };
       const from = options.resourceVersion;
       if (from === undefined || from === '' || from === '0') {
