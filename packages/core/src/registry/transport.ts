@@ -144,6 +144,14 @@ export class RegistryTransport {
   private readonly http: NodeHttp.Agent;
   private readonly registryHostname: string;
   private readonly dial: { hostname: string; port: number } | undefined;
+  /**
+   * The pool of the connections `connectTo` redirects, whose certificates are checked against the
+   * registry's name (not the address dialled) by a check the agent itself carries: Node pools no socket of
+   * a request that brings a `checkServerIdentity` of its own (each such request opened a TLS connection of
+   * its own, without limit: thousands of handshakes a minute in a prune run through
+   * PRUNER_REGISTRY_CONNECT_TO), unless its agent has one.
+   */
+  private readonly dialled: HttpsAgent | undefined;
   private readonly timeoutMs: number;
   /** The proxies in use, if any. */
   private readonly proxy: ProxySettings | undefined;
@@ -153,6 +161,7 @@ export class RegistryTransport {
     // URL lowercases host names; so must the comparison that decides where connectTo applies.
     this.registryHostname = splitHostPort(options.host).hostname.toLowerCase();
     this.dial = options.connectTo === undefined ? undefined : splitHostPort(options.connectTo);
+
     this.timeoutMs = options.timeoutMs ?? 120_000;
     // Node's agents tunnel through an HTTP proxy when given the proxy variables (CONNECT for https).
     this.proxy =
@@ -170,7 +179,7 @@ export class RegistryTransport {
     // One TLS context for the pool: parsing the system roots plus our CA once, not per connection.
     // Node's client offers no ALPN, so every connection is HTTP/1.1: parallel uploads get a TCP stream
     // each instead of sharing one HTTP/2 connection (over which a Go registry served them one at a time).
-    this.https = new HttpsAgent({
+    const tls = {
       ...pool,
       rejectUnauthorized: options.tlsVerify ?? true,
       ...(options.caPem === undefined
@@ -182,7 +191,18 @@ export class RegistryTransport {
               ca: [...rootCertificates, parseCertificateBundle(options.caPem, 'The registry CA').pem],
             }),
           }),
-    });
+    };
+    this.https = new HttpsAgent(tls);
+    // Redirected connections all go to the registry itself, so they are all checked against its name.
+    const registryHostname = this.registryHostname.replace(/^\[|\]$/g, '');
+    this.dialled =
+      this.dial === undefined
+        ? undefined
+        : new HttpsAgent({
+            ...tls,
+            checkServerIdentity: (_servername: string, cert: PeerCertificate) =>
+              checkServerIdentity(registryHostname, cert),
+          });
     this.http = new HttpAgent(pool);
   }
 
@@ -205,7 +225,7 @@ export class RegistryTransport {
     const send = secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const outgoing = send({
-        agent: secure ? this.https : this.http,
+        agent: secure ? ((dial !== undefined ? this.dialled : undefined) ?? this.https) : this.http,
         method: request.method,
         host: dial?.hostname ?? hostname,
         // An empty port is the scheme's default, as Node reads it.
@@ -215,9 +235,6 @@ export class RegistryTransport {
         // A certificate is checked against the registry's name, wherever the connection goes (SNI only
         // carries DNS names; the identity check covers an IP literal too).
         ...(secure && isIP(hostname) === 0 ? { servername: hostname } : {}),
-        ...(secure && dial !== undefined
-          ? { checkServerIdentity: (_: string, cert: PeerCertificate) => checkServerIdentity(hostname, cert) }
-          : {}),
         ...(request.signal === undefined ? {} : { signal: request.signal }),
       });
       // Set on the request rather than as an option: the option is skipped on a reused socket whose
@@ -257,6 +274,7 @@ export class RegistryTransport {
   /** Close the pool: every connection, idle or busy, is closed. */
   close(): Promise<void> {
     this.https.destroy();
+    this.dialled?.destroy();
     this.http.destroy();
     return Promise.resolve();
   }

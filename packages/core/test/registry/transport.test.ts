@@ -107,6 +107,40 @@ describe('the registry transport', () => {
     }
   });
 
+  it('keeps its connections alive and bounded when connectTo dials another address', async () => {
+    const ca = await createCertificateAuthority();
+    const leaf = await ca.issue({ commonName: 'registry.example', altNames: ['registry.example'] });
+    let connections = 0;
+    const server = createHttpsServer({ cert: leaf.certPem, key: leaf.keyPem }, (_request, response) => {
+      response.writeHead(200, { 'content-length': '2' });
+      response.end('ok');
+    });
+    server.on('secureConnection', () => connections++);
+    const port = await listen(server);
+    const transport = new RegistryTransport({
+      host: `registry.example:${port}`,
+      connectTo: `127.0.0.1:${port}`,
+      caPem: ca.certPem,
+      maxConnections: 4,
+    });
+    const get = async (): Promise<number> => {
+      const response = await transport.send({ method: 'GET', url: transport.url('/v2/'), headers: {} });
+      await response.body.dump();
+      return response.status;
+    };
+    try {
+      for (let i = 0; i < 5; i++) expect(await get()).toBe(200);
+      expect(connections).toBe(1);
+      const answers = await Promise.all(Array.from({ length: 40 }, get));
+      expect(answers.every((status) => status === 200)).toBe(true);
+      // The pool's limit, whatever the number of requests at once.
+      expect(connections).toBeLessThanOrEqual(4);
+    } finally {
+      await transport.close();
+      await stop(server);
+    }
+  });
+
   it('retries a response body that breaks off, and reports one that keeps breaking as a network failure', async () => {
     const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, layers: [] }));
     let requests = 0;
