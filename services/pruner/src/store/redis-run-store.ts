@@ -74,17 +74,7 @@ const WORKING_KEYS = [
 ] as const;
 
 /** Every key of a run besides its record, deleted with it when the history is trimmed. */
-const RUN_KEYS = [
-  'result',
-  'result-units',
-  'plan',
-  'plan-ids',
-  'plan-units',
-  'plan-batches',
-  'results',
-  'unsettled',
-  'progress',
-] as const;
+const RUN_KEYS = ['result', 'result-units', ...WORKING_KEYS] as const;
 
 /** The {@link RunStore} in Redis: the pruner's keys under `<prefix>:<queue>:pruner:`. */
 export class RedisRunStore implements RunStore {
