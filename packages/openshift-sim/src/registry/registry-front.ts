@@ -15,7 +15,7 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { registryBlobDir, type CertificateAndKey } from '@registry-push/testkit';
-import { isJsonObject, objectAt, stringAt } from '../json.js';
+import { isJsonObject } from '../json.js';
 import type { Attributes, Authorizer, Subject } from '../api/rbac.js';
 import type { ObjectStore } from '../api/store.js';
 import type { RequestContext } from '../api/types.js';
@@ -227,8 +227,6 @@ export class RegistryFront {
   private readonly digestCache = new Map<string, number>();
   /** Failed storage operations by `<operation> <code>`. */
   private readonly storageErrors = new Map<string, number>();
-  /** What {@link registryConfig} read, and at which revision of the config. */
-  private configRead: { revision: number; managementState: string; readOnly: boolean } | undefined;
 
   private count(map: Map<string, number>, key: string): void {
     map.set(key, (map.get(key) ?? 0) + 1);
@@ -268,20 +266,16 @@ export class RegistryFront {
   }
 
   /**
-   * The operator config's state and read-only flag, read again only when the config changed: every request
-   * asks, and copying the config for each one cost more than the rest of a link delete's handling here.
+   * The operator config's state and read-only flag, read in place: every request asks, and copying the
+   * config for each one cost more than the rest of a link delete's handling here.
    */
   private registryConfig(): { managementState: string; readOnly: boolean } {
-    const revision = this.parts.store.revisionOf(REGISTRY_CONFIG);
-    if (this.configRead?.revision !== revision) {
-      const spec = objectAt(this.parts.store.get(REGISTRY_CONFIG, '', 'cluster'), 'spec');
-      this.configRead = {
-        revision,
-        managementState: stringAt(spec, 'managementState') ?? 'Managed',
-        readOnly: spec?.['readOnly'] === true,
-      };
-    }
-    return this.configRead;
+    const spec = this.parts.store.peek(REGISTRY_CONFIG, '', 'cluster')?.['spec'] as
+      { readonly managementState?: unknown; readonly readOnly?: unknown } | undefined;
+    return {
+      managementState: typeof spec?.managementState === 'string' ? spec.managementState : 'Managed',
+      readOnly: spec?.readOnly === true,
+    };
   }
 
   /**
