@@ -13,9 +13,17 @@ export interface EventSource {
   next(): Promise<WatchEvent<KubeObject> | undefined>;
 }
 
-/** Kubernetes resourceVersions are etcd revisions: decimal integers that only grow. */
+/**
+ * Whether a resourceVersion can be compared: Kubernetes resourceVersions are etcd revisions, decimal
+ * integers that only grow (another port's may be opaque).
+ */
+export function isRevision(version: string): boolean {
+  return /^\d+$/.test(version);
+}
+
+/** Whether `version` is at or past `target` (false when either cannot be compared). */
 export function atLeast(version: string, target: string): boolean {
-  if (!/^\d+$/.test(version) || !/^\d+$/.test(target)) return false;
+  if (!isRevision(version) || !isRevision(target)) return false;
   return BigInt(version) >= BigInt(target);
 }
 

@@ -4,9 +4,7 @@
  * when its time is up — instead of every waiting decision polling the watch every few milliseconds, which
  * with hundreds of deletes in flight was tens of thousands of timer wake-ups a second.
  */
-
-/** Whether a resourceVersion can be compared as a number (kube's are etcd revisions: decimal integers). */
-const NUMERIC = /^\d+$/;
+import { isRevision } from './changes-since.js';
 
 interface Waiting {
   target: bigint;
@@ -29,7 +27,7 @@ export class VersionWaits {
   wait(target: string, ms: number): Promise<void> {
     return new Promise((resolve) => {
       const entry: Waiting = {
-        target: NUMERIC.test(target) ? BigInt(target) : -1n,
+        target: isRevision(target) ? BigInt(target) : -1n,
         wake: () => {
           clearTimeout(timer);
           this.#waiting.delete(entry);
@@ -43,7 +41,7 @@ export class VersionWaits {
 
   /** The watch is at `version` now: wakes every wait for it or an earlier one. */
   reached(version: string): void {
-    if (this.#waiting.size === 0 || !NUMERIC.test(version)) return;
+    if (this.#waiting.size === 0 || !isRevision(version)) return;
     const at = BigInt(version);
     for (const entry of this.#waiting) if (entry.target <= at) entry.wake();
   }

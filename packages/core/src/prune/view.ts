@@ -15,7 +15,7 @@ import type { ClusterApi } from '../ports/cluster-api.js';
 import { Resources, type ResourceType } from '../cluster/resources.js';
 import type { PruneCluster } from './cluster-port.js';
 import type { ImageObject, ImageStreamObject } from './image-objects.js';
-import { atLeast, newestChange } from './changes-since.js';
+import { atLeast, isRevision, newestChange } from './changes-since.js';
 import { ViewIndex } from './view-index.js';
 import { VersionWaits } from './version-waits.js';
 
@@ -195,7 +195,7 @@ export interface LiveViewOptions {
 
 /** The resourceVersion just after `version` (any later change is at or above it). */
 function after(version: string): string {
-  return /^\d+$/.test(version) ? String(BigInt(version) + 1n) : version;
+  return isRevision(version) ? String(BigInt(version) + 1n) : version;
 }
 
 /**
@@ -313,7 +313,7 @@ export class LiveView implements PruneView {
     return { images: this.#index.imageCount, streams: this.#index.streamCount };
   }
 
-  /** Catch-ups asked for, and the short watches they needed (for logs and metrics). */
+  /** Catch-ups asked for, and the short watches they needed (for the logs). */
   get stats(): { catchUps: number; probes: number } {
     return { ...this.#stats };
   }
@@ -397,7 +397,7 @@ export class LiveView implements PruneView {
       if (left <= 0) return false;
       // Woken when the watch gets there, fails or the view stops; a version that is no number (another
       // port's) is looked at again every few milliseconds.
-      await waits.wait(version, Math.min(left, /^\d+$/.test(version) ? 1000 : 5));
+      await waits.wait(version, Math.min(left, isRevision(version) ? 1000 : 5));
     }
     return true;
   }
