@@ -6,6 +6,7 @@ import type { ImageUnit, ItemResult, UnitResult, WorkUnit } from '@registry-push
 import { describe, expect, it } from 'vitest';
 import { planParts, wholePlan } from '../src/store/plan-reading.js';
 import type { RunProgress, RunRecord, RunStore, StoredPlan } from '../src/store/run-store.js';
+import { RESULT_HEAD as head, doneUnit as done } from './support/result-fixtures.js';
 import type { OpenStores } from './support/store-world.js';
 import { undoStoreContract } from './undo-store-contract.js';
 
@@ -351,17 +352,6 @@ export function storeContract(name: string, open: OpenStores): void {
   });
 
   describe(`${name}: result log`, () => {
-    const head = {
-      schema: 'registry-push.prune-result/v1',
-      planId: 'p',
-      mode: 'full',
-      dryRun: false,
-      startedAt: 's',
-      finishedAt: 'f',
-      summary: { counts: {}, bytesFreed: 0, errors: {} },
-    } as const;
-    const done = (i: number): UnitResult => ({ unit: `image/${i}`, status: 'done', items: [] });
-
     it('keeps a result log in order, readable once its head is written, replaced when written again', async () => {
       const { runs, otherRuns } = await open();
       await runs.startResult('r');

@@ -10,23 +10,12 @@ import { wholePlan } from '../src/store/plan-reading.js';
 import { RedisRunStore } from '../src/store/redis-run-store.js';
 import { RedisUndoStore } from '../src/store/redis-undo-store.js';
 import type { StoredPlan } from '../src/store/run-store.js';
+import { RESULT_HEAD as resultHead, doneUnit as done } from './support/result-fixtures.js';
 
 let redis: RunningRedis;
 let connection: RedisConnection;
 
 const newQueue = (): string => `q-${randomUUID().slice(0, 8)}`;
-
-const resultHead = {
-  schema: 'registry-push.prune-result/v1',
-  planId: 'p',
-  mode: 'full',
-  dryRun: false,
-  startedAt: 's',
-  finishedAt: 'f',
-  summary: { counts: {}, bytesFreed: 0, errors: {} },
-} as const;
-
-const done = (i: number): UnitResult => ({ unit: `image/${i}`, status: 'done', items: [] });
 
 /** Every key under `base`, with its type and whether it expires. */
 async function layout(base: string): Promise<string[]> {
