@@ -149,9 +149,9 @@ export class RegistryTransport {
    * registry's name (not the address dialled) by a check the agent itself carries: Node pools no socket of
    * a request that brings a `checkServerIdentity` of its own (each such request opened a TLS connection of
    * its own, without limit: thousands of handshakes a minute in a prune run through
-   * PRUNER_REGISTRY_CONNECT_TO), unless its agent has one.
+   * PRUNER_REGISTRY_CONNECT_TO), unless its agent has one. The registry's own pool without `connectTo`.
    */
-  private readonly dialled: HttpsAgent | undefined;
+  private readonly dialled: HttpsAgent;
   private readonly timeoutMs: number;
   /** The proxies in use, if any. */
   private readonly proxy: ProxySettings | undefined;
@@ -161,7 +161,6 @@ export class RegistryTransport {
     // URL lowercases host names; so must the comparison that decides where connectTo applies.
     this.registryHostname = splitHostPort(options.host).hostname.toLowerCase();
     this.dial = options.connectTo === undefined ? undefined : splitHostPort(options.connectTo);
-
     this.timeoutMs = options.timeoutMs ?? 120_000;
     // Node's agents tunnel through an HTTP proxy when given the proxy variables (CONNECT for https).
     this.proxy =
@@ -197,7 +196,7 @@ export class RegistryTransport {
     const registryHostname = this.registryHostname.replace(/^\[|\]$/g, '');
     this.dialled =
       this.dial === undefined
-        ? undefined
+        ? this.https
         : new HttpsAgent({
             ...tls,
             checkServerIdentity: (_servername: string, cert: PeerCertificate) =>
@@ -225,7 +224,7 @@ export class RegistryTransport {
     const send = secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const outgoing = send({
-        agent: secure ? ((dial !== undefined ? this.dialled : undefined) ?? this.https) : this.http,
+        agent: secure ? (dial === undefined ? this.https : this.dialled) : this.http,
         method: request.method,
         host: dial?.hostname ?? hostname,
         // An empty port is the scheme's default, as Node reads it.
@@ -274,7 +273,7 @@ export class RegistryTransport {
   /** Close the pool: every connection, idle or busy, is closed. */
   close(): Promise<void> {
     this.https.destroy();
-    this.dialled?.destroy();
+    if (this.dialled !== this.https) this.dialled.destroy();
     this.http.destroy();
     return Promise.resolve();
   }
