@@ -22,7 +22,9 @@
 // Environment: BENCH_CONFIRMED_IMAGES (default 100000), BENCH_CONFIRMED_WORKERS (1,2,4), BENCH_CONFIRMED_SOAK
 // (1; 0 turns the soak off), BENCH_FLOOR_DELETES (registry deletes per floor kind, default 5000),
 // BENCH_REGISTRY_PATH (service: the workers and floors reach the registry through its service, as deployed;
-// route: through the default route, one more TLS hop, as from outside the cluster), and the
+// route: through the default route, one more TLS hop, as from outside the cluster), BENCH_REGISTRY_DELETES
+// (upstream: distribution does the link deletes; storage: the simulator's front does them on the same
+// storage as distribution's filesystem driver would, tested to answer alike), and the
 // pruner's own PRUNER_API_RATE, PRUNER_REGISTRY_RATE, PRUNER_CONCURRENCY and PRUNER_BATCH_SIZE (passed to the
 // workers when set; their defaults otherwise). BENCH_RELIST_ONLY=1 only seeds and times the re-list. The
 // registry's storage and every work directory go under TMPDIR (TMPDIR=/dev/shm puts them on tmpfs). Needs
@@ -63,6 +65,13 @@ const FLOOR_DELETES = Number(process.env.BENCH_FLOOR_DELETES ?? 5000);
 const REGISTRY_PATH = process.env.BENCH_REGISTRY_PATH ?? 'service';
 if (REGISTRY_PATH !== 'service' && REGISTRY_PATH !== 'route')
   throw new Error(`BENCH_REGISTRY_PATH must be service or route, not ${REGISTRY_PATH}`);
+// Who carries out the registry's link deletes: distribution behind the simulator's front (`upstream`, the
+// real registry), or the front itself on the same storage, as distribution's filesystem driver does
+// (`storage`: distribution rebuilds its URL router for every request and on two cores its CPU per delete
+// crowds out the rest). Blob deletes (/admin/blobs) are the front's in both.
+const LINK_DELETES = process.env.BENCH_REGISTRY_DELETES ?? 'upstream';
+if (LINK_DELETES !== 'upstream' && LINK_DELETES !== 'storage')
+  throw new Error(`BENCH_REGISTRY_DELETES must be upstream or storage, not ${LINK_DELETES}`);
 const RATES = Object.fromEntries(
   ['PRUNER_API_RATE', 'PRUNER_REGISTRY_RATE', 'PRUNER_CONCURRENCY', 'PRUNER_BATCH_SIZE']
     .filter((name) => process.env[name] !== undefined)
@@ -634,7 +643,11 @@ async function isIndexOnly(image, name) {
 
 // ---- one worker count on a fresh simulator -----------------------------------------------------------------
 async function measure(workerCount, withExtras) {
-  const cluster = await startCluster({ routerMode: 'hosts', defaultRoute: true });
+  const cluster = await startCluster({
+    routerMode: 'hosts',
+    defaultRoute: true,
+    registryLinkDeletes: LINK_DELETES,
+  });
   const redis = await startRedis();
   const work = await makeWorkDir('confirmed-scale');
   const host = `default-route-openshift-image-registry.${cluster.appsDomain}`;
@@ -824,7 +837,7 @@ const mib = (values) => values.map((v) => v.toFixed(0)).join(' / ');
 console.log(
   `\nConfirmed full prune through the queue, fresh openshift-sim per row (${first.images} Images, ${first.streams} streams, ` +
     `${first.pods} pods; keepTagRevisions 2), registry storage written directly (${first.storageFiles} files), ` +
-    `the registry reached through its ${REGISTRY_PATH}, NODE_OPTIONS='${first.nodeOptions}', rates ${Object.keys(RATES).length === 0 ? 'at their defaults (API 100/s, registry 1000/s)' : JSON.stringify(RATES)}:\n`,
+    `the registry reached through its ${REGISTRY_PATH}, link deletes by ${LINK_DELETES === 'upstream' ? 'distribution' : 'the front on the storage'}, NODE_OPTIONS='${first.nodeOptions}', rates ${Object.keys(RATES).length === 0 ? 'at their defaults (API 100/s, registry 1000/s)' : JSON.stringify(RATES)}:\n`,
 );
 console.log(
   '| workers | images deleted | registry deletes | wall s | registry DELETE/s | API calls/s | peak RSS MiB per worker | failed items | storage check |',
@@ -863,5 +876,5 @@ const results = fileURLToPath(new URL('../../../bench-results/', import.meta.url
 await mkdir(results, { recursive: true });
 await writeFile(
   join(results, 'confirmed-scale.json'),
-  `${JSON.stringify({ bench: 'confirmed-scale', registryPath: REGISTRY_PATH, floorMix, previousHours, rows }, null, 2)}\n`,
+  `${JSON.stringify({ bench: 'confirmed-scale', registryPath: REGISTRY_PATH, linkDeletes: LINK_DELETES, floorMix, previousHours, rows }, null, 2)}\n`,
 );

@@ -11,7 +11,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { registryBlobDir, type CertificateAndKey } from '@registry-push/testkit';
@@ -22,6 +22,7 @@ import type { RequestContext } from '../api/types.js';
 import { ApiError } from '../api/status.js';
 import { configDigestOf, type PushNotifier } from './push-notifications.js';
 import { StreamView } from './stream-view.js';
+import { deleteStoredLink, type LinkKind } from './storage-links.js';
 
 /** What the registry front is built from. */
 export interface RegistryFrontParts {
@@ -35,6 +36,13 @@ export interface RegistryFrontParts {
   userContext: (subject: Subject) => RequestContext;
   /** The distribution registry behind the front (plain HTTP on loopback) and its storage root. */
   upstream: { url: string; storageDir: string };
+  /**
+   * Who carries out a repository's link deletes (`DELETE /v2/<repo>/blobs/<digest>`, `/manifests/<digest>`):
+   * `upstream` (the default) forwards them to distribution; `storage` does on the storage what
+   * distribution's filesystem driver would, with the same answers (see `storage-links.ts`), and forwards
+   * only the cases distribution has to decide.
+   */
+  linkDeletes?: 'upstream' | 'storage';
   tls: CertificateAndKey;
   /** Where the access log line of each answered request goes (a registry pod's log). */
   accessLog?: (line: string) => void;
@@ -93,6 +101,11 @@ const ANONYMOUS_TOKEN = 'anonymous';
 /** The realm of the registry's Basic challenges (`auth.openshift.realm` of its configuration). */
 const BASIC_REALM = 'openshift';
 const MAX_MANIFEST = 4 * 1024 * 1024;
+/** Headers of distribution's own answers (with the `http.headers` of its configuration, as the testkit's). */
+const DISTRIBUTION_HEADERS = {
+  'Docker-Distribution-Api-Version': 'registry/2.0',
+  'X-Content-Type-Options': 'nosniff',
+};
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 /** What distribution routes as a digest (`reference.DigestRegexp`); other `/admin/blobs/` paths are 404. */
 const DIGEST_SHAPED = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
@@ -136,6 +149,24 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
     'Content-Length': String(Buffer.byteLength(body)),
   });
   res.end(body);
+}
+
+/**
+ * Removes a blob's directory. It holds just `data`: its unlink and the rmdir run off the main thread, where
+ * a recursive `rm` walks it with synchronous calls (a prune deletes hundreds of thousands of blobs); anything
+ * else in it falls back to the recursive removal.
+ */
+async function removeBlobDir(dir: string): Promise<void> {
+  const ignoreMissing = (error: NodeJS.ErrnoException): void => {
+    if (error.code !== 'ENOENT') throw error;
+  };
+  await unlink(join(dir, 'data')).catch(ignoreMissing);
+  try {
+    await rmdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY') ignoreMissing(error as NodeJS.ErrnoException);
+    else await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Splits `/v2/<repo>/<manifests|blobs|tags>/<rest>`; the repository is everything before the keyword. */
@@ -544,7 +575,7 @@ export class RegistryFront {
       sendErrors(res, 404, [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry' }]);
       return;
     }
-    await rm(registryBlobDir(this.parts.upstream.storageDir, digest), { recursive: true, force: true });
+    await removeBlobDir(registryBlobDir(this.parts.upstream.storageDir, digest));
     res.writeHead(204).end();
   }
 
@@ -643,6 +674,8 @@ export class RegistryFront {
       this.countBlobLookup(parsed, 'pull', res.statusCode);
     } else if (parsed.kind === 'blobs' && method === 'POST' && url.searchParams.has('mount')) {
       await this.mount(req, res, url, target);
+    } else if (parsed.kind === 'blobs' && method === 'DELETE' && this.deletesInStorage(parsed.rest)) {
+      await this.deleteLink(req, res, url, target, 'layer', parsed.rest);
     } else {
       await this.forward(req, res, `${url.pathname}${url.search}`);
     }
@@ -676,7 +709,46 @@ export class RegistryFront {
       return;
     }
     // Otherwise the revision link only: the stream and its tags are never changed.
+    if (method === 'DELETE' && this.deletesInStorage(reference)) {
+      await this.deleteLink(req, res, url, target, 'manifest', reference);
+      return;
+    }
     await this.forward(req, res, `${url.pathname}${url.search}`);
+  }
+
+  private deletesInStorage(reference: string): boolean {
+    return this.parts.linkDeletes === 'storage' && DIGEST.test(reference);
+  }
+
+  /** A link delete done on the storage, answered as distribution answers it (202, or 404 with its error). */
+  private async deleteLink(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    target: RepositoryTarget,
+    kind: LinkKind,
+    digest: string,
+  ): Promise<void> {
+    const outcome = await deleteStoredLink(this.parts.upstream.storageDir, target.repository, kind, digest);
+    if (outcome === 'upstream') {
+      await this.forward(req, res, `${url.pathname}${url.search}`);
+    } else if (outcome === 'deleted') {
+      res.writeHead(202, { ...DISTRIBUTION_HEADERS, 'Content-Length': '0' }).end();
+    } else {
+      const error =
+        kind === 'layer'
+          ? { code: 'BLOB_UNKNOWN', message: 'blob unknown to registry' }
+          : { code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' };
+      // Distribution's JSON encoder ends the body with a newline.
+      const body = `${JSON.stringify({ errors: [error] })}\n`;
+      res
+        .writeHead(404, {
+          ...DISTRIBUTION_HEADERS,
+          'Content-Type': 'application/json; charset=utf-8',
+          'Content-Length': String(Buffer.byteLength(body)),
+        })
+        .end(body);
+    }
   }
 
   /** A manifest read: the tag or digest resolved through the stream, the bytes by link or from storage. */
