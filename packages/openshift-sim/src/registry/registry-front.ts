@@ -662,20 +662,35 @@ export class RegistryFront {
     parsed: { kind: string; rest: string },
   ): Promise<void> {
     const method = req.method ?? 'GET';
-    const read = method === 'GET' || method === 'HEAD';
     if (parsed.kind === 'manifests') {
       await this.manifestRequest(req, res, url, target, parsed.rest);
-    } else if (parsed.kind === 'tags' && parsed.rest === 'list' && read) {
+    } else if (parsed.kind === 'tags' && parsed.rest === 'list' && (method === 'GET' || method === 'HEAD')) {
       this.listTags(res, url, target);
-    } else if (parsed.kind === 'blobs' && read && DIGEST.test(parsed.rest)) {
+    } else if (parsed.kind === 'blobs') {
+      await this.blobRequest(req, res, url, target, parsed.rest);
+    } else {
+      await this.forward(req, res, `${url.pathname}${url.search}`);
+    }
+  }
+
+  /** Blobs: reads fall back to the stream's images, mounts check the source, link deletes (storage mode). */
+  private async blobRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    target: RepositoryTarget,
+    reference: string,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    if ((method === 'GET' || method === 'HEAD') && DIGEST.test(reference)) {
       await this.forward(req, res, `${url.pathname}${url.search}`, () =>
-        this.serveFromStorage(req, res, target, parsed.rest, 'application/octet-stream'),
+        this.serveFromStorage(req, res, target, reference, 'application/octet-stream'),
       );
-      this.countBlobLookup(parsed, 'pull', res.statusCode);
-    } else if (parsed.kind === 'blobs' && method === 'POST' && url.searchParams.has('mount')) {
+      this.countBlobLookup({ kind: 'blobs', rest: reference }, 'pull', res.statusCode);
+    } else if (method === 'POST' && url.searchParams.has('mount')) {
       await this.mount(req, res, url, target);
-    } else if (parsed.kind === 'blobs' && method === 'DELETE' && this.deletesInStorage(parsed.rest)) {
-      await this.deleteLink(req, res, url, target, 'layer', parsed.rest);
+    } else if (method === 'DELETE' && this.deletesInStorage(reference)) {
+      await this.deleteLink(req, res, url, target.repository, { kind: 'layer', digest: reference });
     } else {
       await this.forward(req, res, `${url.pathname}${url.search}`);
     }
@@ -710,7 +725,7 @@ export class RegistryFront {
     }
     // Otherwise the revision link only: the stream and its tags are never changed.
     if (method === 'DELETE' && this.deletesInStorage(reference)) {
-      await this.deleteLink(req, res, url, target, 'manifest', reference);
+      await this.deleteLink(req, res, url, target.repository, { kind: 'manifest', digest: reference });
       return;
     }
     await this.forward(req, res, `${url.pathname}${url.search}`);
@@ -725,11 +740,10 @@ export class RegistryFront {
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    target: RepositoryTarget,
-    kind: LinkKind,
-    digest: string,
+    repository: string,
+    { kind, digest }: { kind: LinkKind; digest: string },
   ): Promise<void> {
-    const outcome = await deleteStoredLink(this.parts.upstream.storageDir, target.repository, kind, digest);
+    const outcome = await deleteStoredLink(this.parts.upstream.storageDir, repository, kind, digest);
     if (outcome === 'upstream') {
       await this.forward(req, res, `${url.pathname}${url.search}`);
     } else if (outcome === 'deleted') {

@@ -21,6 +21,16 @@ export type LinkDeleteOutcome = 'deleted' | 'unknown' | 'upstream';
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
 function repositoryDir(storageDir: string, repository: string): string {
   return join(storageDir, 'docker', 'registry', 'v2', 'repositories', repository);
 }
@@ -45,13 +55,11 @@ export async function deleteStoredLink(
   digest: string,
 ): Promise<LinkDeleteOutcome> {
   // A manifest delete also untags every tag pointing at it: a repository with tags goes to distribution.
-  if (kind === 'manifest') {
-    const tags = join(repositoryDir(storageDir, repository), '_manifests', 'tags');
-    const tagged = await stat(tags).then(
-      () => true,
-      (error: unknown) => (isMissing(error) ? false : Promise.reject(error)),
-    );
-    if (tagged) return 'upstream';
+  if (
+    kind === 'manifest' &&
+    (await exists(join(repositoryDir(storageDir, repository), '_manifests', 'tags')))
+  ) {
+    return 'upstream';
   }
   const link = linkPath(storageDir, repository, kind, digest);
   let target: string;
