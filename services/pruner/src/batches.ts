@@ -29,31 +29,3 @@ export function imageBatches(units: readonly ImageUnit[], size: number): string[
     batch.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)).map((unit) => unit.id),
   );
 }
-
-/**
- * The image units a stream unit's job hands on as soon as that stream unit is through ("followers"),
- * instead of leaving them for phase 2: those whose only prerequisite is that stream unit (`dependsOn`),
- * that share no blob with another planned image and have no planned list parent or child (a linked group
- * of one). Once that stream's history no longer names the image, nothing else the plan has to do stands
- * between it and its deletion, and every delete is still decided on the live view at its moment.
- *
- * Why: a stream unit's link deletes are registry calls and an Image delete is an API call, each side with a
- * pace of its own; in two phases each phase is bound by one side while the other waits. Followers run
- * in jobs of their own queue with slots of their own (`PRUNER_FOLLOWER_CONCURRENCY`), so they never take a
- * slot from the stream units.
- *
- * @returns Image unit ids by stream unit id, in plan order.
- */
-export function streamFollowers(units: readonly ImageUnit[]): Map<string, string[]> {
-  const followers = new Map<string, string[]>();
-  for (const group of linkedGroups(units)) {
-    if (group.length !== 1) continue;
-    const [unit] = group as [ImageUnit];
-    if (unit.dependsOn.length !== 1 || unit.parents.length > 0) continue;
-    const stream = unit.dependsOn[0]!;
-    const list = followers.get(stream);
-    if (list === undefined) followers.set(stream, [unit.id]);
-    else list.push(unit.id);
-  }
-  return followers;
-}

@@ -61,8 +61,6 @@ export interface PrunerContextParts {
   /** The undo records of confirmed runs. */
   undo: UndoStore;
   queue: Queue;
-  /** Where stream jobs hand on their followers; none: every image unit waits for phase 2. */
-  followersQueue?: Queue;
   flows: FlowProducer;
   logger: Logger;
   metrics: PrunerMetrics | undefined;
@@ -103,7 +101,6 @@ export class PrunerContext {
   readonly undo: UndoStore;
   readonly explorer: ExplorerStore | undefined;
   readonly queue: Queue;
-  readonly followersQueue: Queue | undefined;
   readonly flows: FlowProducer;
   readonly logger: Logger;
   readonly metrics: PrunerMetrics | undefined;
@@ -125,7 +122,6 @@ export class PrunerContext {
     this.undo = parts.undo;
     this.explorer = parts.explorer;
     this.queue = parts.queue;
-    this.followersQueue = parts.followersQueue;
     this.flows = parts.flows;
     this.logger = parts.logger;
     this.metrics = parts.metrics;

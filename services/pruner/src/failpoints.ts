@@ -6,7 +6,7 @@
  * Points: `plan-stored` (plan saved, flow not yet added), `stream-unit` (before a stream unit),
  * `registry-delete` (before the first registry delete of the process is decided), `layer-link-delete`
  * (after the first layer link delete was decided, before its call: the moment a concurrent push can still
- * slip in), `batch-unit` (after the first unit of a batch, of phase 2 or of a stream's followers, was recorded), `finalize` (before the summary).
+ * slip in), `batch-unit` (after the first unit of a batch was recorded), `finalize` (before the summary).
  */
 import type { Logger } from './logger.js';
 

@@ -9,8 +9,6 @@
  * finalize <run>.finalize     summary, history, lock release           (runs after its child)
  *   └ images <run>.images     fans out the image batches once every stream unit is through
  *       ├ stream <run>.s<n>   one per trimmed imagestream (phase 1)
- *       ├ batch <run>.f<n>    the image units stream n alone held back ("followers", added by stream n
- *       │                     once it is through, in the followers queue: slots of their own)
  *       └ batch <run>.b<n>    image units, linked ones together (phase 2, added by images)
  * registry <run>.registry     with an undo window: the registry deletes, delayed until the window ends
  * ```
@@ -18,9 +16,6 @@
 import type { JobsOptions } from 'bullmq';
 import type { Settings } from './settings.js';
 import type { RunTrigger } from './store/run-store.js';
-
-/** The queue of follower batches: beside the pruner queue, with slots of its own. */
-export const followersQueueOf = (queue: string): string => `${queue}-followers`;
 
 /** Names of the jobs in the pruner queue. */
 export const JobNames = {
@@ -45,8 +40,6 @@ export interface PlanJobData {
 export interface StreamJobData {
   runId: string;
   unit: string;
-  /** Its followers (see `streamFollowers`), added as a batch once the stream unit is through. */
-  followers?: string[];
 }
 
 /** Between the phases; `step` records that the batches were added. */
@@ -103,8 +96,6 @@ export const jobIds = {
   finalize: (runId: string): string => `${runId}.finalize`,
   images: (runId: string): string => `${runId}.images`,
   stream: (runId: string, index: number): string => `${runId}.s${index}`,
-  /** The followers of stream job `<run>.s<n>`: same index. */
-  followers: (streamJobId: string): string => streamJobId.replace(/\.s(\d+)$/, '.f$1'),
   batch: (runId: string, index: number): string => `${runId}.b${index}`,
   registry: (runId: string): string => `${runId}.registry`,
 };

@@ -62,11 +62,6 @@ export interface Settings {
   concurrency: number;
   /** Unlinked image units of a batch run side by side (`PRUNER_UNIT_CONCURRENCY`). Default 8. */
   unitConcurrency: number;
-  /**
-   * Follower batches one worker process runs at a time, beside its `concurrency` jobs
-   * (`PRUNER_FOLLOWER_CONCURRENCY`). Default 8; 0 leaves every image unit for phase 2.
-   */
-  followerConcurrency: number;
   /** Image units per batch job (units that share blobs always go together). Default 20. */
   batchSize: number;
   /**
@@ -510,7 +505,6 @@ export function loadSettings(env: Env = process.env): Settings {
     httpHost: httpHost(env),
     concurrency: integer(env, 'PRUNER_CONCURRENCY', 16, 1),
     unitConcurrency: integer(env, 'PRUNER_UNIT_CONCURRENCY', 8, 1),
-    followerConcurrency: integer(env, 'PRUNER_FOLLOWER_CONCURRENCY', 8, 0),
     batchSize: integer(env, 'PRUNER_BATCH_SIZE', 20, 1),
     registryConcurrency: integer(env, 'PRUNER_REGISTRY_CONCURRENCY', 32, 1),
     configPollMs: integer(env, 'PRUNER_CONFIG_POLL_MS', 30_000, 50),

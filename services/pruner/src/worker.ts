@@ -12,7 +12,6 @@ import { Failpoints } from './failpoints.js';
 import { startHealthServer, type HealthServer } from './http.js';
 import {
   JobNames,
-  followersQueueOf,
   runIdOf,
   type BatchJobData,
   type FinalizeJobData,
@@ -144,12 +143,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   redis.on('error', (error: Error) => logger.warn({ error: error.message }, 'redis connection error'));
   const connection = { connection: redis, prefix: settings.prefix };
   const queue = new Queue<PlanJobData>(settings.queue, connection);
-  const followersQueue = new Queue<BatchJobData>(followersQueueOf(settings.queue), connection);
   const flows = new FlowProducer(connection);
   // BullMQ re-emits the connection's errors on these; without a listener it prints each one with its stack
   // to stderr (console.error). The connection's own listener above already logs them, once, as JSON.
   queue.on('error', () => undefined);
-  followersQueue.on('error', () => undefined);
   flows.on('error', () => undefined);
   const store = new RedisRunStore(redis, settings.prefix, settings.queue);
   const undo = new RedisUndoStore(redis, settings.prefix, settings.queue);
@@ -164,14 +161,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   let rate = (): RateBySide => ({ api: settings.apiRate, registry: settings.registryRate });
   const metrics = new PrunerMetrics({
     lastSuccess: () => store.lastSuccess(),
-    // Both queues: follower batches are a run's jobs like the others.
-    queueDepth: async () => {
-      const states = ['waiting', 'active', 'delayed', 'waiting-children', 'prioritized', 'failed'] as const;
-      const counts = await Promise.all([queue, followersQueue].map((q) => q.getJobCounts(...states)));
-      return Object.fromEntries(
-        states.map((state) => [state, counts.reduce((n, c) => n + (c[state] ?? 0), 0)]),
-      );
-    },
+    queueDepth: () =>
+      queue.getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized', 'failed'),
     rate: () => rate(),
     progress: () => store.currentProgress(),
     undo: () => undo.totals(),
@@ -182,7 +173,6 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     store,
     undo,
     queue: queue as Queue,
-    followersQueue: followersQueue as Queue,
     flows,
     logger,
     metrics,
@@ -213,47 +203,41 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       web: (request, response) => dashboard.handle(request, response),
     });
   } catch (error) {
-    await Promise.allSettled([queue.close(), followersQueue.close(), flows.close()]);
+    await Promise.allSettled([queue.close(), flows.close()]);
     redis.disconnect();
     throw error;
   }
   try {
     await keeper.syncOnce();
   } catch (error) {
-    await Promise.allSettled([queue.close(), followersQueue.close(), flows.close(), http.close()]);
+    await Promise.allSettled([queue.close(), flows.close(), http.close()]);
     redis.disconnect();
     throw error;
   }
-  const consume = (name: string, concurrency: number): Worker => {
-    const consumer = new Worker<PrunerJobData>(name, (job, token) => dispatch(job, ctx, token), {
-      ...connection,
-      name: settings.workerName,
-      autorun: false,
-      concurrency,
-      lockDuration: settings.lockDurationMs,
-      stalledInterval: settings.stalledIntervalMs,
-      maxStalledCount: settings.maxStalledCount,
-      limiter: { max: settings.jobsPerSecond, duration: 1000 },
-    });
-    consumer.on('error', (error) => logger.error({ error: error.message }, 'worker error'));
-    consumer.on(
-      'failed',
-      (job, error) =>
-        void onFailed(job, error, ctx).catch((e: unknown) =>
-          logger.error({ error: describeError(e) }, 'cannot record a failed job'),
-        ),
-    );
-    consumer.on('stalled', (jobId) =>
-      logger.warn({ job: jobId }, 'job stalled (its worker stopped); it goes back to the queue'),
-    );
-    void consumer
-      .run()
-      .catch((error: unknown) => logger.error({ error: describeError(error) }, 'worker stopped'));
-    return consumer;
-  };
-  const worker = consume(settings.queue, settings.concurrency);
-  // Every worker takes follower batches, also one set to add none (another replica's runs may have them).
-  const followers = consume(followersQueueOf(settings.queue), Math.max(1, settings.followerConcurrency));
+  const worker = new Worker<PrunerJobData>(settings.queue, (job, token) => dispatch(job, ctx, token), {
+    ...connection,
+    name: settings.workerName,
+    autorun: false,
+    concurrency: settings.concurrency,
+    lockDuration: settings.lockDurationMs,
+    stalledInterval: settings.stalledIntervalMs,
+    maxStalledCount: settings.maxStalledCount,
+    limiter: { max: settings.jobsPerSecond, duration: 1000 },
+  });
+  worker.on('error', (error) => logger.error({ error: error.message }, 'worker error'));
+  worker.on(
+    'failed',
+    (job, error) =>
+      void onFailed(job, error, ctx).catch((e: unknown) =>
+        logger.error({ error: describeError(e) }, 'cannot record a failed job'),
+      ),
+  );
+  worker.on('stalled', (jobId) =>
+    logger.warn({ job: jobId }, 'job stalled (its worker stopped); it goes back to the queue'),
+  );
+  void worker
+    .run()
+    .catch((error: unknown) => logger.error({ error: describeError(error) }, 'worker stopped'));
   running.worker = worker;
   keeper.start();
   if (settings.obsolete.length > 0) {
@@ -272,7 +256,6 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       mode: settings.mode,
       cluster: client.server,
       concurrency: settings.concurrency,
-      followerConcurrency: settings.followerConcurrency,
     },
     'worker started',
   );
@@ -282,23 +265,16 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       logger.info({ reason }, 'stopping: no new jobs; the job in hand finishes or is handed back');
       abort.abort();
       await within(keeper.stop(), CLOSE_MS);
-      const closed = Promise.all([worker.close(), followers.close()]);
-      if ((await within(closed, options.shutdownGraceMs ?? 20_000)) === 'timeout') {
+      if ((await within(worker.close(), options.shutdownGraceMs ?? 20_000)) === 'timeout') {
         logger.warn(
           'the job in hand did not finish in time; its lock expires and another worker takes it over',
         );
-        await within(Promise.all([worker.close(true), followers.close(true)]), CLOSE_MS);
+        await within(worker.close(true), CLOSE_MS);
       }
       // With Redis or the API server away, closing waits on connections that never answer: give them a
       // moment, then drop them (nothing is left to write; a job in hand is taken over when its lock expires).
       const closing = (async () => {
-        await Promise.allSettled([
-          queue.close(),
-          followersQueue.close(),
-          flows.close(),
-          ctx.close(),
-          http.close(),
-        ]);
+        await Promise.allSettled([queue.close(), flows.close(), ctx.close(), http.close()]);
         await redis.quit().catch(() => redis.disconnect());
       })();
       if ((await within(closing, CLOSE_MS)) === 'timeout') {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { RegistryPushError, type ImageUnit, type UnitResult } from '@registry-push/core';
 import { linkedGroups } from '@registry-push/core';
-import { imageBatches, streamFollowers } from '../src/batches.js';
+import { imageBatches } from '../src/batches.js';
 import { prunerConfigOf } from '../src/cluster.js';
 import { PRUNER_ERROR_CODES, describeError, isTransient } from '../src/errors.js';
 import { runIdOf } from '../src/jobs.js';
@@ -66,32 +66,6 @@ describe('image batches', () => {
       ['image/x', 'image/y', 'image/z'],
     ]);
     expect(imageBatches([], 5)).toEqual([]);
-  });
-
-  it('hands a stream unit the image units that rely on it alone and share nothing planned (followers)', () => {
-    const on = (unit: ImageUnit, ...streams: string[]): ImageUnit => ({ ...unit, dependsOn: streams });
-    const units = [
-      on(image('solo'), 's1'),
-      on(image('solo2'), 's1'),
-      on(image('other'), 's2'),
-      // Two streams name it: phase 2, once both are through.
-      on(image('two'), 's1', 's2'),
-      // Shares a blob with another planned image: the pair runs in order in phase 2.
-      on(image('pair-a', ['pair-b']), 's1'),
-      on(image('pair-b'), 's3'),
-      // A child of a planned list, and the list: lists go first, in phase 2.
-      on(image('child', [], ['list']), 's3'),
-      on(image('list'), 's3'),
-      // In no history (an orphan Image): no stream unit to follow.
-      image('orphan'),
-    ];
-    expect(streamFollowers(units)).toEqual(
-      new Map([
-        ['s1', ['image/solo', 'image/solo2']],
-        ['s2', ['image/other']],
-      ]),
-    );
-    expect(streamFollowers([])).toEqual(new Map());
   });
 });
 

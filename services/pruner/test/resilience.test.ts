@@ -241,14 +241,12 @@ describe.runIf(root)('runs that survive', () => {
 
   it('hands the rest of a batch back on SIGTERM, exits 0, and another worker finishes the run', async () => {
     const streams = await createStreams(world.admin, 'term', 4, 2);
-    // One unit at a time in one phase 2 batch (no followers: each stream's would be a batch of one), so the
-    // rest of the batch is still to do when SIGTERM comes.
+    // One unit at a time, so the rest of the batch is still to do when SIGTERM comes.
     const env = world.env({
       PRUNER_MODE: 'metadata',
       PRUNER_BATCH_SIZE: '10',
       PRUNER_CONCURRENCY: '1',
       PRUNER_UNIT_CONCURRENCY: '1',
-      PRUNER_FOLLOWER_CONCURRENCY: '0',
     });
     const w1 = worker('w1', env, 'batch-unit:1500');
     await w1.port();

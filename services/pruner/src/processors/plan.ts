@@ -11,7 +11,6 @@ import {
   snapshotSourcesOf,
   takeSnapshot,
   formatPlan,
-  type ImageUnit,
   type PrunePlan,
 } from '@registry-push/core';
 import {
@@ -33,7 +32,7 @@ import {
   type PlanJobData,
   type PlanJobResult,
 } from '../jobs.js';
-import { imageBatches, streamFollowers } from '../batches.js';
+import { imageBatches } from '../batches.js';
 import { collectGarbage, collectWhileReading, releaseMemory } from '../memory.js';
 import { planParts } from '../store/plan-reading.js';
 import { runIsOver, type PlanHead, type RunRecord, type StoredPlan } from '../store/run-store.js';
@@ -88,16 +87,8 @@ function storedPlanOf(plan: PrunePlan): StoredPlan {
   return rest;
 }
 
-/**
- * Adds the run's jobs: a job per stream unit (by id, in plan order, each with its followers), then the
- * images step, then finalize.
- */
-async function addFlow(
-  ctx: PrunerContext,
-  runId: string,
-  streams: readonly string[],
-  followers: ReadonlyMap<string, readonly string[]>,
-): Promise<void> {
+/** Adds the run's jobs: a job per stream unit (by id, in plan order), then the images step, then finalize. */
+async function addFlow(ctx: PrunerContext, runId: string, streams: readonly string[]): Promise<void> {
   if ((await ctx.queue.getJob(jobIds.finalize(runId))) !== undefined) return;
   const queueName = ctx.queue.name;
   const unitOptions = unitJobOptions(ctx.settings);
@@ -117,7 +108,7 @@ async function addFlow(
               children: streams.map((unit, index) => ({
                 name: JobNames.stream,
                 queueName,
-                data: { runId, unit, ...followersOf(followers, unit) },
+                data: { runId, unit },
                 opts: { ...unitOptions, jobId: jobIds.stream(runId, index) },
               })),
             }
@@ -125,19 +116,6 @@ async function addFlow(
       },
     ],
   });
-}
-
-function followersOf(
-  followers: ReadonlyMap<string, readonly string[]>,
-  unit: string,
-): { followers?: string[] } {
-  const ids = followers.get(unit);
-  return ids === undefined ? {} : { followers: [...ids] };
-}
-
-/** The followers of each stream unit, unless this worker is set to leave every image unit for phase 2. */
-function followersIn(ctx: PrunerContext, images: readonly ImageUnit[]): Map<string, string[]> {
-  return ctx.settings.followerConcurrency > 0 ? streamFollowers(images) : new Map<string, string[]>();
 }
 
 /**
@@ -174,7 +152,7 @@ async function beginUndoRecord(
 async function planAndStore(
   ctx: PrunerContext,
   record: RunRecord,
-): Promise<{ head: PlanHead; streams: string[]; followers: Map<string, string[]> }> {
+): Promise<{ head: PlanHead; streams: string[] }> {
   const runId = record.runId;
   const { plan, config } = await makePlan(ctx, record);
   const stored = storedPlanOf(plan);
@@ -211,7 +189,6 @@ async function planAndStore(
   return {
     head: { ...rest, unitCount: plan.units.length },
     streams: plan.units.filter((unit) => unit.type === 'stream').map((unit) => unit.id),
-    followers: followersIn(ctx, images),
   };
 }
 
@@ -219,17 +196,14 @@ async function startRun(ctx: PrunerContext, record: RunRecord): Promise<PlanJobR
   const runId = record.runId;
   let head = await ctx.store.getPlanHead(runId);
   let streams: string[];
-  let followers: Map<string, string[]>;
   if (head === undefined) {
-    ({ head, streams, followers } = await planAndStore(ctx, record));
+    ({ head, streams } = await planAndStore(ctx, record));
     releaseMemory();
   } else {
-    // Planned by an earlier attempt: its stream units and their followers, from the stored plan.
-    const parts = await planParts(ctx.store, runId, ctx.settings.followerConcurrency > 0);
-    streams = parts.streams;
-    followers = followersIn(ctx, parts.images);
+    // Planned by an earlier attempt: its stream units, read from the stored plan.
+    ({ streams } = await planParts(ctx.store, runId, false));
   }
-  await addFlow(ctx, runId, streams, followers);
+  await addFlow(ctx, runId, streams);
   await ctx.events.record({
     type: 'Normal',
     reason: 'PruneRunStarted',

@@ -19,9 +19,9 @@ import {
   type WorkUnit,
 } from '@registry-push/core';
 import type { LoadedRun, PrunerContext } from '../context.js';
-import { JobNames, jobIds, unitJobOptions, type BatchJobData, type StreamJobData } from '../jobs.js';
+import type { BatchJobData, StreamJobData } from '../jobs.js';
 import { runIsOver } from '../store/run-store.js';
-import { failureKind, failureLines, streamSettled, throttled } from '../results.js';
+import { failureKind, failureLines, throttled } from '../results.js';
 
 /** What a unit job returns. */
 export interface UnitJobResult {
@@ -110,39 +110,14 @@ function permanentFailure(runId: string, results: readonly UnitResult[]): Unreco
   );
 }
 
-/**
- * Hands on the image units that waited for this stream unit alone (its followers), once its history no
- * longer names them: a batch job in the followers queue, a child of the images step, which so waits for it
- * as for the stream jobs. Its id is fixed, so a stream job run again adds nothing.
- */
-async function addFollowers(job: Job<StreamJobData>, ctx: PrunerContext, result: UnitResult): Promise<void> {
-  const followers = job.data.followers ?? [];
-  if (followers.length === 0 || ctx.followersQueue === undefined || job.id === undefined) return;
-  if (!streamSettled(result)) return;
-  const runId = job.data.runId;
-  await ctx.followersQueue.add(
-    JobNames.batch,
-    { runId, units: followers },
-    {
-      ...unitJobOptions(ctx.settings),
-      jobId: jobIds.followers(job.id),
-      parent: { id: jobIds.images(runId), queue: ctx.queue.qualifiedName },
-    },
-  );
-}
-
-/** Phase 1: one imagestream's history, then its repository links; then its followers are handed on. */
+/** Phase 1: one imagestream's history, then its repository links. */
 export async function processStream(job: Job<StreamJobData>, ctx: PrunerContext): Promise<UnitJobResult> {
   const run = await ctx.loadRun(job.data.runId);
   const [unit] = (await ctx.unitsOf(run, [job.data.unit], 'stream')) as [StreamUnit];
-  const recorded = (await ctx.store.getUnitResults(run.record.runId, [unit.id])).get(unit.id);
-  if (recorded !== undefined) {
-    await addFollowers(job, ctx, recorded.result);
+  if ((await ctx.store.getUnitResults(run.record.runId, [unit.id])).has(unit.id))
     return { units: 1, failed: 0, resumed: 1 };
-  }
   await ctx.failpoints.hit('stream-unit');
   const result = await runUnit(job, ctx, run, unit, ctx.newState());
-  await addFollowers(job, ctx, result);
   const failure = permanentFailure(run.record.runId, [result]);
   if (failure !== undefined) throw failure;
   return { units: 1, failed: 0, resumed: 0 };
@@ -155,7 +130,7 @@ async function handBack(job: Job, token: string | undefined): Promise<never> {
 }
 
 /**
- * Phase 2, and the followers of phase 1: the image units of a batch. Units linked by a shared blob or a list parent run one after the
+ * Phase 2: the image units of a batch. Units linked by a shared blob or a list parent run one after the
  * other, in plan order; unlinked groups run side by side (`PRUNER_UNIT_CONCURRENCY`), so one worker keeps
  * many decisions in flight and they share the live view's catch-ups. Recorded units are skipped (a batch
  * taken over resumes after them); on shutdown no new unit starts and the rest of the batch is handed back.

@@ -7,7 +7,7 @@ import type { RunStore, StoredPlan } from './run-store.js';
 
 /**
  * The ids of the plan's stream units in plan order and, when `withImages` (a plan stored by an earlier
- * version, without batches; the followers of a flow added again), its image units.
+ * version, without batches), its image units.
  *
  * @throws PrunerError `PRUNER_RUN_NOT_FOUND` when the plan is not completely stored.
  */
