@@ -69,3 +69,39 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/** How {@link registryRouteCall} asks. */
+export interface RegistryCall {
+  method?: string;
+  /** Whose API token goes as Bearer (default developer); `null` sends no Authorization. */
+  user?: string | null;
+  authorization?: string;
+  body?: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+/** The registry's default route host of the cluster. */
+export function registryRouteHost(cluster: RunningCluster): string {
+  return `default-route-openshift-image-registry.${cluster.appsDomain}`;
+}
+
+/** One request to the registry's default route, through the router (port mode). */
+export async function registryRouteCall(
+  cluster: RunningCluster,
+  path: string,
+  options: RegistryCall = {},
+): Promise<HttpResponse> {
+  const host = registryRouteHost(cluster);
+  const headers: Record<string, string> = { Host: host, ...options.headers };
+  const user = options.user === undefined ? 'developer' : options.user;
+  if (options.authorization !== undefined) headers['Authorization'] = options.authorization;
+  else if (user !== null) headers['Authorization'] = `Bearer ${cluster.users[user]?.token ?? ''}`;
+  return httpRequest(`https://${cluster.routerAddress}${path}`, {
+    method: options.method ?? 'GET',
+    headers,
+    caPem: cluster.ingressCaPem,
+    servername: host,
+    timeoutMs: 60_000,
+    ...(options.body !== undefined ? { body: options.body } : {}),
+  });
+}

@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildOciImage,
-  httpRequest,
   makeWorkDir,
   removeWorkDir,
   type BuiltImage,
@@ -16,7 +15,7 @@ import {
 } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type RunningCluster } from '../src/index.js';
-import { raw } from './helpers.js';
+import { raw, registryRouteCall, registryRouteHost } from './helpers.js';
 
 type Mode = 'upstream' | 'storage';
 const clusters = {} as Record<Mode, RunningCluster>;
@@ -24,28 +23,14 @@ let work: string;
 let tagged: BuiltImage;
 let untagged: BuiltImage;
 
-function hostOf(cluster: RunningCluster): string {
-  return `default-route-openshift-image-registry.${cluster.appsDomain}`;
-}
-
-async function call(
+function call(
   cluster: RunningCluster,
   path: string,
   options: { method?: string; user?: string; body?: Buffer; contentType?: string } = {},
 ): Promise<HttpResponse> {
-  const host = hostOf(cluster);
-  const headers: Record<string, string> = {
-    Host: host,
-    Authorization: `Bearer ${cluster.users[options.user ?? 'developer']?.token ?? ''}`,
-  };
-  if (options.contentType !== undefined) headers['Content-Type'] = options.contentType;
-  return httpRequest(`https://${cluster.routerAddress}${path}`, {
-    method: options.method ?? 'GET',
-    headers,
-    caPem: cluster.ingressCaPem,
-    servername: host,
-    timeoutMs: 60_000,
-    ...(options.body !== undefined ? { body: options.body } : {}),
+  return registryRouteCall(cluster, path, {
+    ...options,
+    ...(options.contentType === undefined ? {} : { headers: { 'Content-Type': options.contentType } }),
   });
 }
 
@@ -58,7 +43,7 @@ async function push(cluster: RunningCluster, image: BuiltImage, repository: stri
   for (const blob of [manifest.config, ...manifest.layers]) {
     const started = await call(cluster, `/v2/${repository}/blobs/uploads/`, { method: 'POST' });
     expect(started.status).toBe(202);
-    const location = new URL(String(started.headers['location']), `https://${hostOf(cluster)}`);
+    const location = new URL(String(started.headers['location']), `https://${registryRouteHost(cluster)}`);
     location.searchParams.set('digest', blob.digest);
     const put = await call(cluster, `${location.pathname}${location.search}`, {
       method: 'PUT',

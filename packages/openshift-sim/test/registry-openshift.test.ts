@@ -17,7 +17,7 @@ import {
 } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type RunningCluster } from '../src/index.js';
-import { raw } from './helpers.js';
+import { raw, registryRouteCall, registryRouteHost, type RegistryCall } from './helpers.js';
 
 let cluster: RunningCluster;
 let work: string;
@@ -25,29 +25,9 @@ let host: string;
 /** One image per test group, each with layers of its own (seeded), so no test sees another's blobs. */
 const images: Record<string, BuiltImage> = {};
 
-interface Call {
-  method?: string;
-  /** Whose API token goes as Bearer (default developer); `null` sends no Authorization. */
-  user?: string | null;
-  authorization?: string;
-  body?: Buffer | string;
-  headers?: Record<string, string>;
-}
-
 /** One request to the registry route, through the router. */
-async function call(path: string, options: Call = {}): Promise<HttpResponse> {
-  const headers: Record<string, string> = { Host: host, ...options.headers };
-  const user = options.user === undefined ? 'developer' : options.user;
-  if (options.authorization !== undefined) headers['Authorization'] = options.authorization;
-  else if (user !== null) headers['Authorization'] = `Bearer ${cluster.users[user]?.token ?? ''}`;
-  return httpRequest(`https://${cluster.routerAddress}${path}`, {
-    method: options.method ?? 'GET',
-    headers,
-    caPem: cluster.ingressCaPem,
-    servername: host,
-    timeoutMs: 60_000,
-    ...(options.body !== undefined ? { body: options.body } : {}),
-  });
+function call(path: string, options: RegistryCall = {}): Promise<HttpResponse> {
+  return registryRouteCall(cluster, path, options);
 }
 
 function errorCode(response: HttpResponse): string | undefined {
@@ -165,7 +145,7 @@ beforeAll(async () => {
       },
     ],
   });
-  host = `default-route-openshift-image-registry.${cluster.appsDomain}`;
+  host = registryRouteHost(cluster);
   work = await makeWorkDir('sim-registry-openshift');
   for (const name of ['reads', 'pruned', 'deletes', 'mounts', 'limits', 'admin']) {
     images[name] = await buildOciImage({
