@@ -1,8 +1,8 @@
 // A repository's link deletes done on the registry's storage the way distribution's filesystem driver does
-// them, without the request going through distribution. Distribution 2.8 rebuilds its whole URL router
-// (every route's regular expressions) for each request, which costs more CPU than the delete itself; a prune
-// of a large registry sends hundreds of thousands of these deletes, and on a small machine the registry's
-// CPU then crowds out the rest of the simulated cluster. What this does, step for step as
+// them, without the request going through distribution. Distribution 2.8 spends about 1.9 ms of CPU on each
+// (a tenth of it compiling regular expressions: it builds its whole URL router anew for every request); a
+// prune of a large registry sends hundreds of thousands of them, and on a small machine the registry's CPU
+// then crowds out the rest of the simulated cluster and the pruner. What this does, step for step as
 // `linkedBlobStore.Delete` (registry/storage/linkedblobstore.go): read the link, check that the blob it
 // names is stored, remove the link file (its directory stays, as with distribution).
 import { readFile, stat, unlink } from 'node:fs/promises';
