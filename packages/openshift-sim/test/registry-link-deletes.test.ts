@@ -15,24 +15,13 @@ import {
 } from '@registry-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type RunningCluster } from '../src/index.js';
-import { raw, registryRouteCall, registryRouteHost } from './helpers.js';
+import { raw, registryRouteCall as call, registryRouteHost } from './helpers.js';
 
 type Mode = 'upstream' | 'storage';
 const clusters = {} as Record<Mode, RunningCluster>;
 let work: string;
 let tagged: BuiltImage;
 let untagged: BuiltImage;
-
-function call(
-  cluster: RunningCluster,
-  path: string,
-  options: { method?: string; user?: string; body?: Buffer; contentType?: string } = {},
-): Promise<HttpResponse> {
-  return registryRouteCall(cluster, path, {
-    ...options,
-    ...(options.contentType === undefined ? {} : { headers: { 'Content-Type': options.contentType } }),
-  });
-}
 
 const blobFile = (image: BuiltImage, digest: string): string =>
   join(image.layoutDir, 'blobs', 'sha256', digest.slice('sha256:'.length));
@@ -48,14 +37,14 @@ async function push(cluster: RunningCluster, image: BuiltImage, repository: stri
     const put = await call(cluster, `${location.pathname}${location.search}`, {
       method: 'PUT',
       body: await readFile(blobFile(image, blob.digest)),
-      contentType: 'application/octet-stream',
+      headers: { 'Content-Type': 'application/octet-stream' },
     });
     expect(put.status).toBe(201);
   }
   const put = await call(cluster, `/v2/${repository}/manifests/${reference}`, {
     method: 'PUT',
     body: await readFile(blobFile(image, image.digest)),
-    contentType: image.mediaType,
+    headers: { 'Content-Type': image.mediaType },
   });
   expect(put.status).toBe(201);
   // The Image goes (as a prune's phase 1 and image unit leave it), so the revision link may be deleted.

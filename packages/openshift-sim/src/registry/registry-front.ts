@@ -12,7 +12,7 @@ import {
 } from 'node:http';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { registryBlobDir, type CertificateAndKey } from '@registry-push/testkit';
 import { isJsonObject } from '../json.js';
@@ -22,7 +22,7 @@ import type { RequestContext } from '../api/types.js';
 import { ApiError } from '../api/status.js';
 import { configDigestOf, type PushNotifier } from './push-notifications.js';
 import { StreamView } from './stream-view.js';
-import { deleteStoredLink, type LinkKind } from './storage-links.js';
+import { deleteStoredLink, linkPath, type LinkKind } from './storage-links.js';
 
 /** What the registry front is built from. */
 export interface RegistryFrontParts {
@@ -931,16 +931,9 @@ export class RegistryFront {
       return;
     }
     // Linked in the target the way distribution links a mounted blob.
-    const link = join(
-      this.parts.upstream.storageDir,
-      'docker/registry/v2/repositories',
-      target.namespace,
-      target.name,
-      '_layers/sha256',
-      digest.slice('sha256:'.length),
-    );
-    await mkdir(link, { recursive: true });
-    await writeFile(join(link, 'link'), digest);
+    const link = linkPath(this.parts.upstream.storageDir, target.repository, 'layer', digest);
+    await mkdir(dirname(link), { recursive: true });
+    await writeFile(link, digest);
     req.resume();
     res.writeHead(201, {
       Location: `/v2/${target.repository}/blobs/${digest}`,
