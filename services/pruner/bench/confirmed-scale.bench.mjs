@@ -26,7 +26,8 @@
 // (upstream: distribution does the link deletes; storage: the simulator's front does them on the same
 // storage as distribution's filesystem driver would, tested to answer alike), and the
 // pruner's own PRUNER_API_RATE, PRUNER_REGISTRY_RATE, PRUNER_CONCURRENCY and PRUNER_BATCH_SIZE (passed to the
-// workers when set; their defaults otherwise). BENCH_RELIST_ONLY=1 only seeds and times the re-list. The
+// workers when set; their defaults otherwise); BENCH_WORKER_NODE_OPTIONS and BENCH_WORKER_ENV (JSON) add to
+// the workers' NODE_OPTIONS and environment. BENCH_RELIST_ONLY=1 only seeds and times the re-list. The
 // registry's storage and every work directory go under TMPDIR (TMPDIR=/dev/shm puts them on tmpfs). Needs
 // root: skopeo reaches the default route through /etc/hosts (the simulator's hosts mode).
 import { spawn } from 'node:child_process';
@@ -70,6 +71,8 @@ if (REGISTRY_PATH !== 'service' && REGISTRY_PATH !== 'route')
 // (`storage`: distribution rebuilds its URL router for every request and on two cores its CPU per delete
 // crowds out the rest). Blob deletes (/admin/blobs) are the front's in both.
 const LINK_DELETES = process.env.BENCH_REGISTRY_DELETES ?? 'upstream';
+/** BENCH_WORKER_ENV, a JSON object: variables added to the workers' environment only (MALLOC_*, say). */
+const WORKER_ENV = JSON.parse(process.env.BENCH_WORKER_ENV ?? '{}');
 if (LINK_DELETES !== 'upstream' && LINK_DELETES !== 'storage')
   throw new Error(`BENCH_REGISTRY_DELETES must be upstream or storage, not ${LINK_DELETES}`);
 const RATES = Object.fromEntries(
@@ -732,6 +735,7 @@ async function measure(workerCount, withExtras) {
       // BENCH_WORKER_NODE_OPTIONS adds to the deployed ones (a CPU profile: --cpu-prof --cpu-prof-dir=DIR).
       NODE_OPTIONS: [nodeOptions, process.env.BENCH_WORKER_NODE_OPTIONS ?? ''].join(' ').trim(),
       ...RATES,
+      ...WORKER_ENV,
     };
     workers = startWorkers(workerCount, env, work);
     await Promise.all(workers.map((w) => w.ready));

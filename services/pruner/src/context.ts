@@ -29,7 +29,7 @@ import {
   type RateLimiters,
 } from './limiter.js';
 import type { Logger } from './logger.js';
-import { releaseMemory } from './memory.js';
+import { collectWhileReading, releaseMemory } from './memory.js';
 import { ModeWatch } from './mode-watch.js';
 import type { PrunerMetrics } from './metrics.js';
 import type { Settings } from './settings.js';
@@ -294,9 +294,14 @@ export class PrunerContext {
           pace: () => this.limiters.api.acquire(),
           onError: (error) =>
             this.logger.warn({ code: error.code, error: error.message }, 'watch interrupted; resuming'),
+          // As while a snapshot is read: the list pages' garbage is collected as it goes, not piled up.
+          onProgress: collectWhileReading(),
         });
         const started = Date.now();
         await view.start();
+        // The pages the lists went through stay in V8's page pool, resident, for the rest of the run
+        // (measured at 100k Images: 950 pages of 256 KiB where the heap used 550): hand them back.
+        releaseMemory();
         this.logger.info({ ...view.size, ms: Date.now() - started }, 'live view of Images and streams ready');
         return view;
       })();

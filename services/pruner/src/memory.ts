@@ -16,11 +16,11 @@ type ExposedCollector = (options?: { type: 'major'; execution: 'sync'; flavor: '
  * A collection that also gives freed memory back to the system, where the process allows it
  * (`--expose-gc`). An ordinary collection leaves the pages it emptied in V8's pool for reuse; the
  * memory-reducing flavour (V8's "last resort", as under memory pressure) releases them: in isolation a
- * process that dropped 350 MiB of objects goes from 372 to 59 MiB RSS. In the worker it brought the one that
- * finalized a 100k-image run from 401 to 279 MiB; after a plan the planning worker's RSS did not fall (some
- * of its pages are held otherwise; see the README's scale benchmark). It runs the collector a few times,
- * well under a second at these sizes, so it is kept for the moments after a large structure was dropped: a
- * plan stored, a run finished, a live view stopped.
+ * process that dropped 350 MiB of objects goes from 372 to 59 MiB RSS. In a 100k-image worker it takes 410 to
+ * 159 MiB after the plan is stored and 476 to 294 MiB after the live view's first lists (whose pages had
+ * filled the pool again). It runs the collector a few times, about 0.2 s at these sizes, so it is kept for
+ * the moments after a large structure was dropped: a plan stored, a live view built, a run finished, a live
+ * view stopped.
  */
 export function releaseMemory(): void {
   (globalThis as { gc?: ExposedCollector }).gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });

@@ -18,6 +18,7 @@ import type { ImageObject, ImageStreamObject } from './image-objects.js';
 import { atLeast, isRevision, newestChange } from './changes-since.js';
 import { ViewIndex } from './view-index.js';
 import { VersionWaits } from './version-waits.js';
+import type { SnapshotProgress } from './snapshot.js';
 
 /** The index's questions, as the executor asks them. */
 export type ViewQueries = Pick<
@@ -191,6 +192,11 @@ export interface LiveViewOptions {
   behindMs?: number;
   /** Told of every failure the watches ride out. */
   onError?: (error: RegistryPushError) => void;
+  /**
+   * Told how many objects of each kind the first lists have read so far, as {@link takeSnapshot} tells
+   * (`source` is the resource's plural name): for a caller that collects garbage while they are read.
+   */
+  onProgress?: (progress: SnapshotProgress) => void;
 }
 
 /** The resourceVersion just after `version` (any later change is at or above it). */
@@ -245,6 +251,8 @@ export class LiveView implements PruneView {
   /** The decisions waiting for each watch to reach a version. */
   readonly #waits = new Map<Informer, VersionWaits>();
   readonly #stats = { catchUps: 0, probes: 0 };
+  /** Objects the first lists have read, per kind; undefined once {@link start} is done. */
+  #listed: Map<string, number> | undefined = new Map();
   #stopped = false;
 
   /**
@@ -269,6 +277,7 @@ export class LiveView implements PruneView {
       onProgress: (version) => imageWaits.reached(version),
       onEvent: (event) => {
         this.#lastChange.set(this.#images, Date.now());
+        this.#counted(Resources.image);
         if (event.type === 'DELETED') this.#index.removeImage(event.object.metadata.name);
         else this.#index.putImage(event.object);
       },
@@ -282,6 +291,7 @@ export class LiveView implements PruneView {
       onProgress: (version) => streamWaits.reached(version),
       onEvent: (event) => {
         this.#lastChange.set(this.#streams, Date.now());
+        this.#counted(Resources.imageStream);
         const { name, namespace = '' } = event.object.metadata;
         if (event.type === 'DELETED') {
           this.#index.removeStream(namespace, name);
@@ -327,7 +337,19 @@ export class LiveView implements PruneView {
     } catch (error) {
       await this.stop();
       throw error;
+    } finally {
+      const listed = this.#listed;
+      this.#listed = undefined;
+      for (const [source, items] of listed ?? []) this.options.onProgress?.({ source, items, done: true });
     }
+  }
+
+  /** Counts an object of the first lists (or an event that came with them) for `onProgress`. */
+  #counted(type: ResourceType): void {
+    if (this.#listed === undefined || this.options.onProgress === undefined) return;
+    const items = (this.#listed.get(type.plural) ?? 0) + 1;
+    this.#listed.set(type.plural, items);
+    this.options.onProgress({ source: type.plural, items, done: false });
   }
 
   /** Ends both watches; nothing is left open. */

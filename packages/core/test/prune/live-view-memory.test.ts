@@ -53,6 +53,33 @@ describe('the live view on the in-memory cluster port', () => {
     }
   }, 30_000);
 
+  it('tells the progress of its first lists, kind by kind, and nothing after it has started', async () => {
+    const cluster = new MemoryCluster({ error: coreError });
+    for (let i = 0; i < 7; i++) await createImage(cluster, `progress-${i}`);
+    for (let i = 0; i < 3; i++)
+      await createStream(cluster, 'progress', `s-${i}`, { latest: [`progress-${i}`] });
+    const told: { source: string; items: number; done: boolean }[] = [];
+    const view = new LiveView(cluster, {
+      protectAnnotation: 'example.com/keep',
+      probeSeconds: 1,
+      onProgress: (progress) => told.push(progress),
+    });
+    await view.start();
+    try {
+      const of = (source: string) => told.filter((progress) => progress.source === source);
+      expect(of('images').map((progress) => progress.items)).toEqual([1, 2, 3, 4, 5, 6, 7, 7]);
+      expect(of('images').map((progress) => progress.done)).toEqual([...Array<boolean>(7).fill(false), true]);
+      expect(of('imagestreams').at(-1)).toEqual({ source: 'imagestreams', items: 3, done: true });
+      const before = told.length;
+      await createImage(cluster, 'progress-later');
+      await view.catchUp();
+      expect(view.index.image(digest('progress-later'))).toBeDefined();
+      expect(told).toHaveLength(before);
+    } finally {
+      await view.stop();
+    }
+  });
+
   it('asks the server nothing while Images and streams both keep changing: each watch passes the target by itself', async () => {
     const cluster = new MemoryCluster({ error: coreError });
     const view = new LiveView(cluster, { protectAnnotation: 'example.com/keep', probeSeconds: 1 });
