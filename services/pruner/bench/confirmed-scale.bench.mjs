@@ -71,10 +71,10 @@ if (REGISTRY_PATH !== 'service' && REGISTRY_PATH !== 'route')
 // (`storage`: distribution rebuilds its URL router for every request and on two cores its CPU per delete
 // crowds out the rest). Blob deletes (/admin/blobs) are the front's in both.
 const LINK_DELETES = process.env.BENCH_REGISTRY_DELETES ?? 'upstream';
-/** BENCH_WORKER_ENV, a JSON object: variables added to the workers' environment only (MALLOC_*, say). */
-const WORKER_ENV = JSON.parse(process.env.BENCH_WORKER_ENV ?? '{}');
 if (LINK_DELETES !== 'upstream' && LINK_DELETES !== 'storage')
   throw new Error(`BENCH_REGISTRY_DELETES must be upstream or storage, not ${LINK_DELETES}`);
+/** BENCH_WORKER_ENV, a JSON object: variables added to the workers' environment only (MALLOC_*, say). */
+const WORKER_ENV = JSON.parse(process.env.BENCH_WORKER_ENV ?? '{}');
 const RATES = Object.fromEntries(
   ['PRUNER_API_RATE', 'PRUNER_REGISTRY_RATE', 'PRUNER_CONCURRENCY', 'PRUNER_BATCH_SIZE']
     .filter((name) => process.env[name] !== undefined)
