@@ -75,6 +75,11 @@ export interface PrunerContextParts {
 const REGISTRY_MAX_AGE_MS = 5 * 60_000;
 /** How long the live view is kept after its last use (it holds every Image's digests). */
 const VIEW_IDLE_MS = 10 * 60_000;
+/**
+ * Objects of the live view's first lists read between two memory-reducing collections (about 0.2 s each at
+ * 100k Images: 5 while that view is built).
+ */
+const VIEW_RELEASE_EVERY = 25_000;
 
 /** The live view of one protect annotation, and the restorer of the links its runs removed. */
 interface ViewHolder {
@@ -294,8 +299,10 @@ export class PrunerContext {
           pace: () => this.limiters.api.acquire(),
           onError: (error) =>
             this.logger.warn({ code: error.code, error: error.message }, 'watch interrupted; resuming'),
-          // As while a snapshot is read: the list pages' garbage is collected as it goes, not piled up.
-          onProgress: collectWhileReading(),
+          // As while a snapshot is read, the list pages' garbage is collected as it goes, and here the
+          // emptied pages go back to the system too: with ordinary collections every 10k objects the pool
+          // still grew by about 175 MiB while the view of 100k Images was built (the worker's peak, 480 MiB).
+          onProgress: collectWhileReading({ collect: releaseMemory, every: VIEW_RELEASE_EVERY }),
         });
         const started = Date.now();
         await view.start();

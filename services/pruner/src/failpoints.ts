@@ -3,7 +3,8 @@
  * exactly there, or pause there for a while. `name` hangs for good; `name:ms` pauses that long. Each
  * point fires once per process. Unset in production; nothing else changes when it is set.
  *
- * Points: `plan-stored` (plan saved, flow not yet added), `stream-unit` (before a stream unit),
+ * Points: `plan-stored` (plan saved, flow not yet added), `stream-units-added` (the stream units' jobs
+ * added, the images step not yet marked so), `stream-unit` (before a stream unit),
  * `registry-delete` (before the first registry delete of the process is decided), `layer-link-delete`
  * (after the first layer link delete was decided, before its call: the moment a concurrent push can still
  * slip in), `batch-unit` (after the first unit of a batch was recorded), `finalize` (before the summary).
@@ -13,6 +14,7 @@ import type { Logger } from './logger.js';
 /** The points a run passes. */
 export const FAILPOINTS = [
   'plan-stored',
+  'stream-units-added',
   'stream-unit',
   'registry-delete',
   'layer-link-delete',

@@ -45,7 +45,8 @@ export interface StreamJobData {
 /** Between the phases; `step` records that the batches were added. */
 export interface ImagesJobData {
   runId: string;
-  step?: 'waiting';
+  /** Unset: nothing added yet; `streams`: the stream units added; `waiting`: the image batches added. */
+  step?: 'streams' | 'waiting';
 }
 
 /** Phase 2: image units that run in order in one process. */

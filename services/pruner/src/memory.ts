@@ -29,14 +29,25 @@ export function releaseMemory(): void {
 /** Objects read between two collections while a snapshot is taken. */
 const SNAPSHOT_COLLECT_EVERY = 10_000;
 
+/** How {@link collectWhileReading} collects: which collection, and after how many objects read. */
+export interface ReadingCollection {
+  collect?: () => void;
+  every?: number;
+}
+
 /**
  * A snapshot progress listener that collects garbage every {@link SNAPSHOT_COLLECT_EVERY} objects read.
  * While a snapshot is read, V8 lets the pages already converted pile up as garbage until the heap has grown
  * well past what the snapshot holds (at 100k Images about 300 MiB of heap for 160 MiB of snapshot and
  * plan): the worker's peak. A collection every 10k objects keeps that garbage to a few pages, for about
- * 1.5 s per 100k Images. Without `--expose-gc` it does nothing.
+ * 1.5 s per 100k Images. Without `--expose-gc` it does nothing. `options` picks another collection (the
+ * live view's first lists use {@link releaseMemory}) or another interval.
  */
-export function collectWhileReading(): (progress: { source: string; items: number; done: boolean }) => void {
+export function collectWhileReading(
+  options: ReadingCollection = {},
+): (progress: { source: string; items: number; done: boolean }) => void {
+  const collect = options.collect ?? collectGarbage;
+  const every = options.every ?? SNAPSHOT_COLLECT_EVERY;
   let since = 0;
   // Several lists are read at once; each reports the count of its own objects so far.
   const counted = new Map<string, number>();
@@ -44,8 +55,8 @@ export function collectWhileReading(): (progress: { source: string; items: numbe
     since += Math.max(0, items - (counted.get(source) ?? 0));
     if (done) counted.delete(source);
     else counted.set(source, items);
-    if (since < SNAPSHOT_COLLECT_EVERY) return;
+    if (since < every) return;
     since = 0;
-    collectGarbage();
+    collect();
   };
 }

@@ -43,6 +43,16 @@ describe('garbage collection while a snapshot is read', () => {
     expect(calls()).toBe(2);
   });
 
+  it('runs the collection it is given at the interval it is given (the live view: a release per 25k)', () => {
+    const calls = counting();
+    let released = 0;
+    const progress = collectWhileReading({ collect: () => void released++, every: 25_000 });
+    for (let items = 500; items <= 60_000; items += 500) progress({ source: 'images', items, done: false });
+    expect(released).toBe(2);
+    // The ordinary collection is not asked for as well.
+    expect(calls()).toBe(0);
+  });
+
   it('does nothing where the process does not expose the collector', () => {
     delete host.gc;
     const progress = collectWhileReading();

@@ -1,17 +1,19 @@
 /**
- * The step between the phases. It runs once every stream unit is through (done, or failed for good),
- * records which streams did not settle (images relying on them stay), adds the image batches as its own
- * children and waits for them. Every step can be repeated: batch job ids are fixed, so adding them again
- * adds nothing.
+ * The images step, which carries the run through its two phases. First it adds the stream units (phase 1)
+ * as its own children, a page at a time, and waits for them. Once every stream unit is through (done, or
+ * failed for good), it records which streams did not settle (images relying on them stay), adds the image
+ * batches (phase 2) as its children and waits for them. Every step can be repeated: unit and batch job ids
+ * are fixed, so adding them again adds nothing (a job already finished counts as a finished child).
  */
 import { WaitingChildrenError, type Job } from 'bullmq';
 import { imageBatches } from '../batches.js';
 import type { PrunerContext } from '../context.js';
 import { JobNames, jobIds, unitJobOptions, type ImagesJobData } from '../jobs.js';
+import { releaseMemory } from '../memory.js';
 import { streamSettled } from '../results.js';
 import { planParts } from '../store/plan-reading.js';
 
-/** Stream unit results read at a time. */
+/** Stream unit results read, or stream jobs added, at a time. */
 const PAGE = 500;
 
 /** What the images step returns. */
@@ -33,7 +35,27 @@ async function phaseTwoInputs(
   return { streams, batches: stored ?? imageBatches(images, ctx.settings.batchSize) };
 }
 
-/** Fans out phase 2 and waits for it. */
+/**
+ * Adds a job per stream unit, in plan order, as children of the images step: a page at a time, so that no
+ * Redis transaction of every stream job is built in memory at once.
+ */
+async function addStreamUnits(job: Job<ImagesJobData>, ctx: PrunerContext, runId: string): Promise<number> {
+  const { streams } = await planParts(ctx.store, runId, false);
+  const options = unitJobOptions(ctx.settings);
+  const parent = { id: job.id ?? '', queue: job.queueQualifiedName };
+  for (let start = 0; start < streams.length; start += PAGE) {
+    await ctx.queue.addBulk(
+      streams.slice(start, start + PAGE).map((unit, offset) => ({
+        name: JobNames.stream,
+        data: { runId, unit },
+        opts: { ...options, jobId: jobIds.stream(runId, start + offset), parent },
+      })),
+    );
+  }
+  return streams.length;
+}
+
+/** Fans out phase 1, waits for it, then fans out phase 2 and waits for it. */
 export async function processImages(
   job: Job<ImagesJobData>,
   ctx: PrunerContext,
@@ -41,6 +63,14 @@ export async function processImages(
 ): Promise<ImagesJobResult> {
   const run = await ctx.loadRun(job.data.runId);
   const runId = run.record.runId;
+  if (job.data.step === undefined) {
+    const streamUnits = await addStreamUnits(job, ctx, runId);
+    await ctx.failpoints.hit('stream-units-added');
+    await job.updateData({ ...job.data, step: 'streams' });
+    ctx.logger.info({ runId, streamUnits }, 'stream phase started');
+    // Every stream unit may be through already (none planned, or this step repeated): go on to phase 2.
+    if (token !== undefined && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
+  }
   const { streams, batches } = await phaseTwoInputs(ctx, runId);
   let unsettled = (await ctx.store.getUnsettled(runId)) ?? [];
   if (job.data.step !== 'waiting') {
@@ -68,6 +98,9 @@ export async function processImages(
       })),
     );
     await job.updateData({ ...job.data, step: 'waiting' });
+    // The stream units' results just read went through pages that would stay in V8's pool, resident, for
+    // all of phase 2 (measured at 100k Images: the worker went from about 350 to 426 MiB here): hand them back.
+    releaseMemory();
     ctx.logger.info(
       {
         runId,
