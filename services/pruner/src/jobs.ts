@@ -42,7 +42,7 @@ export interface StreamJobData {
   unit: string;
 }
 
-/** Between the phases; `step` records that the batches were added. */
+/** The images step, which adds phase 1's stream jobs and then phase 2's batches; `step` records how far. */
 export interface ImagesJobData {
   runId: string;
   /** Unset: nothing added yet; `streams`: the stream units added; `waiting`: the image batches added. */

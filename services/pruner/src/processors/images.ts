@@ -63,6 +63,9 @@ export async function processImages(
 ): Promise<ImagesJobResult> {
   const run = await ctx.loadRun(job.data.runId);
   const runId = run.record.runId;
+  // A run planned by a version that added the stream jobs with the flow comes here once they are through;
+  // adding them again finds them done, or (those already removed from the queue) runs them again, and a
+  // stream unit run again finds its work done.
   if (job.data.step === undefined) {
     const streamUnits = await addStreamUnits(job, ctx, runId);
     await ctx.failpoints.hit('stream-units-added');
