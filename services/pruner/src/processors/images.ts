@@ -13,7 +13,7 @@ import { releaseMemory } from '../memory.js';
 import { streamSettled } from '../results.js';
 import { planParts } from '../store/plan-reading.js';
 
-/** Stream unit results read, or stream jobs added, at a time. */
+/** Stream unit results read, or child jobs added, at a time. */
 const PAGE = 500;
 
 /** What the images step returns. */
@@ -35,23 +35,43 @@ async function phaseTwoInputs(
   return { streams, batches: stored ?? imageBatches(images, ctx.settings.batchSize) };
 }
 
+/** A job the images step adds as its own child. */
+interface ChildJob {
+  name: string;
+  data: { runId: string; unit: string } | { runId: string; units: string[] };
+  jobId: string;
+}
+
 /**
- * Adds a job per stream unit, in plan order, as children of the images step: a page at a time, so that no
- * Redis transaction of every stream job is built in memory at once.
+ * Adds jobs, in order, as children of the images step: a page at a time, so that no Redis transaction of
+ * every stream job (16k at 100k Images) is built in memory at once.
  */
-async function addStreamUnits(job: Job<ImagesJobData>, ctx: PrunerContext, runId: string): Promise<number> {
-  const { streams } = await planParts(ctx.store, runId, false);
+async function addChildren(job: Job<ImagesJobData>, ctx: PrunerContext, children: ChildJob[]): Promise<void> {
   const options = unitJobOptions(ctx.settings);
   const parent = { id: job.id ?? '', queue: job.queueQualifiedName };
-  for (let start = 0; start < streams.length; start += PAGE) {
+  for (let start = 0; start < children.length; start += PAGE) {
     await ctx.queue.addBulk(
-      streams.slice(start, start + PAGE).map((unit, offset) => ({
-        name: JobNames.stream,
-        data: { runId, unit },
-        opts: { ...options, jobId: jobIds.stream(runId, start + offset), parent },
+      children.slice(start, start + PAGE).map(({ name, data, jobId }) => ({
+        name,
+        data,
+        opts: { ...options, jobId, parent },
       })),
     );
   }
+}
+
+/** Adds a job per stream unit, in plan order; returns how many. */
+async function addStreamUnits(job: Job<ImagesJobData>, ctx: PrunerContext, runId: string): Promise<number> {
+  const { streams } = await planParts(ctx.store, runId, false);
+  await addChildren(
+    job,
+    ctx,
+    streams.map((unit, index) => ({
+      name: JobNames.stream,
+      data: { runId, unit },
+      jobId: jobIds.stream(runId, index),
+    })),
+  );
   return streams.length;
 }
 
@@ -88,16 +108,13 @@ export async function processImages(
     await ctx.store.putUnsettled(runId, unsettled);
     if (unsettled.length > 0)
       ctx.logger.warn({ runId, unsettled }, 'some streams did not settle; images relying on them stay');
-    const options = unitJobOptions(ctx.settings);
-    await ctx.queue.addBulk(
+    await addChildren(
+      job,
+      ctx,
       batches.map((units, index) => ({
         name: JobNames.batch,
         data: { runId, units },
-        opts: {
-          ...options,
-          jobId: jobIds.batch(runId, index),
-          parent: { id: job.id ?? '', queue: job.queueQualifiedName },
-        },
+        jobId: jobIds.batch(runId, index),
       })),
     );
     await job.updateData({ ...job.data, step: 'waiting' });
